@@ -1,0 +1,63 @@
+/* Incremental WebSocket frame and message parser (RFC 6455 §5.2-§5.5, §8.1): frames in, message
+ * chunks and control frames out, every protocol error as a close code. Pure: no I/O, no
+ * allocation. */
+#ifndef WS_PARSER_H
+#define WS_PARSER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ws_frame.h"
+#include "ws_utf8.h"
+
+enum ws_event_kind {
+    WS_EV_NONE = 0, /* bytes consumed, nothing to report (a data header whose payload is still due) */
+    WS_EV_DATA,     /* a chunk of a text or binary message's payload, already unmasked */
+    WS_EV_PING,     /* a whole ping frame */
+    WS_EV_PONG,     /* a whole pong frame */
+    WS_EV_CLOSE,    /* a whole, valid close frame; the peer will send nothing more */
+};
+
+typedef struct ws_event {
+    int kind;          /* enum ws_event_kind */
+    int opcode;        /* WS_EV_DATA: the message's opcode, WS_OP_TEXT or WS_OP_BINARY */
+    bool first;        /* WS_EV_DATA: this chunk starts the message */
+    bool last;         /* WS_EV_DATA: this chunk ends the message */
+    uint8_t *data;     /* payload bytes, pointing into the caller's buffer */
+    size_t len;        /* payload length of this chunk */
+    uint16_t code;     /* WS_EV_CLOSE: status code, or WS_CLOSE_NO_STATUS for an empty payload */
+} ws_event;
+
+/* Parser state. Caller-owned; set up with ws_parser_init. */
+typedef struct ws_parser {
+    uint64_t max_message; /* largest message (sum of its fragments) accepted; 0 = no limit */
+    uint64_t msg_len;     /* payload bytes of the current message so far */
+    uint64_t remaining;   /* payload bytes of the current data frame not yet delivered */
+    uint8_t mask[4];
+    uint8_t mask_off; /* position in the mask of the next payload byte */
+    uint8_t role;     /* enum ws_role */
+    uint8_t msg_op;   /* opcode of the message in progress, 0 when none */
+    bool in_frame;    /* inside a data frame's payload */
+    bool frame_fin;   /* the data frame being delivered has FIN set */
+    bool first_pending; /* the next data chunk is the first of its message */
+    ws_utf8 utf8;
+} ws_parser;
+
+/* Sets up a parser for the given role. max_message bounds a whole message; 0 disables the bound. */
+void ws_parser_init(ws_parser *p, enum ws_role role, uint64_t max_message);
+
+/* Consumes bytes from buf and reports at most one event in *out.
+ * Returns the number of bytes consumed (> 0) with *out filled in; 0 when buf holds too little to
+ * make progress (the caller keeps the unconsumed bytes and calls again with more; at most
+ * WS_MAX_CONTROL_FRAME bytes are ever left unconsumed); or minus a close code on a protocol
+ * error: -WS_CLOSE_PROTOCOL, -WS_CLOSE_INVALID_DATA (bad UTF-8), -WS_CLOSE_TOO_BIG.
+ * Payloads are unmasked in place, so buf must be writable; out->data points into it.
+ * Data frames are delivered in chunks as their bytes arrive; control frames only whole.
+ * Close codes are checked with ws_close_code_is_valid; a client-role parser also accepts
+ * 1012-1014, which servers send (service restart, try again later, bad gateway).
+ * After an error or a WS_EV_CLOSE the parser must not be fed again. */
+ssize_t ws_parser_next(ws_parser *p, ws_event *out, uint8_t *buf, size_t len);
+
+#endif

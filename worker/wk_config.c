@@ -1,0 +1,176 @@
+/* Command-line options of wsworker. */
+#include "wk_config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WK_VERSION "0.1.0"
+
+static const char wk_usage[] =
+    "usage: wsworker [options]\n"
+    "  --listen HOST:PORT         listen address, repeatable; [V6HOST]:PORT for IPv6,\n"
+    "                             port 0 picks a free port (default 127.0.0.1:8080)\n"
+    "  --max-message BYTES        largest message accepted, else close 1009 (1048576)\n"
+    "  --max-backlog BYTES        unsent output per connection, else close 1008 (4194304)\n"
+    "  --max-connections N        connections served; more are answered 503 (10000)\n"
+    "  --retry-after SEC          Retry-After of a 503 answer (5)\n"
+    "  --handshake-timeout SEC    time allowed for the upgrade request (10)\n"
+    "  --ping-interval SEC        ping a client unheard for this long (25)\n"
+    "  --idle-timeout SEC         close a client unheard for this long (60)\n"
+    "  --close-timeout SEC        wait for the client's close reply (5)\n"
+    "  --grace SEC                on SIGTERM, time to drain before exiting (10)\n"
+    "  --log-level LEVEL          error, warn, info or debug (info)\n"
+    "  --help, --version\n";
+
+void wk_config_init(wk_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->max_message = 1024 * 1024;
+    cfg->max_backlog = 4 * 1024 * 1024;
+    cfg->max_connections = 10000;
+    cfg->retry_after = 5;
+    cfg->handshake_ms = 10000;
+    cfg->ping_ms = 25000;
+    cfg->idle_ms = 60000;
+    cfg->close_ms = 5000;
+    cfg->grace_ms = 10000;
+    cfg->log_level = WSF_LOG_INFO;
+}
+
+/* Parses a whole decimal number in [min, max]. Returns 0 or -1. */
+static int wk_parse_u64(uint64_t *out, const char *s, uint64_t min, uint64_t max)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Parses seconds with an optional fraction into milliseconds in [1 ms, 1 day]. */
+static int wk_parse_ms(uint32_t *out, const char *s)
+{
+    char *end;
+    if ((*s < '0' || *s > '9') && *s != '.')
+        return -1;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno != 0 || *end != '\0' || !isfinite(v) || v < 0.001 || v > 86400.0)
+        return -1;
+    *out = (uint32_t)(v * 1000.0 + 0.5);
+    return 0;
+}
+
+int wk_config_parse(wk_config *cfg, int argc, char **argv)
+{
+    enum {
+        OPT_LISTEN = 256,
+        OPT_MAX_MESSAGE,
+        OPT_MAX_BACKLOG,
+        OPT_MAX_CONNECTIONS,
+        OPT_RETRY_AFTER,
+        OPT_HANDSHAKE,
+        OPT_PING,
+        OPT_IDLE,
+        OPT_CLOSE,
+        OPT_GRACE,
+        OPT_LOG_LEVEL,
+        OPT_HELP,
+        OPT_VERSION,
+    };
+    static const struct option opts[] = {
+        {"listen", required_argument, NULL, OPT_LISTEN},
+        {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
+        {"max-backlog", required_argument, NULL, OPT_MAX_BACKLOG},
+        {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
+        {"retry-after", required_argument, NULL, OPT_RETRY_AFTER},
+        {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE},
+        {"ping-interval", required_argument, NULL, OPT_PING},
+        {"idle-timeout", required_argument, NULL, OPT_IDLE},
+        {"close-timeout", required_argument, NULL, OPT_CLOSE},
+        {"grace", required_argument, NULL, OPT_GRACE},
+        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"help", no_argument, NULL, OPT_HELP},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    uint64_t v;
+
+    opterr = 0;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int bad = 0;
+        switch (opt) {
+        case OPT_LISTEN:
+            if (cfg->nlisten == WK_MAX_LISTEN) {
+                fprintf(stderr, "wsworker: at most %d --listen addresses\n", WK_MAX_LISTEN);
+                return -1;
+            }
+            cfg->listen[cfg->nlisten++] = optarg;
+            break;
+        case OPT_MAX_MESSAGE:
+            bad = wk_parse_u64(&cfg->max_message, optarg, 1, UINT64_C(1) << 40);
+            break;
+        case OPT_MAX_BACKLOG:
+            bad = wk_parse_u64(&cfg->max_backlog, optarg, 1, UINT64_C(1) << 40);
+            break;
+        case OPT_MAX_CONNECTIONS:
+            bad = wk_parse_u64(&v, optarg, 1, 10000000);
+            cfg->max_connections = (unsigned)v;
+            break;
+        case OPT_RETRY_AFTER:
+            bad = wk_parse_u64(&v, optarg, 0, 86400);
+            cfg->retry_after = (unsigned)v;
+            break;
+        case OPT_HANDSHAKE:
+            bad = wk_parse_ms(&cfg->handshake_ms, optarg);
+            break;
+        case OPT_PING:
+            bad = wk_parse_ms(&cfg->ping_ms, optarg);
+            break;
+        case OPT_IDLE:
+            bad = wk_parse_ms(&cfg->idle_ms, optarg);
+            break;
+        case OPT_CLOSE:
+            bad = wk_parse_ms(&cfg->close_ms, optarg);
+            break;
+        case OPT_GRACE:
+            bad = wk_parse_ms(&cfg->grace_ms, optarg);
+            break;
+        case OPT_LOG_LEVEL:
+            bad = wsf_log_parse_level(&cfg->log_level, optarg);
+            break;
+        case OPT_HELP:
+            fputs(wk_usage, stdout);
+            return 1;
+        case OPT_VERSION:
+            puts("wsworker " WK_VERSION);
+            return 1;
+        default:
+            fprintf(stderr, "wsworker: unknown or incomplete option '%s'\n%s", argv[optind - 1],
+                    wk_usage);
+            return -1;
+        }
+        if (bad) {
+            fprintf(stderr, "wsworker: invalid value '%s' for --%s\n", optarg,
+                    opts[opt - OPT_LISTEN].name);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "wsworker: unexpected argument '%s'\n%s", argv[optind], wk_usage);
+        return -1;
+    }
+    if (cfg->nlisten == 0)
+        cfg->listen[cfg->nlisten++] = "127.0.0.1:8080";
+    return 0;
+}

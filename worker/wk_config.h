@@ -1,0 +1,35 @@
+/* wsworker's settings: defaults and command-line parsing. */
+#ifndef WK_CONFIG_H
+#define WK_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wsf_log.h"
+
+#define WK_MAX_LISTEN 16
+
+typedef struct wk_config {
+    const char *listen[WK_MAX_LISTEN]; /* HOST:PORT or [V6HOST]:PORT, port 0 = any free port */
+    size_t nlisten;
+    uint64_t max_message;      /* --max-message BYTES (1 MiB): larger messages close with 1009 */
+    uint64_t max_backlog;      /* --max-backlog BYTES (4 MiB): unsent output cap, close 1008 */
+    unsigned max_connections;  /* --max-connections N (10000): more are answered 503 */
+    unsigned retry_after;      /* --retry-after SEC (5): Retry-After of a 503 */
+    uint32_t handshake_ms;     /* --handshake-timeout SEC (10) */
+    uint32_t ping_ms;          /* --ping-interval SEC (25): ping after this long unheard */
+    uint32_t idle_ms;          /* --idle-timeout SEC (60): close after this long unheard */
+    uint32_t close_ms;         /* --close-timeout SEC (5): wait for the peer's close reply */
+    uint32_t grace_ms;         /* --grace SEC (10): SIGTERM drain before exiting anyway */
+    enum wsf_log_level log_level; /* --log-level error|warn|info|debug (info) */
+} wk_config;
+
+/* Fills in the defaults. */
+void wk_config_init(wk_config *cfg);
+
+/* Parses argv (strings are borrowed, not copied). Returns 0 to run, 1 when --help or --version
+ * was printed (exit 0), -1 after printing a usage error to stderr (exit 100). Durations are
+ * seconds with an optional fraction ("0.5"). Without --listen, listens on 127.0.0.1:8080. */
+int wk_config_parse(wk_config *cfg, int argc, char **argv);
+
+#endif

@@ -1,0 +1,447 @@
+/* Client connections. Input is read into the worker's shared buffer and parsed in place; only a
+ * partial head or frame header is copied aside between reads. Output produced while one
+ * connection's input is processed goes to the worker's shared batch buffer and leaves in a single
+ * send; only what the kernel does not take is kept per connection. An idle upgraded connection
+ * therefore holds no buffers at all. */
+#include "wk_conn.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "wk_service.h"
+#include "wk_worker.h"
+#include "ws_writer.h"
+#include "wsf_log.h"
+
+static void wk_conn_on_event(evutil_socket_t fd, short what, void *arg);
+
+static uint64_t wk_ticks(uint32_t ms)
+{
+    return (ms + WK_TICK_MS - 1) / WK_TICK_MS;
+}
+
+wk_conn *wk_conn_of_timer(wsf_wheel_node *node)
+{
+    return (wk_conn *)((char *)node - offsetof(wk_conn, timer));
+}
+
+static void wk_conn_set_events(wk_conn *c, bool want_write)
+{
+    if (c->want_write == want_write)
+        return;
+    c->want_write = want_write;
+    event_del(&c->ev);
+    event_assign(&c->ev, c->ctx->base, c->fd, EV_READ | EV_PERSIST | (want_write ? EV_WRITE : 0),
+                 wk_conn_on_event, c);
+    event_add(&c->ev, NULL);
+}
+
+void wk_conn_start(wk_ctx *ctx, int fd, bool rejecting)
+{
+    wk_conn *c = wsf_xcalloc(1, sizeof *c);
+    c->ctx = ctx;
+    c->fd = fd;
+    c->state = WK_CONN_HANDSHAKE;
+    c->rejecting = rejecting;
+    c->last_heard = ctx->now;
+    ws_http_scan_init(&c->u.scan);
+    c->next = ctx->conns;
+    if (ctx->conns)
+        ctx->conns->prev = c;
+    ctx->conns = c;
+    if (rejecting)
+        ctx->nrejecting++;
+    else
+        ctx->nconns++;
+    event_assign(&c->ev, ctx->base, fd, EV_READ | EV_PERSIST, wk_conn_on_event, c);
+    event_add(&c->ev, NULL);
+    wsf_wheel_set(&ctx->wheel, &c->timer, ctx->now + wk_ticks(ctx->cfg.handshake_ms));
+}
+
+/* Closes the socket and unlinks the connection; the memory is freed by whoever holds the last
+ * reference on the call stack (the event callback or the timer loop). */
+static void wk_conn_kill(wk_conn *c)
+{
+    if (c->dead)
+        return;
+    wk_ctx *ctx = c->ctx;
+    c->dead = true;
+    event_del(&c->ev);
+    close(c->fd);
+    c->fd = -1;
+    wsf_wheel_cancel(&ctx->wheel, &c->timer);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        ctx->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->next = c->prev = NULL;
+    if (ctx->batch_conn == c) {
+        ctx->batch_conn = NULL;
+        ctx->batch.off = ctx->batch.len = 0;
+    }
+    wk_ctx_on_conn_closed(ctx, c->rejecting);
+}
+
+void wk_conn_free(wk_conn *c)
+{
+    if (c == NULL)
+        return;
+    wk_conn_kill(c);
+    wsf_buf_fini(&c->in);
+    wsf_buf_fini(&c->msg);
+    wsf_buf_fini(&c->out);
+    free(c);
+}
+
+/* Where output goes right now: the shared batch while this connection's input is being processed
+ * and nothing older is pending, else the connection's own queue. */
+static wsf_buf *wk_conn_outbuf(wk_conn *c)
+{
+    if (c->ctx->batch_conn == c && wsf_buf_pending(&c->out) == 0)
+        return &c->ctx->batch;
+    return &c->out;
+}
+
+/* Sends what is pending. Returns 0, or -1 if the connection died. */
+static int wk_conn_flush(wk_conn *c)
+{
+    wk_ctx *ctx = c->ctx;
+    wsf_buf *b = wsf_buf_pending(&c->out) ? &c->out : &ctx->batch;
+    if (b == &ctx->batch && ctx->batch_conn != c)
+        b = &c->out; /* the batch belongs to another connection: nothing of ours in it */
+
+    while (wsf_buf_pending(b) > 0) {
+        ssize_t n = send(c->fd, b->data + b->off, wsf_buf_pending(b), MSG_NOSIGNAL);
+        if (n == -1) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                break;
+            wsf_log_debug("conn fd=%d: send failed: %s", c->fd, strerror(errno));
+            wk_conn_kill(c);
+            return -1;
+        }
+        ctx->stats.bytes_out += (uint64_t)n;
+        wsf_buf_consume(b, (size_t)n);
+    }
+    if (b == &ctx->batch && wsf_buf_pending(b) > 0) {
+        wsf_buf_append(&c->out, b->data + b->off, wsf_buf_pending(b));
+        b->off = b->len = 0;
+    }
+
+    if (wsf_buf_pending(&c->out) > 0) {
+        if (c->state == WK_CONN_OPEN && wsf_buf_pending(&c->out) > ctx->cfg.max_backlog) {
+            /* The client is not reading: stop producing for it (§7.4.1 1008, policy). */
+            wsf_log_info("conn fd=%d: %zu bytes of output backlog, closing with 1008", c->fd,
+                         wsf_buf_pending(&c->out));
+            wk_conn_close(c, WS_CLOSE_POLICY, "backlog limit");
+            if (c->dead)
+                return -1;
+        }
+        wk_conn_set_events(c, true);
+        return 0;
+    }
+    wsf_buf_fini(&c->out);
+    wk_conn_set_events(c, false);
+    if (c->shut_after_flush && c->state != WK_CONN_LINGER) {
+        /* Half-close and read until the peer closes, so that unread input does not turn our
+         * close into a reset that could destroy the close frame in flight. */
+        shutdown(c->fd, SHUT_WR);
+        c->state = WK_CONN_LINGER;
+        wsf_wheel_set(&ctx->wheel, &c->timer, ctx->now + wk_ticks(ctx->cfg.close_ms));
+    }
+    return 0;
+}
+
+/* Appends a whole frame to the output. */
+static void wk_conn_queue(wk_conn *c, int opcode, const uint8_t *data, size_t len)
+{
+    wsf_buf *b = wk_conn_outbuf(c);
+    uint8_t *p = wsf_buf_reserve(b, WS_MAX_HEADER + len);
+    size_t n = ws_frame_header(p, true, opcode, len, NULL);
+    if (len > 0)
+        memcpy(p + n, data, len);
+    b->len += n + len;
+}
+
+/* Output queued outside input processing leaves now. */
+static void wk_conn_kick(wk_conn *c)
+{
+    if (c->ctx->batch_conn != c && !c->want_write)
+        wk_conn_flush(c);
+}
+
+void wk_conn_send(wk_conn *c, int opcode, const uint8_t *data, size_t len)
+{
+    if (c->state != WK_CONN_OPEN)
+        return;
+    c->ctx->stats.messages_out++;
+    wk_conn_queue(c, opcode, data, len);
+    wk_conn_kick(c);
+}
+
+/* Queues a close frame and enters CLOSING. */
+static void wk_conn_send_close(wk_conn *c, unsigned code, const char *reason)
+{
+    uint8_t payload[WS_MAX_CONTROL_PAYLOAD];
+    size_t n = ws_close_payload(payload, code, reason);
+    wk_conn_queue(c, WS_OP_CLOSE, payload, n);
+    c->state = WK_CONN_CLOSING;
+    wsf_buf_fini(&c->msg);
+    wsf_wheel_set(&c->ctx->wheel, &c->timer, c->ctx->now + wk_ticks(c->ctx->cfg.close_ms));
+}
+
+void wk_conn_close(wk_conn *c, unsigned code, const char *reason)
+{
+    if (c->state != WK_CONN_OPEN)
+        return;
+    wk_conn_send_close(c, code, reason);
+    wk_conn_kick(c);
+}
+
+/* Fails the connection (RFC 6455 §7.1.7): close frame with code, then TCP close. */
+static void wk_conn_fail(wk_conn *c, unsigned code, const char *why)
+{
+    c->ctx->stats.protocol_errors++;
+    wsf_log_info("conn fd=%d: %s, closing with %u", c->fd, why, code);
+    c->input_done = true;
+    c->shut_after_flush = true;
+    if (c->state == WK_CONN_OPEN)
+        wk_conn_send_close(c, code, why);
+    wk_conn_kick(c);
+}
+
+/* Answers the handshake with an HTTP error and closes after it is sent. */
+static void wk_conn_reject(wk_conn *c, int status)
+{
+    wk_ctx *ctx = c->ctx;
+    char resp[512];
+    size_t n = ws_http_error(resp, sizeof resp, status, ctx->cfg.retry_after);
+    if (status == 503)
+        ctx->stats.rejected_busy++;
+    else
+        ctx->stats.handshakes_failed++;
+    wsf_log_debug("conn fd=%d: handshake answered %d", c->fd, status);
+    wsf_buf_append(wk_conn_outbuf(c), resp, n);
+    c->input_done = true;
+    c->shut_after_flush = true;
+    wk_conn_kick(c);
+}
+
+static const char *wk_close_reason(ssize_t err)
+{
+    switch (-err) {
+    case WS_CLOSE_INVALID_DATA:
+        return "invalid UTF-8";
+    case WS_CLOSE_TOO_BIG:
+        return "message too big";
+    default:
+        return "protocol error";
+    }
+}
+
+/* Reads the upgrade request from buf. Returns the bytes consumed (the head, once complete). */
+static size_t wk_conn_handshake(wk_conn *c, uint8_t *buf, size_t len)
+{
+    wk_ctx *ctx = c->ctx;
+    ws_http_request req;
+    ssize_t head = ws_http_parse_request(&req, &c->u.scan, (const char *)buf, len);
+    if (head == 0)
+        return 0;
+    if (head < 0) {
+        wk_conn_reject(c, (int)-head);
+        return len;
+    }
+    if (c->rejecting) {
+        wk_conn_reject(c, 503);
+        return len;
+    }
+    ws_upgrade up;
+    int status = ws_http_validate_upgrade(&up, &req);
+    const wk_service *svc = status == 0 ? wk_service_find(req.path) : NULL;
+    if (status == 0 && svc == NULL)
+        status = 404;
+    if (status != 0) {
+        wk_conn_reject(c, status);
+        return len;
+    }
+
+    char resp[256];
+    size_t n = ws_http_write_upgrade(resp, sizeof resp, &up);
+    wsf_buf_append(wk_conn_outbuf(c), resp, n);
+    c->service = svc;
+    c->state = WK_CONN_OPEN;
+    ws_parser_init(&c->u.parser, WS_ROLE_SERVER, ctx->cfg.max_message);
+    c->last_ping = ctx->now;
+    wsf_wheel_set(&ctx->wheel, &c->timer, ctx->now + wk_ticks(ctx->cfg.ping_ms));
+    ctx->stats.upgraded++;
+    return (size_t)head;
+}
+
+static void wk_conn_deliver(wk_conn *c, int opcode, const uint8_t *data, size_t len)
+{
+    c->ctx->stats.messages_in++;
+    c->service->on_message(c, opcode, data, len);
+}
+
+static void wk_conn_on_frame(wk_conn *c, const ws_event *ev)
+{
+    switch (ev->kind) {
+    case WS_EV_DATA:
+        if (c->state != WK_CONN_OPEN)
+            return; /* after our close frame, data is discarded (§5.5.1) */
+        if (ev->first && ev->last) {
+            wk_conn_deliver(c, ev->opcode, ev->data, ev->len);
+            return;
+        }
+        wsf_buf_append(&c->msg, ev->data, ev->len);
+        if (ev->last) {
+            wk_conn_deliver(c, ev->opcode, c->msg.data + c->msg.off, wsf_buf_pending(&c->msg));
+            wsf_buf_fini(&c->msg);
+        }
+        return;
+    case WS_EV_PING:
+        if (c->state == WK_CONN_OPEN)
+            wk_conn_queue(c, WS_OP_PONG, ev->data, ev->len);
+        return;
+    case WS_EV_CLOSE:
+        c->input_done = true;
+        c->shut_after_flush = true;
+        if (c->state == WK_CONN_OPEN) {
+            /* Echo the peer's close (§5.5.1); an empty one is answered with an empty one. */
+            wk_conn_queue(c, WS_OP_CLOSE, ev->data, ev->len);
+            c->state = WK_CONN_CLOSING;
+            wsf_buf_fini(&c->msg);
+        }
+        return;
+    default:
+        return;
+    }
+}
+
+/* Parses frames from buf. Returns the bytes consumed; the rest is a partial frame to keep. */
+static size_t wk_conn_frames(wk_conn *c, uint8_t *buf, size_t len)
+{
+    size_t used = 0;
+    while (used < len && !c->input_done && !c->dead) {
+        ws_event ev;
+        ssize_t r = ws_parser_next(&c->u.parser, &ev, buf + used, len - used);
+        if (r == 0)
+            break;
+        if (r < 0) {
+            wk_conn_fail(c, (unsigned)-r, wk_close_reason(r));
+            return len;
+        }
+        used += (size_t)r;
+        wk_conn_on_frame(c, &ev);
+    }
+    return c->input_done ? len : used;
+}
+
+static void wk_conn_on_readable(wk_conn *c)
+{
+    wk_ctx *ctx = c->ctx;
+    uint8_t *buf = ctx->rbuf;
+    size_t have = wsf_buf_pending(&c->in);
+
+    if (have > 0)
+        memcpy(buf, c->in.data + c->in.off, have);
+    ssize_t n;
+    do
+        n = recv(c->fd, buf + have, ctx->rbuf_cap - have, 0);
+    while (n == -1 && errno == EINTR);
+    if (n == -1) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return;
+        wsf_log_debug("conn fd=%d: recv failed: %s", c->fd, strerror(errno));
+        wk_conn_kill(c);
+        return;
+    }
+    if (n == 0) {
+        if (c->state == WK_CONN_OPEN)
+            wsf_log_debug("conn fd=%d: peer closed without a close frame", c->fd);
+        wk_conn_kill(c);
+        return;
+    }
+    wsf_buf_fini(&c->in);
+    ctx->stats.bytes_in += (uint64_t)n;
+    c->last_heard = ctx->now;
+    if (c->input_done)
+        return; /* draining after a close or a failure */
+
+    size_t len = have + (size_t)n;
+    ctx->batch_conn = c;
+    size_t used = 0;
+    if (c->state == WK_CONN_HANDSHAKE)
+        used = wk_conn_handshake(c, buf, len);
+    if (!c->dead && c->state != WK_CONN_HANDSHAKE && !c->input_done)
+        used += wk_conn_frames(c, buf + used, len - used);
+    if (!c->dead && used < len && !c->input_done)
+        wsf_buf_append(&c->in, buf + used, len - used);
+    if (!c->dead)
+        wk_conn_flush(c);
+    ctx->batch_conn = NULL;
+    ctx->batch.off = ctx->batch.len = 0;
+}
+
+static void wk_conn_on_event(evutil_socket_t fd, short what, void *arg)
+{
+    wk_conn *c = arg;
+    (void)fd;
+    if (what & EV_WRITE)
+        wk_conn_flush(c);
+    if (!c->dead && (what & EV_READ))
+        wk_conn_on_readable(c);
+    if (c->dead)
+        wk_conn_free(c);
+}
+
+void wk_conn_on_timer(wk_conn *c)
+{
+    wk_ctx *ctx = c->ctx;
+    uint64_t now = ctx->now;
+
+    switch (c->state) {
+    case WK_CONN_HANDSHAKE:
+        if (c->input_done) {
+            wk_conn_kill(c); /* an error response the client never took */
+            return;
+        }
+        wk_conn_reject(c, 408);
+        if (!c->dead && c->state == WK_CONN_HANDSHAKE)
+            wsf_wheel_set(&ctx->wheel, &c->timer, now + wk_ticks(ctx->cfg.close_ms));
+        return;
+    case WK_CONN_OPEN: {
+        /* Deadlines move lazily: reads only record last_heard, and the timer recomputes here. */
+        uint64_t idle_at = c->last_heard + wk_ticks(ctx->cfg.idle_ms);
+        if (now >= idle_at) {
+            wk_conn_fail(c, WS_CLOSE_GOING_AWAY, "idle timeout");
+            return;
+        }
+        uint64_t since = c->last_ping > c->last_heard ? c->last_ping : c->last_heard;
+        uint64_t ping_at = since + wk_ticks(ctx->cfg.ping_ms);
+        if (now >= ping_at) {
+            wk_conn_queue(c, WS_OP_PING, NULL, 0);
+            c->last_ping = now;
+            ping_at = now + wk_ticks(ctx->cfg.ping_ms);
+            wk_conn_kick(c);
+            if (c->dead)
+                return;
+        }
+        wsf_wheel_set(&ctx->wheel, &c->timer, ping_at < idle_at ? ping_at : idle_at);
+        return;
+    }
+    case WK_CONN_CLOSING:
+    case WK_CONN_LINGER:
+    default:
+        wk_conn_kill(c);
+        return;
+    }
+}

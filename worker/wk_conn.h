@@ -1,0 +1,71 @@
+/* One client connection: HTTP upgrade, WebSocket frames, output buffering, closing handshake and
+ * deadlines. Plain sockets are read and written directly (one recv and one send per readable
+ * event), with per-connection memory only for what is pending. */
+#ifndef WK_CONN_H
+#define WK_CONN_H
+
+#include <event2/event_struct.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ws_http.h"
+#include "ws_parser.h"
+#include "wsf_buf.h"
+#include "wsf_wheel.h"
+
+typedef struct wk_ctx wk_ctx;
+typedef struct wk_service wk_service;
+
+enum wk_conn_state {
+    WK_CONN_HANDSHAKE, /* reading the HTTP request */
+    WK_CONN_OPEN,      /* upgraded */
+    WK_CONN_CLOSING,   /* close frame sent; waiting for the peer's, output still flushing */
+    WK_CONN_LINGER,    /* write side shut; draining input until the peer closes */
+};
+
+typedef struct wk_conn {
+    struct event ev; /* readable (and writable while output is pending) */
+    wsf_wheel_node timer;
+    wk_ctx *ctx;
+    struct wk_conn *next;
+    struct wk_conn *prev;
+    int fd;
+    uint8_t state;         /* enum wk_conn_state */
+    bool rejecting;        /* answer the request with 503 */
+    bool input_done;       /* ignore further input (after a close or a protocol error) */
+    bool shut_after_flush; /* shut the write side once output is drained */
+    bool want_write;
+    bool dead;
+    uint64_t last_heard; /* tick of the last byte received */
+    uint64_t last_ping;  /* tick of the last ping sent */
+    const wk_service *service;
+    union {
+        ws_http_scan scan; /* HANDSHAKE */
+        ws_parser parser;  /* OPEN and later */
+    } u;
+    wsf_buf in;  /* unconsumed input between reads (a partial head or frame header) */
+    wsf_buf msg; /* a message that spans reads or fragments */
+    wsf_buf out; /* output the kernel has not taken yet */
+} wk_conn;
+
+/* Takes ownership of an accepted, non-blocking socket and starts reading its request.
+ * rejecting: the worker is full; the request is answered 503. */
+void wk_conn_start(wk_ctx *ctx, int fd, bool rejecting);
+
+/* Queues one whole message frame (a server frame, unmasked). Ignored once closing. */
+void wk_conn_send(wk_conn *c, int opcode, const uint8_t *data, size_t len);
+
+/* Starts the closing handshake with code (SIGTERM uses 1001). */
+void wk_conn_close(wk_conn *c, unsigned code, const char *reason);
+
+/* Handles an expired deadline. */
+void wk_conn_on_timer(wk_conn *c);
+
+/* Closes the socket at once and frees the connection. */
+void wk_conn_free(wk_conn *c);
+
+/* The connection that owns a wheel node. */
+wk_conn *wk_conn_of_timer(wsf_wheel_node *node);
+
+#endif

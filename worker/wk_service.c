@@ -1,0 +1,25 @@
+/* Built-in services: /echo returns every message to its sender with the same opcode. */
+#include "wk_service.h"
+
+#include <string.h>
+
+#include "wk_conn.h"
+
+static void wk_echo_on_message(wk_conn *c, int opcode, const uint8_t *data, size_t len)
+{
+    wk_conn_send(c, opcode, data, len);
+}
+
+static const wk_service wk_services[] = {
+    {"/echo", wk_echo_on_message},
+};
+
+const wk_service *wk_service_find(ws_str path)
+{
+    for (size_t i = 0; i < sizeof wk_services / sizeof wk_services[0]; i++) {
+        const char *p = wk_services[i].path;
+        if (strlen(p) == path.len && memcmp(p, path.p, path.len) == 0)
+            return &wk_services[i];
+    }
+    return NULL;
+}

@@ -1,0 +1,72 @@
+/* The worker process context: one event loop, its listeners, connections and shared buffers. */
+#ifndef WK_WORKER_H
+#define WK_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "wk_config.h"
+#include "wsf_buf.h"
+#include "wsf_wheel.h"
+
+struct event_base;
+struct event;
+typedef struct wk_conn wk_conn;
+typedef struct wk_listener wk_listener;
+
+#define WK_TICK_MS 100u /* resolution of connection deadlines */
+
+/* Cumulative counters since start (the source of the supervisor's Reports). */
+typedef struct wk_stats {
+    uint64_t accepted;
+    uint64_t upgraded;
+    uint64_t handshakes_failed;
+    uint64_t rejected_busy;
+    uint64_t messages_in;
+    uint64_t messages_out;
+    uint64_t bytes_in;
+    uint64_t bytes_out;
+    uint64_t protocol_errors;
+} wk_stats;
+
+typedef struct wk_ctx {
+    wk_config cfg;
+    struct event_base *base;
+    wk_listener *listeners;
+    size_t nlisteners;
+    struct event *tick;
+    struct event *resume_accept;
+    struct event *sig_term;
+    struct event *sig_int;
+    struct event *grace;
+    wsf_wheel wheel;
+    uint64_t now; /* current tick, WK_TICK_MS each */
+    wk_conn *conns; /* every live connection, for shutdown */
+    unsigned nconns;     /* connections counted against max_connections */
+    unsigned nrejecting; /* connections being answered 503 */
+    bool accepting;
+    bool stopping;
+    uint8_t *rbuf; /* one read buffer shared by all connections */
+    size_t rbuf_cap;
+    wsf_buf batch;       /* output produced while one connection's input is processed */
+    wk_conn *batch_conn; /* the connection batch belongs to, or NULL */
+    wk_stats stats;
+} wk_ctx;
+
+/* Creates the event loop and binds the listeners of cfg (copied). Returns 0, or -1 after
+ * logging why (the caller exits 100). */
+int wk_ctx_init(wk_ctx *ctx, const wk_config *cfg);
+
+/* Runs until SIGTERM/SIGINT has drained the connections or the grace period ran out. */
+int wk_ctx_run(wk_ctx *ctx);
+
+/* Frees everything wk_ctx_init set up. */
+void wk_ctx_fini(wk_ctx *ctx);
+
+/* Connection bookkeeping called by wk_conn. */
+void wk_ctx_on_conn_closed(wk_ctx *ctx, bool rejecting);
+
+/* Stops or resumes accepting new connections (file-descriptor exhaustion, shutdown). */
+void wk_ctx_set_accepting(wk_ctx *ctx, bool on);
+
+#endif
