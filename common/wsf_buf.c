@@ -47,6 +47,8 @@ uint8_t *wsf_buf_reserve(wsf_buf *b, size_t n)
         b->len = pending;
         return b->data + b->len;
     }
+    if (n > SIZE_MAX / 2 - pending)
+        wsf_oom(n); /* no buffer that large can exist; doubling would wrap */
     size_t cap = b->cap ? b->cap : 256;
     while (cap - pending < n)
         cap *= 2;

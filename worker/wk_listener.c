@@ -43,9 +43,13 @@ static int wk_split_addr(char *host, size_t host_cap, char *port, size_t port_ca
     size_t plen = strlen(colon + 1);
     if (hlen == 0 || hlen >= host_cap || plen == 0 || plen >= port_cap)
         return -1;
+    unsigned long value = 0;
     for (const char *p = colon + 1; *p; p++) {
         if (*p < '0' || *p > '9')
             return -1;
+        value = value * 10 + (unsigned long)(*p - '0');
+        if (value > 65535)
+            return -1; /* getaddrinfo would silently truncate it to 16 bits */
     }
     memcpy(host, h, hlen);
     host[hlen] = '\0';
@@ -101,7 +105,7 @@ int wk_listener_open(wk_listener *l, wk_ctx *ctx, const char *spec)
     l->fd = -1;
     snprintf(l->name, sizeof l->name, "%s", spec);
     if (wk_split_addr(host, sizeof host, port, sizeof port, spec) != 0) {
-        wsf_log_error("listen %s: expected HOST:PORT or [V6HOST]:PORT", spec);
+        wsf_log_error("listen %s: expected HOST:PORT or [V6HOST]:PORT, port 0-65535", spec);
         return -1;
     }
     hints.ai_family = AF_UNSPEC;

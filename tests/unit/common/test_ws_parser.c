@@ -1,0 +1,973 @@
+/* Unit tests for common/ws_parser.c against RFC 6455 §5.2-§5.5 and §8.1: every input is also fed
+ * one byte at a time and in odd-sized pieces, and must come out the same. */
+#include <check.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ws_parser.h"
+#include "ws_test_util.h"
+
+Suite *ws_parser_suite(void);
+
+static const uint8_t test_mask[4] = {0x37, 0xFA, 0x21, 0x3D};
+
+#define FIN 0x80u
+#define RSV1 0x40u
+#define RSV2 0x20u
+#define RSV3 0x10u
+
+/* Piece sizes every input is fed in besides whole: byte by byte, and sizes that straddle
+ * header and payload boundaries differently. */
+static const size_t piece_sizes[] = {1, 2, 3, 5, 7, 13, 131, 4096};
+
+/* Runs input whole with coalescing into *out (the caller finishes it), then again in each piece
+ * size, and asserts that every run agrees with the whole one and broke no contract. */
+static void run_all_ways(ws_test_run *out, enum ws_role role, uint64_t max_message,
+                         const ws_test_bytes *in)
+{
+    ws_test_run_init(out, role, max_message, true);
+    ws_test_run_feed(out, in->p, in->len, 0);
+    ck_assert_msg(out->broken == NULL, "whole: %s", out->broken);
+
+    for (size_t i = 0; i < sizeof(piece_sizes) / sizeof(piece_sizes[0]); i++) {
+        ws_test_run r;
+        ws_test_run_init(&r, role, max_message, true);
+        ws_test_run_feed(&r, in->p, in->len, piece_sizes[i]);
+        ck_assert_msg(r.broken == NULL, "pieces of %zu: %s", piece_sizes[i], r.broken);
+        ck_assert_msg(ws_test_run_agree(out, &r),
+                      "pieces of %zu disagree with whole: result %zd vs %zd, %zu vs %zu records",
+                      piece_sizes[i], r.result, out->result, r.nrecs, out->nrecs);
+        ws_test_run_fini(&r);
+    }
+}
+
+/* Runs input all ways and asserts it fails with exactly -code. */
+static void expect_error(enum ws_role role, uint64_t max_message, const ws_test_bytes *in, int code)
+{
+    ws_test_run r;
+    run_all_ways(&r, role, max_message, in);
+    ck_assert_int_eq(r.result, -code);
+    ws_test_run_fini(&r);
+}
+
+static void expect_server_error(const ws_test_bytes *in, int code)
+{
+    expect_error(WS_ROLE_SERVER, 0, in, code);
+}
+
+/* Asserts that record i is a whole-or-coalesced data record with these properties. */
+static void expect_data(const ws_test_run *r, size_t i, int opcode, bool first, bool last,
+                        const void *payload, size_t len)
+{
+    const ws_test_rec *rec = ws_test_run_rec(r, i);
+    ck_assert_msg(rec != NULL, "record %zu missing (%zu records)", i, r->nrecs);
+    ck_assert_int_eq(rec->kind, WS_EV_DATA);
+    ck_assert_int_eq(rec->opcode, opcode);
+    ck_assert_int_eq(rec->first, first);
+    ck_assert_int_eq(rec->last, last);
+    ck_assert_uint_eq(rec->len, len);
+    if (len > 0) {
+        ck_assert_mem_eq(ws_test_rec_data(r, rec), payload, len);
+    }
+}
+
+static void expect_control(const ws_test_run *r, size_t i, int kind, const void *payload,
+                           size_t len)
+{
+    const ws_test_rec *rec = ws_test_run_rec(r, i);
+    ck_assert_msg(rec != NULL, "record %zu missing (%zu records)", i, r->nrecs);
+    ck_assert_int_eq(rec->kind, kind);
+    ck_assert_uint_eq(rec->len, len);
+    if (len > 0) {
+        ck_assert_mem_eq(ws_test_rec_data(r, rec), payload, len);
+    }
+}
+
+/* A payload of n bytes with a pattern that shows misplaced or unmasked bytes. */
+static uint8_t *make_payload(size_t n)
+{
+    uint8_t *p = ws_test_realloc(NULL, n);
+    for (size_t i = 0; i < n; i++) {
+        p[i] = (uint8_t)(i * 7 + (i >> 8));
+    }
+    return p;
+}
+
+static void put_client(ws_test_bytes *v, unsigned b0, const void *payload, size_t n)
+{
+    ws_test_put_frame(v, b0, test_mask, payload, n);
+}
+
+static void put_close(ws_test_bytes *v, unsigned code, const char *reason, size_t reason_len)
+{
+    uint8_t body[2 + 200];
+    body[0] = (uint8_t)(code >> 8);
+    body[1] = (uint8_t)code;
+    memcpy(body + 2, reason, reason_len);
+    put_client(v, FIN | WS_OP_CLOSE, body, 2 + reason_len);
+}
+
+/* --- frames and lengths ------------------------------------------------------------------- */
+
+START_TEST(single_text_frame)
+{
+    ws_test_bytes in = {0};
+    put_client(&in, FIN | WS_OP_TEXT, "Hello", 5);
+
+    ws_test_run r;
+    run_all_ways(&r, WS_ROLE_SERVER, 0, &in);
+    ck_assert_int_eq(r.result, 0);
+    ck_assert_uint_eq(r.nrecs, 1);
+    expect_data(&r, 0, WS_OP_TEXT, true, true, "Hello", 5);
+    ck_assert_uint_eq(r.win.len, 0);
+    ws_test_run_fini(&r);
+    ws_test_bytes_fini(&in);
+}
+END_TEST
+
+/* RFC 6455 §5.7: the unmasked and masked "Hello" examples, byte for byte. */
+START_TEST(rfc_examples)
+{
+    uint8_t unmasked[] = {0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f};
+    uint8_t masked[] = {0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58};
+    ws_parser p;
+    ws_event ev;
+
+    ws_parser_init(&p, WS_ROLE_CLIENT, 0);
+    ck_assert_int_eq(ws_parser_next(&p, &ev, unmasked, sizeof(unmasked)), sizeof(unmasked));
+    ck_assert_int_eq(ev.kind, WS_EV_DATA);
+    ck_assert_int_eq(ev.opcode, WS_OP_TEXT);
+    ck_assert(ev.first);
+    ck_assert(ev.last);
+    ck_assert_uint_eq(ev.len, 5);
+    ck_assert_ptr_eq(ev.data, unmasked + 2);
+    ck_assert_mem_eq(ev.data, "Hello", 5);
+
+    ws_parser_init(&p, WS_ROLE_SERVER, 0);
+    ck_assert_int_eq(ws_parser_next(&p, &ev, masked, sizeof(masked)), sizeof(masked));
+    ck_assert_int_eq(ev.kind, WS_EV_DATA);
+    ck_assert(ev.first);
+    ck_assert(ev.last);
+    ck_assert_uint_eq(ev.len, 5);
+    ck_assert_ptr_eq(ev.data, masked + 6);
+    ck_assert_mem_eq(ev.data, "Hello", 5);
+}
+END_TEST
+
+/* Payload lengths at the edges of the 7-, 16- and 64-bit encodings, both roles. */
+START_TEST(length_encodings)
+{
+    static const size_t lens[] = {0, 1, 125, 126, 127, 65535, 65536, 70001};
+    size_t n = lens[_i];
+    uint8_t *payload = make_payload(n);
+
+    for (int role = WS_ROLE_SERVER; role <= WS_ROLE_CLIENT; role++) {
+        ws_test_bytes in = {0};
+        ws_test_put_frame(&in, FIN | WS_OP_BINARY, role == WS_ROLE_SERVER ? test_mask : NULL,
+                          payload, n);
+        size_t header = (n <= 125 ? 2 : n <= 0xFFFF ? 4 : 10) + (role == WS_ROLE_SERVER ? 4 : 0);
+        ck_assert_uint_eq(in.len, header + n);
+
+        ws_test_run r;
+        run_all_ways(&r, (enum ws_role)role, 0, &in);
+        ck_assert_int_eq(r.result, 0);
+        ck_assert_uint_eq(r.nrecs, 1);
+        expect_data(&r, 0, WS_OP_BINARY, true, true, payload, n);
+        ck_assert_uint_eq(r.win.len, 0);
+        ws_test_run_fini(&r);
+        ws_test_bytes_fini(&in);
+    }
+    free(payload);
+}
+END_TEST
+
+START_TEST(length_64bit_top_bit_set)
+{
+    /* Masked binary frame claiming 2^63 + 5 bytes; the error is due at the header. */
+    uint8_t hdr[] = {0x82, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 5, 1, 2, 3, 4};
+    ws_test_bytes in = {0};
+    ws_test_bytes_put(&in, hdr, sizeof(hdr));
+    expect_server_error(&in, WS_CLOSE_PROTOCOL);
+
+    in.p[2] = 0xFF;
+    expect_server_error(&in, WS_CLOSE_PROTOCOL);
+    ws_test_bytes_fini(&in);
+}
+END_TEST
+
+/* A large 64-bit length below 2^63 is fine as long as max_message allows it: the payload is
+ * delivered as it arrives, never buffered. */
+START_TEST(length_64bit_large_streams)
+{
+    uint8_t hdr[] = {0x02, 0xFF, 0x00, 0, 0, 1, 0, 0, 0, 0, 9, 9, 9, 9};
+    uint8_t chunk[100];
+    memset(chunk, 0, sizeof(chunk));
+
+    ws_test_run r;
+    ws_test_run_init(&r, WS_ROLE_SERVER, 0, true);
+    ws_test_run_push(&r, hdr, sizeof(hdr));
+    ws_test_run_push(&r, chunk, sizeof(chunk));
+    ck_assert_ptr_null(r.broken);
+    ck_assert_int_eq(r.result, 0);
+    ck_assert_uint_eq(r.nrecs, 1);
+    const ws_test_rec *rec = ws_test_run_rec(&r, 0);
+    ck_assert_int_eq(rec->kind, WS_EV_DATA);
+    ck_assert(rec->first);
+    ck_assert(!rec->last);
+    ck_assert_uint_eq(rec->len, sizeof(chunk));
+    ws_test_run_fini(&r);
+}
+END_TEST
+
+/* --- masking and role ---------------------------------------------------------------------- */
+
+START_TEST(server_rejects_unmasked_frame)
+{
+    ws_test_bytes in = {0};
+    ws_test_put_frame(&in, FIN | WS_OP_TEXT, NULL, "hi", 2);
+    expect_error(WS_ROLE_SERVER, 0, &in, WS_CLOSE_PROTOCOL);
+    ws_test_bytes_fini(&in);
+
+    ws_test_put_frame(&in, FIN | WS_OP_PING, NULL, "", 0);
+    expect_error(WS_ROLE_SERVER, 0, &in, WS_CLOSE_PROTOCOL);
+    ws_test_bytes_fini(&in);
+}
+END_TEST
+
+START_TEST(client_rejects_masked_frame)
+{
+    ws_test_bytes in = {0};
+    ws_test_put_frame(&in, FIN | WS_OP_TEXT, test_mask, "hi", 2);
+    expect_error(WS_ROLE_CLIENT, 0, &in, WS_CLOSE_PROTOCOL);
+    ws_test_bytes_fini(&in);
+
+    ws_test_put_frame(&in, FIN | WS_OP_CLOSE, test_mask, "", 0);
+    expect_error(WS_ROLE_CLIENT, 0, &in, WS_CLOSE_PROTOCOL);
+    ws_test_bytes_fini(&in);
+}
+END_TEST
+
+/* Data comes out unmasked in place, whatever the mask and wherever the payload starts. */
+START_TEST(payload_unmasked_in_place)
+{
+    static const uint8_t masks[][4] = {{0, 0, 0, 0}, {0xFF, 0xFF, 0xFF, 0xFF}, {1, 2, 3, 4}};
+    uint8_t *payload = make_payload(300);
+
+    for (size_t m = 0; m < 3; m++) {
+        for (size_t n = 0; n < 300; n += 37) {
+            ws_test_bytes in = {0};
+            ws_test_put_frame(&in, FIN | WS_OP_BINARY, masks[m], payload, n);
+            ws_test_run r;
+            run_all_ways(&r, WS_ROLE_SERVER, 0, &in);
+            ck_assert_int_eq(r.result, 0);
+            expect_data(&r, 0, WS_OP_BINARY, true, true, payload, n);
+            ws_test_run_fini(&r);
+            ws_test_bytes_fini(&in);
+        }
+    }
+    free(payload);
+}
+END_TEST
+
+/* --- header bits and opcodes --------------------------------------------------------------- */
+
+START_TEST(rsv_bits_rejected)
+{
+    static const unsigned rsv[] = {RSV1, RSV2, RSV3, RSV1 | RSV2 | RSV3};
+    ws_test_bytes in = {0};
+
+    put_client(&in, FIN | rsv[_i] | WS_OP_TEXT, "x", 1);
+    expect_server_error(&in, WS_CLOSE_PROTOCOL);
+    ws_test_bytes_fini(&in);
+
+    put_client(&in, FIN | rsv[_i] | WS_OP_PING, "", 0);
+    expect_server_error(&in, WS_CLOSE_PROTOCOL);
+    ws_test_bytes_fini(&in);
+
+    /* On a continuation frame too. */
+    put_client(&in, WS_OP_BINARY, "a", 1);
+    put_client(&in, FIN | rsv[_i] | WS_OP_CONT, "b", 1);
+    expect_server_error(&in, WS_CLOSE_PROTOCOL);
+    ws_test_bytes_fini(&in);
+}
+END_TEST
+
+START_TEST(reserved_opcodes_rejected)
+{
+    static const unsigned ops[] = {0x3, 0x4, 0x5, 0x6, 0x7, 0xB, 0xC, 0xD, 0xE, 0xF};
+    ws_test_bytes in = {0};
+
+    put_client(&in, FIN | ops[_i], "abc", 3);
+    expect_server_error(&in, WS_CLOSE_PROTOCOL);
+    ws_test_bytes_fini(&in);
+
+    /* Without FIN, and in the client role as well. */
+    put_client(&in, ops[_i], "", 0);
+    expect_server_error(&in, WS_CLOSE_PROTOCOL);
+    ws_test_bytes_fini(&in);
+
+    ws_test_put_frame(&in, FIN | ops[_i], NULL, "abc", 3);
+    expect_error(WS_ROLE_CLIENT, 0, &in, WS_CLOSE_PROTOCOL);
+    ws_test_bytes_fini(&in);
+}
+END_TEST
+
+/* --- control frames ------------------------------------------------------------------------ */
+
+START_TEST(ping_and_pong)
+{
+    uint8_t *payload = make_payload(125);
+    ws_test_bytes in = {0};
+    put_client(&in, FIN | WS_OP_PING, "", 0);
+    put_client(&in, FIN | WS_OP_PING, "are you there", 13);
+    put_client(&in, FIN | WS_OP_PONG, payload, 125);
+    put_client(&in, FIN | WS_OP_PONG, "", 0);
+
+    ws_test_run r;
+    run_all_ways(&r, WS_ROLE_SERVER, 0, &in);
+    ck_assert_int_eq(r.result, 0);
+    ck_assert_uint_eq(r.nrecs, 4);
+    expect_control(&r, 0, WS_EV_PING, "", 0);
+    expect_control(&r, 1, WS_EV_PING, "are you there", 13);
+    expect_control(&r, 2, WS_EV_PONG, payload, 125);
+    expect_control(&r, 3, WS_EV_PONG, "", 0);
+    ws_test_run_fini(&r);
+    ws_test_bytes_fini(&in);
+    free(payload);
+}
+END_TEST
+
+/* A control frame is only reported whole: a partial one consumes nothing. */
+START_TEST(partial_control_frame_waits)
+{
+    uint8_t *payload = make_payload(125);
+    ws_test_bytes in = {0};
+    put_client(&in, FIN | WS_OP_PING, payload, 125);
+    ck_assert_uint_eq(in.len, WS_MAX_CONTROL_FRAME);
+
+    ws_parser p;
+    ws_event ev;
+    ws_parser_init(&p, WS_ROLE_SERVER, 0);
+    for (size_t n = 0; n < in.len; n++) {
+        ck_assert_msg(ws_parser_next(&p, &ev, in.p, n) == 0, "%zu bytes", n);
+    }
+    ck_assert_int_eq(ws_parser_next(&p, &ev, in.p, in.len), (ssize_t)in.len);
+    ck_assert_int_eq(ev.kind, WS_EV_PING);
+    ck_assert_uint_eq(ev.len, 125);
+    ck_assert_mem_eq(ev.data, payload, 125);
+    ws_test_bytes_fini(&in);
+    free(payload);
+}
+END_TEST
+
+START_TEST(control_payload_too_long)
+{
+    static const unsigned ops[] = {WS_OP_PING, WS_OP_PONG, WS_OP_CLOSE};
+    static const size_t lens[] = {126, 127, 1000, 70000};
+    uint8_t *payload = make_payload(70000);
+    payload[0] = 0x03; /* a valid close code, 1000 */
+    payload[1] = 0xE8;
+    memset(payload + 2, 'a', 70000 - 2);
+
+    for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+        ws_test_bytes in = {0};
+        put_client(&in, FIN | ops[_i], payload, lens[l]);
+        expect_server_error(&in, WS_CLOSE_PROTOCOL);
+
+        /* Known from the header alone. */
+        ws_parser p;
+        ws_event ev;
+        ws_parser_init(&p, WS_ROLE_SERVER, 0);
+        size_t hdr = (lens[l] <= 0xFFFF ? 4 : 10) + 4;
+        ck_assert_int_eq(ws_parser_next(&p, &ev, in.p, hdr), -WS_CLOSE_PROTOCOL);
+        ws_test_bytes_fini(&in);
+    }
+    free(payload);
+}
+END_TEST
+
+START_TEST(fragmented_control_rejected)
+{
+    static const unsigned ops[] = {WS_OP_PING, WS_OP_PONG, WS_OP_CLOSE};
+    ws_test_bytes in = {0};
+    put_client(&in, ops[_i], "", 0);
+    expect_server_error(&in, WS_CLOSE_PROTOCOL);
+    ws_test_bytes_fini(&in);
+
+    uint8_t body[] = {0x03, 0xE8};
+    put_client(&in, ops[_i], body, 2);
+    put_client(&in, FIN | WS_OP_CONT, "", 0);
+    expect_server_error(&in, WS_CLOSE_PROTOCOL);
+    ws_test_bytes_fini(&in);
+}
+END_TEST
+
+/* --- fragmentation ------------------------------------------------------------------------- */
+
+START_TEST(fragments_with_ping_interleaved)
+{
+    ws_test_bytes in = {0};
+    put_client(&in, WS_OP_TEXT, "Hel", 3);
+    put_client(&in, FIN | WS_OP_PING, "p", 1);
+    put_client(&in, WS_OP_CONT, "lo, ", 4);
+    put_client(&in, FIN | WS_OP_PONG, "q", 1);
+    put_client(&in, FIN | WS_OP_CONT, "world", 5);
+    put_client(&in, FIN | WS_OP_BINARY, "\xFF", 1);
+
+    ws_test_run r;
+    run_all_ways(&r, WS_ROLE_SERVER, 0, &in);
+    ck_assert_int_eq(r.result, 0);
+    ck_assert_uint_eq(r.nrecs, 6);
+    expect_data(&r, 0, WS_OP_TEXT, true, false, "Hel", 3);
+    expect_control(&r, 1, WS_EV_PING, "p", 1);
+    expect_data(&r, 2, WS_OP_TEXT, false, false, "lo, ", 4);
+    expect_control(&r, 3, WS_EV_PONG, "q", 1);
+    expect_data(&r, 4, WS_OP_TEXT, false, true, "world", 5);
+    expect_data(&r, 5, WS_OP_BINARY, true, true, "\xFF", 1);
+    ws_test_run_fini(&r);
+    ws_test_bytes_fini(&in);
+}
+END_TEST
+
+/* The raw first/last flags, one event per whole frame when fed whole. */
+START_TEST(first_and_last_flags)
+{
+    ws_test_bytes in = {0};
+    put_client(&in, WS_OP_BINARY, "a", 1);
+    put_client(&in, WS_OP_CONT, "b", 1);
+    put_client(&in, FIN | WS_OP_CONT, "c", 1);
+    put_client(&in, FIN | WS_OP_TEXT, "d", 1);
+
+    ws_test_run r;
+    ws_test_run_init(&r, WS_ROLE_SERVER, 0, false);
+    ws_test_run_feed(&r, in.p, in.len, 0);
+    ck_assert_ptr_null(r.broken);
+    ck_assert_int_eq(r.result, 0);
+    ck_assert_uint_eq(r.nrecs, 4);
+    expect_data(&r, 0, WS_OP_BINARY, true, false, "a", 1);
+    expect_data(&r, 1, WS_OP_BINARY, false, false, "b", 1);
+    expect_data(&r, 2, WS_OP_BINARY, false, true, "c", 1);
+    expect_data(&r, 3, WS_OP_TEXT, true, true, "d", 1);
+    ws_test_run_fini(&r);
+
+    /* Byte by byte: every chunk but the first has first == false, only the last has last. */
+    ws_test_run_init(&r, WS_ROLE_SERVER, 0, false);
+    ws_test_run_feed(&r, in.p, in.len, 1);
+    ck_assert_ptr_null(r.broken);
+    ck_assert_int_eq(r.result, 0);
+    size_t firsts = 0;
+    size_t lasts = 0;
+    for (size_t i = 0; i < r.nrecs; i++) {
+        firsts += r.recs[i].first;
+        lasts += r.recs[i].last;
+    }
+    ck_assert_uint_eq(firsts, 2);
+    ck_assert_uint_eq(lasts, 2);
+    ck_assert(r.recs[0].first);
+    ck_assert(r.recs[r.nrecs - 1].last);
+    ws_test_run_fini(&r);
+    ws_test_bytes_fini(&in);
+}
+END_TEST
+
+/* A data frame's payload comes out in chunks as it arrives, before the frame is complete. */
+START_TEST(partial_payload_delivered_early)
+{
+    ws_test_bytes in = {0};
+    put_client(&in, FIN | WS_OP_TEXT, "0123456789", 10);
+
+    ws_test_run r;
+    ws_test_run_init(&r, WS_ROLE_SERVER, 0, false);
+    ws_test_run_push(&r, in.p, 6 + 4);
+    ck_assert_ptr_null(r.broken);
+    ck_assert_int_eq(r.result, 0);
+    ck_assert_uint_eq(r.nrecs, 1);
+    expect_data(&r, 0, WS_OP_TEXT, true, false, "0123", 4);
+    ck_assert_uint_eq(r.win.len, 0);
+    ws_test_run_push(&r, in.p + 10, in.len - 10);
+    ck_assert_int_eq(r.result, 0);
+    ck_assert_uint_eq(r.nrecs, 2);
+    expect_data(&r, 1, WS_OP_TEXT, false, true, "456789", 6);
+    ws_test_run_fini(&r);
+    ws_test_bytes_fini(&in);
+}
+END_TEST
+
+START_TEST(continuation_without_start)
+{
+    ws_test_bytes in = {0};
+    put_client(&in, FIN | WS_OP_CONT, "x", 1);
+    expect_server_error(&in, WS_CLOSE_PROTOCOL);
+    ws_test_bytes_fini(&in);
+
+    put_client(&in, WS_OP_CONT, "", 0);
+    expect_server_error(&in, WS_CLOSE_PROTOCOL);
+    ws_test_bytes_fini(&in);
+
+    /* After a complete message, too. */
+    put_client(&in, FIN | WS_OP_TEXT, "done", 4);
+    put_client(&in, FIN | WS_OP_CONT, "more", 4);
+    expect_server_error(&in, WS_CLOSE_PROTOCOL);
+    ws_test_bytes_fini(&in);
+}
+END_TEST
+
+START_TEST(data_frame_inside_fragmented_message)
+{
+    static const unsigned starts[] = {WS_OP_TEXT, WS_OP_BINARY};
+    static const unsigned nexts[] = {WS_OP_TEXT, WS_OP_BINARY};
+    for (size_t a = 0; a < 2; a++) {
+        for (size_t b = 0; b < 2; b++) {
+            for (unsigned fin = 0; fin <= FIN; fin += FIN) {
+                ws_test_bytes in = {0};
+                put_client(&in, starts[a], "a", 1);
+                put_client(&in, fin | nexts[b], "b", 1);
+                expect_server_error(&in, WS_CLOSE_PROTOCOL);
+                ws_test_bytes_fini(&in);
+            }
+        }
+    }
+}
+END_TEST
+
+START_TEST(zero_length_messages)
+{
+    ws_test_bytes in = {0};
+    put_client(&in, FIN | WS_OP_TEXT, "", 0);
+    put_client(&in, FIN | WS_OP_BINARY, "", 0);
+    put_client(&in, WS_OP_TEXT, "", 0);
+    put_client(&in, WS_OP_CONT, "", 0);
+    put_client(&in, FIN | WS_OP_CONT, "", 0);
+    put_client(&in, WS_OP_BINARY, "", 0);
+    put_client(&in, FIN | WS_OP_CONT, "z", 1);
+
+    ws_test_run r;
+    run_all_ways(&r, WS_ROLE_SERVER, 0, &in);
+    ck_assert_int_eq(r.result, 0);
+    ck_assert_uint_eq(r.nrecs, 4);
+    expect_data(&r, 0, WS_OP_TEXT, true, true, "", 0);
+    expect_data(&r, 1, WS_OP_BINARY, true, true, "", 0);
+    expect_data(&r, 2, WS_OP_TEXT, true, true, "", 0);
+    expect_data(&r, 3, WS_OP_BINARY, true, true, "z", 1);
+    ws_test_run_fini(&r);
+
+    /* Unmasked zero-length frames in the client role: just the 2-byte header each. */
+    ws_test_bytes_fini(&in);
+    ws_test_put_frame(&in, FIN | WS_OP_TEXT, NULL, "", 0);
+    ck_assert_uint_eq(in.len, 2);
+    run_all_ways(&r, WS_ROLE_CLIENT, 0, &in);
+    ck_assert_int_eq(r.result, 0);
+    ck_assert_uint_eq(r.nrecs, 1);
+    expect_data(&r, 0, WS_OP_TEXT, true, true, "", 0);
+    ws_test_run_fini(&r);
+    ws_test_bytes_fini(&in);
+}
+END_TEST
+
+/* --- max_message --------------------------------------------------------------------------- */
+
+START_TEST(max_message_whole_frame)
+{
+    uint8_t *payload = make_payload(70000);
+    ws_test_bytes in = {0};
+
+    put_client(&in, FIN | WS_OP_BINARY, payload, 10);
+    ws_test_run r;
+    run_all_ways(&r, WS_ROLE_SERVER, 10, &in);
+    ck_assert_int_eq(r.result, 0);
+    expect_data(&r, 0, WS_OP_BINARY, true, true, payload, 10);
+    ws_test_run_fini(&r);
+    ws_test_bytes_fini(&in);
+
+    put_client(&in, FIN | WS_OP_BINARY, payload, 11);
+    expect_error(WS_ROLE_SERVER, 10, &in, WS_CLOSE_TOO_BIG);
+    ws_test_bytes_fini(&in);
+
+    put_client(&in, FIN | WS_OP_TEXT, "aaaaaaaaaaaaaaaaaaaa", 20);
+    expect_error(WS_ROLE_SERVER, 10, &in, WS_CLOSE_TOO_BIG);
+    ws_test_bytes_fini(&in);
+
+    put_client(&in, FIN | WS_OP_BINARY, payload, 70000);
+    expect_error(WS_ROLE_SERVER, 65536, &in, WS_CLOSE_TOO_BIG);
+    ws_test_bytes_fini(&in);
+
+    /* A second message gets the full allowance again. */
+    put_client(&in, FIN | WS_OP_BINARY, payload, 10);
+    put_client(&in, FIN | WS_OP_BINARY, payload, 10);
+    run_all_ways(&r, WS_ROLE_SERVER, 10, &in);
+    ck_assert_int_eq(r.result, 0);
+    ck_assert_uint_eq(r.nrecs, 2);
+    ws_test_run_fini(&r);
+    ws_test_bytes_fini(&in);
+    free(payload);
+}
+END_TEST
+
+START_TEST(max_message_across_fragments)
+{
+    ws_test_bytes in = {0};
+
+    put_client(&in, WS_OP_TEXT, "aaaaa", 5);
+    put_client(&in, FIN | WS_OP_CONT, "bbbbb", 5);
+    ws_test_run r;
+    run_all_ways(&r, WS_ROLE_SERVER, 10, &in);
+    ck_assert_int_eq(r.result, 0);
+    expect_data(&r, 0, WS_OP_TEXT, true, true, "aaaaabbbbb", 10);
+    ws_test_run_fini(&r);
+    ws_test_bytes_fini(&in);
+
+    put_client(&in, WS_OP_TEXT, "aaaaa", 5);
+    put_client(&in, FIN | WS_OP_CONT, "bbbbbb", 6);
+    expect_error(WS_ROLE_SERVER, 10, &in, WS_CLOSE_TOO_BIG);
+    ws_test_bytes_fini(&in);
+
+    /* Many small fragments, with control frames between them that do not count. */
+    for (int i = 0; i < 11; i++) {
+        put_client(&in, i == 0 ? WS_OP_BINARY : WS_OP_CONT, "x", 1);
+        put_client(&in, FIN | WS_OP_PING, "0123456789", 10);
+    }
+    put_client(&in, FIN | WS_OP_CONT, "", 0);
+    expect_error(WS_ROLE_SERVER, 10, &in, WS_CLOSE_TOO_BIG);
+    ws_test_bytes_fini(&in);
+}
+END_TEST
+
+/* --- UTF-8 in text messages ---------------------------------------------------------------- */
+
+START_TEST(invalid_utf8_single_frame)
+{
+    ws_test_bytes in = {0};
+    put_client(&in, FIN | WS_OP_TEXT, "ab\xC0\x80", 4);
+    expect_server_error(&in, WS_CLOSE_INVALID_DATA);
+    ws_test_bytes_fini(&in);
+
+    put_client(&in, FIN | WS_OP_TEXT, "\xED\xA0\x80", 3);
+    expect_server_error(&in, WS_CLOSE_INVALID_DATA);
+    ws_test_bytes_fini(&in);
+
+    /* Binary messages are not checked. */
+    put_client(&in, FIN | WS_OP_BINARY, "ab\xC0\x80", 4);
+    ws_test_run r;
+    run_all_ways(&r, WS_ROLE_SERVER, 0, &in);
+    ck_assert_int_eq(r.result, 0);
+    ws_test_run_fini(&r);
+    ws_test_bytes_fini(&in);
+}
+END_TEST
+
+/* The error comes as soon as the bad byte is seen: here the message never gets its final frame. */
+START_TEST(invalid_utf8_in_first_fragment)
+{
+    ws_test_bytes in = {0};
+    put_client(&in, WS_OP_TEXT, "ok\xFFok", 5);
+    expect_server_error(&in, WS_CLOSE_INVALID_DATA);
+    ws_test_bytes_fini(&in);
+
+    /* A lead byte at the end of one fragment, a bad continuation at the start of the next. */
+    put_client(&in, WS_OP_TEXT, "ok\xE2", 3);
+    put_client(&in, WS_OP_CONT, "(", 1);
+    expect_server_error(&in, WS_CLOSE_INVALID_DATA);
+    ws_test_bytes_fini(&in);
+}
+END_TEST
+
+/* A single frame whose payload is still arriving: the bad byte fails it before the rest comes. */
+START_TEST(invalid_utf8_partial_payload)
+{
+    uint8_t text[64];
+    memset(text, 'a', sizeof(text));
+    text[20] = 0xF8;
+    ws_test_bytes in = {0};
+    put_client(&in, FIN | WS_OP_TEXT, text, sizeof(text));
+
+    size_t upto = 2 + 4 + 21; /* header, mask, payload through the bad byte */
+    ws_test_run r;
+    ws_test_run_init(&r, WS_ROLE_SERVER, 0, true);
+    ws_test_run_feed(&r, in.p, upto, 0);
+    ck_assert_int_eq(r.result, -WS_CLOSE_INVALID_DATA);
+    ws_test_run_fini(&r);
+
+    ws_test_run_init(&r, WS_ROLE_SERVER, 0, true);
+    ws_test_run_feed(&r, in.p, upto, 1);
+    ck_assert_int_eq(r.result, -WS_CLOSE_INVALID_DATA);
+    ws_test_run_fini(&r);
+
+    /* One byte short of the bad one: no error yet. */
+    ws_test_run_init(&r, WS_ROLE_SERVER, 0, true);
+    ws_test_run_feed(&r, in.p, upto - 1, 0);
+    ck_assert_int_eq(r.result, 0);
+    ck_assert_ptr_null(r.broken);
+    ws_test_run_fini(&r);
+    ws_test_bytes_fini(&in);
+}
+END_TEST
+
+START_TEST(utf8_split_across_fragments)
+{
+    ws_test_bytes in = {0};
+    put_client(&in, WS_OP_TEXT, "\xE2", 1);
+    put_client(&in, WS_OP_CONT, "\x82", 1);
+    put_client(&in, FIN | WS_OP_CONT, "\xAC!", 2);
+    put_client(&in, WS_OP_TEXT, "\xF0\x9F", 2);
+    put_client(&in, FIN | WS_OP_PING, "\xFF\xFE", 2); /* control payloads are not text */
+    put_client(&in, FIN | WS_OP_CONT, "\x98\x80", 2);
+
+    ws_test_run r;
+    run_all_ways(&r, WS_ROLE_SERVER, 0, &in);
+    ck_assert_int_eq(r.result, 0);
+    ck_assert_uint_eq(r.nrecs, 4);
+    expect_data(&r, 0, WS_OP_TEXT, true, true, "\xE2\x82\xAC!", 4);
+    expect_data(&r, 1, WS_OP_TEXT, true, false, "\xF0\x9F", 2);
+    expect_control(&r, 2, WS_EV_PING, "\xFF\xFE", 2);
+    expect_data(&r, 3, WS_OP_TEXT, false, true, "\x98\x80", 2);
+    ws_test_run_fini(&r);
+    ws_test_bytes_fini(&in);
+}
+END_TEST
+
+START_TEST(utf8_truncated_at_message_end)
+{
+    ws_test_bytes in = {0};
+    put_client(&in, FIN | WS_OP_TEXT, "a\xE2\x82", 3);
+    expect_server_error(&in, WS_CLOSE_INVALID_DATA);
+    ws_test_bytes_fini(&in);
+
+    put_client(&in, WS_OP_TEXT, "a\xF0", 2);
+    put_client(&in, FIN | WS_OP_CONT, "", 0);
+    expect_server_error(&in, WS_CLOSE_INVALID_DATA);
+    ws_test_bytes_fini(&in);
+
+    /* Binary payloads never reach the validator: a text message after a binary one that ends
+     * inside a would-be character starts clean. */
+    put_client(&in, FIN | WS_OP_BINARY, "a\xE2\x82", 3);
+    put_client(&in, FIN | WS_OP_TEXT, "ok", 2);
+    ws_test_run r;
+    run_all_ways(&r, WS_ROLE_SERVER, 0, &in);
+    ck_assert_int_eq(r.result, 0);
+    ck_assert_uint_eq(r.nrecs, 2);
+    ws_test_run_fini(&r);
+    ws_test_bytes_fini(&in);
+}
+END_TEST
+
+/* --- close frames -------------------------------------------------------------------------- */
+
+START_TEST(close_empty_is_no_status)
+{
+    ws_test_bytes in = {0};
+    put_client(&in, FIN | WS_OP_CLOSE, "", 0);
+
+    ws_test_run r;
+    run_all_ways(&r, WS_ROLE_SERVER, 0, &in);
+    ck_assert_int_eq(r.result, 0);
+    ck_assert(r.closed);
+    ck_assert_uint_eq(r.nrecs, 1);
+    ck_assert_int_eq(r.recs[0].kind, WS_EV_CLOSE);
+    ck_assert_uint_eq(r.recs[0].code, WS_CLOSE_NO_STATUS);
+    ws_test_run_fini(&r);
+    ws_test_bytes_fini(&in);
+}
+END_TEST
+
+START_TEST(close_one_byte_payload)
+{
+    ws_test_bytes in = {0};
+    put_client(&in, FIN | WS_OP_CLOSE, "\x03", 1);
+    expect_server_error(&in, WS_CLOSE_PROTOCOL);
+    ws_test_bytes_fini(&in);
+}
+END_TEST
+
+START_TEST(close_invalid_codes)
+{
+    static const unsigned codes[] = {0, 999, 1004, 1005, 1006, 1012, 1015, 2999, 5000, 65535};
+    ws_test_bytes in = {0};
+    put_close(&in, codes[_i], "", 0);
+    expect_server_error(&in, WS_CLOSE_PROTOCOL);
+    ws_test_bytes_fini(&in);
+
+    put_close(&in, codes[_i], "why", 3);
+    expect_server_error(&in, WS_CLOSE_PROTOCOL);
+    ws_test_bytes_fini(&in);
+}
+END_TEST
+
+START_TEST(close_valid_codes)
+{
+    static const unsigned codes[] = {1000, 1001, 1003, 1007, 1011, 3000, 4999};
+    ws_test_bytes in = {0};
+    put_close(&in, codes[_i], "", 0);
+    put_client(&in, FIN | WS_OP_TEXT, "ignored after close", 19);
+
+    ws_test_run r;
+    run_all_ways(&r, WS_ROLE_SERVER, 0, &in);
+    ck_assert_int_eq(r.result, 0);
+    ck_assert(r.closed);
+    ck_assert_uint_eq(r.nrecs, 1);
+    ck_assert_int_eq(r.recs[0].kind, WS_EV_CLOSE);
+    ck_assert_uint_eq(r.recs[0].code, codes[_i]);
+    ws_test_run_fini(&r);
+    ws_test_bytes_fini(&in);
+
+    /* With a reason, exactly filling the 125 bytes. */
+    char reason[123];
+    memset(reason, 'r', sizeof(reason));
+    memcpy(reason, "caf\xC3\xA9", 5);
+    put_close(&in, codes[_i], reason, sizeof(reason));
+    run_all_ways(&r, WS_ROLE_SERVER, 0, &in);
+    ck_assert_int_eq(r.result, 0);
+    ck_assert(r.closed);
+    ck_assert_uint_eq(r.recs[0].code, codes[_i]);
+    ws_test_run_fini(&r);
+    ws_test_bytes_fini(&in);
+}
+END_TEST
+
+START_TEST(close_invalid_utf8_reason)
+{
+    ws_test_bytes in = {0};
+    put_close(&in, 1000, "bad \xFF", 5);
+    expect_server_error(&in, WS_CLOSE_INVALID_DATA);
+    ws_test_bytes_fini(&in);
+
+    put_close(&in, 1000, "cut \xE2\x82", 6);
+    expect_server_error(&in, WS_CLOSE_INVALID_DATA);
+    ws_test_bytes_fini(&in);
+}
+END_TEST
+
+/* A close arriving in the middle of a text message whose last fragment stopped inside a
+ * character: the reason is validated on its own, not as part of the message. */
+START_TEST(close_inside_fragmented_text)
+{
+    ws_test_bytes in = {0};
+    put_client(&in, WS_OP_TEXT, "\xE2\x82", 2);
+    put_close(&in, 1001, "bye", 3);
+
+    ws_test_run r;
+    run_all_ways(&r, WS_ROLE_SERVER, 0, &in);
+    ck_assert_int_eq(r.result, 0);
+    ck_assert(r.closed);
+    ck_assert_uint_eq(r.nrecs, 2);
+    expect_data(&r, 0, WS_OP_TEXT, true, false, "\xE2\x82", 2);
+    ck_assert_int_eq(r.recs[1].kind, WS_EV_CLOSE);
+    ck_assert_uint_eq(r.recs[1].code, 1001);
+    ws_test_run_fini(&r);
+    ws_test_bytes_fini(&in);
+}
+END_TEST
+
+/* Close from the server side, unmasked, in the client role. */
+START_TEST(close_in_client_role)
+{
+    ws_test_bytes in = {0};
+    uint8_t body[] = {0x0B, 0xB8, 'o', 'k'}; /* 3000 */
+    ws_test_put_frame(&in, FIN | WS_OP_CLOSE, NULL, body, sizeof(body));
+
+    ws_test_run r;
+    run_all_ways(&r, WS_ROLE_CLIENT, 0, &in);
+    ck_assert_int_eq(r.result, 0);
+    ck_assert(r.closed);
+    ck_assert_uint_eq(r.recs[0].code, 3000);
+    ws_test_run_fini(&r);
+    ws_test_bytes_fini(&in);
+}
+END_TEST
+
+/* --- one long conversation ----------------------------------------------------------------- */
+
+START_TEST(long_mixed_stream)
+{
+    uint8_t *payload = make_payload(70000);
+    ws_test_bytes in = {0};
+    put_client(&in, FIN | WS_OP_BINARY, payload, 70000);
+    put_client(&in, FIN | WS_OP_PING, "1", 1);
+    put_client(&in, WS_OP_BINARY, payload, 300);
+    put_client(&in, WS_OP_CONT, payload + 300, 0);
+    put_client(&in, FIN | WS_OP_PONG, "2", 1);
+    put_client(&in, FIN | WS_OP_CONT, payload + 300, 65700);
+    put_client(&in, FIN | WS_OP_TEXT, "\xF0\x9F\x98\x80", 4);
+    put_close(&in, 1000, "done", 4);
+
+    ws_test_run r;
+    run_all_ways(&r, WS_ROLE_SERVER, 70000, &in);
+    ck_assert_int_eq(r.result, 0);
+    ck_assert(r.closed);
+    ck_assert_uint_eq(r.nrecs, 7);
+    expect_data(&r, 0, WS_OP_BINARY, true, true, payload, 70000);
+    expect_control(&r, 1, WS_EV_PING, "1", 1);
+    expect_data(&r, 2, WS_OP_BINARY, true, false, payload, 300);
+    expect_control(&r, 3, WS_EV_PONG, "2", 1);
+    expect_data(&r, 4, WS_OP_BINARY, false, true, payload + 300, 65700);
+    expect_data(&r, 5, WS_OP_TEXT, true, true, "\xF0\x9F\x98\x80", 4);
+    ck_assert_uint_eq(r.recs[6].code, 1000);
+    ws_test_run_fini(&r);
+    ws_test_bytes_fini(&in);
+    free(payload);
+}
+END_TEST
+
+Suite *ws_parser_suite(void)
+{
+    Suite *s = suite_create("ws_parser");
+
+    TCase *tc = tcase_create("frames");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, single_text_frame);
+    tcase_add_test(tc, rfc_examples);
+    tcase_add_loop_test(tc, length_encodings, 0, 8);
+    tcase_add_test(tc, length_64bit_top_bit_set);
+    tcase_add_test(tc, length_64bit_large_streams);
+    tcase_add_test(tc, server_rejects_unmasked_frame);
+    tcase_add_test(tc, client_rejects_masked_frame);
+    tcase_add_test(tc, payload_unmasked_in_place);
+    tcase_add_loop_test(tc, rsv_bits_rejected, 0, 4);
+    tcase_add_loop_test(tc, reserved_opcodes_rejected, 0, 10);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("control");
+    tcase_add_test(tc, ping_and_pong);
+    tcase_add_test(tc, partial_control_frame_waits);
+    tcase_add_loop_test(tc, control_payload_too_long, 0, 3);
+    tcase_add_loop_test(tc, fragmented_control_rejected, 0, 3);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("fragments");
+    tcase_add_test(tc, fragments_with_ping_interleaved);
+    tcase_add_test(tc, first_and_last_flags);
+    tcase_add_test(tc, partial_payload_delivered_early);
+    tcase_add_test(tc, continuation_without_start);
+    tcase_add_test(tc, data_frame_inside_fragmented_message);
+    tcase_add_test(tc, zero_length_messages);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("max_message");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, max_message_whole_frame);
+    tcase_add_test(tc, max_message_across_fragments);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("utf8");
+    tcase_add_test(tc, invalid_utf8_single_frame);
+    tcase_add_test(tc, invalid_utf8_in_first_fragment);
+    tcase_add_test(tc, invalid_utf8_partial_payload);
+    tcase_add_test(tc, utf8_split_across_fragments);
+    tcase_add_test(tc, utf8_truncated_at_message_end);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("close");
+    tcase_add_test(tc, close_empty_is_no_status);
+    tcase_add_test(tc, close_one_byte_payload);
+    tcase_add_loop_test(tc, close_invalid_codes, 0, 10);
+    tcase_add_loop_test(tc, close_valid_codes, 0, 7);
+    tcase_add_test(tc, close_invalid_utf8_reason);
+    tcase_add_test(tc, close_inside_fragmented_text);
+    tcase_add_test(tc, close_in_client_role);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("stream");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, long_mixed_stream);
+    suite_add_tcase(s, tc);
+    return s;
+}
