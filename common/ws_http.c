@@ -118,8 +118,7 @@ static int ws_http_headers(ws_header *headers, size_t *count, const char *p, con
     return 0;
 }
 
-ssize_t ws_http_parse_request(ws_http_request *out, ws_http_scan *scan, const char *buf,
-                              size_t len)
+ssize_t ws_http_parse_request(ws_http_request *out, ws_http_scan *scan, const char *buf, size_t len)
 {
     ssize_t head = ws_http_scan_head(scan, buf, len);
     if (head <= 0)
@@ -377,8 +376,7 @@ int ws_http_check_upgrade_response(const ws_http_response *res, const char *key)
     if (!ws_any_has_token(res->headers, res->nheaders, "Upgrade", "websocket") ||
         !ws_any_has_token(res->headers, res->nheaders, "Connection", "Upgrade"))
         return -1;
-    const ws_header *accept =
-        ws_find(res->headers, res->nheaders, "Sec-WebSocket-Accept", &count);
+    const ws_header *accept = ws_find(res->headers, res->nheaders, "Sec-WebSocket-Accept", &count);
     if (count != 1)
         return -1;
     char want[WS_ACCEPT_LEN + 1];

@@ -28,8 +28,8 @@ typedef struct ws_header {
  * byte at a time costs linear time. Zero-initialised (or ws_http_scan_init) before the first call;
  * the caller passes the same, growing buffer every time. */
 typedef struct ws_http_scan {
-    size_t scanned;    /* bytes already searched for the terminating empty line */
-    unsigned lines;    /* line breaks seen so far */
+    size_t scanned; /* bytes already searched for the terminating empty line */
+    unsigned lines; /* line breaks seen so far */
 } ws_http_scan;
 
 void ws_http_scan_init(ws_http_scan *s);
@@ -55,8 +55,8 @@ ssize_t ws_http_parse_request(ws_http_request *out, ws_http_scan *scan, const ch
 /* What a valid upgrade request asks for. Strings point into the request's buffer. */
 typedef struct ws_upgrade {
     ws_str host;
-    ws_str origin;   /* empty when absent */
-    ws_str protocol; /* Sec-WebSocket-Protocol as sent, empty when absent */
+    ws_str origin;                  /* empty when absent */
+    ws_str protocol;                /* Sec-WebSocket-Protocol as sent, empty when absent */
     char accept[WS_ACCEPT_LEN + 1]; /* Sec-WebSocket-Accept to answer with, NUL-terminated */
 } ws_upgrade;
 

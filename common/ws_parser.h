@@ -13,21 +13,22 @@
 #include "ws_utf8.h"
 
 enum ws_event_kind {
-    WS_EV_NONE = 0, /* bytes consumed, nothing to report (a data header whose payload is still due) */
-    WS_EV_DATA,     /* a chunk of a text or binary message's payload, already unmasked */
-    WS_EV_PING,     /* a whole ping frame */
-    WS_EV_PONG,     /* a whole pong frame */
-    WS_EV_CLOSE,    /* a whole, valid close frame; the peer will send nothing more */
+    WS_EV_NONE =
+        0,       /* bytes consumed, nothing to report (a data header whose payload is still due) */
+    WS_EV_DATA,  /* a chunk of a text or binary message's payload, already unmasked */
+    WS_EV_PING,  /* a whole ping frame */
+    WS_EV_PONG,  /* a whole pong frame */
+    WS_EV_CLOSE, /* a whole, valid close frame; the peer will send nothing more */
 };
 
 typedef struct ws_event {
-    int kind;          /* enum ws_event_kind */
-    int opcode;        /* WS_EV_DATA: the message's opcode, WS_OP_TEXT or WS_OP_BINARY */
-    bool first;        /* WS_EV_DATA: this chunk starts the message */
-    bool last;         /* WS_EV_DATA: this chunk ends the message */
-    uint8_t *data;     /* payload bytes, pointing into the caller's buffer */
-    size_t len;        /* payload length of this chunk */
-    uint16_t code;     /* WS_EV_CLOSE: status code, or WS_CLOSE_NO_STATUS for an empty payload */
+    int kind;      /* enum ws_event_kind */
+    int opcode;    /* WS_EV_DATA: the message's opcode, WS_OP_TEXT or WS_OP_BINARY */
+    bool first;    /* WS_EV_DATA: this chunk starts the message */
+    bool last;     /* WS_EV_DATA: this chunk ends the message */
+    uint8_t *data; /* payload bytes, pointing into the caller's buffer */
+    size_t len;    /* payload length of this chunk */
+    uint16_t code; /* WS_EV_CLOSE: status code, or WS_CLOSE_NO_STATUS for an empty payload */
 } ws_event;
 
 /* Parser state. Caller-owned; set up with ws_parser_init. */
@@ -36,11 +37,11 @@ typedef struct ws_parser {
     uint64_t msg_len;     /* payload bytes of the current message so far */
     uint64_t remaining;   /* payload bytes of the current data frame not yet delivered */
     uint8_t mask[4];
-    uint8_t mask_off; /* position in the mask of the next payload byte */
-    uint8_t role;     /* enum ws_role */
-    uint8_t msg_op;   /* opcode of the message in progress, 0 when none */
-    bool in_frame;    /* inside a data frame's payload */
-    bool frame_fin;   /* the data frame being delivered has FIN set */
+    uint8_t mask_off;   /* position in the mask of the next payload byte */
+    uint8_t role;       /* enum ws_role */
+    uint8_t msg_op;     /* opcode of the message in progress, 0 when none */
+    bool in_frame;      /* inside a data frame's payload */
+    bool frame_fin;     /* the data frame being delivered has FIN set */
     bool first_pending; /* the next data chunk is the first of its message */
     ws_utf8 utf8;
 } ws_parser;

@@ -19,8 +19,7 @@ int wsf_log_parse_level(enum wsf_log_level *out, const char *name);
 int wsf_log_enabled(enum wsf_log_level level);
 
 /* Writes "<UTC time> <role>[<pid>] <level>: <message>\n" to stderr in one write. */
-void wsf_log(enum wsf_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void wsf_log(enum wsf_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define wsf_log_error(...) wsf_log(WSF_LOG_ERROR, __VA_ARGS__)
 #define wsf_log_warn(...) wsf_log(WSF_LOG_WARN, __VA_ARGS__)

@@ -12,15 +12,15 @@
 typedef struct wk_config {
     const char *listen[WK_MAX_LISTEN]; /* HOST:PORT or [V6HOST]:PORT, port 0 = any free port */
     size_t nlisten;
-    uint64_t max_message;      /* --max-message BYTES (1 MiB): larger messages close with 1009 */
-    uint64_t max_backlog;      /* --max-backlog BYTES (4 MiB): unsent output cap, close 1008 */
-    unsigned max_connections;  /* --max-connections N (10000): more are answered 503 */
-    unsigned retry_after;      /* --retry-after SEC (5): Retry-After of a 503 */
-    uint32_t handshake_ms;     /* --handshake-timeout SEC (10) */
-    uint32_t ping_ms;          /* --ping-interval SEC (25): ping after this long unheard */
-    uint32_t idle_ms;          /* --idle-timeout SEC (60): close after this long unheard */
-    uint32_t close_ms;         /* --close-timeout SEC (5): wait for the peer's close reply */
-    uint32_t grace_ms;         /* --grace SEC (10): SIGTERM drain before exiting anyway */
+    uint64_t max_message;         /* --max-message BYTES (1 MiB): larger messages close with 1009 */
+    uint64_t max_backlog;         /* --max-backlog BYTES (4 MiB): unsent output cap, close 1008 */
+    unsigned max_connections;     /* --max-connections N (10000): more are answered 503 */
+    unsigned retry_after;         /* --retry-after SEC (5): Retry-After of a 503 */
+    uint32_t handshake_ms;        /* --handshake-timeout SEC (10) */
+    uint32_t ping_ms;             /* --ping-interval SEC (25): ping after this long unheard */
+    uint32_t idle_ms;             /* --idle-timeout SEC (60): close after this long unheard */
+    uint32_t close_ms;            /* --close-timeout SEC (5): wait for the peer's close reply */
+    uint32_t grace_ms;            /* --grace SEC (10): SIGTERM drain before exiting anyway */
     enum wsf_log_level log_level; /* --log-level error|warn|info|debug (info) */
 } wk_config;
 

@@ -21,8 +21,7 @@
 #define WK_MAX_REJECTING 256 /* connections being answered 503 at once */
 
 /* Splits "HOST:PORT" or "[HOST]:PORT" into host and port strings. Returns 0 or -1. */
-static int wk_split_addr(char *host, size_t host_cap, char *port, size_t port_cap,
-                         const char *spec)
+static int wk_split_addr(char *host, size_t host_cap, char *port, size_t port_cap, const char *spec)
 {
     const char *colon;
     const char *h = spec;

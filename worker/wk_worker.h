@@ -40,8 +40,8 @@ typedef struct wk_ctx {
     struct event *sig_int;
     struct event *grace;
     wsf_wheel wheel;
-    uint64_t now; /* current tick, WK_TICK_MS each */
-    wk_conn *conns; /* every live connection, for shutdown */
+    uint64_t now;        /* current tick, WK_TICK_MS each */
+    wk_conn *conns;      /* every live connection, for shutdown */
     unsigned nconns;     /* connections counted against max_connections */
     unsigned nrejecting; /* connections being answered 503 */
     bool accepting;

@@ -37,13 +37,19 @@ END_TEST
 
 START_TEST(every_flag)
 {
-    char *argv[] = {"wsworker",          "--listen",        "127.0.0.1:0",   "--listen",
-                    "[::1]:9000",        "--max-message",   "4096",          "--max-backlog",
-                    "65536",             "--max-connections", "2",           "--retry-after",
-                    "7",                 "--handshake-timeout", "0.5",       "--ping-interval",
-                    "1.25",              "--idle-timeout",  "3",             "--close-timeout",
-                    "0.001",             "--grace",         "2",             "--log-level",
-                    "debug",             NULL};
+    char *argv[] = {"wsworker",    "--listen",
+                    "127.0.0.1:0", "--listen",
+                    "[::1]:9000",  "--max-message",
+                    "4096",        "--max-backlog",
+                    "65536",       "--max-connections",
+                    "2",           "--retry-after",
+                    "7",           "--handshake-timeout",
+                    "0.5",         "--ping-interval",
+                    "1.25",        "--idle-timeout",
+                    "3",           "--close-timeout",
+                    "0.001",       "--grace",
+                    "2",           "--log-level",
+                    "debug",       NULL};
     wk_config cfg;
     ck_assert_int_eq(parse(&cfg, argv, ARGC(argv)), 0);
     ck_assert_uint_eq(cfg.nlisten, 2);
@@ -64,11 +70,21 @@ END_TEST
 
 /* Each of these must be refused (wsworker exits 100). */
 static const char *const bad_args[][2] = {
-    {"--max-message", "0"},         {"--max-message", "-1"},      {"--max-message", "12k"},
-    {"--max-message", ""},          {"--max-connections", "0"},   {"--max-backlog", "x"},
-    {"--handshake-timeout", "0"},   {"--ping-interval", "-2"},    {"--idle-timeout", "nan"},
-    {"--idle-timeout", "inf"},      {"--grace", "1e9"},           {"--close-timeout", "1s"},
-    {"--log-level", "verbose"},     {"--retry-after", "99999999"}, {"--bogus", "1"},
+    {"--max-message", "0"},
+    {"--max-message", "-1"},
+    {"--max-message", "12k"},
+    {"--max-message", ""},
+    {"--max-connections", "0"},
+    {"--max-backlog", "x"},
+    {"--handshake-timeout", "0"},
+    {"--ping-interval", "-2"},
+    {"--idle-timeout", "nan"},
+    {"--idle-timeout", "inf"},
+    {"--grace", "1e9"},
+    {"--close-timeout", "1s"},
+    {"--log-level", "verbose"},
+    {"--retry-after", "99999999"},
+    {"--bogus", "1"},
 };
 
 START_TEST(bad_values_refused)
