@@ -1,0 +1,94 @@
+/* CPU time and resident memory of wsload itself and of the server under test. */
+#include "load_proc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+double load_proc_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double load_proc_self_cpu(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Reads a small /proc file into buf, NUL-terminated. Returns 0, or -errno. */
+static int load_proc_read(char *buf, size_t cap, pid_t pid, const char *name)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return -errno;
+    }
+    size_t n = fread(buf, 1, cap - 1, f);
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        return -EIO;
+    }
+    buf[n] = '\0';
+    return 0;
+}
+
+int load_proc_cpu(double *out, pid_t pid)
+{
+    char buf[1024];
+    int rc = load_proc_read(buf, sizeof(buf), pid, "stat");
+    if (rc != 0) {
+        return rc;
+    }
+    /* The command name may hold spaces and parentheses: fields resume after the last ')'. */
+    const char *p = strrchr(buf, ')');
+    unsigned long long utime = 0;
+    unsigned long long stime = 0;
+    if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                            &stime) != 2) {
+        return -EINVAL;
+    }
+    long hz = sysconf(_SC_CLK_TCK);
+    *out = (double)(utime + stime) / (double)(hz > 0 ? hz : 100);
+    return 0;
+}
+
+int load_proc_rss(uint64_t *out, pid_t pid)
+{
+    char buf[4096];
+    int rc = load_proc_read(buf, sizeof(buf), pid, "status");
+    if (rc != 0) {
+        return rc;
+    }
+    const char *p = strstr(buf, "\nVmRSS:");
+    unsigned long long kb = 0;
+    if (p == NULL || sscanf(p + 7, " %llu kB", &kb) != 1) {
+        return -EINVAL;
+    }
+    *out = (uint64_t)kb * 1024;
+    return 0;
+}
+
+long load_proc_raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+        return -errno;
+    }
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+            return -errno;
+        }
+    }
+    return (long)rl.rlim_cur;
+}

@@ -1,0 +1,27 @@
+/* wsload: a single-threaded WebSocket load generator (client role) on wsfleet's own codec. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "load_opts.h"
+#include "load_proc.h"
+#include "load_run.h"
+
+int main(int argc, char **argv)
+{
+    load_opts opts;
+    int rc = load_opts_parse(&opts, argc, argv);
+    if (rc != 0) {
+        return rc > 0 ? 0 : 2;
+    }
+    long nofile = load_proc_raise_nofile();
+    if (nofile < 0) {
+        fprintf(stderr, "wsload: cannot raise RLIMIT_NOFILE: %s\n", strerror((int)-nofile));
+    } else if ((unsigned long)nofile < opts.connections + 16) {
+        fprintf(stderr, "wsload: warning: %zu connections but only %ld file descriptors\n",
+                opts.connections, nofile);
+    }
+    signal(SIGPIPE, SIG_IGN);
+    rc = load_run(&opts);
+    return rc < 0 ? 2 : rc;
+}
