@@ -17,6 +17,17 @@ static int parse(wk_config *cfg, char **argv, int argc)
     return wk_config_parse(cfg, argc, argv);
 }
 
+/* parse() with the usage error it prints on refusal sent to /dev/null. */
+static int parse_quiet(wk_config *cfg, char **argv, int argc)
+{
+    FILE *saved = stderr;
+    stderr = fopen("/dev/null", "w");
+    int rc = parse(cfg, argv, argc);
+    fclose(stderr);
+    stderr = saved;
+    return rc;
+}
+
 START_TEST(defaults)
 {
     char *argv[] = {"wsworker", NULL};
@@ -91,11 +102,7 @@ START_TEST(bad_values_refused)
 {
     char *argv[] = {"wsworker", (char *)bad_args[_i][0], (char *)bad_args[_i][1], NULL};
     wk_config cfg;
-    FILE *saved = stderr;
-    stderr = fopen("/dev/null", "w");
-    int rc = parse(&cfg, argv, ARGC(argv));
-    fclose(stderr);
-    stderr = saved;
+    int rc = parse_quiet(&cfg, argv, ARGC(argv));
     ck_assert_msg(rc == -1, "%s %s: got %d", bad_args[_i][0], bad_args[_i][1], rc);
 }
 END_TEST
@@ -104,11 +111,7 @@ START_TEST(stray_argument_refused)
 {
     char *argv[] = {"wsworker", "--listen", "127.0.0.1:1", "extra", NULL};
     wk_config cfg;
-    FILE *saved = stderr;
-    stderr = fopen("/dev/null", "w");
-    int rc = parse(&cfg, argv, ARGC(argv));
-    fclose(stderr);
-    stderr = saved;
+    int rc = parse_quiet(&cfg, argv, ARGC(argv));
     ck_assert_int_eq(rc, -1);
 }
 END_TEST
@@ -124,11 +127,7 @@ START_TEST(too_many_listeners_refused)
     }
     argv[argc] = NULL;
     wk_config cfg;
-    FILE *saved = stderr;
-    stderr = fopen("/dev/null", "w");
-    int rc = parse(&cfg, argv, argc);
-    fclose(stderr);
-    stderr = saved;
+    int rc = parse_quiet(&cfg, argv, argc);
     ck_assert_int_eq(rc, -1);
 }
 END_TEST
