@@ -24,6 +24,10 @@ static const char wk_usage[] =
     "  --close-timeout SEC        wait for the client's close reply (5)\n"
     "  --grace SEC                on SIGTERM, time to drain before exiting (10)\n"
     "  --log-level LEVEL          error, warn, info or debug (info)\n"
+    "  --orphan-grace SEC         keep serving this long after the supervisor died (60)\n"
+    "  --report-interval SEC      statistics to the supervisor this often (1)\n"
+    "Under wsfleetd, the environment carries WSF_LISTEN_FDS, WSF_SUPERVISOR, WSF_SLOT,\n"
+    "WSF_GENERATION and WSF_PARENT_FD.\n"
     "  --help, --version\n";
 
 void wk_config_init(wk_config *cfg)
@@ -39,6 +43,9 @@ void wk_config_init(wk_config *cfg)
     cfg->close_ms = 5000;
     cfg->grace_ms = 10000;
     cfg->log_level = WSF_LOG_INFO;
+    cfg->orphan_grace_ms = 60000;
+    cfg->report_ms = 1000;
+    cfg->parent_fd = -1;
 }
 
 /* Parses a whole decimal number in [min, max]. Returns 0 or -1. */
@@ -83,6 +90,8 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         OPT_CLOSE,
         OPT_GRACE,
         OPT_LOG_LEVEL,
+        OPT_ORPHAN_GRACE,
+        OPT_REPORT_INTERVAL,
         OPT_HELP,
         OPT_VERSION,
     };
@@ -98,6 +107,8 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         {"close-timeout", required_argument, NULL, OPT_CLOSE},
         {"grace", required_argument, NULL, OPT_GRACE},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"orphan-grace", required_argument, NULL, OPT_ORPHAN_GRACE},
+        {"report-interval", required_argument, NULL, OPT_REPORT_INTERVAL},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -149,6 +160,12 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         case OPT_LOG_LEVEL:
             bad = wsf_log_parse_level(&cfg->log_level, optarg);
             break;
+        case OPT_ORPHAN_GRACE:
+            bad = wk_parse_ms(&cfg->orphan_grace_ms, optarg);
+            break;
+        case OPT_REPORT_INTERVAL:
+            bad = wk_parse_ms(&cfg->report_ms, optarg);
+            break;
         case OPT_HELP:
             fputs(wk_usage, stdout);
             return 1;
@@ -170,7 +187,61 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         fprintf(stderr, "wsworker: unexpected argument '%s'\n%s", argv[optind], wk_usage);
         return -1;
     }
-    if (cfg->nlisten == 0)
+    return 0;
+}
+
+int wk_config_from_env(wk_config *cfg, const char *(*getenv_fn)(const char *name, void *arg),
+                       void *arg)
+{
+    const char *fds = getenv_fn("WSF_LISTEN_FDS", arg);
+    const char *slot = getenv_fn("WSF_SLOT", arg);
+    const char *gen = getenv_fn("WSF_GENERATION", arg);
+    const char *parent = getenv_fn("WSF_PARENT_FD", arg);
+    uint64_t v;
+
+    if (fds && *fds) {
+        const char *p = fds;
+        while (*p) {
+            char num[16];
+            size_t n = strcspn(p, ",");
+            if (n == 0 || n >= sizeof num || cfg->nlisten_fds == WK_MAX_LISTEN)
+                goto bad_fds;
+            memcpy(num, p, n);
+            num[n] = '\0';
+            if (wk_parse_u64(&v, num, 0, 65535) != 0)
+                goto bad_fds;
+            cfg->listen_fds[cfg->nlisten_fds++] = (int)v;
+            p += n;
+            if (*p == ',')
+                p++;
+        }
+    }
+    cfg->supervisor = getenv_fn("WSF_SUPERVISOR", arg);
+    if (cfg->supervisor && *cfg->supervisor == '\0')
+        cfg->supervisor = NULL;
+    if (slot) {
+        if (wk_parse_u64(&v, slot, 0, 65535) != 0) {
+            fprintf(stderr, "wsworker: invalid WSF_SLOT '%s'\n", slot);
+            return -1;
+        }
+        cfg->slot = (unsigned)v;
+    }
+    if (gen && wk_parse_u64(&cfg->generation, gen, 0, UINT64_MAX) != 0) {
+        fprintf(stderr, "wsworker: invalid WSF_GENERATION '%s'\n", gen);
+        return -1;
+    }
+    if (parent) {
+        if (wk_parse_u64(&v, parent, 0, 65535) != 0) {
+            fprintf(stderr, "wsworker: invalid WSF_PARENT_FD '%s'\n", parent);
+            return -1;
+        }
+        cfg->parent_fd = (int)v;
+    }
+    if (cfg->nlisten == 0 && cfg->nlisten_fds == 0)
         cfg->listen[cfg->nlisten++] = "127.0.0.1:8080";
     return 0;
+bad_fds:
+    fprintf(stderr, "wsworker: invalid WSF_LISTEN_FDS '%s' (at most %d descriptors, e.g. 3,4)\n",
+            fds, WK_MAX_LISTEN);
+    return -1;
 }

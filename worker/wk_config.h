@@ -22,6 +22,16 @@ typedef struct wk_config {
     uint32_t close_ms;            /* --close-timeout SEC (5): wait for the peer's close reply */
     uint32_t grace_ms;            /* --grace SEC (10): SIGTERM drain before exiting anyway */
     enum wsf_log_level log_level; /* --log-level error|warn|info|debug (info) */
+    uint32_t orphan_grace_ms;     /* --orphan-grace SEC (60): serve on after the supervisor died */
+    uint32_t report_ms;           /* --report-interval SEC (1): Reports to the supervisor */
+
+    /* Fleet mode, set by the supervisor through the environment (wk_config_from_env). */
+    int listen_fds[WK_MAX_LISTEN]; /* WSF_LISTEN_FDS=3,4: inherited listening sockets */
+    size_t nlisten_fds;
+    const char *supervisor; /* WSF_SUPERVISOR: ZeroMQ endpoint for Hello/Report/Command */
+    unsigned slot;          /* WSF_SLOT */
+    uint64_t generation;    /* WSF_GENERATION */
+    int parent_fd;          /* WSF_PARENT_FD: EOF here means the supervisor is gone; -1 none */
 } wk_config;
 
 /* Fills in the defaults. */
@@ -31,5 +41,11 @@ void wk_config_init(wk_config *cfg);
  * was printed (exit 0), -1 after printing a usage error to stderr (exit 100). Durations are
  * seconds with an optional fraction ("0.5"). Without --listen, listens on 127.0.0.1:8080. */
 int wk_config_parse(wk_config *cfg, int argc, char **argv);
+
+/* Reads the fleet-mode settings through getenv_fn(name, arg) (getenv in wsworker). Runs
+ * after wk_config_parse: with inherited sockets and no --listen, nothing is listened on by
+ * address. Returns 0, or -1 after printing what is wrong to stderr (exit 100). */
+int wk_config_from_env(wk_config *cfg, const char *(*getenv_fn)(const char *name, void *arg),
+                       void *arg);
 
 #endif

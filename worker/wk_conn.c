@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "wk_service.h"
@@ -19,6 +20,8 @@
 #include "wsf_log.h"
 
 static void wk_conn_on_event(evutil_socket_t fd, short what, void *arg);
+
+#define WK_LATENCY_SAMPLE 64 /* a power of two */
 
 static uint64_t wk_ticks(uint32_t ms)
 {
@@ -125,6 +128,7 @@ static int wk_conn_flush(wk_conn *c)
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 break;
             wsf_log_debug("conn fd=%d: send failed: %s", c->fd, strerror(errno));
+            ctx->stats.failed_writes++;
             wk_conn_kill(c);
             return -1;
         }
@@ -226,6 +230,8 @@ static void wk_conn_reject(wk_conn *c, int status)
     size_t n = ws_http_error(resp, sizeof resp, status, ctx->cfg.retry_after);
     if (status == 503)
         ctx->stats.rejected_busy++;
+    else if (status == 408)
+        ctx->stats.handshakes_timeout++;
     else
         ctx->stats.handshakes_failed++;
     wsf_log_debug("conn fd=%d: handshake answered %d", c->fd, status);
@@ -391,14 +397,35 @@ static void wk_conn_on_readable(wk_conn *c)
     ctx->batch.off = ctx->batch.len = 0;
 }
 
+/* Adds one handling time to the latency histogram (bucket i: at most 2^i µs). */
+static void wk_conn_record_latency(wk_ctx *ctx, const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    int64_t us = (int64_t)(t1.tv_sec - t0->tv_sec) * 1000000 + (t1.tv_nsec - t0->tv_nsec) / 1000;
+    unsigned b = 0;
+    while (b < WSF_HIST_BUCKETS && us > ((int64_t)1 << b))
+        b++;
+    ctx->stats.latency[b]++;
+}
+
 static void wk_conn_on_event(evutil_socket_t fd, short what, void *arg)
 {
     wk_conn *c = arg;
+    wk_ctx *ctx = c->ctx;
     (void)fd;
+    /* One event in WK_LATENCY_SAMPLE is timed: two clock reads on every event would cost more
+     * than the echo itself. */
+    bool sample = (++ctx->sample_counter & (WK_LATENCY_SAMPLE - 1)) == 0;
+    struct timespec t0;
+    if (sample)
+        clock_gettime(CLOCK_MONOTONIC, &t0);
     if (what & EV_WRITE)
         wk_conn_flush(c);
     if (!c->dead && (what & EV_READ))
         wk_conn_on_readable(c);
+    if (sample)
+        wk_conn_record_latency(ctx, &t0);
     if (c->dead)
         wk_conn_free(c);
 }

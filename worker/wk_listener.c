@@ -4,6 +4,7 @@
 #include "wk_listener.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/event.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -73,7 +74,8 @@ static void wk_listener_on_accept(evutil_socket_t fd, short what, void *arg)
                 /* Out of descriptors or memory: pause instead of spinning on a full queue. */
                 wsf_log_warn("listener %s: accept failed: %s; pausing accepts for 1 s", l->name,
                              strerror(errno));
-                wk_ctx_set_accepting(ctx, false);
+                ctx->accept_paused = true;
+                wk_ctx_update_accepting(ctx);
                 struct timeval pause = {1, 0};
                 event_add(ctx->resume_accept, &pause);
                 return;
@@ -92,6 +94,43 @@ static void wk_listener_on_accept(evutil_socket_t fd, short what, void *arg)
         setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         wk_conn_start(ctx, cfd, full);
     }
+}
+
+/* Records the socket's bound address as HOST:PORT or [HOST]:PORT. */
+static void wk_listener_name(wk_listener *l)
+{
+    struct sockaddr_storage ss;
+    socklen_t slen = sizeof ss;
+    char host[NI_MAXHOST], port[NI_MAXSERV];
+    if (getsockname(l->fd, (struct sockaddr *)&ss, &slen) == 0 &&
+        getnameinfo((struct sockaddr *)&ss, slen, host, sizeof host, port, sizeof port,
+                    NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+        snprintf(l->name, sizeof l->name, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host,
+                 port);
+    }
+}
+
+int wk_listener_adopt(wk_listener *l, wk_ctx *ctx, int fd)
+{
+    int accepting = 0;
+    socklen_t len = sizeof accepting;
+    l->ctx = ctx;
+    l->fd = -1;
+    snprintf(l->name, sizeof l->name, "fd %d", fd);
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) == -1 || !accepting) {
+        wsf_log_error("inherited fd %d is not a listening socket", fd);
+        return -1;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1 ||
+        fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
+        wsf_log_error("inherited fd %d: fcntl failed: %s", fd, strerror(errno));
+        return -1;
+    }
+    l->fd = fd;
+    wk_listener_name(l);
+    event_assign(&l->ev, ctx->base, fd, EV_READ | EV_PERSIST, wk_listener_on_accept, l);
+    return 0;
 }
 
 int wk_listener_open(wk_listener *l, wk_ctx *ctx, const char *spec)
@@ -132,17 +171,9 @@ int wk_listener_open(wk_listener *l, wk_ctx *ctx, const char *spec)
         wsf_log_error("listen %s: listen failed: %s", spec, strerror(errno));
         goto out;
     }
-    struct sockaddr_storage ss;
-    socklen_t slen = sizeof ss;
-    char nhost[NI_MAXHOST], nport[NI_MAXSERV];
-    if (getsockname(fd, (struct sockaddr *)&ss, &slen) == 0 &&
-        getnameinfo((struct sockaddr *)&ss, slen, nhost, sizeof nhost, nport, sizeof nport,
-                    NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
-        snprintf(l->name, sizeof l->name, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", nhost,
-                 nport);
-    }
-    event_assign(&l->ev, ctx->base, fd, EV_READ | EV_PERSIST, wk_listener_on_accept, l);
     l->fd = fd;
+    wk_listener_name(l);
+    event_assign(&l->ev, ctx->base, fd, EV_READ | EV_PERSIST, wk_listener_on_accept, l);
     fd = -1;
     rc = 0;
 out:

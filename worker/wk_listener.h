@@ -17,6 +17,10 @@ typedef struct wk_listener {
  * records the bound address in l->name. Returns 0, or -1 after logging why. */
 int wk_listener_open(wk_listener *l, wk_ctx *ctx, const char *spec);
 
+/* Serves an inherited listening socket (fleet mode): made non-blocking and close-on-exec, its
+ * address recorded in l->name. Returns 0, or -1 after logging why. */
+int wk_listener_adopt(wk_listener *l, wk_ctx *ctx, int fd);
+
 /* Starts or stops accepting (the socket stays open). */
 void wk_listener_enable(wk_listener *l, int on);
 

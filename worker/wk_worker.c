@@ -1,25 +1,57 @@
-/* The worker's event loop: listeners, the deadline wheel, signals and the shutdown drain. */
+/* The worker's event loop: listeners, the deadline wheel, signals, drains and the shutdown. */
 #include "wk_worker.h"
 
 #include <errno.h>
 #include <event2/event.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "wk_conn.h"
+#include "wk_fleet.h"
 #include "wk_listener.h"
 #include "wsf_log.h"
 
 #define WK_RBUF_SIZE (256 * 1024)
 #define WK_BATCH_KEEP (1024 * 1024) /* a larger batch buffer is released after use */
 
-static uint64_t wk_clock_ticks(void)
+static uint64_t wk_clock_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000) / WK_TICK_MS;
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static uint64_t wk_ms_to_ticks(uint32_t ms)
+{
+    return (ms + WK_TICK_MS - 1) / WK_TICK_MS;
+}
+
+/* Closes this tick's share of the remaining connections so that the last one goes at drain_end:
+ * clients reconnect spread over the drain instead of all at once. */
+static void wk_ctx_drain_step(wk_ctx *ctx)
+{
+    uint64_t left = ctx->drain_end > ctx->now ? ctx->drain_end - ctx->now : 0;
+    unsigned open = 0;
+    for (wk_conn *c = ctx->conns; c != NULL; c = c->next)
+        open += c->state == WK_CONN_OPEN;
+    if (open == 0)
+        return;
+    unsigned quota = left == 0 ? open : (unsigned)((open + left - 1) / (left + 1));
+    wk_conn *next;
+    for (wk_conn *c = ctx->conns; c != NULL && quota > 0; c = next) {
+        next = c->next;
+        if (c->state != WK_CONN_OPEN)
+            continue;
+        wk_conn_close(c, WS_CLOSE_GOING_AWAY, "draining");
+        quota--;
+        if (c->dead)
+            wk_conn_free(c);
+    }
 }
 
 static void wk_ctx_on_tick(evutil_socket_t fd, short what, void *arg)
@@ -27,7 +59,14 @@ static void wk_ctx_on_tick(evutil_socket_t fd, short what, void *arg)
     wk_ctx *ctx = arg;
     (void)fd;
     (void)what;
-    ctx->now = wk_clock_ticks();
+    uint64_t us = wk_clock_us();
+    uint64_t late = us - ctx->last_tick_us;
+    late = late > WK_TICK_MS * 1000 ? late - WK_TICK_MS * 1000 : 0;
+    if (late > ctx->stats.loop_lag_max_us)
+        ctx->stats.loop_lag_max_us = late > UINT32_MAX ? UINT32_MAX : (uint32_t)late;
+    ctx->last_tick_us = us;
+    ctx->now = us / 1000 / WK_TICK_MS;
+
     wsf_wheel_node *node;
     while ((node = wsf_wheel_expire(&ctx->wheel, ctx->now)) != NULL) {
         wk_conn *c = wk_conn_of_timer(node);
@@ -35,14 +74,15 @@ static void wk_ctx_on_tick(evutil_socket_t fd, short what, void *arg)
         if (c->dead)
             wk_conn_free(c);
     }
+    if (ctx->draining)
+        wk_ctx_drain_step(ctx);
     if (ctx->batch.cap > WK_BATCH_KEEP)
         wsf_buf_fini(&ctx->batch);
 }
 
-void wk_ctx_set_accepting(wk_ctx *ctx, bool on)
+void wk_ctx_update_accepting(wk_ctx *ctx)
 {
-    if (ctx->stopping)
-        on = false;
+    bool on = !ctx->stopping && !ctx->accept_paused && !ctx->accept_off;
     if (ctx->accepting == on)
         return;
     ctx->accepting = on;
@@ -52,13 +92,16 @@ void wk_ctx_set_accepting(wk_ctx *ctx, bool on)
 
 static void wk_ctx_on_resume_accept(evutil_socket_t fd, short what, void *arg)
 {
+    wk_ctx *ctx = arg;
     (void)fd;
     (void)what;
-    wk_ctx_set_accepting(arg, true);
+    ctx->accept_paused = false;
+    wk_ctx_update_accepting(ctx);
 }
 
 void wk_ctx_on_conn_closed(wk_ctx *ctx, bool rejecting)
 {
+    ctx->stats.closed++;
     if (rejecting)
         ctx->nrejecting--;
     else
@@ -72,43 +115,134 @@ static void wk_ctx_on_grace(evutil_socket_t fd, short what, void *arg)
     wk_ctx *ctx = arg;
     (void)fd;
     (void)what;
-    wsf_log_warn("grace period over: dropping %u connections", ctx->nconns + ctx->nrejecting);
+    wsf_log_warn("time is up: dropping %u connections", ctx->nconns + ctx->nrejecting);
     while (ctx->conns)
         wk_conn_free(ctx->conns);
     event_base_loopbreak(ctx->base);
 }
 
-static void wk_ctx_on_signal(evutil_socket_t sig, short what, void *arg)
+/* Common start of a shutdown or drain: no new connections, requests in progress dropped, and
+ * a deadline after which everything left is dropped. Returns false if nothing is left. */
+static bool wk_ctx_begin_stop(wk_ctx *ctx, uint32_t deadline_ms)
 {
-    wk_ctx *ctx = arg;
-    (void)what;
-    if (ctx->stopping)
-        return;
-    wsf_log_info("%s: shutting down, closing %u connections (grace %u ms)",
-                 sig == SIGTERM ? "SIGTERM" : "SIGINT", ctx->nconns + ctx->nrejecting,
-                 ctx->cfg.grace_ms);
-    wk_ctx_set_accepting(ctx, false);
     ctx->stopping = true;
+    wk_ctx_update_accepting(ctx);
+    /* The listening sockets are closed here; under a supervisor it holds its own copies, so
+     * queued connections wait for the slot's next worker. */
     for (size_t i = 0; i < ctx->nlisteners; i++)
         wk_listener_close(&ctx->listeners[i]);
-
     wk_conn *next;
     for (wk_conn *c = ctx->conns; c != NULL; c = next) {
         next = c->next;
         if (c->state == WK_CONN_HANDSHAKE)
             wk_conn_free(c);
-        else if (c->state == WK_CONN_OPEN)
-            wk_conn_close(c, WS_CLOSE_GOING_AWAY, "shutting down");
-        if (!c->dead)
-            continue;
-        wk_conn_free(c);
     }
     if (ctx->nconns == 0 && ctx->nrejecting == 0) {
         event_base_loopbreak(ctx->base);
-        return;
+        return false;
     }
-    struct timeval grace = {ctx->cfg.grace_ms / 1000, (ctx->cfg.grace_ms % 1000) * 1000};
-    event_add(ctx->grace, &grace);
+    struct timeval tv = {deadline_ms / 1000, (deadline_ms % 1000) * 1000};
+    event_add(ctx->grace, &tv);
+    return true;
+}
+
+void wk_ctx_shutdown(wk_ctx *ctx, const char *why)
+{
+    if (ctx->stopping && !ctx->draining)
+        return;
+    wsf_log_info("%s: shutting down, closing %u connections (grace %u ms)", why,
+                 ctx->nconns + ctx->nrejecting, ctx->cfg.grace_ms);
+    ctx->draining = false;
+    if (!wk_ctx_begin_stop(ctx, ctx->cfg.grace_ms))
+        return;
+    wk_conn *next;
+    for (wk_conn *c = ctx->conns; c != NULL; c = next) {
+        next = c->next;
+        if (c->state == WK_CONN_OPEN)
+            wk_conn_close(c, WS_CLOSE_GOING_AWAY, "shutting down");
+        if (c->dead)
+            wk_conn_free(c);
+    }
+}
+
+void wk_ctx_drain(wk_ctx *ctx, uint32_t drain_ms, const char *why)
+{
+    if (ctx->stopping)
+        return;
+    wsf_log_info("%s: draining %u connections over %u ms", why, ctx->nconns, drain_ms);
+    ctx->draining = true;
+    ctx->drain_end = ctx->now + wk_ms_to_ticks(drain_ms);
+    if (!wk_ctx_begin_stop(ctx, drain_ms + ctx->cfg.close_ms))
+        return;
+    wk_ctx_drain_step(ctx);
+}
+
+unsigned wk_ctx_shed(wk_ctx *ctx, unsigned count)
+{
+    unsigned shed = 0;
+    wk_conn *next;
+    for (wk_conn *c = ctx->conns; c != NULL && shed < count; c = next) {
+        next = c->next;
+        if (c->state != WK_CONN_OPEN)
+            continue;
+        wk_conn_close(c, WS_CLOSE_RESTART, "rebalancing");
+        shed++;
+        if (c->dead)
+            wk_conn_free(c);
+    }
+    return shed;
+}
+
+static void wk_ctx_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    wk_ctx_shutdown(arg, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+/* Resident set size from /proc/self/statm. */
+static uint64_t wk_rss_bytes(void)
+{
+    unsigned long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f == NULL)
+        return 0;
+    if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+        resident = 0;
+    fclose(f);
+    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+void wk_ctx_report(wk_ctx *ctx, wsf_report *out)
+{
+    const wk_stats *s = &ctx->stats;
+    struct rusage ru;
+    memset(out, 0, sizeof *out);
+    out->pid = (uint32_t)getpid();
+    out->slot = ctx->cfg.slot;
+    out->generation = ctx->cfg.generation;
+    out->connections_opened = s->accepted;
+    out->connections_closed = s->closed;
+    out->handshakes_ok = s->upgraded;
+    out->handshakes_failed_client = s->handshakes_failed;
+    out->handshakes_failed_busy = s->rejected_busy;
+    out->handshakes_failed_timeout = s->handshakes_timeout;
+    out->messages_in = s->messages_in;
+    out->messages_out = s->messages_out;
+    out->bytes_in = s->bytes_in;
+    out->bytes_out = s->bytes_out;
+    out->protocol_errors = s->protocol_errors;
+    out->failed_writes = s->failed_writes;
+    out->connections_active = ctx->nconns;
+    out->loop_lag_us = s->loop_lag_max_us;
+    out->rss_bytes = wk_rss_bytes();
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        out->cpu_time_us = (uint64_t)ru.ru_utime.tv_sec * 1000000 + (uint64_t)ru.ru_utime.tv_usec +
+                           (uint64_t)ru.ru_stime.tv_sec * 1000000 + (uint64_t)ru.ru_stime.tv_usec;
+    }
+    out->accepting = ctx->accepting;
+    out->draining = ctx->draining;
+    memcpy(out->latency, s->latency, sizeof out->latency);
+    ctx->stats.loop_lag_max_us = 0;
 }
 
 int wk_ctx_init(wk_ctx *ctx, const wk_config *cfg)
@@ -122,20 +256,27 @@ int wk_ctx_init(wk_ctx *ctx, const wk_config *cfg)
         wsf_log_error("cannot create the event loop");
         return -1;
     }
-    ctx->now = wk_clock_ticks();
+    ctx->last_tick_us = wk_clock_us();
+    ctx->now = ctx->last_tick_us / 1000 / WK_TICK_MS;
     wsf_wheel_init(&ctx->wheel, ctx->now);
     ctx->rbuf_cap = WK_RBUF_SIZE;
     ctx->rbuf = wsf_xmalloc(ctx->rbuf_cap);
 
-    ctx->listeners = wsf_xcalloc(cfg->nlisten, sizeof *ctx->listeners);
-    for (size_t i = 0; i < cfg->nlisten; i++) {
+    size_t total = cfg->nlisten + cfg->nlisten_fds;
+    ctx->listeners = wsf_xcalloc(total, sizeof *ctx->listeners);
+    for (size_t i = 0; i < total; i++)
         ctx->listeners[i].fd = -1;
-    }
-    ctx->nlisteners = cfg->nlisten;
+    ctx->nlisteners = total;
     for (size_t i = 0; i < cfg->nlisten; i++) {
         if (wk_listener_open(&ctx->listeners[i], ctx, cfg->listen[i]) != 0)
             return -1;
         wsf_log_info("listening on %s", ctx->listeners[i].name);
+    }
+    for (size_t i = 0; i < cfg->nlisten_fds; i++) {
+        wk_listener *l = &ctx->listeners[cfg->nlisten + i];
+        if (wk_listener_adopt(l, ctx, cfg->listen_fds[i]) != 0)
+            return -1;
+        wsf_log_info("serving inherited socket %s (fd %d)", l->name, l->fd);
     }
 
     ctx->tick = event_new(ctx->base, -1, EV_PERSIST, wk_ctx_on_tick, ctx);
@@ -147,7 +288,11 @@ int wk_ctx_init(wk_ctx *ctx, const wk_config *cfg)
     event_add(ctx->tick, &tick);
     event_add(ctx->sig_term, NULL);
     event_add(ctx->sig_int, NULL);
-    wk_ctx_set_accepting(ctx, true);
+    if (cfg->supervisor != NULL || cfg->parent_fd != -1) {
+        if (wk_fleet_new(&ctx->fleet, ctx) != 0)
+            return -1;
+    }
+    wk_ctx_update_accepting(ctx);
     return 0;
 }
 
@@ -169,6 +314,7 @@ void wk_ctx_fini(wk_ctx *ctx)
 {
     while (ctx->conns)
         wk_conn_free(ctx->conns);
+    wk_fleet_free(ctx->fleet);
     for (size_t i = 0; i < ctx->nlisteners; i++)
         wk_listener_close(&ctx->listeners[i]);
     free(ctx->listeners);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "wk_config.h"
+#include "wsf_msg.h"
 #include "wsf_buf.h"
 #include "wsf_wheel.h"
 
@@ -19,15 +20,22 @@ typedef struct wk_listener wk_listener;
 /* Cumulative counters since start (the source of the supervisor's Reports). */
 typedef struct wk_stats {
     uint64_t accepted;
+    uint64_t closed;
     uint64_t upgraded;
-    uint64_t handshakes_failed;
+    uint64_t handshakes_failed; /* 4xx answers */
+    uint64_t handshakes_timeout;
     uint64_t rejected_busy;
+    uint64_t failed_writes;
     uint64_t messages_in;
     uint64_t messages_out;
     uint64_t bytes_in;
     uint64_t bytes_out;
     uint64_t protocol_errors;
+    uint32_t loop_lag_max_us;               /* worst tick lateness since the last Report */
+    uint64_t latency[WSF_HIST_BUCKETS + 1]; /* readable-event handling time, sampled */
 } wk_stats;
+
+typedef struct wk_fleet wk_fleet;
 
 typedef struct wk_ctx {
     wk_config cfg;
@@ -44,9 +52,16 @@ typedef struct wk_ctx {
     wk_conn *conns;      /* every live connection, for shutdown */
     unsigned nconns;     /* connections counted against max_connections */
     unsigned nrejecting; /* connections being answered 503 */
-    bool accepting;
+    bool accepting;      /* listeners are enabled */
+    bool accept_paused;  /* out of descriptors: retrying shortly */
+    bool accept_off;     /* the supervisor said stop accepting */
     bool stopping;
-    uint8_t *rbuf; /* one read buffer shared by all connections */
+    bool draining;           /* closing connections gradually */
+    uint64_t drain_end;      /* tick by which every connection is closed */
+    uint64_t last_tick_us;   /* for loop lag */
+    unsigned sample_counter; /* latency sampling */
+    wk_fleet *fleet;         /* supervisor link, NULL standalone */
+    uint8_t *rbuf;           /* one read buffer shared by all connections */
     size_t rbuf_cap;
     wsf_buf batch;       /* output produced while one connection's input is processed */
     wk_conn *batch_conn; /* the connection batch belongs to, or NULL */
@@ -66,7 +81,21 @@ void wk_ctx_fini(wk_ctx *ctx);
 /* Connection bookkeeping called by wk_conn. */
 void wk_ctx_on_conn_closed(wk_ctx *ctx, bool rejecting);
 
-/* Stops or resumes accepting new connections (file-descriptor exhaustion, shutdown). */
-void wk_ctx_set_accepting(wk_ctx *ctx, bool on);
+/* Re-evaluates whether the listeners should accept (after accept_paused, accept_off or
+ * stopping changed). */
+void wk_ctx_update_accepting(wk_ctx *ctx);
+
+/* SIGTERM: stop accepting, close 1001 to every connection now, exit when all are closed or after
+ * the grace period. */
+void wk_ctx_shutdown(wk_ctx *ctx, const char *why);
+
+/* Drain: stop accepting, close connections with 1001 gradually over drain_ms, then exit. */
+void wk_ctx_drain(wk_ctx *ctx, uint32_t drain_ms, const char *why);
+
+/* Closes up to count upgraded connections with 1012 (service restart). Returns how many. */
+unsigned wk_ctx_shed(wk_ctx *ctx, unsigned count);
+
+/* Fills a Report from the counters and gauges (and resets the per-interval loop lag). */
+void wk_ctx_report(wk_ctx *ctx, wsf_report *out);
 
 #endif

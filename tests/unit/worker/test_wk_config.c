@@ -6,26 +6,96 @@
 
 #include "wk_config.h"
 
+START_TEST(fleet_environment)
+{
+    static const char *const env[] = {"WSF_LISTEN_FDS",
+                                      "3,4,7",
+                                      "WSF_SUPERVISOR",
+                                      "ipc:///tmp/w",
+                                      "WSF_SLOT",
+                                      "5",
+                                      "WSF_GENERATION",
+                                      "42",
+                                      "WSF_PARENT_FD",
+                                      "9",
+                                      NULL};
+    char *argv[] = {"wsworker", "--orphan-grace", "0.5", NULL};
+    wk_config cfg;
+    int rc = parse_env(&cfg, argv, ARGC(argv), env);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_uint_eq(cfg.nlisten, 0); /* inherited sockets only: no default address */
+    ck_assert_uint_eq(cfg.nlisten_fds, 3);
+    ck_assert_int_eq(cfg.listen_fds[0], 3);
+    ck_assert_int_eq(cfg.listen_fds[2], 7);
+    ck_assert_str_eq(cfg.supervisor, "ipc:///tmp/w");
+    ck_assert_uint_eq(cfg.slot, 5);
+    ck_assert_uint_eq(cfg.generation, 42);
+    ck_assert_int_eq(cfg.parent_fd, 9);
+    ck_assert_uint_eq(cfg.orphan_grace_ms, 500);
+}
+END_TEST
+
+/* Each environment must be refused. */
+static const char *const bad_envs[][3] = {
+    {"WSF_LISTEN_FDS", "3,,4", NULL},  {"WSF_LISTEN_FDS", "x", NULL},
+    {"WSF_LISTEN_FDS", "70000", NULL}, {"WSF_SLOT", "-1", NULL},
+    {"WSF_GENERATION", "g", NULL},     {"WSF_PARENT_FD", "", NULL},
+};
+
+START_TEST(bad_environment_refused)
+{
+    char *argv[] = {"wsworker", NULL};
+    wk_config cfg;
+    int rc = parse_quiet_env(&cfg, argv, ARGC(argv), bad_envs[_i]);
+    ck_assert_msg(rc == -1, "%s=%s: got %d", bad_envs[_i][0], bad_envs[_i][1], rc);
+}
+END_TEST
+
 Suite *wk_config_suite(void);
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])) - 1)
 
-/* Parses a NULL-terminated argument list into a fresh config. */
-static int parse(wk_config *cfg, char **argv, int argc)
+/* A fake environment: arg is a NULL-terminated list of name/value pairs. */
+static const char *fake_getenv(const char *name, void *arg)
+{
+    const char *const *env = arg;
+    for (size_t i = 0; env && env[i]; i += 2) {
+        if (strcmp(env[i], name) == 0)
+            return env[i + 1];
+    }
+    return NULL;
+}
+
+/* Parses a NULL-terminated argument list, then the environment env, into a fresh config, as
+ * wsworker's main does. */
+static int parse_env(wk_config *cfg, char **argv, int argc, const char *const *env)
 {
     wk_config_init(cfg);
-    return wk_config_parse(cfg, argc, argv);
+    int rc = wk_config_parse(cfg, argc, argv);
+    if (rc != 0)
+        return rc;
+    return wk_config_from_env(cfg, fake_getenv, (void *)env);
+}
+
+static int parse(wk_config *cfg, char **argv, int argc)
+{
+    return parse_env(cfg, argv, argc, NULL);
 }
 
 /* parse() with the usage error it prints on refusal sent to /dev/null. */
-static int parse_quiet(wk_config *cfg, char **argv, int argc)
+static int parse_quiet_env(wk_config *cfg, char **argv, int argc, const char *const *env)
 {
     FILE *saved = stderr;
     stderr = fopen("/dev/null", "w");
-    int rc = parse(cfg, argv, argc);
+    int rc = parse_env(cfg, argv, argc, env);
     fclose(stderr);
     stderr = saved;
     return rc;
+}
+
+static int parse_quiet(wk_config *cfg, char **argv, int argc)
+{
+    return parse_quiet_env(cfg, argv, argc, NULL);
 }
 
 START_TEST(defaults)
@@ -148,6 +218,51 @@ START_TEST(help_and_version)
 }
 END_TEST
 
+START_TEST(fleet_environment)
+{
+    static const char *const env[] = {"WSF_LISTEN_FDS",
+                                      "3,4,7",
+                                      "WSF_SUPERVISOR",
+                                      "ipc:///tmp/w",
+                                      "WSF_SLOT",
+                                      "5",
+                                      "WSF_GENERATION",
+                                      "42",
+                                      "WSF_PARENT_FD",
+                                      "9",
+                                      NULL};
+    char *argv[] = {"wsworker", "--orphan-grace", "0.5", NULL};
+    wk_config cfg;
+    int rc = parse_env(&cfg, argv, ARGC(argv), env);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_uint_eq(cfg.nlisten, 0); /* inherited sockets only: no default address */
+    ck_assert_uint_eq(cfg.nlisten_fds, 3);
+    ck_assert_int_eq(cfg.listen_fds[0], 3);
+    ck_assert_int_eq(cfg.listen_fds[2], 7);
+    ck_assert_str_eq(cfg.supervisor, "ipc:///tmp/w");
+    ck_assert_uint_eq(cfg.slot, 5);
+    ck_assert_uint_eq(cfg.generation, 42);
+    ck_assert_int_eq(cfg.parent_fd, 9);
+    ck_assert_uint_eq(cfg.orphan_grace_ms, 500);
+}
+END_TEST
+
+/* Each environment must be refused. */
+static const char *const bad_envs[][3] = {
+    {"WSF_LISTEN_FDS", "3,,4", NULL},  {"WSF_LISTEN_FDS", "x", NULL},
+    {"WSF_LISTEN_FDS", "70000", NULL}, {"WSF_SLOT", "-1", NULL},
+    {"WSF_GENERATION", "g", NULL},     {"WSF_PARENT_FD", "", NULL},
+};
+
+START_TEST(bad_environment_refused)
+{
+    char *argv[] = {"wsworker", NULL};
+    wk_config cfg;
+    int rc = parse_quiet_env(&cfg, argv, ARGC(argv), bad_envs[_i]);
+    ck_assert_msg(rc == -1, "%s=%s: got %d", bad_envs[_i][0], bad_envs[_i][1], rc);
+}
+END_TEST
+
 Suite *wk_config_suite(void)
 {
     Suite *s = suite_create("wk_config");
@@ -158,6 +273,9 @@ Suite *wk_config_suite(void)
     tcase_add_test(tc, stray_argument_refused);
     tcase_add_test(tc, too_many_listeners_refused);
     tcase_add_test(tc, help_and_version);
+    tcase_add_test(tc, fleet_environment);
+    tcase_add_loop_test(tc, bad_environment_refused, 0,
+                        (int)(sizeof bad_envs / sizeof bad_envs[0]));
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,574 @@
+/* ZeroMQ transport and protobuf encoding of the control-plane messages. Each ZeroMQ message is
+ * one protobuf message; a ROUTER message is [peer identity][payload]. Every message carries
+ * WSF_PROTO_VERSION; unknown fields are skipped by protobuf-c. */
+#include "wsf_ipc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "wsfleet.pb-c.h"
+
+#define WSF_IPC_MAX_MSG (256 * 1024)
+
+struct wsf_ipc {
+    void *sock;
+    enum wsf_ipc_role role;
+    int fd;
+};
+
+void *wsf_ipc_context_new(void)
+{
+    return zmq_ctx_new();
+}
+
+void wsf_ipc_context_free(void *zctx)
+{
+    if (zctx == NULL)
+        return;
+    while (zmq_ctx_term(zctx) == -1 && errno == EINTR)
+        ;
+}
+
+int wsf_ipc_open(wsf_ipc **out, void *zctx, enum wsf_ipc_role role, const char *endpoint)
+{
+    static const int types[] = {
+        [WSF_IPC_WORKER] = ZMQ_DEALER,
+        [WSF_IPC_SUPERVISOR] = ZMQ_ROUTER,
+        [WSF_IPC_CTL_SERVER] = ZMQ_REP,
+    };
+    int zero = 0, one = 1, hwm = 1000, err;
+    void *sock = zmq_socket(zctx, types[role]);
+    if (sock == NULL)
+        return -errno;
+    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    if (role == WSF_IPC_SUPERVISOR)
+        zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    int rc = role == WSF_IPC_WORKER ? zmq_connect(sock, endpoint) : zmq_bind(sock, endpoint);
+    if (rc == -1) {
+        err = errno;
+        zmq_close(sock);
+        return -err;
+    }
+    int fd;
+    size_t len = sizeof fd;
+    if (zmq_getsockopt(sock, ZMQ_FD, &fd, &len) == -1) {
+        err = errno;
+        zmq_close(sock);
+        return -err;
+    }
+    wsf_ipc *ipc = calloc(1, sizeof *ipc);
+    if (ipc == NULL) {
+        zmq_close(sock);
+        return -ENOMEM;
+    }
+    ipc->sock = sock;
+    ipc->role = role;
+    ipc->fd = fd;
+    *out = ipc;
+    return 0;
+}
+
+void wsf_ipc_free(wsf_ipc *ipc)
+{
+    if (ipc == NULL)
+        return;
+    zmq_close(ipc->sock);
+    free(ipc);
+}
+
+int wsf_ipc_fd(const wsf_ipc *ipc)
+{
+    return ipc->fd;
+}
+
+bool wsf_ipc_has_input(const wsf_ipc *ipc)
+{
+    int events = 0;
+    size_t len = sizeof events;
+    if (zmq_getsockopt(ipc->sock, ZMQ_EVENTS, &events, &len) == -1)
+        return false;
+    return (events & ZMQ_POLLIN) != 0;
+}
+
+/* ---- encoding ------------------------------------------------------------------------------ */
+
+static void wsf_copy_str(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src ? src : "");
+}
+
+/* Packs a message if it fits. */
+static int wsf_pack(uint8_t *buf, size_t cap, const ProtobufCMessage *m)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    if (n > cap || n > INT32_MAX)
+        return -ENOSPC;
+    return (int)protobuf_c_message_pack(m, buf);
+}
+
+int wsf_ipc_pack_worker_msg(uint8_t *buf, size_t cap, const wsf_worker_msg *msg)
+{
+    Wsfleet__WorkerMessage wm = WSFLEET__WORKER_MESSAGE__INIT;
+    Wsfleet__Hello hello = WSFLEET__HELLO__INIT;
+    Wsfleet__Report rep = WSFLEET__REPORT__INIT;
+    Wsfleet__Histogram hist = WSFLEET__HISTOGRAM__INIT;
+    Wsfleet__Ack ack = WSFLEET__ACK__INIT;
+    uint32_t bounds[WSF_HIST_BUCKETS];
+    uint64_t counts[WSF_HIST_BUCKETS + 1];
+
+    switch (msg->kind) {
+    case WSF_WMSG_HELLO:
+        hello.version = WSF_PROTO_VERSION;
+        hello.pid = msg->hello.pid;
+        hello.slot = msg->hello.slot;
+        hello.generation = msg->hello.generation;
+        wm.body_case = WSFLEET__WORKER_MESSAGE__BODY_HELLO;
+        wm.hello = &hello;
+        break;
+    case WSF_WMSG_REPORT: {
+        const wsf_report *r = &msg->report;
+        rep.version = WSF_PROTO_VERSION;
+        rep.pid = r->pid;
+        rep.slot = r->slot;
+        rep.generation = r->generation;
+        rep.seq = r->seq;
+        rep.connections_opened = r->connections_opened;
+        rep.connections_closed = r->connections_closed;
+        rep.handshakes_ok = r->handshakes_ok;
+        rep.handshakes_failed_client = r->handshakes_failed_client;
+        rep.handshakes_failed_busy = r->handshakes_failed_busy;
+        rep.handshakes_failed_timeout = r->handshakes_failed_timeout;
+        rep.handshakes_failed_server = r->handshakes_failed_server;
+        rep.messages_in = r->messages_in;
+        rep.messages_out = r->messages_out;
+        rep.bytes_in = r->bytes_in;
+        rep.bytes_out = r->bytes_out;
+        rep.protocol_errors = r->protocol_errors;
+        rep.internal_errors = r->internal_errors;
+        rep.failed_writes = r->failed_writes;
+        rep.connections_active = r->connections_active;
+        rep.loop_lag_us = r->loop_lag_us;
+        rep.rss_bytes = r->rss_bytes;
+        rep.cpu_time_us = r->cpu_time_us;
+        rep.accepting = r->accepting;
+        rep.draining = r->draining;
+        for (unsigned i = 0; i < WSF_HIST_BUCKETS; i++)
+            bounds[i] = 1u << i;
+        memcpy(counts, r->latency, sizeof counts);
+        hist.n_bounds_us = WSF_HIST_BUCKETS;
+        hist.bounds_us = bounds;
+        hist.n_counts = WSF_HIST_BUCKETS + 1;
+        hist.counts = counts;
+        rep.latency = &hist;
+        wm.body_case = WSFLEET__WORKER_MESSAGE__BODY_REPORT;
+        wm.report = &rep;
+        break;
+    }
+    case WSF_WMSG_ACK:
+        ack.version = WSF_PROTO_VERSION;
+        ack.id = msg->ack.id;
+        ack.ok = msg->ack.ok;
+        ack.error = (char *)msg->ack.error;
+        wm.body_case = WSFLEET__WORKER_MESSAGE__BODY_ACK;
+        wm.ack = &ack;
+        break;
+    default:
+        return -EINVAL;
+    }
+    return wsf_pack(buf, cap, &wm.base);
+}
+
+static void wsf_report_from_pb(wsf_report *r, const Wsfleet__Report *p)
+{
+    r->pid = p->pid;
+    r->slot = p->slot;
+    r->generation = p->generation;
+    r->seq = p->seq;
+    r->connections_opened = p->connections_opened;
+    r->connections_closed = p->connections_closed;
+    r->handshakes_ok = p->handshakes_ok;
+    r->handshakes_failed_client = p->handshakes_failed_client;
+    r->handshakes_failed_busy = p->handshakes_failed_busy;
+    r->handshakes_failed_timeout = p->handshakes_failed_timeout;
+    r->handshakes_failed_server = p->handshakes_failed_server;
+    r->messages_in = p->messages_in;
+    r->messages_out = p->messages_out;
+    r->bytes_in = p->bytes_in;
+    r->bytes_out = p->bytes_out;
+    r->protocol_errors = p->protocol_errors;
+    r->internal_errors = p->internal_errors;
+    r->failed_writes = p->failed_writes;
+    r->connections_active = p->connections_active;
+    r->loop_lag_us = p->loop_lag_us;
+    r->rss_bytes = p->rss_bytes;
+    r->cpu_time_us = p->cpu_time_us;
+    r->accepting = p->accepting;
+    r->draining = p->draining;
+    if (p->latency) {
+        /* Bounds other than ours are not re-bucketed: counts are taken position by position. */
+        size_t n = p->latency->n_counts;
+        if (n > WSF_HIST_BUCKETS + 1)
+            n = WSF_HIST_BUCKETS + 1;
+        memcpy(r->latency, p->latency->counts, n * sizeof r->latency[0]);
+    }
+}
+
+int wsf_ipc_unpack_worker_msg(wsf_worker_msg *out, const uint8_t *buf, size_t len)
+{
+    Wsfleet__WorkerMessage *wm = wsfleet__worker_message__unpack(NULL, len, buf);
+    int rc = 0;
+    if (wm == NULL)
+        return -EPROTO;
+    memset(out, 0, sizeof *out);
+    switch (wm->body_case) {
+    case WSFLEET__WORKER_MESSAGE__BODY_HELLO:
+        out->kind = WSF_WMSG_HELLO;
+        out->hello.pid = wm->hello->pid;
+        out->hello.slot = wm->hello->slot;
+        out->hello.generation = wm->hello->generation;
+        break;
+    case WSFLEET__WORKER_MESSAGE__BODY_REPORT:
+        out->kind = WSF_WMSG_REPORT;
+        wsf_report_from_pb(&out->report, wm->report);
+        break;
+    case WSFLEET__WORKER_MESSAGE__BODY_ACK:
+        out->kind = WSF_WMSG_ACK;
+        out->ack.id = wm->ack->id;
+        out->ack.ok = wm->ack->ok;
+        wsf_copy_str(out->ack.error, sizeof out->ack.error, wm->ack->error);
+        break;
+    default:
+        rc = -EPROTO;
+        break;
+    }
+    wsfleet__worker_message__free_unpacked(wm, NULL);
+    return rc;
+}
+
+int wsf_ipc_pack_command(uint8_t *buf, size_t cap, const wsf_command *cmd)
+{
+    Wsfleet__SupervisorMessage sm = WSFLEET__SUPERVISOR_MESSAGE__INIT;
+    Wsfleet__Command c = WSFLEET__COMMAND__INIT;
+    c.version = WSF_PROTO_VERSION;
+    c.id = cmd->id;
+    c.kind = (Wsfleet__CommandKind)cmd->kind;
+    c.drain_ms = cmd->drain_ms;
+    c.accepting = cmd->accepting;
+    c.shed_count = cmd->shed_count;
+    c.fault = (char *)cmd->fault;
+    c.fault_value = cmd->fault_value;
+    sm.body_case = WSFLEET__SUPERVISOR_MESSAGE__BODY_COMMAND;
+    sm.command = &c;
+    return wsf_pack(buf, cap, &sm.base);
+}
+
+int wsf_ipc_unpack_command(wsf_command *out, const uint8_t *buf, size_t len)
+{
+    Wsfleet__SupervisorMessage *sm = wsfleet__supervisor_message__unpack(NULL, len, buf);
+    int rc = 0;
+    if (sm == NULL)
+        return -EPROTO;
+    if (sm->body_case != WSFLEET__SUPERVISOR_MESSAGE__BODY_COMMAND) {
+        rc = -EPROTO;
+        goto out;
+    }
+    const Wsfleet__Command *c = sm->command;
+    memset(out, 0, sizeof *out);
+    out->id = c->id;
+    int kind = (int)c->kind;
+    out->kind =
+        kind >= WSF_CMD_PING && kind <= WSF_CMD_FAULT ? (enum wsf_command_kind)kind : WSF_CMD_NONE;
+    out->drain_ms = c->drain_ms;
+    out->accepting = c->accepting;
+    out->shed_count = c->shed_count;
+    wsf_copy_str(out->fault, sizeof out->fault, c->fault);
+    out->fault_value = c->fault_value;
+out:
+    wsfleet__supervisor_message__free_unpacked(sm, NULL);
+    return rc;
+}
+
+int wsf_ipc_pack_ctl_request(uint8_t *buf, size_t cap, const wsf_ctl_request *req)
+{
+    Wsfleet__CtlRequest r = WSFLEET__CTL_REQUEST__INIT;
+    r.version = WSF_PROTO_VERSION;
+    r.command = (Wsfleet__CtlCommand)req->command;
+    r.slot = req->slot;
+    r.count = req->count;
+    r.rolling = req->rolling;
+    r.drain_s = req->drain_s;
+    return wsf_pack(buf, cap, &r.base);
+}
+
+int wsf_ipc_unpack_ctl_request(wsf_ctl_request *out, const uint8_t *buf, size_t len)
+{
+    Wsfleet__CtlRequest *r = wsfleet__ctl_request__unpack(NULL, len, buf);
+    if (r == NULL)
+        return -EPROTO;
+    memset(out, 0, sizeof *out);
+    int command = (int)r->command;
+    out->command = command >= WSF_CTL_STATUS && command <= WSF_CTL_VERSION
+                       ? (enum wsf_ctl_command)command
+                       : WSF_CTL_NONE;
+    out->slot = r->slot;
+    out->count = r->count;
+    out->rolling = r->rolling;
+    out->drain_s = r->drain_s;
+    wsfleet__ctl_request__free_unpacked(r, NULL);
+    return 0;
+}
+
+int wsf_ipc_pack_ctl_response(uint8_t *buf, size_t cap, const wsf_ctl_response *res)
+{
+    Wsfleet__CtlResponse r = WSFLEET__CTL_RESPONSE__INIT;
+    Wsfleet__FleetStatus st = WSFLEET__FLEET_STATUS__INIT;
+    Wsfleet__WorkerStatus ws[WSF_CTL_MAX_WORKERS];
+    Wsfleet__WorkerStatus *wp[WSF_CTL_MAX_WORKERS];
+    size_t n = res->nworkers < WSF_CTL_MAX_WORKERS ? res->nworkers : WSF_CTL_MAX_WORKERS;
+
+    r.version = WSF_PROTO_VERSION;
+    r.ok = res->ok;
+    r.error = (char *)res->error;
+    r.message = (char *)res->message;
+    r.server_version = (char *)res->server_version;
+    if (res->has_status) {
+        const wsf_fleet_status *s = &res->status;
+        st.state = (char *)s->state;
+        st.pid = s->pid;
+        st.workers_running = s->workers_running;
+        st.workers_desired = s->workers_desired;
+        st.workers_min = s->workers_min;
+        st.workers_max = s->workers_max;
+        st.connections = s->connections;
+        st.msgs_in_per_s = s->msgs_in_per_s;
+        st.errors_per_s = s->errors_per_s;
+        st.uptime_s = s->uptime_s;
+        st.steering = (char *)s->steering;
+        st.listen = (char *)s->listen;
+        r.status = &st;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const wsf_worker_status *w = &res->workers[i];
+        wsfleet__worker_status__init(&ws[i]);
+        ws[i].slot = w->slot;
+        ws[i].pid = w->pid;
+        ws[i].state = (char *)w->state;
+        ws[i].connections = w->connections;
+        ws[i].msgs_in_per_s = w->msgs_in_per_s;
+        ws[i].msgs_out_per_s = w->msgs_out_per_s;
+        ws[i].errors_per_s = w->errors_per_s;
+        ws[i].restarts = w->restarts;
+        ws[i].uptime_s = w->uptime_s;
+        ws[i].generation = w->generation;
+        ws[i].accepting = w->accepting;
+        ws[i].buckets = w->buckets;
+        ws[i].rss_bytes = w->rss_bytes;
+        wp[i] = &ws[i];
+    }
+    r.n_workers = n;
+    r.workers = n ? wp : NULL;
+    return wsf_pack(buf, cap, &r.base);
+}
+
+int wsf_ipc_unpack_ctl_response(wsf_ctl_response *out, const uint8_t *buf, size_t len)
+{
+    Wsfleet__CtlResponse *r = wsfleet__ctl_response__unpack(NULL, len, buf);
+    if (r == NULL)
+        return -EPROTO;
+    memset(out, 0, sizeof *out);
+    out->ok = r->ok;
+    wsf_copy_str(out->error, sizeof out->error, r->error);
+    wsf_copy_str(out->message, sizeof out->message, r->message);
+    wsf_copy_str(out->server_version, sizeof out->server_version, r->server_version);
+    if (r->status) {
+        const Wsfleet__FleetStatus *s = r->status;
+        wsf_fleet_status *o = &out->status;
+        out->has_status = true;
+        wsf_copy_str(o->state, sizeof o->state, s->state);
+        o->pid = s->pid;
+        o->workers_running = s->workers_running;
+        o->workers_desired = s->workers_desired;
+        o->workers_min = s->workers_min;
+        o->workers_max = s->workers_max;
+        o->connections = s->connections;
+        o->msgs_in_per_s = s->msgs_in_per_s;
+        o->errors_per_s = s->errors_per_s;
+        o->uptime_s = s->uptime_s;
+        wsf_copy_str(o->steering, sizeof o->steering, s->steering);
+        wsf_copy_str(o->listen, sizeof o->listen, s->listen);
+    }
+    size_t n = r->n_workers < WSF_CTL_MAX_WORKERS ? r->n_workers : WSF_CTL_MAX_WORKERS;
+    for (size_t i = 0; i < n; i++) {
+        const Wsfleet__WorkerStatus *w = r->workers[i];
+        wsf_worker_status *o = &out->workers[i];
+        o->slot = w->slot;
+        o->pid = w->pid;
+        wsf_copy_str(o->state, sizeof o->state, w->state);
+        o->connections = w->connections;
+        o->msgs_in_per_s = w->msgs_in_per_s;
+        o->msgs_out_per_s = w->msgs_out_per_s;
+        o->errors_per_s = w->errors_per_s;
+        o->restarts = w->restarts;
+        o->uptime_s = w->uptime_s;
+        o->generation = w->generation;
+        o->accepting = w->accepting;
+        o->buckets = w->buckets;
+        o->rss_bytes = w->rss_bytes;
+    }
+    out->nworkers = n;
+    wsfleet__ctl_response__free_unpacked(r, NULL);
+    return 0;
+}
+
+/* ---- transport ----------------------------------------------------------------------------- */
+
+/* Receives one whole message (all its parts) without blocking. parts[i] are filled in up to
+ * max_parts; returns the number of parts, 0 when nothing is waiting, or -errno. The caller
+ * closes every part it was given. */
+static int wsf_recv_parts(void *sock, zmq_msg_t *parts, int max_parts)
+{
+    int n = 0, more = 1;
+    while (more) {
+        zmq_msg_t part;
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, sock, n == 0 ? ZMQ_DONTWAIT : 0) == -1) {
+            int err = errno;
+            zmq_msg_close(&part);
+            for (int i = 0; i < n && i < max_parts; i++)
+                zmq_msg_close(&parts[i]);
+            return err == EAGAIN ? 0 : -err;
+        }
+        more = zmq_msg_more(&part);
+        if (n < max_parts)
+            parts[n] = part;
+        else
+            zmq_msg_close(&part); /* surplus parts are dropped */
+        n++;
+    }
+    return n < max_parts ? n : max_parts;
+}
+
+static void wsf_close_parts(zmq_msg_t *parts, int n)
+{
+    for (int i = 0; i < n; i++)
+        zmq_msg_close(&parts[i]);
+}
+
+int wsf_ipc_send_worker_msg(wsf_ipc *ipc, const wsf_worker_msg *msg)
+{
+    uint8_t buf[4096];
+    int n = wsf_ipc_pack_worker_msg(buf, sizeof buf, msg);
+    if (n < 0)
+        return n;
+    if (zmq_send(ipc->sock, buf, (size_t)n, ZMQ_DONTWAIT) == -1)
+        return -errno;
+    return 0;
+}
+
+int wsf_ipc_recv_command(wsf_ipc *ipc, wsf_command *out)
+{
+    zmq_msg_t parts[1];
+    int n = wsf_recv_parts(ipc->sock, parts, 1);
+    if (n <= 0)
+        return n;
+    int rc = wsf_ipc_unpack_command(out, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]));
+    wsf_close_parts(parts, n);
+    return rc == 0 ? 1 : rc;
+}
+
+int wsf_ipc_recv_worker_msg(wsf_ipc *ipc, wsf_ipc_peer *peer, wsf_worker_msg *out)
+{
+    zmq_msg_t parts[2];
+    int n = wsf_recv_parts(ipc->sock, parts, 2);
+    if (n <= 0)
+        return n;
+    int rc = -EPROTO;
+    size_t idlen = zmq_msg_size(&parts[0]);
+    if (n == 2 && idlen <= sizeof peer->id) {
+        memcpy(peer->id, zmq_msg_data(&parts[0]), idlen);
+        peer->len = idlen;
+        rc = wsf_ipc_unpack_worker_msg(out, zmq_msg_data(&parts[1]), zmq_msg_size(&parts[1]));
+    }
+    wsf_close_parts(parts, n);
+    return rc == 0 ? 1 : rc;
+}
+
+int wsf_ipc_send_command(wsf_ipc *ipc, const wsf_ipc_peer *peer, const wsf_command *cmd)
+{
+    uint8_t buf[512];
+    int n = wsf_ipc_pack_command(buf, sizeof buf, cmd);
+    if (n < 0)
+        return n;
+    if (zmq_send(ipc->sock, peer->id, peer->len, ZMQ_DONTWAIT | ZMQ_SNDMORE) == -1)
+        return -errno;
+    if (zmq_send(ipc->sock, buf, (size_t)n, ZMQ_DONTWAIT) == -1)
+        return -errno;
+    return 0;
+}
+
+int wsf_ipc_recv_ctl_request(wsf_ipc *ipc, wsf_ctl_request *out)
+{
+    zmq_msg_t parts[1];
+    int n = wsf_recv_parts(ipc->sock, parts, 1);
+    if (n <= 0)
+        return n;
+    int rc = wsf_ipc_unpack_ctl_request(out, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]));
+    wsf_close_parts(parts, n);
+    return rc == 0 ? 1 : rc;
+}
+
+int wsf_ipc_send_ctl_response(wsf_ipc *ipc, const wsf_ctl_response *res)
+{
+    uint8_t *buf = malloc(WSF_IPC_MAX_MSG);
+    if (buf == NULL)
+        return -ENOMEM;
+    int n = wsf_ipc_pack_ctl_response(buf, WSF_IPC_MAX_MSG, res);
+    int rc = 0;
+    if (n < 0)
+        rc = n;
+    else if (zmq_send(ipc->sock, buf, (size_t)n, ZMQ_DONTWAIT) == -1)
+        rc = -errno;
+    free(buf);
+    return rc;
+}
+
+int wsf_ipc_ctl_call(void *zctx, const char *endpoint, const wsf_ctl_request *req,
+                     wsf_ctl_response *out, int timeout_ms)
+{
+    uint8_t buf[256];
+    int zero = 0, rc;
+    int n = wsf_ipc_pack_ctl_request(buf, sizeof buf, req);
+    if (n < 0)
+        return n;
+    void *sock = zmq_socket(zctx, ZMQ_REQ);
+    if (sock == NULL)
+        return -errno;
+    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(sock, ZMQ_SNDTIMEO, &timeout_ms, sizeof timeout_ms);
+    zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
+    if (zmq_connect(sock, endpoint) == -1) {
+        rc = -errno;
+        goto out;
+    }
+    if (zmq_send(sock, buf, (size_t)n, 0) == -1) {
+        rc = errno == EAGAIN ? -ETIMEDOUT : -errno;
+        goto out;
+    }
+    zmq_msg_t reply;
+    zmq_msg_init(&reply);
+    if (zmq_msg_recv(&reply, sock, 0) == -1) {
+        rc = errno == EAGAIN ? -ETIMEDOUT : -errno;
+        zmq_msg_close(&reply);
+        goto out;
+    }
+    rc = wsf_ipc_unpack_ctl_response(out, zmq_msg_data(&reply), zmq_msg_size(&reply));
+    zmq_msg_close(&reply);
+out:
+    zmq_close(sock);
+    return rc;
+}

@@ -1,0 +1,157 @@
+/* The messages of the wire contract (proto/wsfleet.proto) as plain C structs. Only wsf_ipc
+ * converts them to and from protobuf; everything else uses these. */
+#ifndef WSF_MSG_H
+#define WSF_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WSF_PROTO_VERSION 1
+#define WSF_HIST_BUCKETS 16 /* latency bounds 1, 2, 4 ... 16384 µs, then "more" */
+
+typedef struct wsf_hello {
+    uint32_t pid;
+    uint32_t slot;
+    uint64_t generation;
+} wsf_hello;
+
+typedef struct wsf_report {
+    uint32_t pid;
+    uint32_t slot;
+    uint64_t generation;
+    uint64_t seq;
+    /* cumulative counters */
+    uint64_t connections_opened;
+    uint64_t connections_closed;
+    uint64_t handshakes_ok;
+    uint64_t handshakes_failed_client;
+    uint64_t handshakes_failed_busy;
+    uint64_t handshakes_failed_timeout;
+    uint64_t handshakes_failed_server;
+    uint64_t messages_in;
+    uint64_t messages_out;
+    uint64_t bytes_in;
+    uint64_t bytes_out;
+    uint64_t protocol_errors;
+    uint64_t internal_errors;
+    uint64_t failed_writes;
+    /* gauges */
+    uint32_t connections_active;
+    uint32_t loop_lag_us;
+    uint64_t rss_bytes;
+    uint64_t cpu_time_us;
+    bool accepting;
+    bool draining;
+    /* latency[i]: events that took at most 2^i µs (and more than 2^(i-1)); the last bucket is
+     * everything slower */
+    uint64_t latency[WSF_HIST_BUCKETS + 1];
+} wsf_report;
+
+enum wsf_command_kind {
+    WSF_CMD_NONE = 0,
+    WSF_CMD_PING = 1,
+    WSF_CMD_DRAIN = 2,
+    WSF_CMD_SET_ACCEPTING = 3,
+    WSF_CMD_SHED = 4,
+    WSF_CMD_SHUTDOWN = 5,
+    WSF_CMD_RELOAD = 6,
+    WSF_CMD_FAULT = 7,
+};
+
+typedef struct wsf_command {
+    uint64_t id;
+    enum wsf_command_kind kind;
+    uint32_t drain_ms;
+    bool accepting;
+    uint32_t shed_count;
+    char fault[32];
+    double fault_value;
+} wsf_command;
+
+typedef struct wsf_ack {
+    uint64_t id;
+    bool ok;
+    char error[128];
+} wsf_ack;
+
+enum wsf_worker_msg_kind {
+    WSF_WMSG_NONE = 0,
+    WSF_WMSG_HELLO,
+    WSF_WMSG_REPORT,
+    WSF_WMSG_ACK,
+};
+
+/* One message from a worker. */
+typedef struct wsf_worker_msg {
+    enum wsf_worker_msg_kind kind;
+    wsf_hello hello;
+    wsf_report report;
+    wsf_ack ack;
+} wsf_worker_msg;
+
+enum wsf_ctl_command {
+    WSF_CTL_NONE = 0,
+    WSF_CTL_STATUS = 1,
+    WSF_CTL_WORKERS = 2,
+    WSF_CTL_SCALE = 3,
+    WSF_CTL_RESTART = 4,
+    WSF_CTL_DRAIN = 5,
+    WSF_CTL_RELOAD = 6,
+    WSF_CTL_SHUTDOWN = 7,
+    WSF_CTL_VERSION = 8,
+};
+
+typedef struct wsf_ctl_request {
+    enum wsf_ctl_command command;
+    int32_t slot; /* -1 = all */
+    uint32_t count;
+    bool rolling;
+    uint32_t drain_s;
+} wsf_ctl_request;
+
+typedef struct wsf_fleet_status {
+    char state[16]; /* running, degraded, stopping */
+    uint32_t pid;
+    uint32_t workers_running;
+    uint32_t workers_desired;
+    uint32_t workers_min;
+    uint32_t workers_max;
+    uint64_t connections;
+    double msgs_in_per_s;
+    double errors_per_s;
+    uint64_t uptime_s;
+    char steering[8]; /* cbpf or hash */
+    char listen[128];
+} wsf_fleet_status;
+
+typedef struct wsf_worker_status {
+    uint32_t slot;
+    uint32_t pid;
+    char state[16]; /* starting, running, draining, ejected, backoff, failed, stopped */
+    uint64_t connections;
+    double msgs_in_per_s;
+    double msgs_out_per_s;
+    double errors_per_s;
+    uint32_t restarts;
+    uint64_t uptime_s;
+    uint64_t generation;
+    bool accepting;
+    uint32_t buckets;
+    uint64_t rss_bytes;
+} wsf_worker_status;
+
+#define WSF_CTL_MAX_WORKERS 256
+
+typedef struct wsf_ctl_response {
+    bool ok;
+    char error[256];
+    char message[256];
+    bool has_status;
+    wsf_fleet_status status;
+    size_t nworkers;
+    wsf_worker_status workers[WSF_CTL_MAX_WORKERS];
+    char server_version[32];
+} wsf_ctl_response;
+
+#endif
