@@ -6,51 +6,6 @@
 
 #include "wk_config.h"
 
-START_TEST(fleet_environment)
-{
-    static const char *const env[] = {"WSF_LISTEN_FDS",
-                                      "3,4,7",
-                                      "WSF_SUPERVISOR",
-                                      "ipc:///tmp/w",
-                                      "WSF_SLOT",
-                                      "5",
-                                      "WSF_GENERATION",
-                                      "42",
-                                      "WSF_PARENT_FD",
-                                      "9",
-                                      NULL};
-    char *argv[] = {"wsworker", "--orphan-grace", "0.5", NULL};
-    wk_config cfg;
-    int rc = parse_env(&cfg, argv, ARGC(argv), env);
-    ck_assert_int_eq(rc, 0);
-    ck_assert_uint_eq(cfg.nlisten, 0); /* inherited sockets only: no default address */
-    ck_assert_uint_eq(cfg.nlisten_fds, 3);
-    ck_assert_int_eq(cfg.listen_fds[0], 3);
-    ck_assert_int_eq(cfg.listen_fds[2], 7);
-    ck_assert_str_eq(cfg.supervisor, "ipc:///tmp/w");
-    ck_assert_uint_eq(cfg.slot, 5);
-    ck_assert_uint_eq(cfg.generation, 42);
-    ck_assert_int_eq(cfg.parent_fd, 9);
-    ck_assert_uint_eq(cfg.orphan_grace_ms, 500);
-}
-END_TEST
-
-/* Each environment must be refused. */
-static const char *const bad_envs[][3] = {
-    {"WSF_LISTEN_FDS", "3,,4", NULL},  {"WSF_LISTEN_FDS", "x", NULL},
-    {"WSF_LISTEN_FDS", "70000", NULL}, {"WSF_SLOT", "-1", NULL},
-    {"WSF_GENERATION", "g", NULL},     {"WSF_PARENT_FD", "", NULL},
-};
-
-START_TEST(bad_environment_refused)
-{
-    char *argv[] = {"wsworker", NULL};
-    wk_config cfg;
-    int rc = parse_quiet_env(&cfg, argv, ARGC(argv), bad_envs[_i]);
-    ck_assert_msg(rc == -1, "%s=%s: got %d", bad_envs[_i][0], bad_envs[_i][1], rc);
-}
-END_TEST
-
 Suite *wk_config_suite(void);
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])) - 1)
