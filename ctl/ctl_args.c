@@ -1,0 +1,322 @@
+/* wsctl's command line: global options, the command and its arguments. */
+#include "ctl_args.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CTL_MAX_POSITIONAL 3 /* command and at most one argument, one more to report */
+
+const char ctl_usage[] =
+    "usage: wsctl [-s SOCKET | --run-dir DIR] [--json] [--timeout SEC] COMMAND [ARGS]\n"
+    "commands:\n"
+    "  status                      fleet state, workers, connections, rates\n"
+    "  workers                     one line per worker slot\n"
+    "  scale N                     set the desired number of workers\n"
+    "  restart SLOT|all [--rolling]\n"
+    "                              restart one slot or all (--rolling: one at a time)\n"
+    "  drain SLOT                  close a worker's connections gradually, then stop it\n"
+    "  reload                      re-read the configuration\n"
+    "  shutdown [--drain SECONDS]  drain all workers and stop the supervisor\n"
+    "  version                     wsctl's and the supervisor's versions\n"
+    "options:\n"
+    "  -s, --socket SOCKET         control socket path (default RUNDIR/ctl)\n"
+    "  --run-dir DIR               the supervisor's run directory (default $" CTL_RUN_DIR_ENV ",\n"
+    "                              else " CTL_RUN_DIR_USER ", or " CTL_RUN_DIR_ROOT " for root)\n"
+    "  --json                      print one JSON document\n"
+    "  --timeout SEC               wait this long for the supervisor (2)\n"
+    "  -h, --help\n"
+    "exit: 0 ok, 1 refused by the supervisor, 2 usage, 3 supervisor unreachable\n";
+
+const char ctl_usage_hint[] =
+    "usage: wsctl [-s SOCKET | --run-dir DIR] [--json] [--timeout SEC] COMMAND [ARGS]\n"
+    "       (wsctl --help lists the commands)\n";
+
+/* Command names indexed by enum wsf_ctl_command. */
+static const char *const ctl_command_names[] = {
+    [WSF_CTL_NONE] = "?",        [WSF_CTL_STATUS] = "status",     [WSF_CTL_WORKERS] = "workers",
+    [WSF_CTL_SCALE] = "scale",   [WSF_CTL_RESTART] = "restart",   [WSF_CTL_DRAIN] = "drain",
+    [WSF_CTL_RELOAD] = "reload", [WSF_CTL_SHUTDOWN] = "shutdown", [WSF_CTL_VERSION] = "version",
+};
+
+#define CTL_NCOMMANDS (sizeof ctl_command_names / sizeof ctl_command_names[0])
+
+const char *ctl_command_name(enum wsf_ctl_command cmd)
+{
+    if ((size_t)cmd >= CTL_NCOMMANDS)
+        return "?";
+    return ctl_command_names[cmd];
+}
+
+/* Formats one usage error line into err and returns CTL_PARSE_USAGE. */
+__attribute__((format(printf, 3, 4))) static int ctl_usage_error(char *err, size_t errcap,
+                                                                 const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (errcap > 0)
+        vsnprintf(err, errcap, fmt, ap);
+    va_end(ap);
+    return CTL_PARSE_USAGE;
+}
+
+/* Parses a whole decimal number in [min, max]: digits only, no sign or spaces. Returns 0 or -1. */
+static int ctl_parse_uint(uint64_t *out, const char *s, uint64_t min, uint64_t max)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Parses seconds with an optional fraction into milliseconds in [1 ms, 1 day]. */
+static int ctl_parse_ms(int *out, const char *s)
+{
+    char *end;
+    if ((*s < '0' || *s > '9') && *s != '.')
+        return -1;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno != 0 || *end != '\0' || !isfinite(v) || v < 0.001 || v > 86400.0)
+        return -1;
+    *out = (int)(v * 1000.0 + 0.5);
+    return 0;
+}
+
+/* Parses a slot number, or "all" (-1) when all_ok. Returns 0 or -1. */
+static int ctl_parse_slot(int32_t *out, const char *s, bool all_ok)
+{
+    uint64_t v;
+    if (all_ok && strcmp(s, "all") == 0) {
+        *out = -1;
+        return 0;
+    }
+    if (ctl_parse_uint(&v, s, 0, INT32_MAX) != 0)
+        return -1;
+    *out = (int32_t)v;
+    return 0;
+}
+
+/* Looks a command name up. Returns WSF_CTL_NONE when unknown. */
+static enum wsf_ctl_command ctl_lookup_command(const char *name)
+{
+    for (size_t i = 1; i < CTL_NCOMMANDS; i++) {
+        if (strcmp(ctl_command_names[i], name) == 0)
+            return (enum wsf_ctl_command)i;
+    }
+    return WSF_CTL_NONE;
+}
+
+/* True if arg is an option: "-x..." or "--x...", but not "-" alone nor a negative number, which
+ * are left to the argument checks so that "scale -1" reads as a bad count. */
+static bool ctl_is_option(const char *arg)
+{
+    return arg[0] == '-' && arg[1] != '\0' && !(arg[1] >= '0' && arg[1] <= '9');
+}
+
+/* Options that take a value, with or without '=' ("--timeout 3", "--timeout=3"). */
+enum ctl_value_opt {
+    CTL_OPT_SOCKET,
+    CTL_OPT_RUN_DIR,
+    CTL_OPT_TIMEOUT,
+    CTL_OPT_DRAIN,
+    CTL_OPT_NONE,
+};
+
+static const char *const ctl_value_opts[] = {
+    [CTL_OPT_SOCKET] = "--socket",
+    [CTL_OPT_RUN_DIR] = "--run-dir",
+    [CTL_OPT_TIMEOUT] = "--timeout",
+    [CTL_OPT_DRAIN] = "--drain",
+};
+
+/* Matches arg against the value options; sets *inline_value to the text after '=', or NULL. */
+static enum ctl_value_opt ctl_match_value_opt(const char *arg, const char **inline_value)
+{
+    *inline_value = NULL;
+    if (strncmp(arg, "-s", 2) == 0) {
+        if (arg[2] != '\0')
+            *inline_value = arg + 2;
+        return CTL_OPT_SOCKET;
+    }
+    for (int i = 0; i < CTL_OPT_NONE; i++) {
+        size_t n = strlen(ctl_value_opts[i]);
+        if (strncmp(arg, ctl_value_opts[i], n) != 0)
+            continue;
+        if (arg[n] == '\0')
+            return (enum ctl_value_opt)i;
+        if (arg[n] == '=') {
+            *inline_value = arg + n + 1;
+            return (enum ctl_value_opt)i;
+        }
+    }
+    return CTL_OPT_NONE;
+}
+
+/* Checks the positional arguments of the command and fills in the request. */
+static int ctl_parse_command(ctl_args *out, char **pos, int npos, char *err, size_t errcap)
+{
+    wsf_ctl_request *req = &out->req;
+    const char *name = pos[0];
+    int want = 1; /* positional arguments the command takes, itself included */
+    uint64_t v;
+
+    req->command = ctl_lookup_command(name);
+    switch (req->command) {
+    case WSF_CTL_NONE:
+        return ctl_usage_error(err, errcap, "unknown command '%s'", name);
+    case WSF_CTL_SCALE:
+        want = 2;
+        if (npos < 2)
+            return ctl_usage_error(err, errcap, "scale needs the number of workers");
+        if (ctl_parse_uint(&v, pos[1], 0, UINT32_MAX) != 0)
+            return ctl_usage_error(err, errcap, "invalid number of workers '%s'", pos[1]);
+        req->count = (uint32_t)v;
+        break;
+    case WSF_CTL_RESTART:
+        want = 2;
+        if (npos < 2)
+            return ctl_usage_error(err, errcap, "restart needs a SLOT or 'all'");
+        if (ctl_parse_slot(&req->slot, pos[1], true) != 0)
+            return ctl_usage_error(err, errcap, "invalid slot '%s' (a number or 'all')", pos[1]);
+        break;
+    case WSF_CTL_DRAIN:
+        want = 2;
+        if (npos < 2)
+            return ctl_usage_error(err, errcap, "drain needs a SLOT");
+        if (ctl_parse_slot(&req->slot, pos[1], false) != 0)
+            return ctl_usage_error(err, errcap, "invalid slot '%s' (drain takes one slot number)",
+                                   pos[1]);
+        break;
+    default:
+        break;
+    }
+    if (npos > want)
+        return ctl_usage_error(err, errcap, "unexpected argument '%s' after %s", pos[want], name);
+    return CTL_PARSE_RUN;
+}
+
+int ctl_args_parse(ctl_args *out, int argc, char **argv, char *err, size_t errcap)
+{
+    ctl_args a = {.req = {.command = WSF_CTL_NONE, .slot = -1},
+                  .timeout_ms = CTL_DEFAULT_TIMEOUT_MS};
+    char *pos[CTL_MAX_POSITIONAL];
+    int npos = 0;
+    bool rolling_given = false;
+    bool drain_given = false;
+    bool options_done = false;
+    uint64_t v;
+
+    if (errcap > 0)
+        err[0] = '\0';
+    for (int i = 1; i < argc; i++) {
+        char *arg = argv[i];
+        const char *value;
+
+        if (options_done || !ctl_is_option(arg)) {
+            if (npos == CTL_MAX_POSITIONAL)
+                return ctl_usage_error(err, errcap, "unexpected argument '%s'", arg);
+            pos[npos++] = arg;
+            continue;
+        }
+        if (strcmp(arg, "--") == 0) {
+            options_done = true;
+            continue;
+        }
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
+            return CTL_PARSE_HELP;
+        if (strcmp(arg, "--json") == 0) {
+            a.json = true;
+            continue;
+        }
+        if (strcmp(arg, "--rolling") == 0) {
+            rolling_given = true;
+            continue;
+        }
+        enum ctl_value_opt opt = ctl_match_value_opt(arg, &value);
+        if (opt == CTL_OPT_NONE)
+            return ctl_usage_error(err, errcap, "unknown option '%s'", arg);
+        const char *shown = opt == CTL_OPT_SOCKET && arg[1] == 's' ? "-s" : ctl_value_opts[opt];
+        if (value == NULL) {
+            if (i + 1 == argc)
+                return ctl_usage_error(err, errcap, "option %s needs a value", shown);
+            value = argv[++i];
+        }
+        switch (opt) {
+        case CTL_OPT_SOCKET:
+            if (*value == '\0')
+                return ctl_usage_error(err, errcap, "empty socket path for %s", shown);
+            a.socket = value;
+            break;
+        case CTL_OPT_RUN_DIR:
+            if (*value == '\0')
+                return ctl_usage_error(err, errcap, "empty directory for --run-dir");
+            a.run_dir = value;
+            break;
+        case CTL_OPT_TIMEOUT:
+            if (ctl_parse_ms(&a.timeout_ms, value) != 0)
+                return ctl_usage_error(err, errcap,
+                                       "invalid value '%s' for --timeout (seconds, > 0)", value);
+            break;
+        case CTL_OPT_DRAIN:
+            if (ctl_parse_uint(&v, value, 1, 86400) != 0)
+                return ctl_usage_error(
+                    err, errcap, "invalid value '%s' for --drain (whole seconds, 1-86400)", value);
+            a.req.drain_s = (uint32_t)v;
+            drain_given = true;
+            break;
+        case CTL_OPT_NONE:
+            break;
+        }
+    }
+
+    if (a.socket != NULL && a.run_dir != NULL)
+        return ctl_usage_error(err, errcap, "give either -s SOCKET or --run-dir DIR, not both");
+    if (npos == 0)
+        return ctl_usage_error(err, errcap, "missing command");
+    int rc = ctl_parse_command(&a, pos, npos, err, errcap);
+    if (rc != CTL_PARSE_RUN)
+        return rc;
+    if (rolling_given && a.req.command != WSF_CTL_RESTART)
+        return ctl_usage_error(err, errcap, "--rolling applies only to restart");
+    if (drain_given && a.req.command != WSF_CTL_SHUTDOWN)
+        return ctl_usage_error(err, errcap, "--drain applies only to shutdown");
+    a.req.rolling = rolling_given;
+    *out = a;
+    return CTL_PARSE_RUN;
+}
+
+int ctl_socket_path(char *out, size_t cap, const ctl_args *args, const char *env_run_dir,
+                    bool is_root)
+{
+    const char *dir;
+    int n;
+
+    if (args->socket != NULL) {
+        n = snprintf(out, cap, "%s", args->socket);
+    } else {
+        if (args->run_dir != NULL)
+            dir = args->run_dir;
+        else if (env_run_dir != NULL && *env_run_dir != '\0')
+            dir = env_run_dir;
+        else
+            dir = is_root ? CTL_RUN_DIR_ROOT : CTL_RUN_DIR_USER;
+        size_t len = strlen(dir);
+        while (len > 0 && dir[len - 1] == '/')
+            len--; /* "run/" + "/ctl" would read oddly in messages */
+        n = snprintf(out, cap, "%.*s/ctl", (int)len, dir);
+    }
+    if (n < 0 || (size_t)n >= cap)
+        return -ENAMETOOLONG;
+    return 0;
+}

@@ -1,0 +1,101 @@
+/* The call to the supervisor and the mapping of its outcome to output and exit codes. */
+#include "ctl_run.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ctl_output.h"
+#include "wsf_buf.h"
+#include "wsf_ipc.h"
+
+#define CTL_ENDPOINT_MAX 4200 /* "ipc://" and a PATH_MAX path */
+
+/* Checks that socket_path names a socket before ZeroMQ is involved: ZeroMQ would only retry a
+ * missing path until the timeout, and "no such file" is the more useful answer. */
+static int ctl_check_socket(const char *socket_path, FILE *err)
+{
+    struct stat st;
+
+    if (stat(socket_path, &st) == -1) {
+        if (errno == ENOENT)
+            fprintf(err, "wsctl: no supervisor socket at %s (no such file; is wsfleetd running?)\n",
+                    socket_path);
+        else
+            fprintf(err, "wsctl: cannot use the supervisor socket %s: %s\n", socket_path,
+                    strerror(errno));
+        return -1;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        fprintf(err, "wsctl: %s is not a socket\n", socket_path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reports a failed call on err. */
+static void ctl_report_call_error(FILE *err, int rc, const char *socket_path, int timeout_ms)
+{
+    if (rc == -ETIMEDOUT)
+        fprintf(err, "wsctl: no supervisor answering at %s within %g s\n", socket_path,
+                timeout_ms / 1000.0);
+    else if (rc == -EPROTO)
+        fprintf(err, "wsctl: undecodable answer from the supervisor at %s (version mismatch?)\n",
+                socket_path);
+    else
+        fprintf(err, "wsctl: cannot reach the supervisor at %s: %s\n", socket_path, strerror(-rc));
+}
+
+int ctl_run(const ctl_args *args, const char *socket_path, FILE *out, FILE *err)
+{
+    char endpoint[CTL_ENDPOINT_MAX];
+    wsf_ctl_response *res = NULL;
+    void *zctx = NULL;
+    int code = CTL_EXIT_UNREACHABLE;
+    int rc;
+
+    if (ctl_check_socket(socket_path, err) != 0)
+        goto out;
+    rc = snprintf(endpoint, sizeof endpoint, "ipc://%s", socket_path);
+    if (rc < 0 || (size_t)rc >= sizeof endpoint) {
+        fprintf(err, "wsctl: socket path too long: %s\n", socket_path);
+        goto out;
+    }
+    zctx = wsf_ipc_context_new();
+    if (zctx == NULL) {
+        fprintf(err, "wsctl: cannot create a ZeroMQ context: %s\n", strerror(errno));
+        goto out;
+    }
+    res = wsf_xcalloc(1, sizeof *res);
+    rc = wsf_ipc_ctl_call(zctx, endpoint, &args->req, res, args->timeout_ms);
+    if (rc != 0) {
+        ctl_report_call_error(err, rc, socket_path, args->timeout_ms);
+        goto out;
+    }
+    if (!res->ok) {
+        if (args->json)
+            ctl_output_refusal_json(out, res);
+        fputs("wsctl: refused: ", err);
+        if (res->error[0] != '\0')
+            ctl_put_text(err, res->error, sizeof res->error);
+        else
+            fputs("(no reason given)", err);
+        fputc('\n', err);
+        code = CTL_EXIT_REFUSED;
+        goto out;
+    }
+    if (ctl_output_render(out, args->req.command, res, args->json) != 0) {
+        fprintf(err, "wsctl: the supervisor at %s answered '%s' without its data\n", socket_path,
+                ctl_command_name(args->req.command));
+        goto out;
+    }
+    code = CTL_EXIT_OK;
+out:
+    /* Without a supervisor, "version" still tells wsctl's own. */
+    if (code == CTL_EXIT_UNREACHABLE && args->req.command == WSF_CTL_VERSION && !args->json)
+        fprintf(out, "wsctl %s\n", ctl_version);
+    free(res);
+    wsf_ipc_context_free(zctx);
+    return code;
+}

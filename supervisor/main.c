@@ -1,0 +1,59 @@
+/* wsfleetd: supervises a fleet of wsworker processes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "sup_config.h"
+#include "sup_ctx.h"
+#include "wsf_log.h"
+
+#define SUP_EXIT_USAGE 2
+
+/* Detaches from the terminal's session; the parent reports the pid and returns. */
+static int sup_daemonize(void)
+{
+    pid_t pid = fork();
+    if (pid == -1) {
+        perror("wsfleetd: fork");
+        return -1;
+    }
+    if (pid > 0) {
+        printf("wsfleetd: running in the background as pid %d\n", (int)pid);
+        exit(EXIT_SUCCESS);
+    }
+    setsid();
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    sup_config cfg;
+    char err[SUP_CONFIG_ERR_MAX];
+
+    sup_config_init(&cfg, (unsigned)geteuid(), sysconf(_SC_NPROCESSORS_ONLN));
+    switch (sup_config_parse(&cfg, argc, argv, err, sizeof err)) {
+    case SUP_CONFIG_RUN:
+        break;
+    case SUP_CONFIG_HELP:
+        fputs(sup_config_usage(), stdout);
+        return EXIT_SUCCESS;
+    case SUP_CONFIG_VERSION:
+        puts("wsfleetd 0.1.0");
+        return EXIT_SUCCESS;
+    default:
+        fprintf(stderr, "wsfleetd: %s\n", err);
+        return SUP_EXIT_USAGE;
+    }
+    wsf_log_init("wsfleetd", WSF_LOG_INFO);
+    if (!cfg.foreground && sup_daemonize() != 0)
+        return EXIT_FAILURE;
+    sup_ctx *ctx = calloc(1, sizeof *ctx); /* large: five minutes of history per slot */
+    if (ctx == NULL) {
+        perror("wsfleetd");
+        return EXIT_FAILURE;
+    }
+    int rc = sup_ctx_init(ctx, &cfg) == 0 ? sup_ctx_run(ctx) : EXIT_FAILURE;
+    sup_ctx_fini(ctx);
+    free(ctx);
+    return rc;
+}

@@ -1,0 +1,584 @@
+/* wsfleetd's configuration: defaults, the INI file through libinih, then the flags. */
+#include "sup_config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <ini.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SUP_MS_MAX UINT64_C(86400000) /* durations: 1 ms .. 1 day */
+
+enum sup_key_type {
+    SUP_T_LISTEN,
+    SUP_T_PATH,  /* non-empty string */
+    SUP_T_PATH0, /* string, may be empty */
+    SUP_T_U32,
+    SUP_T_U64,
+    SUP_T_MS32,
+    SUP_T_MS64,
+};
+
+enum sup_key_id {
+    K_LISTEN,
+    K_RUN_DIR,
+    K_WORKER_BIN,
+    K_COUNT,
+    K_MIN,
+    K_MAX,
+    K_HANG,
+    K_KILL,
+    K_DRAIN,
+    K_ORPHAN,
+    K_REPORT,
+    K_BASE,
+    K_MAX_DELAY,
+    K_RESET,
+    K_UNSTABLE,
+    K_FAIL_COUNT,
+    K_FAIL_WINDOW,
+    K_MAX_MESSAGE,
+    K_MAX_CONNECTIONS,
+    K_MAX_BACKLOG,
+    K_HANDSHAKE,
+    K_PING,
+    K_IDLE,
+    K_NKEYS
+};
+
+typedef struct sup_key {
+    const char *section;
+    const char *name;
+    enum sup_key_type type;
+    size_t off; /* into sup_config */
+    uint64_t min, max;
+} sup_key;
+
+#define SUP_CFG(field) offsetof(sup_config, field)
+
+static const sup_key sup_keys[K_NKEYS] = {
+    [K_LISTEN] = {"fleet", "listen", SUP_T_LISTEN, 0, 0, 0},
+    [K_RUN_DIR] = {"fleet", "run_dir", SUP_T_PATH, SUP_CFG(run_dir), 0, 0},
+    [K_WORKER_BIN] = {"fleet", "worker_bin", SUP_T_PATH0, SUP_CFG(worker_bin), 0, 0},
+    [K_COUNT] = {"workers", "count", SUP_T_U32, SUP_CFG(workers), 1, SUP_CONFIG_MAX_WORKERS},
+    [K_MIN] = {"workers", "min", SUP_T_U32, SUP_CFG(workers_min), 1, SUP_CONFIG_MAX_WORKERS},
+    [K_MAX] = {"workers", "max", SUP_T_U32, SUP_CFG(workers_max), 1, SUP_CONFIG_MAX_WORKERS},
+    [K_HANG] = {"workers", "hang_timeout", SUP_T_MS32, SUP_CFG(hang_timeout_ms), 1, SUP_MS_MAX},
+    [K_KILL] = {"workers", "kill_grace", SUP_T_MS32, SUP_CFG(kill_grace_ms), 1, SUP_MS_MAX},
+    [K_DRAIN] = {"workers", "drain_timeout", SUP_T_MS32, SUP_CFG(drain_timeout_ms), 1, SUP_MS_MAX},
+    [K_ORPHAN] = {"workers", "orphan_grace", SUP_T_MS32, SUP_CFG(orphan_grace_ms), 1, SUP_MS_MAX},
+    [K_REPORT] = {"workers", "report_interval", SUP_T_MS32, SUP_CFG(report_interval_ms), 1,
+                  SUP_MS_MAX},
+    [K_BASE] = {"restart", "base_delay", SUP_T_MS64, SUP_CFG(restart.base_delay_ms), 1, SUP_MS_MAX},
+    [K_MAX_DELAY] = {"restart", "max_delay", SUP_T_MS64, SUP_CFG(restart.max_delay_ms), 1,
+                     SUP_MS_MAX},
+    [K_RESET] = {"restart", "reset_after", SUP_T_MS64, SUP_CFG(restart.reset_after_ms), 1,
+                 SUP_MS_MAX},
+    [K_UNSTABLE] = {"restart", "unstable_after", SUP_T_MS64, SUP_CFG(restart.unstable_ms), 1,
+                    SUP_MS_MAX},
+    [K_FAIL_COUNT] = {"restart", "fail_count", SUP_T_U32, SUP_CFG(restart.fail_count), 1,
+                      SUP_RESTART_MAX_FAIL_COUNT},
+    [K_FAIL_WINDOW] = {"restart", "fail_window", SUP_T_MS64, SUP_CFG(restart.fail_window_ms), 1,
+                       SUP_MS_MAX},
+    [K_MAX_MESSAGE] = {"worker", "max_message", SUP_T_U64, SUP_CFG(worker.max_message), 1,
+                       UINT64_C(1) << 40},
+    [K_MAX_CONNECTIONS] = {"worker", "max_connections", SUP_T_U32, SUP_CFG(worker.max_connections),
+                           1, 10000000},
+    [K_MAX_BACKLOG] = {"worker", "max_backlog", SUP_T_U64, SUP_CFG(worker.max_backlog), 1,
+                       UINT64_C(1) << 40},
+    [K_HANDSHAKE] = {"worker", "handshake_timeout", SUP_T_MS32, SUP_CFG(worker.handshake_ms), 1,
+                     SUP_MS_MAX},
+    [K_PING] = {"worker", "ping_interval", SUP_T_MS32, SUP_CFG(worker.ping_ms), 1, SUP_MS_MAX},
+    [K_IDLE] = {"worker", "idle_timeout", SUP_T_MS32, SUP_CFG(worker.idle_ms), 1, SUP_MS_MAX},
+};
+
+/* Where a key's value came from, for messages about two keys at once. */
+typedef struct sup_origin {
+    int line;         /* > 0: that line of the file; 0: default; -1: a flag */
+    const char *flag; /* the flag, when line is -1 */
+} sup_origin;
+
+typedef struct sup_parse {
+    sup_config *cfg;
+    char *err;
+    size_t errlen;
+    bool failed;
+    int err_line; /* the file line the error is about, 0 if none */
+    const char *file;
+    FILE *f;
+    int line;
+    bool listen_from_file; /* the file's first listen replaced the default */
+    bool listen_from_flag; /* the first --listen replaced the file's list */
+    sup_origin origin[K_NKEYS];
+} sup_parse;
+
+static const char sup_usage[] =
+    "usage: wsfleetd [options]\n"
+    "  -c, --config FILE      INI file: [fleet] [workers] [restart] [worker] (none)\n"
+    "  --listen HOST:PORT     listen address, repeatable; [V6HOST]:PORT for IPv6\n"
+    "                         (default 127.0.0.1:8080)\n"
+    "  --workers N            number of workers (number of CPUs, at least 2)\n"
+    "  --run-dir DIR          control socket and state (./run, /run/wsfleet as root)\n"
+    "  --foreground           stay in the foreground, log to stderr\n"
+    "  --help, --version\n";
+
+const char *sup_config_usage(void)
+{
+    return sup_usage;
+}
+
+void sup_config_init(sup_config *cfg, unsigned euid, long ncpu)
+{
+    memset(cfg, 0, sizeof *cfg);
+    snprintf(cfg->listen[0], sizeof cfg->listen[0], "%s", "127.0.0.1:8080");
+    cfg->nlisten = 1;
+    snprintf(cfg->run_dir, sizeof cfg->run_dir, "%s", euid == 0 ? "/run/wsfleet" : "./run");
+    if (ncpu < 2)
+        ncpu = 2;
+    if (ncpu > SUP_CONFIG_MAX_WORKERS)
+        ncpu = SUP_CONFIG_MAX_WORKERS;
+    cfg->workers = (uint32_t)ncpu;
+    cfg->workers_min = 1;
+    cfg->workers_max = 0; /* resolved once count is known */
+    cfg->hang_timeout_ms = 10000;
+    cfg->kill_grace_ms = 5000;
+    cfg->drain_timeout_ms = 10000;
+    cfg->orphan_grace_ms = 60000;
+    cfg->report_interval_ms = 1000;
+    sup_restart_policy_init(&cfg->restart);
+}
+
+/* Records the first error only: later ones are usually consequences. */
+__attribute__((format(printf, 2, 3))) static void sup_fail(sup_parse *ps, const char *fmt, ...)
+{
+    if (ps->failed)
+        return;
+    ps->failed = true;
+    va_list ap;
+    va_start(ap, fmt);
+    if (ps->errlen > 0)
+        vsnprintf(ps->err, ps->errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* "FILE:LINE: [section] key: " or "--flag: " for a key set from there. */
+static void sup_where(char *out, size_t len, const sup_parse *ps, int key)
+{
+    const sup_origin *o = &ps->origin[key];
+    const sup_key *k = &sup_keys[key];
+    if (o->line > 0)
+        snprintf(out, len, "%s:%d: [%s] %s", ps->file, o->line, k->section, k->name);
+    else if (o->line < 0)
+        snprintf(out, len, "%s", o->flag);
+    else
+        snprintf(out, len, "[%s] %s", k->section, k->name);
+}
+
+static int sup_parse_u64(uint64_t *out, const char *s, char *why, size_t whylen, uint64_t min,
+                         uint64_t max)
+{
+    char *end;
+    if (*s < '0' || *s > '9') {
+        snprintf(why, whylen, "'%s' is not a whole number", s);
+        return -1;
+    }
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end != '\0') {
+        snprintf(why, whylen, "'%s' is not a whole number", s);
+        return -1;
+    }
+    if (errno != 0 || v < min || v > max) {
+        snprintf(why, whylen, "%s is out of range %llu..%llu", s, (unsigned long long)min,
+                 (unsigned long long)max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Seconds with an optional fraction, to milliseconds in [min, max]. */
+static int sup_parse_ms(uint64_t *out, const char *s, char *why, size_t whylen, uint64_t min,
+                        uint64_t max)
+{
+    char *end;
+    if ((*s < '0' || *s > '9') && *s != '.') {
+        snprintf(why, whylen, "'%s' is not a duration in seconds", s);
+        return -1;
+    }
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*end != '\0' || !isfinite(v)) {
+        snprintf(why, whylen, "'%s' is not a duration in seconds", s);
+        return -1;
+    }
+    double ms = v * 1000.0 + 0.5;
+    if (errno != 0 || ms < (double)min || ms >= (double)max + 1.0) {
+        snprintf(why, whylen, "%s is out of range %g..%g seconds", s, (double)min / 1000.0,
+                 (double)max / 1000.0);
+        return -1;
+    }
+    *out = (uint64_t)ms;
+    return 0;
+}
+
+/* HOST:PORT or [V6HOST]:PORT with a port in 0..65535; the host is resolved later. */
+static int sup_check_listen(const char *s, char *why, size_t whylen)
+{
+    const char *colon;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (close == NULL || close == s + 1 || close[1] != ':') {
+            snprintf(why, whylen, "'%s' is not [V6HOST]:PORT", s);
+            return -1;
+        }
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL || colon == s || memchr(s, ':', (size_t)(colon - s)) != NULL) {
+            snprintf(why, whylen, "'%s' is not HOST:PORT (IPv6 needs [V6HOST]:PORT)", s);
+            return -1;
+        }
+    }
+    uint64_t port;
+    char pwhy[128];
+    if (sup_parse_u64(&port, colon + 1, pwhy, sizeof pwhy, 0, 65535) != 0) {
+        snprintf(why, whylen, "'%s': port %s", s, pwhy);
+        return -1;
+    }
+    if (strlen(s) >= SUP_CONFIG_ADDR_MAX) {
+        snprintf(why, whylen, "'%s' is longer than %d characters", s, SUP_CONFIG_ADDR_MAX - 1);
+        return -1;
+    }
+    return 0;
+}
+
+/* Sets key from value. first_of_source: this listen replaces the list instead of appending. */
+static int sup_set(sup_config *cfg, int key, const char *value, bool first_of_source, char *why,
+                   size_t whylen)
+{
+    const sup_key *k = &sup_keys[key];
+    char *base = (char *)cfg;
+    uint64_t v = 0;
+    switch (k->type) {
+    case SUP_T_LISTEN:
+        if (sup_check_listen(value, why, whylen) != 0)
+            return -1;
+        if (first_of_source)
+            cfg->nlisten = 0;
+        if (cfg->nlisten == SUP_CONFIG_MAX_LISTEN) {
+            snprintf(why, whylen, "more than %d listen addresses", SUP_CONFIG_MAX_LISTEN);
+            return -1;
+        }
+        snprintf(cfg->listen[cfg->nlisten++], SUP_CONFIG_ADDR_MAX, "%s", value);
+        return 0;
+    case SUP_T_PATH:
+    case SUP_T_PATH0:
+        if (k->type == SUP_T_PATH && value[0] == '\0') {
+            snprintf(why, whylen, "empty value");
+            return -1;
+        }
+        if (strlen(value) >= SUP_CONFIG_PATH_MAX) {
+            snprintf(why, whylen, "longer than %d characters", SUP_CONFIG_PATH_MAX - 1);
+            return -1;
+        }
+        snprintf(base + k->off, SUP_CONFIG_PATH_MAX, "%s", value);
+        return 0;
+    case SUP_T_U32:
+    case SUP_T_U64:
+        if (sup_parse_u64(&v, value, why, whylen, k->min, k->max) != 0)
+            return -1;
+        break;
+    case SUP_T_MS32:
+    case SUP_T_MS64:
+        if (sup_parse_ms(&v, value, why, whylen, k->min, k->max) != 0)
+            return -1;
+        break;
+    }
+    if (k->type == SUP_T_U32 || k->type == SUP_T_MS32) {
+        uint32_t v32 = (uint32_t)v;
+        memcpy(base + k->off, &v32, sizeof v32);
+    } else {
+        memcpy(base + k->off, &v, sizeof v);
+    }
+    return 0;
+}
+
+static int sup_ini_handler(void *user, const char *section, const char *name, const char *value)
+{
+    sup_parse *ps = user;
+    char why[256];
+    if (ps->failed)
+        return 1;
+    if (section[0] == '\0') {
+        ps->err_line = ps->line;
+        sup_fail(ps,
+                 "%s:%d: %s: key outside any section (start with [fleet], [workers], "
+                 "[restart] or [worker])",
+                 ps->file, ps->line, name);
+        return 0;
+    }
+    bool known_section = false;
+    for (int key = 0; key < K_NKEYS; key++) {
+        if (strcmp(sup_keys[key].section, section) != 0)
+            continue;
+        known_section = true;
+        if (strcmp(sup_keys[key].name, name) != 0)
+            continue;
+        bool first = key == K_LISTEN && !ps->listen_from_file;
+        if (sup_set(ps->cfg, key, value, first, why, sizeof why) != 0) {
+            ps->err_line = ps->line;
+            sup_fail(ps, "%s:%d: [%s] %s: %s", ps->file, ps->line, section, name, why);
+            return 0;
+        }
+        if (key == K_LISTEN)
+            ps->listen_from_file = true;
+        ps->origin[key] = (sup_origin){.line = ps->line};
+        return 1;
+    }
+    ps->err_line = ps->line;
+    if (!known_section)
+        sup_fail(ps, "%s:%d: [%s] %s: unknown section '%s'", ps->file, ps->line, section, name,
+                 section);
+    else
+        sup_fail(ps, "%s:%d: [%s] %s: unknown key", ps->file, ps->line, section, name);
+    return 0;
+}
+
+/* fgets for inih that counts lines and refuses those longer than inih's buffer. */
+static char *sup_ini_reader(char *str, int num, void *stream)
+{
+    sup_parse *ps = stream;
+    if (fgets(str, num, ps->f) == NULL)
+        return NULL;
+    ps->line++;
+    size_t len = strlen(str);
+    if (len == (size_t)num - 1 && str[len - 1] != '\n') {
+        int c = getc(ps->f);
+        if (c != EOF && c != '\n') {
+            while (c != EOF && c != '\n')
+                c = getc(ps->f);
+            if (!ps->failed)
+                ps->err_line = ps->line;
+            sup_fail(ps, "%s:%d: line longer than %d characters", ps->file, ps->line, num - 2);
+        }
+    }
+    return str;
+}
+
+static int sup_load_file(sup_parse *ps, const char *path)
+{
+    if (strlen(path) >= SUP_CONFIG_PATH_MAX) {
+        sup_fail(ps, "-c: path longer than %d characters", SUP_CONFIG_PATH_MAX - 1);
+        return -1;
+    }
+    snprintf(ps->cfg->config_file, sizeof ps->cfg->config_file, "%s", path);
+    ps->file = ps->cfg->config_file;
+    ps->f = fopen(path, "r");
+    if (ps->f == NULL) {
+        sup_fail(ps, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = ini_parse_stream(sup_ini_reader, ps, sup_ini_handler, ps);
+    int read_error = ferror(ps->f);
+    fclose(ps->f);
+    ps->f = NULL;
+    if (read_error) {
+        sup_fail(ps, "%s: read error", path);
+        return -1;
+    }
+    if (rc > 0 && ps->failed && rc < ps->err_line)
+        ps->failed = false; /* an earlier line inih itself could not parse wins */
+    if (rc > 0 && !ps->failed)
+        sup_fail(ps, "%s:%d: syntax error: expected [section], key = value or a comment", path, rc);
+    else if (rc < 0)
+        sup_fail(ps, "%s: cannot parse (out of memory)", path);
+    return ps->failed ? -1 : 0;
+}
+
+/* The origin set later wins the blame in a message about two keys. */
+static int sup_later(const sup_parse *ps, int a, int b)
+{
+    int la = ps->origin[a].line, lb = ps->origin[b].line;
+    if (la < 0)
+        return a;
+    if (lb < 0)
+        return b;
+    return la >= lb ? a : b;
+}
+
+/* Fails with "<where of the later key>: LEFT (x) must be at most RIGHT (y)". */
+static void sup_order(sup_parse *ps, int lo, uint64_t lo_v, int hi, uint64_t hi_v, const char *unit)
+{
+    char where[SUP_CONFIG_PATH_MAX + 64];
+    sup_where(where, sizeof where, ps, sup_later(ps, lo, hi));
+    sup_fail(ps, "%s: [%s] %s (%llu%s) must be at most [%s] %s (%llu%s)", where,
+             sup_keys[lo].section, sup_keys[lo].name, (unsigned long long)lo_v, unit,
+             sup_keys[hi].section, sup_keys[hi].name, (unsigned long long)hi_v, unit);
+}
+
+static int sup_resolve(sup_parse *ps)
+{
+    sup_config *c = ps->cfg;
+    bool count_set = ps->origin[K_COUNT].line != 0;
+    bool max_set = ps->origin[K_MAX].line != 0;
+    if (!max_set) {
+        uint32_t m = c->workers * 2 < 8 ? 8 : c->workers * 2;
+        c->workers_max = m > SUP_CONFIG_MAX_WORKERS ? SUP_CONFIG_MAX_WORKERS : m;
+        if (c->workers_max < c->workers_min)
+            c->workers_max = c->workers_min;
+    }
+    if (!count_set) {
+        if (c->workers < c->workers_min)
+            c->workers = c->workers_min;
+        if (c->workers > c->workers_max)
+            c->workers = c->workers_max;
+    }
+    if (c->workers_min > c->workers_max)
+        sup_order(ps, K_MIN, c->workers_min, K_MAX, c->workers_max, "");
+    else if (c->workers_min > c->workers)
+        sup_order(ps, K_MIN, c->workers_min, K_COUNT, c->workers, "");
+    else if (c->workers > c->workers_max)
+        sup_order(ps, K_COUNT, c->workers, K_MAX, c->workers_max, "");
+    else if (c->restart.base_delay_ms > c->restart.max_delay_ms)
+        sup_order(ps, K_BASE, c->restart.base_delay_ms, K_MAX_DELAY, c->restart.max_delay_ms,
+                  " ms");
+    else if (c->report_interval_ms >= c->hang_timeout_ms) {
+        char where[SUP_CONFIG_PATH_MAX + 64];
+        sup_where(where, sizeof where, ps, sup_later(ps, K_REPORT, K_HANG));
+        sup_fail(ps,
+                 "%s: [workers] report_interval (%u ms) must be less than [workers] "
+                 "hang_timeout (%u ms)",
+                 where, c->report_interval_ms, c->hang_timeout_ms);
+    }
+    return ps->failed ? -1 : 0;
+}
+
+enum {
+    SUP_OPT_LISTEN = 256,
+    SUP_OPT_WORKERS,
+    SUP_OPT_RUN_DIR,
+    SUP_OPT_FOREGROUND,
+    SUP_OPT_HELP,
+    SUP_OPT_VERSION,
+};
+
+static const struct option sup_options[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"listen", required_argument, NULL, SUP_OPT_LISTEN},
+    {"workers", required_argument, NULL, SUP_OPT_WORKERS},
+    {"run-dir", required_argument, NULL, SUP_OPT_RUN_DIR},
+    {"foreground", no_argument, NULL, SUP_OPT_FOREGROUND},
+    {"help", no_argument, NULL, SUP_OPT_HELP},
+    {"version", no_argument, NULL, SUP_OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+/* "+": stop at the first non-option instead of permuting the caller's argv; ":": report a
+ * missing value apart from an unknown option. */
+static const char sup_optstring[] = "+:c:";
+
+/* Applies one flag in the second pass. */
+static void sup_flag(sup_parse *ps, int opt, const char *value)
+{
+    char why[256];
+    int key = opt == SUP_OPT_LISTEN ? K_LISTEN : opt == SUP_OPT_WORKERS ? K_COUNT : K_RUN_DIR;
+    const char *flag = opt == SUP_OPT_LISTEN    ? "--listen"
+                       : opt == SUP_OPT_WORKERS ? "--workers"
+                                                : "--run-dir";
+    bool first = key == K_LISTEN && !ps->listen_from_flag;
+    if (sup_set(ps->cfg, key, value, first, why, sizeof why) != 0) {
+        sup_fail(ps, "%s: %s", flag, why);
+        return;
+    }
+    if (key == K_LISTEN)
+        ps->listen_from_flag = true;
+    ps->origin[key] = (sup_origin){.line = -1, .flag = flag};
+}
+
+int sup_config_parse(sup_config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+    sup_parse ps = {.cfg = cfg, .err = err, .errlen = errlen, .file = ""};
+    const char *file = NULL;
+    int opt;
+    if (errlen > 0)
+        err[0] = '\0';
+
+    /* First pass: -c, --help, --version, and any malformed argument. */
+    opterr = 0;
+    optind = 0;
+    while ((opt = getopt_long(argc, argv, sup_optstring, sup_options, NULL)) != -1) {
+        if (opt == SUP_OPT_HELP)
+            return SUP_CONFIG_HELP;
+        if (opt == SUP_OPT_VERSION)
+            return SUP_CONFIG_VERSION;
+        if (opt == 'c')
+            file = optarg;
+        else if (opt == ':')
+            sup_fail(&ps, "%s: needs a value", argv[optind - 1]);
+        else if (opt == '?' && optopt >= SUP_OPT_LISTEN)
+            sup_fail(&ps, "%s: takes no value", argv[optind - 1]);
+        else if (opt == '?' && optopt != 0)
+            sup_fail(&ps, "-%c: unknown option (see --help)", optopt);
+        else if (opt == '?')
+            sup_fail(&ps, "%s: unknown option (see --help)", argv[optind - 1]);
+    }
+    if (!ps.failed && optind < argc)
+        sup_fail(&ps, "%s: unexpected argument (see --help)", argv[optind]);
+    if (ps.failed)
+        return SUP_CONFIG_ERROR;
+
+    if (file != NULL && sup_load_file(&ps, file) != 0)
+        return SUP_CONFIG_ERROR;
+
+    /* Second pass: the flags override the file. */
+    optind = 0;
+    while ((opt = getopt_long(argc, argv, sup_optstring, sup_options, NULL)) != -1) {
+        if (opt == SUP_OPT_FOREGROUND)
+            cfg->foreground = true;
+        else if (opt == SUP_OPT_LISTEN || opt == SUP_OPT_WORKERS || opt == SUP_OPT_RUN_DIR)
+            sup_flag(&ps, opt, optarg);
+    }
+    if (ps.failed)
+        return SUP_CONFIG_ERROR;
+    return sup_resolve(&ps) == 0 ? SUP_CONFIG_RUN : SUP_CONFIG_ERROR;
+}
+
+static void sup_add_ms(sup_worker_args *out, const char *flag, uint32_t ms)
+{
+    char *v = out->vals[out->argc / 2];
+    snprintf(v, sizeof out->vals[0], "%u.%03u", ms / 1000, ms % 1000);
+    out->argv[out->argc++] = (char *)flag;
+    out->argv[out->argc++] = v;
+}
+
+static void sup_add_u64(sup_worker_args *out, const char *flag, uint64_t n)
+{
+    char *v = out->vals[out->argc / 2];
+    snprintf(v, sizeof out->vals[0], "%llu", (unsigned long long)n);
+    out->argv[out->argc++] = (char *)flag;
+    out->argv[out->argc++] = v;
+}
+
+size_t sup_config_worker_args(sup_worker_args *out, const sup_config *cfg)
+{
+    const sup_worker_settings *w = &cfg->worker;
+    out->argc = 0;
+    if (w->max_message != 0)
+        sup_add_u64(out, "--max-message", w->max_message);
+    if (w->max_backlog != 0)
+        sup_add_u64(out, "--max-backlog", w->max_backlog);
+    if (w->max_connections != 0)
+        sup_add_u64(out, "--max-connections", w->max_connections);
+    if (w->handshake_ms != 0)
+        sup_add_ms(out, "--handshake-timeout", w->handshake_ms);
+    if (w->ping_ms != 0)
+        sup_add_ms(out, "--ping-interval", w->ping_ms);
+    if (w->idle_ms != 0)
+        sup_add_ms(out, "--idle-timeout", w->idle_ms);
+    out->argv[out->argc] = NULL;
+    return out->argc;
+}

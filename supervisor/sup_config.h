@@ -1,0 +1,88 @@
+/* wsfleetd's settings: defaults, the INI file (libinih) and the command-line flags that override
+ * it. Every bad input is refused with one line naming where, the key and the problem. */
+#ifndef SUP_CONFIG_H
+#define SUP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sup_restart.h"
+
+#define SUP_CONFIG_MAX_LISTEN 16
+#define SUP_CONFIG_ADDR_MAX 64  /* HOST:PORT or [V6HOST]:PORT, with its NUL */
+#define SUP_CONFIG_PATH_MAX 256 /* a path, with its NUL */
+#define SUP_CONFIG_MAX_WORKERS 256
+#define SUP_CONFIG_ERR_MAX 512 /* enough for any message of sup_config_parse */
+
+/* Results of sup_config_parse besides errors. */
+#define SUP_CONFIG_RUN 0
+#define SUP_CONFIG_HELP 1    /* print sup_config_usage() to stdout, exit 0 */
+#define SUP_CONFIG_VERSION 2 /* print the version, exit 0 */
+#define SUP_CONFIG_ERROR (-1)
+
+/* The [worker] section, passed to wsworker as flags. 0 = not set: wsworker's own default. */
+typedef struct sup_worker_settings {
+    uint64_t max_message;     /* max_message BYTES -> --max-message */
+    uint64_t max_backlog;     /* max_backlog BYTES -> --max-backlog */
+    uint32_t max_connections; /* max_connections N -> --max-connections */
+    uint32_t handshake_ms;    /* handshake_timeout SEC -> --handshake-timeout */
+    uint32_t ping_ms;         /* ping_interval SEC -> --ping-interval */
+    uint32_t idle_ms;         /* idle_timeout SEC -> --idle-timeout */
+} sup_worker_settings;
+
+typedef struct sup_config {
+    char config_file[SUP_CONFIG_PATH_MAX]; /* -c FILE; empty when none was given */
+    bool foreground;                       /* --foreground */
+    /* [fleet] */
+    char listen[SUP_CONFIG_MAX_LISTEN][SUP_CONFIG_ADDR_MAX]; /* listen, repeatable; --listen */
+    size_t nlisten;                                          /* (127.0.0.1:8080) */
+    char run_dir[SUP_CONFIG_PATH_MAX];    /* run_dir; --run-dir (./run, /run/wsfleet as root) */
+    char worker_bin[SUP_CONFIG_PATH_MAX]; /* worker_bin; empty: wsworker beside wsfleetd */
+    /* [workers] */
+    uint32_t workers;            /* count; --workers (online CPUs, at least 2) */
+    uint32_t workers_min;        /* min (1) */
+    uint32_t workers_max;        /* max (max(8, 2 * count), at most 256) */
+    uint32_t hang_timeout_ms;    /* hang_timeout (10 s): no Report this long = hung */
+    uint32_t kill_grace_ms;      /* kill_grace (5 s): SIGTERM to SIGKILL */
+    uint32_t drain_timeout_ms;   /* drain_timeout (10 s) */
+    uint32_t orphan_grace_ms;    /* orphan_grace (60 s): a worker's wait for a new supervisor */
+    uint32_t report_interval_ms; /* report_interval (1 s) */
+    /* [restart]: base_delay, max_delay, reset_after, unstable_after, fail_count, fail_window */
+    sup_restart_policy restart;
+    /* [worker] */
+    sup_worker_settings worker;
+} sup_config;
+
+/* Fills in the defaults. euid picks the run directory (0: /run/wsfleet, else ./run); ncpu is the
+ * number of online CPUs (sysconf(_SC_NPROCESSORS_ONLN); below 2, or an error, counts as 2). */
+void sup_config_init(sup_config *cfg, unsigned euid, long ncpu);
+
+/* Parses `wsfleetd [-c FILE] [--listen HOST:PORT]... [--workers N] [--run-dir DIR] [--foreground]
+ * [--help] [--version]` over a config set up by sup_config_init: reads FILE (INI: sections
+ * [fleet], [workers], [restart], [worker]; durations in seconds with an optional fraction), then
+ * applies the flags, which override the file; the first --listen replaces the file's list, and the
+ * first listen key of the file replaces the default. Then checks min <= count <= max <= 256,
+ * base_delay <= max_delay and report_interval < hang_timeout; a count left at its default is
+ * clamped into [min, max]. Strings are copied. Returns SUP_CONFIG_RUN, SUP_CONFIG_HELP,
+ * SUP_CONFIG_VERSION, or SUP_CONFIG_ERROR with one line (no newline) in err[errlen], e.g.
+ * "fleet.ini:7: [workers] count: 'x' is not a whole number" or "--workers: 0 is out of range
+ * 1..256". Uses getopt_long (resets optind, sets opterr to 0). To reload, call sup_config_init
+ * and this again with the same argv. */
+int sup_config_parse(sup_config *cfg, int argc, char **argv, char *err, size_t errlen);
+
+/* The --help text. */
+const char *sup_config_usage(void);
+
+/* wsworker flags for the [worker] keys that are set; argv points into vals (do not copy the
+ * struct while using argv), NULL-terminated. */
+typedef struct sup_worker_args {
+    char *argv[13];
+    char vals[6][24];
+    size_t argc;
+} sup_worker_args;
+
+/* Fills out with the flags of cfg->worker. Returns out->argc. */
+size_t sup_config_worker_args(sup_worker_args *out, const sup_config *cfg);
+
+#endif

@@ -1,0 +1,176 @@
+/* wsctl requests: status and worker tables from the live slots and their statistics, and the
+ * operations (scale, restart, drain, reload, shutdown). */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sup_ctx.h"
+#include "wsf_log.h"
+
+#define SUP_VERSION "0.1.0"
+#define SUP_RATE_WINDOW_MS 10000
+
+static unsigned sup_running(const sup_ctx *ctx)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < ctx->nslots; i++)
+        n += ctx->slots[i].state == SUP_SLOT_RUNNING;
+    return n;
+}
+
+static const char *sup_fleet_state(const sup_ctx *ctx)
+{
+    if (ctx->stopping)
+        return "stopping";
+    unsigned failed = 0;
+    for (unsigned i = 0; i < ctx->desired; i++)
+        failed += ctx->slots[i].state == SUP_SLOT_FAILED;
+    return ctx->desired > 0 && failed * 2 >= ctx->desired ? "degraded" : "running";
+}
+
+static void sup_fill_status(const sup_ctx *ctx, wsf_fleet_status *st, uint64_t now)
+{
+    snprintf(st->state, sizeof st->state, "%s", sup_fleet_state(ctx));
+    st->pid = (uint32_t)getpid();
+    st->workers_running = sup_running(ctx);
+    st->workers_desired = ctx->desired;
+    st->workers_min = ctx->cfg.workers_min;
+    st->workers_max = ctx->cfg.workers_max;
+    for (unsigned i = 0; i < ctx->nslots; i++) {
+        const sup_slot *s = &ctx->slots[i];
+        if (s->pid == 0 || !s->has_report)
+            continue;
+        st->connections += s->report.connections_active;
+        st->msgs_in_per_s += sup_stats_rate(&s->stats, SUP_STAT_MESSAGES_IN, SUP_RATE_WINDOW_MS);
+        st->errors_per_s += sup_stats_rate(&s->stats, SUP_STAT_ERRORS, SUP_RATE_WINDOW_MS);
+    }
+    st->uptime_s = (now - ctx->started_ms) / 1000;
+    snprintf(st->steering, sizeof st->steering, "%s", ctx->steering_cbpf ? "cbpf" : "hash");
+    size_t off = 0;
+    for (size_t i = 0; i < ctx->nlistens && off < sizeof st->listen; i++)
+        off += (size_t)snprintf(st->listen + off, sizeof st->listen - off, "%s%s", i ? " " : "",
+                                ctx->listens[i].name);
+}
+
+static void sup_fill_workers(const sup_ctx *ctx, wsf_ctl_response *res, uint64_t now)
+{
+    unsigned n = ctx->nslots < WSF_CTL_MAX_WORKERS ? ctx->nslots : WSF_CTL_MAX_WORKERS;
+    for (unsigned i = 0; i < n; i++) {
+        const sup_slot *s = &ctx->slots[i];
+        if (s->state == SUP_SLOT_STOPPED && i >= ctx->desired)
+            continue; /* slots beyond the fleet's size that hold only their sockets */
+        wsf_worker_status *w = &res->workers[res->nworkers++];
+        w->slot = i;
+        w->pid = (uint32_t)s->pid;
+        snprintf(w->state, sizeof w->state, "%s", sup_slot_state_name(s->state));
+        w->restarts = s->restart.restarts;
+        w->generation = s->generation;
+        w->accepting = s->accepting && s->state == SUP_SLOT_RUNNING;
+        w->buckets = s->state == SUP_SLOT_RUNNING ? s->buckets : 0;
+        if (s->pid != 0)
+            w->uptime_s = (now - s->started_ms) / 1000;
+        if (s->pid != 0 && s->has_report) {
+            w->connections = s->report.connections_active;
+            w->rss_bytes = s->report.rss_bytes;
+            w->msgs_in_per_s = sup_stats_rate(&s->stats, SUP_STAT_MESSAGES_IN, SUP_RATE_WINDOW_MS);
+            w->msgs_out_per_s =
+                sup_stats_rate(&s->stats, SUP_STAT_MESSAGES_OUT, SUP_RATE_WINDOW_MS);
+            w->errors_per_s = sup_stats_rate(&s->stats, SUP_STAT_ERRORS, SUP_RATE_WINDOW_MS);
+        }
+    }
+}
+
+static int sup_slot_arg(const sup_ctx *ctx, int32_t slot, wsf_ctl_response *res)
+{
+    if (slot < 0 || (unsigned)slot >= ctx->desired) {
+        snprintf(res->error, sizeof res->error, "no such slot %d (the fleet has slots 0..%u)",
+                 (int)slot, ctx->desired ? ctx->desired - 1 : 0);
+        return -1;
+    }
+    return 0;
+}
+
+static void sup_ctl_restart(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *res)
+{
+    if (req->slot == -1 && req->rolling) {
+        if (ctx->rolling_next >= 0) {
+            snprintf(res->error, sizeof res->error, "a rolling restart is already running");
+            return;
+        }
+        /* One slot at a time: the next victim stops taking connections first; each next slot
+         * is recycled when the previous one's replacement says Hello. */
+        if (ctx->desired > 1) {
+            ctx->rolling_next = 1;
+            sup_slot_set_accepting(ctx, &ctx->slots[1], false);
+        }
+        sup_slot_drain(ctx, &ctx->slots[0], ctx->cfg.drain_timeout_ms, true);
+        snprintf(res->message, sizeof res->message, "rolling restart of %u workers started",
+                 ctx->desired);
+    } else if (req->slot == -1) {
+        for (unsigned i = 0; i < ctx->desired; i++)
+            sup_slot_drain(ctx, &ctx->slots[i], ctx->cfg.drain_timeout_ms, true);
+        snprintf(res->message, sizeof res->message, "restarting %u workers", ctx->desired);
+    } else {
+        if (sup_slot_arg(ctx, req->slot, res) != 0)
+            return;
+        sup_slot_drain(ctx, &ctx->slots[req->slot], ctx->cfg.drain_timeout_ms, true);
+        snprintf(res->message, sizeof res->message, "restarting slot %d", (int)req->slot);
+    }
+    res->ok = true;
+}
+
+void sup_ctl_handle(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *res)
+{
+    uint64_t now = sup_now_ms();
+    snprintf(res->server_version, sizeof res->server_version, "%s", SUP_VERSION);
+    if (ctx->stopping && req->command != WSF_CTL_STATUS && req->command != WSF_CTL_WORKERS &&
+        req->command != WSF_CTL_VERSION) {
+        snprintf(res->error, sizeof res->error, "the fleet is stopping");
+        return;
+    }
+    switch (req->command) {
+    case WSF_CTL_STATUS:
+        res->has_status = true;
+        sup_fill_status(ctx, &res->status, now);
+        res->ok = true;
+        return;
+    case WSF_CTL_WORKERS:
+        sup_fill_workers(ctx, res, now);
+        res->ok = true;
+        return;
+    case WSF_CTL_VERSION:
+        snprintf(res->message, sizeof res->message, "wsfleetd %s", SUP_VERSION);
+        res->ok = true;
+        return;
+    case WSF_CTL_SCALE:
+        if (sup_scale(ctx, req->count, res->error, sizeof res->error) != 0)
+            return;
+        snprintf(res->message, sizeof res->message, "scaling to %u workers", req->count);
+        res->ok = true;
+        return;
+    case WSF_CTL_RESTART:
+        sup_ctl_restart(ctx, req, res);
+        return;
+    case WSF_CTL_DRAIN:
+        if (sup_slot_arg(ctx, req->slot, res) != 0)
+            return;
+        sup_slot_drain(ctx, &ctx->slots[req->slot], ctx->cfg.drain_timeout_ms, true);
+        snprintf(res->message, sizeof res->message, "draining slot %d over %u ms", (int)req->slot,
+                 ctx->cfg.drain_timeout_ms);
+        res->ok = true;
+        return;
+    case WSF_CTL_SHUTDOWN: {
+        uint32_t ms = req->drain_s ? req->drain_s * 1000 : ctx->cfg.drain_timeout_ms;
+        sup_stop(ctx, ms, "wsctl shutdown");
+        snprintf(res->message, sizeof res->message, "stopping, draining over %u ms", ms);
+        res->ok = true;
+        return;
+    }
+    case WSF_CTL_RELOAD:
+        snprintf(res->error, sizeof res->error, "reload is not supported yet");
+        return;
+    default:
+        snprintf(res->error, sizeof res->error, "unknown command");
+        return;
+    }
+}

@@ -1,0 +1,405 @@
+/* The supervisor's event loop: signals (handlers only queue events; the work happens here),
+ * reaping, the 100 ms tick that drives restarts and hang detection, worker messages, wsctl
+ * requests, scaling and the graceful stop. */
+#include "sup_ctx.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wsf_log.h"
+
+#define SUP_TICK_MS 100
+#define SUP_RUN_DIR_MAX 96
+
+uint64_t sup_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static sup_slot *sup_slot_by_pid(sup_ctx *ctx, pid_t pid)
+{
+    for (unsigned i = 0; i < ctx->nslots; i++) {
+        if (ctx->slots[i].pid == pid)
+            return &ctx->slots[i];
+    }
+    return NULL;
+}
+
+static bool sup_all_stopped(const sup_ctx *ctx)
+{
+    for (unsigned i = 0; i < ctx->nslots; i++) {
+        if (ctx->slots[i].pid != 0)
+            return false;
+    }
+    return true;
+}
+
+static void sup_on_sigchld(evutil_socket_t sig, short what, void *arg)
+{
+    sup_ctx *ctx = arg;
+    int status;
+    pid_t pid;
+    (void)sig;
+    (void)what;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        sup_slot *slot = sup_slot_by_pid(ctx, pid);
+        if (slot != NULL)
+            sup_slot_on_exit(ctx, slot, status);
+    }
+    if (ctx->stopping && sup_all_stopped(ctx))
+        event_base_loopbreak(ctx->base);
+}
+
+static void sup_on_worker_msg(sup_ctx *ctx, const wsf_ipc_peer *peer, const wsf_worker_msg *m)
+{
+    uint32_t slot_index = m->kind == WSF_WMSG_HELLO ? m->hello.slot : m->report.slot;
+    uint64_t generation = m->kind == WSF_WMSG_HELLO ? m->hello.generation : m->report.generation;
+    if (m->kind == WSF_WMSG_ACK) {
+        for (unsigned i = 0; i < ctx->nslots; i++) {
+            sup_slot *s = &ctx->slots[i];
+            if (s->has_peer && s->peer.len == peer->len &&
+                memcmp(s->peer.id, peer->id, peer->len) == 0 && !m->ack.ok)
+                wsf_log_warn("slot %u: command %llu refused: %s", i, (unsigned long long)m->ack.id,
+                             m->ack.error);
+        }
+        return;
+    }
+    if (slot_index >= ctx->nslots)
+        return;
+    sup_slot *slot = &ctx->slots[slot_index];
+    if (slot->pid == 0 || generation != slot->generation)
+        return; /* a previous generation's last words */
+    uint64_t now = sup_now_ms();
+    slot->last_report_ms = now;
+    slot->peer = *peer;
+    slot->has_peer = true;
+    if (m->kind == WSF_WMSG_HELLO) {
+        slot->ready_ms = now;
+        if (slot->state == SUP_SLOT_STARTING) {
+            slot->state = SUP_SLOT_RUNNING;
+            wsf_log_info("slot %u: worker pid %u ready", slot->index, m->hello.pid);
+            if (!slot->accepting) {
+                wsf_command cmd = {.kind = WSF_CMD_SET_ACCEPTING, .accepting = false};
+                sup_send_command(ctx, slot, &cmd);
+            }
+            sup_sockets_steer(ctx);
+            if (ctx->rolling_next >= 0) {
+                /* Rolling restart: the previous slot is back, recycle the next one. */
+                unsigned next = (unsigned)ctx->rolling_next;
+                ctx->rolling_next = next + 1 < ctx->desired ? (int)next + 1 : -1;
+                if (ctx->rolling_next >= 0)
+                    sup_slot_set_accepting(ctx, &ctx->slots[ctx->rolling_next], false);
+                sup_slot_drain(ctx, &ctx->slots[next], ctx->cfg.drain_timeout_ms, true);
+            }
+        }
+        return;
+    }
+    slot->report = m->report;
+    slot->has_report = true;
+    sup_stats_add(&slot->stats, &m->report, now);
+}
+
+static void sup_on_workers_ipc(evutil_socket_t fd, short what, void *arg)
+{
+    sup_ctx *ctx = arg;
+    wsf_ipc_peer peer;
+    wsf_worker_msg msg;
+    int rc;
+    (void)fd;
+    (void)what;
+    while ((rc = wsf_ipc_recv_worker_msg(ctx->workers_ipc, &peer, &msg)) != 0) {
+        if (rc == -EPROTO)
+            continue;
+        if (rc < 0) {
+            wsf_log_warn("worker endpoint: receive failed: %s", strerror(-rc));
+            break;
+        }
+        sup_on_worker_msg(ctx, &peer, &msg);
+    }
+}
+
+static void sup_on_ctl_ipc(evutil_socket_t fd, short what, void *arg)
+{
+    sup_ctx *ctx = arg;
+    wsf_ctl_request req;
+    int rc;
+    (void)fd;
+    (void)what;
+    while ((rc = wsf_ipc_recv_ctl_request(ctx->ctl_ipc, &req)) != 0) {
+        if (rc < 0 && rc != -EPROTO) {
+            wsf_log_warn("control endpoint: receive failed: %s", strerror(-rc));
+            break;
+        }
+        wsf_ctl_response *res = calloc(1, sizeof *res);
+        if (res == NULL)
+            abort();
+        if (rc == -EPROTO)
+            snprintf(res->error, sizeof res->error, "undecodable request");
+        else
+            sup_ctl_handle(ctx, &req, res);
+        rc = wsf_ipc_send_ctl_response(ctx->ctl_ipc, res);
+        if (rc != 0)
+            wsf_log_warn("control endpoint: reply failed: %s", strerror(-rc));
+        free(res);
+    }
+    /* A reply can consume the notification edge of the worker socket's neighbour: recheck. */
+    if (wsf_ipc_has_input(ctx->workers_ipc))
+        event_active(ctx->workers_ev, EV_READ, 0);
+}
+
+static void sup_on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    sup_ctx *ctx = arg;
+    (void)fd;
+    (void)what;
+    uint64_t now = sup_now_ms();
+    for (unsigned i = 0; i < ctx->nslots; i++) {
+        if (ctx->slots[i].state != SUP_SLOT_STOPPED)
+            sup_slot_tick(ctx, &ctx->slots[i], now);
+    }
+    sup_sockets_steer(ctx);
+    if (ctx->stopping) {
+        if (sup_all_stopped(ctx)) {
+            event_base_loopbreak(ctx->base);
+        } else if (now >= ctx->stop_deadline_ms) {
+            for (unsigned i = 0; i < ctx->nslots; i++) {
+                sup_slot *s = &ctx->slots[i];
+                if (s->pid != 0 && !s->kill_sent) {
+                    wsf_log_warn("slot %u: worker pid %d still draining at the deadline: SIGKILL",
+                                 i, (int)s->pid);
+                    kill(s->pid, SIGKILL);
+                    s->kill_sent = true;
+                }
+            }
+        }
+    }
+    /* ZeroMQ's descriptor is edge-triggered; a missed edge is picked up within a tick. */
+    if (wsf_ipc_has_input(ctx->workers_ipc))
+        event_active(ctx->workers_ev, EV_READ, 0);
+    if (wsf_ipc_has_input(ctx->ctl_ipc))
+        event_active(ctx->ctl_ev, EV_READ, 0);
+}
+
+void sup_stop(sup_ctx *ctx, uint32_t drain_ms, const char *why)
+{
+    if (ctx->stopping)
+        return;
+    wsf_log_info("%s: stopping the fleet, draining workers over %u ms", why, drain_ms);
+    ctx->stopping = true;
+    ctx->rolling_next = -1;
+    ctx->stop_deadline_ms = sup_now_ms() + drain_ms + ctx->cfg.kill_grace_ms;
+    for (unsigned i = 0; i < ctx->nslots; i++) {
+        sup_slot *s = &ctx->slots[i];
+        if (s->pid != 0)
+            sup_slot_drain(ctx, s, drain_ms, false);
+        else
+            s->state = SUP_SLOT_STOPPED;
+    }
+    if (sup_all_stopped(ctx))
+        event_base_loopbreak(ctx->base);
+}
+
+static void sup_on_sigterm(evutil_socket_t sig, short what, void *arg)
+{
+    sup_ctx *ctx = arg;
+    (void)what;
+    sup_stop(ctx, ctx->cfg.drain_timeout_ms, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static void sup_on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+    sup_ctx *ctx = arg;
+    (void)sig;
+    (void)what;
+    wsf_ctl_request req = {.command = WSF_CTL_RELOAD};
+    wsf_ctl_response *res = calloc(1, sizeof *res);
+    if (res == NULL)
+        abort();
+    sup_ctl_handle(ctx, &req, res);
+    if (!res->ok)
+        wsf_log_error("SIGHUP: reload refused: %s", res->error);
+    free(res);
+}
+
+int sup_scale(sup_ctx *ctx, unsigned desired, char *err, size_t errcap)
+{
+    if (desired < ctx->cfg.workers_min || desired > ctx->cfg.workers_max) {
+        snprintf(err, errcap, "%u is outside workers.min..workers.max (%u..%u)", desired,
+                 ctx->cfg.workers_min, ctx->cfg.workers_max);
+        return -1;
+    }
+    unsigned old = ctx->desired;
+    ctx->desired = desired;
+    wsf_log_info("scaling from %u to %u workers", old, desired);
+    for (unsigned i = old; i < desired; i++) {
+        sup_slot *s = &ctx->slots[i];
+        if (s->pid == 0) {
+            sup_restart_init(&s->restart);
+            sup_slot_spawn(ctx, s);
+        } else if (s->state == SUP_SLOT_DRAINING) {
+            s->restart_after_exit = true; /* it is on its way out: bring it back after */
+        }
+    }
+    for (unsigned i = desired; i < old; i++)
+        sup_slot_drain(ctx, &ctx->slots[i], ctx->cfg.drain_timeout_ms, false);
+    sup_sockets_steer(ctx);
+    return 0;
+}
+
+/* Finds wsworker: the configured path, else beside wsfleetd (installed) or in the build tree. */
+static int sup_find_worker(sup_ctx *ctx)
+{
+    if (ctx->cfg.worker_bin[0] != '\0') {
+        snprintf(ctx->worker_bin, sizeof ctx->worker_bin, "%s", ctx->cfg.worker_bin);
+    } else {
+        char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n <= 0)
+            return -1;
+        self[n] = '\0';
+        char *dir = dirname(self);
+        snprintf(ctx->worker_bin, sizeof ctx->worker_bin, "%s/wsworker", dir);
+        if (access(ctx->worker_bin, X_OK) != 0)
+            snprintf(ctx->worker_bin, sizeof ctx->worker_bin, "%s/../worker/wsworker", dir);
+    }
+    if (access(ctx->worker_bin, X_OK) != 0) {
+        wsf_log_error("worker binary %s: %s", ctx->worker_bin, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* The run directory holds the endpoints: created 0700, so only the owner reaches them. */
+static int sup_run_dir(sup_ctx *ctx)
+{
+    const char *dir = ctx->cfg.run_dir;
+    if (strlen(dir) > SUP_RUN_DIR_MAX) {
+        /* Unix socket paths are short (sun_path holds 108 bytes). */
+        wsf_log_error("run dir %s: longer than %d characters", dir, SUP_RUN_DIR_MAX);
+        return -1;
+    }
+    if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+        wsf_log_error("run dir %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (chmod(dir, 0700) == -1) {
+        wsf_log_error("run dir %s: chmod: %s", dir, strerror(errno));
+        return -1;
+    }
+    snprintf(ctx->workers_endpoint, sizeof ctx->workers_endpoint, "ipc://%s/workers", dir);
+    snprintf(ctx->ctl_path, sizeof ctx->ctl_path, "%s/ctl", dir);
+    snprintf(ctx->ctl_endpoint, sizeof ctx->ctl_endpoint, "ipc://%s", ctx->ctl_path);
+    return 0;
+}
+
+int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg)
+{
+    ctx->cfg = *cfg;
+    ctx->parent_pipe[0] = ctx->parent_pipe[1] = -1;
+    ctx->rolling_next = -1;
+    ctx->started_ms = sup_now_ms();
+    ctx->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ull;
+    ctx->nslots = cfg->workers_max;
+    ctx->desired = cfg->workers;
+    for (unsigned i = 0; i < SUP_MAX_SLOTS; i++) {
+        ctx->slots[i].index = i;
+        sup_restart_init(&ctx->slots[i].restart);
+        sup_stats_reset(&ctx->slots[i].stats);
+    }
+
+    if (sup_find_worker(ctx) != 0 || sup_run_dir(ctx) != 0)
+        return -1;
+    ctx->base = event_base_new();
+    ctx->zctx = wsf_ipc_context_new();
+    if (ctx->base == NULL || ctx->zctx == NULL) {
+        wsf_log_error("cannot create the event loop or the ZeroMQ context");
+        return -1;
+    }
+    /* A stale socket from a dead supervisor would make bind fail for ipc://; it is ours. */
+    unlink(ctx->ctl_path);
+    int rc = wsf_ipc_open(&ctx->workers_ipc, ctx->zctx, WSF_IPC_SUPERVISOR, ctx->workers_endpoint);
+    if (rc == 0)
+        rc = wsf_ipc_open(&ctx->ctl_ipc, ctx->zctx, WSF_IPC_CTL_SERVER, ctx->ctl_endpoint);
+    if (rc != 0) {
+        wsf_log_error("cannot bind the ZeroMQ endpoints in %s: %s", cfg->run_dir, strerror(-rc));
+        return -1;
+    }
+    chmod(ctx->ctl_path, 0600);
+    if (pipe2(ctx->parent_pipe, O_CLOEXEC) == -1) {
+        wsf_log_error("pipe: %s", strerror(errno));
+        return -1;
+    }
+    if (sup_sockets_open(ctx) != 0)
+        return -1;
+
+    ctx->workers_ev = event_new(ctx->base, wsf_ipc_fd(ctx->workers_ipc), EV_READ | EV_PERSIST,
+                                sup_on_workers_ipc, ctx);
+    ctx->ctl_ev =
+        event_new(ctx->base, wsf_ipc_fd(ctx->ctl_ipc), EV_READ | EV_PERSIST, sup_on_ctl_ipc, ctx);
+    ctx->tick_ev = event_new(ctx->base, -1, EV_PERSIST, sup_on_tick, ctx);
+    ctx->sigchld_ev = evsignal_new(ctx->base, SIGCHLD, sup_on_sigchld, ctx);
+    ctx->sigterm_ev = evsignal_new(ctx->base, SIGTERM, sup_on_sigterm, ctx);
+    ctx->sigint_ev = evsignal_new(ctx->base, SIGINT, sup_on_sigterm, ctx);
+    ctx->sighup_ev = evsignal_new(ctx->base, SIGHUP, sup_on_sighup, ctx);
+    struct timeval tick = {0, SUP_TICK_MS * 1000};
+    event_add(ctx->workers_ev, NULL);
+    event_add(ctx->ctl_ev, NULL);
+    event_add(ctx->tick_ev, &tick);
+    event_add(ctx->sigchld_ev, NULL);
+    event_add(ctx->sigterm_ev, NULL);
+    event_add(ctx->sigint_ev, NULL);
+    event_add(ctx->sighup_ev, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    wsf_log_info("control socket %s; %u workers (min %u, max %u), worker %s", ctx->ctl_path,
+                 ctx->desired, cfg->workers_min, cfg->workers_max, ctx->worker_bin);
+    for (unsigned i = 0; i < ctx->desired; i++)
+        sup_slot_spawn(ctx, &ctx->slots[i]);
+    return 0;
+}
+
+int sup_ctx_run(sup_ctx *ctx)
+{
+    wsf_log_info("ready");
+    if (event_base_dispatch(ctx->base) == -1) {
+        wsf_log_error("event loop failed");
+        return 1;
+    }
+    wsf_log_info("fleet stopped");
+    return 0;
+}
+
+void sup_ctx_fini(sup_ctx *ctx)
+{
+    struct event *evs[] = {ctx->workers_ev, ctx->ctl_ev,    ctx->tick_ev,  ctx->sigchld_ev,
+                           ctx->sigterm_ev, ctx->sigint_ev, ctx->sighup_ev};
+    for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++) {
+        if (evs[i])
+            event_free(evs[i]);
+    }
+    wsf_ipc_free(ctx->workers_ipc);
+    wsf_ipc_free(ctx->ctl_ipc);
+    wsf_ipc_context_free(ctx->zctx);
+    if (ctx->ctl_path[0])
+        unlink(ctx->ctl_path);
+    sup_sockets_close(ctx);
+    for (int i = 0; i < 2; i++) {
+        if (ctx->parent_pipe[i] != -1)
+            close(ctx->parent_pipe[i]);
+    }
+    if (ctx->base)
+        event_base_free(ctx->base);
+}

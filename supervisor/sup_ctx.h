@@ -1,0 +1,129 @@
+/* The supervisor process context: configuration, listening sockets, slots, steering, the
+ * ZeroMQ endpoints and the event loop. One per process, passed explicitly. */
+#ifndef SUP_CTX_H
+#define SUP_CTX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sup_config.h"
+#include "sup_restart.h"
+#include "sup_stats.h"
+#include "sup_steer.h"
+#include "wsf_ipc.h"
+
+struct event_base;
+struct event;
+
+#define SUP_MAX_SLOTS 256
+#define SUP_MAX_LISTEN 8
+
+enum sup_slot_state {
+    SUP_SLOT_STOPPED = 0, /* no worker and none wanted */
+    SUP_SLOT_STARTING,    /* forked, Hello not yet received */
+    SUP_SLOT_RUNNING,     /* Hello received */
+    SUP_SLOT_DRAINING,    /* told to drain; exits when done */
+    SUP_SLOT_BACKOFF,     /* waiting to restart */
+    SUP_SLOT_FAILED,      /* crash loop or cannot boot; restarting at the maximum delay */
+};
+
+typedef struct sup_slot {
+    unsigned index;
+    enum sup_slot_state state;
+    pid_t pid;           /* 0 when no process */
+    uint64_t generation; /* increases with every spawn */
+    uint64_t started_ms; /* spawn time */
+    uint64_t ready_ms;   /* Hello time */
+    uint64_t last_report_ms;
+    uint64_t term_sent_ms;   /* SIGTERM sent (hang or stop), 0 if not */
+    bool kill_sent;          /* SIGKILL sent */
+    uint64_t restart_at_ms;  /* BACKOFF/FAILED: when to spawn again */
+    bool restart_after_exit; /* respawn once the current process exits (restart, drain) */
+    bool accepting;          /* steering may give it connections */
+    wsf_ipc_peer peer;
+    bool has_peer;
+    wsf_report report; /* last Report */
+    bool has_report;
+    sup_restart restart;
+    sup_stats stats;
+    unsigned buckets; /* steering buckets it has */
+} sup_slot;
+
+typedef struct sup_listen {
+    char name[96]; /* HOST:PORT as bound */
+    int family;
+    int fds[SUP_MAX_SLOTS]; /* one SO_REUSEPORT socket per slot, index = group position */
+} sup_listen;
+
+typedef struct sup_ctx {
+    sup_config cfg;
+    const char *config_path;
+    struct event_base *base;
+    void *zctx;
+    wsf_ipc *workers_ipc; /* ROUTER: Hello, Report, Ack */
+    wsf_ipc *ctl_ipc;     /* REP: wsctl */
+    struct event *workers_ev;
+    struct event *ctl_ev;
+    struct event *tick_ev;
+    struct event *sigchld_ev;
+    struct event *sigterm_ev;
+    struct event *sigint_ev;
+    struct event *sighup_ev;
+    char worker_bin[4096]; /* resolved wsworker path */
+    char workers_endpoint[320];
+    char ctl_endpoint[320];
+    char ctl_path[300];
+    int parent_pipe[2]; /* workers read [0]; EOF when the supervisor is gone */
+    sup_listen listens[SUP_MAX_LISTEN];
+    size_t nlistens;
+    sup_slot slots[SUP_MAX_SLOTS];
+    unsigned nslots;    /* workers.max: slots with sockets */
+    unsigned desired;   /* slots [0, desired) should run */
+    bool steering_cbpf; /* the BPF program is attached (else plain hashing) */
+    uint32_t steer_map[SUP_STEER_BUCKETS];
+    bool steer_valid;
+    bool stopping;
+    uint64_t stop_deadline_ms;
+    int rolling_next; /* next slot of a rolling restart, -1 when none */
+    uint64_t started_ms;
+    uint64_t command_id;
+    uint64_t rng;
+} sup_ctx;
+
+/* Monotonic milliseconds. */
+uint64_t sup_now_ms(void);
+
+/* Sets up sockets, endpoints and the loop; spawns the first workers. Returns 0, or -1 after
+ * logging why (exit 1). */
+int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg);
+
+/* Runs until the fleet has stopped. Returns the exit code. */
+int sup_ctx_run(sup_ctx *ctx);
+
+void sup_ctx_fini(sup_ctx *ctx);
+
+/* Slot operations (sup_slot.c). */
+int sup_slot_spawn(sup_ctx *ctx, sup_slot *slot);
+void sup_slot_on_exit(sup_ctx *ctx, sup_slot *slot, int status);
+void sup_slot_drain(sup_ctx *ctx, sup_slot *slot, uint32_t drain_ms, bool restart_after);
+void sup_slot_set_accepting(sup_ctx *ctx, sup_slot *slot, bool on);
+void sup_slot_tick(sup_ctx *ctx, sup_slot *slot, uint64_t now);
+const char *sup_slot_state_name(enum sup_slot_state state);
+int sup_send_command(sup_ctx *ctx, sup_slot *slot, wsf_command *cmd);
+
+/* Steering (sup_sockets.c): creates the listeners, recomputes and attaches the bucket map. */
+int sup_sockets_open(sup_ctx *ctx);
+void sup_sockets_close(sup_ctx *ctx);
+void sup_sockets_steer(sup_ctx *ctx);
+
+/* Scaling (sup_ctx.c): sets the desired worker count, spawning or draining slots. */
+int sup_scale(sup_ctx *ctx, unsigned desired, char *err, size_t errcap);
+
+/* Starts the graceful stop: drain everything, exit when all are gone or at the deadline. */
+void sup_stop(sup_ctx *ctx, uint32_t drain_ms, const char *why);
+
+/* wsctl requests (sup_ctl.c). */
+void sup_ctl_handle(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *res);
+
+#endif

@@ -1,0 +1,647 @@
+/* End-to-end tests of the wsctl binary against a fake control server that answers through the
+ * real wsf_ipc REP API on an ipc:// socket in a temporary directory: JSON on stdout and exit
+ * codes 0 (ok), 1 (refused), 2 (usage), 3 (no socket, nothing listening, no answer in time).
+ * Every process started here is stopped by its pid in the fixture or the helper that forked it. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wsf_ipc.h"
+
+Suite *ctl_run_suite(void);
+
+#define MAX_ARGV 16
+#define FAKE_SLOTS 4 /* the fake fleet's slots: 0..3 */
+#define FAKE_MAX 8   /* the fake fleet's workers.max */
+#define FAKE_VERSION "9.9.9-fake"
+#define WSCTL_DEADLINE_MS 10000 /* a wsctl still running after this is killed and fails */
+
+static char dir[64];      /* temporary directory holding the sockets and captured output */
+static char sock[128];    /* the fake server's socket path */
+static pid_t server = -1; /* the fake server */
+
+/* Output of one wsctl run. */
+typedef struct run_result {
+    int status; /* exit code, or -1 if it did not exit normally */
+    char *out;
+    char *err;
+    long elapsed_ms;
+} run_result;
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Dies with the test process, so that a test killed by Check's timeout leaves nothing behind. */
+static void die_with_parent(pid_t parent)
+{
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
+        _exit(127);
+}
+
+/* The fake supervisor's answer to one request; it echoes the request's fields in its messages
+ * so that tests see what went over the wire. */
+static void fake_answer(wsf_ctl_response *res, const wsf_ctl_request *req)
+{
+    memset(res, 0, sizeof *res);
+    res->ok = true;
+    snprintf(res->server_version, sizeof res->server_version, FAKE_VERSION);
+    switch (req->command) {
+    case WSF_CTL_STATUS:
+        res->has_status = true;
+        snprintf(res->status.state, sizeof res->status.state, "running");
+        res->status.pid = (uint32_t)getpid();
+        res->status.workers_running = 2;
+        res->status.workers_desired = 2;
+        res->status.workers_min = 1;
+        res->status.workers_max = FAKE_MAX;
+        res->status.connections = 42;
+        res->status.msgs_in_per_s = 12.5;
+        res->status.errors_per_s = 0.0;
+        res->status.uptime_s = 77;
+        snprintf(res->status.steering, sizeof res->status.steering, "cbpf");
+        snprintf(res->status.listen, sizeof res->status.listen, "127.0.0.1:8080");
+        break;
+    case WSF_CTL_WORKERS:
+        res->nworkers = 2;
+        for (uint32_t i = 0; i < 2; i++) {
+            wsf_worker_status *w = &res->workers[i];
+            w->slot = i;
+            w->pid = 7000 + i;
+            snprintf(w->state, sizeof w->state, i == 0 ? "running" : "ejected");
+            w->connections = 20 + i;
+            w->msgs_in_per_s = 6.25;
+            w->msgs_out_per_s = 6.25;
+            w->errors_per_s = i == 0 ? 0.0 : 3.5;
+            w->restarts = i;
+            w->uptime_s = 70 + i;
+            w->generation = 1;
+            w->accepting = i == 0;
+            w->buckets = i == 0 ? 64 : 0;
+            w->rss_bytes = 4 * 1024 * 1024;
+        }
+        break;
+    case WSF_CTL_SCALE:
+        if (req->count > FAKE_MAX) {
+            res->ok = false;
+            snprintf(res->error, sizeof res->error, "scale %u is above workers.max %d",
+                     (unsigned)req->count, FAKE_MAX);
+        } else {
+            snprintf(res->message, sizeof res->message, "scaling to %u", (unsigned)req->count);
+        }
+        break;
+    case WSF_CTL_RESTART:
+    case WSF_CTL_DRAIN:
+        if (req->slot >= FAKE_SLOTS || (req->command == WSF_CTL_DRAIN && req->slot < 0)) {
+            res->ok = false;
+            snprintf(res->error, sizeof res->error, "no such slot %d", (int)req->slot);
+        } else if (req->command == WSF_CTL_DRAIN) {
+            snprintf(res->message, sizeof res->message, "draining slot %d", (int)req->slot);
+        } else {
+            snprintf(res->message, sizeof res->message, "restarting slot %d%s", (int)req->slot,
+                     req->rolling ? " rolling" : "");
+        }
+        break;
+    case WSF_CTL_RELOAD:
+        snprintf(res->message, sizeof res->message, "reloaded");
+        break;
+    case WSF_CTL_SHUTDOWN:
+        snprintf(res->message, sizeof res->message, "shutting down, drain %u s",
+                 (unsigned)req->drain_s);
+        break;
+    case WSF_CTL_VERSION:
+        break;
+    default:
+        res->ok = false;
+        snprintf(res->error, sizeof res->error, "unknown command %d", (int)req->command);
+        break;
+    }
+}
+
+/* The fake server's loop (in its own process): binds, reports readiness on ready_fd, then
+ * answers requests until killed. */
+static _Noreturn void fake_server_main(const char *endpoint, int ready_fd)
+{
+    void *zctx = wsf_ipc_context_new();
+    wsf_ipc *ipc = NULL;
+    wsf_ctl_response *res = calloc(1, sizeof *res);
+
+    if (zctx == NULL || res == NULL || wsf_ipc_open(&ipc, zctx, WSF_IPC_CTL_SERVER, endpoint) != 0)
+        _exit(1);
+    if (write(ready_fd, "r", 1) != 1)
+        _exit(1);
+    close(ready_fd);
+    for (;;) {
+        wsf_ctl_request req;
+        int rc = wsf_ipc_recv_ctl_request(ipc, &req);
+        if (rc == 1 || rc == -EPROTO) {
+            if (rc == 1) {
+                fake_answer(res, &req);
+            } else {
+                memset(res, 0, sizeof *res);
+                snprintf(res->error, sizeof res->error, "undecodable request");
+            }
+            if (wsf_ipc_send_ctl_response(ipc, res) != 0)
+                _exit(1);
+            continue;
+        }
+        /* nothing waiting: sleep on the (edge-triggered) descriptor, polling anyway now and then */
+        struct pollfd pfd = {.fd = wsf_ipc_fd(ipc), .events = POLLIN};
+        poll(&pfd, 1, 50);
+    }
+}
+
+/* Forks the fake server on sock and waits until it is bound. */
+static void start_server(void)
+{
+    char endpoint[160];
+    int ready[2];
+    char c;
+    pid_t parent = getpid();
+
+    snprintf(endpoint, sizeof endpoint, "ipc://%s", sock);
+    ck_assert_int_eq(pipe(ready), 0);
+    server = fork();
+    ck_assert_int_ne(server, -1);
+    if (server == 0) {
+        die_with_parent(parent);
+        close(ready[0]);
+        fake_server_main(endpoint, ready[1]);
+    }
+    close(ready[1]);
+    struct pollfd pfd = {.fd = ready[0], .events = POLLIN};
+    ck_assert_int_eq(poll(&pfd, 1, 5000), 1);
+    ck_assert_int_eq(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+}
+
+static void stop_server(void)
+{
+    if (server > 0) {
+        kill(server, SIGKILL); /* also ends a SIGSTOPped one */
+        while (waitpid(server, NULL, 0) == -1 && errno == EINTR)
+            ;
+    }
+    server = -1;
+}
+
+static void remove_dir(void)
+{
+    static const char *const names[] = {"ctl", "out", "err", "stale", "plain"};
+    char path[192];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        unlink(path); /* most are absent in a given test */
+    }
+    rmdir(dir);
+}
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/ctl_run.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(sock, sizeof sock, "%s/ctl", dir);
+    start_server();
+}
+
+static void teardown(void)
+{
+    stop_server();
+    remove_dir();
+}
+
+/* Setup without a server, for the unreachable cases. */
+static void setup_no_server(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/ctl_run.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(sock, sizeof sock, "%s/ctl", dir);
+}
+
+static const char *wsctl_path(void)
+{
+    const char *p = getenv("WSCTL");
+    return p != NULL && *p != '\0' ? p : WSCTL_PATH;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char *text = NULL;
+    size_t cap = 0, len = 0, n;
+    char chunk[4096];
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (len + n + 1 > cap) {
+            cap = (len + n + 1) * 2;
+            text = realloc(text, cap);
+            ck_assert_ptr_nonnull(text);
+        }
+        memcpy(text + len, chunk, n);
+        len += n;
+    }
+    fclose(f);
+    if (text == NULL)
+        text = calloc(1, 1);
+    else
+        text[len] = '\0';
+    return text;
+}
+
+/* Runs wsctl with the NULL-terminated arguments, WSFLEET_RUN_DIR set to env_run_dir (unset when
+ * NULL), capturing stdout and stderr. Kills it by pid if it outlives WSCTL_DEADLINE_MS. */
+static run_result run_wsctl(const char *env_run_dir, ...)
+{
+    char *argv[MAX_ARGV + 1];
+    int argc = 0;
+    char out_path[192], err_path[192];
+    va_list ap;
+    run_result r = {.status = -1};
+    pid_t parent = getpid();
+
+    argv[argc++] = (char *)"wsctl";
+    va_start(ap, env_run_dir);
+    for (const char *s; (s = va_arg(ap, const char *)) != NULL;) {
+        ck_assert_int_lt(argc, MAX_ARGV);
+        argv[argc++] = (char *)s;
+    }
+    va_end(ap);
+    argv[argc] = NULL;
+    snprintf(out_path, sizeof out_path, "%s/out", dir);
+    snprintf(err_path, sizeof err_path, "%s/err", dir);
+
+    long start = now_ms();
+    pid_t pid = fork();
+    ck_assert_int_ne(pid, -1);
+    if (pid == 0) {
+        die_with_parent(parent);
+        int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (out == -1 || err == -1 || dup2(out, STDOUT_FILENO) == -1 ||
+            dup2(err, STDERR_FILENO) == -1)
+            _exit(126);
+        if (env_run_dir != NULL)
+            setenv("WSFLEET_RUN_DIR", env_run_dir, 1);
+        else
+            unsetenv("WSFLEET_RUN_DIR");
+        execv(wsctl_path(), argv);
+        _exit(127);
+    }
+
+    int wstatus = 0;
+    pid_t done;
+    while ((done = waitpid(pid, &wstatus, WNOHANG)) == 0 && now_ms() - start < WSCTL_DEADLINE_MS)
+        usleep(5000);
+    if (done == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        ck_abort_msg("wsctl did not exit within %d ms", WSCTL_DEADLINE_MS);
+    }
+    ck_assert_int_eq(done, pid);
+    r.elapsed_ms = now_ms() - start;
+    if (WIFEXITED(wstatus))
+        r.status = WEXITSTATUS(wstatus);
+    ck_assert_msg(r.status != 127 && r.status != 126, "cannot run %s", wsctl_path());
+    r.out = slurp(out_path);
+    r.err = slurp(err_path);
+    return r;
+}
+
+#define RUN(...) run_wsctl(NULL, __VA_ARGS__, (const char *)NULL)
+
+static void run_result_fini(run_result *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+/* Parses stdout as exactly one JSON document. */
+static json_t *stdout_json(const run_result *r)
+{
+    json_error_t jerr;
+    json_t *doc = json_loads(r->out, 0, &jerr);
+    ck_assert_msg(doc != NULL, "stdout is not one JSON document (%s): '%s'", jerr.text, r->out);
+    return doc;
+}
+
+#define ck_assert_contains(hay, needle)                                                            \
+    ck_assert_msg(strstr((hay), (needle)) != NULL, "'%s' not found in '%s'", (needle), (hay))
+
+START_TEST(status_json)
+{
+    run_result r = RUN("-s", sock, "--json", "status");
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    ck_assert_str_eq(r.err, "");
+    json_t *o = stdout_json(&r);
+    ck_assert(json_is_object(o));
+    ck_assert_str_eq(json_string_value(json_object_get(o, "state")), "running");
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "workers_running")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "workers_desired")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "workers_max")), FAKE_MAX);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "connections")), 42);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "pid")), server);
+    ck_assert_double_eq(json_number_value(json_object_get(o, "msgs_in_per_s")), 12.5);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "steering")), "cbpf");
+    json_decref(o);
+    run_result_fini(&r);
+}
+END_TEST
+
+START_TEST(workers_json)
+{
+    run_result r = RUN("--json", "workers", "--socket", sock);
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    json_t *a = stdout_json(&r);
+    ck_assert(json_is_array(a));
+    ck_assert_uint_eq(json_array_size(a), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *w = json_array_get(a, i);
+        ck_assert_int_eq(json_integer_value(json_object_get(w, "slot")), (json_int_t)i);
+        ck_assert_int_eq(json_integer_value(json_object_get(w, "pid")), 7000 + (json_int_t)i);
+        ck_assert_str_eq(json_string_value(json_object_get(w, "state")),
+                         i == 0 ? "running" : "ejected");
+        ck_assert_int_eq(json_integer_value(json_object_get(w, "connections")), 20 + (int)i);
+        ck_assert_double_eq(json_number_value(json_object_get(w, "msgs_in_per_s")), 6.25);
+        ck_assert_double_eq(json_number_value(json_object_get(w, "errors_per_s")),
+                            i == 0 ? 0.0 : 3.5);
+        ck_assert_int_eq(json_integer_value(json_object_get(w, "restarts")), (json_int_t)i);
+        ck_assert_int_eq(json_integer_value(json_object_get(w, "uptime_s")), 70 + (int)i);
+        ck_assert(json_is_boolean(json_object_get(w, "accepting")));
+        ck_assert_int_eq(json_integer_value(json_object_get(w, "rss_bytes")), 4 * 1024 * 1024);
+    }
+    json_decref(a);
+    run_result_fini(&r);
+}
+END_TEST
+
+START_TEST(workers_table)
+{
+    run_result r = RUN("-s", sock, "workers");
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    ck_assert_contains(r.out, "SLOT");
+    ck_assert_contains(r.out, "MSG/S-IN");
+    ck_assert_contains(r.out, "BUCKETS");
+    ck_assert_contains(r.out, "7000");
+    ck_assert_contains(r.out, "7001");
+    ck_assert_contains(r.out, "ejected");
+    ck_assert_contains(r.out, "4.0M");
+    run_result_fini(&r);
+}
+END_TEST
+
+START_TEST(status_human)
+{
+    run_result r = RUN("-s", sock, "status");
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    ck_assert_contains(r.out, "running");
+    ck_assert_contains(r.out, "2 running, 2 desired");
+    ck_assert_contains(r.out, "127.0.0.1:8080");
+    run_result_fini(&r);
+}
+END_TEST
+
+/* Runs one action command in JSON and checks {"ok":true,"message":want}. */
+static void check_action(const char *want, const char *a1, const char *a2, const char *a3)
+{
+    run_result r = run_wsctl(NULL, "-s", sock, "--json", a1, a2, a3, (const char *)NULL);
+    ck_assert_msg(r.status == 0, "%s: exit %d: %s", a1, r.status, r.err);
+    ck_assert_str_eq(r.err, "");
+    json_t *o = stdout_json(&r);
+    ck_assert(json_is_true(json_object_get(o, "ok")));
+    ck_assert_str_eq(json_string_value(json_object_get(o, "message")), want);
+    json_decref(o);
+    run_result_fini(&r);
+}
+
+START_TEST(actions)
+{
+    check_action("scaling to 3", "scale", "3", NULL);
+    check_action("restarting slot 2", "restart", "2", NULL);
+    check_action("restarting slot -1 rolling", "restart", "all", "--rolling");
+    check_action("draining slot 1", "drain", "1", NULL);
+    check_action("reloaded", "reload", NULL, NULL);
+    check_action("shutting down, drain 7 s", "shutdown", "--drain", "7");
+    check_action("shutting down, drain 0 s", "shutdown", NULL, NULL);
+}
+END_TEST
+
+START_TEST(action_human)
+{
+    run_result r = RUN("-s", sock, "scale", "5");
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_str_eq(r.out, "scaling to 5\n");
+    run_result_fini(&r);
+}
+END_TEST
+
+START_TEST(version)
+{
+    run_result r = RUN("-s", sock, "version");
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    ck_assert_contains(r.out, "wsctl ");
+    ck_assert_contains(r.out, "\nwsfleetd " FAKE_VERSION "\n");
+    run_result_fini(&r);
+
+    r = RUN("-s", sock, "--json", "version");
+    ck_assert_int_eq(r.status, 0);
+    json_t *o = stdout_json(&r);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "server_version")), FAKE_VERSION);
+    ck_assert(json_is_string(json_object_get(o, "version")));
+    json_decref(o);
+    run_result_fini(&r);
+}
+END_TEST
+
+START_TEST(refused)
+{
+    run_result r = RUN("-s", sock, "restart", "9");
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_str_eq(r.err, "wsctl: refused: no such slot 9\n");
+    ck_assert_str_eq(r.out, "");
+    run_result_fini(&r);
+
+    r = RUN("-s", sock, "--json", "scale", "9");
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_str_eq(r.err, "wsctl: refused: scale 9 is above workers.max 8\n");
+    json_t *o = stdout_json(&r);
+    ck_assert(json_is_false(json_object_get(o, "ok")));
+    ck_assert_str_eq(json_string_value(json_object_get(o, "error")),
+                     "scale 9 is above workers.max 8");
+    json_decref(o);
+    run_result_fini(&r);
+}
+END_TEST
+
+START_TEST(run_dir_and_environment)
+{
+    run_result r = RUN("--run-dir", dir, "--json", "status");
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    run_result_fini(&r);
+
+    r = run_wsctl(dir, "--json", "status", (const char *)NULL);
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    json_t *o = stdout_json(&r);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "state")), "running");
+    json_decref(o);
+    run_result_fini(&r);
+
+    /* --run-dir wins over the environment */
+    r = run_wsctl("/nonexistent", "--run-dir", dir, "status", (const char *)NULL);
+    ck_assert_int_eq(r.status, 0);
+    run_result_fini(&r);
+}
+END_TEST
+
+START_TEST(usage_errors)
+{
+    static const char *const cases[][3] = {
+        {"frobnicate", NULL, NULL},   {"scale", "many", NULL}, {"scale", NULL, NULL},
+        {"restart", NULL, NULL},      {"drain", "all", NULL},  {"status", "--rolling", NULL},
+        {"--timeout", "x", "status"}, {"--nope", NULL, NULL},  {"status", "extra", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        run_result r =
+            run_wsctl(NULL, "-s", sock, cases[i][0], cases[i][1], cases[i][2], (const char *)NULL);
+        ck_assert_msg(r.status == 2, "case %zu: exit %d", i, r.status);
+        ck_assert_str_eq(r.out, "");
+        ck_assert_msg(strncmp(r.err, "wsctl: ", 7) == 0, "case %zu: '%s'", i, r.err);
+        ck_assert_contains(r.err, "\nusage: wsctl");
+        run_result_fini(&r);
+    }
+    run_result r = RUN(NULL);
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_contains(r.err, "missing command");
+    run_result_fini(&r);
+
+    r = RUN("--help");
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_contains(r.out, "usage: wsctl");
+    run_result_fini(&r);
+}
+END_TEST
+
+START_TEST(no_socket_file)
+{
+    char missing[192];
+    snprintf(missing, sizeof missing, "%s/nothing-here", dir);
+    run_result r = RUN("-s", missing, "--json", "status");
+    ck_assert_int_eq(r.status, 3);
+    ck_assert_str_eq(r.out, "");
+    ck_assert_contains(r.err, missing);
+    ck_assert_contains(r.err, "no such file");
+    run_result_fini(&r);
+
+    /* the default path under an empty run directory */
+    r = RUN("--run-dir", dir, "workers");
+    ck_assert_int_eq(r.status, 3);
+    ck_assert_contains(r.err, sock);
+    run_result_fini(&r);
+
+    /* version still prints wsctl's own */
+    r = RUN("-s", missing, "version");
+    ck_assert_int_eq(r.status, 3);
+    ck_assert_contains(r.out, "wsctl ");
+    run_result_fini(&r);
+}
+END_TEST
+
+START_TEST(not_a_socket)
+{
+    char plain[192];
+    snprintf(plain, sizeof plain, "%s/plain", dir);
+    int fd = open(plain, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ck_assert_int_ne(fd, -1);
+    close(fd);
+    run_result r = RUN("-s", plain, "status");
+    ck_assert_int_eq(r.status, 3);
+    ck_assert_contains(r.err, plain);
+    ck_assert_contains(r.err, "not a socket");
+    run_result_fini(&r);
+}
+END_TEST
+
+/* A socket file left behind by a dead supervisor: nothing listens, connections are refused. */
+START_TEST(nothing_listening)
+{
+    char stale[192], want[256];
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(stale, sizeof stale, "%s/stale", dir);
+    ck_assert_uint_lt(strlen(stale), sizeof sa.sun_path);
+    memcpy(sa.sun_path, stale, strlen(stale) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    ck_assert_int_ne(fd, -1);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    close(fd);
+
+    run_result r = RUN("-s", stale, "--timeout", "0.5", "--json", "status");
+    ck_assert_int_eq(r.status, 3);
+    ck_assert_str_eq(r.out, "");
+    snprintf(want, sizeof want, "wsctl: no supervisor answering at %s within 0.5 s\n", stale);
+    ck_assert_str_eq(r.err, want);
+    ck_assert_int_ge(r.elapsed_ms, 450);
+    ck_assert_int_lt(r.elapsed_ms, 3000);
+    run_result_fini(&r);
+}
+END_TEST
+
+/* A supervisor that holds its socket but does not answer (stopped). Default timeout: 2 s. */
+START_TEST(no_answer_in_time)
+{
+    char want[256];
+    ck_assert_int_eq(kill(server, SIGSTOP), 0);
+    run_result r = RUN("-s", sock, "workers");
+    ck_assert_int_eq(r.status, 3);
+    ck_assert_str_eq(r.out, "");
+    snprintf(want, sizeof want, "wsctl: no supervisor answering at %s within 2 s\n", sock);
+    ck_assert_str_eq(r.err, want);
+    ck_assert_int_ge(r.elapsed_ms, 1900);
+    ck_assert_int_lt(r.elapsed_ms, 5000);
+    run_result_fini(&r);
+}
+END_TEST
+
+Suite *ctl_run_suite(void)
+{
+    Suite *s = suite_create("ctl_run");
+    TCase *tc = tcase_create("with_server");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, status_json);
+    tcase_add_test(tc, workers_json);
+    tcase_add_test(tc, workers_table);
+    tcase_add_test(tc, status_human);
+    tcase_add_test(tc, actions);
+    tcase_add_test(tc, action_human);
+    tcase_add_test(tc, version);
+    tcase_add_test(tc, refused);
+    tcase_add_test(tc, run_dir_and_environment);
+    tcase_add_test(tc, usage_errors);
+    tcase_add_test(tc, no_answer_in_time);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("unreachable");
+    tcase_add_checked_fixture(tc, setup_no_server, remove_dir);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, no_socket_file);
+    tcase_add_test(tc, not_a_socket);
+    tcase_add_test(tc, nothing_listening);
+    suite_add_tcase(s, tc);
+    return s;
+}

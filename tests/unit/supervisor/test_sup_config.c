@@ -1,0 +1,437 @@
+/* Unit tests for supervisor/sup_config.c: defaults, every key of the INI file, flags over the
+ * file, and the one-line errors that make wsfleetd exit 2 before starting anything. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sup_config.h"
+
+Suite *sup_config_suite(void);
+
+#define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])) - 1)
+
+static char path[64];
+
+/* Writes text to a fresh temporary file whose name is left in path. */
+static const char *write_ini(const char *text)
+{
+    snprintf(path, sizeof path, "/tmp/test_sup_config_XXXXXX");
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    size_t len = strlen(text);
+    ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
+    close(fd);
+    return path;
+}
+
+static void remove_ini(void)
+{
+    if (path[0] != '\0')
+        unlink(path);
+    path[0] = '\0';
+}
+
+static int parse(sup_config *cfg, char **argv, int argc, char *err)
+{
+    sup_config_init(cfg, 1000, 4);
+    return sup_config_parse(cfg, argc, argv, err, SUP_CONFIG_ERR_MAX);
+}
+
+/* Parses text as the -c file plus extra flags; returns the result, err holds the message. */
+static int parse_ini(sup_config *cfg, const char *text, const char *flag, const char *value,
+                     char *err)
+{
+    char *argv[6] = {"wsfleetd", "-c", (char *)write_ini(text), (char *)flag, (char *)value, NULL};
+    int argc = flag == NULL ? 3 : value == NULL ? 4 : 5;
+    int rc = parse(cfg, argv, argc, err);
+    remove_ini();
+    return rc;
+}
+
+START_TEST(defaults)
+{
+    char *argv[] = {"wsfleetd", NULL}, err[SUP_CONFIG_ERR_MAX];
+    sup_config cfg;
+    ck_assert_int_eq(parse(&cfg, argv, ARGC(argv), err), SUP_CONFIG_RUN);
+    ck_assert_str_eq(err, "");
+    ck_assert_uint_eq(cfg.nlisten, 1);
+    ck_assert_str_eq(cfg.listen[0], "127.0.0.1:8080");
+    ck_assert_str_eq(cfg.run_dir, "./run");
+    ck_assert_str_eq(cfg.worker_bin, "");
+    ck_assert_str_eq(cfg.config_file, "");
+    ck_assert(!cfg.foreground);
+    ck_assert_uint_eq(cfg.workers, 4);
+    ck_assert_uint_eq(cfg.workers_min, 1);
+    ck_assert_uint_eq(cfg.workers_max, 8);
+    ck_assert_uint_eq(cfg.hang_timeout_ms, 10000);
+    ck_assert_uint_eq(cfg.kill_grace_ms, 5000);
+    ck_assert_uint_eq(cfg.drain_timeout_ms, 10000);
+    ck_assert_uint_eq(cfg.orphan_grace_ms, 60000);
+    ck_assert_uint_eq(cfg.report_interval_ms, 1000);
+    ck_assert_uint_eq(cfg.restart.base_delay_ms, 100);
+    ck_assert_uint_eq(cfg.restart.max_delay_ms, 15000);
+    ck_assert_uint_eq(cfg.restart.reset_after_ms, 30000);
+    ck_assert_uint_eq(cfg.restart.unstable_ms, 1000);
+    ck_assert_uint_eq(cfg.restart.fail_count, 5);
+    ck_assert_uint_eq(cfg.restart.fail_window_ms, 30000);
+    ck_assert_uint_eq(cfg.worker.max_message, 0);
+    ck_assert_uint_eq(cfg.worker.max_connections, 0);
+    sup_worker_args wa;
+    ck_assert_uint_eq(sup_config_worker_args(&wa, &cfg), 0);
+    ck_assert_ptr_null(wa.argv[0]);
+}
+END_TEST
+
+START_TEST(defaults_from_euid_and_cpus)
+{
+    char *argv[] = {"wsfleetd", NULL}, err[SUP_CONFIG_ERR_MAX];
+    sup_config cfg;
+    sup_config_init(&cfg, 0, 1);
+    ck_assert_int_eq(sup_config_parse(&cfg, ARGC(argv), argv, err, sizeof err), SUP_CONFIG_RUN);
+    ck_assert_str_eq(cfg.run_dir, "/run/wsfleet");
+    ck_assert_uint_eq(cfg.workers, 2);
+    ck_assert_uint_eq(cfg.workers_max, 8);
+    sup_config_init(&cfg, 0, -1); /* sysconf failed */
+    ck_assert_int_eq(sup_config_parse(&cfg, ARGC(argv), argv, err, sizeof err), SUP_CONFIG_RUN);
+    ck_assert_uint_eq(cfg.workers, 2);
+    sup_config_init(&cfg, 1000, 64);
+    ck_assert_int_eq(sup_config_parse(&cfg, ARGC(argv), argv, err, sizeof err), SUP_CONFIG_RUN);
+    ck_assert_uint_eq(cfg.workers, 64);
+    ck_assert_uint_eq(cfg.workers_max, 128);
+    sup_config_init(&cfg, 1000, 1000);
+    ck_assert_int_eq(sup_config_parse(&cfg, ARGC(argv), argv, err, sizeof err), SUP_CONFIG_RUN);
+    ck_assert_uint_eq(cfg.workers, 256);
+    ck_assert_uint_eq(cfg.workers_max, 256);
+}
+END_TEST
+
+static const char every_key[] = "; a comment\n"
+                                "# another\n"
+                                "[fleet]\n"
+                                "listen = 127.0.0.1:9001\n"
+                                "listen = [::1]:9001 ; inline comment\n"
+                                "run_dir = /tmp/wsf-run\n"
+                                "worker_bin = /opt/wsworker\n"
+                                "\n"
+                                "[workers]\n"
+                                "count = 3\n"
+                                "min = 2\n"
+                                "max = 12\n"
+                                "hang_timeout = 2.5\n"
+                                "kill_grace = 0.2\n"
+                                "drain_timeout = 7\n"
+                                "orphan_grace = 1.5\n"
+                                "report_interval = 0.25\n"
+                                "[restart]\n"
+                                "base_delay = 0.05\n"
+                                "max_delay = 2\n"
+                                "reset_after = 10\n"
+                                "unstable_after = 0.5\n"
+                                "fail_count = 3\n"
+                                "fail_window = 20\n"
+                                "[worker]\n"
+                                "max_message = 4096\n"
+                                "max_connections = 50\n"
+                                "max_backlog = 65536\n"
+                                "handshake_timeout = 0.5\n"
+                                "ping_interval = 1.25\n"
+                                "idle_timeout = 3\n";
+
+START_TEST(every_key_of_the_file)
+{
+    char err[SUP_CONFIG_ERR_MAX];
+    sup_config cfg;
+    ck_assert_int_eq(parse_ini(&cfg, every_key, NULL, NULL, err), SUP_CONFIG_RUN);
+    ck_assert_str_eq(err, "");
+    ck_assert_uint_eq(cfg.nlisten, 2);
+    ck_assert_str_eq(cfg.listen[0], "127.0.0.1:9001");
+    ck_assert_str_eq(cfg.listen[1], "[::1]:9001");
+    ck_assert_str_eq(cfg.run_dir, "/tmp/wsf-run");
+    ck_assert_str_eq(cfg.worker_bin, "/opt/wsworker");
+    ck_assert_uint_eq(cfg.workers, 3);
+    ck_assert_uint_eq(cfg.workers_min, 2);
+    ck_assert_uint_eq(cfg.workers_max, 12);
+    ck_assert_uint_eq(cfg.hang_timeout_ms, 2500);
+    ck_assert_uint_eq(cfg.kill_grace_ms, 200);
+    ck_assert_uint_eq(cfg.drain_timeout_ms, 7000);
+    ck_assert_uint_eq(cfg.orphan_grace_ms, 1500);
+    ck_assert_uint_eq(cfg.report_interval_ms, 250);
+    ck_assert_uint_eq(cfg.restart.base_delay_ms, 50);
+    ck_assert_uint_eq(cfg.restart.max_delay_ms, 2000);
+    ck_assert_uint_eq(cfg.restart.reset_after_ms, 10000);
+    ck_assert_uint_eq(cfg.restart.unstable_ms, 500);
+    ck_assert_uint_eq(cfg.restart.fail_count, 3);
+    ck_assert_uint_eq(cfg.restart.fail_window_ms, 20000);
+    ck_assert_uint_eq(cfg.worker.max_message, 4096);
+    ck_assert_uint_eq(cfg.worker.max_connections, 50);
+    ck_assert_uint_eq(cfg.worker.max_backlog, 65536);
+    ck_assert_uint_eq(cfg.worker.handshake_ms, 500);
+    ck_assert_uint_eq(cfg.worker.ping_ms, 1250);
+    ck_assert_uint_eq(cfg.worker.idle_ms, 3000);
+    ck_assert_str_eq(cfg.config_file, path[0] ? path : cfg.config_file);
+
+    sup_worker_args wa;
+    ck_assert_uint_eq(sup_config_worker_args(&wa, &cfg), 12);
+    const char *want[] = {"--max-message",     "4096",  "--max-backlog",       "65536",
+                          "--max-connections", "50",    "--handshake-timeout", "0.500",
+                          "--ping-interval",   "1.250", "--idle-timeout",      "3.000"};
+    for (size_t i = 0; i < 12; i++)
+        ck_assert_str_eq(wa.argv[i], want[i]);
+    ck_assert_ptr_null(wa.argv[12]);
+}
+END_TEST
+
+START_TEST(flags_override_the_file)
+{
+    char err[SUP_CONFIG_ERR_MAX];
+    const char *ini = "[fleet]\nlisten = 127.0.0.1:9001\nlisten = 127.0.0.1:9002\n"
+                      "run_dir = /tmp/a\n[workers]\ncount = 5\n";
+    char *argv[] = {"wsfleetd",       "--workers",    "3",         "-c",     (char *)write_ini(ini),
+                    "--listen",       "[::1]:0",      "--run-dir", "/tmp/b", "--listen",
+                    "127.0.0.1:7000", "--foreground", NULL};
+    sup_config cfg;
+    int rc = parse(&cfg, argv, ARGC(argv), err);
+    remove_ini();
+    ck_assert_msg(rc == SUP_CONFIG_RUN, "%s", err);
+    ck_assert_uint_eq(cfg.workers, 3);
+    ck_assert_uint_eq(cfg.nlisten, 2);
+    ck_assert_str_eq(cfg.listen[0], "[::1]:0");
+    ck_assert_str_eq(cfg.listen[1], "127.0.0.1:7000");
+    ck_assert_str_eq(cfg.run_dir, "/tmp/b");
+    ck_assert(cfg.foreground);
+    /* argv is not permuted. */
+    ck_assert_str_eq(argv[1], "--workers");
+    ck_assert_str_eq(argv[11], "--foreground");
+}
+END_TEST
+
+START_TEST(file_listen_replaces_the_default)
+{
+    char err[SUP_CONFIG_ERR_MAX];
+    sup_config cfg;
+    ck_assert_int_eq(parse_ini(&cfg, "[fleet]\nlisten = localhost:0\n", NULL, NULL, err),
+                     SUP_CONFIG_RUN);
+    ck_assert_uint_eq(cfg.nlisten, 1);
+    ck_assert_str_eq(cfg.listen[0], "localhost:0");
+    /* A --listen without the key in the file also replaces the default. */
+    char *argv[] = {"wsfleetd", "--listen=0.0.0.0:80", NULL};
+    ck_assert_int_eq(parse(&cfg, argv, ARGC(argv), err), SUP_CONFIG_RUN);
+    ck_assert_uint_eq(cfg.nlisten, 1);
+    ck_assert_str_eq(cfg.listen[0], "0.0.0.0:80");
+}
+END_TEST
+
+START_TEST(count_default_follows_min_and_max)
+{
+    char err[SUP_CONFIG_ERR_MAX];
+    sup_config cfg;
+    /* 4 CPUs, but at most 3 workers: the default count gives way. */
+    ck_assert_int_eq(parse_ini(&cfg, "[workers]\nmax = 3\n", NULL, NULL, err), SUP_CONFIG_RUN);
+    ck_assert_uint_eq(cfg.workers, 3);
+    ck_assert_uint_eq(cfg.workers_max, 3);
+    ck_assert_int_eq(parse_ini(&cfg, "[workers]\nmin = 6\n", NULL, NULL, err), SUP_CONFIG_RUN);
+    ck_assert_uint_eq(cfg.workers, 6);
+    ck_assert_uint_ge(cfg.workers_max, 6);
+    /* An explicit count moves the default max. */
+    ck_assert_int_eq(parse_ini(&cfg, "[workers]\ncount = 100\n", NULL, NULL, err), SUP_CONFIG_RUN);
+    ck_assert_uint_eq(cfg.workers_max, 200);
+    char *argv[] = {"wsfleetd", "--workers", "256", NULL};
+    ck_assert_int_eq(parse(&cfg, argv, ARGC(argv), err), SUP_CONFIG_RUN);
+    ck_assert_uint_eq(cfg.workers_max, 256);
+}
+END_TEST
+
+START_TEST(help_and_version)
+{
+    char err[SUP_CONFIG_ERR_MAX];
+    sup_config cfg;
+    char *h[] = {"wsfleetd", "--workers", "x", "--help", NULL};
+    ck_assert_int_eq(parse(&cfg, h, ARGC(h), err), SUP_CONFIG_HELP);
+    char *v[] = {"wsfleetd", "--version", NULL};
+    ck_assert_int_eq(parse(&cfg, v, ARGC(v), err), SUP_CONFIG_VERSION);
+    ck_assert_ptr_nonnull(strstr(sup_config_usage(), "--listen HOST:PORT"));
+}
+END_TEST
+
+START_TEST(reparse_is_repeatable)
+{
+    char err[SUP_CONFIG_ERR_MAX];
+    char *argv[] = {"wsfleetd", "--workers", "3", "--listen", "127.0.0.1:1", NULL};
+    sup_config a, b;
+    ck_assert_int_eq(parse(&a, argv, ARGC(argv), err), SUP_CONFIG_RUN);
+    ck_assert_int_eq(parse(&b, argv, ARGC(argv), err), SUP_CONFIG_RUN);
+    ck_assert_mem_eq(&a, &b, sizeof a);
+}
+END_TEST
+
+/* A bad file and the pieces its message must contain. */
+typedef struct bad_ini {
+    const char *text;
+    const char *want[3];
+} bad_ini;
+
+static const bad_ini bad_inis[] = {
+    {"[workers]\ncount = many\n", {":2:", "[workers] count", "not a whole number"}},
+    {"[workers]\n\ncount = 0\n", {":3:", "count", "out of range 1..256"}},
+    {"[workers]\ncount = 300\n", {":2:", "count", "out of range"}},
+    {"[workers]\ncount = -1\n", {":2:", "count", "not a whole number"}},
+    {"[workers]\ncount = 3x\n", {":2:", "count", "not a whole number"}},
+    {"[workers]\ncount =\n", {":2:", "count", "not a whole number"}},
+    {"[fleat]\nlisten = 1.2.3.4:5\n", {":2:", "listen", "unknown section 'fleat'"}},
+    {"[fleet]\nlisten = 1.2.3.4:5\nlisen = x\n", {":3:", "lisen", "unknown key"}},
+    {"count = 3\n", {":1:", "count", "outside any section"}},
+    {"[workers]\nhang_timeout = soon\n", {":2:", "hang_timeout", "not a duration"}},
+    {"[workers]\nhang_timeout = 0\n", {":2:", "hang_timeout", "out of range"}},
+    {"[workers]\nhang_timeout = 1e9\n", {":2:", "hang_timeout", "out of range"}},
+    {"[workers]\nkill_grace = nan\n", {":2:", "kill_grace", "not a duration"}},
+    {"[workers]\ndrain_timeout = 5s\n", {":2:", "drain_timeout", "not a duration"}},
+    {"[workers]\norphan_grace = -1\n", {":2:", "orphan_grace", "not a duration"}},
+    {"[workers]\nreport_interval = x\n", {"report_interval", "not a duration", ":2:"}},
+    {"[workers]\nmin = 5\nmax = 4\n", {":3:", "min (5) must be at most [workers] max (4)", ""}},
+    {"[workers]\nmax = 4\nmin = 5\n", {":3: [workers] min", "max (4)", ""}},
+    {"[workers]\ncount = 9\nmax = 8\n", {":3:", "count (9) must be at most [workers] max (8)", ""}},
+    {"[workers]\nmin = 3\ncount = 2\n", {":3:", "min (3) must be at most [workers] count (2)", ""}},
+    {"[restart]\nbase_delay = 3\nmax_delay = 2\n", {":3:", "base_delay", "max_delay (2000 ms)"}},
+    {"[restart]\nfail_count = 65\n", {":2:", "fail_count", "out of range 1..64"}},
+    {"[restart]\nfail_window = y\n", {":2:", "fail_window", "not a duration"}},
+    {"[restart]\nreset_after = y\n", {":2:", "reset_after", ""}},
+    {"[restart]\nunstable_after = y\n", {":2:", "unstable_after", ""}},
+    {"[workers]\nreport_interval = 10\n", {":2:", "report_interval", "less than [workers] hang"}},
+    {"[worker]\nmax_message = 0\n", {":2:", "max_message", "out of range"}},
+    {"[worker]\nmax_connections = lots\n", {":2:", "max_connections", ""}},
+    {"[worker]\nmax_backlog = 1.5\n", {":2:", "max_backlog", "not a whole number"}},
+    {"[worker]\nhandshake_timeout = x\n", {":2:", "handshake_timeout", ""}},
+    {"[worker]\nping_interval = x\n", {":2:", "ping_interval", ""}},
+    {"[worker]\nidle_timeout = x\n", {":2:", "idle_timeout", ""}},
+    {"[fleet]\nlisten = 8080\n", {":2:", "listen", "not HOST:PORT"}},
+    {"[fleet]\nlisten = ::1:8080\n", {":2:", "listen", "[V6HOST]:PORT"}},
+    {"[fleet]\nlisten = [::1:8080\n", {":2:", "listen", "not [V6HOST]:PORT"}},
+    {"[fleet]\nlisten = host:65536\n", {":2:", "listen", "out of range 0..65535"}},
+    {"[fleet]\nlisten = host:\n", {":2:", "listen", "port"}},
+    {"[fleet]\nrun_dir =\n", {":2:", "run_dir", "empty value"}},
+    {"[fleet]\nthis line has no equals sign\n", {":2:", "syntax error", ""}},
+    {"[workers\ncount = 2\n", {":1:", "syntax error", ""}},
+};
+
+START_TEST(bad_file)
+{
+    const bad_ini *b = &bad_inis[_i];
+    char err[SUP_CONFIG_ERR_MAX];
+    sup_config cfg;
+    ck_assert_int_eq(parse_ini(&cfg, b->text, NULL, NULL, err), SUP_CONFIG_ERROR);
+    ck_assert_ptr_null(strchr(err, '\n'));
+    ck_assert_msg(strncmp(err, "/tmp/test_sup_config_", 21) == 0, "no file name: %s", err);
+    for (int i = 0; i < 3; i++)
+        ck_assert_msg(strstr(err, b->want[i]) != NULL, "case %d: '%s' lacks '%s'", _i, err,
+                      b->want[i]);
+}
+END_TEST
+
+START_TEST(too_many_listens_and_long_lines)
+{
+    char err[SUP_CONFIG_ERR_MAX], text[4096] = "[fleet]\n";
+    sup_config cfg;
+    for (int i = 0; i <= SUP_CONFIG_MAX_LISTEN; i++)
+        snprintf(text + strlen(text), sizeof text - strlen(text), "listen = h:%d\n", i);
+    ck_assert_int_eq(parse_ini(&cfg, text, NULL, NULL, err), SUP_CONFIG_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, ":18: [fleet] listen: more than 16"));
+
+    char long_line[600] = "[fleet]\nrun_dir = ";
+    memset(long_line + strlen(long_line), 'a', 400);
+    strcat(long_line, "\n[workers]\ncount = 2\n");
+    ck_assert_int_eq(parse_ini(&cfg, long_line, NULL, NULL, err), SUP_CONFIG_ERROR);
+    ck_assert_msg(strstr(err, ":2: line longer than") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(missing_file)
+{
+    char err[SUP_CONFIG_ERR_MAX];
+    char *argv[] = {"wsfleetd", "-c", "/nonexistent/wsfleet.ini", NULL};
+    sup_config cfg;
+    ck_assert_int_eq(parse(&cfg, argv, ARGC(argv), err), SUP_CONFIG_ERROR);
+    ck_assert_str_eq(err, "/nonexistent/wsfleet.ini: cannot open: No such file or directory");
+}
+END_TEST
+
+/* Bad flags and the pieces their message must contain. */
+typedef struct bad_flags {
+    const char *argv[4];
+    const char *want[2];
+} bad_flags;
+
+static const bad_flags bad_flag_cases[] = {
+    {{"--workers", "x"}, {"--workers", "not a whole number"}},
+    {{"--workers", "0"}, {"--workers", "out of range 1..256"}},
+    {{"--workers", "257"}, {"--workers", "out of range"}},
+    {{"--workers"}, {"--workers", "needs a value"}},
+    {{"-c"}, {"-c", "needs a value"}},
+    {{"--listen", "nope"}, {"--listen", "not HOST:PORT"}},
+    {{"--run-dir", ""}, {"--run-dir", "empty value"}},
+    {{"--frobnicate"}, {"--frobnicate", "unknown option"}},
+    {{"-x"}, {"-x", "unknown option"}},
+    {{"--foreground", "extra"}, {"extra", "unexpected argument"}},
+    {{"--foreground=yes"}, {"--foreground", ""}},
+};
+
+START_TEST(bad_flag)
+{
+    const bad_flags *b = &bad_flag_cases[_i];
+    char *argv[6] = {"wsfleetd"}, err[SUP_CONFIG_ERR_MAX];
+    int argc = 1;
+    for (int i = 0; i < 4 && b->argv[i] != NULL; i++)
+        argv[argc++] = (char *)b->argv[i];
+    sup_config cfg;
+    ck_assert_int_eq(parse(&cfg, argv, argc, err), SUP_CONFIG_ERROR);
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(strstr(err, b->want[i]) != NULL, "case %d: '%s' lacks '%s'", _i, err,
+                      b->want[i]);
+}
+END_TEST
+
+START_TEST(flag_against_file)
+{
+    /* The message blames the flag that made min > count. */
+    char err[SUP_CONFIG_ERR_MAX];
+    sup_config cfg;
+    ck_assert_int_eq(parse_ini(&cfg, "[workers]\nmin = 3\n", "--workers", "2", err),
+                     SUP_CONFIG_ERROR);
+    ck_assert_msg(strstr(err, "--workers") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "min (3) must be at most [workers] count (2)") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(small_error_buffer)
+{
+    char err[8];
+    char *argv[] = {"wsfleetd", "--workers", "x", NULL};
+    sup_config cfg;
+    sup_config_init(&cfg, 1000, 4);
+    ck_assert_int_eq(sup_config_parse(&cfg, ARGC(argv), argv, err, sizeof err), SUP_CONFIG_ERROR);
+    ck_assert_uint_eq(strlen(err), 7);
+}
+END_TEST
+
+Suite *sup_config_suite(void)
+{
+    Suite *s = suite_create("sup_config");
+    TCase *tc = tcase_create("config");
+    tcase_add_test(tc, defaults);
+    tcase_add_test(tc, defaults_from_euid_and_cpus);
+    tcase_add_test(tc, every_key_of_the_file);
+    tcase_add_test(tc, flags_override_the_file);
+    tcase_add_test(tc, file_listen_replaces_the_default);
+    tcase_add_test(tc, count_default_follows_min_and_max);
+    tcase_add_test(tc, help_and_version);
+    tcase_add_test(tc, reparse_is_repeatable);
+    tcase_add_loop_test(tc, bad_file, 0, (int)(sizeof bad_inis / sizeof bad_inis[0]));
+    tcase_add_test(tc, too_many_listens_and_long_lines);
+    tcase_add_test(tc, missing_file);
+    tcase_add_loop_test(tc, bad_flag, 0, (int)(sizeof bad_flag_cases / sizeof bad_flag_cases[0]));
+    tcase_add_test(tc, flag_against_file);
+    tcase_add_test(tc, small_error_buffer);
+    suite_add_tcase(s, tc);
+    return s;
+}
