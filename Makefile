@@ -2,7 +2,7 @@
 PRESET ?= release
 BUILD := build/$(PRESET)
 JOBS ?= $(shell nproc)
-LISTEN ?= 127.0.0.1:8080
+RUN_FLAGS ?=
 
 .PHONY: all deps build run test bench asan fuzz format clean
 
@@ -15,9 +15,9 @@ build: deps
 	cmake --preset $(PRESET) >/dev/null
 	cmake --build --preset $(PRESET) -j$(JOBS)
 
-# Until the supervisor exists, the default service is one standalone worker.
+# The default service: a supervised fleet on 127.0.0.1:8080, in the foreground (Ctrl-C drains it).
 run: build
-	$(BUILD)/worker/wsworker --listen $(LISTEN)
+	$(BUILD)/supervisor/wsfleetd --foreground $(RUN_FLAGS)
 
 test: build
 	cd tests/integration && npm ci --no-audit --no-fund --loglevel=error

@@ -52,6 +52,10 @@ int main(int argc, char **argv)
         perror("wsfleetd");
         return EXIT_FAILURE;
     }
+    ctx->argc = argc;
+    ctx->argv = argv;
+    ctx->euid = (unsigned)geteuid();
+    ctx->ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     int rc = sup_ctx_init(ctx, &cfg) == 0 ? sup_ctx_run(ctx) : EXIT_FAILURE;
     sup_ctx_fini(ctx);
     free(ctx);

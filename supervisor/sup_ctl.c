@@ -93,17 +93,12 @@ static int sup_slot_arg(const sup_ctx *ctx, int32_t slot, wsf_ctl_response *res)
 static void sup_ctl_restart(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *res)
 {
     if (req->slot == -1 && req->rolling) {
-        if (ctx->rolling_next >= 0) {
+        /* One slot at a time: the next victim stops taking connections first; each next slot
+         * is recycled when the previous one's replacement says Hello. */
+        if (sup_rolling_restart(ctx) != 0) {
             snprintf(res->error, sizeof res->error, "a rolling restart is already running");
             return;
         }
-        /* One slot at a time: the next victim stops taking connections first; each next slot
-         * is recycled when the previous one's replacement says Hello. */
-        if (ctx->desired > 1) {
-            ctx->rolling_next = 1;
-            sup_slot_set_accepting(ctx, &ctx->slots[1], false);
-        }
-        sup_slot_drain(ctx, &ctx->slots[0], ctx->cfg.drain_timeout_ms, true);
         snprintf(res->message, sizeof res->message, "rolling restart of %u workers started",
                  ctx->desired);
     } else if (req->slot == -1) {
@@ -167,7 +162,7 @@ void sup_ctl_handle(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *
         return;
     }
     case WSF_CTL_RELOAD:
-        snprintf(res->error, sizeof res->error, "reload is not supported yet");
+        sup_reload(ctx, res);
         return;
     default:
         snprintf(res->error, sizeof res->error, "unknown command");

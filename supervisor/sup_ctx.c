@@ -234,6 +234,19 @@ static void sup_on_sighup(evutil_socket_t sig, short what, void *arg)
     free(res);
 }
 
+int sup_rolling_restart(sup_ctx *ctx)
+{
+    if (ctx->rolling_next >= 0)
+        return -1;
+    if (ctx->desired > 1) {
+        ctx->rolling_next = 1;
+        sup_slot_set_accepting(ctx, &ctx->slots[1], false);
+    }
+    if (ctx->desired > 0)
+        sup_slot_drain(ctx, &ctx->slots[0], ctx->cfg.drain_timeout_ms, true);
+    return 0;
+}
+
 int sup_scale(sup_ctx *ctx, unsigned desired, char *err, size_t errcap)
 {
     if (desired < ctx->cfg.workers_min || desired > ctx->cfg.workers_max) {
@@ -260,7 +273,7 @@ int sup_scale(sup_ctx *ctx, unsigned desired, char *err, size_t errcap)
 }
 
 /* Finds wsworker: the configured path, else beside wsfleetd (installed) or in the build tree. */
-static int sup_find_worker(sup_ctx *ctx)
+int sup_find_worker_bin(sup_ctx *ctx)
 {
     if (ctx->cfg.worker_bin[0] != '\0') {
         snprintf(ctx->worker_bin, sizeof ctx->worker_bin, "%s", ctx->cfg.worker_bin);
@@ -320,7 +333,7 @@ int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg)
         sup_stats_reset(&ctx->slots[i].stats);
     }
 
-    if (sup_find_worker(ctx) != 0 || sup_run_dir(ctx) != 0)
+    if (sup_find_worker_bin(ctx) != 0 || sup_run_dir(ctx) != 0)
         return -1;
     ctx->base = event_base_new();
     ctx->zctx = wsf_ipc_context_new();

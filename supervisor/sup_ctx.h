@@ -58,7 +58,10 @@ typedef struct sup_listen {
 
 typedef struct sup_ctx {
     sup_config cfg;
-    const char *config_path;
+    int argc; /* the command line, re-parsed by a reload */
+    char **argv;
+    unsigned euid;
+    long ncpu;
     struct event_base *base;
     void *zctx;
     wsf_ipc *workers_ipc; /* ROUTER: Hello, Report, Ack */
@@ -122,6 +125,16 @@ int sup_scale(sup_ctx *ctx, unsigned desired, char *err, size_t errcap);
 
 /* Starts the graceful stop: drain everything, exit when all are gone or at the deadline. */
 void sup_stop(sup_ctx *ctx, uint32_t drain_ms, const char *why);
+
+/* Resolves the wsworker path from cfg.worker_bin into ctx->worker_bin. Returns 0 or -1. */
+int sup_find_worker_bin(sup_ctx *ctx);
+
+/* Starts a rolling restart of slots [0, desired): one at a time, the next marked non-accepting
+ * first. Returns -1 if one is already running. */
+int sup_rolling_restart(sup_ctx *ctx);
+
+/* Re-reads the configuration (sup_reload.c). */
+void sup_reload(sup_ctx *ctx, wsf_ctl_response *res);
 
 /* wsctl requests (sup_ctl.c). */
 void sup_ctl_handle(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *res);

@@ -1,0 +1,75 @@
+/* Reload (SIGHUP, wsctl reload): re-reads the configuration with the original command line,
+ * applies what can change while running, and restarts the workers one slot at a time when their
+ * own settings changed. Listening addresses, workers.max and the run directory are fixed for the
+ * supervisor's life (the sockets and endpoints exist once); a reload that changes them is
+ * refused as a whole. */
+#include <stdio.h>
+#include <string.h>
+
+#include "sup_ctx.h"
+#include "wsf_log.h"
+
+/* True if two configurations start workers differently. */
+static bool sup_workers_differ(const sup_config *a, const sup_config *b)
+{
+    return memcmp(&a->worker, &b->worker, sizeof a->worker) != 0 ||
+           strcmp(a->worker_bin, b->worker_bin) != 0 || a->orphan_grace_ms != b->orphan_grace_ms ||
+           a->report_interval_ms != b->report_interval_ms ||
+           a->drain_timeout_ms != b->drain_timeout_ms;
+}
+
+/* Names the first fixed setting that differs, or NULL. */
+static const char *sup_fixed_change(const sup_config *a, const sup_config *b)
+{
+    if (a->nlisten != b->nlisten || memcmp(a->listen, b->listen, sizeof a->listen) != 0)
+        return "[fleet] listen";
+    if (strcmp(a->run_dir, b->run_dir) != 0)
+        return "[fleet] run_dir";
+    if (a->workers_max != b->workers_max)
+        return "[workers] max";
+    return NULL;
+}
+
+void sup_reload(sup_ctx *ctx, wsf_ctl_response *res)
+{
+    sup_config next;
+    char err[SUP_CONFIG_ERR_MAX];
+
+    sup_config_init(&next, ctx->euid, ctx->ncpu);
+    if (sup_config_parse(&next, ctx->argc, ctx->argv, err, sizeof err) != SUP_CONFIG_RUN) {
+        snprintf(res->error, sizeof res->error, "%.250s", err);
+        wsf_log_error("reload refused: %s", err);
+        return;
+    }
+    const char *fixed = sup_fixed_change(&ctx->cfg, &next);
+    if (fixed != NULL) {
+        snprintf(res->error, sizeof res->error,
+                 "%s cannot change while wsfleetd runs; restart wsfleetd to apply it", fixed);
+        wsf_log_error("reload refused: %s", res->error);
+        return;
+    }
+    bool restart_workers = sup_workers_differ(&ctx->cfg, &next);
+    unsigned desired = ctx->desired;
+    /* A count that was not changed in the file keeps what wsctl scale set. */
+    if (next.workers != ctx->cfg.workers)
+        desired = next.workers;
+    if (desired < next.workers_min)
+        desired = next.workers_min;
+    sup_config old = ctx->cfg;
+    ctx->cfg = next;
+    if (restart_workers && sup_find_worker_bin(ctx) != 0) {
+        snprintf(res->error, sizeof res->error, "worker binary %.200s is not executable",
+                 ctx->worker_bin);
+        ctx->cfg = old;
+        sup_find_worker_bin(ctx);
+        return;
+    }
+    if (desired != ctx->desired)
+        sup_scale(ctx, desired, err, sizeof err);
+    if (restart_workers)
+        sup_rolling_restart(ctx);
+    snprintf(res->message, sizeof res->message, "configuration reloaded%s",
+             restart_workers ? "; restarting workers one at a time" : "");
+    wsf_log_info("reload: %s", res->message);
+    res->ok = true;
+}
