@@ -341,8 +341,20 @@ int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg)
         wsf_log_error("cannot create the event loop or the ZeroMQ context");
         return -1;
     }
-    /* A stale socket from a dead supervisor would make bind fail for ipc://; it is ours. */
-    unlink(ctx->ctl_path);
+    if (access(ctx->ctl_path, F_OK) == 0) {
+        /* Either another supervisor owns this run dir, or a dead one left its socket behind. */
+        wsf_ctl_request req = {.command = WSF_CTL_VERSION};
+        wsf_ctl_response *res = calloc(1, sizeof *res);
+        if (res == NULL)
+            abort();
+        int alive = wsf_ipc_ctl_call(ctx->zctx, ctx->ctl_endpoint, &req, res, 500) == 0;
+        free(res);
+        if (alive) {
+            wsf_log_error("another wsfleetd is running with run dir %s", cfg->run_dir);
+            return -1;
+        }
+        unlink(ctx->ctl_path);
+    }
     int rc = wsf_ipc_open(&ctx->workers_ipc, ctx->zctx, WSF_IPC_SUPERVISOR, ctx->workers_endpoint);
     if (rc == 0)
         rc = wsf_ipc_open(&ctx->ctl_ipc, ctx->zctx, WSF_IPC_CTL_SERVER, ctx->ctl_endpoint);
@@ -408,6 +420,8 @@ void sup_ctx_fini(sup_ctx *ctx)
     wsf_ipc_context_free(ctx->zctx);
     if (ctx->ctl_path[0])
         unlink(ctx->ctl_path);
+    if (strncmp(ctx->workers_endpoint, "ipc://", 6) == 0)
+        unlink(ctx->workers_endpoint + 6);
     sup_sockets_close(ctx);
     for (int i = 0; i < 2; i++) {
         if (ctx->parent_pipe[i] != -1)
