@@ -65,6 +65,9 @@ static void sup_child(const sup_ctx *ctx, const sup_slot *slot, char *const argv
             goto fail;
         close(moved[i]);
     }
+    /* Its own process group: a terminal's Ctrl-C reaches only the supervisor, which drains
+     * the workers gradually instead of all of them closing every connection at once. */
+    setpgid(0, 0);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
