@@ -88,6 +88,9 @@ static void sup_on_worker_msg(sup_ctx *ctx, const wsf_ipc_peer *peer, const wsf_
     slot->has_peer = true;
     if (m->kind == WSF_WMSG_HELLO) {
         slot->ready_ms = now;
+        /* A zero baseline, so rates count what happens before the first Report too. */
+        wsf_report zero = {.pid = m->hello.pid, .slot = slot_index, .generation = generation};
+        sup_stats_add(&slot->stats, &zero, now);
         if (slot->state == SUP_SLOT_STARTING) {
             slot->state = SUP_SLOT_RUNNING;
             wsf_log_info("slot %u: worker pid %u ready", slot->index, m->hello.pid);

@@ -86,6 +86,8 @@ typedef struct sup_ctx {
     bool steering_cbpf; /* the BPF program is attached (else plain hashing) */
     uint32_t steer_map[SUP_STEER_BUCKETS];
     bool steer_valid;
+    bool steer_map_has[SUP_MAX_SLOTS]; /* slot has buckets in the attached map */
+    uint64_t steer_weighed_ms;         /* when the weights were last computed */
     bool stopping;
     uint64_t stop_deadline_ms;
     int rolling_next; /* next slot of a rolling restart, -1 when none */

@@ -13,6 +13,8 @@
 #include "sup_ctx.h"
 #include "wsf_log.h"
 
+#define SUP_STEER_REWEIGH_MS 5000
+
 /* Splits "HOST:PORT" or "[HOST]:PORT". Returns 0 or -1. */
 static int sup_split_addr(char *host, size_t hcap, char *port, size_t pcap, const char *spec)
 {
@@ -143,11 +145,20 @@ void sup_sockets_steer(sup_ctx *ctx)
     uint32_t map[SUP_STEER_BUCKETS];
     unsigned counts[SUP_MAX_SLOTS];
 
+    bool changed = !ctx->steer_valid;
     for (unsigned i = 0; i < ctx->nslots; i++) {
         const sup_slot *s = &ctx->slots[i];
         in[i].eligible = !ctx->stopping && s->state == SUP_SLOT_RUNNING && s->accepting;
         in[i].connections = s->has_report ? s->report.connections_active : 0;
+        changed |= in[i].eligible != (ctx->steer_map_has[i] != 0);
     }
+    /* Who may take connections changes the map at once. Load only re-weights it every few
+     * seconds: Reports arrive at different moments, so during a burst of new connections the
+     * counts disagree by the burst itself, and chasing them would make the spread worse. */
+    uint64_t now = sup_now_ms();
+    if (!changed && now - ctx->steer_weighed_ms < SUP_STEER_REWEIGH_MS)
+        return;
+    ctx->steer_weighed_ms = now;
     sup_steer_weights(weights, in, ctx->nslots);
     int rc = sup_steer_map(map, weights, ctx->nslots);
     if (rc < 0) {
@@ -156,8 +167,10 @@ void sup_sockets_steer(sup_ctx *ctx)
         return;
     }
     sup_steer_count(counts, ctx->nslots, map);
-    for (unsigned i = 0; i < ctx->nslots; i++)
+    for (unsigned i = 0; i < ctx->nslots; i++) {
         ctx->slots[i].buckets = counts[i];
+        ctx->steer_map_has[i] = counts[i] > 0;
+    }
     if (ctx->steer_valid && memcmp(map, ctx->steer_map, sizeof map) == 0)
         return;
     memcpy(ctx->steer_map, map, sizeof map);

@@ -31,7 +31,11 @@ size_t sup_steer_weights(uint32_t *out, const sup_steer_slot *slots, size_t n)
             continue;
         }
         uint64_t w = (uint64_t)SUP_STEER_WEIGHT_UNIT * 2 * damp / (slots[i].connections + damp);
-        out[i] = w > 0 ? (uint32_t)w : 1;
+        if (w > SUP_STEER_MAX_WEIGHT)
+            w = SUP_STEER_MAX_WEIGHT;
+        if (w < SUP_STEER_MIN_WEIGHT)
+            w = SUP_STEER_MIN_WEIGHT;
+        out[i] = (uint32_t)w;
     }
     return eligible;
 }

@@ -19,6 +19,14 @@
 /* Weight of an eligible slot holding the mean number of connections. */
 #define SUP_STEER_WEIGHT_UNIT 1024u
 
+/* The most an emptier slot weighs (1.25 units). Reports arrive at different times, so during a
+ * burst of new connections the slot with the oldest Report looks emptiest; a larger boost would
+ * pile the burst onto it (and onto a freshly restarted worker). Large, lasting imbalances are for
+ * rebalancing to correct, not for steering. */
+#define SUP_STEER_MAX_WEIGHT (SUP_STEER_WEIGHT_UNIT * 5 / 4)
+/* The least a fuller slot weighs (0.8 units), for the same reason the other way round. */
+#define SUP_STEER_MIN_WEIGHT (SUP_STEER_WEIGHT_UNIT * 4 / 5)
+
 /* Errors of sup_steer_map. */
 #define SUP_STEER_ENONE (-1)    /* no slot is eligible */
 #define SUP_STEER_ETOOMANY (-2) /* more eligible slots than buckets */
@@ -30,8 +38,9 @@ typedef struct sup_steer_slot {
 
 /* Computes out[i] for each of the n slots: 0 for an ineligible slot, otherwise
  * SUP_STEER_WEIGHT_UNIT * 2D / (connections + D) with D = max(8, mean connections of the
- * eligible slots), at least 1. A slot at the mean weighs one unit, an idle one at most two: new
- * workers get more new connections without taking all of them. Fewer connections never give a
+ * eligible slots), clamped to [SUP_STEER_MIN_WEIGHT, SUP_STEER_MAX_WEIGHT]. A slot at the mean
+ * weighs one unit, an emptier one at most 1.25, a fuller one at least 0.8: new workers get more
+ * new connections without taking all of them. Fewer connections never give a
  * smaller weight; equal connections give equal weights. Returns the number of eligible slots. */
 size_t sup_steer_weights(uint32_t *out, const sup_steer_slot *slots, size_t n);
 

@@ -90,7 +90,12 @@ START_TEST(weights_favour_fewer_connections)
     ck_assert_uint_eq(w[0], w[3]);
     ck_assert_uint_gt(w[1], w[0]);
     ck_assert_uint_gt(w[0], w[4]);
-    ck_assert_uint_le(w[1], 2 * SUP_STEER_WEIGHT_UNIT);
+    ck_assert_uint_le(w[1], SUP_STEER_MAX_WEIGHT);
+    /* A restarted worker (0 connections) beside busy ones gets the capped boost, no more. */
+    sup_steer_slot r[4] = {{true, 250}, {true, 0}, {true, 250}, {true, 250}};
+    sup_steer_weights(w, r, 4);
+    ck_assert_uint_eq(w[1], SUP_STEER_MAX_WEIGHT);
+    ck_assert_uint_lt(w[0], w[1]);
     /* mean = 150: a slot at the mean weighs one unit */
     sup_steer_slot m[2] = {{true, 150}, {true, 150}};
     sup_steer_weights(w, m, 2);
