@@ -1,0 +1,600 @@
+// Runs a real wsfleetd for integration tests: a temp directory with an INI config and the run
+// directory, the supervisor in the foreground (its stderr carries its workers' lines too), wsctl
+// calls, and the bookkeeping that makes sure no supervisor or worker outlives a test. Processes
+// are only ever signalled by PID: the supervisor's own, and worker PIDs learned from its log and
+// from wsctl (checked against /proc before any signal, so a recycled PID is never hit).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { IO_TIMEOUT_MS, READY_TIMEOUT_MS, WebSocket, withTimeout } from './worker.mjs';
+
+export { sleep };
+
+// Under AddressSanitizer everything is ~3x slower; the bounds below are sized for that.
+export const FLEET_READY_TIMEOUT_MS = READY_TIMEOUT_MS;
+const STOP_KILL_AFTER_MS = 10000;
+const STDERR_CAP = 8 * 1024 * 1024;
+const POLL_MS = 50;
+
+function envPath(name, what) {
+    const value = process.env[name];
+    if (!value) {
+        throw new Error(`set ${name} to the ${what} executable (ctest does this)`);
+    }
+    return value;
+}
+
+export function fleetdPath() {
+    return envPath('WSFLEETD', 'wsfleetd');
+}
+
+export function wsctlPath() {
+    return envPath('WSCTL', 'wsctl');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes by PID
+
+// /proc/PID/stat's state letter, or null when there is no such process.
+function procState(pid) {
+    let stat;
+    try {
+        stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+        return null;
+    }
+    const close = stat.lastIndexOf(')');
+    return close < 0 ? null : stat.slice(close + 2, close + 3);
+}
+
+// True while `pid` is a process that has not exited (a zombie waiting to be reaped has exited).
+export function pidAlive(pid) {
+    const state = procState(pid);
+    return state !== null && state !== 'Z' && state !== 'X';
+}
+
+// True when `pid` is alive and runs wsworker: the only kind of PID the cleanup ever signals.
+function isLiveWorker(pid) {
+    if (!pidAlive(pid)) {
+        return false;
+    }
+    try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0].endsWith('wsworker');
+    } catch {
+        return false;
+    }
+}
+
+// Signals `pid`; a process that is already gone is not an error.
+export function signalPid(pid, signal) {
+    try {
+        process.kill(pid, signal);
+        return true;
+    } catch (err) {
+        if (err.code !== 'ESRCH') {
+            throw err;
+        }
+        return false;
+    }
+}
+
+// Resolves with the PIDs of `pids` still alive after `ms` (an empty array once all are gone).
+export async function waitGone(pids, ms) {
+    const deadline = Date.now() + ms;
+    for (;;) {
+        const alive = [...pids].filter(pidAlive);
+        if (alive.length === 0 || Date.now() >= deadline) {
+            return alive;
+        }
+        await sleep(POLL_MS);
+    }
+}
+
+// Every supervisor not yet known to have exited and every worker PID seen: if the test process
+// ends without stopping them (a crash, an uncaught error), the exit hook kills them by PID.
+const liveSupervisors = new Set();
+const seenWorkerPids = new Set();
+process.on('exit', () => {
+    for (const child of liveSupervisors) {
+        child.kill('SIGKILL');
+    }
+    for (const pid of seenWorkerPids) {
+        if (isLiveWorker(pid)) {
+            signalPid(pid, 'SIGKILL');
+        }
+    }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Which worker holds a connection
+
+// Inode of the server side of each TCP connection to 127.0.0.1:serverPort, by client port.
+function serverSideInodes(serverPort) {
+    const inodes = new Map();
+    const text = fs.readFileSync('/proc/net/tcp', 'utf8');
+    for (const line of text.split('\n').slice(1)) {
+        const f = line.trim().split(/\s+/);
+        if (f.length < 10) {
+            continue;
+        }
+        const [localIp, localPort] = f[1].split(':');
+        const [remoteIp, remotePort] = f[2].split(':');
+        if (localIp === '0100007F' && remoteIp === '0100007F' &&
+            parseInt(localPort, 16) === serverPort) {
+            inodes.set(parseInt(remotePort, 16), f[9]);
+        }
+    }
+    return inodes;
+}
+
+// Maps each client port in `clientPorts` to the PID among `pids` whose descriptors hold the
+// server side of that connection (undefined when none does). Linux only, through /proc.
+export function ownersOf(clientPorts, serverPort, pids) {
+    const inodes = serverSideInodes(serverPort);
+    const ownerOfInode = new Map();
+    for (const pid of pids) {
+        let fds = [];
+        try {
+            fds = fs.readdirSync(`/proc/${pid}/fd`);
+        } catch {
+            continue;
+        }
+        for (const fd of fds) {
+            let link;
+            try {
+                link = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+            } catch {
+                continue;
+            }
+            const m = /^socket:\[(\d+)\]$/.exec(link);
+            if (m) {
+                ownerOfInode.set(m[1], pid);
+            }
+        }
+    }
+    const owners = new Map();
+    for (const port of clientPorts) {
+        const inode = inodes.get(port);
+        owners.set(port, inode === undefined ? undefined : ownerOfInode.get(inode));
+    }
+    return owners;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running programs to completion
+
+// Runs `file args` to completion; resolves with { code, signal, stdout, stderr, ms }. Kills it
+// (by its PID) after `ms`, which shows as signal 'timeout'.
+export async function runProgram(file, args, ms = 10000) {
+    const started = Date.now();
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c) => { stdout += c; });
+    child.stderr.setEncoding('utf8').on('data', (c) => { stderr += c; });
+    const exited = new Promise((resolve) => {
+        child.on('error', (err) => resolve({ code: null, signal: `spawn error ${err.code}` }));
+        child.on('close', (code, signal) => resolve({ code, signal }));
+    });
+    let timer;
+    const timeout = new Promise((resolve) => {
+        timer = setTimeout(() => resolve(null), ms);
+    });
+    let exit = await Promise.race([exited, timeout]);
+    clearTimeout(timer);
+    if (!exit) {
+        child.kill('SIGKILL');
+        await exited;
+        exit = { code: null, signal: 'timeout' };
+    }
+    return { ...exit, stdout, stderr, ms: Date.now() - started };
+}
+
+// Runs wsctl with `args`; resolves like runProgram plus `json` (stdout parsed, when it parses).
+export async function wsctl(args, ms = 10000) {
+    const result = await runProgram(wsctlPath(), args, ms);
+    try {
+        result.json = JSON.parse(result.stdout);
+    } catch {
+        result.json = undefined;
+    }
+    return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+
+// INI text from { section: { key: value } }.
+export function iniText(sections) {
+    const out = [];
+    for (const [section, keys] of Object.entries(sections)) {
+        out.push(`[${section}]`);
+        for (const [key, value] of Object.entries(keys)) {
+            out.push(`${key} = ${value}`);
+        }
+        out.push('');
+    }
+    return out.join('\n');
+}
+
+// A fresh temp directory for one fleet; the caller removes it (Fleet.stop does).
+export function makeTempDir() {
+    return fs.mkdtempSync(path.join(os.tmpdir(), 'wsfleet-it-'));
+}
+
+// Settings that keep a test fleet quick: reports twice a second, short drains and graces.
+export const TEST_WORKERS = {
+    count: 2,
+    min: 1,
+    max: 8,
+    hang_timeout: 5,
+    kill_grace: 1,
+    drain_timeout: 2,
+    orphan_grace: 10,
+    report_interval: 0.5,
+};
+
+// ---------------------------------------------------------------------------------------------
+// The fleet
+
+// A running wsfleetd. Use startFleet() to make one and stopFleet() in an after/finally hook.
+// Duck-compatible with worker.mjs's Worker where its helpers need it (port, url, track, clients),
+// so openWs, echo, canEcho and rawConnect work against a fleet.
+export class Fleet {
+    constructor(child, dir, runDir, configPath) {
+        this.child = child;
+        this.pid = child.pid;
+        this.dir = dir;
+        this.runDir = runDir;
+        this.configPath = configPath;
+        this.stderrText = '';
+        this.port = undefined;
+        this.nsockets = undefined;
+        this.exit = null; // { code, signal } once the supervisor exited
+        this.clients = new Set();
+        liveSupervisors.add(child);
+        // 'exit', not 'close': the workers share the supervisor's stderr and may outlive it.
+        this.exited = new Promise((resolve) => {
+            child.on('exit', (code, signal) => {
+                liveSupervisors.delete(child);
+                this.exit = { code, signal };
+                resolve(this.exit);
+            });
+        });
+        child.stderr.setEncoding('utf8');
+        child.stderr.on('data', (chunk) => {
+            if (this.stderrText.length < STDERR_CAP) {
+                this.stderrText += chunk;
+            }
+            for (const m of chunk.matchAll(/ started worker pid (\d+)/g)) {
+                seenWorkerPids.add(Number(m[1]));
+            }
+        });
+        child.stdout.resume();
+    }
+
+    get stderr() {
+        return this.stderrText;
+    }
+
+    get running() {
+        return this.exit === null;
+    }
+
+    url(p = '/echo') {
+        return `ws://127.0.0.1:${this.port}${p}`;
+    }
+
+    track(client) {
+        this.clients.add(client);
+        return client;
+    }
+
+    // Lines of stderr that match `re`.
+    lines(re) {
+        return this.stderrText.split('\n').filter((line) => re.test(line));
+    }
+
+    // Every worker PID this fleet's log or wsctl has named.
+    workerPids() {
+        const pids = new Set();
+        for (const m of this.stderrText.matchAll(/ started worker pid (\d+)/g)) {
+            pids.add(Number(m[1]));
+        }
+        return pids;
+    }
+
+    // Lines where AddressSanitizer or UndefinedBehaviorSanitizer reported something (the
+    // workers share the supervisor's stderr, so this covers the whole fleet).
+    sanitizerReports() {
+        return this.lines(/ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:/);
+    }
+
+    tail(n = 6000) {
+        return this.stderrText.slice(-n);
+    }
+
+    async waitReady(ms) {
+        const readyRe = new RegExp(`wsfleetd\\[${this.pid}\\] info: ready$`, 'm');
+        const ready = new Promise((resolve, reject) => {
+            const check = () => readyRe.test(this.stderrText);
+            if (check()) {
+                resolve();
+                return;
+            }
+            const onData = () => {
+                if (check()) {
+                    this.child.stderr.off('data', onData);
+                    resolve();
+                }
+            };
+            this.child.stderr.on('data', onData);
+            this.exited.then((exit) => {
+                reject(new Error(`wsfleetd exited (${JSON.stringify(exit)}) before ready`));
+            });
+        });
+        try {
+            await withTimeout(ready, ms, 'wsfleetd ready line');
+        } catch (err) {
+            err.message += `; stderr so far:\n${this.stderrText}`;
+            throw err;
+        }
+        const m = new RegExp(`wsfleetd\\[${this.pid}\\] info: listening on 127\\.0\\.0\\.1:(\\d+) ` +
+            '\\((\\d+) sockets\\)$', 'm').exec(this.stderrText);
+        if (!m) {
+            throw new Error(`no "listening on 127.0.0.1:PORT (N sockets)" line:\n${this.stderrText}`);
+        }
+        this.port = Number(m[1]);
+        this.nsockets = Number(m[2]);
+    }
+
+    // wsctl against this fleet's run directory.
+    ctl(args, ms = 10000) {
+        return wsctl(['--run-dir', this.runDir, ...args], ms);
+    }
+
+    // `wsctl --json workers`, checked for exit 0; records the PIDs it names.
+    async workers() {
+        const r = await this.ctl(['--json', 'workers']);
+        if (r.code !== 0 || !Array.isArray(r.json)) {
+            throw new Error(`wsctl --json workers: exit ${r.code} ${r.signal ?? ''}\n` +
+                `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
+        }
+        for (const w of r.json) {
+            if (w.pid > 0) {
+                seenWorkerPids.add(w.pid);
+            }
+        }
+        return r.json;
+    }
+
+    async status() {
+        const r = await this.ctl(['--json', 'status']);
+        if (r.code !== 0 || typeof r.json !== 'object') {
+            throw new Error(`wsctl --json status: exit ${r.code}\nstdout: ${r.stdout}\n` +
+                `stderr: ${r.stderr}`);
+        }
+        return r.json;
+    }
+
+    // Polls `wsctl --json workers` until `pred(list)` is true; resolves with that list. Rejects
+    // after `ms` with the last list and the log's tail.
+    async waitWorkers(pred, ms, what) {
+        const deadline = Date.now() + ms;
+        let last;
+        for (;;) {
+            last = await this.workers();
+            if (pred(last)) {
+                return last;
+            }
+            if (Date.now() >= deadline) {
+                throw new Error(`timed out after ${ms} ms waiting for ${what}; last workers:\n` +
+                    `${JSON.stringify(last)}\nwsfleetd stderr (tail):\n${this.tail()}`);
+            }
+            await sleep(POLL_MS);
+        }
+    }
+
+    // Waits until exactly `n` slots are listed, all `running` with distinct PIDs.
+    waitRunning(n, ms = FLEET_READY_TIMEOUT_MS) {
+        return this.waitWorkers((list) => list.length === n &&
+            list.every((w) => w.state === 'running' && w.pid > 0) &&
+            new Set(list.map((w) => w.pid)).size === n, ms, `${n} running workers`);
+    }
+
+    // Signals the supervisor and resolves with its { code, signal }, or null after `ms`.
+    async signalAndWait(signal, ms) {
+        if (this.exit) {
+            return this.exit;
+        }
+        signalPid(this.pid, signal);
+        let timer;
+        const timeout = new Promise((resolve) => {
+            timer = setTimeout(() => resolve(null), ms);
+        });
+        try {
+            return await Promise.race([this.exited, timeout]);
+        } finally {
+            clearTimeout(timer);
+        }
+    }
+
+    // Tears down tracked clients; SIGTERM, wait, SIGKILL after 10 s; then SIGKILLs any worker of
+    // this fleet still alive. Removes the temp directory. Resolves with { code, signal, killed,
+    // leftovers } (leftovers: worker PIDs that were still alive after the supervisor exited).
+    async stop() {
+        for (const client of this.clients) {
+            if (client instanceof WebSocket) {
+                client.terminate();
+            } else {
+                client.destroy();
+            }
+        }
+        this.clients.clear();
+        let killed = false;
+        let exit = this.exit;
+        if (!exit) {
+            exit = await this.signalAndWait('SIGTERM', STOP_KILL_AFTER_MS);
+        }
+        if (!exit) {
+            signalPid(this.pid, 'SIGKILL');
+            exit = await this.exited;
+            killed = true;
+        }
+        // The supervisor reaps its workers before it exits: give stragglers a moment, then kill.
+        const pids = [...this.workerPids()];
+        const leftovers = await waitGone(pids, 1000);
+        for (const pid of leftovers) {
+            if (isLiveWorker(pid)) {
+                signalPid(pid, 'SIGKILL');
+            }
+        }
+        await waitGone(leftovers, 2000);
+        fs.rmSync(this.dir, { recursive: true, force: true });
+        return { ...exit, killed, leftovers };
+    }
+}
+
+// Starts wsfleetd with a config made of TEST_WORKERS overridden by `workers`, plus the other
+// `sections`, on 127.0.0.1:0 with a run dir in a fresh temp dir; waits for its ready line and,
+// unless `waitWorkers` is false, for every slot to be running. The caller must stop it.
+export async function startFleet({
+    workers = {}, sections = {}, flags = [], waitWorkers = true,
+    readyTimeoutMs = FLEET_READY_TIMEOUT_MS,
+} = {}) {
+    const fleetd = fleetdPath(); // before the temp dir, which a missing path would leak
+    const dir = makeTempDir();
+    const runDir = path.join(dir, 'run');
+    const configPath = path.join(dir, 'fleet.ini');
+    const settings = { ...TEST_WORKERS, ...workers };
+    fs.writeFileSync(configPath, iniText({ workers: settings, ...sections }));
+    const args = ['--foreground', '-c', configPath, '--listen', '127.0.0.1:0', '--run-dir', runDir,
+        ...flags];
+    const child = spawn(fleetd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const fleet = new Fleet(child, dir, runDir, configPath);
+    const spawned = new Promise((resolve, reject) => {
+        child.once('spawn', resolve);
+        child.once('error', reject);
+    });
+    try {
+        await withTimeout(spawned, readyTimeoutMs, `spawn ${fleetd}`);
+        await fleet.waitReady(readyTimeoutMs);
+        if (waitWorkers) {
+            await fleet.waitRunning(settings.count, readyTimeoutMs);
+        }
+    } catch (err) {
+        await fleet.stop();
+        throw err;
+    }
+    return fleet;
+}
+
+// Stops `fleet` and returns a message for assert when the supervisor did not exit 0 by itself
+// or a worker outlived it.
+export async function stopFleet(fleet) {
+    if (!fleet) {
+        return null;
+    }
+    const result = await fleet.stop();
+    const reports = fleet.sanitizerReports();
+    const clean = result.code === 0 && !result.killed && result.leftovers.length === 0 &&
+        reports.length === 0;
+    if (clean) {
+        return null;
+    }
+    return `wsfleetd did not stop cleanly: ${JSON.stringify(result)}; sanitizer reports: ` +
+        `${reports.length}\nstderr (tail):\n${fleet.tail(20000)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clients
+
+// One short-lived client: open, echo `text`, close. Resolves with { ok, error, ms, port } and
+// never rejects; `ok` means the echo came back and the closing handshake completed.
+export function echoOnce(url, text, ms = IO_TIMEOUT_MS * 2) {
+    const started = Date.now();
+    return new Promise((resolve) => {
+        let done = false;
+        let echoed = false;
+        let port;
+        const ws = new WebSocket(url, { handshakeTimeout: ms });
+        const finish = (ok, error) => {
+            if (done) {
+                return;
+            }
+            done = true;
+            clearTimeout(timer);
+            resolve({ ok, error, ms: Date.now() - started, port });
+        };
+        const timer = setTimeout(() => {
+            ws.terminate();
+            finish(false, `timed out after ${ms} ms (echoed: ${echoed})`);
+        }, ms);
+        ws.on('open', () => {
+            port = ws._socket?.localPort;
+            ws.send(text);
+        });
+        ws.on('message', (data) => {
+            if (String(data) !== text) {
+                finish(false, `echo mismatch: ${String(data).slice(0, 40)}`);
+                ws.terminate();
+                return;
+            }
+            echoed = true;
+            ws.close(1000);
+        });
+        ws.on('unexpected-response', (req, res) => {
+            finish(false, `HTTP ${res.statusCode}`);
+            req.destroy();
+        });
+        ws.on('error', (err) => finish(false, err.code ?? err.message));
+        ws.on('close', (code) => {
+            if (echoed && (code === 1000 || code === 1005)) {
+                finish(true, null);
+            } else {
+                finish(false, `closed with ${code} (echoed: ${echoed})`);
+            }
+        });
+    });
+}
+
+// Opens `n` ws clients to `fleet`, at most `concurrency` handshakes at a time; resolves with the
+// clients (tracked by the fleet), each with `clientPort` set.
+export async function openMany(fleet, n, { concurrency = 50, ms = IO_TIMEOUT_MS * 3 } = {}) {
+    const clients = new Array(n);
+    let next = 0;
+    const openOne = (i) => new Promise((resolve, reject) => {
+        const ws = fleet.track(new WebSocket(fleet.url(), { handshakeTimeout: ms }));
+        ws.once('open', () => {
+            ws.clientPort = ws._socket.localPort;
+            clients[i] = ws;
+            resolve();
+        });
+        ws.once('error', reject);
+        ws.once('unexpected-response', (req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    });
+    const lane = async () => {
+        while (next < n) {
+            await openOne(next++);
+        }
+    };
+    await withTimeout(Promise.all(Array.from({ length: concurrency }, lane)), ms * 2,
+        `opening ${n} ws clients`);
+    return clients;
+}
+
+// Resolves with { code, at } when `ws` closes, { code: null } when it is still open after `ms`.
+export function closeOrTimeout(ws, ms) {
+    if (ws.readyState === WebSocket.CLOSED) {
+        return Promise.resolve({ code: ws._closeCode, at: Date.now() });
+    }
+    return new Promise((resolve) => {
+        const timer = setTimeout(() => resolve({ code: null, at: null }), ms);
+        ws.once('close', (code) => {
+            clearTimeout(timer);
+            resolve({ code, at: Date.now() });
+        });
+    });
+}
