@@ -4,7 +4,7 @@ BUILD := build/$(PRESET)
 JOBS ?= $(shell nproc)
 RUN_FLAGS ?=
 
-.PHONY: all deps build run test bench asan fuzz format clean
+.PHONY: all deps build run test bench bench-fleet asan fuzz format clean
 
 all: build
 
@@ -39,6 +39,9 @@ fuzz:
 bench: build
 	@scripts/install-deps libwebsockets-dev valgrind strace util-linux
 	bench/run $(BUILD)
+
+bench-fleet: build
+	bench/fleet $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -40,6 +40,8 @@ int wsf_ipc_open(wsf_ipc **out, void *zctx, enum wsf_ipc_role role, const char *
         [WSF_IPC_CTL_SERVER] = ZMQ_REP,
     };
     int zero = 0, one = 1, hwm = 1000, err;
+    if ((unsigned)role >= sizeof types / sizeof types[0])
+        return -EINVAL;
     void *sock = zmq_socket(zctx, types[role]);
     if (sock == NULL)
         return -errno;

@@ -134,6 +134,26 @@ static void sup_on_workers_ipc(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+static void sup_on_ctl_ipc(evutil_socket_t fd, short what, void *arg);
+
+static void sup_ctl_reopen(sup_ctx *ctx)
+{
+    event_free(ctx->ctl_ev);
+    ctx->ctl_ev = NULL;
+    wsf_ipc_free(ctx->ctl_ipc);
+    ctx->ctl_ipc = NULL;
+    unlink(ctx->ctl_path);
+    int rc = wsf_ipc_open(&ctx->ctl_ipc, ctx->zctx, WSF_IPC_CTL_SERVER, ctx->ctl_endpoint);
+    if (rc != 0) {
+        wsf_log_error("control endpoint %s: cannot reopen: %s", ctx->ctl_endpoint, strerror(-rc));
+        return;
+    }
+    chmod(ctx->ctl_path, 0600);
+    ctx->ctl_ev =
+        event_new(ctx->base, wsf_ipc_fd(ctx->ctl_ipc), EV_READ | EV_PERSIST, sup_on_ctl_ipc, ctx);
+    event_add(ctx->ctl_ev, NULL);
+}
+
 static void sup_on_ctl_ipc(evutil_socket_t fd, short what, void *arg)
 {
     sup_ctx *ctx = arg;
@@ -154,9 +174,13 @@ static void sup_on_ctl_ipc(evutil_socket_t fd, short what, void *arg)
         else
             sup_ctl_handle(ctx, &req, res);
         rc = wsf_ipc_send_ctl_response(ctx->ctl_ipc, res);
-        if (rc != 0)
-            wsf_log_warn("control endpoint: reply failed: %s", strerror(-rc));
         free(res);
+        if (rc != 0) {
+            /* A REP socket that could not reply refuses to receive again: start it afresh. */
+            wsf_log_warn("control endpoint: reply failed: %s; reopening it", strerror(-rc));
+            sup_ctl_reopen(ctx);
+            return;
+        }
     }
     /* A reply can consume the notification edge of the worker socket's neighbour: recheck. */
     if (wsf_ipc_has_input(ctx->workers_ipc))
@@ -192,7 +216,7 @@ static void sup_on_tick(evutil_socket_t fd, short what, void *arg)
     /* ZeroMQ's descriptor is edge-triggered; a missed edge is picked up within a tick. */
     if (wsf_ipc_has_input(ctx->workers_ipc))
         event_active(ctx->workers_ev, EV_READ, 0);
-    if (wsf_ipc_has_input(ctx->ctl_ipc))
+    if (ctx->ctl_ipc != NULL && wsf_ipc_has_input(ctx->ctl_ipc))
         event_active(ctx->ctl_ev, EV_READ, 0);
 }
 
@@ -365,6 +389,7 @@ int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg)
         wsf_log_error("cannot bind the ZeroMQ endpoints in %s: %s", cfg->run_dir, strerror(-rc));
         return -1;
     }
+    ctx->endpoints_bound = true;
     chmod(ctx->ctl_path, 0600);
     if (pipe2(ctx->parent_pipe, O_CLOEXEC) == -1) {
         wsf_log_error("pipe: %s", strerror(errno));
@@ -421,10 +446,12 @@ void sup_ctx_fini(sup_ctx *ctx)
     wsf_ipc_free(ctx->workers_ipc);
     wsf_ipc_free(ctx->ctl_ipc);
     wsf_ipc_context_free(ctx->zctx);
-    if (ctx->ctl_path[0])
+    if (ctx->endpoints_bound) {
+        /* Only our own: a supervisor refused for a busy run dir leaves the owner's alone. */
         unlink(ctx->ctl_path);
-    if (strncmp(ctx->workers_endpoint, "ipc://", 6) == 0)
-        unlink(ctx->workers_endpoint + 6);
+        if (strncmp(ctx->workers_endpoint, "ipc://", 6) == 0)
+            unlink(ctx->workers_endpoint + 6);
+    }
     sup_sockets_close(ctx);
     for (int i = 0; i < 2; i++) {
         if (ctx->parent_pipe[i] != -1)

@@ -77,7 +77,8 @@ typedef struct sup_ctx {
     char workers_endpoint[320];
     char ctl_endpoint[320];
     char ctl_path[300];
-    int parent_pipe[2]; /* workers read [0]; EOF when the supervisor is gone */
+    bool endpoints_bound; /* the sockets in the run dir are ours to remove */
+    int parent_pipe[2];   /* workers read [0]; EOF when the supervisor is gone */
     sup_listen listens[SUP_MAX_LISTEN];
     size_t nlistens;
     sup_slot slots[SUP_MAX_SLOTS];
