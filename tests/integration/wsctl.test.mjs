@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { echo } from './lib/worker.mjs';
 import {
-    closeOrTimeout, makeTempDir, openMany, ownersOf, sleep, startFleet, stopFleet, wsctl,
+    closeOrTimeout, fleetdPath, makeTempDir, openMany, ownersOf, runProgram, sleep, startFleet,
+    stopFleet, wsctl,
 } from './lib/fleet.mjs';
 
 function assertWhole(value, what) {
@@ -125,6 +126,18 @@ describe('wsctl with a running fleet', () => {
         const st = await fleet.status();
         assert.equal(st.workers_desired, 2);
     });
+
+    test('a second wsfleetd on the same run dir is refused and leaves the first one reachable',
+        async () => {
+            const r = await runProgram(fleetdPath(), ['--foreground', '--listen', '127.0.0.1:0',
+                '--run-dir', fleet.runDir, '--workers', '1'], 10000);
+            assert.equal(r.code, 1, `exit ${r.code}\n${r.stderr}`);
+            assert.match(r.stderr, /another wsfleetd is running/);
+            assert.ok(fs.existsSync(path.join(fleet.runDir, 'ctl')), 'the control socket is gone');
+            assert.ok(fs.existsSync(path.join(fleet.runDir, 'workers')), 'the worker socket is gone');
+            const st = await fleet.status();
+            assert.equal(st.state, 'running');
+        });
 
     test('usage errors exit 2', async () => {
         for (const args of [['bogus'], ['scale'], ['scale', 'x'], ['drain'], ['--json'], [],
