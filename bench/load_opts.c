@@ -1,5 +1,6 @@
 /* wsload's command line: flags, defaults, and the loopback-only target address. */
 #include "load_opts.h"
+#include "wsf_parse.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -71,22 +72,6 @@ const char *load_mode_name(enum load_mode mode)
     default:
         return "echo";
     }
-}
-
-/* Parses an unsigned integer in [min, max]. Returns 0, or -1 if it is not one. */
-static int load_parse_uint(uint64_t *out, const char *s, uint64_t min, uint64_t max)
-{
-    char *end = NULL;
-    if (*s < '0' || *s > '9') {
-        return -1;
-    }
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max) {
-        return -1;
-    }
-    *out = v;
-    return 0;
 }
 
 static int load_parse_seconds(double *out, const char *s)
@@ -170,7 +155,7 @@ static int load_split_url(const char *url, char *host, size_t host_cap, uint64_t
     }
     memcpy(digits, colon + 1, nd);
     digits[nd] = '\0';
-    if (load_parse_uint(port, digits, 1, 65535) != 0) {
+    if (wsf_parse_u64(port, digits, 1, 65535) != 0) {
         return -1;
     }
     const char *p = slash != NULL ? slash : "/";
@@ -226,7 +211,7 @@ int load_opts_parse(load_opts *out, int argc, char **argv)
             strcpy(host, optarg);
             break;
         case OPT_PORT:
-            if (load_parse_uint(&port, optarg, 1, 65535) != 0) {
+            if (wsf_parse_u64(&port, optarg, 1, 65535) != 0) {
                 return load_opts_fail("--port", optarg);
             }
             break;
@@ -237,19 +222,19 @@ int load_opts_parse(load_opts *out, int argc, char **argv)
             strcpy(o.path, optarg);
             break;
         case OPT_CONNECTIONS:
-            if (load_parse_uint(&v, optarg, 1, LOAD_MAX_CONNECTIONS) != 0) {
+            if (wsf_parse_u64(&v, optarg, 1, LOAD_MAX_CONNECTIONS) != 0) {
                 return load_opts_fail("--connections", optarg);
             }
             o.connections = (size_t)v;
             break;
         case OPT_INFLIGHT:
-            if (load_parse_uint(&v, optarg, 1, LOAD_MAX_INFLIGHT) != 0) {
+            if (wsf_parse_u64(&v, optarg, 1, LOAD_MAX_INFLIGHT) != 0) {
                 return load_opts_fail("--inflight", optarg);
             }
             o.inflight = (uint32_t)v;
             break;
         case OPT_SIZE:
-            if (load_parse_uint(&v, optarg, 0, LOAD_MAX_SIZE) != 0) {
+            if (wsf_parse_u64(&v, optarg, 0, LOAD_MAX_SIZE) != 0) {
                 return load_opts_fail("--size", optarg);
             }
             o.size = (size_t)v;
@@ -263,7 +248,7 @@ int load_opts_parse(load_opts *out, int argc, char **argv)
             }
             break;
         case OPT_MESSAGES:
-            if (load_parse_uint(&o.messages, optarg, 1, UINT64_MAX / 2) != 0) {
+            if (wsf_parse_u64(&o.messages, optarg, 1, UINT64_MAX / 2) != 0) {
                 return load_opts_fail("--messages", optarg);
             }
             break;
@@ -279,7 +264,7 @@ int load_opts_parse(load_opts *out, int argc, char **argv)
             }
             break;
         case OPT_SERVER_PID:
-            if (load_parse_uint(&v, optarg, 1, INT32_MAX) != 0) {
+            if (wsf_parse_u64(&v, optarg, 1, INT32_MAX) != 0) {
                 return load_opts_fail("--server-pid", optarg);
             }
             o.server_pid = (pid_t)v;

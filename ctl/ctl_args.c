@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wsf_parse.h"
+
 #define CTL_MAX_POSITIONAL 3 /* command and at most one argument, one more to report */
 
 const char ctl_usage[] =
@@ -65,34 +67,6 @@ __attribute__((format(printf, 3, 4))) static int ctl_usage_error(char *err, size
     return CTL_PARSE_USAGE;
 }
 
-/* Parses a whole decimal number in [min, max]: digits only, no sign or spaces. Returns 0 or -1. */
-static int ctl_parse_uint(uint64_t *out, const char *s, uint64_t min, uint64_t max)
-{
-    char *end;
-    if (*s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/* Parses seconds with an optional fraction into milliseconds in [1 ms, 1 day]. */
-static int ctl_parse_ms(int *out, const char *s)
-{
-    char *end;
-    if ((*s < '0' || *s > '9') && *s != '.')
-        return -1;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || *end != '\0' || !isfinite(v) || v < 0.001 || v > 86400.0)
-        return -1;
-    *out = (int)(v * 1000.0 + 0.5);
-    return 0;
-}
-
 /* Parses a slot number, or "all" (-1) when all_ok. Returns 0 or -1. */
 static int ctl_parse_slot(int32_t *out, const char *s, bool all_ok)
 {
@@ -101,7 +75,7 @@ static int ctl_parse_slot(int32_t *out, const char *s, bool all_ok)
         *out = -1;
         return 0;
     }
-    if (ctl_parse_uint(&v, s, 0, INT32_MAX) != 0)
+    if (wsf_parse_u64(&v, s, 0, INT32_MAX) != 0)
         return -1;
     *out = (int32_t)v;
     return 0;
@@ -179,7 +153,7 @@ static int ctl_parse_command(ctl_args *out, char **pos, int npos, char *err, siz
         want = 2;
         if (npos < 2)
             return ctl_usage_error(err, errcap, "scale needs the number of workers");
-        if (ctl_parse_uint(&v, pos[1], 0, UINT32_MAX) != 0)
+        if (wsf_parse_u64(&v, pos[1], 0, UINT32_MAX) != 0)
             return ctl_usage_error(err, errcap, "invalid number of workers '%s'", pos[1]);
         req->count = (uint32_t)v;
         break;
@@ -263,13 +237,16 @@ int ctl_args_parse(ctl_args *out, int argc, char **argv, char *err, size_t errca
                 return ctl_usage_error(err, errcap, "empty directory for --run-dir");
             a.run_dir = value;
             break;
-        case CTL_OPT_TIMEOUT:
-            if (ctl_parse_ms(&a.timeout_ms, value) != 0)
+        case CTL_OPT_TIMEOUT: {
+            uint32_t ms;
+            if (wsf_parse_ms(&ms, value) != 0)
                 return ctl_usage_error(err, errcap,
                                        "invalid value '%s' for --timeout (seconds, > 0)", value);
+            a.timeout_ms = (int)ms;
             break;
+        }
         case CTL_OPT_DRAIN:
-            if (ctl_parse_uint(&v, value, 1, 86400) != 0)
+            if (wsf_parse_u64(&v, value, 1, 86400) != 0)
                 return ctl_usage_error(
                     err, errcap, "invalid value '%s' for --drain (whole seconds, 1-86400)", value);
             a.req.drain_s = (uint32_t)v;

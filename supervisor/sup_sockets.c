@@ -12,35 +12,9 @@
 
 #include "sup_ctx.h"
 #include "wsf_log.h"
+#include "wsf_parse.h"
 
 #define SUP_STEER_REWEIGH_MS 5000
-
-/* Splits "HOST:PORT" or "[HOST]:PORT". Returns 0 or -1. */
-static int sup_split_addr(char *host, size_t hcap, char *port, size_t pcap, const char *spec)
-{
-    const char *h = spec, *colon;
-    size_t hlen;
-    if (spec[0] == '[') {
-        const char *close = strchr(spec, ']');
-        if (close == NULL || close[1] != ':')
-            return -1;
-        h = spec + 1;
-        hlen = (size_t)(close - h);
-        colon = close + 1;
-    } else {
-        colon = strrchr(spec, ':');
-        if (colon == NULL)
-            return -1;
-        hlen = (size_t)(colon - spec);
-    }
-    size_t plen = strlen(colon + 1);
-    if (hlen == 0 || hlen >= hcap || plen == 0 || plen >= pcap)
-        return -1;
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    memcpy(port, colon + 1, plen + 1);
-    return 0;
-}
 
 /* One reuseport listener bound to addr. Returns the fd or -errno. */
 static int sup_listener(const struct sockaddr *addr, socklen_t len)
@@ -74,7 +48,7 @@ static int sup_listen_open(sup_ctx *ctx, sup_listen *l, const char *spec)
 
     for (unsigned i = 0; i < SUP_MAX_SLOTS; i++)
         l->fds[i] = -1;
-    if (sup_split_addr(host, sizeof host, port, sizeof port, spec) != 0) {
+    if (wsf_addr_split(host, sizeof host, port, sizeof port, spec) != 0) {
         wsf_log_error("listen %s: expected HOST:PORT or [V6HOST]:PORT", spec);
         return -1;
     }

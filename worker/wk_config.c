@@ -1,5 +1,6 @@
 /* Command-line options of wsworker. */
 #include "wk_config.h"
+#include "wsf_parse.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -46,34 +47,6 @@ void wk_config_init(wk_config *cfg)
     cfg->orphan_grace_ms = 60000;
     cfg->report_ms = 1000;
     cfg->parent_fd = -1;
-}
-
-/* Parses a whole decimal number in [min, max]. Returns 0 or -1. */
-static int wk_parse_u64(uint64_t *out, const char *s, uint64_t min, uint64_t max)
-{
-    char *end;
-    if (*s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/* Parses seconds with an optional fraction into milliseconds in [1 ms, 1 day]. */
-static int wk_parse_ms(uint32_t *out, const char *s)
-{
-    char *end;
-    if ((*s < '0' || *s > '9') && *s != '.')
-        return -1;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || *end != '\0' || !isfinite(v) || v < 0.001 || v > 86400.0)
-        return -1;
-    *out = (uint32_t)(v * 1000.0 + 0.5);
-    return 0;
 }
 
 int wk_config_parse(wk_config *cfg, int argc, char **argv)
@@ -129,42 +102,42 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
             cfg->listen[cfg->nlisten++] = optarg;
             break;
         case OPT_MAX_MESSAGE:
-            bad = wk_parse_u64(&cfg->max_message, optarg, 1, UINT64_C(1) << 40);
+            bad = wsf_parse_u64(&cfg->max_message, optarg, 1, UINT64_C(1) << 40);
             break;
         case OPT_MAX_BACKLOG:
-            bad = wk_parse_u64(&cfg->max_backlog, optarg, 1, UINT64_C(1) << 40);
+            bad = wsf_parse_u64(&cfg->max_backlog, optarg, 1, UINT64_C(1) << 40);
             break;
         case OPT_MAX_CONNECTIONS:
-            bad = wk_parse_u64(&v, optarg, 1, 10000000);
+            bad = wsf_parse_u64(&v, optarg, 1, 10000000);
             cfg->max_connections = (unsigned)v;
             break;
         case OPT_RETRY_AFTER:
-            bad = wk_parse_u64(&v, optarg, 0, 86400);
+            bad = wsf_parse_u64(&v, optarg, 0, 86400);
             cfg->retry_after = (unsigned)v;
             break;
         case OPT_HANDSHAKE:
-            bad = wk_parse_ms(&cfg->handshake_ms, optarg);
+            bad = wsf_parse_ms(&cfg->handshake_ms, optarg);
             break;
         case OPT_PING:
-            bad = wk_parse_ms(&cfg->ping_ms, optarg);
+            bad = wsf_parse_ms(&cfg->ping_ms, optarg);
             break;
         case OPT_IDLE:
-            bad = wk_parse_ms(&cfg->idle_ms, optarg);
+            bad = wsf_parse_ms(&cfg->idle_ms, optarg);
             break;
         case OPT_CLOSE:
-            bad = wk_parse_ms(&cfg->close_ms, optarg);
+            bad = wsf_parse_ms(&cfg->close_ms, optarg);
             break;
         case OPT_GRACE:
-            bad = wk_parse_ms(&cfg->grace_ms, optarg);
+            bad = wsf_parse_ms(&cfg->grace_ms, optarg);
             break;
         case OPT_LOG_LEVEL:
             bad = wsf_log_parse_level(&cfg->log_level, optarg);
             break;
         case OPT_ORPHAN_GRACE:
-            bad = wk_parse_ms(&cfg->orphan_grace_ms, optarg);
+            bad = wsf_parse_ms(&cfg->orphan_grace_ms, optarg);
             break;
         case OPT_REPORT_INTERVAL:
-            bad = wk_parse_ms(&cfg->report_ms, optarg);
+            bad = wsf_parse_ms(&cfg->report_ms, optarg);
             break;
         case OPT_HELP:
             fputs(wk_usage, stdout);
@@ -208,7 +181,7 @@ int wk_config_from_env(wk_config *cfg, const char *(*getenv_fn)(const char *name
                 goto bad_fds;
             memcpy(num, p, n);
             num[n] = '\0';
-            if (wk_parse_u64(&v, num, 0, 65535) != 0)
+            if (wsf_parse_u64(&v, num, 0, 65535) != 0)
                 goto bad_fds;
             cfg->listen_fds[cfg->nlisten_fds++] = (int)v;
             p += n;
@@ -220,18 +193,18 @@ int wk_config_from_env(wk_config *cfg, const char *(*getenv_fn)(const char *name
     if (cfg->supervisor && *cfg->supervisor == '\0')
         cfg->supervisor = NULL;
     if (slot) {
-        if (wk_parse_u64(&v, slot, 0, 65535) != 0) {
+        if (wsf_parse_u64(&v, slot, 0, 65535) != 0) {
             fprintf(stderr, "wsworker: invalid WSF_SLOT '%s'\n", slot);
             return -1;
         }
         cfg->slot = (unsigned)v;
     }
-    if (gen && wk_parse_u64(&cfg->generation, gen, 0, UINT64_MAX) != 0) {
+    if (gen && wsf_parse_u64(&cfg->generation, gen, 0, UINT64_MAX) != 0) {
         fprintf(stderr, "wsworker: invalid WSF_GENERATION '%s'\n", gen);
         return -1;
     }
     if (parent) {
-        if (wk_parse_u64(&v, parent, 0, 65535) != 0) {
+        if (wsf_parse_u64(&v, parent, 0, 65535) != 0) {
             fprintf(stderr, "wsworker: invalid WSF_PARENT_FD '%s'\n", parent);
             return -1;
         }

@@ -17,45 +17,10 @@
 #include "wk_conn.h"
 #include "wk_worker.h"
 #include "wsf_log.h"
+#include "wsf_parse.h"
 
 #define WK_ACCEPT_BATCH 64
 #define WK_MAX_REJECTING 256 /* connections being answered 503 at once */
-
-/* Splits "HOST:PORT" or "[HOST]:PORT" into host and port strings. Returns 0 or -1. */
-static int wk_split_addr(char *host, size_t host_cap, char *port, size_t port_cap, const char *spec)
-{
-    const char *colon;
-    const char *h = spec;
-    size_t hlen;
-    if (spec[0] == '[') {
-        const char *close = strchr(spec, ']');
-        if (close == NULL || close[1] != ':')
-            return -1;
-        h = spec + 1;
-        hlen = (size_t)(close - h);
-        colon = close + 1;
-    } else {
-        colon = strrchr(spec, ':');
-        if (colon == NULL)
-            return -1;
-        hlen = (size_t)(colon - spec);
-    }
-    size_t plen = strlen(colon + 1);
-    if (hlen == 0 || hlen >= host_cap || plen == 0 || plen >= port_cap)
-        return -1;
-    unsigned long value = 0;
-    for (const char *p = colon + 1; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return -1;
-        value = value * 10 + (unsigned long)(*p - '0');
-        if (value > 65535)
-            return -1; /* getaddrinfo would silently truncate it to 16 bits */
-    }
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    memcpy(port, colon + 1, plen + 1);
-    return 0;
-}
 
 static void wk_listener_on_accept(evutil_socket_t fd, short what, void *arg)
 {
@@ -142,7 +107,7 @@ int wk_listener_open(wk_listener *l, wk_ctx *ctx, const char *spec)
     l->ctx = ctx;
     l->fd = -1;
     snprintf(l->name, sizeof l->name, "%s", spec);
-    if (wk_split_addr(host, sizeof host, port, sizeof port, spec) != 0) {
+    if (wsf_addr_split(host, sizeof host, port, sizeof port, spec) != 0) {
         wsf_log_error("listen %s: expected HOST:PORT or [V6HOST]:PORT, port 0-65535", spec);
         return -1;
     }
