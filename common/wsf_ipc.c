@@ -264,6 +264,8 @@ int wsf_ipc_pack_command(uint8_t *buf, size_t cap, const wsf_command *cmd)
     c.shed_count = cmd->shed_count;
     c.fault = (char *)cmd->fault;
     c.fault_value = cmd->fault_value;
+    c.fault_ms = cmd->fault_ms;
+    c.duration_ms = cmd->duration_ms;
     sm.body_case = WSFLEET__SUPERVISOR_MESSAGE__BODY_COMMAND;
     sm.command = &c;
     return wsf_pack(buf, cap, &sm.base);
@@ -290,6 +292,8 @@ int wsf_ipc_unpack_command(wsf_command *out, const uint8_t *buf, size_t len)
     out->shed_count = c->shed_count;
     wsf_copy_str(out->fault, sizeof out->fault, c->fault);
     out->fault_value = c->fault_value;
+    out->fault_ms = c->fault_ms;
+    out->duration_ms = c->duration_ms;
 out:
     wsfleet__supervisor_message__free_unpacked(sm, NULL);
     return rc;
@@ -304,6 +308,10 @@ int wsf_ipc_pack_ctl_request(uint8_t *buf, size_t cap, const wsf_ctl_request *re
     r.count = req->count;
     r.rolling = req->rolling;
     r.drain_s = req->drain_s;
+    r.fault = (char *)req->fault;
+    r.rate = req->rate;
+    r.fault_ms = req->fault_ms;
+    r.duration_s = req->duration_s;
     return wsf_pack(buf, cap, &r.base);
 }
 
@@ -314,13 +322,17 @@ int wsf_ipc_unpack_ctl_request(wsf_ctl_request *out, const uint8_t *buf, size_t 
         return -EPROTO;
     memset(out, 0, sizeof *out);
     int command = (int)r->command;
-    out->command = command >= WSF_CTL_STATUS && command <= WSF_CTL_VERSION
+    out->command = command >= WSF_CTL_STATUS && command <= WSF_CTL_FAULT
                        ? (enum wsf_ctl_command)command
                        : WSF_CTL_NONE;
     out->slot = r->slot;
     out->count = r->count;
     out->rolling = r->rolling;
     out->drain_s = r->drain_s;
+    wsf_copy_str(out->fault, sizeof out->fault, r->fault);
+    out->rate = r->rate;
+    out->fault_ms = r->fault_ms;
+    out->duration_s = r->duration_s;
     wsfleet__ctl_request__free_unpacked(r, NULL);
     return 0;
 }

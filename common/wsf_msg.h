@@ -65,8 +65,10 @@ typedef struct wsf_command {
     uint32_t drain_ms;
     bool accepting;
     uint32_t shed_count;
-    char fault[32];
-    double fault_value;
+    char fault[32];     /* WSF_CMD_FAULT: error, latency, hang, crash, memory, off */
+    double fault_value; /* error: probability 0..1; memory: MiB per second */
+    uint32_t fault_ms;  /* latency: added per message */
+    uint32_t duration_ms; /* the fault reverts by itself after this long */
 } wsf_command;
 
 typedef struct wsf_ack {
@@ -100,6 +102,7 @@ enum wsf_ctl_command {
     WSF_CTL_RELOAD = 6,
     WSF_CTL_SHUTDOWN = 7,
     WSF_CTL_VERSION = 8,
+    WSF_CTL_FAULT = 9,
 };
 
 typedef struct wsf_ctl_request {
@@ -108,6 +111,10 @@ typedef struct wsf_ctl_request {
     uint32_t count;
     bool rolling;
     uint32_t drain_s;
+    char fault[32]; /* WSF_CTL_FAULT */
+    double rate;
+    uint32_t fault_ms;
+    uint32_t duration_s;
 } wsf_ctl_request;
 
 typedef struct wsf_fleet_status {

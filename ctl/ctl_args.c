@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wsf_fault.h"
 #include "wsf_parse.h"
 
 #define CTL_MAX_POSITIONAL 3 /* command and at most one argument, one more to report */
@@ -26,6 +27,10 @@ const char ctl_usage[] =
     "  reload                      re-read the configuration\n"
     "  shutdown [--drain SECONDS]  drain all workers and stop the supervisor\n"
     "  version                     wsctl's and the supervisor's versions\n"
+    "  fault SLOT KIND [--rate P] [--ms N] [--for SECONDS]\n"
+    "                              drills: inject error (--rate 0-1), latency (--ms),\n"
+    "                              hang, crash, memory (--rate MiB/s) or off; reverts\n"
+    "                              after --for (default 10 s)\n"
     "options:\n"
     "  -s, --socket SOCKET         control socket path (default RUNDIR/ctl)\n"
     "  --run-dir DIR               the supervisor's run directory (default $" CTL_RUN_DIR_ENV ",\n"
@@ -44,6 +49,7 @@ static const char *const ctl_command_names[] = {
     [WSF_CTL_NONE] = "?",        [WSF_CTL_STATUS] = "status",     [WSF_CTL_WORKERS] = "workers",
     [WSF_CTL_SCALE] = "scale",   [WSF_CTL_RESTART] = "restart",   [WSF_CTL_DRAIN] = "drain",
     [WSF_CTL_RELOAD] = "reload", [WSF_CTL_SHUTDOWN] = "shutdown", [WSF_CTL_VERSION] = "version",
+    [WSF_CTL_FAULT] = "fault",
 };
 
 #define CTL_NCOMMANDS (sizeof ctl_command_names / sizeof ctl_command_names[0])
@@ -104,14 +110,16 @@ enum ctl_value_opt {
     CTL_OPT_RUN_DIR,
     CTL_OPT_TIMEOUT,
     CTL_OPT_DRAIN,
+    CTL_OPT_RATE,
+    CTL_OPT_MS,
+    CTL_OPT_FOR,
     CTL_OPT_NONE,
 };
 
 static const char *const ctl_value_opts[] = {
-    [CTL_OPT_SOCKET] = "--socket",
-    [CTL_OPT_RUN_DIR] = "--run-dir",
-    [CTL_OPT_TIMEOUT] = "--timeout",
-    [CTL_OPT_DRAIN] = "--drain",
+    [CTL_OPT_SOCKET] = "--socket", [CTL_OPT_RUN_DIR] = "--run-dir", [CTL_OPT_TIMEOUT] = "--timeout",
+    [CTL_OPT_DRAIN] = "--drain",   [CTL_OPT_RATE] = "--rate",       [CTL_OPT_MS] = "--ms",
+    [CTL_OPT_FOR] = "--for",
 };
 
 /* Matches arg against the value options; sets *inline_value to the text after '=', or NULL. */
@@ -164,6 +172,20 @@ static int ctl_parse_command(ctl_args *out, char **pos, int npos, char *err, siz
         if (ctl_parse_slot(&req->slot, pos[1], true) != 0)
             return ctl_usage_error(err, errcap, "invalid slot '%s' (a number or 'all')", pos[1]);
         break;
+    case WSF_CTL_FAULT: {
+        want = 3;
+        if (npos < 3)
+            return ctl_usage_error(err, errcap, "fault needs a SLOT and a KIND");
+        if (ctl_parse_slot(&req->slot, pos[1], false) != 0)
+            return ctl_usage_error(err, errcap, "invalid slot '%s'", pos[1]);
+        enum wsf_fault_kind kind;
+        if (wsf_fault_parse(&kind, pos[2]) != 0)
+            return ctl_usage_error(err, errcap,
+                                   "unknown fault '%s' (error, latency, hang, crash, memory, off)",
+                                   pos[2]);
+        snprintf(req->fault, sizeof req->fault, "%s", pos[2]);
+        break;
+    }
     case WSF_CTL_DRAIN:
         want = 2;
         if (npos < 2)
@@ -188,7 +210,9 @@ int ctl_args_parse(ctl_args *out, int argc, char **argv, char *err, size_t errca
     int npos = 0;
     bool rolling_given = false;
     bool drain_given = false;
+    bool fault_given = false;
     bool options_done = false;
+    uint32_t fault_for_ms = 10000;
     uint64_t v;
 
     if (errcap > 0)
@@ -252,6 +276,29 @@ int ctl_args_parse(ctl_args *out, int argc, char **argv, char *err, size_t errca
             a.req.drain_s = (uint32_t)v;
             drain_given = true;
             break;
+        case CTL_OPT_RATE: {
+            char *end;
+            errno = 0;
+            a.req.rate = strtod(value, &end);
+            if (errno != 0 || end == value || *end != '\0' || !(a.req.rate >= 0.0) ||
+                a.req.rate > 1024.0)
+                return ctl_usage_error(err, errcap, "invalid value '%s' for --rate", value);
+            fault_given = true;
+            break;
+        }
+        case CTL_OPT_MS:
+            if (wsf_parse_u64(&v, value, 1, 60000) != 0)
+                return ctl_usage_error(err, errcap,
+                                       "invalid value '%s' for --ms (1-60000 milliseconds)", value);
+            a.req.fault_ms = (uint32_t)v;
+            fault_given = true;
+            break;
+        case CTL_OPT_FOR:
+            if (wsf_parse_ms(&fault_for_ms, value) != 0)
+                return ctl_usage_error(err, errcap, "invalid value '%s' for --for (seconds)",
+                                       value);
+            fault_given = true;
+            break;
         case CTL_OPT_NONE:
             break;
         }
@@ -268,6 +315,16 @@ int ctl_args_parse(ctl_args *out, int argc, char **argv, char *err, size_t errca
         return ctl_usage_error(err, errcap, "--rolling applies only to restart");
     if (drain_given && a.req.command != WSF_CTL_SHUTDOWN)
         return ctl_usage_error(err, errcap, "--drain applies only to shutdown");
+    if (fault_given && a.req.command != WSF_CTL_FAULT)
+        return ctl_usage_error(err, errcap, "--rate, --ms and --for apply only to fault");
+    if (a.req.command == WSF_CTL_FAULT) {
+        enum wsf_fault_kind kind;
+        wsf_fault_parse(&kind, a.req.fault);
+        a.req.duration_s = (fault_for_ms + 999) / 1000;
+        const char *bad = wsf_fault_check(kind, a.req.rate, a.req.fault_ms, fault_for_ms);
+        if (bad != NULL)
+            return ctl_usage_error(err, errcap, "fault %s: %s", a.req.fault, bad);
+    }
     a.req.rolling = rolling_given;
     *out = a;
     return CTL_PARSE_RUN;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "sup_ctx.h"
+#include "wsf_fault.h"
 #include "wsf_log.h"
 
 #define SUP_VERSION "0.1.0"
@@ -114,6 +115,39 @@ static void sup_ctl_restart(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_re
     res->ok = true;
 }
 
+/* Drills: forwards a fault to one worker, after the same checks the worker applies. */
+static void sup_ctl_fault(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *res)
+{
+    enum wsf_fault_kind kind;
+    if (sup_slot_arg(ctx, req->slot, res) != 0)
+        return;
+    if (wsf_fault_parse(&kind, req->fault) != 0) {
+        snprintf(res->error, sizeof res->error, "unknown fault '%.32s'", req->fault);
+        return;
+    }
+    uint32_t duration_ms = req->duration_s > 3600 ? 3600001 : req->duration_s * 1000;
+    const char *bad = wsf_fault_check(kind, req->rate, req->fault_ms, duration_ms);
+    if (bad != NULL) {
+        snprintf(res->error, sizeof res->error, "%s", bad);
+        return;
+    }
+    sup_slot *slot = &ctx->slots[req->slot];
+    wsf_command cmd = {.kind = WSF_CMD_FAULT,
+                       .fault_value = req->rate,
+                       .fault_ms = req->fault_ms,
+                       .duration_ms = duration_ms};
+    snprintf(cmd.fault, sizeof cmd.fault, "%s", req->fault);
+    if (sup_send_command(ctx, slot, &cmd) != 0) {
+        snprintf(res->error, sizeof res->error, "slot %d has no connected worker", (int)req->slot);
+        return;
+    }
+    wsf_log_warn("slot %d: fault %s injected by wsctl (rate %g, %u ms, for %u ms)", (int)req->slot,
+                 req->fault, req->rate, req->fault_ms, duration_ms);
+    snprintf(res->message, sizeof res->message, "fault %s sent to slot %d (pid %d)", req->fault,
+             (int)req->slot, (int)slot->pid);
+    res->ok = true;
+}
+
 void sup_ctl_handle(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *res)
 {
     uint64_t now = sup_now_ms();
@@ -163,6 +197,9 @@ void sup_ctl_handle(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *
     }
     case WSF_CTL_RELOAD:
         sup_reload(ctx, res);
+        return;
+    case WSF_CTL_FAULT:
+        sup_ctl_fault(ctx, req, res);
         return;
     default:
         snprintf(res->error, sizeof res->error, "unknown command");

@@ -213,7 +213,6 @@ void wk_conn_close(wk_conn *c, unsigned code, const char *reason)
 /* Fails the connection (RFC 6455 §7.1.7): close frame with code, then TCP close. */
 static void wk_conn_fail(wk_conn *c, unsigned code, const char *why)
 {
-    c->ctx->stats.protocol_errors++;
     wsf_log_info("conn fd=%d: %s, closing with %u", c->fd, why, code);
     c->input_done = true;
     c->shut_after_flush = true;
@@ -232,6 +231,8 @@ static void wk_conn_reject(wk_conn *c, int status)
         ctx->stats.rejected_busy++;
     else if (status == 408)
         ctx->stats.handshakes_timeout++;
+    else if (status >= 500)
+        ctx->stats.handshakes_failed_server++;
     else
         ctx->stats.handshakes_failed++;
     wsf_log_debug("conn fd=%d: handshake answered %d", c->fd, status);
@@ -274,6 +275,8 @@ static size_t wk_conn_handshake(wk_conn *c, uint8_t *buf, size_t len)
     const wk_service *svc = status == 0 ? wk_service_find(req.path) : NULL;
     if (status == 0 && svc == NULL)
         status = 404;
+    if (status == 0 && wk_fault_should_fail(&ctx->fault))
+        status = 500; /* drill: an injected server-side failure */
     if (status != 0) {
         wk_conn_reject(c, status);
         return len;
@@ -291,9 +294,28 @@ static size_t wk_conn_handshake(wk_conn *c, uint8_t *buf, size_t len)
     return (size_t)head;
 }
 
+/* Drills: the latency and error fault points, on the message path. Returns false when the
+ * message must not be handled (the connection is failing with 1011). */
+static bool wk_conn_fault(wk_conn *c)
+{
+    wk_fault *f = &c->ctx->fault;
+    if (f->kind == WSF_FAULT_LATENCY) {
+        struct timespec ts = {f->ms / 1000, (long)(f->ms % 1000) * 1000000};
+        while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+            ;
+    }
+    if (!wk_fault_should_fail(f))
+        return true;
+    c->ctx->stats.internal_errors++;
+    wk_conn_fail(c, WS_CLOSE_INTERNAL, "injected fault");
+    return false;
+}
+
 static void wk_conn_deliver(wk_conn *c, int opcode, const uint8_t *data, size_t len)
 {
     c->ctx->stats.messages_in++;
+    if (wk_fault_is_on(&c->ctx->fault) && !wk_conn_fault(c))
+        return;
     c->service->on_message(c, opcode, data, len);
 }
 
@@ -342,6 +364,7 @@ static size_t wk_conn_frames(wk_conn *c, uint8_t *buf, size_t len)
         if (r == 0)
             break;
         if (r < 0) {
+            c->ctx->stats.protocol_errors++;
             wk_conn_fail(c, (unsigned)-r, wk_close_reason(r));
             return len;
         }

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "wk_worker.h"
@@ -55,6 +57,48 @@ static void wk_fleet_ack(wk_fleet *f, uint64_t id, bool ok, const char *error)
     wk_fleet_send(f, &msg);
 }
 
+/* Drills. Hang and crash happen here, after the Ack, so the supervisor knows the command
+ * arrived; the others are recorded and applied where events happen. */
+static void wk_fleet_on_fault(wk_fleet *f, const wsf_command *cmd)
+{
+    enum wsf_fault_kind kind;
+    const char *bad = wsf_fault_parse(&kind, cmd->fault) == 0
+                          ? wsf_fault_check(kind, cmd->fault_value, cmd->fault_ms, cmd->duration_ms)
+                          : "unknown fault";
+    if (bad != NULL) {
+        wk_fleet_ack(f, cmd->id, false, bad);
+        return;
+    }
+    wk_fleet_ack(f, cmd->id, true, NULL);
+    wsf_log_warn("fault injected by the supervisor: %s (rate %g, %u ms, for %u ms)", cmd->fault,
+                 cmd->fault_value, cmd->fault_ms, cmd->duration_ms);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    uint64_t now_ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+    switch (kind) {
+    case WSF_FAULT_CRASH: {
+        /* A drill crash, not a bug to debug: no core file in whatever directory we run in. */
+        struct rlimit none = {0, 0};
+        setrlimit(RLIMIT_CORE, &none);
+        abort();
+    }
+    case WSF_FAULT_HANG: {
+        struct timespec ts = {cmd->duration_ms / 1000, (long)(cmd->duration_ms % 1000) * 1000000};
+        while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+            ;
+        wsf_log_warn("fault: hang over");
+        return;
+    }
+    case WSF_FAULT_OFF:
+        wk_fault_fini(&f->ctx->fault);
+        return;
+    default:
+        wk_fault_start(&f->ctx->fault, kind, cmd->fault_value, cmd->fault_ms, cmd->duration_ms,
+                       now_ms);
+        return;
+    }
+}
+
 static void wk_fleet_on_command(wk_fleet *f, const wsf_command *cmd)
 {
     wk_ctx *ctx = f->ctx;
@@ -77,6 +121,9 @@ static void wk_fleet_on_command(wk_fleet *f, const wsf_command *cmd)
     case WSF_CMD_SHUTDOWN:
         wk_ctx_shutdown(ctx, "supervisor");
         break;
+    case WSF_CMD_FAULT:
+        wk_fleet_on_fault(f, cmd);
+        return;
     default:
         wk_fleet_ack(f, cmd->id, false, "unsupported command");
         return;

@@ -76,6 +76,7 @@ static void wk_ctx_on_tick(evutil_socket_t fd, short what, void *arg)
     }
     if (ctx->draining)
         wk_ctx_drain_step(ctx);
+    wk_fault_tick(&ctx->fault, us / 1000);
     if (ctx->batch.cap > WK_BATCH_KEEP)
         wsf_buf_fini(&ctx->batch);
 }
@@ -231,6 +232,8 @@ void wk_ctx_report(wk_ctx *ctx, wsf_report *out)
     out->bytes_in = s->bytes_in;
     out->bytes_out = s->bytes_out;
     out->protocol_errors = s->protocol_errors;
+    out->internal_errors = s->internal_errors;
+    out->handshakes_failed_server = s->handshakes_failed_server;
     out->failed_writes = s->failed_writes;
     out->connections_active = ctx->nconns;
     out->loop_lag_us = s->loop_lag_max_us;
@@ -312,6 +315,7 @@ int wk_ctx_run(wk_ctx *ctx)
 
 void wk_ctx_fini(wk_ctx *ctx)
 {
+    wk_fault_fini(&ctx->fault);
     while (ctx->conns)
         wk_conn_free(ctx->conns);
     wk_fleet_free(ctx->fleet);

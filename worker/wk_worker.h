@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "wk_config.h"
+#include "wk_fault.h"
 #include "wsf_msg.h"
 #include "wsf_buf.h"
 #include "wsf_wheel.h"
@@ -31,6 +32,8 @@ typedef struct wk_stats {
     uint64_t bytes_in;
     uint64_t bytes_out;
     uint64_t protocol_errors;
+    uint64_t internal_errors;               /* injected faults included */
+    uint64_t handshakes_failed_server;      /* 500 answers */
     uint32_t loop_lag_max_us;               /* worst tick lateness since the last Report */
     uint64_t latency[WSF_HIST_BUCKETS + 1]; /* readable-event handling time, sampled */
 } wk_stats;
@@ -61,6 +64,7 @@ typedef struct wk_ctx {
     uint64_t last_tick_us;   /* for loop lag */
     unsigned sample_counter; /* latency sampling */
     wk_fleet *fleet;         /* supervisor link, NULL standalone */
+    wk_fault fault;          /* drills: off unless the supervisor turns one on */
     uint8_t *rbuf;           /* one read buffer shared by all connections */
     size_t rbuf_cap;
     wsf_buf batch;       /* output produced while one connection's input is processed */

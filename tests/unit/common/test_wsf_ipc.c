@@ -183,6 +183,8 @@ static void assert_command_eq(const wsf_command *a, const wsf_command *b)
     ck_assert_uint_eq(a->shed_count, b->shed_count);
     ck_assert_str_eq(a->fault, b->fault);
     ck_assert(a->fault_value == b->fault_value);
+    ck_assert_uint_eq(a->fault_ms, b->fault_ms);
+    ck_assert_uint_eq(a->duration_ms, b->duration_ms);
 }
 
 static void fill_status(wsf_fleet_status *s)
@@ -484,6 +486,8 @@ START_TEST(command_every_kind_round_trip)
         if (kinds[i] == WSF_CMD_FAULT) {
             snprintf(in.fault, sizeof in.fault, "latency");
             in.fault_value = 0.125;
+            in.fault_ms = 250;
+            in.duration_ms = 30000;
         }
         int n = wsf_ipc_pack_command(buf, sizeof buf, &in);
         ck_assert_int_gt(n, 0);
@@ -547,14 +551,18 @@ END_TEST
 START_TEST(ctl_request_every_command_round_trip)
 {
     uint8_t buf[256];
-    for (int c = WSF_CTL_STATUS; c <= WSF_CTL_VERSION; c++) {
+    for (int c = WSF_CTL_STATUS; c <= WSF_CTL_FAULT; c++) {
         wsf_ctl_request in = {
             .command = (enum wsf_ctl_command)c,
             .slot = c == WSF_CTL_RESTART ? -1 : c,
             .count = (uint32_t)c * 1000u,
             .rolling = c % 2 == 0,
             .drain_s = (uint32_t)c * 7u,
+            .rate = c * 0.1,
+            .fault_ms = (uint32_t)c * 11u,
+            .duration_s = (uint32_t)c * 3u,
         };
+        snprintf(in.fault, sizeof in.fault, "kind%d", c);
         wsf_ctl_request out;
         int n = wsf_ipc_pack_ctl_request(buf, sizeof buf, &in);
         ck_assert_int_gt(n, 0);
@@ -565,6 +573,10 @@ START_TEST(ctl_request_every_command_round_trip)
         ck_assert_uint_eq(out.count, in.count);
         ck_assert_int_eq(out.rolling, in.rolling);
         ck_assert_uint_eq(out.drain_s, in.drain_s);
+        ck_assert_str_eq(out.fault, in.fault);
+        ck_assert(out.rate == in.rate);
+        ck_assert_uint_eq(out.fault_ms, in.fault_ms);
+        ck_assert_uint_eq(out.duration_s, in.duration_s);
     }
 }
 END_TEST
