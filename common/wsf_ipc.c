@@ -312,6 +312,9 @@ int wsf_ipc_pack_ctl_request(uint8_t *buf, size_t cap, const wsf_ctl_request *re
     r.rate = req->rate;
     r.fault_ms = req->fault_ms;
     r.duration_s = req->duration_s;
+    r.autoscale_on = req->autoscale_on;
+    r.min = req->min;
+    r.max = req->max;
     return wsf_pack(buf, cap, &r.base);
 }
 
@@ -322,7 +325,7 @@ int wsf_ipc_unpack_ctl_request(wsf_ctl_request *out, const uint8_t *buf, size_t 
         return -EPROTO;
     memset(out, 0, sizeof *out);
     int command = (int)r->command;
-    out->command = command >= WSF_CTL_STATUS && command <= WSF_CTL_FAULT
+    out->command = command >= WSF_CTL_STATUS && command <= WSF_CTL_AUTOSCALE
                        ? (enum wsf_ctl_command)command
                        : WSF_CTL_NONE;
     out->slot = r->slot;
@@ -333,6 +336,9 @@ int wsf_ipc_unpack_ctl_request(wsf_ctl_request *out, const uint8_t *buf, size_t 
     out->rate = r->rate;
     out->fault_ms = r->fault_ms;
     out->duration_s = r->duration_s;
+    out->autoscale_on = r->autoscale_on;
+    out->min = r->min;
+    out->max = r->max;
     wsfleet__ctl_request__free_unpacked(r, NULL);
     return 0;
 }
@@ -364,6 +370,9 @@ int wsf_ipc_pack_ctl_response(uint8_t *buf, size_t cap, const wsf_ctl_response *
         st.uptime_s = s->uptime_s;
         st.steering = (char *)s->steering;
         st.listen = (char *)s->listen;
+        st.autoscale = s->autoscale;
+        st.last_scaling = (char *)s->last_scaling;
+        st.last_scaling_age_s = s->last_scaling_age_s;
         r.status = &st;
     }
     for (size_t i = 0; i < n; i++) {
@@ -382,6 +391,10 @@ int wsf_ipc_pack_ctl_response(uint8_t *buf, size_t cap, const wsf_ctl_response *
         ws[i].accepting = w->accepting;
         ws[i].buckets = w->buckets;
         ws[i].rss_bytes = w->rss_bytes;
+        ws[i].breaker = (char *)w->breaker;
+        ws[i].failure_rate = w->failure_rate;
+        ws[i].opened_at = w->opened_at;
+        ws[i].times_opened = w->times_opened;
         wp[i] = &ws[i];
     }
     r.n_workers = n;
@@ -415,6 +428,9 @@ int wsf_ipc_unpack_ctl_response(wsf_ctl_response *out, const uint8_t *buf, size_
         o->uptime_s = s->uptime_s;
         wsf_copy_str(o->steering, sizeof o->steering, s->steering);
         wsf_copy_str(o->listen, sizeof o->listen, s->listen);
+        o->autoscale = s->autoscale;
+        wsf_copy_str(o->last_scaling, sizeof o->last_scaling, s->last_scaling);
+        o->last_scaling_age_s = s->last_scaling_age_s;
     }
     size_t n = r->n_workers < WSF_CTL_MAX_WORKERS ? r->n_workers : WSF_CTL_MAX_WORKERS;
     for (size_t i = 0; i < n; i++) {
@@ -433,6 +449,10 @@ int wsf_ipc_unpack_ctl_response(wsf_ctl_response *out, const uint8_t *buf, size_
         o->accepting = w->accepting;
         o->buckets = w->buckets;
         o->rss_bytes = w->rss_bytes;
+        wsf_copy_str(o->breaker, sizeof o->breaker, w->breaker);
+        o->failure_rate = w->failure_rate;
+        o->opened_at = w->opened_at;
+        o->times_opened = w->times_opened;
     }
     out->nworkers = n;
     wsfleet__ctl_response__free_unpacked(r, NULL);

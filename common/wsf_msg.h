@@ -103,6 +103,10 @@ enum wsf_ctl_command {
     WSF_CTL_SHUTDOWN = 7,
     WSF_CTL_VERSION = 8,
     WSF_CTL_FAULT = 9,
+    WSF_CTL_BREAKER_LIST = 10,
+    WSF_CTL_BREAKER_TRIP = 11,
+    WSF_CTL_BREAKER_RESET = 12,
+    WSF_CTL_AUTOSCALE = 13,
 };
 
 typedef struct wsf_ctl_request {
@@ -115,6 +119,9 @@ typedef struct wsf_ctl_request {
     double rate;
     uint32_t fault_ms;
     uint32_t duration_s;
+    bool autoscale_on; /* WSF_CTL_AUTOSCALE */
+    uint32_t min;      /* 0 = unchanged */
+    uint32_t max;
 } wsf_ctl_request;
 
 typedef struct wsf_fleet_status {
@@ -130,6 +137,9 @@ typedef struct wsf_fleet_status {
     uint64_t uptime_s;
     char steering[8]; /* cbpf or hash */
     char listen[128];
+    bool autoscale;
+    char last_scaling[160]; /* the last scaling decision and its reason, empty if none */
+    uint64_t last_scaling_age_s;
 } wsf_fleet_status;
 
 typedef struct wsf_worker_status {
@@ -146,6 +156,10 @@ typedef struct wsf_worker_status {
     bool accepting;
     uint32_t buckets;
     uint64_t rss_bytes;
+    char breaker[12];    /* closed, open, half_open */
+    double failure_rate; /* over the breaker's window, 0..1 */
+    uint64_t opened_at;  /* Unix time of the breaker's last opening, 0 if never */
+    uint32_t times_opened;
 } wsf_worker_status;
 
 #define WSF_CTL_MAX_WORKERS 256

@@ -13,7 +13,7 @@
 #include "wsf_fault.h"
 #include "wsf_parse.h"
 
-#define CTL_MAX_POSITIONAL 3 /* command and at most one argument, one more to report */
+#define CTL_MAX_POSITIONAL 4 /* a command and at most two arguments, one more to report */
 
 const char ctl_usage[] =
     "usage: wsctl [-s SOCKET | --run-dir DIR] [--json] [--timeout SEC] COMMAND [ARGS]\n"
@@ -31,6 +31,12 @@ const char ctl_usage[] =
     "                              drills: inject error (--rate 0-1), latency (--ms),\n"
     "                              hang, crash, memory (--rate MiB/s) or off; reverts\n"
     "                              after --for (default 10 s)\n"
+    "  breaker [list]              circuit breakers: state, failure rate, openings\n"
+    "  breaker trip SLOT           open a worker's breaker now (no new connections)\n"
+    "  breaker reset SLOT          close a worker's breaker and forget its openings\n"
+    "  autoscale on|off [--min N] [--max N]\n"
+    "                              switch the autoscaler; --min and --max (1-256) bound\n"
+    "                              the number of workers (default: unchanged)\n"
     "options:\n"
     "  -s, --socket SOCKET         control socket path (default RUNDIR/ctl)\n"
     "  --run-dir DIR               the supervisor's run directory (default $" CTL_RUN_DIR_ENV ",\n"
@@ -44,12 +50,23 @@ const char ctl_usage_hint[] =
     "usage: wsctl [-s SOCKET | --run-dir DIR] [--json] [--timeout SEC] COMMAND [ARGS]\n"
     "       (wsctl --help lists the commands)\n";
 
-/* Command names indexed by enum wsf_ctl_command. */
+/* Command names indexed by enum wsf_ctl_command. The breaker commands share their first word,
+ * which ctl_lookup_command matches; ctl_parse_command then reads the action. */
 static const char *const ctl_command_names[] = {
-    [WSF_CTL_NONE] = "?",        [WSF_CTL_STATUS] = "status",     [WSF_CTL_WORKERS] = "workers",
-    [WSF_CTL_SCALE] = "scale",   [WSF_CTL_RESTART] = "restart",   [WSF_CTL_DRAIN] = "drain",
-    [WSF_CTL_RELOAD] = "reload", [WSF_CTL_SHUTDOWN] = "shutdown", [WSF_CTL_VERSION] = "version",
+    [WSF_CTL_NONE] = "?",
+    [WSF_CTL_STATUS] = "status",
+    [WSF_CTL_WORKERS] = "workers",
+    [WSF_CTL_SCALE] = "scale",
+    [WSF_CTL_RESTART] = "restart",
+    [WSF_CTL_DRAIN] = "drain",
+    [WSF_CTL_RELOAD] = "reload",
+    [WSF_CTL_SHUTDOWN] = "shutdown",
+    [WSF_CTL_VERSION] = "version",
     [WSF_CTL_FAULT] = "fault",
+    [WSF_CTL_BREAKER_LIST] = "breaker list",
+    [WSF_CTL_BREAKER_TRIP] = "breaker trip",
+    [WSF_CTL_BREAKER_RESET] = "breaker reset",
+    [WSF_CTL_AUTOSCALE] = "autoscale",
 };
 
 #define CTL_NCOMMANDS (sizeof ctl_command_names / sizeof ctl_command_names[0])
@@ -87,11 +104,17 @@ static int ctl_parse_slot(int32_t *out, const char *s, bool all_ok)
     return 0;
 }
 
-/* Looks a command name up. Returns WSF_CTL_NONE when unknown. */
-static enum wsf_ctl_command ctl_lookup_command(const char *name)
+/* Looks a command's first word up: the first command whose name is that word or starts with it
+ * and a space. Returns WSF_CTL_NONE when unknown, and for "breaker trip" typed as one argument,
+ * which would skip the checks of the action. */
+static enum wsf_ctl_command ctl_lookup_command(const char *word)
 {
+    size_t n = strlen(word);
+    if (strchr(word, ' ') != NULL)
+        return WSF_CTL_NONE;
     for (size_t i = 1; i < CTL_NCOMMANDS; i++) {
-        if (strcmp(ctl_command_names[i], name) == 0)
+        const char *name = ctl_command_names[i];
+        if (strncmp(name, word, n) == 0 && (name[n] == '\0' || name[n] == ' '))
             return (enum wsf_ctl_command)i;
     }
     return WSF_CTL_NONE;
@@ -113,13 +136,15 @@ enum ctl_value_opt {
     CTL_OPT_RATE,
     CTL_OPT_MS,
     CTL_OPT_FOR,
+    CTL_OPT_MIN,
+    CTL_OPT_MAX,
     CTL_OPT_NONE,
 };
 
 static const char *const ctl_value_opts[] = {
     [CTL_OPT_SOCKET] = "--socket", [CTL_OPT_RUN_DIR] = "--run-dir", [CTL_OPT_TIMEOUT] = "--timeout",
     [CTL_OPT_DRAIN] = "--drain",   [CTL_OPT_RATE] = "--rate",       [CTL_OPT_MS] = "--ms",
-    [CTL_OPT_FOR] = "--for",
+    [CTL_OPT_FOR] = "--for",       [CTL_OPT_MIN] = "--min",         [CTL_OPT_MAX] = "--max",
 };
 
 /* Matches arg against the value options; sets *inline_value to the text after '=', or NULL. */
@@ -143,6 +168,32 @@ static enum ctl_value_opt ctl_match_value_opt(const char *arg, const char **inli
         }
     }
     return CTL_OPT_NONE;
+}
+
+/* Reads "breaker [list|trip SLOT|reset SLOT]" into req; *want gets the positional arguments the
+ * action takes, the command included. Returns CTL_PARSE_RUN or CTL_PARSE_USAGE. */
+static int ctl_parse_breaker(wsf_ctl_request *req, int *want, char **pos, int npos, char *err,
+                             size_t errcap)
+{
+    if (npos < 2 || strcmp(pos[1], "list") == 0) {
+        req->command = WSF_CTL_BREAKER_LIST;
+        *want = npos < 2 ? 1 : 2;
+        return CTL_PARSE_RUN;
+    }
+    if (strcmp(pos[1], "trip") == 0)
+        req->command = WSF_CTL_BREAKER_TRIP;
+    else if (strcmp(pos[1], "reset") == 0)
+        req->command = WSF_CTL_BREAKER_RESET;
+    else
+        return ctl_usage_error(err, errcap, "unknown breaker action '%s' (list, trip, reset)",
+                               pos[1]);
+    *want = 3;
+    if (npos < 3)
+        return ctl_usage_error(err, errcap, "breaker %s needs a SLOT", pos[1]);
+    if (ctl_parse_slot(&req->slot, pos[2], false) != 0)
+        return ctl_usage_error(err, errcap, "invalid slot '%s' (breaker %s takes one slot number)",
+                               pos[2], pos[1]);
+    return CTL_PARSE_RUN;
 }
 
 /* Checks the positional arguments of the command and fills in the request. */
@@ -194,11 +245,27 @@ static int ctl_parse_command(ctl_args *out, char **pos, int npos, char *err, siz
             return ctl_usage_error(err, errcap, "invalid slot '%s' (drain takes one slot number)",
                                    pos[1]);
         break;
+    case WSF_CTL_BREAKER_LIST: {
+        int rc = ctl_parse_breaker(req, &want, pos, npos, err, errcap);
+        if (rc != CTL_PARSE_RUN)
+            return rc;
+        break;
+    }
+    case WSF_CTL_AUTOSCALE:
+        want = 2;
+        if (npos < 2)
+            return ctl_usage_error(err, errcap, "autoscale needs 'on' or 'off'");
+        if (strcmp(pos[1], "on") == 0)
+            req->autoscale_on = true;
+        else if (strcmp(pos[1], "off") != 0)
+            return ctl_usage_error(err, errcap, "invalid autoscale mode '%s' (on or off)", pos[1]);
+        break;
     default:
         break;
     }
     if (npos > want)
-        return ctl_usage_error(err, errcap, "unexpected argument '%s' after %s", pos[want], name);
+        return ctl_usage_error(err, errcap, "unexpected argument '%s' after %s", pos[want],
+                               ctl_command_name(req->command));
     return CTL_PARSE_RUN;
 }
 
@@ -211,6 +278,7 @@ int ctl_args_parse(ctl_args *out, int argc, char **argv, char *err, size_t errca
     bool rolling_given = false;
     bool drain_given = false;
     bool fault_given = false;
+    bool bounds_given = false;
     bool options_done = false;
     uint32_t fault_for_ms = 10000;
     uint64_t v;
@@ -299,6 +367,17 @@ int ctl_args_parse(ctl_args *out, int argc, char **argv, char *err, size_t errca
                                        value);
             fault_given = true;
             break;
+        case CTL_OPT_MIN:
+        case CTL_OPT_MAX:
+            if (wsf_parse_u64(&v, value, 1, WSF_CTL_MAX_WORKERS) != 0)
+                return ctl_usage_error(err, errcap, "invalid value '%s' for %s (1-%d workers)",
+                                       value, shown, WSF_CTL_MAX_WORKERS);
+            if (opt == CTL_OPT_MIN)
+                a.req.min = (uint32_t)v;
+            else
+                a.req.max = (uint32_t)v;
+            bounds_given = true;
+            break;
         case CTL_OPT_NONE:
             break;
         }
@@ -317,6 +396,11 @@ int ctl_args_parse(ctl_args *out, int argc, char **argv, char *err, size_t errca
         return ctl_usage_error(err, errcap, "--drain applies only to shutdown");
     if (fault_given && a.req.command != WSF_CTL_FAULT)
         return ctl_usage_error(err, errcap, "--rate, --ms and --for apply only to fault");
+    if (bounds_given && a.req.command != WSF_CTL_AUTOSCALE)
+        return ctl_usage_error(err, errcap, "--min and --max apply only to autoscale");
+    if (a.req.min != 0 && a.req.max != 0 && a.req.min > a.req.max)
+        return ctl_usage_error(err, errcap, "--min %u is above --max %u", (unsigned)a.req.min,
+                               (unsigned)a.req.max);
     if (a.req.command == WSF_CTL_FAULT) {
         enum wsf_fault_kind kind;
         wsf_fault_parse(&kind, a.req.fault);

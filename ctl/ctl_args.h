@@ -36,7 +36,9 @@ extern const char ctl_usage_hint[];
  * "--" ends the options. Returns a ctl_parse_result; *out is complete only for CTL_PARSE_RUN.
  * On CTL_PARSE_USAGE, err (errcap bytes) gets one line without a trailing newline.
  * scale N takes 0..UINT32_MAX; SLOT is 0..INT32_MAX, or "all" for restart (slot -1);
- * shutdown --drain SECONDS takes 1..86400 (without it drain_s is 0: the supervisor's default). */
+ * shutdown --drain SECONDS takes 1..86400 (without it drain_s is 0: the supervisor's default).
+ * "breaker" alone is "breaker list"; autoscale --min/--max take 1..WSF_CTL_MAX_WORKERS, min not
+ * above max, and stay 0 (unchanged) when not given. */
 int ctl_args_parse(ctl_args *out, int argc, char **argv, char *err, size_t errcap);
 
 /* The control socket path: -s, else --run-dir + "/ctl", else env_run_dir + "/ctl" when env_run_dir
@@ -46,7 +48,7 @@ int ctl_args_parse(ctl_args *out, int argc, char **argv, char *err, size_t errca
 int ctl_socket_path(char *out, size_t cap, const ctl_args *args, const char *env_run_dir,
                     bool is_root);
 
-/* The command's name as typed ("status", "scale"...), or "?" for WSF_CTL_NONE. */
+/* The command's name as typed ("status", "scale", "breaker trip"...), or "?" for WSF_CTL_NONE. */
 const char *ctl_command_name(enum wsf_ctl_command cmd);
 
 #endif

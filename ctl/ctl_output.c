@@ -14,21 +14,40 @@
 #endif
 
 #define CTL_JSON_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(10))
-#define CTL_CELL 32 /* one table cell, NUL included */
+#define CTL_CELL 32        /* one table cell, NUL included */
+#define CTL_MAX_COLUMNS 12 /* the widest table */
 
 const char ctl_version[] = CTL_VERSION;
 
-/* The workers table: heading, and whether the column is right-aligned. */
-static const struct {
+/* A table column: heading, and whether it is right-aligned. */
+typedef struct ctl_column {
     const char *title;
     bool right;
-} ctl_worker_columns[] = {
+} ctl_column;
+
+/* A table of one row per worker: its columns and how one row's cells are filled (now is the
+ * current Unix time, for ages). */
+typedef struct ctl_table {
+    const ctl_column *columns;
+    size_t ncolumns;
+    void (*cells)(char (*cells)[CTL_CELL], const wsf_worker_status *w, uint64_t now);
+} ctl_table;
+
+static const ctl_column ctl_worker_columns[] = {
     {"SLOT", true},     {"PID", true},       {"STATE", false},  {"CONNS", true},
     {"MSG/S-IN", true}, {"MSG/S-OUT", true}, {"ERR/S", true},   {"RESTARTS", true},
     {"UPTIME", true},   {"ACCEPT", false},   {"BUCKETS", true}, {"RSS", true},
 };
 
-#define CTL_NCOLUMNS (sizeof ctl_worker_columns / sizeof ctl_worker_columns[0])
+static const ctl_column ctl_breaker_columns[] = {
+    {"SLOT", true},  {"PID", true},    {"STATE", false}, {"BREAKER", false},
+    {"FAIL%", true}, {"OPENED", true}, {"TIMES", true},
+};
+
+#define CTL_NELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+_Static_assert(CTL_NELEMS(ctl_worker_columns) <= CTL_MAX_COLUMNS, "workers table too wide");
+_Static_assert(CTL_NELEMS(ctl_breaker_columns) <= CTL_MAX_COLUMNS, "breaker table too wide");
 
 /* Aborts on a jansson allocation failure: wsctl has no useful way to go on. */
 static _Noreturn void ctl_json_oom(void)
@@ -170,6 +189,9 @@ static json_t *ctl_status_json(const wsf_fleet_status *st)
     ctl_json_set(o, "uptime_s", ctl_json_uint(st->uptime_s));
     ctl_json_set(o, "steering", CTL_JSON_TEXT(st->steering));
     ctl_json_set(o, "listen", CTL_JSON_TEXT(st->listen));
+    ctl_json_set(o, "autoscale", json_boolean(st->autoscale));
+    ctl_json_set(o, "last_scaling", CTL_JSON_TEXT(st->last_scaling));
+    ctl_json_set(o, "last_scaling_age_s", ctl_json_uint(st->last_scaling_age_s));
     return o;
 }
 
@@ -195,7 +217,15 @@ static void ctl_status_human(FILE *out, const wsf_ctl_response *res)
     CTL_PUT_TEXT(out, st->steering);
     fputs("\nlisten:       ", out);
     CTL_PUT_TEXT(out, st->listen);
-    fputc('\n', out);
+    fprintf(out, "\nautoscale:    %s\n", st->autoscale ? "on" : "off");
+    fputs("last scaling: ", out);
+    if (st->last_scaling[0] != '\0') {
+        CTL_PUT_TEXT(out, st->last_scaling);
+        ctl_format_duration(buf, sizeof buf, st->last_scaling_age_s);
+        fprintf(out, " (%s ago)\n", buf);
+    } else {
+        fputs("none\n", out);
+    }
     if (res->server_version[0] != '\0') {
         fputs("version:      ", out);
         CTL_PUT_TEXT(out, res->server_version);
@@ -219,11 +249,29 @@ static json_t *ctl_worker_json(const wsf_worker_status *w)
     ctl_json_set(o, "accepting", json_boolean(w->accepting));
     ctl_json_set(o, "buckets", ctl_json_uint(w->buckets));
     ctl_json_set(o, "rss_bytes", ctl_json_uint(w->rss_bytes));
+    ctl_json_set(o, "breaker", CTL_JSON_TEXT(w->breaker));
+    ctl_json_set(o, "failure_rate", ctl_json_rate(w->failure_rate));
+    ctl_json_set(o, "opened_at", ctl_json_uint(w->opened_at));
+    ctl_json_set(o, "times_opened", ctl_json_uint(w->times_opened));
     return o;
 }
 
-/* Fills one table row's cells, in ctl_worker_columns order. */
-static void ctl_worker_cells(char cells[CTL_NCOLUMNS][CTL_CELL], const wsf_worker_status *w)
+/* One "breaker list" item: state is the breaker's, worker_state the slot's. */
+static json_t *ctl_breaker_json(const wsf_worker_status *w)
+{
+    json_t *o = ctl_json_checked(json_object());
+    ctl_json_set(o, "slot", ctl_json_uint(w->slot));
+    ctl_json_set(o, "pid", ctl_json_uint(w->pid));
+    ctl_json_set(o, "state", CTL_JSON_TEXT(w->breaker));
+    ctl_json_set(o, "worker_state", CTL_JSON_TEXT(w->state));
+    ctl_json_set(o, "failure_rate", ctl_json_rate(w->failure_rate));
+    ctl_json_set(o, "opened_at", ctl_json_uint(w->opened_at));
+    ctl_json_set(o, "times_opened", ctl_json_uint(w->times_opened));
+    return o;
+}
+
+/* The cells every table starts with: SLOT, PID, STATE. */
+static void ctl_slot_cells(char (*cells)[CTL_CELL], const wsf_worker_status *w)
 {
     snprintf(cells[0], CTL_CELL, "%u", (unsigned)w->slot);
     if (w->pid != 0)
@@ -231,6 +279,13 @@ static void ctl_worker_cells(char cells[CTL_NCOLUMNS][CTL_CELL], const wsf_worke
     else
         snprintf(cells[1], CTL_CELL, "-");
     ctl_cell_text(cells[2], w->state, sizeof w->state);
+}
+
+/* Fills one workers row, in ctl_worker_columns order. */
+static void ctl_worker_cells(char (*cells)[CTL_CELL], const wsf_worker_status *w, uint64_t now)
+{
+    (void)now;
+    ctl_slot_cells(cells, w);
     snprintf(cells[3], CTL_CELL, "%llu", (unsigned long long)w->connections);
     ctl_format_rate(cells[4], CTL_CELL, w->msgs_in_per_s);
     ctl_format_rate(cells[5], CTL_CELL, w->msgs_out_per_s);
@@ -245,13 +300,38 @@ static void ctl_worker_cells(char cells[CTL_NCOLUMNS][CTL_CELL], const wsf_worke
     ctl_format_bytes(cells[11], CTL_CELL, w->rss_bytes);
 }
 
-static void ctl_table_row(FILE *out, char cells[CTL_NCOLUMNS][CTL_CELL], const int *width)
+/* Fills one breaker row, in ctl_breaker_columns order. OPENED is the age of the last opening
+ * (an opening "in the future", from clocks that disagree, reads as 0s ago). */
+static void ctl_breaker_cells(char (*cells)[CTL_CELL], const wsf_worker_status *w, uint64_t now)
 {
-    for (size_t c = 0; c < CTL_NCOLUMNS; c++) {
+    ctl_slot_cells(cells, w);
+    if (w->breaker[0] != '\0')
+        ctl_cell_text(cells[3], w->breaker, sizeof w->breaker);
+    else
+        snprintf(cells[3], CTL_CELL, "-");
+    ctl_format_rate(cells[4], CTL_CELL, w->failure_rate * 100.0);
+    if (w->opened_at != 0) {
+        char age[CTL_CELL - 8];
+        ctl_format_duration(age, sizeof age, now > w->opened_at ? now - w->opened_at : 0);
+        snprintf(cells[5], CTL_CELL, "%s ago", age);
+    } else {
+        snprintf(cells[5], CTL_CELL, "-");
+    }
+    snprintf(cells[6], CTL_CELL, "%u", (unsigned)w->times_opened);
+}
+
+static const ctl_table ctl_workers_table = {ctl_worker_columns, CTL_NELEMS(ctl_worker_columns),
+                                            ctl_worker_cells};
+static const ctl_table ctl_breakers_table = {ctl_breaker_columns, CTL_NELEMS(ctl_breaker_columns),
+                                             ctl_breaker_cells};
+
+static void ctl_table_row(FILE *out, const ctl_table *t, char (*cells)[CTL_CELL], const int *width)
+{
+    for (size_t c = 0; c < t->ncolumns; c++) {
         const char *sep = c == 0 ? "" : "  ";
-        if (ctl_worker_columns[c].right)
+        if (t->columns[c].right)
             fprintf(out, "%s%*s", sep, width[c], cells[c]);
-        else if (c + 1 == CTL_NCOLUMNS)
+        else if (c + 1 == t->ncolumns)
             fprintf(out, "%s%s", sep, cells[c]);
         else
             fprintf(out, "%s%-*s", sep, width[c], cells[c]);
@@ -260,29 +340,45 @@ static void ctl_table_row(FILE *out, char cells[CTL_NCOLUMNS][CTL_CELL], const i
 }
 
 /* Two passes over the rows, measuring then printing, so that no row is stored. */
-static void ctl_workers_human(FILE *out, const wsf_worker_status *workers, size_t n)
+static void ctl_table_human(FILE *out, const ctl_table *t, const wsf_worker_status *workers,
+                            size_t n, uint64_t now)
 {
-    char cells[CTL_NCOLUMNS][CTL_CELL];
-    int width[CTL_NCOLUMNS];
+    char cells[CTL_MAX_COLUMNS][CTL_CELL];
+    int width[CTL_MAX_COLUMNS];
 
-    for (size_t c = 0; c < CTL_NCOLUMNS; c++) {
-        snprintf(cells[c], CTL_CELL, "%s", ctl_worker_columns[c].title);
+    for (size_t c = 0; c < t->ncolumns; c++) {
+        snprintf(cells[c], CTL_CELL, "%s", t->columns[c].title);
         width[c] = (int)strlen(cells[c]);
     }
     for (size_t i = 0; i < n; i++) {
-        char row[CTL_NCOLUMNS][CTL_CELL];
-        ctl_worker_cells(row, &workers[i]);
-        for (size_t c = 0; c < CTL_NCOLUMNS; c++) {
+        char row[CTL_MAX_COLUMNS][CTL_CELL];
+        t->cells(row, &workers[i], now);
+        for (size_t c = 0; c < t->ncolumns; c++) {
             int len = (int)strlen(row[c]);
             if (len > width[c])
                 width[c] = len;
         }
     }
-    ctl_table_row(out, cells, width);
+    ctl_table_row(out, t, cells, width);
     for (size_t i = 0; i < n; i++) {
-        ctl_worker_cells(cells, &workers[i]);
-        ctl_table_row(out, cells, width);
+        t->cells(cells, &workers[i], now);
+        ctl_table_row(out, t, cells, width);
     }
+}
+
+/* The workers as a table, or as a JSON array of item(worker). */
+static void ctl_workers_render(FILE *out, const ctl_table *t,
+                               json_t *(*item)(const wsf_worker_status *w),
+                               const wsf_worker_status *workers, size_t n, bool json, uint64_t now)
+{
+    if (!json) {
+        ctl_table_human(out, t, workers, n, now);
+        return;
+    }
+    json_t *a = ctl_json_checked(json_array());
+    for (size_t i = 0; i < n; i++)
+        ctl_json_append(a, item(&workers[i]));
+    ctl_json_dump(out, a);
 }
 
 static void ctl_version_render(FILE *out, const wsf_ctl_response *res, bool json)
@@ -307,7 +403,8 @@ static void ctl_version_render(FILE *out, const wsf_ctl_response *res, bool json
     fputc('\n', out);
 }
 
-int ctl_output_render(FILE *out, enum wsf_ctl_command cmd, const wsf_ctl_response *res, bool json)
+int ctl_output_render(FILE *out, enum wsf_ctl_command cmd, const wsf_ctl_response *res, bool json,
+                      uint64_t now)
 {
     size_t n = res->nworkers < WSF_CTL_MAX_WORKERS ? res->nworkers : WSF_CTL_MAX_WORKERS;
 
@@ -321,14 +418,10 @@ int ctl_output_render(FILE *out, enum wsf_ctl_command cmd, const wsf_ctl_respons
             ctl_status_human(out, res);
         return 0;
     case WSF_CTL_WORKERS:
-        if (json) {
-            json_t *a = ctl_json_checked(json_array());
-            for (size_t i = 0; i < n; i++)
-                ctl_json_append(a, ctl_worker_json(&res->workers[i]));
-            ctl_json_dump(out, a);
-        } else {
-            ctl_workers_human(out, res->workers, n);
-        }
+        ctl_workers_render(out, &ctl_workers_table, ctl_worker_json, res->workers, n, json, now);
+        return 0;
+    case WSF_CTL_BREAKER_LIST:
+        ctl_workers_render(out, &ctl_breakers_table, ctl_breaker_json, res->workers, n, json, now);
         return 0;
     case WSF_CTL_VERSION:
         ctl_version_render(out, res, json);

@@ -16,11 +16,15 @@ extern const char ctl_version[];
  * - status: key/value lines, or a JSON object of every wsf_fleet_status field;
  * - workers: a table (SLOT PID STATE CONNS MSG/S-IN MSG/S-OUT ERR/S RESTARTS UPTIME ACCEPT
  *   BUCKETS RSS), or a JSON array of objects of every wsf_worker_status field;
+ * - breaker list: a table (SLOT PID STATE BREAKER FAIL% OPENED TIMES, OPENED as the age of the
+ *   last opening at now, the current Unix time), or a JSON array of objects with slot, pid,
+ *   state (the breaker's), worker_state, failure_rate, opened_at (Unix time) and times_opened;
  * - version: wsctl's and the supervisor's versions;
  * - the others: the supervisor's message ("ok" when empty), or {"ok":true,"message":...}.
  * Strings from the wire are bounded by their arrays; control characters print as '?'.
  * Returns 0, or -EPROTO when a status answer carries no status (nothing is written then). */
-int ctl_output_render(FILE *out, enum wsf_ctl_command cmd, const wsf_ctl_response *res, bool json);
+int ctl_output_render(FILE *out, enum wsf_ctl_command cmd, const wsf_ctl_response *res, bool json,
+                      uint64_t now);
 
 /* Writes a refusal (res->ok false) as {"ok":false,"error":...} for --json callers. */
 void ctl_output_refusal_json(FILE *out, const wsf_ctl_response *res);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "ctl_output.h"
 #include "wsf_buf.h"
@@ -85,7 +86,7 @@ int ctl_run(const ctl_args *args, const char *socket_path, FILE *out, FILE *err)
         code = CTL_EXIT_REFUSED;
         goto out;
     }
-    if (ctl_output_render(out, args->req.command, res, args->json) != 0) {
+    if (ctl_output_render(out, args->req.command, res, args->json, (uint64_t)time(NULL)) != 0) {
         fprintf(err, "wsctl: the supervisor at %s answered '%s' without its data\n", socket_path,
                 ctl_command_name(args->req.command));
         goto out;

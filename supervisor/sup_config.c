@@ -46,6 +46,21 @@ enum sup_key_id {
     K_HANDSHAKE,
     K_PING,
     K_IDLE,
+    K_BR_OPEN,
+    K_BR_MAX_OPEN,
+    K_BR_MIN_EVENTS,
+    K_BR_FAILURE,
+    K_BR_CONSECUTIVE,
+    K_BR_PROBES,
+    K_AS_ENABLED,
+    K_AS_CONNS,
+    K_AS_BUSY,
+    K_AS_UP_WINDOW,
+    K_AS_DOWN_WINDOW,
+    K_AS_DOWN_INTERVAL,
+    K_AS_WARMUP,
+    K_RB_INTERVAL,
+    K_RB_ENABLED,
     K_NKEYS
 };
 
@@ -93,6 +108,30 @@ static const sup_key sup_keys[K_NKEYS] = {
                      SUP_MS_MAX},
     [K_PING] = {"worker", "ping_interval", SUP_T_MS32, SUP_CFG(worker.ping_ms), 1, SUP_MS_MAX},
     [K_IDLE] = {"worker", "idle_timeout", SUP_T_MS32, SUP_CFG(worker.idle_ms), 1, SUP_MS_MAX},
+    [K_BR_OPEN] = {"breaker", "open_time", SUP_T_MS64, SUP_CFG(breaker.base_open_ms), 1,
+                   SUP_MS_MAX},
+    [K_BR_MAX_OPEN] = {"breaker", "max_open_time", SUP_T_MS64, SUP_CFG(breaker.max_open_ms), 1,
+                       SUP_MS_MAX},
+    [K_BR_MIN_EVENTS] = {"breaker", "min_events", SUP_T_U64, SUP_CFG(breaker.min_events), 1,
+                         UINT32_MAX},
+    [K_BR_FAILURE] = {"breaker", "failure_pct", SUP_T_U32, SUP_CFG(breaker.failure_pct), 1, 100},
+    [K_BR_CONSECUTIVE] = {"breaker", "consecutive", SUP_T_U32, SUP_CFG(breaker.consecutive), 1,
+                          1000000},
+    [K_BR_PROBES] = {"breaker", "probes", SUP_T_U32, SUP_CFG(breaker.probes), 1, 100000},
+    [K_AS_ENABLED] = {"autoscale", "enabled", SUP_T_U32, SUP_CFG(autoscale), 0, 1},
+    [K_AS_CONNS] = {"autoscale", "target_connections", SUP_T_U32,
+                    SUP_CFG(scaler.target_connections), 0, 10000000},
+    [K_AS_BUSY] = {"autoscale", "target_busy_pct", SUP_T_U32, SUP_CFG(target_busy_pct), 0, 100},
+    [K_AS_UP_WINDOW] = {"autoscale", "up_window", SUP_T_MS64, SUP_CFG(scaler.up_window_ms), 1,
+                        SUP_MS_MAX},
+    [K_AS_DOWN_WINDOW] = {"autoscale", "down_window", SUP_T_MS64, SUP_CFG(scaler.down_window_ms), 1,
+                          SUP_MS_MAX},
+    [K_AS_DOWN_INTERVAL] = {"autoscale", "down_interval", SUP_T_MS64,
+                            SUP_CFG(scaler.down_interval_ms), 1, SUP_MS_MAX},
+    [K_AS_WARMUP] = {"autoscale", "warmup", SUP_T_MS64, SUP_CFG(scaler.warmup_ms), 1, SUP_MS_MAX},
+    [K_RB_INTERVAL] = {"rebalance", "interval", SUP_T_MS64, SUP_CFG(rebalance.interval_ms), 1,
+                       SUP_MS_MAX},
+    [K_RB_ENABLED] = {"rebalance", "enabled", SUP_T_U32, SUP_CFG(rebalance_enabled), 0, 1},
 };
 
 /* Where a key's value came from, for messages about two keys at once. */
@@ -117,7 +156,8 @@ typedef struct sup_parse {
 
 static const char sup_usage[] =
     "usage: wsfleetd [options]\n"
-    "  -c, --config FILE      INI file: [fleet] [workers] [restart] [worker] (none)\n"
+    "  -c, --config FILE      INI file: [fleet] [workers] [restart] [worker] [breaker]\n"
+    "                         [autoscale] [rebalance] (none)\n"
     "  --listen HOST:PORT     listen address, repeatable; [V6HOST]:PORT for IPv6\n"
     "                         (default 127.0.0.1:8080)\n"
     "  --workers N            number of workers (number of CPUs, at least 2)\n"
@@ -149,6 +189,11 @@ void sup_config_init(sup_config *cfg, unsigned euid, long ncpu)
     cfg->orphan_grace_ms = 60000;
     cfg->report_interval_ms = 1000;
     sup_restart_policy_init(&cfg->restart);
+    sup_breaker_policy_init(&cfg->breaker);
+    sup_scaler_policy_init(&cfg->scaler);
+    cfg->target_busy_pct = (uint32_t)(cfg->scaler.target_busy * 100.0 + 0.5);
+    sup_rebalance_policy_init(&cfg->rebalance);
+    cfg->rebalance_enabled = 1;
 }
 
 /* Records the first error only: later ones are usually consequences. */
@@ -317,7 +362,7 @@ static int sup_ini_handler(void *user, const char *section, const char *name, co
         ps->err_line = ps->line;
         sup_fail(ps,
                  "%s:%d: %s: key outside any section (start with [fleet], [workers], "
-                 "[restart] or [worker])",
+                 "[restart], [worker], [breaker], [autoscale] or [rebalance])",
                  ps->file, ps->line, name);
         return 0;
     }
@@ -453,7 +498,14 @@ static int sup_resolve(sup_parse *ps)
                  "%s: [workers] report_interval (%u ms) must be less than [workers] "
                  "hang_timeout (%u ms)",
                  where, c->report_interval_ms, c->hang_timeout_ms);
+    } else if (c->breaker.base_open_ms > c->breaker.max_open_ms) {
+        sup_order(ps, K_BR_OPEN, c->breaker.base_open_ms, K_BR_MAX_OPEN, c->breaker.max_open_ms,
+                  " ms");
     }
+    /* The scaler works within the fleet's bounds and with busyness as a fraction. */
+    c->scaler.target_busy = c->target_busy_pct / 100.0;
+    c->scaler.min_workers = c->workers_min;
+    c->scaler.max_workers = c->workers_max;
     return ps->failed ? -1 : 0;
 }
 

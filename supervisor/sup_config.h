@@ -7,7 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sup_breaker.h"
 #include "sup_restart.h"
+#include "sup_scaler.h"
 
 #define SUP_CONFIG_MAX_LISTEN 16
 #define SUP_CONFIG_ADDR_MAX 64  /* HOST:PORT or [V6HOST]:PORT, with its NUL */
@@ -52,6 +54,16 @@ typedef struct sup_config {
     sup_restart_policy restart;
     /* [worker] */
     sup_worker_settings worker;
+    /* [breaker]: open_time, max_open_time, min_events, failure_pct, consecutive, probes */
+    sup_breaker_policy breaker;
+    /* [autoscale]: enabled (0), target_connections, target_busy_pct, up_window, down_window,
+     * down_interval, warmup; min and max come from [workers] */
+    uint32_t autoscale;
+    uint32_t target_busy_pct;
+    sup_scaler_policy scaler;
+    /* [rebalance]: enabled (1), interval */
+    uint32_t rebalance_enabled;
+    sup_rebalance_policy rebalance;
 } sup_config;
 
 /* Fills in the defaults. euid picks the run directory (0: /run/wsfleet, else ./run); ncpu is the

@@ -2,6 +2,7 @@
  * operations (scale, restart, drain, reload, shutdown). */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sup_ctx.h"
@@ -24,8 +25,8 @@ static const char *sup_fleet_state(const sup_ctx *ctx)
     if (ctx->stopping)
         return "stopping";
     unsigned failed = 0;
-    for (unsigned i = 0; i < ctx->desired; i++)
-        failed += ctx->slots[i].state == SUP_SLOT_FAILED;
+    for (unsigned i = 0; i < ctx->nslots; i++)
+        failed += ctx->slots[i].wanted && ctx->slots[i].state == SUP_SLOT_FAILED;
     return ctx->desired > 0 && failed * 2 >= ctx->desired ? "degraded" : "running";
 }
 
@@ -47,6 +48,12 @@ static void sup_fill_status(const sup_ctx *ctx, wsf_fleet_status *st, uint64_t n
     }
     st->uptime_s = (now - ctx->started_ms) / 1000;
     snprintf(st->steering, sizeof st->steering, "%s", ctx->steering_cbpf ? "cbpf" : "hash");
+    st->autoscale = ctx->scaler.enabled;
+    if (ctx->scaler.has_change) {
+        snprintf(st->last_scaling, sizeof st->last_scaling, "%u -> %u: %.130s",
+                 ctx->scaler.last.current, ctx->scaler.last.desired, ctx->scaler.last.reason);
+        st->last_scaling_age_s = (now - ctx->scaler.last_ms) / 1000;
+    }
     size_t off = 0;
     for (size_t i = 0; i < ctx->nlistens && off < sizeof st->listen; i++)
         off += (size_t)snprintf(st->listen + off, sizeof st->listen - off, "%s%s", i ? " " : "",
@@ -58,7 +65,7 @@ static void sup_fill_workers(const sup_ctx *ctx, wsf_ctl_response *res, uint64_t
     unsigned n = ctx->nslots < WSF_CTL_MAX_WORKERS ? ctx->nslots : WSF_CTL_MAX_WORKERS;
     for (unsigned i = 0; i < n; i++) {
         const sup_slot *s = &ctx->slots[i];
-        if (s->state == SUP_SLOT_STOPPED && i >= ctx->desired)
+        if (s->state == SUP_SLOT_STOPPED && !s->wanted)
             continue; /* slots beyond the fleet's size that hold only their sockets */
         wsf_worker_status *w = &res->workers[res->nworkers++];
         w->slot = i;
@@ -68,6 +75,12 @@ static void sup_fill_workers(const sup_ctx *ctx, wsf_ctl_response *res, uint64_t
         w->generation = s->generation;
         w->accepting = s->accepting && s->state == SUP_SLOT_RUNNING;
         w->buckets = s->state == SUP_SLOT_RUNNING ? s->buckets : 0;
+        snprintf(w->breaker, sizeof w->breaker, "%s", sup_breaker_state_name(s->breaker.state));
+        w->failure_rate = sup_breaker_failure_rate(&s->breaker, &ctx->cfg.breaker, now);
+        w->times_opened = sup_breaker_times_opened(&s->breaker);
+        uint64_t opened = sup_breaker_opened_at(&s->breaker);
+        if (opened != 0 && opened <= now)
+            w->opened_at = (uint64_t)time(NULL) - (now - opened) / 1000;
         if (s->pid != 0)
             w->uptime_s = (now - s->started_ms) / 1000;
         if (s->pid != 0 && s->has_report) {
@@ -83,9 +96,11 @@ static void sup_fill_workers(const sup_ctx *ctx, wsf_ctl_response *res, uint64_t
 
 static int sup_slot_arg(const sup_ctx *ctx, int32_t slot, wsf_ctl_response *res)
 {
-    if (slot < 0 || (unsigned)slot >= ctx->desired) {
-        snprintf(res->error, sizeof res->error, "no such slot %d (the fleet has slots 0..%u)",
-                 (int)slot, ctx->desired ? ctx->desired - 1 : 0);
+    if (slot < 0 || (unsigned)slot >= ctx->nslots || !ctx->slots[slot].wanted) {
+        snprintf(res->error, sizeof res->error,
+                 "no such slot %d in the fleet (wsctl workers "
+                 "lists them)",
+                 (int)slot);
         return -1;
     }
     return 0;
@@ -103,8 +118,10 @@ static void sup_ctl_restart(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_re
         snprintf(res->message, sizeof res->message, "rolling restart of %u workers started",
                  ctx->desired);
     } else if (req->slot == -1) {
-        for (unsigned i = 0; i < ctx->desired; i++)
-            sup_slot_drain(ctx, &ctx->slots[i], ctx->cfg.drain_timeout_ms, true);
+        for (unsigned i = 0; i < ctx->nslots; i++) {
+            if (ctx->slots[i].wanted)
+                sup_slot_drain(ctx, &ctx->slots[i], ctx->cfg.drain_timeout_ms, true);
+        }
         snprintf(res->message, sizeof res->message, "restarting %u workers", ctx->desired);
     } else {
         if (sup_slot_arg(ctx, req->slot, res) != 0)
@@ -112,6 +129,60 @@ static void sup_ctl_restart(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_re
         sup_slot_drain(ctx, &ctx->slots[req->slot], ctx->cfg.drain_timeout_ms, true);
         snprintf(res->message, sizeof res->message, "restarting slot %d", (int)req->slot);
     }
+    res->ok = true;
+}
+
+/* wsctl autoscale on|off [--min N] [--max N]. */
+static void sup_ctl_autoscale(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *res,
+                              uint64_t now)
+{
+    uint32_t min = req->min ? req->min : ctx->cfg.workers_min;
+    uint32_t max = req->max ? req->max : ctx->cfg.workers_max;
+    if (max > ctx->nslots) {
+        snprintf(res->error, sizeof res->error,
+                 "--max %u is above workers.max %u: the fleet has sockets for %u slots", max,
+                 ctx->nslots, ctx->nslots);
+        return;
+    }
+    if (min < 1 || min > max) {
+        snprintf(res->error, sizeof res->error, "--min %u must be 1..%u", min, max);
+        return;
+    }
+    ctx->cfg.workers_min = min;
+    ctx->cfg.scaler.min_workers = min;
+    ctx->cfg.scaler.max_workers = max;
+    sup_scaler_set_enabled(&ctx->scaler, req->autoscale_on, now);
+    wsf_log_info("autoscale %s (min %u, max %u) by wsctl", req->autoscale_on ? "on" : "off", min,
+                 max);
+    snprintf(res->message, sizeof res->message, "autoscale %s (%u..%u workers)",
+             req->autoscale_on ? "on" : "off", min, max);
+    res->ok = true;
+}
+
+/* wsctl breaker trip|reset SLOT. */
+static void sup_ctl_breaker(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *res,
+                            uint64_t now)
+{
+    if (sup_slot_arg(ctx, req->slot, res) != 0)
+        return;
+    sup_slot *slot = &ctx->slots[req->slot];
+    sup_breaker_actions acts;
+    int rc = req->command == WSF_CTL_BREAKER_TRIP
+                 ? sup_breaker_trip(&acts, &slot->breaker, &ctx->cfg.breaker, now, sup_random(ctx))
+                 : sup_breaker_reset(&acts, &slot->breaker, &ctx->cfg.breaker, now);
+    if (rc == SUP_BREAKER_EALREADY) {
+        snprintf(res->error, sizeof res->error, "the breaker of slot %d is already open",
+                 (int)req->slot);
+        return;
+    }
+    if (rc != 0) {
+        snprintf(res->error, sizeof res->error, "breaker of slot %d: cannot do that now",
+                 (int)req->slot);
+        return;
+    }
+    sup_breaker_apply(ctx, slot, &acts);
+    snprintf(res->message, sizeof res->message, "slot %d breaker %s", (int)req->slot,
+             sup_breaker_state_name(slot->breaker.state));
     res->ok = true;
 }
 
@@ -164,18 +235,32 @@ void sup_ctl_handle(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *
         res->ok = true;
         return;
     case WSF_CTL_WORKERS:
+    case WSF_CTL_BREAKER_LIST:
         sup_fill_workers(ctx, res, now);
         res->ok = true;
+        return;
+    case WSF_CTL_BREAKER_TRIP:
+    case WSF_CTL_BREAKER_RESET:
+        sup_ctl_breaker(ctx, req, res, now);
         return;
     case WSF_CTL_VERSION:
         snprintf(res->message, sizeof res->message, "wsfleetd %s", SUP_VERSION);
         res->ok = true;
         return;
-    case WSF_CTL_SCALE:
+    case WSF_CTL_SCALE: {
+        unsigned before = ctx->desired;
         if (sup_scale(ctx, req->count, res->error, sizeof res->error) != 0)
             return;
-        snprintf(res->message, sizeof res->message, "scaling to %u workers", req->count);
+        /* A manual size switches autoscaling off: the operator has taken over. */
+        bool was_on = ctx->scaler.enabled;
+        sup_scaler_on_manual(&ctx->scaler, before, req->count, now);
+        snprintf(res->message, sizeof res->message, "scaling to %u workers%s", req->count,
+                 was_on ? "; autoscaling is now off" : "");
         res->ok = true;
+        return;
+    }
+    case WSF_CTL_AUTOSCALE:
+        sup_ctl_autoscale(ctx, req, res, now);
         return;
     case WSF_CTL_RESTART:
         sup_ctl_restart(ctx, req, res);

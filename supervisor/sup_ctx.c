@@ -21,6 +21,8 @@
 
 #define SUP_TICK_MS 100
 #define SUP_RUN_DIR_MAX 96
+#define SUP_BREAKER_EVAL_MS 500
+#define SUP_SCALER_EVAL_MS 1000
 
 uint64_t sup_now_ms(void)
 {
@@ -88,6 +90,12 @@ static void sup_on_worker_msg(sup_ctx *ctx, const wsf_ipc_peer *peer, const wsf_
     slot->has_peer = true;
     if (m->kind == WSF_WMSG_HELLO) {
         slot->ready_ms = now;
+        if (slot->generation > 1) {
+            /* A new worker in the slot: the old one's failures no longer count. */
+            sup_breaker_actions acts;
+            if (sup_breaker_on_recycled(&acts, &slot->breaker, &ctx->cfg.breaker, now) == 0)
+                sup_breaker_apply(ctx, slot, &acts);
+        }
         /* A zero baseline, so rates count what happens before the first Report too. */
         wsf_report zero = {.pid = m->hello.pid, .slot = slot_index, .generation = generation};
         sup_stats_add(&slot->stats, &zero, now);
@@ -102,7 +110,7 @@ static void sup_on_worker_msg(sup_ctx *ctx, const wsf_ipc_peer *peer, const wsf_
             if (ctx->rolling_next >= 0) {
                 /* Rolling restart: the previous slot is back, recycle the next one. */
                 unsigned next = (unsigned)ctx->rolling_next;
-                ctx->rolling_next = next + 1 < ctx->desired ? (int)next + 1 : -1;
+                ctx->rolling_next = sup_next_wanted(ctx, next + 1);
                 if (ctx->rolling_next >= 0)
                     sup_slot_set_accepting(ctx, &ctx->slots[ctx->rolling_next], false);
                 sup_slot_drain(ctx, &ctx->slots[next], ctx->cfg.drain_timeout_ms, true);
@@ -110,9 +118,61 @@ static void sup_on_worker_msg(sup_ctx *ctx, const wsf_ipc_peer *peer, const wsf_
         }
         return;
     }
+    if (slot->has_report) {
+        /* The breaker learns from what happened between two Reports of the same worker. */
+        sup_breaker_sample sample;
+        sup_breaker_actions acts;
+        sup_breaker_sample_from(&sample, &slot->report, &m->report);
+        if (sup_breaker_feed(&acts, &slot->breaker, &ctx->cfg.breaker, &sample, now,
+                             sup_random(ctx)) == 0)
+            sup_breaker_apply(ctx, slot, &acts);
+    }
     slot->report = m->report;
     slot->has_report = true;
     sup_stats_add(&slot->stats, &m->report, now);
+}
+
+void sup_breaker_apply(sup_ctx *ctx, sup_slot *slot, const sup_breaker_actions *acts)
+{
+    if (acts->acts == 0)
+        return;
+    if (acts->acts & SUP_BREAKER_ACT_LOG)
+        wsf_log_warn("slot %u: breaker %s -> %s: %s", slot->index,
+                     sup_breaker_state_name(acts->from), sup_breaker_state_name(acts->to),
+                     acts->reason);
+    if (acts->from != acts->to) {
+        slot->breaker_transitions++;
+        ctx->steer_dirty = true;
+    }
+    if ((acts->acts & SUP_BREAKER_ACT_RECYCLE) && slot->pid != 0 &&
+        slot->state == SUP_SLOT_RUNNING) {
+        wsf_log_warn("slot %u: ejected for the longest time: recycling worker pid %d", slot->index,
+                     (int)slot->pid);
+        sup_slot_drain(ctx, slot, ctx->cfg.drain_timeout_ms, true);
+    }
+    sup_sockets_steer(ctx);
+}
+
+/* Runs the fleet-wide detectors (relative, blast radius) and the breakers' clocks. */
+static void sup_breakers_evaluate(sup_ctx *ctx, uint64_t now)
+{
+    sup_breaker *slots[SUP_MAX_SLOTS];
+    sup_breaker_actions acts[SUP_MAX_SLOTS];
+    double rnd[SUP_MAX_SLOTS];
+    size_t running = 0;
+    for (unsigned i = 0; i < ctx->nslots; i++) {
+        sup_slot *s = &ctx->slots[i];
+        bool live = s->state == SUP_SLOT_RUNNING && s->has_report;
+        slots[i] = live ? &s->breaker : NULL;
+        running += live;
+        rnd[i] = sup_random(ctx);
+    }
+    if (sup_breaker_evaluate(acts, slots, ctx->nslots, running, &ctx->cfg.breaker, now, rnd) <= 0)
+        return;
+    for (unsigned i = 0; i < ctx->nslots; i++) {
+        if (slots[i] != NULL)
+            sup_breaker_apply(ctx, &ctx->slots[i], &acts[i]);
+    }
 }
 
 static void sup_on_workers_ipc(evutil_socket_t fd, short what, void *arg)
@@ -197,6 +257,14 @@ static void sup_on_tick(evutil_socket_t fd, short what, void *arg)
         if (ctx->slots[i].state != SUP_SLOT_STOPPED)
             sup_slot_tick(ctx, &ctx->slots[i], now);
     }
+    if (now - ctx->scaler_eval_ms >= SUP_SCALER_EVAL_MS) {
+        ctx->scaler_eval_ms = now;
+        sup_autoscale_tick(ctx, now);
+    }
+    if (now - ctx->breaker_eval_ms >= SUP_BREAKER_EVAL_MS) {
+        ctx->breaker_eval_ms = now;
+        sup_breakers_evaluate(ctx, now);
+    }
     sup_sockets_steer(ctx);
     if (ctx->stopping) {
         if (sup_all_stopped(ctx)) {
@@ -261,17 +329,36 @@ static void sup_on_sighup(evutil_socket_t sig, short what, void *arg)
     free(res);
 }
 
+int sup_next_wanted(const sup_ctx *ctx, unsigned from)
+{
+    for (unsigned i = from; i < ctx->nslots; i++) {
+        if (ctx->slots[i].wanted)
+            return (int)i;
+    }
+    return -1;
+}
+
 int sup_rolling_restart(sup_ctx *ctx)
 {
     if (ctx->rolling_next >= 0)
         return -1;
-    if (ctx->desired > 1) {
-        ctx->rolling_next = 1;
-        sup_slot_set_accepting(ctx, &ctx->slots[1], false);
-    }
-    if (ctx->desired > 0)
-        sup_slot_drain(ctx, &ctx->slots[0], ctx->cfg.drain_timeout_ms, true);
+    int first = sup_next_wanted(ctx, 0);
+    if (first < 0)
+        return 0;
+    ctx->rolling_next = sup_next_wanted(ctx, (unsigned)first + 1);
+    if (ctx->rolling_next >= 0)
+        sup_slot_set_accepting(ctx, &ctx->slots[ctx->rolling_next], false);
+    sup_slot_drain(ctx, &ctx->slots[first], ctx->cfg.drain_timeout_ms, true);
     return 0;
+}
+
+void sup_scale_down_slot(sup_ctx *ctx, sup_slot *slot)
+{
+    if (!slot->wanted)
+        return;
+    slot->wanted = false;
+    ctx->desired--;
+    sup_slot_drain(ctx, slot, ctx->cfg.drain_timeout_ms, false);
 }
 
 int sup_scale(sup_ctx *ctx, unsigned desired, char *err, size_t errcap)
@@ -281,11 +368,14 @@ int sup_scale(sup_ctx *ctx, unsigned desired, char *err, size_t errcap)
                  ctx->cfg.workers_min, ctx->cfg.workers_max);
         return -1;
     }
-    unsigned old = ctx->desired;
-    ctx->desired = desired;
-    wsf_log_info("scaling from %u to %u workers", old, desired);
-    for (unsigned i = old; i < desired; i++) {
+    if (desired != ctx->desired)
+        wsf_log_info("scaling from %u to %u workers", ctx->desired, desired);
+    for (unsigned i = 0; i < ctx->nslots && ctx->desired < desired; i++) {
         sup_slot *s = &ctx->slots[i];
+        if (s->wanted)
+            continue;
+        s->wanted = true;
+        ctx->desired++;
         if (s->pid == 0) {
             sup_restart_init(&s->restart);
             sup_slot_spawn(ctx, s);
@@ -293,8 +383,8 @@ int sup_scale(sup_ctx *ctx, unsigned desired, char *err, size_t errcap)
             s->restart_after_exit = true; /* it is on its way out: bring it back after */
         }
     }
-    for (unsigned i = desired; i < old; i++)
-        sup_slot_drain(ctx, &ctx->slots[i], ctx->cfg.drain_timeout_ms, false);
+    for (unsigned i = ctx->nslots; i-- > 0 && ctx->desired > desired;)
+        sup_scale_down_slot(ctx, &ctx->slots[i]);
     sup_sockets_steer(ctx);
     return 0;
 }
@@ -353,11 +443,17 @@ int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg)
     ctx->started_ms = sup_now_ms();
     ctx->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ull;
     ctx->nslots = cfg->workers_max;
+    sup_scaler_init(&ctx->scaler);
+    sup_scaler_set_enabled(&ctx->scaler, cfg->autoscale != 0, ctx->started_ms);
+    sup_rebalance_init(&ctx->rebalance);
     ctx->desired = cfg->workers;
+    for (unsigned i = 0; i < ctx->desired; i++)
+        ctx->slots[i].wanted = true;
     for (unsigned i = 0; i < SUP_MAX_SLOTS; i++) {
         ctx->slots[i].index = i;
         sup_restart_init(&ctx->slots[i].restart);
         sup_stats_reset(&ctx->slots[i].stats);
+        sup_breaker_init(&ctx->slots[i].breaker);
     }
 
     if (sup_find_worker_bin(ctx) != 0 || sup_run_dir(ctx) != 0)

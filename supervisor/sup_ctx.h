@@ -39,6 +39,7 @@ typedef struct sup_slot {
     uint64_t term_sent_ms;   /* SIGTERM sent (hang or stop), 0 if not */
     bool kill_sent;          /* SIGKILL sent */
     uint64_t restart_at_ms;  /* BACKOFF/FAILED: when to spawn again */
+    bool wanted;             /* part of the fleet's desired size: keep a worker running */
     bool restart_after_exit; /* respawn once the current process exits (restart, drain) */
     bool accepting;          /* steering may give it connections */
     wsf_ipc_peer peer;
@@ -47,7 +48,9 @@ typedef struct sup_slot {
     bool has_report;
     sup_restart restart;
     sup_stats stats;
-    unsigned buckets; /* steering buckets it has */
+    sup_breaker breaker;
+    uint32_t breaker_transitions; /* state changes over the slot's life */
+    unsigned buckets;             /* steering buckets it has */
 } sup_slot;
 
 typedef struct sup_listen {
@@ -95,6 +98,11 @@ typedef struct sup_ctx {
     uint64_t started_ms;
     uint64_t command_id;
     uint64_t rng;
+    sup_scaler scaler;
+    sup_rebalance rebalance;
+    uint64_t scaler_eval_ms;  /* last autoscale and rebalance pass */
+    bool steer_dirty;         /* a breaker changed a weight: re-weigh at once */
+    uint64_t breaker_eval_ms; /* last fleet-wide breaker evaluation */
 } sup_ctx;
 
 /* Monotonic milliseconds. */
@@ -118,13 +126,29 @@ void sup_slot_tick(sup_ctx *ctx, sup_slot *slot, uint64_t now);
 const char *sup_slot_state_name(enum sup_slot_state state);
 int sup_send_command(sup_ctx *ctx, sup_slot *slot, wsf_command *cmd);
 
+/* Breakers (sup_ctx.c): applies one slot's breaker actions (log, steering, recycle). */
+void sup_breaker_apply(sup_ctx *ctx, sup_slot *slot, const sup_breaker_actions *acts);
+
+/* A uniform random value in [0, 1) for jitter. */
+double sup_random(sup_ctx *ctx);
+
 /* Steering (sup_sockets.c): creates the listeners, recomputes and attaches the bucket map. */
 int sup_sockets_open(sup_ctx *ctx);
 void sup_sockets_close(sup_ctx *ctx);
 void sup_sockets_steer(sup_ctx *ctx);
 
-/* Scaling (sup_ctx.c): sets the desired worker count, spawning or draining slots. */
+/* Scaling (sup_ctx.c): sets the desired worker count, spawning the lowest free slots or
+ * draining the highest wanted ones. */
 int sup_scale(sup_ctx *ctx, unsigned desired, char *err, size_t errcap);
+
+/* Autoscaling and rebalancing, once a second (sup_autoscale.c). */
+void sup_autoscale_tick(sup_ctx *ctx, uint64_t now);
+
+/* Takes one wanted slot out of the fleet (drained, not restarted). */
+void sup_scale_down_slot(sup_ctx *ctx, sup_slot *slot);
+
+/* The first wanted slot at or after index from, or -1. */
+int sup_next_wanted(const sup_ctx *ctx, unsigned from);
 
 /* Starts the graceful stop: drain everything, exit when all are gone or at the deadline. */
 void sup_stop(sup_ctx *ctx, uint32_t drain_ms, const char *why);

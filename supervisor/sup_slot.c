@@ -26,7 +26,7 @@ const char *sup_slot_state_name(enum sup_slot_state state)
 }
 
 /* xorshift64*: jitter only, no need for quality beyond spreading restarts. */
-static double sup_random(sup_ctx *ctx)
+double sup_random(sup_ctx *ctx)
 {
     uint64_t x = ctx->rng;
     x ^= x >> 12;
@@ -191,7 +191,7 @@ void sup_slot_on_exit(sup_ctx *ctx, sup_slot *slot, int status)
     slot->has_peer = false;
     slot->has_report = false;
 
-    bool wanted = !ctx->stopping && slot->index < ctx->desired;
+    bool wanted = !ctx->stopping && slot->wanted;
     if (!wanted) {
         slot->state = SUP_SLOT_STOPPED;
     } else if (slot->state == SUP_SLOT_DRAINING && slot->restart_after_exit) {
@@ -276,7 +276,7 @@ void sup_slot_tick(sup_ctx *ctx, sup_slot *slot, uint64_t now)
         break;
     case SUP_SLOT_BACKOFF:
     case SUP_SLOT_FAILED:
-        if (!ctx->stopping && slot->index < ctx->desired && now >= slot->restart_at_ms) {
+        if (!ctx->stopping && slot->wanted && now >= slot->restart_at_ms) {
             enum sup_slot_state before = slot->state;
             if (sup_slot_spawn(ctx, slot) != 0) {
                 slot->state = before;

@@ -119,10 +119,11 @@ void sup_sockets_steer(sup_ctx *ctx)
     uint32_t map[SUP_STEER_BUCKETS];
     unsigned counts[SUP_MAX_SLOTS];
 
-    bool changed = !ctx->steer_valid;
+    bool changed = !ctx->steer_valid || ctx->steer_dirty;
     for (unsigned i = 0; i < ctx->nslots; i++) {
         const sup_slot *s = &ctx->slots[i];
-        in[i].eligible = !ctx->stopping && s->state == SUP_SLOT_RUNNING && s->accepting;
+        in[i].eligible = !ctx->stopping && s->state == SUP_SLOT_RUNNING && s->accepting &&
+                         sup_breaker_weight(&s->breaker, &ctx->cfg.breaker) > 0;
         in[i].connections = s->has_report ? s->report.connections_active : 0;
         changed |= in[i].eligible != (ctx->steer_map_has[i] != 0);
     }
@@ -133,7 +134,16 @@ void sup_sockets_steer(sup_ctx *ctx)
     if (!changed && now - ctx->steer_weighed_ms < SUP_STEER_REWEIGH_MS)
         return;
     ctx->steer_weighed_ms = now;
+    ctx->steer_dirty = false;
     sup_steer_weights(weights, in, ctx->nslots);
+    for (unsigned i = 0; i < ctx->nslots; i++) {
+        /* A half-open breaker admits only a trickle of probe connections. */
+        unsigned permille = sup_breaker_weight(&ctx->slots[i].breaker, &ctx->cfg.breaker);
+        if (weights[i] > 0 && permille < SUP_BREAKER_FULL_WEIGHT) {
+            uint64_t w = (uint64_t)weights[i] * permille / SUP_BREAKER_FULL_WEIGHT;
+            weights[i] = w > 0 ? (uint32_t)w : 1;
+        }
+    }
     int rc = sup_steer_map(map, weights, ctx->nslots);
     if (rc < 0) {
         /* Nobody can take connections: leave the last map in place, so queued connections

@@ -202,12 +202,16 @@ static void fill_status(wsf_fleet_status *s)
     s->uptime_s = 86400 * 400ull;
     snprintf(s->steering, sizeof s->steering, "cbpf");
     snprintf(s->listen, sizeof s->listen, "127.0.0.1:8080 [::1]:8080");
+    s->autoscale = true;
+    memset(s->last_scaling, 's', sizeof s->last_scaling - 1); /* the longest text that fits */
+    s->last_scaling_age_s = UINT64_MAX - 1;
 }
 
 static void fill_worker(wsf_worker_status *w, uint32_t i)
 {
     static const char *const states[] = {"starting", "running", "draining", "ejected",
                                          "backoff",  "failed",  "stopped"};
+    static const char *const breakers[] = {"closed", "open", "half_open"};
     memset(w, 0, sizeof *w);
     w->slot = i;
     w->pid = i == 0 ? 0 : 100000 + i;
@@ -222,6 +226,10 @@ static void fill_worker(wsf_worker_status *w, uint32_t i)
     w->accepting = i % 2 == 0;
     w->buckets = i % 17;
     w->rss_bytes = (uint64_t)i << 20;
+    snprintf(w->breaker, sizeof w->breaker, "%s", breakers[i % 3]);
+    w->failure_rate = i / 256.0;
+    w->opened_at = i % 3 == 0 ? 0 : 1700000000ull + i;
+    w->times_opened = i % 3 == 0 ? 0 : i;
 }
 
 static void assert_status_eq(const wsf_fleet_status *a, const wsf_fleet_status *b)
@@ -238,6 +246,9 @@ static void assert_status_eq(const wsf_fleet_status *a, const wsf_fleet_status *
     ck_assert_uint_eq(a->uptime_s, b->uptime_s);
     ck_assert_str_eq(a->steering, b->steering);
     ck_assert_str_eq(a->listen, b->listen);
+    ck_assert_int_eq(a->autoscale, b->autoscale);
+    ck_assert_str_eq(a->last_scaling, b->last_scaling);
+    ck_assert_uint_eq(a->last_scaling_age_s, b->last_scaling_age_s);
 }
 
 static void assert_worker_eq(const wsf_worker_status *a, const wsf_worker_status *b)
@@ -255,6 +266,10 @@ static void assert_worker_eq(const wsf_worker_status *a, const wsf_worker_status
     ck_assert_int_eq(a->accepting, b->accepting);
     ck_assert_uint_eq(a->buckets, b->buckets);
     ck_assert_uint_eq(a->rss_bytes, b->rss_bytes);
+    ck_assert_str_eq(a->breaker, b->breaker);
+    ck_assert(a->failure_rate == b->failure_rate);
+    ck_assert_uint_eq(a->opened_at, b->opened_at);
+    ck_assert_uint_eq(a->times_opened, b->times_opened);
 }
 
 static void assert_response_eq(const wsf_ctl_response *a, const wsf_ctl_response *b)
@@ -551,7 +566,7 @@ END_TEST
 START_TEST(ctl_request_every_command_round_trip)
 {
     uint8_t buf[256];
-    for (int c = WSF_CTL_STATUS; c <= WSF_CTL_FAULT; c++) {
+    for (int c = WSF_CTL_STATUS; c <= WSF_CTL_AUTOSCALE; c++) {
         wsf_ctl_request in = {
             .command = (enum wsf_ctl_command)c,
             .slot = c == WSF_CTL_RESTART ? -1 : c,
@@ -561,6 +576,9 @@ START_TEST(ctl_request_every_command_round_trip)
             .rate = c * 0.1,
             .fault_ms = (uint32_t)c * 11u,
             .duration_s = (uint32_t)c * 3u,
+            .autoscale_on = c % 2 == 1,
+            .min = (uint32_t)c,
+            .max = (uint32_t)c * 20u,
         };
         snprintf(in.fault, sizeof in.fault, "kind%d", c);
         wsf_ctl_request out;
@@ -577,6 +595,9 @@ START_TEST(ctl_request_every_command_round_trip)
         ck_assert(out.rate == in.rate);
         ck_assert_uint_eq(out.fault_ms, in.fault_ms);
         ck_assert_uint_eq(out.duration_s, in.duration_s);
+        ck_assert_int_eq(out.autoscale_on, in.autoscale_on);
+        ck_assert_uint_eq(out.min, in.min);
+        ck_assert_uint_eq(out.max, in.max);
     }
 }
 END_TEST
@@ -590,6 +611,9 @@ START_TEST(ctl_request_extremes_round_trip)
         .count = UINT32_MAX,
         .rolling = true,
         .drain_s = UINT32_MAX,
+        .autoscale_on = true,
+        .min = UINT32_MAX,
+        .max = UINT32_MAX,
     };
     wsf_ctl_request out;
     int n = wsf_ipc_pack_ctl_request(buf, sizeof buf, &in);
@@ -598,6 +622,9 @@ START_TEST(ctl_request_extremes_round_trip)
     ck_assert_int_eq(out.slot, INT32_MIN);
     ck_assert_uint_eq(out.count, UINT32_MAX);
     ck_assert_uint_eq(out.drain_s, UINT32_MAX);
+    ck_assert(out.autoscale_on);
+    ck_assert_uint_eq(out.min, UINT32_MAX);
+    ck_assert_uint_eq(out.max, UINT32_MAX);
     in.slot = INT32_MAX;
     n = wsf_ipc_pack_ctl_request(buf, sizeof buf, &in);
     ck_assert_int_gt(n, 0);
@@ -606,14 +633,39 @@ START_TEST(ctl_request_extremes_round_trip)
 }
 END_TEST
 
+START_TEST(ctl_request_autoscale_defaults_round_trip)
+{
+    /* autoscale off with both bounds unchanged: every new field at its zero value */
+    uint8_t buf[64];
+    wsf_ctl_request in = {.command = WSF_CTL_AUTOSCALE, .slot = -1}, out;
+    int n = wsf_ipc_pack_ctl_request(buf, sizeof buf, &in);
+    ck_assert_int_gt(n, 0);
+    memset(&out, 0x5a, sizeof out);
+    ck_assert_int_eq(wsf_ipc_unpack_ctl_request(&out, buf, (size_t)n), 0);
+    ck_assert_int_eq(out.command, WSF_CTL_AUTOSCALE);
+    ck_assert(!out.autoscale_on);
+    ck_assert_uint_eq(out.min, 0);
+    ck_assert_uint_eq(out.max, 0);
+}
+END_TEST
+
 START_TEST(ctl_request_unknown_command_is_none)
 {
     pb_bytes req = {0};
     pb_tag(&req, 2, 0);
-    pb_varint(&req, 99);
+    pb_varint(&req, WSF_CTL_AUTOSCALE + 1); /* the first command this side does not know */
     pb_tag(&req, 4, 0);
     pb_varint(&req, 3);
     wsf_ctl_request out;
+    ck_assert_int_eq(wsf_ipc_unpack_ctl_request(&out, req.b, req.len), 0);
+    ck_assert_int_eq(out.command, WSF_CTL_NONE);
+    ck_assert_uint_eq(out.count, 3);
+
+    memset(&req, 0, sizeof req);
+    pb_tag(&req, 2, 0);
+    pb_varint(&req, 99);
+    pb_tag(&req, 4, 0);
+    pb_varint(&req, 3);
     ck_assert_int_eq(wsf_ipc_unpack_ctl_request(&out, req.b, req.len), 0);
     ck_assert_int_eq(out.command, WSF_CTL_NONE);
     ck_assert_uint_eq(out.count, 3);
@@ -675,6 +727,43 @@ START_TEST(ctl_response_too_many_workers_is_capped)
     ck_assert_uint_eq(out->workers[WSF_CTL_MAX_WORKERS - 1].slot, WSF_CTL_MAX_WORKERS - 1);
     free(out);
     free(wire);
+}
+END_TEST
+
+START_TEST(ctl_response_long_breaker_texts_are_truncated)
+{
+    /* a supervisor may send longer strings than our structs hold: cut, still terminated */
+    char text[300];
+    pb_bytes st = {0}, w = {0}, msg = {0};
+    memset(text, 'x', sizeof text);
+    pb_tag(&st, 14, 2); /* FleetStatus.last_scaling */
+    pb_varint(&st, sizeof text);
+    pb_raw(&st, text, sizeof text);
+    pb_tag(&st, 13, 0); /* FleetStatus.autoscale */
+    pb_varint(&st, 1);
+    pb_tag(&w, 1, 0); /* WorkerStatus.slot */
+    pb_varint(&w, 4);
+    pb_tag(&w, 14, 2); /* WorkerStatus.breaker */
+    pb_varint(&w, 40);
+    pb_raw(&w, text, 40);
+    pb_tag(&w, 17, 0); /* WorkerStatus.times_opened */
+    pb_varint(&w, 6);
+    pb_tag(&msg, 2, 0);
+    pb_varint(&msg, 1);
+    pb_sub(&msg, 5, &st);
+    pb_sub(&msg, 6, &w);
+    wsf_ctl_response *out = xcalloc(sizeof *out);
+    ck_assert_int_eq(wsf_ipc_unpack_ctl_response(out, msg.b, msg.len), 0);
+    ck_assert(out->has_status);
+    ck_assert(out->status.autoscale);
+    ck_assert_uint_eq(strlen(out->status.last_scaling), sizeof out->status.last_scaling - 1);
+    ck_assert_uint_eq(out->nworkers, 1);
+    ck_assert_uint_eq(out->workers[0].slot, 4);
+    ck_assert_uint_eq(strlen(out->workers[0].breaker), sizeof out->workers[0].breaker - 1);
+    ck_assert_uint_eq(out->workers[0].times_opened, 6);
+    ck_assert(out->workers[0].failure_rate == 0.0);
+    ck_assert_uint_eq(out->workers[0].opened_at, 0);
+    free(out);
 }
 END_TEST
 
@@ -1129,13 +1218,17 @@ static void server_answer(wsf_ctl_response *res, const wsf_ctl_request *req)
         snprintf(res->error, sizeof res->error, "scale %u above 64", (unsigned)req->count);
         return;
     }
-    snprintf(res->message, sizeof res->message, "cmd=%d slot=%d count=%u rolling=%d drain=%u",
-             (int)req->command, (int)req->slot, (unsigned)req->count, (int)req->rolling,
-             (unsigned)req->drain_s);
+    if (req->command == WSF_CTL_AUTOSCALE)
+        snprintf(res->message, sizeof res->message, "cmd=%d autoscale=%d min=%u max=%u",
+                 (int)req->command, (int)req->autoscale_on, (unsigned)req->min, (unsigned)req->max);
+    else
+        snprintf(res->message, sizeof res->message, "cmd=%d slot=%d count=%u rolling=%d drain=%u",
+                 (int)req->command, (int)req->slot, (unsigned)req->count, (int)req->rolling,
+                 (unsigned)req->drain_s);
     if (req->command == WSF_CTL_STATUS) {
         res->has_status = true;
         fill_status(&res->status);
-    } else if (req->command == WSF_CTL_WORKERS) {
+    } else if (req->command == WSF_CTL_WORKERS || req->command == WSF_CTL_BREAKER_LIST) {
         res->nworkers = WSF_CTL_MAX_WORKERS;
         for (uint32_t i = 0; i < WSF_CTL_MAX_WORKERS; i++)
             fill_worker(&res->workers[i], i);
@@ -1216,7 +1309,7 @@ static int stop_server(pid_t pid)
 
 START_TEST(ctl_call_round_trip)
 {
-    pid_t srv = start_server(4);
+    pid_t srv = start_server(7);
     void *zctx = wsf_ipc_context_new();
     ck_assert_ptr_nonnull(zctx);
     wsf_ctl_response *res = xcalloc(sizeof *res), *want = xcalloc(sizeof *want);
@@ -1250,6 +1343,23 @@ START_TEST(ctl_call_round_trip)
     ck_assert_int_eq(wsf_ipc_ctl_call(zctx, ctl_ep, &req, res, 2000), 0);
     ck_assert(!res->ok);
     ck_assert_str_eq(res->error, "scale 65 above 64");
+
+    req = (wsf_ctl_request){.command = WSF_CTL_BREAKER_LIST, .slot = -1};
+    ck_assert_int_eq(wsf_ipc_ctl_call(zctx, ctl_ep, &req, res, 2000), 0);
+    ck_assert(res->ok);
+    ck_assert_uint_eq(res->nworkers, WSF_CTL_MAX_WORKERS);
+    for (uint32_t i = 0; i < WSF_CTL_MAX_WORKERS; i++)
+        assert_worker_eq(&res->workers[i], &want->workers[i]);
+
+    req = (wsf_ctl_request){.command = WSF_CTL_BREAKER_TRIP, .slot = 3};
+    ck_assert_int_eq(wsf_ipc_ctl_call(zctx, ctl_ep, &req, res, 2000), 0);
+    ck_assert(res->ok);
+    ck_assert_str_eq(res->message, "cmd=11 slot=3 count=0 rolling=0 drain=0");
+
+    req = (wsf_ctl_request){.command = WSF_CTL_AUTOSCALE, .autoscale_on = true, .min = 2, .max = 9};
+    ck_assert_int_eq(wsf_ipc_ctl_call(zctx, ctl_ep, &req, res, 2000), 0);
+    ck_assert(res->ok);
+    ck_assert_str_eq(res->message, "cmd=13 autoscale=1 min=2 max=9");
 
     free(want);
     free(res);
@@ -1322,10 +1432,12 @@ Suite *wsf_ipc_suite(void)
     tcase_add_test(tc, command_without_body_is_eproto);
     tcase_add_test(tc, ctl_request_every_command_round_trip);
     tcase_add_test(tc, ctl_request_extremes_round_trip);
+    tcase_add_test(tc, ctl_request_autoscale_defaults_round_trip);
     tcase_add_test(tc, ctl_request_unknown_command_is_none);
     tcase_add_test(tc, ctl_response_status_and_max_workers_round_trip);
     tcase_add_test(tc, ctl_response_refusal_round_trip);
     tcase_add_test(tc, ctl_response_too_many_workers_is_capped);
+    tcase_add_test(tc, ctl_response_long_breaker_texts_are_truncated);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("bad input");

@@ -143,6 +143,78 @@ START_TEST(shutdown_drain)
 }
 END_TEST
 
+START_TEST(breaker)
+{
+    ctl_args a;
+    PARSE_OK(&a, "breaker");
+    ck_assert_int_eq(a.req.command, WSF_CTL_BREAKER_LIST);
+    ck_assert_int_eq(a.req.slot, -1);
+    PARSE_OK(&a, "breaker", "list");
+    ck_assert_int_eq(a.req.command, WSF_CTL_BREAKER_LIST);
+    PARSE_OK(&a, "--json", "breaker", "list");
+    ck_assert_int_eq(a.req.command, WSF_CTL_BREAKER_LIST);
+    ck_assert(a.json);
+    PARSE_OK(&a, "breaker", "--json");
+    ck_assert_int_eq(a.req.command, WSF_CTL_BREAKER_LIST);
+    ck_assert(a.json);
+
+    PARSE_OK(&a, "breaker", "trip", "3");
+    ck_assert_int_eq(a.req.command, WSF_CTL_BREAKER_TRIP);
+    ck_assert_int_eq(a.req.slot, 3);
+    PARSE_OK(&a, "breaker", "reset", "0");
+    ck_assert_int_eq(a.req.command, WSF_CTL_BREAKER_RESET);
+    ck_assert_int_eq(a.req.slot, 0);
+    PARSE_OK(&a, "-s", "/s", "breaker", "reset", "2147483647", "--json");
+    ck_assert_int_eq(a.req.command, WSF_CTL_BREAKER_RESET);
+    ck_assert_int_eq(a.req.slot, INT32_MAX);
+    ck_assert(a.json);
+    ck_assert_str_eq(a.socket, "/s");
+}
+END_TEST
+
+START_TEST(autoscale)
+{
+    ctl_args a;
+    PARSE_OK(&a, "autoscale", "on");
+    ck_assert_int_eq(a.req.command, WSF_CTL_AUTOSCALE);
+    ck_assert(a.req.autoscale_on);
+    ck_assert_uint_eq(a.req.min, 0); /* unchanged */
+    ck_assert_uint_eq(a.req.max, 0);
+
+    PARSE_OK(&a, "autoscale", "off");
+    ck_assert_int_eq(a.req.command, WSF_CTL_AUTOSCALE);
+    ck_assert(!a.req.autoscale_on);
+    ck_assert_uint_eq(a.req.min, 0);
+    ck_assert_uint_eq(a.req.max, 0);
+
+    PARSE_OK(&a, "autoscale", "on", "--min", "2", "--max", "8");
+    ck_assert(a.req.autoscale_on);
+    ck_assert_uint_eq(a.req.min, 2);
+    ck_assert_uint_eq(a.req.max, 8);
+
+    PARSE_OK(&a, "--min=1", "--max=256", "autoscale", "off");
+    ck_assert(!a.req.autoscale_on);
+    ck_assert_uint_eq(a.req.min, 1);
+    ck_assert_uint_eq(a.req.max, 256);
+
+    PARSE_OK(&a, "autoscale", "on", "--max", "3");
+    ck_assert_uint_eq(a.req.min, 0);
+    ck_assert_uint_eq(a.req.max, 3);
+
+    PARSE_OK(&a, "autoscale", "on", "--min", "200");
+    ck_assert_uint_eq(a.req.min, 200);
+    ck_assert_uint_eq(a.req.max, 0);
+
+    PARSE_OK(&a, "autoscale", "on", "--min", "4", "--max", "4");
+    ck_assert_uint_eq(a.req.min, 4);
+    ck_assert_uint_eq(a.req.max, 4);
+
+    /* the last of a repeated option wins, as for the others */
+    PARSE_OK(&a, "autoscale", "on", "--max", "9", "--max", "5");
+    ck_assert_uint_eq(a.req.max, 5);
+}
+END_TEST
+
 START_TEST(global_options_anywhere)
 {
     ctl_args a;
@@ -194,10 +266,26 @@ START_TEST(help)
     ck_assert_int_eq(parse(&a, err, sizeof err, "status", "-h", (const char *)NULL),
                      CTL_PARSE_HELP);
     /* the usage text names every command and the exit codes */
-    static const char *const words[] = {
-        "status",    "workers",  "scale N",         "restart SLOT|all", "--rolling", "drain SLOT",
-        "reload",    "shutdown", "--drain SECONDS", "version",          "--json",    "--run-dir",
-        "--timeout", "exit:"};
+    static const char *const words[] = {"status",
+                                        "workers",
+                                        "scale N",
+                                        "restart SLOT|all",
+                                        "--rolling",
+                                        "drain SLOT",
+                                        "reload",
+                                        "shutdown",
+                                        "--drain SECONDS",
+                                        "version",
+                                        "--json",
+                                        "--run-dir",
+                                        "--timeout",
+                                        "exit:",
+                                        "breaker [list]",
+                                        "breaker trip SLOT",
+                                        "breaker reset SLOT",
+                                        "autoscale on|off",
+                                        "--min N",
+                                        "--max N"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         ck_assert_msg(strstr(ctl_usage, words[i]) != NULL, "usage lacks %s", words[i]);
     ck_assert_ptr_nonnull(strstr(ctl_usage_hint, "wsctl --help"));
@@ -267,12 +355,64 @@ START_TEST(bad_numbers)
 }
 END_TEST
 
+START_TEST(breaker_usage_errors)
+{
+    PARSE_USAGE("unknown breaker action 'open' (list, trip, reset)", "breaker", "open");
+    PARSE_USAGE("unknown breaker action 'LIST'", "breaker", "LIST");
+    PARSE_USAGE("unknown breaker action '7'", "breaker", "7");
+    PARSE_USAGE("breaker trip needs a SLOT", "breaker", "trip");
+    PARSE_USAGE("breaker reset needs a SLOT", "breaker", "reset");
+    PARSE_USAGE("invalid slot 'all' (breaker trip takes one slot number)", "breaker", "trip",
+                "all");
+    PARSE_USAGE("invalid slot '-1'", "breaker", "reset", "-1");
+    PARSE_USAGE("invalid slot 'x'", "breaker", "trip", "x");
+    PARSE_USAGE("invalid slot '2147483648'", "breaker", "trip", "2147483648");
+    PARSE_USAGE("unexpected argument 'x' after breaker list", "breaker", "list", "x");
+    PARSE_USAGE("unexpected argument '2' after breaker trip", "breaker", "trip", "1", "2");
+    PARSE_USAGE("unexpected argument", "breaker", "reset", "1", "2", "3");
+    /* the action is its own argument: one word "breaker trip" is no command */
+    PARSE_USAGE("unknown command 'breaker trip'", "breaker trip", "1");
+    PARSE_USAGE("unknown command 'breaker list'", "breaker list");
+    PARSE_USAGE("unknown command 'breakers'", "breakers");
+    PARSE_USAGE("unknown command 'break'", "break");
+    PARSE_USAGE("--rolling applies only to restart", "breaker", "trip", "1", "--rolling");
+}
+END_TEST
+
+START_TEST(autoscale_usage_errors)
+{
+    PARSE_USAGE("autoscale needs 'on' or 'off'", "autoscale");
+    PARSE_USAGE("autoscale needs 'on' or 'off'", "autoscale", "--min", "2");
+    PARSE_USAGE("invalid autoscale mode 'ON' (on or off)", "autoscale", "ON");
+    PARSE_USAGE("invalid autoscale mode 'yes'", "autoscale", "yes");
+    PARSE_USAGE("invalid autoscale mode '1'", "autoscale", "1");
+    PARSE_USAGE("unexpected argument '4' after autoscale", "autoscale", "on", "4");
+    PARSE_USAGE("option --min needs a value", "autoscale", "on", "--min");
+    PARSE_USAGE("option --max needs a value", "autoscale", "on", "--max");
+    PARSE_USAGE("invalid value '0' for --min (1-256 workers)", "autoscale", "on", "--min", "0");
+    PARSE_USAGE("invalid value '257' for --max (1-256 workers)", "autoscale", "on", "--max", "257");
+    PARSE_USAGE("invalid value '-1' for --min", "autoscale", "on", "--min", "-1");
+    PARSE_USAGE("invalid value 'x' for --max", "autoscale", "on", "--max=x");
+    PARSE_USAGE("invalid value '2.5' for --min", "autoscale", "on", "--min=2.5");
+    PARSE_USAGE("invalid value '' for --min", "autoscale", "on", "--min=");
+    PARSE_USAGE("--min 5 is above --max 4", "autoscale", "on", "--min", "5", "--max", "4");
+    PARSE_USAGE("--min 256 is above --max 1", "--max=1", "--min=256", "autoscale", "off");
+    PARSE_USAGE("unknown option '--minimum'", "autoscale", "on", "--minimum", "2");
+}
+END_TEST
+
 START_TEST(misplaced_command_options)
 {
     PARSE_USAGE("--rolling applies only to restart", "status", "--rolling");
     PARSE_USAGE("--rolling applies only to restart", "drain", "1", "--rolling");
     PARSE_USAGE("--drain applies only to shutdown", "restart", "all", "--drain", "5");
     PARSE_USAGE("--drain applies only to shutdown", "--drain", "5", "reload");
+    PARSE_USAGE("--min and --max apply only to autoscale", "status", "--min", "2");
+    PARSE_USAGE("--min and --max apply only to autoscale", "scale", "3", "--max", "4");
+    PARSE_USAGE("--min and --max apply only to autoscale", "--max", "4", "breaker");
+    PARSE_USAGE("--min and --max apply only to autoscale", "breaker", "trip", "1", "--min=1");
+    PARSE_USAGE("--drain applies only to shutdown", "autoscale", "on", "--drain", "5");
+    PARSE_USAGE("--rate, --ms and --for apply only to fault", "autoscale", "on", "--for", "5");
 }
 END_TEST
 
@@ -349,6 +489,10 @@ START_TEST(command_names)
     ck_assert_str_eq(ctl_command_name(WSF_CTL_SCALE), "scale");
     ck_assert_str_eq(ctl_command_name(WSF_CTL_RESTART), "restart");
     ck_assert_str_eq(ctl_command_name(WSF_CTL_DRAIN), "drain");
+    ck_assert_str_eq(ctl_command_name(WSF_CTL_BREAKER_LIST), "breaker list");
+    ck_assert_str_eq(ctl_command_name(WSF_CTL_BREAKER_TRIP), "breaker trip");
+    ck_assert_str_eq(ctl_command_name(WSF_CTL_BREAKER_RESET), "breaker reset");
+    ck_assert_str_eq(ctl_command_name(WSF_CTL_AUTOSCALE), "autoscale");
     ck_assert_str_eq(ctl_command_name(WSF_CTL_NONE), "?");
     ck_assert_str_eq(ctl_command_name((enum wsf_ctl_command)99), "?");
 }
@@ -364,11 +508,15 @@ Suite *ctl_args_suite(void)
     tcase_add_test(tc, restart);
     tcase_add_test(tc, drain);
     tcase_add_test(tc, shutdown_drain);
+    tcase_add_test(tc, breaker);
+    tcase_add_test(tc, autoscale);
     tcase_add_test(tc, global_options_anywhere);
     tcase_add_test(tc, double_dash_ends_options);
     tcase_add_test(tc, help);
     tcase_add_test(tc, usage_errors);
     tcase_add_test(tc, bad_numbers);
+    tcase_add_test(tc, breaker_usage_errors);
+    tcase_add_test(tc, autoscale_usage_errors);
     tcase_add_test(tc, misplaced_command_options);
     tcase_add_test(tc, out_untouched_on_error);
     tcase_add_test(tc, small_error_buffer);

@@ -12,9 +12,13 @@
 
 Suite *ctl_output_suite(void);
 
+#define NOW 1700000000ull /* the fake current Unix time given to the renderer */
+#define SCALING "scale up 2 -> 3: 310 connections per worker, target 250"
+
 static wsf_ctl_response *res;
 
-/* A fleet of three: a busy worker, a draining one, and an empty backing-off slot. */
+/* A fleet of three: a busy worker with a closed breaker, a draining one whose breaker opened
+ * 12 s ago, and an empty backing-off slot whose breaker is half-open. */
 static void setup(void)
 {
     res = calloc(1, sizeof *res);
@@ -35,6 +39,9 @@ static void setup(void)
     st->uptime_s = 3723;
     snprintf(st->steering, sizeof st->steering, "cbpf");
     snprintf(st->listen, sizeof st->listen, "127.0.0.1:8080");
+    st->autoscale = true;
+    snprintf(st->last_scaling, sizeof st->last_scaling, "%s", SCALING);
+    st->last_scaling_age_s = 65;
 
     res->nworkers = 3;
     res->workers[0] = (wsf_worker_status){.slot = 0,
@@ -50,6 +57,7 @@ static void setup(void)
                                           .buckets = 128,
                                           .rss_bytes = 12 * 1024 * 1024 + 300 * 1024};
     snprintf(res->workers[0].state, sizeof res->workers[0].state, "running");
+    snprintf(res->workers[0].breaker, sizeof res->workers[0].breaker, "closed");
     res->workers[1] = (wsf_worker_status){.slot = 1,
                                           .pid = 5002,
                                           .connections = 634567,
@@ -61,10 +69,20 @@ static void setup(void)
                                           .generation = 1,
                                           .accepting = false,
                                           .buckets = 0,
-                                          .rss_bytes = 3ULL * 1024 * 1024 * 1024 / 2};
+                                          .rss_bytes = 3ULL * 1024 * 1024 * 1024 / 2,
+                                          .failure_rate = 0.625,
+                                          .opened_at = NOW - 12,
+                                          .times_opened = 3};
     snprintf(res->workers[1].state, sizeof res->workers[1].state, "draining");
-    res->workers[2] = (wsf_worker_status){.slot = 2, .restarts = 5, .generation = 7};
+    snprintf(res->workers[1].breaker, sizeof res->workers[1].breaker, "open");
+    res->workers[2] = (wsf_worker_status){.slot = 2,
+                                          .restarts = 5,
+                                          .generation = 7,
+                                          .failure_rate = 1.0,
+                                          .opened_at = NOW - 3723,
+                                          .times_opened = 12};
     snprintf(res->workers[2].state, sizeof res->workers[2].state, "backoff");
+    snprintf(res->workers[2].breaker, sizeof res->workers[2].breaker, "half_open");
 }
 
 static void teardown(void)
@@ -80,7 +98,7 @@ static char *render(enum wsf_ctl_command cmd, bool json, int *rc)
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     ck_assert_ptr_nonnull(f);
-    *rc = ctl_output_render(f, cmd, res, json);
+    *rc = ctl_output_render(f, cmd, res, json, NOW);
     ck_assert_int_eq(fclose(f), 0);
     return text;
 }
@@ -148,7 +166,19 @@ START_TEST(status_json)
     ck_assert_int_eq(int_field(o, "uptime_s"), 3723);
     ck_assert_str_eq(str_field(o, "steering"), "cbpf");
     ck_assert_str_eq(str_field(o, "listen"), "127.0.0.1:8080");
-    ck_assert_uint_eq(json_object_size(o), 12); /* every wsf_fleet_status field */
+    ck_assert(bool_field(o, "autoscale"));
+    ck_assert_str_eq(str_field(o, "last_scaling"), SCALING);
+    ck_assert_int_eq(int_field(o, "last_scaling_age_s"), 65);
+    ck_assert_uint_eq(json_object_size(o), 15); /* every wsf_fleet_status field */
+    json_decref(o);
+
+    res->status.autoscale = false;
+    res->status.last_scaling[0] = '\0';
+    res->status.last_scaling_age_s = 0;
+    o = render_json(WSF_CTL_STATUS);
+    ck_assert(!bool_field(o, "autoscale"));
+    ck_assert_str_eq(str_field(o, "last_scaling"), "");
+    ck_assert_int_eq(int_field(o, "last_scaling_age_s"), 0);
     json_decref(o);
 }
 END_TEST
@@ -169,6 +199,22 @@ START_TEST(status_human)
     ck_assert_contains(text, "steering:     cbpf\n");
     ck_assert_contains(text, "listen:       127.0.0.1:8080\n");
     ck_assert_contains(text, "version:      0.1.0-test\n");
+    ck_assert_contains(text, "autoscale:    on\n");
+    ck_assert_contains(text, "last scaling: " SCALING " (1m05s ago)\n");
+    free(text);
+
+    res->status.autoscale = false;
+    res->status.last_scaling_age_s = 7;
+    text = render(WSF_CTL_STATUS, false, &rc);
+    ck_assert_contains(text, "autoscale:    off\n");
+    ck_assert_contains(text, "last scaling: " SCALING " (7s ago)\n");
+    free(text);
+
+    /* no decision yet */
+    res->status.last_scaling[0] = '\0';
+    text = render(WSF_CTL_STATUS, false, &rc);
+    ck_assert_contains(text, "last scaling: none\n");
+    ck_assert_ptr_null(strstr(text, "ago"));
     free(text);
 }
 END_TEST
@@ -208,7 +254,11 @@ START_TEST(workers_json)
     ck_assert(bool_field(w, "accepting"));
     ck_assert_int_eq(int_field(w, "buckets"), 128);
     ck_assert_int_eq(int_field(w, "rss_bytes"), 12 * 1024 * 1024 + 300 * 1024);
-    ck_assert_uint_eq(json_object_size(w), 13); /* every wsf_worker_status field */
+    ck_assert_str_eq(str_field(w, "breaker"), "closed");
+    ck_assert_double_eq(num_field(w, "failure_rate"), 0.0);
+    ck_assert_int_eq(int_field(w, "opened_at"), 0);
+    ck_assert_int_eq(int_field(w, "times_opened"), 0);
+    ck_assert_uint_eq(json_object_size(w), 17); /* every wsf_worker_status field */
 
     w = json_array_get(a, 1);
     ck_assert_int_eq(int_field(w, "slot"), 1);
@@ -216,6 +266,10 @@ START_TEST(workers_json)
     ck_assert_int_eq(int_field(w, "connections"), 634567);
     ck_assert(!bool_field(w, "accepting"));
     ck_assert_int_eq(int_field(w, "uptime_s"), 90061);
+    ck_assert_str_eq(str_field(w, "breaker"), "open");
+    ck_assert_double_eq(num_field(w, "failure_rate"), 0.625);
+    ck_assert_int_eq(int_field(w, "opened_at"), (json_int_t)(NOW - 12));
+    ck_assert_int_eq(int_field(w, "times_opened"), 3);
 
     w = json_array_get(a, 2);
     ck_assert_int_eq(int_field(w, "slot"), 2);
@@ -223,6 +277,9 @@ START_TEST(workers_json)
     ck_assert_str_eq(str_field(w, "state"), "backoff");
     ck_assert_int_eq(int_field(w, "restarts"), 5);
     ck_assert_double_eq(num_field(w, "errors_per_s"), 0.0);
+    ck_assert_str_eq(str_field(w, "breaker"), "half_open");
+    ck_assert_double_eq(num_field(w, "failure_rate"), 1.0);
+    ck_assert_int_eq(int_field(w, "times_opened"), 12);
     json_decref(a);
 }
 END_TEST
@@ -260,20 +317,35 @@ static char *table_line(const char *text, int line_no)
     return strndup(p, (size_t)(end - p));
 }
 
-/* Splits a table line on spaces and checks each cell. */
+/* Splits a table line into cells and checks each. Columns are at least two spaces apart, so a
+ * single space belongs to a cell ("12s ago"). */
 static void check_cells(const char *line, const char *const *want, size_t n)
 {
-    char *copy = strdup(line);
-    char *save = NULL;
+    const char *p = line;
     size_t i = 0;
-    for (char *tok = strtok_r(copy, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save)) {
-        ck_assert_msg(i < n, "extra cell '%s' in '%s'", tok, line);
-        ck_assert_msg(strcmp(tok, want[i]) == 0, "cell %zu is '%s', want '%s' in '%s'", i, tok,
-                      want[i], line);
+    for (;;) {
+        while (*p == ' ')
+            p++;
+        if (*p == '\0')
+            break;
+        const char *end = strstr(p, "  ");
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        ck_assert_msg(i < n, "extra cell '%.*s' in '%s'", (int)len, p, line);
+        ck_assert_msg(strlen(want[i]) == len && strncmp(p, want[i], len) == 0,
+                      "cell %zu is '%.*s', want '%s' in '%s'", i, (int)len, p, want[i], line);
         i++;
+        p += len;
     }
     ck_assert_uint_eq(i, n);
-    free(copy);
+}
+
+/* The number of lines of text. */
+static size_t count_lines(const char *text)
+{
+    size_t lines = 0;
+    for (const char *p = text; (p = strchr(p, '\n')) != NULL; p++)
+        lines++;
+    return lines;
 }
 
 START_TEST(workers_human)
@@ -308,10 +380,8 @@ START_TEST(workers_human)
     line = table_line(text, 3);
     check_cells(line, row2, 12);
     free(line);
-    size_t lines = 0;
-    for (const char *p = text; (p = strchr(p, '\n')) != NULL; p++)
-        lines++;
-    ck_assert_uint_eq(lines, 4); /* heading and three workers */
+    ck_assert_uint_eq(count_lines(text), 4);     /* heading and three workers */
+    ck_assert_ptr_null(strstr(text, "BREAKER")); /* the breaker has its own table */
 
     /* right-aligned numbers: the PID column ends where its heading does */
     const char *pid_head = strstr(text, "PID");
@@ -331,6 +401,135 @@ START_TEST(workers_human_empty)
     ck_assert_contains(text, "RSS\n");
     ck_assert_ptr_eq(strchr(text, '\n'), text + strlen(text) - 1);
     free(text);
+}
+END_TEST
+
+START_TEST(breaker_human)
+{
+    int rc;
+    char *text = render(WSF_CTL_BREAKER_LIST, false, &rc);
+    ck_assert_int_eq(rc, 0);
+
+    static const char *const head[] = {"SLOT",  "PID",    "STATE", "BREAKER",
+                                       "FAIL%", "OPENED", "TIMES"};
+    static const char *const row0[] = {"0", "5001", "running", "closed", "0.0", "-", "0"};
+    static const char *const row1[] = {"1", "5002", "draining", "open", "62.5", "12s ago", "3"};
+    static const char *const row2[] = {"2",     "-",         "backoff", "half_open",
+                                       "100.0", "1h02m ago", "12"};
+    char *line = table_line(text, 0);
+    check_cells(line, head, 7);
+    size_t width = strlen(line);
+    free(line);
+    line = table_line(text, 1);
+    check_cells(line, row0, 7);
+    ck_assert_uint_eq(strlen(line), width); /* columns are aligned */
+    free(line);
+    line = table_line(text, 2);
+    check_cells(line, row1, 7);
+    ck_assert_uint_eq(strlen(line), width);
+    free(line);
+    line = table_line(text, 3);
+    check_cells(line, row2, 7);
+    ck_assert_uint_eq(strlen(line), width);
+    free(line);
+    ck_assert_uint_eq(count_lines(text), 4);
+
+    /* right-aligned: the OPENED column ends where its heading does */
+    const char *row1_start = strchr(text, '\n') + 1;
+    row1_start = strchr(row1_start, '\n') + 1;
+    ck_assert_int_eq((int)(strstr(text, "OPENED") - text) + 6,
+                     (int)(strstr(row1_start, "12s ago") - row1_start) + 7);
+    free(text);
+}
+END_TEST
+
+START_TEST(breaker_human_edge_cases)
+{
+    int rc;
+    res->nworkers = 2;
+    /* an opening "in the future" (clocks that disagree), a breaker state the supervisor left
+     * empty, a failure rate that is not a number, a hostile state */
+    res->workers[0].opened_at = NOW + 30;
+    res->workers[0].times_opened = 1;
+    res->workers[0].breaker[0] = '\0';
+    res->workers[1].failure_rate = NAN;
+    snprintf(res->workers[1].breaker, sizeof res->workers[1].breaker, "op\033[2Jen");
+    char *text = render(WSF_CTL_BREAKER_LIST, false, &rc);
+    ck_assert_int_eq(rc, 0);
+    static const char *const row0[] = {"0", "5001", "running", "-", "0.0", "0s ago", "1"};
+    static const char *const row1[] = {"1", "5002", "draining", "op?[2Jen", "-", "12s ago", "3"};
+    char *line = table_line(text, 1);
+    check_cells(line, row0, 7);
+    free(line);
+    line = table_line(text, 2);
+    check_cells(line, row1, 7);
+    free(line);
+    ck_assert_ptr_null(strchr(text, '\033'));
+    free(text);
+
+    json_t *a = render_json(WSF_CTL_BREAKER_LIST);
+    ck_assert_str_eq(str_field(json_array_get(a, 0), "state"), "");
+    ck_assert(json_is_null(json_object_get(json_array_get(a, 1), "failure_rate")));
+    ck_assert_str_eq(str_field(json_array_get(a, 1), "state"), "op\033[2Jen");
+    json_decref(a);
+
+    /* a breaker state filling its array without a NUL */
+    memset(res->workers[0].breaker, 'b', sizeof res->workers[0].breaker);
+    text = render(WSF_CTL_BREAKER_LIST, false, &rc);
+    ck_assert_contains(text, "bbbbbbbbbbbb ");
+    ck_assert_ptr_null(strstr(text, "bbbbbbbbbbbbb"));
+    free(text);
+
+    res->nworkers = 0;
+    text = render(WSF_CTL_BREAKER_LIST, false, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_contains(text, "SLOT");
+    ck_assert_contains(text, "TIMES\n");
+    ck_assert_uint_eq(count_lines(text), 1);
+    free(text);
+}
+END_TEST
+
+START_TEST(breaker_json)
+{
+    json_t *a = render_json(WSF_CTL_BREAKER_LIST);
+    ck_assert(json_is_array(a));
+    ck_assert_uint_eq(json_array_size(a), 3);
+
+    static const struct {
+        json_int_t pid;
+        const char *state, *worker_state;
+        double failure_rate;
+        json_int_t opened_at, times_opened;
+    } want[] = {
+        {5001, "closed", "running", 0.0, 0, 0},
+        {5002, "open", "draining", 0.625, (json_int_t)(NOW - 12), 3},
+        {0, "half_open", "backoff", 1.0, (json_int_t)(NOW - 3723), 12},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        json_t *b = json_array_get(a, i);
+        ck_assert(json_is_object(b));
+        ck_assert_int_eq(int_field(b, "slot"), (json_int_t)i);
+        ck_assert_int_eq(int_field(b, "pid"), want[i].pid);
+        ck_assert_str_eq(str_field(b, "state"), want[i].state);
+        ck_assert_str_eq(str_field(b, "worker_state"), want[i].worker_state);
+        ck_assert_double_eq(num_field(b, "failure_rate"), want[i].failure_rate);
+        ck_assert_int_eq(int_field(b, "opened_at"), want[i].opened_at);
+        ck_assert_int_eq(int_field(b, "times_opened"), want[i].times_opened);
+        ck_assert_uint_eq(json_object_size(b), 7);
+    }
+    json_decref(a);
+
+    res->nworkers = 0;
+    a = render_json(WSF_CTL_BREAKER_LIST);
+    ck_assert(json_is_array(a));
+    ck_assert_uint_eq(json_array_size(a), 0);
+    json_decref(a);
+
+    res->nworkers = WSF_CTL_MAX_WORKERS + 1;
+    a = render_json(WSF_CTL_BREAKER_LIST);
+    ck_assert_uint_eq(json_array_size(a), WSF_CTL_MAX_WORKERS);
+    json_decref(a);
 }
 END_TEST
 
@@ -398,8 +597,10 @@ END_TEST
 
 START_TEST(action_commands)
 {
-    static const enum wsf_ctl_command cmds[] = {WSF_CTL_SCALE, WSF_CTL_RESTART, WSF_CTL_DRAIN,
-                                                WSF_CTL_RELOAD, WSF_CTL_SHUTDOWN};
+    static const enum wsf_ctl_command cmds[] = {
+        WSF_CTL_SCALE,         WSF_CTL_RESTART,   WSF_CTL_DRAIN,
+        WSF_CTL_RELOAD,        WSF_CTL_SHUTDOWN,  WSF_CTL_BREAKER_TRIP,
+        WSF_CTL_BREAKER_RESET, WSF_CTL_AUTOSCALE, WSF_CTL_FAULT};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         int rc;
         snprintf(res->message, sizeof res->message, "done %zu", i);
@@ -543,6 +744,9 @@ Suite *ctl_output_suite(void)
     tcase_add_test(tc, workers_count_is_bounded);
     tcase_add_test(tc, workers_human);
     tcase_add_test(tc, workers_human_empty);
+    tcase_add_test(tc, breaker_human);
+    tcase_add_test(tc, breaker_human_edge_cases);
+    tcase_add_test(tc, breaker_json);
     tcase_add_test(tc, hostile_strings);
     tcase_add_test(tc, non_finite_rates);
     tcase_add_test(tc, large_counters);

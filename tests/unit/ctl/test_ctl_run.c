@@ -28,6 +28,8 @@ Suite *ctl_run_suite(void);
 #define FAKE_SLOTS 4 /* the fake fleet's slots: 0..3 */
 #define FAKE_MAX 8   /* the fake fleet's workers.max */
 #define FAKE_VERSION "9.9.9-fake"
+#define FAKE_SCALING "scale up 1 -> 2: busy 0.9 above 0.7"
+#define FAKE_OPENED_AGO 5       /* slot 1's breaker opened this many seconds before the answer */
 #define WSCTL_DEADLINE_MS 10000 /* a wsctl still running after this is killed and fails */
 
 static char dir[64];      /* temporary directory holding the sockets and captured output */
@@ -78,8 +80,12 @@ static void fake_answer(wsf_ctl_response *res, const wsf_ctl_request *req)
         res->status.uptime_s = 77;
         snprintf(res->status.steering, sizeof res->status.steering, "cbpf");
         snprintf(res->status.listen, sizeof res->status.listen, "127.0.0.1:8080");
+        res->status.autoscale = true;
+        snprintf(res->status.last_scaling, sizeof res->status.last_scaling, FAKE_SCALING);
+        res->status.last_scaling_age_s = 33;
         break;
     case WSF_CTL_WORKERS:
+    case WSF_CTL_BREAKER_LIST:
         res->nworkers = 2;
         for (uint32_t i = 0; i < 2; i++) {
             wsf_worker_status *w = &res->workers[i];
@@ -96,6 +102,30 @@ static void fake_answer(wsf_ctl_response *res, const wsf_ctl_request *req)
             w->accepting = i == 0;
             w->buckets = i == 0 ? 64 : 0;
             w->rss_bytes = 4 * 1024 * 1024;
+            snprintf(w->breaker, sizeof w->breaker, i == 0 ? "closed" : "open");
+            w->failure_rate = i == 0 ? 0.0 : 0.75;
+            w->opened_at = i == 0 ? 0 : (uint64_t)time(NULL) - FAKE_OPENED_AGO;
+            w->times_opened = i == 0 ? 0 : 2;
+        }
+        break;
+    case WSF_CTL_BREAKER_TRIP:
+    case WSF_CTL_BREAKER_RESET:
+        if (req->slot < 0 || req->slot >= FAKE_SLOTS) {
+            res->ok = false;
+            snprintf(res->error, sizeof res->error, "no such slot %d", (int)req->slot);
+        } else {
+            snprintf(res->message, sizeof res->message, "breaker of slot %d %s", (int)req->slot,
+                     req->command == WSF_CTL_BREAKER_TRIP ? "tripped" : "reset");
+        }
+        break;
+    case WSF_CTL_AUTOSCALE:
+        if (req->max > FAKE_MAX) {
+            res->ok = false;
+            snprintf(res->error, sizeof res->error, "max %u is above workers.max %d",
+                     (unsigned)req->max, FAKE_MAX);
+        } else {
+            snprintf(res->message, sizeof res->message, "autoscale %s, min %u, max %u",
+                     req->autoscale_on ? "on" : "off", (unsigned)req->min, (unsigned)req->max);
         }
         break;
     case WSF_CTL_SCALE:
@@ -359,6 +389,9 @@ START_TEST(status_json)
     ck_assert_int_eq(json_integer_value(json_object_get(o, "pid")), server);
     ck_assert_double_eq(json_number_value(json_object_get(o, "msgs_in_per_s")), 12.5);
     ck_assert_str_eq(json_string_value(json_object_get(o, "steering")), "cbpf");
+    ck_assert(json_is_true(json_object_get(o, "autoscale")));
+    ck_assert_str_eq(json_string_value(json_object_get(o, "last_scaling")), FAKE_SCALING);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "last_scaling_age_s")), 33);
     json_decref(o);
     run_result_fini(&r);
 }
@@ -385,6 +418,12 @@ START_TEST(workers_json)
         ck_assert_int_eq(json_integer_value(json_object_get(w, "uptime_s")), 70 + (int)i);
         ck_assert(json_is_boolean(json_object_get(w, "accepting")));
         ck_assert_int_eq(json_integer_value(json_object_get(w, "rss_bytes")), 4 * 1024 * 1024);
+        ck_assert_str_eq(json_string_value(json_object_get(w, "breaker")),
+                         i == 0 ? "closed" : "open");
+        ck_assert_double_eq(json_number_value(json_object_get(w, "failure_rate")),
+                            i == 0 ? 0.0 : 0.75);
+        ck_assert(json_is_integer(json_object_get(w, "opened_at")));
+        ck_assert_int_eq(json_integer_value(json_object_get(w, "times_opened")), i == 0 ? 0 : 2);
     }
     json_decref(a);
     run_result_fini(&r);
@@ -413,21 +452,94 @@ START_TEST(status_human)
     ck_assert_contains(r.out, "running");
     ck_assert_contains(r.out, "2 running, 2 desired");
     ck_assert_contains(r.out, "127.0.0.1:8080");
+    ck_assert_contains(r.out, "autoscale:    on\n");
+    ck_assert_contains(r.out, "last scaling: " FAKE_SCALING " (33s ago)\n");
     run_result_fini(&r);
 }
 END_TEST
+
+START_TEST(breaker_json)
+{
+    long before = (long)time(NULL);
+    run_result r = RUN("-s", sock, "--json", "breaker");
+    long after = (long)time(NULL);
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    ck_assert_str_eq(r.err, "");
+    json_t *a = stdout_json(&r);
+    ck_assert(json_is_array(a));
+    ck_assert_uint_eq(json_array_size(a), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *b = json_array_get(a, i);
+        ck_assert_int_eq(json_integer_value(json_object_get(b, "slot")), (json_int_t)i);
+        ck_assert_int_eq(json_integer_value(json_object_get(b, "pid")), 7000 + (json_int_t)i);
+        ck_assert_str_eq(json_string_value(json_object_get(b, "state")),
+                         i == 0 ? "closed" : "open");
+        ck_assert_str_eq(json_string_value(json_object_get(b, "worker_state")),
+                         i == 0 ? "running" : "ejected");
+        ck_assert_double_eq(json_number_value(json_object_get(b, "failure_rate")),
+                            i == 0 ? 0.0 : 0.75);
+        ck_assert_int_eq(json_integer_value(json_object_get(b, "times_opened")), i == 0 ? 0 : 2);
+        json_t *opened = json_object_get(b, "opened_at");
+        ck_assert(json_is_integer(opened));
+        if (i == 0) {
+            ck_assert_int_eq(json_integer_value(opened), 0);
+        } else {
+            ck_assert_int_ge(json_integer_value(opened), before - FAKE_OPENED_AGO);
+            ck_assert_int_le(json_integer_value(opened), after - FAKE_OPENED_AGO);
+        }
+    }
+    json_decref(a);
+    run_result_fini(&r);
+
+    r = RUN("-s", sock, "breaker", "list", "--json");
+    ck_assert_int_eq(r.status, 0);
+    a = stdout_json(&r);
+    ck_assert_uint_eq(json_array_size(a), 2);
+    json_decref(a);
+    run_result_fini(&r);
+}
+END_TEST
+
+START_TEST(breaker_table)
+{
+    run_result r = RUN("-s", sock, "breaker", "list");
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    ck_assert_str_eq(r.err, "");
+    ck_assert_contains(r.out, "BREAKER");
+    ck_assert_contains(r.out, "FAIL%");
+    ck_assert_contains(r.out, "OPENED");
+    ck_assert_contains(r.out, "TIMES\n");
+    ck_assert_contains(r.out, "closed");
+    ck_assert_contains(r.out, "75.0");
+    /* the fake opened slot 1's breaker 5 s before answering; a second may tick meanwhile */
+    ck_assert_msg(strstr(r.out, "  5s ago  ") != NULL || strstr(r.out, "  6s ago  ") != NULL,
+                  "no age in '%s'", r.out);
+    run_result_fini(&r);
+
+    r = RUN("-s", sock, "breaker");
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_contains(r.out, "BREAKER");
+    run_result_fini(&r);
+}
+END_TEST
+
+/* Checks a JSON run's outcome: exit 0, nothing on stderr, {"ok":true,"message":want}. Frees r. */
+static void check_ok_json(run_result *r, const char *want)
+{
+    ck_assert_msg(r->status == 0, "%s: exit %d: %s", want, r->status, r->err);
+    ck_assert_str_eq(r->err, "");
+    json_t *o = stdout_json(r);
+    ck_assert(json_is_true(json_object_get(o, "ok")));
+    ck_assert_str_eq(json_string_value(json_object_get(o, "message")), want);
+    json_decref(o);
+    run_result_fini(r);
+}
 
 /* Runs one action command in JSON and checks {"ok":true,"message":want}. */
 static void check_action(const char *want, const char *a1, const char *a2, const char *a3)
 {
     run_result r = run_wsctl(NULL, "-s", sock, "--json", a1, a2, a3, (const char *)NULL);
-    ck_assert_msg(r.status == 0, "%s: exit %d: %s", a1, r.status, r.err);
-    ck_assert_str_eq(r.err, "");
-    json_t *o = stdout_json(&r);
-    ck_assert(json_is_true(json_object_get(o, "ok")));
-    ck_assert_str_eq(json_string_value(json_object_get(o, "message")), want);
-    json_decref(o);
-    run_result_fini(&r);
+    check_ok_json(&r, want);
 }
 
 START_TEST(actions)
@@ -439,6 +551,14 @@ START_TEST(actions)
     check_action("reloaded", "reload", NULL, NULL);
     check_action("shutting down, drain 7 s", "shutdown", "--drain", "7");
     check_action("shutting down, drain 0 s", "shutdown", NULL, NULL);
+    check_action("breaker of slot 1 tripped", "breaker", "trip", "1");
+    check_action("breaker of slot 3 reset", "breaker", "reset", "3");
+    check_action("autoscale on, min 0, max 0", "autoscale", "on", NULL);
+    check_action("autoscale off, min 0, max 0", "autoscale", "off", NULL);
+    run_result r = RUN("-s", sock, "--json", "autoscale", "on", "--min", "2", "--max", "6");
+    check_ok_json(&r, "autoscale on, min 2, max 6");
+    r = RUN("-s", sock, "autoscale", "off", "--json", "--max=8");
+    check_ok_json(&r, "autoscale off, min 0, max 8");
 }
 END_TEST
 
@@ -447,6 +567,16 @@ START_TEST(action_human)
     run_result r = RUN("-s", sock, "scale", "5");
     ck_assert_int_eq(r.status, 0);
     ck_assert_str_eq(r.out, "scaling to 5\n");
+    run_result_fini(&r);
+
+    r = RUN("-s", sock, "breaker", "trip", "2");
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_str_eq(r.out, "breaker of slot 2 tripped\n");
+    run_result_fini(&r);
+
+    r = RUN("-s", sock, "autoscale", "on", "--min", "1");
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_str_eq(r.out, "autoscale on, min 1, max 0\n");
     run_result_fini(&r);
 }
 END_TEST
@@ -486,6 +616,22 @@ START_TEST(refused)
                      "scale 9 is above workers.max 8");
     json_decref(o);
     run_result_fini(&r);
+
+    r = RUN("-s", sock, "breaker", "reset", "9");
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_str_eq(r.err, "wsctl: refused: no such slot 9\n");
+    ck_assert_str_eq(r.out, "");
+    run_result_fini(&r);
+
+    r = RUN("-s", sock, "--json", "autoscale", "on", "--max", "9");
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_str_eq(r.err, "wsctl: refused: max 9 is above workers.max 8\n");
+    o = stdout_json(&r);
+    ck_assert(json_is_false(json_object_get(o, "ok")));
+    ck_assert_str_eq(json_string_value(json_object_get(o, "error")),
+                     "max 9 is above workers.max 8");
+    json_decref(o);
+    run_result_fini(&r);
 }
 END_TEST
 
@@ -512,9 +658,16 @@ END_TEST
 START_TEST(usage_errors)
 {
     static const char *const cases[][3] = {
-        {"frobnicate", NULL, NULL},   {"scale", "many", NULL}, {"scale", NULL, NULL},
-        {"restart", NULL, NULL},      {"drain", "all", NULL},  {"status", "--rolling", NULL},
-        {"--timeout", "x", "status"}, {"--nope", NULL, NULL},  {"status", "extra", NULL},
+        {"frobnicate", NULL, NULL},     {"scale", "many", NULL},
+        {"scale", NULL, NULL},          {"restart", NULL, NULL},
+        {"drain", "all", NULL},         {"status", "--rolling", NULL},
+        {"--timeout", "x", "status"},   {"--nope", NULL, NULL},
+        {"status", "extra", NULL},      {"breaker", "open", NULL},
+        {"breaker", "trip", NULL},      {"breaker", "reset", "all"},
+        {"breaker", "list", "1"},       {"autoscale", NULL, NULL},
+        {"autoscale", "maybe", NULL},   {"autoscale", "on", "--min"},
+        {"autoscale", "on", "--max=0"}, {"autoscale", "--min=257", "on"},
+        {"status", "--min", "2"},       {"breaker", "--max=3", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         run_result r =
@@ -627,6 +780,8 @@ Suite *ctl_run_suite(void)
     tcase_add_test(tc, workers_json);
     tcase_add_test(tc, workers_table);
     tcase_add_test(tc, status_human);
+    tcase_add_test(tc, breaker_json);
+    tcase_add_test(tc, breaker_table);
     tcase_add_test(tc, actions);
     tcase_add_test(tc, action_human);
     tcase_add_test(tc, version);
