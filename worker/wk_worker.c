@@ -76,7 +76,11 @@ static void wk_ctx_on_tick(evutil_socket_t fd, short what, void *arg)
     }
     if (ctx->draining)
         wk_ctx_drain_step(ctx);
-    wk_fault_tick(&ctx->fault, us / 1000);
+    if (wk_fault_is_on(&ctx->fault)) {
+        wk_fault_tick(&ctx->fault, us / 1000);
+        if (!wk_fault_is_on(&ctx->fault))
+            wsf_log_warn("fault over: back to normal");
+    }
     if (ctx->batch.cap > WK_BATCH_KEEP)
         wsf_buf_fini(&ctx->batch);
 }

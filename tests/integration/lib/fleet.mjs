@@ -598,3 +598,105 @@ export function closeOrTimeout(ws, ms) {
         });
     });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Load for the breaker, autoscaler and rebalancing tests
+
+// Starts one short-lived echoOnce client every 1000 / perSecond ms until stop(), which resolves
+// with every client's result (see echoOnce) plus `started`, once all of them have finished.
+export function steadyTraffic(fleet, perSecond) {
+    const results = [];
+    const pending = [];
+    let n = 0;
+    const timer = setInterval(() => {
+        const id = n++;
+        const started = Date.now();
+        pending.push(echoOnce(fleet.url(), `steady ${id}`).then((r) => {
+            results.push({ ...r, id, started });
+        }));
+    }, 1000 / perSecond);
+    return {
+        results,
+        async stop() {
+            clearInterval(timer);
+            await Promise.all(pending);
+            return results;
+        },
+    };
+}
+
+// Adds 1 to `codes` (a Map: close code -> count) for each close of `ws`.
+export function countCloses(ws, codes) {
+    ws.once('close', (code) => codes.set(code, (codes.get(code) ?? 0) + 1));
+    return ws;
+}
+
+// `n` clients (opened as by openMany) that reconnect, after a delay drawn from `delayMs`
+// ([low, high] ms), when and only when the server closes them with 1012 (Service Restart), as
+// the design asks clients to. Resolves with { codes, open(), reconnects, failures, stop() }:
+// codes counts every close by code, open() is how many are open now, failures lists reconnects
+// that did not open; stop() stops reconnecting and terminates every client.
+export async function reconnectingClients(fleet, n, { delayMs = [50, 250], concurrency = 100 } = {}) {
+    const state = { codes: new Map(), reconnects: 0, failures: [], live: new Set(), stopped: false };
+    const timers = new Set();
+    const watch = (ws) => {
+        state.live.add(ws);
+        ws.once('close', (code) => {
+            state.live.delete(ws);
+            fleet.clients.delete(ws);
+            state.codes.set(code, (state.codes.get(code) ?? 0) + 1);
+            if (code !== 1012 || state.stopped) {
+                return;
+            }
+            const delay = delayMs[0] + Math.random() * (delayMs[1] - delayMs[0]);
+            const timer = setTimeout(() => {
+                timers.delete(timer);
+                if (!state.stopped) {
+                    reconnect();
+                }
+            }, delay);
+            timers.add(timer);
+        });
+    };
+    const reconnect = () => {
+        state.reconnects++;
+        const ws = fleet.track(new WebSocket(fleet.url(), { handshakeTimeout: IO_TIMEOUT_MS * 3 }));
+        let opened = false;
+        ws.once('open', () => {
+            opened = true;
+            watch(ws);
+        });
+        ws.once('unexpected-response', (req, res) => {
+            state.failures.push(`HTTP ${res.statusCode}`);
+            req.destroy();
+        });
+        ws.once('error', (err) => {
+            if (!opened) {
+                state.failures.push(err.code ?? err.message);
+            }
+        });
+    };
+    for (const ws of await openMany(fleet, n, { concurrency })) {
+        watch(ws);
+    }
+    return {
+        codes: state.codes,
+        failures: state.failures,
+        get reconnects() {
+            return state.reconnects;
+        },
+        open() {
+            return state.live.size;
+        },
+        stop() {
+            state.stopped = true;
+            for (const timer of timers) {
+                clearTimeout(timer);
+            }
+            for (const ws of state.live) {
+                ws.terminate();
+                fleet.clients.delete(ws);
+            }
+        },
+    };
+}
