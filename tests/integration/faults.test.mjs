@@ -80,6 +80,7 @@ describe('fault points', () => {
             await sleep(100);
         }
         assert.equal(fleet.lines(/fault over/).length, endsBefore + 1, fleet.tail());
+        await sleep(1200); // a Report from after the end (they come every 0.5 s)
         const [a] = await fleet.workers();
         await sleep(1200);
         const [b] = await fleet.workers();
