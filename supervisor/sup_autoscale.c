@@ -54,8 +54,18 @@ static void sup_autoscale(sup_ctx *ctx, const sup_scaler_worker *w, size_t n, ui
 
 /* A worker well above the mean closes some connections with 1012 so that they reconnect to the
  * lighter ones, which steering favours meanwhile. */
-static void sup_rebalance_fleet(sup_ctx *ctx, const sup_scaler_worker *w, size_t n, uint64_t now)
+static void sup_rebalance_fleet(sup_ctx *ctx, const sup_scaler_worker *all, size_t nall,
+                                uint64_t now)
 {
+    /* Only workers that may take connections count: an ejected one's empty slot would drag
+     * the mean down and make the healthy ones shed clients that cannot go there anyway. */
+    sup_scaler_worker w[SUP_MAX_SLOTS];
+    size_t n = 0;
+    for (size_t i = 0; i < nall; i++) {
+        const sup_slot *s = &ctx->slots[all[i].slot];
+        if (s->accepting && s->breaker.state == SUP_BREAKER_CLOSED)
+            w[n++] = all[i];
+    }
     sup_rebalance_action acts[SUP_MAX_SLOTS];
     size_t k =
         sup_rebalance_tick(acts, SUP_MAX_SLOTS, &ctx->rebalance, &ctx->cfg.rebalance, now, w, n);

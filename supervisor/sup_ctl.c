@@ -62,6 +62,9 @@ static void sup_fill_status(const sup_ctx *ctx, wsf_fleet_status *st, uint64_t n
 
 static void sup_fill_workers(const sup_ctx *ctx, wsf_ctl_response *res, uint64_t now)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t wall_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
     unsigned n = ctx->nslots < WSF_CTL_MAX_WORKERS ? ctx->nslots : WSF_CTL_MAX_WORKERS;
     for (unsigned i = 0; i < n; i++) {
         const sup_slot *s = &ctx->slots[i];
@@ -79,8 +82,8 @@ static void sup_fill_workers(const sup_ctx *ctx, wsf_ctl_response *res, uint64_t
         w->failure_rate = sup_breaker_failure_rate(&s->breaker, &ctx->cfg.breaker, now);
         w->times_opened = sup_breaker_times_opened(&s->breaker);
         uint64_t opened = sup_breaker_opened_at(&s->breaker);
-        if (opened != 0 && opened <= now)
-            w->opened_at = (uint64_t)time(NULL) - (now - opened) / 1000;
+        if (opened != 0 && opened <= now && wall_ms > now - opened)
+            w->opened_at = (wall_ms - (now - opened)) / 1000; /* rounded once, not per part */
         if (s->pid != 0)
             w->uptime_s = (now - s->started_ms) / 1000;
         if (s->pid != 0 && s->has_report) {
