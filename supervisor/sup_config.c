@@ -61,6 +61,7 @@ enum sup_key_id {
     K_AS_WARMUP,
     K_RB_INTERVAL,
     K_RB_ENABLED,
+    K_RB_MIN_EXCESS,
     K_NKEYS
 };
 
@@ -132,6 +133,8 @@ static const sup_key sup_keys[K_NKEYS] = {
     [K_RB_INTERVAL] = {"rebalance", "interval", SUP_T_MS64, SUP_CFG(rebalance.interval_ms), 1,
                        SUP_MS_MAX},
     [K_RB_ENABLED] = {"rebalance", "enabled", SUP_T_U32, SUP_CFG(rebalance_enabled), 0, 1},
+    [K_RB_MIN_EXCESS] = {"rebalance", "min_excess", SUP_T_U32, SUP_CFG(rebalance.min_excess), 0,
+                         10000000},
 };
 
 /* Where a key's value came from, for messages about two keys at once. */

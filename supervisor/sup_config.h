@@ -61,7 +61,7 @@ typedef struct sup_config {
     uint32_t autoscale;
     uint32_t target_busy_pct;
     sup_scaler_policy scaler;
-    /* [rebalance]: enabled (1), interval */
+    /* [rebalance]: enabled (1), interval, min_excess */
     uint32_t rebalance_enabled;
     sup_rebalance_policy rebalance;
 } sup_config;

@@ -364,6 +364,7 @@ int sup_scaler_tick(sup_scaler_decision *out, sup_scaler *st, const sup_scaler_p
 void sup_rebalance_policy_init(sup_rebalance_policy *p)
 {
     p->above = 0.1;
+    p->min_excess = 50;
     p->fraction = 0.1;
     p->interval_ms = 60000;
 }
@@ -395,8 +396,8 @@ size_t sup_rebalance_tick(sup_rebalance_action *out, size_t cap, sup_rebalance *
         uint32_t c = w[i].connections;
         if (!w[i].has_report || slot >= SUP_SCALER_MAX_WORKERS)
             continue;
-        if (!((double)c > mean * (1.0 + p->above)))
-            continue;
+        if (!((double)c > mean * (1.0 + p->above)) || (double)c - mean <= (double)p->min_excess)
+            continue; /* within the band, or within what hashing alone spreads unevenly */
         if (st->has_shed[slot] && sup_age(now_ms, st->shed_ms[slot]) < p->interval_ms)
             continue;
         double quota = p->fraction > 0.0 ? floor((double)c * p->fraction) : 0.0;

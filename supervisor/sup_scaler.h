@@ -127,7 +127,9 @@ int sup_scaler_tick(sup_scaler_decision *out, sup_scaler *st, const sup_scaler_p
 const char *sup_scaler_action_name(int action);
 
 typedef struct sup_rebalance_policy {
-    double above;         /* 0.1: a worker holding more than mean * (1 + above) sheds ... */
+    double above;         /* 0.1: a worker holding more than mean * (1 + above) ... */
+    uint32_t min_excess;  /* 50: ... and more than this many above the mean (a few hundred
+                             connections hashed over workers differ by more than 10 %) sheds */
     double fraction;      /* 0.1: ... at most this fraction of its connections ... */
     uint64_t interval_ms; /* 60000: ... per interval, never below the mean */
 } sup_rebalance_policy;

@@ -696,6 +696,25 @@ START_TEST(rebalance_within_band_sheds_nothing)
 }
 END_TEST
 
+/* A few hundred connections hashed over three workers differ by more than 10 %: that alone
+ * must not make anyone shed, unless min_excess is lowered. */
+START_TEST(rebalance_ignores_hashing_noise)
+{
+    sup_rebalance st;
+    sup_rebalance_policy p;
+    sup_rebalance_init(&st);
+    sup_rebalance_policy_init(&p);
+    sup_scaler_worker w[3];
+    sup_rebalance_action a[3];
+    const uint32_t conns[] = {150, 120, 130}; /* mean 133: 150 is 12 % (17) above */
+    size_t n = rebalance_workers(w, conns, 3);
+    ck_assert_uint_eq(sup_rebalance_tick(a, 3, &st, &p, T0, w, n), 0);
+    p.min_excess = 0;
+    ck_assert_uint_eq(sup_rebalance_tick(a, 3, &st, &p, T0, w, n), 1);
+    ck_assert_uint_eq(a[0].slot, w[0].slot);
+}
+END_TEST
+
 START_TEST(rebalance_never_below_the_mean)
 {
     sup_rebalance st;
@@ -817,6 +836,7 @@ Suite *sup_scaler_suite(void)
     TCase *rb = tcase_create("rebalance");
     tcase_add_test(rb, rebalance_hot_worker);
     tcase_add_test(rb, rebalance_within_band_sheds_nothing);
+    tcase_add_test(rb, rebalance_ignores_hashing_noise);
     tcase_add_test(rb, rebalance_never_below_the_mean);
     tcase_add_test(rb, rebalance_several_and_cap);
     tcase_add_test(rb, rebalance_converges);
