@@ -11,6 +11,7 @@
 
 #include "sup_ctx.h"
 #include "wsf_log.h"
+#include "wsf_rand.h"
 
 #define SUP_CHILD_FD_BASE 3 /* inherited listeners start here, the parent pipe follows */
 #define SUP_MAX_ARGS 40
@@ -25,15 +26,9 @@ const char *sup_slot_state_name(enum sup_slot_state state)
     return names[state];
 }
 
-/* xorshift64*: jitter only, no need for quality beyond spreading restarts. */
 double sup_random(sup_ctx *ctx)
 {
-    uint64_t x = ctx->rng;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    ctx->rng = x;
-    return (double)((x * 0x2545F4914F6CDD1Dull) >> 11) / (double)(1ull << 53);
+    return wsf_rand_unit(&ctx->rng);
 }
 
 int sup_send_command(sup_ctx *ctx, sup_slot *slot, wsf_command *cmd)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "wsf_buf.h"
+#include "wsf_rand.h"
 
 #define WK_FAULT_MIB (1024 * 1024)
 
@@ -57,13 +58,7 @@ bool wk_fault_should_fail(wk_fault *f)
 {
     if (f->kind != WSF_FAULT_ERROR)
         return false;
-    uint64_t x = f->rng;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    f->rng = x;
-    double u = (double)((x * 0x2545F4914F6CDD1Dull) >> 11) / (double)(1ull << 53);
-    return u < f->rate;
+    return wsf_rand_unit(&f->rng) < f->rate;
 }
 
 void wk_fault_fini(wk_fault *f)
