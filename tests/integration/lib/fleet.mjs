@@ -8,7 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { IO_TIMEOUT_MS, READY_TIMEOUT_MS, WebSocket, withTimeout } from './worker.mjs';
+import {
+    dropClients, IO_TIMEOUT_MS, orNull, READY_TIMEOUT_MS, WebSocket, withTimeout,
+} from './worker.mjs';
 
 export { sleep };
 
@@ -410,29 +412,14 @@ export class Fleet {
             return this.exit;
         }
         signalPid(this.pid, signal);
-        let timer;
-        const timeout = new Promise((resolve) => {
-            timer = setTimeout(() => resolve(null), ms);
-        });
-        try {
-            return await Promise.race([this.exited, timeout]);
-        } finally {
-            clearTimeout(timer);
-        }
+        return orNull(this.exited, ms);
     }
 
     // Tears down tracked clients; SIGTERM, wait, SIGKILL after 10 s; then SIGKILLs any worker of
     // this fleet still alive. Removes the temp directory. Resolves with { code, signal, killed,
     // leftovers } (leftovers: worker PIDs that were still alive after the supervisor exited).
     async stop() {
-        for (const client of this.clients) {
-            if (client instanceof WebSocket) {
-                client.terminate();
-            } else {
-                client.destroy();
-            }
-        }
-        this.clients.clear();
+        dropClients(this.clients);
         let killed = false;
         let exit = this.exit;
         if (!exit) {

@@ -38,6 +38,31 @@ export async function withTimeout(promise, ms, what) {
     }
 }
 
+// Resolves like `promise`, or with null after `ms`.
+export async function orNull(promise, ms) {
+    let timer;
+    const timeout = new Promise((resolve) => {
+        timer = setTimeout(() => resolve(null), ms);
+    });
+    try {
+        return await Promise.race([promise, timeout]);
+    } finally {
+        clearTimeout(timer);
+    }
+}
+
+// Drops every client in `clients` (ws clients and raw sockets) and empties the set.
+export function dropClients(clients) {
+    for (const client of clients) {
+        if (client instanceof WebSocket) {
+            client.terminate();
+        } else {
+            client.destroy();
+        }
+    }
+    clients.clear();
+}
+
 // Every worker not yet known to have exited: if the test process ends without stopping one (a
 // crash, an uncaught error), the exit hook kills it so no stray worker outlives the run.
 const live = new Set();
@@ -167,28 +192,13 @@ class Worker {
             return this.exit;
         }
         this.kill(signal);
-        let timer;
-        const timeout = new Promise((resolve) => {
-            timer = setTimeout(() => resolve(null), ms);
-        });
-        try {
-            return await Promise.race([this.exited, timeout]);
-        } finally {
-            clearTimeout(timer);
-        }
+        return orNull(this.exited, ms);
     }
 
     // Tears down every tracked client, then SIGTERM, wait, SIGKILL after 5 s.
     // Resolves with { code, signal, killed }.
     async stop() {
-        for (const client of this.clients) {
-            if (client instanceof WebSocket) {
-                client.terminate();
-            } else {
-                client.destroy();
-            }
-        }
-        this.clients.clear();
+        dropClients(this.clients);
         if (this.exit) {
             return { ...this.exit, killed: false };
         }
