@@ -1,0 +1,103 @@
+/* A drill file (chaos/drills/NAME.drill): an INI document with
+ *
+ *   [drill]       description, duration (the timeline's length), quick_duration (the timeline's
+ *                 length under --quick, which drops what comes later), tail (how long to wait after
+ *                 the timeline for clients to come back, 10 s)
+ *   [load]        clients, quick_clients, inflight, rate, size, sources, open_rate
+ *   [timeline]    one fault or step per line: "AT = ACTION ARGS", AT being "5s" or "every 10s" or
+ *                 "every 10s from 3s" (see chaos_action_kind for the actions)
+ *   [objectives]  "max METRIC = N" or "min METRIC = N" (metrics: chaos_metric.h; N may carry a
+ *                 duration suffix for *_ms metrics: 5s, 250ms)
+ *
+ * and any other section ([workers], [restart], [breaker], [autoscale], [rebalance], [worker],
+ * [fleet] ...) copied as written into the configuration file of the drill's wsfleetd, which
+ * validates it. listen and run_dir are the runner's and may not be set. */
+#ifndef CHAOS_DRILL_H
+#define CHAOS_DRILL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chaos_metric.h"
+
+#define CHAOS_NAME_MAX 64
+#define CHAOS_ACTIONS_MAX 32
+#define CHAOS_OBJECTIVES_MAX 32
+#define CHAOS_FLEET_INI_MAX 4096
+#define CHAOS_TARGET_RANDOM (-1) /* a running worker chosen at random */
+#define CHAOS_TARGET_ALL (-2)    /* every running worker */
+
+enum chaos_action_kind {
+    CHAOS_ACT_KILL = 0,        /* kill TARGET: SIGKILL the worker(s); TARGET random, all, SLOT */
+    CHAOS_ACT_STOP,            /* stop TARGET: SIGSTOP and leave it stopped (a hang) */
+    CHAOS_ACT_FAULT,           /* fault TARGET KIND [rate=P] [ms=N] [for=DUR]: wsctl fault */
+    CHAOS_ACT_CRASH_LOOP,      /* crash-loop SLOT [for=DUR]: crash every new worker of the slot as
+                                * soon as it is up, until the slot is failed or DUR is over */
+    CHAOS_ACT_KILL_SUPERVISOR, /* kill-supervisor: SIGKILL wsfleetd */
+    CHAOS_ACT_CLIENTS,         /* clients N: resize the echo population */
+    CHAOS_ACT_SLOW_CLIENTS,    /* slow-clients N: add N clients that never read */
+    CHAOS_ACT_GARBAGE_CLIENTS, /* garbage-clients N [rate=R] [for=DUR]: N at a time, R/s */
+    CHAOS_ACT_SCALE,           /* scale N: wsctl scale N */
+    CHAOS_ACT_RESTART,         /* restart TARGET [rolling]: wsctl restart (all or a slot) */
+    CHAOS_ACT_AUTOSCALE,       /* autoscale on|off [min=N] [max=N]: wsctl autoscale */
+};
+
+typedef struct chaos_action {
+    enum chaos_action_kind kind;
+    uint32_t at_ms;    /* first time, from the start of the timeline */
+    uint32_t every_ms; /* repeat interval, 0 = once */
+    int target;        /* a slot, CHAOS_TARGET_RANDOM or CHAOS_TARGET_ALL (where one applies) */
+    uint32_t count;    /* clients, slow-clients, garbage-clients, scale */
+    bool flag;         /* restart: rolling; autoscale: on */
+    char fault[16];    /* fault: the kind's name, checked with wsf_fault_parse/wsf_fault_check */
+    double rate;       /* fault: rate; garbage-clients: attempts per second */
+    uint32_t ms;       /* fault: ms */
+    uint32_t for_ms;   /* fault, crash-loop, garbage-clients: how long (0 = the default) */
+    uint32_t min;      /* autoscale: bounds, 0 = unchanged */
+    uint32_t max;
+    char text[128];    /* "AT = ACTION ARGS" as written, for the report */
+} chaos_action;
+
+enum chaos_bound { CHAOS_BOUND_MAX = 0, CHAOS_BOUND_MIN };
+
+typedef struct chaos_objective {
+    enum chaos_metric_id metric;
+    enum chaos_bound bound;
+    double limit;
+    char text[96]; /* "max reconnect_p99_ms = 5000" */
+} chaos_objective;
+
+typedef struct chaos_drill {
+    char name[CHAOS_NAME_MAX]; /* the file's name without ".drill" */
+    char description[256];
+    uint32_t duration_ms;       /* required, 1 s .. 1 h */
+    uint32_t quick_duration_ms; /* 0 = same as duration */
+    uint32_t tail_ms;           /* 10 s */
+    /* [load] */
+    size_t clients;         /* required, 1 .. 100000 */
+    size_t quick_clients;   /* 0 = same as clients */
+    uint32_t inflight;      /* 1 (ignored when rate is set) */
+    double rate;            /* messages per second per client, 0 = in-flight mode */
+    size_t size;            /* 20 */
+    uint32_t sources;       /* 1 */
+    double open_rate;       /* 0 = as fast as possible */
+    char fleet_ini[CHAOS_FLEET_INI_MAX]; /* the pass-through sections, as INI text */
+    chaos_action actions[CHAOS_ACTIONS_MAX];
+    size_t n_actions;
+    chaos_objective objectives[CHAOS_OBJECTIVES_MAX];
+    size_t n_objectives;
+} chaos_drill;
+
+/* Parses a drill from text; name is the drill's name. Returns 0, or -1 with one line in err
+ * naming the line number, section and key of the first problem. */
+int chaos_drill_parse_string(chaos_drill *d, const char *name, const char *text, char *err,
+                             size_t err_len);
+
+/* Reads and parses path; the name is the file's base name without ".drill". */
+int chaos_drill_load(chaos_drill *d, const char *path, char *err, size_t err_len);
+
+/* The action's kind as written in a timeline ("kill", "stop", "fault", "crash-loop" ...). */
+const char *chaos_action_name(enum chaos_action_kind kind);
+
+#endif
