@@ -251,8 +251,10 @@ static int chaos_parse_real(double *out, const char *s, double min, double max, 
         return -1;
     }
     if (v < min || v > max || (above_zero && v <= 0.0)) {
-        snprintf(why, why_len, "%s is out of range %s%g..%g", s, above_zero ? "above " : "", min,
-                 max);
+        if (above_zero)
+            snprintf(why, why_len, "%s is out of range (above %g, at most %g)", s, min, max);
+        else
+            snprintf(why, why_len, "%s is out of range %g..%g", s, min, max);
         return -1;
     }
     *out = v;
@@ -366,8 +368,8 @@ static int chaos_parse_when(chaos_action *a, const char *key, char *why, size_t 
     snprintf(buf, sizeof buf, "%s", key);
     int n = chaos_split(w, 4, buf);
     int rc = -1;
-    if (n == 1)
-        rc = chaos_parse_dur_in(&a->at_ms, w[0], 0, CHAOS_DAY_MS, why, why_len);
+    if (n == 1 && chaos_parse_dur(&a->at_ms, w[0]) == 0)
+        rc = 0;
     else if ((n == 2 || (n == 4 && strcmp(w[2], "from") == 0)) && strcmp(w[0], "every") == 0) {
         rc = chaos_parse_dur_in(&a->every_ms, w[1], 1, CHAOS_HOUR_MS, why, why_len);
         a->at_ms = a->every_ms;

@@ -408,7 +408,7 @@ int chaos_report_json(const chaos_report *const *reports, size_t n, FILE *out)
     }
     chaos_json_set(root, "drills", drills);
     chaos_json_set(root, "passed", json_boolean(all));
-    int rc = json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    int rc = json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
     json_decref(root);
     if (rc != 0 || fputc('\n', out) == EOF || fflush(out) == EOF || ferror(out))
         return -1;

@@ -1,0 +1,513 @@
+/* Unit tests for chaos/chaos_drill.c and chaos/chaos_metric.c: a full drill into its exact fields,
+ * the defaults, each refused line with the message naming it, and loading from a file. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chaos_drill.h"
+
+Suite *chaos_drill_suite(void);
+
+#define ERR_MAX 512
+
+static const char full_drill[] = "; a drill with a bit of everything\n"
+                                 "[drill]\n"
+                                 "description = SIGKILL a random worker every 10 s\n"
+                                 "duration = 2m\n"
+                                 "quick_duration = 30s\n"
+                                 "tail = 1.5s\n"
+                                 "\n"
+                                 "[load]\n"
+                                 "clients = 2000\n"
+                                 "quick_clients = 500\n"
+                                 "inflight = 4\n"
+                                 "rate = 2.5\n"
+                                 "size = 1024\n"
+                                 "sources = 4\n"
+                                 "open_rate = 500\n"
+                                 "\n"
+                                 "[workers]\n"
+                                 "count = 4\n"
+                                 "hang_timeout = 3\n"
+                                 "[restart]\n"
+                                 "base_delay = 0.1\n"
+                                 "\n"
+                                 "[timeline]\n"
+                                 "5s = kill random\n"
+                                 "every 10s = stop 3\n"
+                                 "every 20s from 3s = fault all error rate=0.25 for=5s\n"
+                                 "250ms = fault 7 latency ms=200\n"
+                                 "1m = crash-loop 2 for=30s\n"
+                                 "61s = kill-supervisor\n"
+                                 "62s = clients 100\n"
+                                 "63s = slow-clients 10\n"
+                                 "64s = garbage-clients 50 rate=20 for=10s\n"
+                                 "65s = scale 8\n"
+                                 "66s = restart all rolling\n"
+                                 "67s = restart 1\n"
+                                 "68s = autoscale on min=2 max=6\n"
+                                 "69s = autoscale off\n"
+                                 "0s = fault random crash\n"
+                                 "\n"
+                                 "[objectives]\n"
+                                 "max other_disconnects = 0\n"
+                                 "max reconnect_p99_ms = 5s\n"
+                                 "max  latency_p50_ms = 0.5\n"
+                                 "min workers_min = 3\n"
+                                 "max reconnect_max_ms = 250ms\n"
+                                 "\n"
+                                 "[worker]\n"
+                                 "max_backlog = 65536\n"
+                                 "[workers]\n"
+                                 "kill_grace = 1\n";
+
+START_TEST(full)
+{
+    chaos_drill d;
+    char err[ERR_MAX];
+    ck_assert_int_eq(chaos_drill_parse_string(&d, "kill-one", full_drill, err, sizeof err), 0);
+    ck_assert_str_eq(err, "");
+    ck_assert_str_eq(d.name, "kill-one");
+    ck_assert_str_eq(d.description, "SIGKILL a random worker every 10 s");
+    ck_assert_uint_eq(d.duration_ms, 120000);
+    ck_assert_uint_eq(d.quick_duration_ms, 30000);
+    ck_assert_uint_eq(d.tail_ms, 1500);
+    ck_assert_uint_eq(d.clients, 2000);
+    ck_assert_uint_eq(d.quick_clients, 500);
+    ck_assert_uint_eq(d.inflight, 4);
+    ck_assert_double_eq(d.rate, 2.5);
+    ck_assert_uint_eq(d.size, 1024);
+    ck_assert_uint_eq(d.sources, 4);
+    ck_assert_double_eq(d.open_rate, 500.0);
+    ck_assert_str_eq(d.fleet_ini, "[workers]\n"
+                                  "count = 4\n"
+                                  "hang_timeout = 3\n"
+                                  "[restart]\n"
+                                  "base_delay = 0.1\n"
+                                  "[worker]\n"
+                                  "max_backlog = 65536\n"
+                                  "[workers]\n"
+                                  "kill_grace = 1\n");
+
+    ck_assert_uint_eq(d.n_actions, 15);
+    const chaos_action *a = d.actions;
+    ck_assert_int_eq(a[0].kind, CHAOS_ACT_KILL);
+    ck_assert_uint_eq(a[0].at_ms, 5000);
+    ck_assert_uint_eq(a[0].every_ms, 0);
+    ck_assert_int_eq(a[0].target, CHAOS_TARGET_RANDOM);
+    ck_assert_str_eq(a[0].text, "5s = kill random");
+
+    ck_assert_int_eq(a[1].kind, CHAOS_ACT_STOP);
+    ck_assert_uint_eq(a[1].at_ms, 10000);
+    ck_assert_uint_eq(a[1].every_ms, 10000);
+    ck_assert_int_eq(a[1].target, 3);
+    ck_assert_str_eq(a[1].text, "every 10s = stop 3");
+
+    ck_assert_int_eq(a[2].kind, CHAOS_ACT_FAULT);
+    ck_assert_uint_eq(a[2].at_ms, 3000);
+    ck_assert_uint_eq(a[2].every_ms, 20000);
+    ck_assert_int_eq(a[2].target, CHAOS_TARGET_ALL);
+    ck_assert_str_eq(a[2].fault, "error");
+    ck_assert_double_eq(a[2].rate, 0.25);
+    ck_assert_uint_eq(a[2].for_ms, 5000);
+    ck_assert_str_eq(a[2].text, "every 20s from 3s = fault all error rate=0.25 for=5s");
+
+    ck_assert_int_eq(a[3].kind, CHAOS_ACT_FAULT);
+    ck_assert_uint_eq(a[3].at_ms, 250);
+    ck_assert_int_eq(a[3].target, 7);
+    ck_assert_str_eq(a[3].fault, "latency");
+    ck_assert_uint_eq(a[3].ms, 200);
+    ck_assert_uint_eq(a[3].for_ms, 0); /* the default */
+
+    ck_assert_int_eq(a[4].kind, CHAOS_ACT_CRASH_LOOP);
+    ck_assert_uint_eq(a[4].at_ms, 60000);
+    ck_assert_int_eq(a[4].target, 2);
+    ck_assert_uint_eq(a[4].for_ms, 30000);
+
+    ck_assert_int_eq(a[5].kind, CHAOS_ACT_KILL_SUPERVISOR);
+    ck_assert_uint_eq(a[5].at_ms, 61000);
+
+    ck_assert_int_eq(a[6].kind, CHAOS_ACT_CLIENTS);
+    ck_assert_uint_eq(a[6].count, 100);
+    ck_assert_int_eq(a[7].kind, CHAOS_ACT_SLOW_CLIENTS);
+    ck_assert_uint_eq(a[7].count, 10);
+
+    ck_assert_int_eq(a[8].kind, CHAOS_ACT_GARBAGE_CLIENTS);
+    ck_assert_uint_eq(a[8].count, 50);
+    ck_assert_double_eq(a[8].rate, 20.0);
+    ck_assert_uint_eq(a[8].for_ms, 10000);
+
+    ck_assert_int_eq(a[9].kind, CHAOS_ACT_SCALE);
+    ck_assert_uint_eq(a[9].count, 8);
+
+    ck_assert_int_eq(a[10].kind, CHAOS_ACT_RESTART);
+    ck_assert_int_eq(a[10].target, CHAOS_TARGET_ALL);
+    ck_assert(a[10].flag);
+    ck_assert_int_eq(a[11].kind, CHAOS_ACT_RESTART);
+    ck_assert_int_eq(a[11].target, 1);
+    ck_assert(!a[11].flag);
+
+    ck_assert_int_eq(a[12].kind, CHAOS_ACT_AUTOSCALE);
+    ck_assert(a[12].flag);
+    ck_assert_uint_eq(a[12].min, 2);
+    ck_assert_uint_eq(a[12].max, 6);
+    ck_assert_int_eq(a[13].kind, CHAOS_ACT_AUTOSCALE);
+    ck_assert(!a[13].flag);
+    ck_assert_uint_eq(a[13].min, 0);
+    ck_assert_uint_eq(a[13].max, 0);
+
+    ck_assert_int_eq(a[14].kind, CHAOS_ACT_FAULT);
+    ck_assert_uint_eq(a[14].at_ms, 0);
+    ck_assert_int_eq(a[14].target, CHAOS_TARGET_RANDOM);
+    ck_assert_str_eq(a[14].fault, "crash");
+
+    ck_assert_uint_eq(d.n_objectives, 5);
+    const chaos_objective *o = d.objectives;
+    ck_assert_int_eq(o[0].metric, CHAOS_M_OTHER_DISCONNECTS);
+    ck_assert_int_eq(o[0].bound, CHAOS_BOUND_MAX);
+    ck_assert_double_eq(o[0].limit, 0.0);
+    ck_assert_str_eq(o[0].text, "max other_disconnects = 0");
+    ck_assert_int_eq(o[1].metric, CHAOS_M_RECONNECT_P99_MS);
+    ck_assert_double_eq(o[1].limit, 5000.0);
+    ck_assert_str_eq(o[1].text, "max reconnect_p99_ms = 5000");
+    ck_assert_int_eq(o[2].metric, CHAOS_M_LATENCY_P50_MS);
+    ck_assert_double_eq(o[2].limit, 0.5);
+    ck_assert_str_eq(o[2].text, "max latency_p50_ms = 0.5");
+    ck_assert_int_eq(o[3].metric, CHAOS_M_WORKERS_MIN);
+    ck_assert_int_eq(o[3].bound, CHAOS_BOUND_MIN);
+    ck_assert_double_eq(o[3].limit, 3.0);
+    ck_assert_str_eq(o[3].text, "min workers_min = 3");
+    ck_assert_double_eq(o[4].limit, 250.0);
+}
+END_TEST
+
+static const char minimal[] = "[drill]\nduration = 10s\n[load]\nclients = 1\n";
+
+START_TEST(defaults)
+{
+    chaos_drill d;
+    char err[ERR_MAX];
+    ck_assert_int_eq(chaos_drill_parse_string(&d, "m", minimal, err, sizeof err), 0);
+    ck_assert_str_eq(d.name, "m");
+    ck_assert_str_eq(d.description, "");
+    ck_assert_uint_eq(d.duration_ms, 10000);
+    ck_assert_uint_eq(d.quick_duration_ms, 0);
+    ck_assert_uint_eq(d.tail_ms, 10000);
+    ck_assert_uint_eq(d.clients, 1);
+    ck_assert_uint_eq(d.quick_clients, 0);
+    ck_assert_uint_eq(d.inflight, 1);
+    ck_assert_double_eq(d.rate, 0.0);
+    ck_assert_uint_eq(d.size, 20);
+    ck_assert_uint_eq(d.sources, 1);
+    ck_assert_double_eq(d.open_rate, 0.0);
+    ck_assert_str_eq(d.fleet_ini, "");
+    ck_assert_uint_eq(d.n_actions, 0);
+    ck_assert_uint_eq(d.n_objectives, 0);
+}
+END_TEST
+
+START_TEST(durations)
+{
+    static const struct {
+        const char *text;
+        uint32_t ms;
+    } ok[] = {{"1s", 1000},  {"1000ms", 1000}, {"1.5m", 90000}, {"1h", 3600000},
+              {"30", 30000}, {"2.25", 2250},   {"0.5m", 30000}, {"3600s", 3600000}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char text[128], err[ERR_MAX];
+        chaos_drill d;
+        snprintf(text, sizeof text, "[drill]\nduration = %s\n[load]\nclients = 5\n", ok[i].text);
+        ck_assert_msg(chaos_drill_parse_string(&d, "t", text, err, sizeof err) == 0, "%s: %s",
+                      ok[i].text, err);
+        ck_assert_uint_eq(d.duration_ms, ok[i].ms);
+    }
+    static const char *const bad[] = {"999ms", "1h1s", "2h", "5 s", "-5s",  "5x",
+                                      "1e3s",  "",     "s",  ".s",  "1..5s"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[128], err[ERR_MAX];
+        chaos_drill d;
+        snprintf(text, sizeof text, "[drill]\nduration = %s\n[load]\nclients = 5\n", bad[i]);
+        ck_assert_msg(chaos_drill_parse_string(&d, "t", text, err, sizeof err) == -1, "%s", bad[i]);
+        ck_assert_msg(strstr(err, "line 2: [drill] duration: ") == err, "%s: %s", bad[i], err);
+    }
+}
+END_TEST
+
+/* One refused drill: the line and key it must name and a fragment of the reason. */
+typedef struct bad_case {
+    const char *text;
+    const char *prefix;
+    const char *why;
+} bad_case;
+
+#define BASE "[drill]\nduration = 30s\n[load]\nclients = 10\n"
+
+static const bad_case bad_cases[] = {
+    {"[drill]\ndescription = x\n[load]\nclients = 10\n", "[drill] duration: ", "missing"},
+    {"[drill]\nduration = 30s\n", "[load] clients: ", "missing"},
+    {"[drill]\nduration = soon\n", "line 2: [drill] duration: ", "not a duration"},
+    {"[drill]\nduration = 0.5s\n", "line 2: [drill] duration: ", "out of range"},
+    {BASE "[timeline]\n5s = smash 1\n", "line 6: [timeline] 5s: ", "unknown action 'smash'"},
+    {BASE "[timeline]\n5s = kill some\n", "line 6: [timeline] 5s: ", "'some' is not a target"},
+    {BASE "[timeline]\n5s = kill 256\n", "line 6: [timeline] 5s: ", "'256' is not a target"},
+    {BASE "[timeline]\n5s = crash-loop random\n",
+     "line 6: [timeline] 5s: ", "'random' is not a slot"},
+    {BASE "[timeline]\n5s = fault 1 melt\n", "line 6: [timeline] 5s: ", "'melt' is not a fault"},
+    {BASE "[timeline]\n5s = fault 1 error rate=1.5\n",
+     "line 6: [timeline] 5s: ", "error needs a rate"},
+    {BASE "[timeline]\n5s = fault 1 error\n", "line 6: [timeline] 5s: ", "error needs a rate"},
+    {BASE "[timeline]\n5s = fault 1 latency ms=70000\n",
+     "line 6: [timeline] 5s: ", "latency needs"},
+    {BASE "[timeline]\n5s = fault 1 hang for=2h\n", "line 6: [timeline] 5s: ", "for=: "},
+    {BASE "[timeline]\n5s = fault 1 hang speed=2\n",
+     "line 6: [timeline] 5s: ", "unknown argument 'speed='"},
+    {BASE "[timeline]\n5s = fault 1 hang for=1s for=2s\n",
+     "line 6: [timeline] 5s: ", "given twice"},
+    {BASE "[timeline]\n5s = kill 1 2\n", "line 6: [timeline] 5s: ", "unexpected argument '2'"},
+    {BASE "[timeline]\n5s = kill\n", "line 6: [timeline] 5s: ", "kill needs 1 argument"},
+    {BASE "[timeline]\n5s = kill-supervisor now\n",
+     "line 6: [timeline] 5s: ", "unexpected argument 'now'"},
+    {BASE "[timeline]\n5s = scale 0\n", "line 6: [timeline] 5s: ", "'0' is not a whole number"},
+    {BASE "[timeline]\n5s = clients many\n", "line 6: [timeline] 5s: ", "not a whole number"},
+    {BASE "[timeline]\n5s = restart all quickly\n",
+     "line 6: [timeline] 5s: ", "'quickly' is not 'rolling'"},
+    {BASE "[timeline]\n5s = autoscale maybe\n", "line 6: [timeline] 5s: ", "not on or off"},
+    {BASE "[timeline]\n5s = autoscale on min=5 max=2\n",
+     "line 6: [timeline] 5s: ", "min=5 is above max=2"},
+    {BASE "[timeline]\n5s = garbage-clients 5 rate=0\n", "line 6: [timeline] 5s: ", "out of range"},
+    {BASE "[timeline]\nsoon = kill 1\n", "line 6: [timeline] soon: ", "is not a time"},
+    {BASE "[timeline]\nevery 0s = kill 1\n", "line 6: [timeline] every 0s: ", "out of range"},
+    {BASE "[timeline]\nevery 5s after 1s = kill 1\n",
+     "line 6: [timeline] every 5s after 1s: ", "is not a time"},
+    {BASE "[timeline]\n1s = kill 1\n30s = kill 2\n",
+     "line 7: [timeline] 30s: ", "not before the end"},
+    {"[timeline]\nevery 5s from 31s = kill 1\n" BASE,
+     "line 2: [timeline] every 5s from 31s: ", "not before the end"},
+    {BASE "[objectives]\nmax happiness = 1\n",
+     "line 6: [objectives] max happiness: ", "unknown metric 'happiness'"},
+    {BASE "[objectives]\nat_most lost = 1\n",
+     "line 6: [objectives] at_most lost: ", "'at_most' is not max or min"},
+    {BASE "[objectives]\nlost = 1\n", "line 6: [objectives] lost: ", "not 'max METRIC'"},
+    {BASE "[objectives]\nmax lost = -1\n",
+     "line 6: [objectives] max lost: ", "'-1' is not a number"},
+    {BASE "[objectives]\nmax lost = 5s\n",
+     "line 6: [objectives] max lost: ", "'5s' is not a number"},
+    {BASE "[objectives]\nmax reconnect_p99_ms = 5 parsecs\n",
+     "line 6: [objectives] max reconnect_p99_ms: ", "not a duration"},
+    {BASE "[objectives]\nmax lost = 1\nmax lost = 2\n",
+     "line 7: [objectives] max lost: ", "given twice"},
+    {BASE "[fleet]\nlisten = 127.0.0.1:9000\n", "line 6: [fleet] listen: ", "set by the runner"},
+    {BASE "[workers]\nrun_dir = /tmp/x\n", "line 6: [workers] run_dir: ", "set by the runner"},
+    {BASE "[load]\nthreads = 4\n", "line 6: [load] threads: ", "unknown key"},
+    {BASE "[drill]\nspeed = 4\n", "line 6: [drill] speed: ", "unknown key"},
+    {"[drill]\nduration = 30s\nquick_duration = 40s\n[load]\nclients = 10\n",
+     "line 3: [drill] quick_duration: ", "longer than [drill] duration"},
+    {"[drill]\nduration = 30s\n[load]\nclients = 10\nquick_clients = 11\n",
+     "line 5: [load] quick_clients: ", "more than [load] clients"},
+    {"[drill]\nduration = 30s\nduration = 40s\n", "line 3: [drill] duration: ", "set twice"},
+    {"[load]\nclients = 100001\n", "line 2: [load] clients: ", "1..100000"},
+    {"[load]\ninflight = 0\n", "line 2: [load] inflight: ", "1..1024"},
+    {"[load]\nrate = 0\n", "line 2: [load] rate: ", "out of range"},
+    {"[load]\nsize = 16777217\n", "line 2: [load] size: ", "1..16777216"},
+    {"[load]\nsources = 251\n", "line 2: [load] sources: ", "1..250"},
+    {"[load]\nopen_rate = 2000000\n", "line 2: [load] open_rate: ", "out of range"},
+    {"duration = 30s\n", "line 1: duration: ", "outside any section"},
+    {BASE "[timeline\n", "line 5: syntax error", ""},
+};
+
+START_TEST(refused)
+{
+    const bad_case *c = &bad_cases[_i];
+    chaos_drill d;
+    memset(&d, 0x5a, sizeof d);
+    char err[ERR_MAX];
+    ck_assert_int_eq(chaos_drill_parse_string(&d, "bad", c->text, err, sizeof err), -1);
+    ck_assert_msg(strncmp(err, c->prefix, strlen(c->prefix)) == 0, "case %d: '%s' lacks '%s'", _i,
+                  err, c->prefix);
+    ck_assert_msg(strstr(err, c->why) != NULL, "case %d: '%s' lacks '%s'", _i, err, c->why);
+    ck_assert_ptr_null(strchr(err, '\n'));
+    ck_assert_uint_eq(d.duration_ms, 0x5a5a5a5a); /* *out untouched on failure */
+}
+END_TEST
+
+START_TEST(too_many_actions)
+{
+    char text[4096] = BASE "[timeline]\n";
+    for (int i = 0; i <= CHAOS_ACTIONS_MAX; i++) {
+        size_t len = strlen(text);
+        snprintf(text + len, sizeof text - len, "%d00ms = kill %d\n", i, i);
+    }
+    chaos_drill d;
+    char err[ERR_MAX];
+    ck_assert_int_eq(chaos_drill_parse_string(&d, "many", text, err, sizeof err), -1);
+    ck_assert_str_eq(err, "line 38: [timeline] 3200ms: more than 32 actions");
+    /* exactly the maximum is fine */
+    *strstr(text, "3200ms = ") = '\0';
+    ck_assert_int_eq(chaos_drill_parse_string(&d, "many", text, err, sizeof err), 0);
+    ck_assert_uint_eq(d.n_actions, CHAOS_ACTIONS_MAX);
+    ck_assert_uint_eq(d.actions[31].at_ms, 3100);
+    ck_assert_str_eq(d.actions[31].text, "3100ms = kill 31");
+}
+END_TEST
+
+START_TEST(fleet_ini_overflow)
+{
+    size_t cap = 3 * CHAOS_FLEET_INI_MAX;
+    char *text = malloc(cap);
+    ck_assert_ptr_nonnull(text);
+    snprintf(text, cap, "%s", BASE "[worker]\n");
+    for (int i = 0; strlen(text) + 64 < cap; i++) {
+        size_t len = strlen(text);
+        snprintf(text + len, cap - len, "key%04d = %040d\n", i, i);
+    }
+    chaos_drill d;
+    char err[ERR_MAX];
+    ck_assert_int_eq(chaos_drill_parse_string(&d, "big", text, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "] key") != NULL && strstr(err, "exceed 4095 bytes") != NULL, "%s",
+                  err);
+    free(text);
+}
+END_TEST
+
+START_TEST(long_lines)
+{
+    char text[1024] = BASE "[drill]\ndescription = ";
+    size_t len = strlen(text);
+    memset(text + len, 'x', 300);
+    snprintf(text + len + 300, sizeof text - len - 300, "\n");
+    chaos_drill d;
+    char err[ERR_MAX];
+    ck_assert_int_eq(chaos_drill_parse_string(&d, "long", text, err, sizeof err), -1);
+    ck_assert_str_eq(err, "line 6: line longer than 198 characters");
+
+    char action[512] = BASE "[timeline]\n5s = fault 1 hang for=1s ";
+    len = strlen(action);
+    memset(action + len, ' ', 120);
+    snprintf(action + len + 120, sizeof action - len - 120, "%s", "ms=5\n");
+    ck_assert_int_eq(chaos_drill_parse_string(&d, "long", action, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "line 6: [timeline] 5s: longer than 127") == err, "%s", err);
+}
+END_TEST
+
+START_TEST(names)
+{
+    chaos_drill d;
+    char err[ERR_MAX];
+    ck_assert_int_eq(chaos_drill_parse_string(&d, "", minimal, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "drill name"));
+    char name[CHAOS_NAME_MAX + 1];
+    memset(name, 'n', CHAOS_NAME_MAX);
+    name[CHAOS_NAME_MAX] = '\0';
+    ck_assert_int_eq(chaos_drill_parse_string(&d, name, minimal, err, sizeof err), -1);
+    name[CHAOS_NAME_MAX - 1] = '\0';
+    ck_assert_int_eq(chaos_drill_parse_string(&d, name, minimal, err, sizeof err), 0);
+    ck_assert_str_eq(d.name, name);
+
+    ck_assert_str_eq(chaos_action_name(CHAOS_ACT_KILL), "kill");
+    ck_assert_str_eq(chaos_action_name(CHAOS_ACT_CRASH_LOOP), "crash-loop");
+    ck_assert_str_eq(chaos_action_name(CHAOS_ACT_KILL_SUPERVISOR), "kill-supervisor");
+    ck_assert_str_eq(chaos_action_name(CHAOS_ACT_GARBAGE_CLIENTS), "garbage-clients");
+    ck_assert_str_eq(chaos_action_name(CHAOS_ACT_AUTOSCALE), "autoscale");
+    ck_assert_ptr_null(chaos_action_name((enum chaos_action_kind)99));
+}
+END_TEST
+
+START_TEST(metrics)
+{
+    for (int i = 0; i < CHAOS_METRIC_COUNT; i++) {
+        const char *name = chaos_metric_name((enum chaos_metric_id)i);
+        ck_assert_ptr_nonnull(name);
+        ck_assert_ptr_nonnull(chaos_metric_help((enum chaos_metric_id)i));
+        ck_assert_int_eq(chaos_metric_lookup(name), i);
+    }
+    ck_assert_int_eq(chaos_metric_lookup("reconnect_p99_ms"), CHAOS_M_RECONNECT_P99_MS);
+    ck_assert_str_eq(chaos_metric_name(CHAOS_M_WSCTL_ERRORS), "wsctl_errors");
+    ck_assert_str_eq(chaos_metric_help(CHAOS_M_FAULTS), "faults injected");
+    ck_assert_int_eq(chaos_metric_lookup("nope"), -1);
+    ck_assert_int_eq(chaos_metric_lookup(""), -1);
+    ck_assert_ptr_null(chaos_metric_name(CHAOS_METRIC_COUNT));
+}
+END_TEST
+
+START_TEST(load_file)
+{
+    char dir[] = "/tmp/test_chaos_drill_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[256], err[ERR_MAX];
+    chaos_drill d;
+
+    FILE *f;
+    snprintf(path, sizeof path, "%s/kill-one.drill", dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(full_drill, f);
+    fclose(f);
+    ck_assert_int_eq(chaos_drill_load(&d, path, err, sizeof err), 0);
+    ck_assert_str_eq(d.name, "kill-one");
+    ck_assert_uint_eq(d.n_actions, 15);
+    ck_assert_uint_eq(d.duration_ms, 120000);
+    unlink(path);
+
+    snprintf(path, sizeof path, "%s/bad.drill", dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(BASE "[timeline]\n5s = smash 1\n", f);
+    fclose(f);
+    char want[512];
+    ck_assert_int_eq(chaos_drill_load(&d, path, err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s:6: [timeline] 5s: unknown action 'smash'", path);
+    ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "%s", err);
+    unlink(path);
+
+    snprintf(path, sizeof path, "%s/short.drill", dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("[drill]\nduration = 5s\n", f);
+    fclose(f);
+    ck_assert_int_eq(chaos_drill_load(&d, path, err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s: [load] clients: missing", path);
+    ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "%s", err);
+    unlink(path);
+
+    snprintf(path, sizeof path, "%s/missing.drill", dir);
+    ck_assert_int_eq(chaos_drill_load(&d, path, err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s: cannot open: No such file or directory", path);
+    ck_assert_str_eq(err, want);
+
+    snprintf(path, sizeof path, "%s/kill-one.ini", dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(minimal, f);
+    fclose(f);
+    ck_assert_int_eq(chaos_drill_load(&d, path, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "must end in .drill"));
+    ck_assert_ptr_nonnull(strstr(err, path));
+    unlink(path);
+
+    ck_assert_int_eq(chaos_drill_load(&d, "/nowhere/.drill", err, sizeof err), -1);
+    ck_assert_str_eq(err, "/nowhere/.drill: not a drill file (the name must end in .drill)");
+    rmdir(dir);
+}
+END_TEST
+
+Suite *chaos_drill_suite(void)
+{
+    Suite *s = suite_create("chaos_drill");
+    TCase *tc = tcase_create("parse");
+    tcase_add_test(tc, full);
+    tcase_add_test(tc, defaults);
+    tcase_add_test(tc, durations);
+    tcase_add_loop_test(tc, refused, 0, (int)(sizeof bad_cases / sizeof bad_cases[0]));
+    tcase_add_test(tc, too_many_actions);
+    tcase_add_test(tc, fleet_ini_overflow);
+    tcase_add_test(tc, long_lines);
+    tcase_add_test(tc, names);
+    tcase_add_test(tc, metrics);
+    suite_add_tcase(s, tc);
+    TCase *tf = tcase_create("load");
+    tcase_add_test(tf, load_file);
+    suite_add_tcase(s, tf);
+    return s;
+}
