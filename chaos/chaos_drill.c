@@ -121,39 +121,37 @@ const char *chaos_action_name(enum chaos_action_kind kind)
     return chaos_action_names[kind];
 }
 
-/* Records the first error only: later ones are usually consequences. */
-__attribute__((format(printf, 2, 3))) static void chaos_fail(chaos_parse *ps, const char *fmt, ...)
+/* Records the first error only, after "FILE:LINE: " or "line LINE: " (FILE: when line is 0):
+ * later errors are usually consequences. */
+__attribute__((format(printf, 3, 4))) static void chaos_fail(chaos_parse *ps, int line,
+                                                             const char *fmt, ...)
 {
     if (ps->failed)
         return;
     ps->failed = true;
+    ps->err_line = line;
+    if (ps->err_len == 0)
+        return;
+    int n = 0;
+    if (line > 0 && ps->file != NULL)
+        n = snprintf(ps->err, ps->err_len, "%s:%d: ", ps->file, line);
+    else if (line > 0)
+        n = snprintf(ps->err, ps->err_len, "line %d: ", line);
+    else if (ps->file != NULL)
+        n = snprintf(ps->err, ps->err_len, "%s: ", ps->file);
+    if (n < 0 || (size_t)n >= ps->err_len)
+        return;
     va_list ap;
     va_start(ap, fmt);
-    if (ps->err_len > 0)
-        vsnprintf(ps->err, ps->err_len, fmt, ap);
+    vsnprintf(ps->err + n, ps->err_len - (size_t)n, fmt, ap);
     va_end(ap);
 }
 
-/* "FILE:LINE: [section] key: why", or "line LINE: ..." for a string. */
+/* "[section] key: why" at line (0: the drill as a whole). */
 static void chaos_fail_at(chaos_parse *ps, int line, const char *section, const char *key,
                           const char *why)
 {
-    if (ps->failed)
-        return;
-    ps->err_line = line;
-    if (ps->file != NULL)
-        chaos_fail(ps, "%s:%d: [%s] %s: %s", ps->file, line, section, key, why);
-    else
-        chaos_fail(ps, "line %d: [%s] %s: %s", line, section, key, why);
-}
-
-/* A problem of the whole drill rather than of one line: "FILE: [section] key: why". */
-static void chaos_fail_key(chaos_parse *ps, const char *section, const char *key, const char *why)
-{
-    if (ps->file != NULL)
-        chaos_fail(ps, "%s: [%s] %s: %s", ps->file, section, key, why);
-    else
-        chaos_fail(ps, "[%s] %s: %s", section, key, why);
+    chaos_fail(ps, line, "[%s] %s: %s", section, key, why);
 }
 
 /* A plain decimal number: digits with an optional fraction, no sign, exponent or suffix. */
@@ -687,13 +685,7 @@ static int chaos_ini_handler(void *user, const char *section, const char *name, 
     if (ps->failed)
         return 1;
     if (section[0] == '\0') {
-        ps->err_line = ps->line;
-        if (ps->file != NULL)
-            chaos_fail(ps, "%s:%d: %s: key outside any section (start with [drill])", ps->file,
-                       ps->line, name);
-        else
-            chaos_fail(ps, "line %d: %s: key outside any section (start with [drill])", ps->line,
-                       name);
+        chaos_fail(ps, ps->line, "%s: key outside any section (start with [drill])", name);
         return 0;
     }
     if (strcmp(section, "drill") == 0 || strcmp(section, "load") == 0)
@@ -718,14 +710,7 @@ static char *chaos_ini_reader(char *str, int num, void *stream)
     size_t len = nl != NULL ? (size_t)(nl - ps->rest) + 1 : strlen(ps->rest);
     ps->line++;
     if (len > (size_t)num - 1) {
-        if (!ps->failed) {
-            ps->err_line = ps->line;
-            if (ps->file != NULL)
-                chaos_fail(ps, "%s:%d: line longer than %d characters", ps->file, ps->line,
-                           num - 2);
-            else
-                chaos_fail(ps, "line %d: line longer than %d characters", ps->line, num - 2);
-        }
+        chaos_fail(ps, ps->line, "line longer than %d characters", num - 2);
         str[0] = '\0';
     } else {
         memcpy(str, ps->rest, len);
@@ -741,9 +726,9 @@ static void chaos_check_drill(chaos_parse *ps)
     chaos_drill *d = ps->d;
     char why[160];
     if (ps->key_line[K_DURATION] == 0)
-        chaos_fail_key(ps, "drill", "duration", "missing (the timeline's length, e.g. 30s)");
+        chaos_fail_at(ps, 0, "drill", "duration", "missing (the timeline's length, e.g. 30s)");
     else if (ps->key_line[K_CLIENTS] == 0)
-        chaos_fail_key(ps, "load", "clients", "missing (how many echo clients, e.g. 1000)");
+        chaos_fail_at(ps, 0, "load", "clients", "missing (how many echo clients, e.g. 1000)");
     if (ps->failed)
         return;
     if (d->quick_duration_ms > d->duration_ms) {
@@ -790,25 +775,18 @@ static int chaos_drill_parse(chaos_drill *d, const char *name, const char *text,
     chaos_drill_defaults(tmp);
     size_t nlen = strlen(name);
     if (nlen == 0 || nlen >= sizeof tmp->name) {
-        chaos_fail(&ps, "%s%sdrill name '%s' is empty or longer than %zu characters",
-                   file != NULL ? file : "", file != NULL ? ": " : "", name, sizeof tmp->name - 1);
+        chaos_fail(&ps, 0, "drill name '%s' is empty or longer than %zu characters", name,
+                   sizeof tmp->name - 1);
         goto out;
     }
     memcpy(tmp->name, name, nlen + 1);
     int rc = ini_parse_stream(chaos_ini_reader, &ps, chaos_ini_handler, &ps);
     if (rc > 0 && ps.failed && rc < ps.err_line)
         ps.failed = false; /* an earlier line inih itself could not parse wins */
-    if (rc > 0 && !ps.failed) {
-        if (file != NULL)
-            chaos_fail(&ps, "%s:%d: syntax error: expected [section], key = value or a comment",
-                       file, rc);
-        else
-            chaos_fail(&ps, "line %d: syntax error: expected [section], key = value or a comment",
-                       rc);
-    } else if (rc < 0) {
-        chaos_fail(&ps, "%s%scannot parse (out of memory)", file != NULL ? file : "",
-                   file != NULL ? ": " : "");
-    }
+    if (rc > 0 && !ps.failed)
+        chaos_fail(&ps, rc, "syntax error: expected [section], key = value or a comment");
+    else if (rc < 0)
+        chaos_fail(&ps, 0, "cannot parse (out of memory)");
     if (!ps.failed)
         chaos_check_drill(&ps);
     if (!ps.failed)
