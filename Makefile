@@ -4,7 +4,7 @@ BUILD := build/$(PRESET)
 JOBS ?= $(shell nproc)
 RUN_FLAGS ?=
 
-.PHONY: all deps build run test bench bench-fleet asan fuzz format clean
+.PHONY: all deps build run test chaos chaos-quick bench bench-fleet asan fuzz format clean
 
 all: build
 
@@ -22,6 +22,17 @@ run: build
 test: build
 	cd tests/integration && npm ci --no-audit --no-fund --loglevel=error
 	ctest --preset $(PRESET)
+
+# Chaos drills (chaos/drills), each against a fleet of its own on 127.0.0.1: the full set, and the
+# quick set CI runs. DRILLS picks others; WSCHAOS_FLAGS adds options such as --json or --keep.
+CHAOS_QUICK := kill-one hang error-spike supervisor-kill garbage-clients
+WSCHAOS_FLAGS ?=
+
+chaos: build
+	$(BUILD)/chaos/wschaos run $(WSCHAOS_FLAGS) $(if $(DRILLS),$(DRILLS),--all)
+
+chaos-quick: build
+	$(BUILD)/chaos/wschaos run --quick $(WSCHAOS_FLAGS) $(CHAOS_QUICK)
 
 asan:
 	@scripts/install-deps

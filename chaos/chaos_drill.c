@@ -36,6 +36,7 @@ enum chaos_key {
     K_SIZE,
     K_SOURCES,
     K_OPEN_RATE,
+    K_LIFETIME,
     K_NKEYS
 };
 
@@ -54,6 +55,7 @@ static const struct chaos_key_def {
     [K_SIZE] = {"load", "size"},
     [K_SOURCES] = {"load", "sources"},
     [K_OPEN_RATE] = {"load", "open_rate"},
+    [K_LIFETIME] = {"load", "lifetime"},
 };
 
 static const char *const chaos_action_names[] = {
@@ -316,6 +318,8 @@ static int chaos_set_key(chaos_drill *d, enum chaos_key key, const char *value, 
         return 0;
     case K_OPEN_RATE:
         return chaos_parse_real(&d->open_rate, value, 0.0, 1e6, false, why, why_len);
+    case K_LIFETIME:
+        return chaos_parse_dur_in(&d->lifetime_ms, value, 100, CHAOS_HOUR_MS, why, why_len);
     case K_NKEYS:
         break;
     }

@@ -3,7 +3,8 @@
  *   [drill]       description, duration (the timeline's length), quick_duration (the timeline's
  *                 length under --quick, which drops what comes later), tail (how long to wait after
  *                 the timeline for clients to come back, 10 s)
- *   [load]        clients, quick_clients, inflight, rate, size, sources, open_rate
+ *   [load]        clients, quick_clients, inflight, rate, size, sources, open_rate, lifetime (how
+ *                 long a client's session lasts before it closes and opens a new one; 0 = for good)
  *   [timeline]    one fault or step per line: "AT = ACTION ARGS", AT being "5s" or "every 10s" or
  *                 "every 10s from 3s" (see chaos_action_kind for the actions)
  *   [objectives]  "max METRIC = N" or "min METRIC = N" (metrics: chaos_metric.h; N may carry a
@@ -82,6 +83,7 @@ typedef struct chaos_drill {
     size_t size;            /* 20 */
     uint32_t sources;       /* 1 */
     double open_rate;       /* 0 = as fast as possible */
+    uint32_t lifetime_ms;   /* 0 = sessions last for the whole drill */
     char fleet_ini[CHAOS_FLEET_INI_MAX]; /* the pass-through sections, as INI text */
     chaos_action actions[CHAOS_ACTIONS_MAX];
     size_t n_actions;

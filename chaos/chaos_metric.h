@@ -35,7 +35,7 @@
     X(WORKERS_MIN, "workers_min", "fewest running workers seen")                                   \
     X(WORKERS_MAX, "workers_max", "most running workers seen")                                     \
     X(WORKERS_FINAL, "workers_final", "running workers at the end")                                \
-    X(FAILED_SLOTS, "failed_slots", "slots marked failed at the end")                              \
+    X(FAILED_SLOTS, "failed_slots", "slots marked failed during the drill")                        \
     X(INITIAL_WORKERS_LEFT, "initial_workers_left", "workers of the start still running at the end") \
     X(SLOW_CUT, "slow_cut", "slow clients cut off by the server")                                  \
     X(SLOW_MIB_MAX, "slow_mib_max", "most MiB one slow client wrote before it was cut off")        \

@@ -1,0 +1,175 @@
+// wschaos against real fleets: the drill list, a small drill that passes, one whose objective
+// cannot hold, bad drill files, a fleet that cannot start, and nothing left running afterwards.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeTempDir, pidAlive, runProgram, signalPid } from './lib/fleet.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const drillDir = path.resolve(here, '../../chaos/drills');
+const DRILL_MS = 90000;
+
+function wschaosPath() {
+    const p = process.env.WSCHAOS;
+    assert.ok(p, 'WSCHAOS must name the wschaos binary');
+    return p;
+}
+
+const tmp = makeTempDir();
+const started = new Set(); // every PID a drill's progress lines name, for the final check
+
+after(() => {
+    for (const pid of started) {
+        if (pidAlive(pid)) {
+            signalPid(pid, 'SIGKILL');
+        }
+    }
+    fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function writeDrill(name, text) {
+    const file = path.join(tmp, `${name}.drill`);
+    fs.writeFileSync(file, text);
+    return file;
+}
+
+async function wschaos(args, ms = DRILL_MS) {
+    const result = await runProgram(wschaosPath(), args, ms);
+    for (const m of result.stderr.matchAll(/fleet pid (\d+)|pid (\d+)/g)) {
+        started.add(Number(m[1] ?? m[2]));
+    }
+    try {
+        result.json = JSON.parse(result.stdout);
+    } catch {
+        result.json = undefined;
+    }
+    return result;
+}
+
+// A small fleet and load; `timeline` and `objectives` are INI lines.
+function smallDrill(timeline, objectives) {
+    return [
+        '[drill]',
+        'description = a small drill for the test suite',
+        'duration = 5s',
+        'tail = 8s',
+        '[load]',
+        'clients = 60',
+        'rate = 10',
+        '[timeline]',
+        ...timeline,
+        '[workers]',
+        'count = 2',
+        'report_interval = 0.5',
+        '[rebalance]',
+        'enabled = 0',
+        '[objectives]',
+        ...objectives,
+        '',
+    ].join('\n');
+}
+
+function assertNothingLeft() {
+    assert.ok(started.size > 0, 'the progress lines named no process');
+    const alive = [...started].filter((pid) => pidAlive(pid));
+    assert.deepEqual(alive, [], `still running after wschaos exited: ${alive.join(' ')}`);
+}
+
+describe('wschaos', () => {
+    test('list names every drill in chaos/drills with its description', async () => {
+        const r = await wschaos(['list', '--dir', drillDir], 10000);
+        assert.equal(r.code, 0, r.stderr);
+        const names = r.stdout.trim().split('\n').map((line) => line.split(/\s+/)[0]);
+        for (const drill of ['kill-one', 'kill-all', 'hang', 'error-spike', 'crash-loop',
+            'supervisor-kill', 'slow-clients', 'garbage-clients', 'scale-under-load',
+            'rolling-restart']) {
+            assert.ok(names.includes(drill), `${drill} missing from:\n${r.stdout}`);
+        }
+        for (const line of r.stdout.trim().split('\n')) {
+            assert.match(line, /^\S+\s+\S.{10,}$/, `no description: ${line}`);
+        }
+    });
+
+    test('a kill drill that holds its objectives: exit 0, the JSON report, nothing left running',
+        async () => {
+            const file = writeDrill('small-kill', smallDrill(['1500ms = kill 0'], [
+                'min affected = 1',
+                'max other_disconnects = 0',
+                'max not_back = 0',
+                'max echo_errors = 0',
+                'max refused = 0',
+                'max reconnect_p99_ms = 5s',
+            ]));
+            const r = await wschaos(['run', '--json', '--seed', '7', file]);
+            assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+            assert.ok(r.json, `not JSON:\n${r.stdout}`);
+            assert.equal(r.json.passed, true);
+            assert.equal(r.json.drills.length, 1);
+            const d = r.json.drills[0];
+            assert.equal(d.name, 'small-kill');
+            assert.equal(d.error, null);
+            assert.equal(d.faults.length, 1, JSON.stringify(d.faults));
+            assert.match(d.faults[0].text, /SIGKILL worker slot 0 pid \d+/);
+            assert.ok(d.faults[0].t_ms >= 1400 && d.faults[0].t_ms < 3000, `${d.faults[0].t_ms}`);
+            // The killed worker's clients (about half of 60) lost their connection and came back.
+            assert.ok(d.metrics.affected >= 10 && d.metrics.affected <= 50,
+                `affected ${d.metrics.affected}`);
+            assert.equal(d.metrics.reconnects, d.metrics.affected);
+            assert.equal(d.disconnects_by_cause.abnormal, d.metrics.affected);
+            assert.ok(d.metrics.reconnect_p50_ms >= 500, `p50 ${d.metrics.reconnect_p50_ms}`);
+            assert.ok(d.metrics.reconnect_max_ms < 5000, `max ${d.metrics.reconnect_max_ms}`);
+            assert.ok(d.metrics.echoed > 1000, `echoed ${d.metrics.echoed}`);
+            assert.ok(d.metrics.lost <= d.metrics.affected, `lost ${d.metrics.lost}`);
+            assert.equal(d.metrics.restarts, 1);
+            assert.ok(d.actions.some((a) => /slot 0: worker pid \d+ replaced by pid \d+/.test(a.text)),
+                JSON.stringify(d.actions));
+            assert.equal(d.objectives.length, 6);
+            assert.ok(d.objectives.every((o) => o.passed), JSON.stringify(d.objectives));
+            assertNothingLeft();
+        });
+
+    test('an objective that does not hold fails the drill: exit 1, FAIL in the text report',
+        async () => {
+            const file = writeDrill('small-fail', smallDrill(['1s = kill 1'], [
+                'max affected = 0',
+                'max echo_errors = 0',
+            ]));
+            const r = await wschaos(['run', '--quiet', file]);
+            assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+            assert.match(r.stdout, /FAIL\s+max affected = 0/);
+            assert.match(r.stdout, /PASS\s+max echo_errors = 0/);
+            assert.match(r.stdout, /result: FAIL/);
+        });
+
+    test('a bad drill file is refused before anything starts: exit 2 naming the line', async () => {
+        const file = writeDrill('bad', smallDrill(['1s = explode 1'], ['max affected = 0']));
+        const r = await wschaos(['run', file], 10000);
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, /bad\.drill.*line \d+/);
+        assert.match(r.stderr, /explode/);
+        assert.equal(r.stdout, '');
+    });
+
+    test('unknown drills and commands are usage errors', async () => {
+        let r = await wschaos(['run', '--dir', drillDir, 'no-such-drill'], 10000);
+        assert.equal(r.code, 2);
+        assert.match(r.stderr, /no-such-drill/);
+        r = await wschaos(['frobnicate'], 10000);
+        assert.equal(r.code, 2);
+        assert.match(r.stderr, /unknown command/);
+        r = await wschaos(['run', '--seed', 'x', 'kill-one'], 10000);
+        assert.equal(r.code, 2);
+    });
+
+    test('a fleet that cannot start fails the drill with the reason', async () => {
+        const text = smallDrill(['1s = kill 0'], ['max affected = 100'])
+            .replace('count = 2', 'count = many');
+        const file = writeDrill('nofleet', text);
+        const r = await wschaos(['run', '--json', file], 30000);
+        assert.equal(r.code, 1, r.stderr);
+        assert.equal(r.json.passed, false);
+        assert.match(r.json.drills[0].error, /wsfleetd/);
+    });
+});
