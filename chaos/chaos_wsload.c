@@ -1,5 +1,5 @@
 /* wsload's command line: flags, defaults, and the loopback-only target address. */
-#include "load_opts.h"
+#include "chaos_wsload.h"
 #include "wsf_parse.h"
 
 #include <arpa/inet.h>
@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LOAD_MAX_CONNECTIONS 100000u
-#define LOAD_MAX_INFLIGHT 65536u
-#define LOAD_MAX_SIZE (16u * 1024u * 1024u)
-#define LOAD_MAX_BURST (1024ull * 1024u * 1024u)
+#define CHAOS_MAX_CONNECTIONS 100000u
+#define CHAOS_MAX_INFLIGHT 65536u
+#define CHAOS_MAX_SIZE (16u * 1024u * 1024u)
+#define CHAOS_MAX_BURST (1024ull * 1024u * 1024u)
 
 enum {
     OPT_URL = 256,
@@ -32,7 +32,7 @@ enum {
     OPT_HELP,
 };
 
-static const struct option load_long_opts[] = {
+static const struct option chaos_long_opts[] = {
     {"url", required_argument, NULL, OPT_URL},
     {"host", required_argument, NULL, OPT_HOST},
     {"port", required_argument, NULL, OPT_PORT},
@@ -49,7 +49,7 @@ static const struct option load_long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-static const char load_usage[] =
+static const char chaos_usage[] =
     "usage: wsload [--url ws://127.0.0.1:PORT/echo | --host H --port P --path /echo]\n"
     "              [--mode echo|idle|connect] [--connections N] [--inflight K] [--size BYTES]\n"
     "              [--binary] [--duration SEC | --messages TOTAL] [--server-pid PID]\n"
@@ -62,19 +62,19 @@ static const char load_usage[] =
     "Only loopback targets (127.0.0.0/8, localhost, [::1]) are accepted.\n"
     "Prints one result line; exits 0 without errors, 1 with errors, 2 on bad usage.\n";
 
-const char *load_mode_name(enum load_mode mode)
+const char *chaos_wsload_mode_name(enum chaos_wsload_mode mode)
 {
     switch (mode) {
-    case LOAD_MODE_IDLE:
+    case CHAOS_WSLOAD_IDLE:
         return "idle";
-    case LOAD_MODE_CONNECT:
+    case CHAOS_WSLOAD_CONNECT:
         return "connect";
     default:
         return "echo";
     }
 }
 
-static int load_parse_seconds(double *out, const char *s)
+static int chaos_parse_seconds(double *out, const char *s)
 {
     char *end = NULL;
     errno = 0;
@@ -87,11 +87,11 @@ static int load_parse_seconds(double *out, const char *s)
 }
 
 /* Fills in the address for host and port, refusing anything but loopback. */
-static int load_resolve(load_opts *o, const char *host, unsigned port)
+static int chaos_resolve(chaos_wsload_opts *o, const char *host, unsigned port)
 {
     struct sockaddr_in *sin = (struct sockaddr_in *)&o->addr;
     struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&o->addr;
-    char bare[LOAD_HOST_MAX];
+    char bare[CHAOS_HOST_MAX];
 
     memset(&o->addr, 0, sizeof(o->addr));
     if (strcmp(host, "localhost") == 0) {
@@ -123,8 +123,8 @@ static int load_resolve(load_opts *o, const char *host, unsigned port)
 }
 
 /* Splits ws://HOST:PORT/PATH into its parts (host keeps IPv6 brackets). */
-static int load_split_url(const char *url, char *host, size_t host_cap, uint64_t *port, char *path,
-                          size_t path_cap)
+static int chaos_split_url(const char *url, char *host, size_t host_cap, uint64_t *port, char *path,
+                           size_t path_cap)
 {
     static const char scheme[] = "ws://";
     if (strncmp(url, scheme, sizeof(scheme) - 1) != 0) {
@@ -166,27 +166,27 @@ static int load_split_url(const char *url, char *host, size_t host_cap, uint64_t
     return 0;
 }
 
-static int load_opts_fail(const char *what, const char *value)
+static int chaos_opts_fail(const char *what, const char *value)
 {
-    fprintf(stderr, "wsload: invalid %s '%s'\n%s", what, value, load_usage);
+    fprintf(stderr, "wsload: invalid %s '%s'\n%s", what, value, chaos_usage);
     return -1;
 }
 
-static int load_opts_conflict(const char *msg)
+static int chaos_opts_conflict(const char *msg)
 {
-    fprintf(stderr, "wsload: %s\n%s", msg, load_usage);
+    fprintf(stderr, "wsload: %s\n%s", msg, chaos_usage);
     return -1;
 }
 
-int load_opts_parse(load_opts *out, int argc, char **argv)
+int chaos_wsload_parse(chaos_wsload_opts *out, int argc, char **argv)
 {
-    load_opts o;
-    char host[LOAD_HOST_MAX] = "127.0.0.1";
+    chaos_wsload_opts o;
+    char host[CHAOS_HOST_MAX] = "127.0.0.1";
     uint64_t port = 0;
     uint64_t v = 0;
 
     memset(&o, 0, sizeof(o));
-    o.mode = LOAD_MODE_ECHO;
+    o.mode = CHAOS_WSLOAD_ECHO;
     o.connections = 100;
     o.inflight = 1;
     o.size = 20;
@@ -194,48 +194,48 @@ int load_opts_parse(load_opts *out, int argc, char **argv)
 
     optind = 1;
     for (;;) {
-        int c = getopt_long(argc, argv, "", load_long_opts, NULL);
+        int c = getopt_long(argc, argv, "", chaos_long_opts, NULL);
         if (c == -1) {
             break;
         }
         switch (c) {
         case OPT_URL:
-            if (load_split_url(optarg, host, sizeof(host), &port, o.path, sizeof(o.path)) != 0) {
-                return load_opts_fail("--url (want ws://HOST:PORT/PATH)", optarg);
+            if (chaos_split_url(optarg, host, sizeof(host), &port, o.path, sizeof(o.path)) != 0) {
+                return chaos_opts_fail("--url (want ws://HOST:PORT/PATH)", optarg);
             }
             break;
         case OPT_HOST:
             if (strlen(optarg) >= sizeof(host)) {
-                return load_opts_fail("--host", optarg);
+                return chaos_opts_fail("--host", optarg);
             }
             strcpy(host, optarg);
             break;
         case OPT_PORT:
             if (wsf_parse_u64(&port, optarg, 1, 65535) != 0) {
-                return load_opts_fail("--port", optarg);
+                return chaos_opts_fail("--port", optarg);
             }
             break;
         case OPT_PATH:
             if (optarg[0] != '/' || strlen(optarg) >= sizeof(o.path)) {
-                return load_opts_fail("--path", optarg);
+                return chaos_opts_fail("--path", optarg);
             }
             strcpy(o.path, optarg);
             break;
         case OPT_CONNECTIONS:
-            if (wsf_parse_u64(&v, optarg, 1, LOAD_MAX_CONNECTIONS) != 0) {
-                return load_opts_fail("--connections", optarg);
+            if (wsf_parse_u64(&v, optarg, 1, CHAOS_MAX_CONNECTIONS) != 0) {
+                return chaos_opts_fail("--connections", optarg);
             }
             o.connections = (size_t)v;
             break;
         case OPT_INFLIGHT:
-            if (wsf_parse_u64(&v, optarg, 1, LOAD_MAX_INFLIGHT) != 0) {
-                return load_opts_fail("--inflight", optarg);
+            if (wsf_parse_u64(&v, optarg, 1, CHAOS_MAX_INFLIGHT) != 0) {
+                return chaos_opts_fail("--inflight", optarg);
             }
             o.inflight = (uint32_t)v;
             break;
         case OPT_SIZE:
-            if (wsf_parse_u64(&v, optarg, 0, LOAD_MAX_SIZE) != 0) {
-                return load_opts_fail("--size", optarg);
+            if (wsf_parse_u64(&v, optarg, 0, CHAOS_MAX_SIZE) != 0) {
+                return chaos_opts_fail("--size", optarg);
             }
             o.size = (size_t)v;
             break;
@@ -243,61 +243,61 @@ int load_opts_parse(load_opts *out, int argc, char **argv)
             o.binary = true;
             break;
         case OPT_DURATION:
-            if (load_parse_seconds(&o.duration, optarg) != 0) {
-                return load_opts_fail("--duration", optarg);
+            if (chaos_parse_seconds(&o.duration, optarg) != 0) {
+                return chaos_opts_fail("--duration", optarg);
             }
             break;
         case OPT_MESSAGES:
             if (wsf_parse_u64(&o.messages, optarg, 1, UINT64_MAX / 2) != 0) {
-                return load_opts_fail("--messages", optarg);
+                return chaos_opts_fail("--messages", optarg);
             }
             break;
         case OPT_MODE:
             if (strcmp(optarg, "echo") == 0) {
-                o.mode = LOAD_MODE_ECHO;
+                o.mode = CHAOS_WSLOAD_ECHO;
             } else if (strcmp(optarg, "idle") == 0) {
-                o.mode = LOAD_MODE_IDLE;
+                o.mode = CHAOS_WSLOAD_IDLE;
             } else if (strcmp(optarg, "connect") == 0) {
-                o.mode = LOAD_MODE_CONNECT;
+                o.mode = CHAOS_WSLOAD_CONNECT;
             } else {
-                return load_opts_fail("--mode", optarg);
+                return chaos_opts_fail("--mode", optarg);
             }
             break;
         case OPT_SERVER_PID:
             if (wsf_parse_u64(&v, optarg, 1, INT32_MAX) != 0) {
-                return load_opts_fail("--server-pid", optarg);
+                return chaos_opts_fail("--server-pid", optarg);
             }
             o.server_pid = (pid_t)v;
             break;
         case OPT_HELP:
-            fputs(load_usage, stdout);
+            fputs(chaos_usage, stdout);
             return 1;
         default:
-            fputs(load_usage, stderr);
+            fputs(chaos_usage, stderr);
             return -1;
         }
     }
     if (optind != argc) {
-        return load_opts_fail("argument", argv[optind]);
+        return chaos_opts_fail("argument", argv[optind]);
     }
     if (port == 0) {
-        fprintf(stderr, "wsload: give --url or --port\n%s", load_usage);
+        fprintf(stderr, "wsload: give --url or --port\n%s", chaos_usage);
         return -1;
     }
-    if (load_resolve(&o, host, (unsigned)port) != 0) {
-        return load_opts_fail("host (loopback only: 127.0.0.0/8, localhost, [::1])", host);
+    if (chaos_resolve(&o, host, (unsigned)port) != 0) {
+        return chaos_opts_fail("host (loopback only: 127.0.0.0/8, localhost, [::1])", host);
     }
-    if (o.messages != 0 && o.mode != LOAD_MODE_ECHO) {
-        return load_opts_conflict("--messages applies to echo mode only");
+    if (o.messages != 0 && o.mode != CHAOS_WSLOAD_ECHO) {
+        return chaos_opts_conflict("--messages applies to echo mode only");
     }
     if (o.messages != 0 && o.duration != 0) {
-        return load_opts_conflict("give --messages or --duration, not both");
+        return chaos_opts_conflict("give --messages or --duration, not both");
     }
     /* Each connection queues inflight frames in one buffer: keep that buffer sane. */
-    if ((uint64_t)o.inflight * (o.size + 14) > LOAD_MAX_BURST) {
-        return load_opts_conflict("--inflight x --size exceeds 1 GiB per connection");
+    if ((uint64_t)o.inflight * (o.size + 14) > CHAOS_MAX_BURST) {
+        return chaos_opts_conflict("--inflight x --size exceeds 1 GiB per connection");
     }
-    if (o.mode != LOAD_MODE_IDLE && o.messages == 0 && o.duration == 0) {
+    if (o.mode != CHAOS_WSLOAD_IDLE && o.messages == 0 && o.duration == 0) {
         o.duration = 5.0;
     }
     *out = o;
