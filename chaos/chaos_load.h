@@ -154,7 +154,7 @@ void chaos_load_stop(chaos_load *l, uint32_t grace_ms, void (*done)(void *arg), 
 void chaos_load_free(chaos_load *l);
 
 size_t chaos_load_size(const chaos_load *l); /* connections the population holds (resized) */
-const chaos_load_totals *chaos_load_totals(const chaos_load *l);
+const chaos_load_totals *chaos_load_get_totals(const chaos_load *l);
 const chaos_conn_stats *chaos_load_conn(const chaos_load *l, size_t i);
 
 /* The connection's current source address and port. Returns 0, or -1 when it has no socket. */
