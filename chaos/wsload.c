@@ -16,9 +16,9 @@ int main(int argc, char **argv)
     long nofile = chaos_proc_raise_nofile();
     if (nofile < 0) {
         fprintf(stderr, "wsload: cannot raise RLIMIT_NOFILE: %s\n", strerror((int)-nofile));
-    } else if ((unsigned long)nofile < opts.connections + 16) {
+    } else if ((unsigned long)nofile < opts.load.connections + 16) {
         fprintf(stderr, "wsload: warning: %zu connections but only %ld file descriptors\n",
-                opts.connections, nofile);
+                opts.load.connections, nofile);
     }
     signal(SIGPIPE, SIG_IGN);
     rc = chaos_wsload_run(&opts);
