@@ -52,6 +52,7 @@ typedef struct chaos_slot {
     bool needs_open;     /* inside the population and not yet started */
     bool pending;        /* an attempt counted in the population's pending */
     bool own_close;      /* we are closing it (stop, resize): not a disconnect */
+    bool retiring;       /* resized away: sends nothing more, closes once its echoes are in */
 } chaos_slot;
 
 struct chaos_load {
@@ -239,6 +240,7 @@ static void chaos_slot_end_own(chaos_slot *s, bool was_up)
 {
     chaos_load *l = s->load;
     s->own_close = false;
+    s->retiring = false;
     if (was_up) {
         s->st.up = false;
         l->totals.up--;
@@ -407,6 +409,24 @@ static void chaos_slot_drop(chaos_slot *s)
     }
 }
 
+/* Echo kind: starts (or resumes) an upgraded connection's traffic. */
+static void chaos_slot_traffic(chaos_slot *s)
+{
+    chaos_load *l = s->load;
+    chaos_env_tick(&l->env);
+    if (l->opts.rate > 0) {
+        s->rate_t0_us = l->env.now_us;
+        s->rate_sent = 1;
+        chaos_slot_send(s, 1);
+        chaos_slot_wait(s, CHAOS_WAIT_RATE, l->rate_tv);
+        return;
+    }
+    uint64_t out = chaos_conn_outstanding(&s->conn);
+    if (out < l->opts.inflight) {
+        chaos_slot_send(s, l->opts.inflight - out);
+    }
+}
+
 static void chaos_load_on_open(chaos_conn *c, void *arg)
 {
     chaos_load *l = arg;
@@ -455,15 +475,7 @@ static void chaos_load_on_open(chaos_conn *c, void *arg)
         chaos_conn_slow(c);
         break;
     default:
-        if (l->opts.rate > 0) {
-            s->rate_t0_us = l->env.now_us;
-            s->rate_sent = 0;
-            chaos_slot_send(s, 1);
-            s->rate_sent = 1;
-            chaos_slot_wait(s, CHAOS_WAIT_RATE, l->rate_tv);
-        } else {
-            chaos_slot_send(s, l->opts.inflight);
-        }
+        chaos_slot_traffic(s);
         break;
     }
     chaos_load_fill(l);
@@ -476,7 +488,7 @@ static void chaos_load_on_echo(chaos_conn *c, uint64_t latency_us, void *arg)
     s->st.echoed++;
     l->totals.echoed++;
     wsf_hist_add(&l->totals.latency_us, latency_us);
-    if (l->stopping) {
+    if (l->stopping || s->retiring) {
         if (chaos_conn_outstanding(c) == 0) {
             chaos_slot_close_own(s);
         }
@@ -728,6 +740,10 @@ void chaos_load_resize(chaos_load *l, size_t connections)
             chaos_slot *s = l->slots[i];
             s->needs_open = s->conn.state == CHAOS_CONN_DOWN && s->wait != CHAOS_WAIT_RETRY;
             s->st.gave_up = false;
+            if (s->retiring && !s->own_close) {
+                s->retiring = false;
+                chaos_slot_traffic(s);
+            }
         }
         if (l->open_cursor > l->size) {
             l->open_cursor = l->size;
@@ -742,7 +758,15 @@ void chaos_load_resize(chaos_load *l, size_t connections)
         l->open_cursor = connections;
     }
     for (size_t i = connections; i < old; i++) {
-        chaos_slot_drop(l->slots[i]);
+        chaos_slot *s = l->slots[i];
+        if (s->conn.state == CHAOS_CONN_OPEN && l->opts.kind == CHAOS_CLIENT_ECHO &&
+            chaos_conn_outstanding(&s->conn) > 0) {
+            /* Its echoes are still due: no more sends, and the close once they are in. */
+            chaos_slot_unwait(s);
+            s->retiring = true;
+            continue;
+        }
+        chaos_slot_drop(s);
     }
 }
 
