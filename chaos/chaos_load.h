@@ -55,7 +55,8 @@ typedef struct chaos_load_opts {
     uint32_t sources;    /* spread connections over 127.0.0.1 .. 127.0.0.N as source addresses
                           * (IP_BIND_ADDRESS_NO_PORT), so more than ~28k fit; 0 or 1: the kernel's
                           * choice */
-    uint32_t inflight;   /* echo: messages kept outstanding per connection (used when rate == 0) */
+    uint32_t inflight;   /* echo: messages kept outstanding per connection (used when rate == 0);
+                          * 0 with rate 0: no traffic, the connections are only held open */
     double rate;         /* echo: messages per second per connection, 0 = in-flight mode */
     size_t size;         /* payload bytes (echo and slow) */
     bool binary;         /* binary rather than text messages */
@@ -67,6 +68,8 @@ typedef struct chaos_load_opts {
     wsf_backoff_policy backoff;
     double garbage_rate; /* garbage: attempts per second over the whole population */
     uint64_t seed;       /* random draws (backoff jitter, masks, garbage), 0 = from the clock */
+    uint64_t max_messages; /* echo: no more messages once the population has sent this many,
+                            * 0 = no limit */
 } chaos_load_opts;
 
 /* Defaults: echo to 127.0.0.1:8080/echo, 100 connections, 1 in flight, 20-byte text, reconnect
@@ -128,6 +131,7 @@ typedef struct chaos_load_totals {
     uint64_t by_cause[CHAOS_CAUSE_COUNT]; /* disconnects and failed attempts, by cause */
     uint64_t close_codes[16];             /* CLOSE events by code - 1000 (1000..1015) */
     uint64_t gave_up;
+    uint64_t unclean_closes;  /* our own closes (stop, resize) whose handshake did not complete */
     wsf_hist latency_us;      /* echo round trips, microseconds */
     wsf_hist reconnect_ms;    /* disconnect to next upgrade, milliseconds */
 } chaos_load_totals;

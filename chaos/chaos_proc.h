@@ -1,24 +1,24 @@
 /* What wsload samples about itself and about the server process: CPU time and resident memory. */
-#ifndef LOAD_PROC_H
-#define LOAD_PROC_H
+#ifndef CHAOS_PROC_H
+#define CHAOS_PROC_H
 
 #include <stdint.h>
 #include <sys/types.h>
 
 /* Seconds since an arbitrary point (CLOCK_MONOTONIC). */
-double load_proc_now(void);
+double chaos_proc_now(void);
 
 /* This process's user plus system CPU seconds (getrusage). */
-double load_proc_self_cpu(void);
+double chaos_proc_self_cpu(void);
 
 /* A process's user plus system CPU seconds, all threads, from /proc/PID/stat (utime + stime).
  * Returns 0, or -errno if it cannot be read. */
-int load_proc_cpu(double *out, pid_t pid);
+int chaos_proc_cpu(double *out, pid_t pid);
 
 /* A process's resident set in bytes, from VmRSS in /proc/PID/status. Returns 0, or -errno. */
-int load_proc_rss(uint64_t *out, pid_t pid);
+int chaos_proc_rss(uint64_t *out, pid_t pid);
 
 /* Raises the soft RLIMIT_NOFILE to the hard limit. Returns the new soft limit, or -errno. */
-long load_proc_raise_nofile(void);
+long chaos_proc_raise_nofile(void);
 
 #endif

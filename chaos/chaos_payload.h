@@ -1,37 +1,37 @@
 /* Deterministic message bodies for wsload: each message's bytes follow from a 32-bit tag (the
  * connection and the message's sequence number), so an echo is verified, content and order, without
  * keeping a copy of what was sent. Pure: no I/O. */
-#ifndef LOAD_PAYLOAD_H
-#define LOAD_PAYLOAD_H
+#ifndef CHAOS_PAYLOAD_H
+#define CHAOS_PAYLOAD_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* Bytes at the start of a body that spell out its tag (fewer when the body is shorter). */
-#define LOAD_TAG_BYTES 8
+#define CHAOS_TAG_BYTES 8
 /* Distinct starting offsets into the pattern; consecutive tags start at different ones. */
-#define LOAD_PATTERN_SPAN 251
+#define CHAOS_PATTERN_SPAN 251
 
-typedef struct load_payload {
+typedef struct chaos_payload {
     size_t size;      /* every message's length */
     bool binary;      /* any byte value (binary) or printable ASCII (text, valid UTF-8) */
-    uint8_t *pattern; /* size + LOAD_PATTERN_SPAN bytes */
-} load_payload;
+    uint8_t *pattern; /* size + CHAOS_PATTERN_SPAN bytes */
+} chaos_payload;
 
-/* Builds the pattern for messages of size bytes. Release with load_payload_fini. */
-void load_payload_init(load_payload *p, size_t size, bool binary);
+/* Builds the pattern for messages of size bytes. Release with chaos_payload_fini. */
+void chaos_payload_init(chaos_payload *p, size_t size, bool binary);
 
-void load_payload_fini(load_payload *p);
+void chaos_payload_fini(chaos_payload *p);
 
 /* The tag of message seq on connection conn. */
-uint32_t load_payload_tag(size_t conn, uint64_t seq);
+uint32_t chaos_payload_tag(size_t conn, uint64_t seq);
 
 /* Writes the size bytes of the message with this tag into out. */
-void load_payload_fill(const load_payload *p, uint8_t *out, uint32_t tag);
+void chaos_payload_fill(const chaos_payload *p, uint8_t *out, uint32_t tag);
 
 /* True if data[0..len) equals bytes [off, off + len) of the message with this tag. */
-bool load_payload_matches(const load_payload *p, const uint8_t *data, size_t len, uint32_t tag,
-                          size_t off);
+bool chaos_payload_matches(const chaos_payload *p, const uint8_t *data, size_t len, uint32_t tag,
+                           size_t off);
 
 #endif

@@ -1,15 +1,15 @@
 /* Deterministic message bodies for wsload: a tag spelled out at the front, then a slice of a fixed
  * pattern chosen by the tag. */
-#include "load_payload.h"
+#include "chaos_payload.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "wsf_buf.h"
 
-void load_payload_init(load_payload *p, size_t size, bool binary)
+void chaos_payload_init(chaos_payload *p, size_t size, bool binary)
 {
-    size_t n = size + LOAD_PATTERN_SPAN;
+    size_t n = size + CHAOS_PATTERN_SPAN;
     uint32_t x = 0x2545f491u;
 
     p->size = size;
@@ -24,23 +24,23 @@ void load_payload_init(load_payload *p, size_t size, bool binary)
     }
 }
 
-void load_payload_fini(load_payload *p)
+void chaos_payload_fini(chaos_payload *p)
 {
     free(p->pattern);
     p->pattern = NULL;
 }
 
-uint32_t load_payload_tag(size_t conn, uint64_t seq)
+uint32_t chaos_payload_tag(size_t conn, uint64_t seq)
 {
     return (uint32_t)(conn * 0x9e3779b1u + seq);
 }
 
-/* The first LOAD_TAG_BYTES bytes of a message: the tag as hex digits (text) or little-endian bytes
+/* The first CHAOS_TAG_BYTES bytes of a message: the tag as hex digits (text) or little-endian bytes
  * repeated (binary). */
-static void load_payload_head(const load_payload *p, uint8_t out[LOAD_TAG_BYTES], uint32_t tag)
+static void chaos_payload_head(const chaos_payload *p, uint8_t out[CHAOS_TAG_BYTES], uint32_t tag)
 {
     static const char hex[] = "0123456789abcdef";
-    for (unsigned i = 0; i < LOAD_TAG_BYTES; i++) {
+    for (unsigned i = 0; i < CHAOS_TAG_BYTES; i++) {
         if (p->binary) {
             out[i] = (uint8_t)(tag >> (8 * (i % 4)));
         } else {
@@ -49,28 +49,28 @@ static void load_payload_head(const load_payload *p, uint8_t out[LOAD_TAG_BYTES]
     }
 }
 
-void load_payload_fill(const load_payload *p, uint8_t *out, uint32_t tag)
+void chaos_payload_fill(const chaos_payload *p, uint8_t *out, uint32_t tag)
 {
-    uint8_t head[LOAD_TAG_BYTES];
-    size_t nhead = p->size < LOAD_TAG_BYTES ? p->size : LOAD_TAG_BYTES;
+    uint8_t head[CHAOS_TAG_BYTES];
+    size_t nhead = p->size < CHAOS_TAG_BYTES ? p->size : CHAOS_TAG_BYTES;
 
-    load_payload_head(p, head, tag);
+    chaos_payload_head(p, head, tag);
     memcpy(out, head, nhead);
     if (p->size > nhead) {
-        memcpy(out + nhead, p->pattern + tag % LOAD_PATTERN_SPAN + nhead, p->size - nhead);
+        memcpy(out + nhead, p->pattern + tag % CHAOS_PATTERN_SPAN + nhead, p->size - nhead);
     }
 }
 
-bool load_payload_matches(const load_payload *p, const uint8_t *data, size_t len, uint32_t tag,
-                          size_t off)
+bool chaos_payload_matches(const chaos_payload *p, const uint8_t *data, size_t len, uint32_t tag,
+                           size_t off)
 {
     if (off > p->size || len > p->size - off) {
         return false;
     }
-    if (off < LOAD_TAG_BYTES) {
-        uint8_t head[LOAD_TAG_BYTES];
-        load_payload_head(p, head, tag);
-        size_t n = LOAD_TAG_BYTES - off;
+    if (off < CHAOS_TAG_BYTES) {
+        uint8_t head[CHAOS_TAG_BYTES];
+        chaos_payload_head(p, head, tag);
+        size_t n = CHAOS_TAG_BYTES - off;
         if (n > len) {
             n = len;
         }
@@ -81,5 +81,5 @@ bool load_payload_matches(const load_payload *p, const uint8_t *data, size_t len
         len -= n;
         off += n;
     }
-    return memcmp(data, p->pattern + tag % LOAD_PATTERN_SPAN + off, len) == 0;
+    return memcmp(data, p->pattern + tag % CHAOS_PATTERN_SPAN + off, len) == 0;
 }

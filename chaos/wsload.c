@@ -3,25 +3,24 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "load_opts.h"
-#include "load_proc.h"
-#include "load_run.h"
+#include "chaos_proc.h"
+#include "chaos_wsload.h"
 
 int main(int argc, char **argv)
 {
-    load_opts opts;
-    int rc = load_opts_parse(&opts, argc, argv);
+    chaos_wsload_opts opts;
+    int rc = chaos_wsload_parse(&opts, argc, argv);
     if (rc != 0) {
         return rc > 0 ? 0 : 2;
     }
-    long nofile = load_proc_raise_nofile();
+    long nofile = chaos_proc_raise_nofile();
     if (nofile < 0) {
         fprintf(stderr, "wsload: cannot raise RLIMIT_NOFILE: %s\n", strerror((int)-nofile));
-    } else if ((unsigned long)nofile < opts.connections + 16) {
+    } else if ((unsigned long)nofile < opts.load.connections + 16) {
         fprintf(stderr, "wsload: warning: %zu connections but only %ld file descriptors\n",
-                opts.connections, nofile);
+                opts.load.connections, nofile);
     }
     signal(SIGPIPE, SIG_IGN);
-    rc = load_run(&opts);
+    rc = chaos_wsload_run(&opts);
     return rc < 0 ? 2 : rc;
 }

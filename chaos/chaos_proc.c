@@ -1,5 +1,5 @@
 /* CPU time and resident memory of wsload itself and of the server under test. */
-#include "load_proc.h"
+#include "chaos_proc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -8,14 +8,14 @@
 #include <time.h>
 #include <unistd.h>
 
-double load_proc_now(void)
+double chaos_proc_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-double load_proc_self_cpu(void)
+double chaos_proc_self_cpu(void)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -24,7 +24,7 @@ double load_proc_self_cpu(void)
 }
 
 /* Reads a small /proc file into buf, NUL-terminated. Returns 0, or -errno. */
-static int load_proc_read(char *buf, size_t cap, pid_t pid, const char *name)
+static int chaos_proc_read(char *buf, size_t cap, pid_t pid, const char *name)
 {
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
@@ -42,10 +42,10 @@ static int load_proc_read(char *buf, size_t cap, pid_t pid, const char *name)
     return 0;
 }
 
-int load_proc_cpu(double *out, pid_t pid)
+int chaos_proc_cpu(double *out, pid_t pid)
 {
     char buf[1024];
-    int rc = load_proc_read(buf, sizeof(buf), pid, "stat");
+    int rc = chaos_proc_read(buf, sizeof(buf), pid, "stat");
     if (rc != 0) {
         return rc;
     }
@@ -62,10 +62,10 @@ int load_proc_cpu(double *out, pid_t pid)
     return 0;
 }
 
-int load_proc_rss(uint64_t *out, pid_t pid)
+int chaos_proc_rss(uint64_t *out, pid_t pid)
 {
     char buf[4096];
-    int rc = load_proc_read(buf, sizeof(buf), pid, "status");
+    int rc = chaos_proc_read(buf, sizeof(buf), pid, "status");
     if (rc != 0) {
         return rc;
     }
@@ -78,7 +78,7 @@ int load_proc_rss(uint64_t *out, pid_t pid)
     return 0;
 }
 
-long load_proc_raise_nofile(void)
+long chaos_proc_raise_nofile(void)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
