@@ -57,7 +57,7 @@ typedef struct chaos_action {
     uint32_t for_ms;   /* fault, crash-loop, garbage-clients: how long (0 = the default) */
     uint32_t min;      /* autoscale: bounds, 0 = unchanged */
     uint32_t max;
-    char text[128];    /* "AT = ACTION ARGS" as written, for the report */
+    char text[128]; /* "AT = ACTION ARGS" as written, for the report */
 } chaos_action;
 
 enum chaos_bound { CHAOS_BOUND_MAX = 0, CHAOS_BOUND_MIN };
@@ -76,14 +76,14 @@ typedef struct chaos_drill {
     uint32_t quick_duration_ms; /* 0 = same as duration */
     uint32_t tail_ms;           /* 10 s */
     /* [load] */
-    size_t clients;         /* required, 1 .. 100000 */
-    size_t quick_clients;   /* 0 = same as clients */
-    uint32_t inflight;      /* 1 (ignored when rate is set) */
-    double rate;            /* messages per second per client, 0 = in-flight mode */
-    size_t size;            /* 20 */
-    uint32_t sources;       /* 1 */
-    double open_rate;       /* 0 = as fast as possible */
-    uint32_t lifetime_ms;   /* 0 = sessions last for the whole drill */
+    size_t clients;                      /* required, 1 .. 100000 */
+    size_t quick_clients;                /* 0 = same as clients */
+    uint32_t inflight;                   /* 1 (ignored when rate is set) */
+    double rate;                         /* messages per second per client, 0 = in-flight mode */
+    size_t size;                         /* 20 */
+    uint32_t sources;                    /* 1 */
+    double open_rate;                    /* 0 = as fast as possible */
+    uint32_t lifetime_ms;                /* 0 = sessions last for the whole drill */
     char fleet_ini[CHAOS_FLEET_INI_MAX]; /* the pass-through sections, as INI text */
     chaos_action actions[CHAOS_ACTIONS_MAX];
     size_t n_actions;

@@ -63,9 +63,13 @@ int chaos_fleet_init(chaos_fleet *f, struct event_base *base, const char *fleetd
         chaos_fleet_errf(err, err_len, "cannot make a directory in %s: %s", tmp, strerror(errno));
         return -1;
     }
-    snprintf(f->run_dir, sizeof(f->run_dir), "%s/run", f->dir);
-    snprintf(f->config, sizeof(f->config), "%s/wsfleetd.ini", f->dir);
-    snprintf(f->log, sizeof(f->log), "%s/wsfleetd.log", f->dir);
+    /* The directory name left room for these (checked above). */
+    if (snprintf(f->run_dir, sizeof(f->run_dir), "%s/run", f->dir) < 0 ||
+        snprintf(f->config, sizeof(f->config), "%s/wsfleetd.ini", f->dir) < 0 ||
+        snprintf(f->log, sizeof(f->log), "%s/wsfleetd.log", f->dir) < 0) {
+        chaos_fleet_errf(err, err_len, "cannot name the files in %s", f->dir);
+        return -1;
+    }
     return 0;
 }
 
@@ -302,7 +306,8 @@ static int chaos_write_config(const chaos_fleet *f, const char *fleet_ini)
     if (fp == NULL) {
         return -1;
     }
-    fprintf(fp, "# written by wschaos for one drill\n[fleet]\nlisten = 127.0.0.1:0\nrun_dir = %s\n\n%s",
+    fprintf(fp,
+            "# written by wschaos for one drill\n[fleet]\nlisten = 127.0.0.1:0\nrun_dir = %s\n\n%s",
             f->run_dir, fleet_ini);
     return fclose(fp) == 0 ? 0 : -1;
 }
@@ -319,7 +324,9 @@ static void chaos_log_tail(const chaos_fleet *f, char *out, size_t len)
     while (fgets(line, sizeof(line), fp) != NULL) {
         if (line[0] != '\n') {
             line[strcspn(line, "\n")] = '\0';
-            snprintf(out, len, "%s", line);
+            if (snprintf(out, len, "%s", line) < 0) {
+                out[0] = '\0';
+            }
         }
     }
     fclose(fp);

@@ -25,8 +25,8 @@ typedef struct chaos_fleet {
     pid_t pid;                    /* wsfleetd, 0 before start */
     bool reaped;                  /* wsfleetd exited and was waited for */
     int wait_status;
-    uint16_t port;                /* the fleet's port, once ready */
-    unsigned calls_pending;       /* asynchronous wsctl calls not yet finished */
+    uint16_t port;          /* the fleet's port, once ready */
+    unsigned calls_pending; /* asynchronous wsctl calls not yet finished */
 } chaos_fleet;
 
 /* Makes the drill directory under $TMPDIR (or /tmp). Returns 0, or -1 with err set. */
@@ -61,8 +61,7 @@ typedef void (*chaos_ctl_done)(int status, json_t *doc, void *arg);
 
 /* Starts `wsctl ... ARGS...` and calls done on the event loop when it has finished. Returns 0, or
  * -1 when it could not start (done is not called). */
-int chaos_fleet_ctl_async(chaos_fleet *f, const char *const *args, chaos_ctl_done done,
-                          void *arg);
+int chaos_fleet_ctl_async(chaos_fleet *f, const char *const *args, chaos_ctl_done done, void *arg);
 
 /* Signals a process the drill started (a worker or wsfleetd), by PID. Returns 0 or -errno. */
 int chaos_fleet_signal(pid_t pid, int sig);

@@ -45,6 +45,7 @@ typedef struct chaos_slot {
     enum chaos_wait wait;
     wsf_backoff backoff;
     uint64_t up_at_ms;   /* when it last upgraded */
+    uint64_t end_at_ms;  /* when this session ends by itself (lifetime), 0 = never */
     uint64_t down_at_ms; /* when it disconnected, while down_pending */
     uint64_t rate_t0_us; /* rate mode: when this connection's schedule began */
     uint64_t rate_sent;  /* rate mode: messages sent on that schedule */
@@ -52,7 +53,8 @@ typedef struct chaos_slot {
     bool needs_open;     /* inside the population and not yet started */
     bool pending;        /* an attempt counted in the population's pending */
     bool own_close;      /* we are closing it (stop, resize): not a disconnect */
-    bool retiring;       /* resized away: sends nothing more, closes once its echoes are in */
+    bool retiring;       /* resized away or its lifetime over: sends nothing more, closes once
+                          * its echoes are in */
 } chaos_slot;
 
 struct chaos_load {
@@ -195,6 +197,7 @@ static void chaos_load_check_done(chaos_load *l)
 
 static void chaos_load_fill(chaos_load *l);
 static void chaos_slot_end(chaos_slot *s);
+static bool chaos_slot_expire(chaos_slot *s);
 
 /* Starts one attempt on slot s. A failure at once is handled like any failed attempt. */
 static void chaos_slot_start(chaos_slot *s)
@@ -442,6 +445,11 @@ static void chaos_load_on_open(chaos_conn *c, void *arg)
     }
     s->st.up = true;
     s->up_at_ms = now;
+    s->end_at_ms = 0;
+    if (l->opts.lifetime_ms > 0 && l->opts.kind == CHAOS_CLIENT_ECHO) {
+        double life = (0.5 + wsf_rand_unit(&l->rng)) * (double)l->opts.lifetime_ms;
+        s->end_at_ms = now + (uint64_t)life;
+    }
     l->totals.up++;
     l->totals.upgrades++;
     if (s->down_pending) {
@@ -494,15 +502,33 @@ static void chaos_load_on_echo(chaos_conn *c, uint64_t latency_us, void *arg)
         }
         return;
     }
-    if (l->opts.rate == 0) {
+    if (l->opts.rate == 0 && !chaos_slot_expire(s)) {
         chaos_slot_send(s, 1);
     }
+}
+
+/* A session whose lifetime is over stops sending and closes once its echoes are in; the slot
+ * then opens a new one (chaos_slot_end_own). Returns true when it did. */
+static bool chaos_slot_expire(chaos_slot *s)
+{
+    if (s->end_at_ms == 0 || s->retiring || chaos_load_now_ms() < s->end_at_ms) {
+        return false;
+    }
+    chaos_slot_unwait(s);
+    s->retiring = true;
+    if (chaos_conn_outstanding(&s->conn) == 0) {
+        chaos_slot_close_own(s);
+    }
+    return true;
 }
 
 /* Rate mode: sends what the schedule says is due by now. */
 static void chaos_slot_rate_tick(chaos_slot *s)
 {
     chaos_load *l = s->load;
+    if (chaos_slot_expire(s)) {
+        return;
+    }
     chaos_env_tick(&l->env);
     double due = (double)(l->env.now_us - s->rate_t0_us) * l->opts.rate / 1e6 + 1.0;
     uint64_t target = (uint64_t)due;

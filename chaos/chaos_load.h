@@ -32,13 +32,13 @@ enum chaos_client_kind {
 
 /* Why a connection (or an attempt at one) ended. */
 enum chaos_cause {
-    CHAOS_CAUSE_CLOSE = 0,  /* the server sent a close frame; the event's code says which */
-    CHAOS_CAUSE_ABNORMAL,   /* EOF or reset without a close frame (1006) */
-    CHAOS_CAUSE_REFUSED,    /* connect() refused: ECONNREFUSED */
-    CHAOS_CAUSE_CONNECT,    /* another connect failure, or no 101 within the connect timeout */
-    CHAOS_CAUSE_HANDSHAKE,  /* the server answered the upgrade with another status (code) */
-    CHAOS_CAUSE_ECHO,       /* an echo differed from what was sent (content, opcode, order) */
-    CHAOS_CAUSE_PROTOCOL,   /* the server's frames broke RFC 6455 */
+    CHAOS_CAUSE_CLOSE = 0, /* the server sent a close frame; the event's code says which */
+    CHAOS_CAUSE_ABNORMAL,  /* EOF or reset without a close frame (1006) */
+    CHAOS_CAUSE_REFUSED,   /* connect() refused: ECONNREFUSED */
+    CHAOS_CAUSE_CONNECT,   /* another connect failure, or no 101 within the connect timeout */
+    CHAOS_CAUSE_HANDSHAKE, /* the server answered the upgrade with another status (code) */
+    CHAOS_CAUSE_ECHO,      /* an echo differed from what was sent (content, opcode, order) */
+    CHAOS_CAUSE_PROTOCOL,  /* the server's frames broke RFC 6455 */
     CHAOS_CAUSE_COUNT,
 };
 
@@ -49,25 +49,29 @@ typedef struct chaos_load_opts {
     enum chaos_client_kind kind;
     struct sockaddr_storage addr; /* the server: a loopback address */
     socklen_t addr_len;
-    char host[96];   /* Host header, "127.0.0.1:PORT" */
-    char path[256];  /* request target, "/echo" */
+    char host[96];  /* Host header, "127.0.0.1:PORT" */
+    char path[256]; /* request target, "/echo" */
     size_t connections;
-    uint32_t sources;    /* spread connections over 127.0.0.1 .. 127.0.0.N as source addresses
-                          * (IP_BIND_ADDRESS_NO_PORT), so more than ~28k fit; 0 or 1: the kernel's
-                          * choice */
-    uint32_t inflight;   /* echo: messages kept outstanding per connection (used when rate == 0);
-                          * 0 with rate 0: no traffic, the connections are only held open */
-    double rate;         /* echo: messages per second per connection, 0 = in-flight mode */
-    size_t size;         /* payload bytes (echo and slow) */
-    bool binary;         /* binary rather than text messages */
-    double open_rate;    /* new connections per second while opening, 0 = as fast as 256 pending
-                          * attempts allow */
+    uint32_t sources;  /* spread connections over 127.0.0.1 .. 127.0.0.N as source addresses
+                        * (IP_BIND_ADDRESS_NO_PORT), so more than ~28k fit; 0 or 1: the kernel's
+                        * choice */
+    uint32_t inflight; /* echo: messages kept outstanding per connection (used when rate == 0);
+                        * 0 with rate 0: no traffic, the connections are only held open */
+    double rate;       /* echo: messages per second per connection, 0 = in-flight mode */
+    size_t size;       /* payload bytes (echo and slow) */
+    bool binary;       /* binary rather than text messages */
+    double open_rate;  /* new connections per second while opening, 0 = as fast as 256 pending
+                        * attempts allow */
     uint32_t connect_timeout_ms; /* an attempt without a 101 by then fails (CONNECT), 10000 */
-    bool reconnect;      /* echo: reconnect after the codes wsf_backoff_should_reconnect accepts,
-                          * and after refused or failed attempts */
+    uint32_t lifetime_ms; /* echo: a session ends by itself (close 1000, once its echoes are in)
+                           * after 0.5-1.5 times this, drawn per session, and a new one opens at
+                           * once: the arrivals and departures of real clients. 0 = sessions
+                           * last */
+    bool reconnect;       /* echo: reconnect after the codes wsf_backoff_should_reconnect accepts,
+                           * and after refused or failed attempts */
     wsf_backoff_policy backoff;
-    double garbage_rate; /* garbage: attempts per second over the whole population */
-    uint64_t seed;       /* random draws (backoff jitter, masks, garbage), 0 = from the clock */
+    double garbage_rate;   /* garbage: attempts per second over the whole population */
+    uint64_t seed;         /* random draws (backoff jitter, masks, garbage), 0 = from the clock */
     uint64_t max_messages; /* echo: no more messages once the population has sent this many,
                             * 0 = no limit */
 } chaos_load_opts;
@@ -81,16 +85,16 @@ int chaos_load_opts_target(chaos_load_opts *o, const char *hostport);
 
 /* One connection ended (after upgrading) or one attempt failed. */
 typedef struct chaos_event {
-    size_t conn;                    /* index in the population */
+    size_t conn; /* index in the population */
     enum chaos_cause cause;
-    unsigned code;                  /* CLOSE: the close code; HANDSHAKE: the HTTP status */
-    int sys_errno;                  /* ABNORMAL, REFUSED, CONNECT: errno when there was one */
-    uint64_t at_ms;                 /* chaos_load_now_ms() when it happened */
-    bool was_up;                    /* the connection had upgraded: a disconnect, not a failed try */
-    bool will_retry;                /* a new attempt is scheduled */
-    uint32_t retry_ms;              /* ... this long from now */
-    struct sockaddr_storage local;  /* the connection's source address and port (family 0 if the
-                                     * socket never got one) */
+    unsigned code;                 /* CLOSE: the close code; HANDSHAKE: the HTTP status */
+    int sys_errno;                 /* ABNORMAL, REFUSED, CONNECT: errno when there was one */
+    uint64_t at_ms;                /* chaos_load_now_ms() when it happened */
+    bool was_up;                   /* the connection had upgraded: a disconnect, not a failed try */
+    bool will_retry;               /* a new attempt is scheduled */
+    uint32_t retry_ms;             /* ... this long from now */
+    struct sockaddr_storage local; /* the connection's source address and port (family 0 if the
+                                    * socket never got one) */
 } chaos_event;
 
 typedef struct chaos_load_hooks {
@@ -115,25 +119,25 @@ typedef struct chaos_conn_stats {
     uint64_t down_ms_sum;
     enum chaos_cause last_cause;
     unsigned last_code;
-    bool up;              /* upgraded now */
-    bool gave_up;         /* ended for good (a code not worth retrying, or reconnect off) */
+    bool up;      /* upgraded now */
+    bool gave_up; /* ended for good (a code not worth retrying, or reconnect off) */
 } chaos_conn_stats;
 
 typedef struct chaos_load_totals {
-    size_t up;                /* connections upgraded now */
+    size_t up; /* connections upgraded now */
     uint64_t attempts;
     uint64_t upgrades;
     uint64_t sent;
     uint64_t echoed;
     uint64_t lost;
-    uint64_t disconnects;     /* upgraded connections that ended other than by our own close */
+    uint64_t disconnects; /* upgraded connections that ended other than by our own close */
     uint64_t reconnects;
     uint64_t by_cause[CHAOS_CAUSE_COUNT]; /* disconnects and failed attempts, by cause */
     uint64_t close_codes[16];             /* CLOSE events by code - 1000 (1000..1015) */
     uint64_t gave_up;
-    uint64_t unclean_closes;  /* our own closes (stop, resize) whose handshake did not complete */
-    wsf_hist latency_us;      /* echo round trips, microseconds */
-    wsf_hist reconnect_ms;    /* disconnect to next upgrade, milliseconds */
+    uint64_t unclean_closes; /* our own closes (stop, resize) whose handshake did not complete */
+    wsf_hist latency_us;     /* echo round trips, microseconds */
+    wsf_hist reconnect_ms;   /* disconnect to next upgrade, milliseconds */
 } chaos_load_totals;
 
 typedef struct chaos_load chaos_load;

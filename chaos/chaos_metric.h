@@ -21,7 +21,7 @@
     X(NOT_BACK, "not_back", "echo clients down at the end that should be up")                      \
     X(SENT, "sent", "messages sent")                                                               \
     X(ECHOED, "echoed", "echoes verified byte for byte")                                           \
-    X(LOST, "lost", "messages sent but never echoed because the connection died")                 \
+    X(LOST, "lost", "messages sent but never echoed because the connection died")                  \
     X(ECHO_ERRORS, "echo_errors", "echoes that differed from what was sent")                       \
     X(LATENCY_P50_MS, "latency_p50_ms", "echo round trip, median")                                 \
     X(LATENCY_P99_MS, "latency_p99_ms", "echo round trip, 99th percentile")                        \
@@ -29,14 +29,15 @@
     X(RESTARTS, "restarts", "worker restarts by the supervisor")                                   \
     X(UNEXPECTED_RESTARTS, "unexpected_restarts", "restarts no fault of the drill explains")       \
     X(BREAKER_OPENINGS, "breaker_openings", "circuit breakers opened")                             \
-    X(BREAKERS_OPEN_FINAL, "breakers_open_final", "breakers not closed at the end")               \
+    X(BREAKERS_OPEN_FINAL, "breakers_open_final", "breakers not closed at the end")                \
     X(TARGET_SHARE_MIN, "target_share_min",                                                        \
-      "lowest share of connections on a fault's target worker while the fault lasted")            \
+      "lowest share of connections on a fault's target worker while the fault lasted")             \
     X(WORKERS_MIN, "workers_min", "fewest running workers seen")                                   \
     X(WORKERS_MAX, "workers_max", "most running workers seen")                                     \
     X(WORKERS_FINAL, "workers_final", "running workers at the end")                                \
     X(FAILED_SLOTS, "failed_slots", "slots marked failed during the drill")                        \
-    X(INITIAL_WORKERS_LEFT, "initial_workers_left", "workers of the start still running at the end") \
+    X(INITIAL_WORKERS_LEFT, "initial_workers_left",                                                \
+      "workers of the start still running at the end")                                             \
     X(SLOW_CUT, "slow_cut", "slow clients cut off by the server")                                  \
     X(SLOW_MIB_MAX, "slow_mib_max", "most MiB one slow client wrote before it was cut off")        \
     X(WORKER_RSS_MAX_MIB, "worker_rss_max_mib", "largest worker RSS seen")                         \

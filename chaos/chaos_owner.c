@@ -55,7 +55,9 @@ static int chaos_socket_inodes(chaos_inodes *in, pid_t pid)
     while ((e = readdir(d)) != NULL) {
         char path[128];
         char link[64];
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path)) {
+            continue;
+        }
         ssize_t n = readlink(path, link, sizeof(link) - 1);
         if (n <= 0) {
             continue;

@@ -31,13 +31,13 @@ typedef struct chaos_report {
     uint64_t close_codes[16];             /* of those, close frames by code - 1000 */
     chaos_note faults[CHAOS_NOTES_MAX];   /* faults injected */
     size_t n_faults;
-    chaos_note actions[CHAOS_NOTES_MAX];  /* breaker and scaler actions, restarts, seen via wsctl */
+    chaos_note actions[CHAOS_NOTES_MAX]; /* breaker and scaler actions, restarts, seen via wsctl */
     size_t n_actions;
-    size_t dropped_notes;                 /* notes past CHAOS_NOTES_MAX, counted not kept */
+    size_t dropped_notes; /* notes past CHAOS_NOTES_MAX, counted not kept */
     bool passed[CHAOS_OBJECTIVES_MAX];
     bool all_passed;
-    double elapsed_s;  /* wall time of the whole run */
-    char error[256];   /* set when the drill could not run to the end; the drill then fails */
+    double elapsed_s; /* wall time of the whole run */
+    char error[256];  /* set when the drill could not run to the end; the drill then fails */
 } chaos_report;
 
 void chaos_report_init(chaos_report *r, const chaos_drill *d, bool quick);

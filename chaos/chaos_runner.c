@@ -22,15 +22,15 @@
 #include "wsf_rand.h"
 
 #define CHAOS_SLOTS 256
-#define CHAOS_FAULTS_MAX 128      /* faults whose reconnect curves are kept */
-#define CHAOS_BIN_MS 100          /* reconnect curve resolution */
-#define CHAOS_BINS 600            /* 60 s of curve per fault */
-#define CHAOS_PEAK_MIN 20         /* reconnects a fault needs before its curve's peak counts */
-#define CHAOS_POLL_MS 250         /* wsctl workers; status every fourth poll */
-#define CHAOS_READY_MS 20000      /* fleet start-up bound */
-#define CHAOS_UP_MS 60000         /* bound on bringing the clients up */
-#define CHAOS_STOP_GRACE_MS 1000  /* outstanding echoes at the end, and then the closes */
-#define CHAOS_KNOWN_MAX 4096      /* worker PIDs remembered for the clean-up */
+#define CHAOS_FAULTS_MAX 128     /* faults whose reconnect curves are kept */
+#define CHAOS_BIN_MS 100         /* reconnect curve resolution */
+#define CHAOS_BINS 600           /* 60 s of curve per fault */
+#define CHAOS_PEAK_MIN 20        /* reconnects a fault needs before its curve's peak counts */
+#define CHAOS_POLL_MS 250        /* wsctl workers; status every fourth poll */
+#define CHAOS_READY_MS 20000     /* fleet start-up bound */
+#define CHAOS_UP_MS 60000        /* bound on bringing the clients up */
+#define CHAOS_STOP_GRACE_MS 1000 /* outstanding echoes at the end, and then the closes */
+#define CHAOS_KNOWN_MAX 4096     /* worker PIDs remembered for the clean-up */
 #define CHAOS_SLOW_SIZE (64u * 1024u)
 #define CHAOS_GARBAGE_FOR_MS 10000
 
@@ -72,8 +72,8 @@ struct chaos_run {
     chaos_load *garbage;
     struct event *garbage_end;
     size_t clients;
-    uint64_t t0;     /* timeline start, chaos_load_now_ms() */
-    uint64_t t_end;  /* timeline end */
+    uint64_t t0;    /* timeline start, chaos_load_now_ms() */
+    uint64_t t_end; /* timeline end */
     bool in_timeline;
     /* Attribution: the fault (index into curves) that targeted each echo connection, or -1. */
     int32_t *targeted;
@@ -89,6 +89,7 @@ struct chaos_run {
     int64_t opened_base[CHAOS_SLOTS];
     bool slot_targeted[CHAOS_SLOTS];
     bool slot_failed[CHAOS_SLOTS]; /* seen in state failed during the timeline */
+    pid_t last_pid[CHAOS_SLOTS];   /* the slot's latest worker, kept across pid-less states */
     bool seen_once;
     int64_t workers_min;
     int64_t workers_max;
@@ -300,8 +301,8 @@ static void chaos_echo_event(const chaos_event *ev, void *arg)
         run->r->close_codes[ev->code - 1000]++;
     }
     bool targeted = ev->conn < run->targeted_cap && run->targeted[ev->conn] >= 0;
-    bool injected = ev->cause == CHAOS_CAUSE_CLOSE && ev->code == 1011 &&
-                    ev->at_ms <= run->error_until;
+    bool injected =
+        ev->cause == CHAOS_CAUSE_CLOSE && ev->code == 1011 && ev->at_ms <= run->error_until;
     if (targeted || injected) {
         run->affected++;
         if (!targeted && ev->conn < run->targeted_cap) {
@@ -466,9 +467,9 @@ static void chaos_take_workers(chaos_run *run, json_t *doc, bool quiet_changes)
             if (!b->present) {
                 continue;
             }
-            if (a->pid != b->pid && b->pid > 0 && a->pid > 0) {
+            if (b->pid > 0 && run->last_pid[s] > 0 && b->pid != run->last_pid[s]) {
                 chaos_action_note(run, "slot %d: worker pid %d replaced by pid %d (%lld restarts)",
-                                  s, (int)a->pid, (int)b->pid, (long long)b->restarts);
+                                  s, (int)run->last_pid[s], (int)b->pid, (long long)b->restarts);
             }
             if (strcmp(a->state, b->state) != 0 &&
                 (strcmp(b->state, "failed") == 0 || strcmp(a->state, "failed") == 0 ||
@@ -486,6 +487,11 @@ static void chaos_take_workers(chaos_run *run, json_t *doc, bool quiet_changes)
         }
     }
     memcpy(run->slots, next, sizeof(next));
+    for (int s = 0; s < CHAOS_SLOTS; s++) {
+        if (next[s].present && next[s].pid > 0) {
+            run->last_pid[s] = next[s].pid;
+        }
+    }
     run->workers_last = running;
     if (running < run->workers_min) {
         run->workers_min = running;
@@ -704,7 +710,8 @@ static void chaos_act_fault(chaos_run *run, const chaos_action *a)
             run->share_slot = s;
             run->share_until = chaos_load_now_ms() + for_ms;
         }
-        chaos_fault_note(run, "fault %s on slot %d pid %d (rate %g, %u ms, for %.1f s; %zu clients)",
+        chaos_fault_note(run,
+                         "fault %s on slot %d pid %d (rate %g, %u ms, for %.1f s; %zu clients)",
                          a->fault, s, (int)pid, a->rate, a->ms, (double)for_ms / 1000.0, clients);
     }
 }
@@ -835,8 +842,8 @@ static void chaos_act_fleet(chaos_run *run, const chaos_action *a)
     case CHAOS_ACT_RESTART: {
         int curve = chaos_new_curve(run);
         int slots[CHAOS_SLOTS];
-        size_t k = chaos_targets(run, a->target == CHAOS_TARGET_ALL ? CHAOS_TARGET_ALL : a->target,
-                                 slots);
+        size_t k =
+            chaos_targets(run, a->target == CHAOS_TARGET_ALL ? CHAOS_TARGET_ALL : a->target, slots);
         pid_t pids[CHAOS_SLOTS];
         for (size_t i = 0; i < k; i++) {
             pids[i] = run->slots[slots[i]].pid;
@@ -1063,8 +1070,7 @@ static void chaos_measure(chaos_run *run)
     chaos_set(run, CHAOS_M_ECHO_ERRORS, (double)echo_errors);
     chaos_set(run, CHAOS_M_LATENCY_P50_MS, (double)wsf_hist_quantile(&t->latency_us, 0.5) / 1e3);
     chaos_set(run, CHAOS_M_LATENCY_P99_MS, (double)wsf_hist_quantile(&t->latency_us, 0.99) / 1e3);
-    chaos_set(run, CHAOS_M_LATENCY_P999_MS,
-              (double)wsf_hist_quantile(&t->latency_us, 0.999) / 1e3);
+    chaos_set(run, CHAOS_M_LATENCY_P999_MS, (double)wsf_hist_quantile(&t->latency_us, 0.999) / 1e3);
 
     if (run->seen_once) {
         int64_t restarts = 0;
@@ -1158,6 +1164,7 @@ static void chaos_play(chaos_run *run)
     lo.rate = d->rate;
     lo.size = d->size;
     lo.open_rate = d->open_rate;
+    lo.lifetime_ms = d->lifetime_ms;
     lo.reconnect = true;
     chaos_load_hooks hooks = {.on_event = chaos_echo_event, .on_up = chaos_echo_up, .arg = run};
     run->echo = chaos_load_new(run->base, &lo, &hooks);
@@ -1249,8 +1256,9 @@ static void chaos_play(chaos_run *run)
             left += chaos_pid_alive(run->known[i]) ? 1 : 0;
         }
         chaos_set(run, CHAOS_M_ORPHANS_LEFT, (double)left);
-        chaos_progress(run, "%s", gone ? "every orphaned worker exited by itself"
-                                       : "orphaned workers still running");
+        chaos_progress(run, "%s",
+                       gone ? "every orphaned worker exited by itself"
+                            : "orphaned workers still running");
     }
     chaos_set(run, CHAOS_M_SUPERVISOR_ALIVE, chaos_fleet_alive(&run->fleet) ? 1.0 : 0.0);
 }

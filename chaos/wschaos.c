@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,8 @@ static const char wschaos_usage[] =
     "  --keep        keep each drill's directory (configuration, fleet log)\n"
     "  --quiet       no progress lines on stderr\n"
     "  --seed N      seed for random choices (targets, client jitter)\n"
-    "  --dir DIR     drill directory (default $WSCHAOS_DRILLS, else the source tree's chaos/drills)\n"
+    "  --dir DIR     drill directory (default $WSCHAOS_DRILLS, else the source tree's "
+    "chaos/drills)\n"
     "  --fleetd PATH, --wsctl PATH\n"
     "                the binaries (default $WSFLEETD and $WSCTL, else next to wschaos in the\n"
     "                build tree)\n"
@@ -54,11 +56,16 @@ typedef struct wschaos_args {
     size_t n_names;
 } wschaos_args;
 
-static int wschaos_usage_error(const char *fmt, const char *arg)
+static int wschaos_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int wschaos_usage_error(const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(stderr, "wschaos: ");
-    fprintf(stderr, fmt, arg);
+    vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n(wschaos --help for usage)\n");
+    va_end(ap);
     return 2;
 }
 
@@ -76,7 +83,9 @@ static const char *wschaos_sibling(char *buf, size_t len, const char *rel)
         return NULL;
     }
     *slash = '\0';
-    snprintf(buf, len, "%s/../%s", self, rel);
+    if (snprintf(buf, len, "%s/../%s", self, rel) >= (int)len) {
+        return NULL;
+    }
     return access(buf, X_OK) == 0 ? buf : NULL;
 }
 
@@ -98,7 +107,7 @@ static int wschaos_parse(wschaos_args *a, int argc, char **argv, int first)
         } else if (strcmp(arg, "--seed") == 0) {
             uint64_t seed = 0;
             if (i + 1 >= argc || wsf_parse_u64(&seed, argv[i + 1], 1, UINT64_MAX) != 0) {
-                return wschaos_usage_error("--seed needs a whole number above 0%s", "");
+                return wschaos_usage_error("--seed needs a whole number above 0");
             }
             a->run.seed = seed;
             i++;
@@ -113,7 +122,7 @@ static int wschaos_parse(wschaos_args *a, int argc, char **argv, int first)
         } else if (a->n_names < WSCHAOS_DRILLS_MAX) {
             a->names[a->n_names++] = arg;
         } else {
-            return wschaos_usage_error("too many drills%s", "");
+            return wschaos_usage_error("too many drills");
         }
         if (value != NULL) {
             if (i + 1 >= argc || argv[i + 1][0] == '\0') {
@@ -211,7 +220,7 @@ static int wschaos_run(wschaos_args *a)
         }
     }
     if (a->n_names == 0) {
-        return wschaos_usage_error("run needs a DRILL or --all%s", "");
+        return wschaos_usage_error("run needs a DRILL or --all");
     }
     chaos_drill *drills[WSCHAOS_DRILLS_MAX] = {0};
     int rc = 0;
@@ -294,10 +303,10 @@ int main(int argc, char **argv)
                       : wschaos_sibling(wsctl_buf, sizeof(wsctl_buf), "ctl/wsctl");
     }
     if (a.fleetd == NULL || access(a.fleetd, X_OK) != 0) {
-        return wschaos_usage_error("cannot find wsfleetd%s (use --fleetd PATH)", "");
+        return wschaos_usage_error("cannot find wsfleetd (use --fleetd PATH)");
     }
     if (a.wsctl == NULL || access(a.wsctl, X_OK) != 0) {
-        return wschaos_usage_error("cannot find wsctl%s (use --wsctl PATH)", "");
+        return wschaos_usage_error("cannot find wsctl (use --wsctl PATH)");
     }
     a.run.fleetd_path = a.fleetd;
     a.run.wsctl_path = a.wsctl;
