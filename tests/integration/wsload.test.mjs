@@ -281,7 +281,10 @@ describe('wsload reconnecting to a fleet', () => {
         const rt = j.reconnect_ms;
         assert.equal(rt.count, j.reconnects);
         assert.ok(rt.min >= 500, `reconnected after ${rt.min} ms, sooner than the backoff allows`);
-        assert.ok(rt.max < 4000, `reconnect took ${rt.max} ms`);
+        // A first retry lands 0.5-1 s after the drop; one more, if the fleet was not ready yet,
+        // 0.5-2 s after that.
+        assert.ok(rt.max < 6000, `reconnect took ${rt.max} ms`);
+        assert.ok(rt.p50 < 2500, `median reconnect took ${rt.p50} ms`);
         assert.ok(rt.p50 <= rt.p99 && rt.p99 <= rt.max, JSON.stringify(rt));
 
         const lines = fs.readFileSync(records, 'utf8').split('\n')
