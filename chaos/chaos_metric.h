@@ -8,7 +8,7 @@
     X(CLIENTS, "clients", "echo clients held")                                                     \
     X(DISCONNECTS, "disconnects", "echo clients' connections lost (not closed by the client)")     \
     X(AFFECTED, "affected", "disconnects of clients whose worker a fault targeted")                \
-    X(OTHER_DISCONNECTS, "other_disconnects", "disconnects of clients no fault targeted")          \
+    X(OTHER_DISCONNECTS, "other_disconnects", "disconnects no fault of the drill explains")        \
     X(ORPHAN_DISCONNECTS, "orphan_disconnects", "disconnects while the supervisor was down")       \
     X(REFUSED, "refused", "connection attempts refused")                                           \
     X(FAILED_ATTEMPTS, "failed_attempts", "connection attempts that never upgraded")               \

@@ -82,6 +82,9 @@ struct chaos_run {
     size_t n_curves;
     /* An injected error's window: its 1011 closes are the fault's doing. */
     uint64_t error_until;
+    /* After a restart or scale the drill asked for, drains' 1001 closes are its doing too (a
+     * client drained from one worker may land on one drained later). */
+    uint64_t drain_until;
     /* The fleet as last seen. */
     chaos_slot_view slots[CHAOS_SLOTS];
     pid_t initial_pids[CHAOS_SLOTS];
@@ -302,7 +305,8 @@ static void chaos_echo_event(const chaos_event *ev, void *arg)
     }
     bool targeted = ev->conn < run->targeted_cap && run->targeted[ev->conn] >= 0;
     bool injected =
-        ev->cause == CHAOS_CAUSE_CLOSE && ev->code == 1011 && ev->at_ms <= run->error_until;
+        ev->cause == CHAOS_CAUSE_CLOSE && ((ev->code == 1011 && ev->at_ms <= run->error_until) ||
+                                           (ev->code == 1001 && ev->at_ms <= run->drain_until));
     if (targeted || injected) {
         run->affected++;
         if (!targeted && ev->conn < run->targeted_cap) {
@@ -836,6 +840,7 @@ static void chaos_act_fleet(chaos_run *run, const chaos_action *a)
         snprintf(n, sizeof(n), "%u", a->count);
         const char *const args[] = {"scale", n, NULL};
         chaos_ctl(run, args);
+        run->drain_until = UINT64_MAX;
         chaos_fault_note(run, "wsctl scale %u", a->count);
         break;
     }
@@ -857,6 +862,7 @@ static void chaos_act_fleet(chaos_run *run, const chaos_action *a)
         }
         const char *args[4] = {"restart", n, a->flag ? "--rolling" : NULL, NULL};
         chaos_ctl(run, args);
+        run->drain_until = UINT64_MAX;
         run->faults++;
         chaos_fault_note(run, "wsctl restart %s%s (%zu workers, %zu clients)", n,
                          a->flag ? " --rolling" : "", k, clients);
