@@ -147,7 +147,7 @@ describe('wschaos', () => {
         const file = writeDrill('bad', smallDrill(['1s = explode 1'], ['max affected = 0']));
         const r = await wschaos(['run', file], 10000);
         assert.equal(r.code, 2, r.stderr);
-        assert.match(r.stderr, /bad\.drill.*line \d+/);
+        assert.match(r.stderr, /bad\.drill:\d+: \[timeline\]/);
         assert.match(r.stderr, /explode/);
         assert.equal(r.stdout, '');
     });
