@@ -125,7 +125,19 @@ static int chaos_ctl_argv(const chaos_fleet *f, const char *argv[], const char *
     return 0;
 }
 
-/* Forks wsctl with stdout on a pipe (stderr to /dev/null). Returns its pid and the read end. */
+static int chaos_wait_child(pid_t pid)
+{
+    int status = 0;
+    while (waitpid(pid, &status, 0) == -1) {
+        if (errno != EINTR) {
+            return -1;
+        }
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Forks wsctl with stdout on a pipe (stderr to /dev/null). Returns its pid and the read end, or
+ * -1 when it did not start; an exec failure comes back on a close-on-exec pipe (as in libuv). */
 static pid_t chaos_ctl_spawn(const chaos_fleet *f, const char *const *args, int *out_fd)
 {
     const char *argv[CHAOS_CTL_ARGS_MAX];
@@ -133,13 +145,21 @@ static pid_t chaos_ctl_spawn(const chaos_fleet *f, const char *const *args, int 
         return -1;
     }
     int p[2];
+    int e[2];
     if (pipe2(p, O_CLOEXEC) != 0) {
+        return -1;
+    }
+    if (pipe2(e, O_CLOEXEC) != 0) {
+        close(p[0]);
+        close(p[1]);
         return -1;
     }
     pid_t pid = fork();
     if (pid < 0) {
         close(p[0]);
         close(p[1]);
+        close(e[0]);
+        close(e[1]);
         return -1;
     }
     if (pid == 0) {
@@ -150,22 +170,26 @@ static pid_t chaos_ctl_spawn(const chaos_fleet *f, const char *const *args, int 
             dup2(devnull, STDERR_FILENO);
         }
         execv(argv[0], (char *const *)argv);
+        int exec_errno = errno;
+        ssize_t w = write(e[1], &exec_errno, sizeof(exec_errno));
+        (void)w;
         _exit(127);
     }
     close(p[1]);
+    close(e[1]);
+    /* EOF once the exec succeeded; the child's errno when it failed. */
+    int exec_errno = 0;
+    ssize_t n;
+    while ((n = read(e[0], &exec_errno, sizeof(exec_errno))) == -1 && errno == EINTR) {
+    }
+    close(e[0]);
+    if (n > 0) {
+        close(p[0]);
+        chaos_wait_child(pid);
+        return -1;
+    }
     *out_fd = p[0];
     return pid;
-}
-
-static int chaos_wait_child(pid_t pid)
-{
-    int status = 0;
-    while (waitpid(pid, &status, 0) == -1) {
-        if (errno != EINTR) {
-            return -1;
-        }
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 static json_t *chaos_parse_json(const char *text)

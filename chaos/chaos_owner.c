@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#define CHAOS_TCP_LISTEN 0x0A /* the st column of a listening socket (TCP_LISTEN) */
+
 typedef struct chaos_inodes {
     uint64_t *v;
     size_t n;
@@ -108,13 +110,15 @@ int chaos_peers_of(chaos_peers *peers, uint16_t port, const pid_t *pids, size_t 
         unsigned lport = 0;
         unsigned raddr = 0;
         unsigned rport = 0;
+        unsigned state = 0;
         unsigned long long inode = 0;
         /* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
-        if (sscanf(line, " %*d: %8X:%4X %8X:%4X %*x %*x:%*x %*x:%*x %*x %*u %*u %llu", &laddr,
-                   &lport, &raddr, &rport, &inode) != 5) {
+        if (sscanf(line, " %*d: %8X:%4X %8X:%4X %x %*x:%*x %*x:%*x %*x %*u %*u %llu", &laddr,
+                   &lport, &raddr, &rport, &state, &inode) != 6) {
             continue;
         }
-        if (lport != port || !chaos_u64_has(in.v, in.n, inode)) {
+        /* A worker holds the listening socket too: it is no connection (its peer is 0.0.0.0:0). */
+        if (lport != port || state == CHAOS_TCP_LISTEN || !chaos_u64_has(in.v, in.n, inode)) {
             continue;
         }
         /* /proc/net/tcp prints the address as the host-order value of the network-order word. */
