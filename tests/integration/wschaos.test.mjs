@@ -171,5 +171,10 @@ describe('wschaos', () => {
         assert.equal(r.code, 1, r.stderr);
         assert.equal(r.json.passed, false);
         assert.match(r.json.drills[0].error, /wsfleetd/);
+        // The drill's directory is kept for a look at the fleet's log, and named.
+        const kept = /drill directory kept: (\S+)/.exec(r.stderr);
+        assert.ok(kept, r.stderr);
+        assert.ok(fs.existsSync(path.join(kept[1], 'wsfleetd.log')), kept[1]);
+        fs.rmSync(kept[1], { recursive: true, force: true });
     });
 });
