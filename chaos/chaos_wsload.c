@@ -38,6 +38,7 @@ enum {
     OPT_GARBAGE_RATE,
     OPT_RECONNECT,
     OPT_NO_RECONNECT,
+    OPT_LIFETIME,
     OPT_SERVER_PID,
     OPT_JSON,
     OPT_RECORDS,
@@ -63,6 +64,7 @@ static const struct option chaos_wsload_long_opts[] = {
     {"garbage-rate", required_argument, NULL, OPT_GARBAGE_RATE},
     {"reconnect", no_argument, NULL, OPT_RECONNECT},
     {"no-reconnect", no_argument, NULL, OPT_NO_RECONNECT},
+    {"lifetime", required_argument, NULL, OPT_LIFETIME},
     {"server-pid", required_argument, NULL, OPT_SERVER_PID},
     {"json", no_argument, NULL, OPT_JSON},
     {"records", required_argument, NULL, OPT_RECORDS},
@@ -75,8 +77,8 @@ static const char chaos_wsload_usage[] =
     "              [--mode echo|idle|connect] [--kind echo|slow|garbage] [--connections N]\n"
     "              [--inflight K | --rate MSGS_PER_S] [--size BYTES] [--binary]\n"
     "              [--duration SEC | --messages TOTAL] [--sources N] [--open-rate R]\n"
-    "              [--garbage-rate R] [--reconnect | --no-reconnect] [--server-pid PID]\n"
-    "              [--json] [--records FILE]\n"
+    "              [--garbage-rate R] [--reconnect | --no-reconnect] [--lifetime SEC]\n"
+    "              [--server-pid PID] [--json] [--records FILE]\n"
     "  echo     N connections of the chosen kind (default: 5 s when neither --duration nor\n"
     "           --messages is given):\n"
     "             echo     K messages outstanding on each, or R messages/s each (--rate),\n"
@@ -90,6 +92,8 @@ static const char chaos_wsload_usage[] =
     "  --open-rate R opens at most R connections/s (default: 256 attempts in flight).\n"
     "  --reconnect (default) retries, with full-jitter backoff from 500 ms, after refused or\n"
     "  failed attempts and after closes 1001, 1005, 1006, 1011, 1012, 1013.\n"
+    "  --lifetime SEC ends each echo session by itself after 0.5-1.5 x SEC (close 1000 once its\n"
+    "  echoes are in) and opens a new one at once: clients arriving and leaving.\n"
     "  --server-pid samples the server's CPU time (/proc/PID/stat) over the measured window and,\n"
     "  in idle mode, its VmRSS before and with all connections up.\n"
     "  --records FILE writes one line per connection: index sent echoed lost disconnects\n"
@@ -213,6 +217,7 @@ typedef struct chaos_wsload_given {
     bool garbage_rate;
     bool sources;
     bool open_rate;
+    bool lifetime;
 } chaos_wsload_given;
 
 /* Cross-option rules, once everything is parsed. */
@@ -234,6 +239,9 @@ static int chaos_wsload_check(chaos_wsload_opts *o, const chaos_wsload_given *g)
     if ((g->rate || g->inflight) &&
         (o->mode != CHAOS_WSLOAD_ECHO || l->kind != CHAOS_CLIENT_ECHO)) {
         return chaos_wsload_conflict("--inflight and --rate apply to echo clients only");
+    }
+    if (g->lifetime && (o->mode != CHAOS_WSLOAD_ECHO || l->kind != CHAOS_CLIENT_ECHO)) {
+        return chaos_wsload_conflict("--lifetime applies to echo clients only");
     }
     if (g->garbage_rate && l->kind != CHAOS_CLIENT_GARBAGE) {
         return chaos_wsload_conflict("--garbage-rate applies to --kind garbage only");
@@ -396,6 +404,15 @@ int chaos_wsload_parse(chaos_wsload_opts *out, int argc, char **argv)
         case OPT_NO_RECONNECT:
             l->reconnect = false;
             break;
+        case OPT_LIFETIME: {
+            double secs = 0;
+            if (chaos_wsload_parse_seconds(&secs, optarg) != 0 || secs < 0.1) {
+                return chaos_wsload_fail("--lifetime", optarg);
+            }
+            l->lifetime_ms = (uint32_t)(secs * 1000.0 + 0.5);
+            g.lifetime = true;
+            break;
+        }
         case OPT_SERVER_PID:
             if (wsf_parse_u64(&v, optarg, 1, INT32_MAX) != 0) {
                 return chaos_wsload_fail("--server-pid", optarg);

@@ -57,7 +57,7 @@ static ssize_t ws_parser_deliver(ws_parser *p, ws_event *out, uint8_t *buf, size
 
 static bool ws_parser_close_code_ok(const ws_parser *p, unsigned code)
 {
-    if (ws_close_code_is_valid(code))
+    if (ws_close_code_is_valid(code) || (p->sent_close != 0 && code == p->sent_close))
         return true;
     return p->role == WS_ROLE_CLIENT && code >= 1012 && code <= 1014;
 }

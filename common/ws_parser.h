@@ -37,12 +37,14 @@ typedef struct ws_parser {
     uint64_t msg_len;     /* payload bytes of the current message so far */
     uint64_t remaining;   /* payload bytes of the current data frame not yet delivered */
     uint8_t mask[4];
-    uint8_t mask_off;   /* position in the mask of the next payload byte */
-    uint8_t role;       /* enum ws_role */
-    uint8_t msg_op;     /* opcode of the message in progress, 0 when none */
-    bool in_frame;      /* inside a data frame's payload */
-    bool frame_fin;     /* the data frame being delivered has FIN set */
-    bool first_pending; /* the next data chunk is the first of its message */
+    uint8_t mask_off;    /* position in the mask of the next payload byte */
+    uint8_t role;        /* enum ws_role */
+    uint8_t msg_op;      /* opcode of the message in progress, 0 when none */
+    bool in_frame;       /* inside a data frame's payload */
+    bool frame_fin;      /* the data frame being delivered has FIN set */
+    bool first_pending;  /* the next data chunk is the first of its message */
+    uint16_t sent_close; /* the close code this endpoint sent, 0 = none: the peer may echo it in
+                          * its close frame (§5.5.1), so it is accepted there */
     ws_utf8 utf8;
 } ws_parser;
 
@@ -57,7 +59,8 @@ void ws_parser_init(ws_parser *p, enum ws_role role, uint64_t max_message);
  * Payloads are unmasked in place, so buf must be writable; out->data points into it.
  * Data frames are delivered in chunks as their bytes arrive; control frames only whole.
  * Close codes are checked with ws_close_code_is_valid; a client-role parser also accepts
- * 1012-1014, which servers send (service restart, try again later, bad gateway).
+ * 1012-1014, which servers send (service restart, try again later, bad gateway), and any parser
+ * accepts the code in sent_close, which its peer may echo back.
  * After an error or a WS_EV_CLOSE the parser must not be fed again. */
 ssize_t ws_parser_next(ws_parser *p, ws_event *out, uint8_t *buf, size_t len);
 

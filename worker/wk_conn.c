@@ -197,6 +197,8 @@ static void wk_conn_send_close(wk_conn *c, unsigned code, const char *reason)
     uint8_t payload[WS_MAX_CONTROL_PAYLOAD];
     size_t n = ws_close_payload(payload, code, reason);
     wk_conn_queue(c, WS_OP_CLOSE, payload, n);
+    /* The client's close may echo this code (1012 from a shed, say): that is its answer. */
+    c->u.parser.sent_close = (uint16_t)code;
     c->state = WK_CONN_CLOSING;
     wsf_buf_fini(&c->msg);
     wsf_wheel_set(&c->ctx->wheel, &c->timer, c->ctx->now + wk_ticks(c->ctx->cfg.close_ms));

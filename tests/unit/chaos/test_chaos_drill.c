@@ -27,6 +27,7 @@ static const char full_drill[] = "; a drill with a bit of everything\n"
                                  "size = 1024\n"
                                  "sources = 4\n"
                                  "open_rate = 500\n"
+                                 "lifetime = 2500ms\n"
                                  "\n"
                                  "[workers]\n"
                                  "count = 4\n"
@@ -81,6 +82,7 @@ START_TEST(full)
     ck_assert_uint_eq(d.size, 1024);
     ck_assert_uint_eq(d.sources, 4);
     ck_assert_double_eq(d.open_rate, 500.0);
+    ck_assert_uint_eq(d.lifetime_ms, 2500);
     ck_assert_str_eq(d.fleet_ini, "[workers]\n"
                                   "count = 4\n"
                                   "hang_timeout = 3\n"
@@ -202,6 +204,7 @@ START_TEST(defaults)
     ck_assert_uint_eq(d.size, 20);
     ck_assert_uint_eq(d.sources, 1);
     ck_assert_double_eq(d.open_rate, 0.0);
+    ck_assert_uint_eq(d.lifetime_ms, 0);
     ck_assert_str_eq(d.fleet_ini, "");
     ck_assert_uint_eq(d.n_actions, 0);
     ck_assert_uint_eq(d.n_objectives, 0);
@@ -313,6 +316,7 @@ static const bad_case bad_cases[] = {
     {"[load]\nsize = 16777217\n", "line 2: [load] size: ", "1..16777216"},
     {"[load]\nsources = 251\n", "line 2: [load] sources: ", "1..250"},
     {"[load]\nopen_rate = 2000000\n", "line 2: [load] open_rate: ", "out of range"},
+    {"[load]\nlifetime = 50ms\n", "line 2: [load] lifetime: ", ""},
     {"duration = 30s\n", "line 1: duration: ", "outside any section"},
     {BASE "[timeline\n", "line 5: syntax error", ""},
 };

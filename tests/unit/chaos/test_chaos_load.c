@@ -1,7 +1,7 @@
 /* Unit tests for chaos/chaos_load.c: refused and timed-out attempts and their backoff, giving up
- * without reconnect, resizing and stopping a population, the open rate, and the events of
- * connections whose server died. The echo cases run against the real wsworker, started here on a
- * loopback port and stopped by its pid in the same test. */
+ * without reconnect, resizing and stopping a population, the open rate, sessions with a lifetime,
+ * and the events of connections whose server died. The echo cases run against the real wsworker,
+ * started here on a loopback port and stopped by its pid in the same test. */
 #include <check.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -384,6 +384,50 @@ START_TEST(open_rate_paces_opening)
 }
 END_TEST
 
+static bool ups_at_least_12(void *arg)
+{
+    return ((seen *)arg)->ups >= 12;
+}
+
+START_TEST(lifetime_renews_sessions)
+{
+    unsigned port;
+    pid_t wk = start_worker(&port);
+    struct event_base *base = event_base_new();
+    chaos_load_opts o;
+    seen s = {0};
+    chaos_load_hooks hooks = {on_event, on_up, &s};
+    chaos_load_opts_init(&o);
+    target(&o, port);
+    o.connections = 3;
+    o.inflight = 0;
+    o.rate = 50;
+    o.lifetime_ms = 200;
+    chaos_load *l = chaos_load_new(base, &o, &hooks);
+    uint64_t t0 = chaos_load_now_ms();
+    chaos_load_start(l);
+    /* Sessions of 100-300 ms: 12 upgrades take at least 300 ms, and come within a few seconds. */
+    ck_assert(run_until(base, ups_at_least_12, &s, 5000));
+    uint64_t took = chaos_load_now_ms() - t0;
+    ck_assert_msg(took >= 300, "12 sessions in %llu ms", (unsigned long long)took);
+    const chaos_load_totals *t = chaos_load_get_totals(l);
+    /* Ending a session is the client's own close: no disconnect, no event, nothing lost. */
+    ck_assert_uint_eq(t->disconnects, 0);
+    ck_assert_uint_eq(s.nevents, 0);
+    ck_assert_uint_eq(s.reconnects, 0);
+    ck_assert_uint_eq(t->lost, 0);
+    ck_assert_uint_eq(t->unclean_closes, 0);
+    ck_assert_uint_ge(chaos_load_conn(l, 0)->attempts, 2);
+    ck_assert_uint_ge(t->echoed, 12);
+    chaos_load_stop(l, 1000, on_done, &s);
+    ck_assert(run_until(base, is_done, &s, 5000));
+    ck_assert_uint_eq(t->echoed, t->sent);
+    chaos_load_free(l);
+    event_base_free(base);
+    stop_worker(wk, SIGTERM);
+}
+END_TEST
+
 static bool events_4(void *arg)
 {
     return ((seen *)arg)->nevents >= 4;
@@ -475,6 +519,7 @@ Suite *chaos_load_suite(void)
     tcase_add_test(tc, no_upgrade_in_time);
     tcase_add_test(tc, resize_and_stop);
     tcase_add_test(tc, open_rate_paces_opening);
+    tcase_add_test(tc, lifetime_renews_sessions);
     tcase_add_test(tc, dead_server_events);
     suite_add_tcase(s, tc);
     return s;

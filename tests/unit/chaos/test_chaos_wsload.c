@@ -130,6 +130,11 @@ START_TEST(every_option)
     ck_assert(o.duration == 0);
     ck_assert(o.load.reconnect);
 
+    PARSE_OK(&o, "--port", "1", "--rate", "2", "--lifetime", "2.5");
+    ck_assert_uint_eq(o.load.lifetime_ms, 2500);
+    PARSE_OK(&o, "--port", "1");
+    ck_assert_uint_eq(o.load.lifetime_ms, 0);
+
     PARSE_OK(&o, "--port", "1", "--kind", "slow", "--size", "4096");
     ck_assert_int_eq(o.load.kind, CHAOS_CLIENT_SLOW);
     PARSE_OK(&o, "--port", "1", "--kind", "garbage");
@@ -166,6 +171,8 @@ START_TEST(bad_values_name_the_option)
     PARSE_BAD("--open-rate", "--port", "1", "--open-rate", "0");
     PARSE_BAD("--garbage-rate", "--port", "1", "--kind", "garbage", "--garbage-rate", "x");
     PARSE_BAD("--server-pid", "--port", "1", "--server-pid", "0");
+    PARSE_BAD("--lifetime", "--port", "1", "--lifetime", "0.05");
+    PARSE_BAD("--lifetime", "--port", "1", "--lifetime", "2s");
     PARSE_BAD("--port", "--port", "65536");
     PARSE_BAD("--path", "--port", "1", "--path", "echo");
     PARSE_BAD("--url", "--url", "http://127.0.0.1:1/");
@@ -186,6 +193,8 @@ START_TEST(conflicts)
     PARSE_BAD("apply to echo clients", "--port", "1", "--mode", "idle", "--inflight", "3");
     PARSE_BAD("--garbage-rate applies", "--port", "1", "--garbage-rate", "3");
     PARSE_BAD("--open-rate", "--port", "1", "--mode", "connect", "--open-rate", "3");
+    PARSE_BAD("--lifetime applies", "--port", "1", "--kind", "slow", "--lifetime", "3");
+    PARSE_BAD("--lifetime applies", "--port", "1", "--mode", "idle", "--lifetime", "3");
     PARSE_BAD("--sources needs an IPv4", "--url", "ws://[::1]:1/", "--sources", "2");
     PARSE_BAD("1 GiB", "--port", "1", "--inflight", "65536", "--size", "16777216");
 }

@@ -823,6 +823,35 @@ START_TEST(close_valid_codes)
 }
 END_TEST
 
+/* A server that closed with 1012 (a shed) accepts the client's close echoing 1012 (§5.5.1), and
+ * still refuses the other codes outside ws_close_code_is_valid. */
+START_TEST(close_echo_of_sent_code)
+{
+    ws_test_bytes in = {0};
+    put_close(&in, 1012, "", 0);
+    ws_parser p;
+    ws_event ev;
+    ws_parser_init(&p, WS_ROLE_SERVER, 0);
+    p.sent_close = 1012;
+    ck_assert_int_eq(ws_parser_next(&p, &ev, in.p, in.len), (ssize_t)in.len);
+    ck_assert_int_eq(ev.kind, WS_EV_CLOSE);
+    ck_assert_uint_eq(ev.code, 1012);
+    ws_test_bytes_fini(&in);
+
+    put_close(&in, 1013, "", 0);
+    ws_parser_init(&p, WS_ROLE_SERVER, 0);
+    p.sent_close = 1012;
+    ck_assert_int_eq(ws_parser_next(&p, &ev, in.p, in.len), -WS_CLOSE_PROTOCOL);
+    ws_test_bytes_fini(&in);
+
+    /* Without a close of its own, 1012 from a client is a protocol error. */
+    put_close(&in, 1012, "", 0);
+    ws_parser_init(&p, WS_ROLE_SERVER, 0);
+    ck_assert_int_eq(ws_parser_next(&p, &ev, in.p, in.len), -WS_CLOSE_PROTOCOL);
+    ws_test_bytes_fini(&in);
+}
+END_TEST
+
 START_TEST(close_invalid_utf8_reason)
 {
     ws_test_bytes in = {0};
@@ -960,6 +989,7 @@ Suite *ws_parser_suite(void)
     tcase_add_test(tc, close_one_byte_payload);
     tcase_add_loop_test(tc, close_invalid_codes, 0, 10);
     tcase_add_loop_test(tc, close_valid_codes, 0, 7);
+    tcase_add_test(tc, close_echo_of_sent_code);
     tcase_add_test(tc, close_invalid_utf8_reason);
     tcase_add_test(tc, close_inside_fragmented_text);
     tcase_add_test(tc, close_in_client_role);
