@@ -139,7 +139,8 @@ static int wschaos_name_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The .drill files of dir, sorted, as heap strings. Returns how many, or -1. */
+/* The paths of the .drill files in dir, sorted by name, as heap strings. Returns how many, or
+ * -1. */
 static int wschaos_scan(const char *dir, char **names, size_t max)
 {
     DIR *d = opendir(dir);
@@ -151,8 +152,10 @@ static int wschaos_scan(const char *dir, char **names, size_t max)
     struct dirent *e;
     while ((e = readdir(d)) != NULL && n < max) {
         size_t len = strlen(e->d_name);
-        if (len > 6 && strcmp(e->d_name + len - 6, ".drill") == 0) {
-            names[n++] = strdup(e->d_name);
+        char *path = NULL;
+        if (len > 6 && strcmp(e->d_name + len - 6, ".drill") == 0 &&
+            asprintf(&path, "%s/%s", dir, e->d_name) > 0) {
+            names[n++] = path;
         }
     }
     closedir(d);
@@ -192,9 +195,7 @@ static int wschaos_list(const char *dir)
     }
     int rc = 0;
     for (int i = 0; i < n; i++) {
-        char path[PATH_MAX];
-        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-        chaos_drill *d = wschaos_load(dir, path);
+        chaos_drill *d = wschaos_load(dir, names[i]);
         if (d == NULL) {
             rc = 2;
         } else {

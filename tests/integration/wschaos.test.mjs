@@ -130,6 +130,28 @@ describe('wschaos', () => {
             assertNothingLeft();
         });
 
+    test('--all runs every drill of --dir, with a summary line per drill', async () => {
+        const dir = path.join(tmp, 'set');
+        fs.mkdirSync(dir);
+        const quick = smallDrill([], ['max disconnects = 0', 'min echoed = 100'])
+            .replace('duration = 5s', 'duration = 2s');
+        fs.writeFileSync(path.join(dir, 'b-second.drill'), quick);
+        fs.writeFileSync(path.join(dir, 'a-first.drill'), quick);
+        fs.writeFileSync(path.join(dir, 'not-a-drill.txt'), 'ignored');
+        const r = await wschaos(['run', '--all', '--dir', dir, '--quiet']);
+        assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+        const first = r.stdout.indexOf('drill a-first');
+        const second = r.stdout.indexOf('drill b-second');
+        assert.ok(first >= 0 && second > first, r.stdout);
+        assert.match(r.stdout, /PASS\s+a-first/);
+        assert.match(r.stdout, /PASS\s+b-second/);
+        assert.match(r.stdout, /2 of 2 drills passed/);
+        const list = await wschaos(['list', '--dir', dir], 10000);
+        assert.equal(list.code, 0, list.stderr);
+        assert.deepEqual(list.stdout.trim().split('\n').map((l) => l.split(/\s+/)[0]),
+            ['a-first', 'b-second']);
+    });
+
     test('an objective that does not hold fails the drill: exit 1, FAIL in the text report',
         async () => {
             const file = writeDrill('small-fail', smallDrill(['1s = kill 1'], [
