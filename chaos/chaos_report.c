@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "wsf_buf.h"
+#include "wsf_json.h"
 
 /* In the order of enum chaos_cause; kept here so reports need nothing of the load client. */
 static const char *const chaos_report_causes[CHAOS_CAUSE_COUNT] = {
@@ -274,32 +275,6 @@ void chaos_report_summary(const chaos_report *const *reports, size_t n, FILE *ou
     fprintf(out, "%zu of %zu drills passed\n", passed, n);
 }
 
-/* Aborts on a jansson allocation failure: a report has no useful way to go on. */
-static _Noreturn void chaos_json_oom(void)
-{
-    fputs("wschaos: out of memory building JSON\n", stderr);
-    abort();
-}
-
-static json_t *chaos_json_checked(json_t *v)
-{
-    if (v == NULL)
-        chaos_json_oom();
-    return v;
-}
-
-static void chaos_json_set(json_t *obj, const char *key, json_t *v)
-{
-    if (json_object_set_new(obj, key, chaos_json_checked(v)) != 0)
-        chaos_json_oom();
-}
-
-static void chaos_json_append(json_t *array, json_t *v)
-{
-    if (json_array_append_new(array, chaos_json_checked(v)) != 0)
-        chaos_json_oom();
-}
-
 /* A string; bytes that do not form UTF-8 (a note cut mid-character) become '?'. */
 static json_t *chaos_json_text(const char *s)
 {
@@ -332,12 +307,12 @@ static json_t *chaos_json_uint(uint64_t v)
 
 static json_t *chaos_json_notes(const chaos_note *notes, size_t n)
 {
-    json_t *a = chaos_json_checked(json_array());
+    json_t *a = wsf_json_checked(json_array());
     for (size_t i = 0; i < n; i++) {
-        json_t *o = chaos_json_checked(json_object());
-        chaos_json_set(o, "t_ms", json_integer((json_int_t)notes[i].t_ms));
-        chaos_json_set(o, "text", chaos_json_text(notes[i].text));
-        chaos_json_append(a, o);
+        json_t *o = wsf_json_checked(json_object());
+        wsf_json_set(o, "t_ms", json_integer((json_int_t)notes[i].t_ms));
+        wsf_json_set(o, "text", chaos_json_text(notes[i].text));
+        wsf_json_append(a, o);
     }
     return a;
 }
@@ -345,69 +320,68 @@ static json_t *chaos_json_notes(const chaos_note *notes, size_t n)
 static json_t *chaos_json_drill(const chaos_report *r)
 {
     const chaos_drill *d = r->drill;
-    json_t *o = chaos_json_checked(json_object());
-    chaos_json_set(o, "name", chaos_json_text(d->name));
-    chaos_json_set(o, "description", chaos_json_text(d->description));
-    chaos_json_set(o, "quick", json_boolean(r->quick));
-    chaos_json_set(o, "elapsed_s", json_real(isfinite(r->elapsed_s) ? r->elapsed_s : 0.0));
-    chaos_json_set(o, "error", r->error[0] != '\0' ? chaos_json_text(r->error) : json_null());
-    chaos_json_set(o, "faults", chaos_json_notes(r->faults, r->n_faults));
-    chaos_json_set(o, "actions", chaos_json_notes(r->actions, r->n_actions));
-    chaos_json_set(o, "dropped_notes", chaos_json_uint(r->dropped_notes));
+    json_t *o = wsf_json_checked(json_object());
+    wsf_json_set(o, "name", chaos_json_text(d->name));
+    wsf_json_set(o, "description", chaos_json_text(d->description));
+    wsf_json_set(o, "quick", json_boolean(r->quick));
+    wsf_json_set(o, "elapsed_s", json_real(isfinite(r->elapsed_s) ? r->elapsed_s : 0.0));
+    wsf_json_set(o, "error", r->error[0] != '\0' ? chaos_json_text(r->error) : json_null());
+    wsf_json_set(o, "faults", chaos_json_notes(r->faults, r->n_faults));
+    wsf_json_set(o, "actions", chaos_json_notes(r->actions, r->n_actions));
+    wsf_json_set(o, "dropped_notes", chaos_json_uint(r->dropped_notes));
 
-    json_t *causes = chaos_json_checked(json_object());
+    json_t *causes = wsf_json_checked(json_object());
     for (size_t c = 0; c < CHAOS_CAUSE_COUNT; c++)
-        chaos_json_set(causes, chaos_report_causes[c], chaos_json_uint(r->by_cause[c]));
-    chaos_json_set(o, "disconnects_by_cause", causes);
+        wsf_json_set(causes, chaos_report_causes[c], chaos_json_uint(r->by_cause[c]));
+    wsf_json_set(o, "disconnects_by_cause", causes);
 
-    json_t *codes = chaos_json_checked(json_object());
+    json_t *codes = wsf_json_checked(json_object());
     for (size_t i = 0; i < CHAOS_NCODES; i++) {
         if (r->close_codes[i] == 0)
             continue;
         char key[16];
         snprintf(key, sizeof key, "%zu", 1000 + i);
-        chaos_json_set(codes, key, chaos_json_uint(r->close_codes[i]));
+        wsf_json_set(codes, key, chaos_json_uint(r->close_codes[i]));
     }
-    chaos_json_set(o, "close_codes", codes);
+    wsf_json_set(o, "close_codes", codes);
 
-    json_t *metrics = chaos_json_checked(json_object());
+    json_t *metrics = wsf_json_checked(json_object());
     for (int id = 0; id < CHAOS_METRIC_COUNT; id++) {
         if (r->have[id])
-            chaos_json_set(metrics, chaos_metric_name((enum chaos_metric_id)id),
-                           chaos_json_number(r->metric[id]));
+            wsf_json_set(metrics, chaos_metric_name((enum chaos_metric_id)id),
+                         chaos_json_number(r->metric[id]));
     }
-    chaos_json_set(o, "metrics", metrics);
+    wsf_json_set(o, "metrics", metrics);
 
-    json_t *objectives = chaos_json_checked(json_array());
+    json_t *objectives = wsf_json_checked(json_array());
     for (size_t i = 0; i < d->n_objectives; i++) {
         const chaos_objective *ob = &d->objectives[i];
-        json_t *j = chaos_json_checked(json_object());
-        chaos_json_set(j, "text", chaos_json_text(ob->text));
-        chaos_json_set(j, "metric", chaos_json_text(chaos_metric_name(ob->metric)));
-        chaos_json_set(j, "bound", json_string(ob->bound == CHAOS_BOUND_MAX ? "max" : "min"));
-        chaos_json_set(j, "limit", chaos_json_number(ob->limit));
-        chaos_json_set(j, "value",
-                       r->have[ob->metric] ? chaos_json_number(r->metric[ob->metric])
-                                           : json_null());
-        chaos_json_set(j, "passed", json_boolean(r->passed[i]));
-        chaos_json_append(objectives, j);
+        json_t *j = wsf_json_checked(json_object());
+        wsf_json_set(j, "text", chaos_json_text(ob->text));
+        wsf_json_set(j, "metric", chaos_json_text(chaos_metric_name(ob->metric)));
+        wsf_json_set(j, "bound", json_string(ob->bound == CHAOS_BOUND_MAX ? "max" : "min"));
+        wsf_json_set(j, "limit", chaos_json_number(ob->limit));
+        wsf_json_set(j, "value",
+                     r->have[ob->metric] ? chaos_json_number(r->metric[ob->metric]) : json_null());
+        wsf_json_set(j, "passed", json_boolean(r->passed[i]));
+        wsf_json_append(objectives, j);
     }
-    chaos_json_set(o, "objectives", objectives);
-    chaos_json_set(o, "passed", json_boolean(r->all_passed));
+    wsf_json_set(o, "objectives", objectives);
+    wsf_json_set(o, "passed", json_boolean(r->all_passed));
     return o;
 }
 
 int chaos_report_json(const chaos_report *const *reports, size_t n, FILE *out)
 {
-    json_t *root = chaos_json_checked(json_object());
-    json_t *drills = chaos_json_checked(json_array());
+    json_t *root = wsf_json_checked(json_object());
+    json_t *drills = wsf_json_checked(json_array());
     bool all = true;
     for (size_t i = 0; i < n; i++) {
-        chaos_json_append(drills, chaos_json_drill(reports[i]));
+        wsf_json_append(drills, chaos_json_drill(reports[i]));
         all = all && reports[i]->all_passed;
     }
-    chaos_json_set(root, "drills", drills);
-    chaos_json_set(root, "passed", json_boolean(all));
+    wsf_json_set(root, "drills", drills);
+    wsf_json_set(root, "passed", json_boolean(all));
     int rc = json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
     json_decref(root);
     if (rc != 0 || fputc('\n', out) == EOF || fflush(out) == EOF || ferror(out))

@@ -15,6 +15,7 @@
 
 #include "chaos_proc.h"
 #include "wsf_buf.h"
+#include "wsf_json.h"
 
 #define CHAOS_WSRUN_GRACE_MS 3000   /* stop: time for echoes in flight, then for closes */
 #define CHAOS_WSRUN_SETTLE_SECS 1.0 /* idle mode: wait this long after all are up to sample RSS */
@@ -365,16 +366,16 @@ static void chaos_wsrun_print_line(const chaos_wsrun *r)
 
 static json_t *chaos_wsrun_hist_json(const wsf_hist *h, bool p999)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "count", json_integer((json_int_t)h->count));
-    json_object_set_new(o, "min", json_integer(h->count ? (json_int_t)h->min : 0));
-    json_object_set_new(o, "mean", json_real(wsf_hist_mean(h)));
-    json_object_set_new(o, "p50", json_integer((json_int_t)wsf_hist_quantile(h, 0.5)));
-    json_object_set_new(o, "p99", json_integer((json_int_t)wsf_hist_quantile(h, 0.99)));
+    json_t *o = wsf_json_checked(json_object());
+    wsf_json_set(o, "count", json_integer((json_int_t)h->count));
+    wsf_json_set(o, "min", json_integer(h->count ? (json_int_t)h->min : 0));
+    wsf_json_set(o, "mean", json_real(wsf_hist_mean(h)));
+    wsf_json_set(o, "p50", json_integer((json_int_t)wsf_hist_quantile(h, 0.5)));
+    wsf_json_set(o, "p99", json_integer((json_int_t)wsf_hist_quantile(h, 0.99)));
     if (p999) {
-        json_object_set_new(o, "p999", json_integer((json_int_t)wsf_hist_quantile(h, 0.999)));
+        wsf_json_set(o, "p999", json_integer((json_int_t)wsf_hist_quantile(h, 0.999)));
     }
-    json_object_set_new(o, "max", json_integer((json_int_t)h->max));
+    wsf_json_set(o, "max", json_integer((json_int_t)h->max));
     return o;
 }
 
@@ -394,62 +395,61 @@ static void chaos_wsrun_print_json(const chaos_wsrun *r)
         bytes_out += st->bytes_out;
     }
 
-    json_t *j = json_object();
-    json_object_set_new(j, "mode", json_string(chaos_wsload_mode_name(o->mode)));
-    json_object_set_new(j, "kind", json_string(chaos_wsload_kind_name(lo->kind)));
-    json_object_set_new(j, "connections", json_integer((json_int_t)lo->connections));
-    json_object_set_new(j, "inflight", json_integer(lo->inflight));
-    json_object_set_new(j, "rate", json_real(lo->rate));
-    json_object_set_new(j, "size", json_integer((json_int_t)lo->size));
-    json_object_set_new(j, "sources", json_integer(lo->sources));
-    json_object_set_new(j, "reconnect", json_boolean(lo->reconnect));
-    json_object_set_new(j, "secs", json_real(secs));
-    json_object_set_new(j, "msgs", json_integer((json_int_t)count));
-    json_object_set_new(j, "msgs_per_s", json_real(secs > 0 ? (double)count / secs : 0));
-    json_object_set_new(j, "errors", json_integer((json_int_t)chaos_wsrun_errors(r)));
-    json_object_set_new(j, "up_peak", json_integer((json_int_t)r->up_peak));
-    json_object_set_new(j, "up_at_end", json_integer((json_int_t)r->up_at_end));
-    json_object_set_new(j, "attempts", json_integer((json_int_t)t->attempts));
-    json_object_set_new(j, "failed", json_integer((json_int_t)failed));
-    json_object_set_new(j, "upgrades", json_integer((json_int_t)t->upgrades));
-    json_object_set_new(j, "sent", json_integer((json_int_t)t->sent));
-    json_object_set_new(j, "echoed", json_integer((json_int_t)t->echoed));
-    json_object_set_new(j, "lost", json_integer((json_int_t)t->lost));
-    json_object_set_new(j, "echo_errors", json_integer((json_int_t)t->by_cause[CHAOS_CAUSE_ECHO]));
-    json_object_set_new(j, "disconnects", json_integer((json_int_t)t->disconnects));
-    json_object_set_new(j, "reconnects", json_integer((json_int_t)t->reconnects));
-    json_object_set_new(j, "gave_up", json_integer((json_int_t)t->gave_up));
-    json_object_set_new(j, "unclean_closes", json_integer((json_int_t)t->unclean_closes));
-    json_object_set_new(j, "bytes_out", json_integer((json_int_t)bytes_out));
-    json_t *causes = json_object();
+    json_t *j = wsf_json_checked(json_object());
+    wsf_json_set(j, "mode", json_string(chaos_wsload_mode_name(o->mode)));
+    wsf_json_set(j, "kind", json_string(chaos_wsload_kind_name(lo->kind)));
+    wsf_json_set(j, "connections", json_integer((json_int_t)lo->connections));
+    wsf_json_set(j, "inflight", json_integer(lo->inflight));
+    wsf_json_set(j, "rate", json_real(lo->rate));
+    wsf_json_set(j, "size", json_integer((json_int_t)lo->size));
+    wsf_json_set(j, "sources", json_integer(lo->sources));
+    wsf_json_set(j, "reconnect", json_boolean(lo->reconnect));
+    wsf_json_set(j, "secs", json_real(secs));
+    wsf_json_set(j, "msgs", json_integer((json_int_t)count));
+    wsf_json_set(j, "msgs_per_s", json_real(secs > 0 ? (double)count / secs : 0));
+    wsf_json_set(j, "errors", json_integer((json_int_t)chaos_wsrun_errors(r)));
+    wsf_json_set(j, "up_peak", json_integer((json_int_t)r->up_peak));
+    wsf_json_set(j, "up_at_end", json_integer((json_int_t)r->up_at_end));
+    wsf_json_set(j, "attempts", json_integer((json_int_t)t->attempts));
+    wsf_json_set(j, "failed", json_integer((json_int_t)failed));
+    wsf_json_set(j, "upgrades", json_integer((json_int_t)t->upgrades));
+    wsf_json_set(j, "sent", json_integer((json_int_t)t->sent));
+    wsf_json_set(j, "echoed", json_integer((json_int_t)t->echoed));
+    wsf_json_set(j, "lost", json_integer((json_int_t)t->lost));
+    wsf_json_set(j, "echo_errors", json_integer((json_int_t)t->by_cause[CHAOS_CAUSE_ECHO]));
+    wsf_json_set(j, "disconnects", json_integer((json_int_t)t->disconnects));
+    wsf_json_set(j, "reconnects", json_integer((json_int_t)t->reconnects));
+    wsf_json_set(j, "gave_up", json_integer((json_int_t)t->gave_up));
+    wsf_json_set(j, "unclean_closes", json_integer((json_int_t)t->unclean_closes));
+    wsf_json_set(j, "bytes_out", json_integer((json_int_t)bytes_out));
+    json_t *causes = wsf_json_checked(json_object());
     for (int i = 0; i < CHAOS_CAUSE_COUNT; i++) {
-        json_object_set_new(causes, chaos_cause_name((enum chaos_cause)i),
-                            json_integer((json_int_t)t->by_cause[i]));
+        wsf_json_set(causes, chaos_cause_name((enum chaos_cause)i),
+                     json_integer((json_int_t)t->by_cause[i]));
     }
-    json_object_set_new(j, "by_cause", causes);
-    json_t *codes = json_object();
+    wsf_json_set(j, "by_cause", causes);
+    json_t *codes = wsf_json_checked(json_object());
     for (int i = 0; i < 16; i++) {
         if (t->close_codes[i] != 0) {
             char key[8];
             snprintf(key, sizeof(key), "%d", 1000 + i);
-            json_object_set_new(codes, key, json_integer((json_int_t)t->close_codes[i]));
+            wsf_json_set(codes, key, json_integer((json_int_t)t->close_codes[i]));
         }
     }
-    json_object_set_new(j, "close_codes", codes);
-    json_object_set_new(j, "latency_us", chaos_wsrun_hist_json(&t->latency_us, true));
-    json_object_set_new(j, "reconnect_ms", chaos_wsrun_hist_json(&t->reconnect_ms, false));
+    wsf_json_set(j, "close_codes", codes);
+    wsf_json_set(j, "latency_us", chaos_wsrun_hist_json(&t->latency_us, true));
+    wsf_json_set(j, "reconnect_ms", chaos_wsrun_hist_json(&t->reconnect_ms, false));
     double cpu = r->cpu1 - r->cpu0;
-    json_object_set_new(j, "client_cpu_s", json_real(cpu));
-    json_object_set_new(j, "client_cpu_pct", json_real(secs > 0 ? 100.0 * cpu / secs : 0));
+    wsf_json_set(j, "client_cpu_s", json_real(cpu));
+    wsf_json_set(j, "client_cpu_pct", json_real(secs > 0 ? 100.0 * cpu / secs : 0));
     if (r->srv_ok && o->mode != CHAOS_WSLOAD_IDLE) {
         double srv = r->srv_cpu1 - r->srv_cpu0;
-        json_object_set_new(j, "server_cpu_s", json_real(srv));
-        json_object_set_new(j, "server_us_per_msg",
-                            json_real(count > 0 ? srv * 1e6 / (double)count : 0));
+        wsf_json_set(j, "server_cpu_s", json_real(srv));
+        wsf_json_set(j, "server_us_per_msg", json_real(count > 0 ? srv * 1e6 / (double)count : 0));
     }
     if (r->rss_ok && r->rss_idle != 0) {
-        json_object_set_new(j, "server_rss_before", json_integer((json_int_t)r->rss_before));
-        json_object_set_new(j, "server_rss_idle", json_integer((json_int_t)r->rss_idle));
+        wsf_json_set(j, "server_rss_before", json_integer((json_int_t)r->rss_before));
+        wsf_json_set(j, "server_rss_idle", json_integer((json_int_t)r->rss_idle));
     }
     char *text = json_dumps(j, JSON_COMPACT);
     if (text != NULL) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "wsf_buf.h"
+#include "wsf_json.h"
 
 #ifndef CTL_VERSION
 #define CTL_VERSION "unknown"
@@ -48,32 +49,6 @@ static const ctl_column ctl_breaker_columns[] = {
 
 _Static_assert(CTL_NELEMS(ctl_worker_columns) <= CTL_MAX_COLUMNS, "workers table too wide");
 _Static_assert(CTL_NELEMS(ctl_breaker_columns) <= CTL_MAX_COLUMNS, "breaker table too wide");
-
-/* Aborts on a jansson allocation failure: wsctl has no useful way to go on. */
-static _Noreturn void ctl_json_oom(void)
-{
-    fputs("wsctl: out of memory building JSON\n", stderr);
-    abort();
-}
-
-static json_t *ctl_json_checked(json_t *v)
-{
-    if (v == NULL)
-        ctl_json_oom();
-    return v;
-}
-
-static void ctl_json_set(json_t *obj, const char *key, json_t *v)
-{
-    if (json_object_set_new(obj, key, ctl_json_checked(v)) != 0)
-        ctl_json_oom();
-}
-
-static void ctl_json_append(json_t *array, json_t *v)
-{
-    if (json_array_append_new(array, ctl_json_checked(v)) != 0)
-        ctl_json_oom();
-}
 
 _Static_assert(sizeof(json_int_t) >= sizeof(int64_t), "jansson integers hold 64 bits");
 
@@ -176,22 +151,22 @@ void ctl_format_bytes(char *out, size_t cap, uint64_t bytes)
 
 static json_t *ctl_status_json(const wsf_fleet_status *st)
 {
-    json_t *o = ctl_json_checked(json_object());
-    ctl_json_set(o, "state", CTL_JSON_TEXT(st->state));
-    ctl_json_set(o, "pid", ctl_json_uint(st->pid));
-    ctl_json_set(o, "workers_running", ctl_json_uint(st->workers_running));
-    ctl_json_set(o, "workers_desired", ctl_json_uint(st->workers_desired));
-    ctl_json_set(o, "workers_min", ctl_json_uint(st->workers_min));
-    ctl_json_set(o, "workers_max", ctl_json_uint(st->workers_max));
-    ctl_json_set(o, "connections", ctl_json_uint(st->connections));
-    ctl_json_set(o, "msgs_in_per_s", ctl_json_rate(st->msgs_in_per_s));
-    ctl_json_set(o, "errors_per_s", ctl_json_rate(st->errors_per_s));
-    ctl_json_set(o, "uptime_s", ctl_json_uint(st->uptime_s));
-    ctl_json_set(o, "steering", CTL_JSON_TEXT(st->steering));
-    ctl_json_set(o, "listen", CTL_JSON_TEXT(st->listen));
-    ctl_json_set(o, "autoscale", json_boolean(st->autoscale));
-    ctl_json_set(o, "last_scaling", CTL_JSON_TEXT(st->last_scaling));
-    ctl_json_set(o, "last_scaling_age_s", ctl_json_uint(st->last_scaling_age_s));
+    json_t *o = wsf_json_checked(json_object());
+    wsf_json_set(o, "state", CTL_JSON_TEXT(st->state));
+    wsf_json_set(o, "pid", ctl_json_uint(st->pid));
+    wsf_json_set(o, "workers_running", ctl_json_uint(st->workers_running));
+    wsf_json_set(o, "workers_desired", ctl_json_uint(st->workers_desired));
+    wsf_json_set(o, "workers_min", ctl_json_uint(st->workers_min));
+    wsf_json_set(o, "workers_max", ctl_json_uint(st->workers_max));
+    wsf_json_set(o, "connections", ctl_json_uint(st->connections));
+    wsf_json_set(o, "msgs_in_per_s", ctl_json_rate(st->msgs_in_per_s));
+    wsf_json_set(o, "errors_per_s", ctl_json_rate(st->errors_per_s));
+    wsf_json_set(o, "uptime_s", ctl_json_uint(st->uptime_s));
+    wsf_json_set(o, "steering", CTL_JSON_TEXT(st->steering));
+    wsf_json_set(o, "listen", CTL_JSON_TEXT(st->listen));
+    wsf_json_set(o, "autoscale", json_boolean(st->autoscale));
+    wsf_json_set(o, "last_scaling", CTL_JSON_TEXT(st->last_scaling));
+    wsf_json_set(o, "last_scaling_age_s", ctl_json_uint(st->last_scaling_age_s));
     return o;
 }
 
@@ -235,38 +210,38 @@ static void ctl_status_human(FILE *out, const wsf_ctl_response *res)
 
 static json_t *ctl_worker_json(const wsf_worker_status *w)
 {
-    json_t *o = ctl_json_checked(json_object());
-    ctl_json_set(o, "slot", ctl_json_uint(w->slot));
-    ctl_json_set(o, "pid", ctl_json_uint(w->pid));
-    ctl_json_set(o, "state", CTL_JSON_TEXT(w->state));
-    ctl_json_set(o, "connections", ctl_json_uint(w->connections));
-    ctl_json_set(o, "msgs_in_per_s", ctl_json_rate(w->msgs_in_per_s));
-    ctl_json_set(o, "msgs_out_per_s", ctl_json_rate(w->msgs_out_per_s));
-    ctl_json_set(o, "errors_per_s", ctl_json_rate(w->errors_per_s));
-    ctl_json_set(o, "restarts", ctl_json_uint(w->restarts));
-    ctl_json_set(o, "uptime_s", ctl_json_uint(w->uptime_s));
-    ctl_json_set(o, "generation", ctl_json_uint(w->generation));
-    ctl_json_set(o, "accepting", json_boolean(w->accepting));
-    ctl_json_set(o, "buckets", ctl_json_uint(w->buckets));
-    ctl_json_set(o, "rss_bytes", ctl_json_uint(w->rss_bytes));
-    ctl_json_set(o, "breaker", CTL_JSON_TEXT(w->breaker));
-    ctl_json_set(o, "failure_rate", ctl_json_rate(w->failure_rate));
-    ctl_json_set(o, "opened_at", ctl_json_uint(w->opened_at));
-    ctl_json_set(o, "times_opened", ctl_json_uint(w->times_opened));
+    json_t *o = wsf_json_checked(json_object());
+    wsf_json_set(o, "slot", ctl_json_uint(w->slot));
+    wsf_json_set(o, "pid", ctl_json_uint(w->pid));
+    wsf_json_set(o, "state", CTL_JSON_TEXT(w->state));
+    wsf_json_set(o, "connections", ctl_json_uint(w->connections));
+    wsf_json_set(o, "msgs_in_per_s", ctl_json_rate(w->msgs_in_per_s));
+    wsf_json_set(o, "msgs_out_per_s", ctl_json_rate(w->msgs_out_per_s));
+    wsf_json_set(o, "errors_per_s", ctl_json_rate(w->errors_per_s));
+    wsf_json_set(o, "restarts", ctl_json_uint(w->restarts));
+    wsf_json_set(o, "uptime_s", ctl_json_uint(w->uptime_s));
+    wsf_json_set(o, "generation", ctl_json_uint(w->generation));
+    wsf_json_set(o, "accepting", json_boolean(w->accepting));
+    wsf_json_set(o, "buckets", ctl_json_uint(w->buckets));
+    wsf_json_set(o, "rss_bytes", ctl_json_uint(w->rss_bytes));
+    wsf_json_set(o, "breaker", CTL_JSON_TEXT(w->breaker));
+    wsf_json_set(o, "failure_rate", ctl_json_rate(w->failure_rate));
+    wsf_json_set(o, "opened_at", ctl_json_uint(w->opened_at));
+    wsf_json_set(o, "times_opened", ctl_json_uint(w->times_opened));
     return o;
 }
 
 /* One "breaker list" item: state is the breaker's, worker_state the slot's. */
 static json_t *ctl_breaker_json(const wsf_worker_status *w)
 {
-    json_t *o = ctl_json_checked(json_object());
-    ctl_json_set(o, "slot", ctl_json_uint(w->slot));
-    ctl_json_set(o, "pid", ctl_json_uint(w->pid));
-    ctl_json_set(o, "state", CTL_JSON_TEXT(w->breaker));
-    ctl_json_set(o, "worker_state", CTL_JSON_TEXT(w->state));
-    ctl_json_set(o, "failure_rate", ctl_json_rate(w->failure_rate));
-    ctl_json_set(o, "opened_at", ctl_json_uint(w->opened_at));
-    ctl_json_set(o, "times_opened", ctl_json_uint(w->times_opened));
+    json_t *o = wsf_json_checked(json_object());
+    wsf_json_set(o, "slot", ctl_json_uint(w->slot));
+    wsf_json_set(o, "pid", ctl_json_uint(w->pid));
+    wsf_json_set(o, "state", CTL_JSON_TEXT(w->breaker));
+    wsf_json_set(o, "worker_state", CTL_JSON_TEXT(w->state));
+    wsf_json_set(o, "failure_rate", ctl_json_rate(w->failure_rate));
+    wsf_json_set(o, "opened_at", ctl_json_uint(w->opened_at));
+    wsf_json_set(o, "times_opened", ctl_json_uint(w->times_opened));
     return o;
 }
 
@@ -375,9 +350,9 @@ static void ctl_workers_render(FILE *out, const ctl_table *t,
         ctl_table_human(out, t, workers, n, now);
         return;
     }
-    json_t *a = ctl_json_checked(json_array());
+    json_t *a = wsf_json_checked(json_array());
     for (size_t i = 0; i < n; i++)
-        ctl_json_append(a, item(&workers[i]));
+        wsf_json_append(a, item(&workers[i]));
     ctl_json_dump(out, a);
 }
 
@@ -389,12 +364,12 @@ static void ctl_version_render(FILE *out, const wsf_ctl_response *res, bool json
              res->server_version[0] != '\0' ? res->server_version : "unknown");
     if (json) {
         char msg[sizeof server + 64];
-        json_t *o = ctl_json_checked(json_object());
+        json_t *o = wsf_json_checked(json_object());
         snprintf(msg, sizeof msg, "wsctl %s, wsfleetd %s", ctl_version, server);
-        ctl_json_set(o, "ok", json_true());
-        ctl_json_set(o, "message", ctl_json_text(msg, sizeof msg));
-        ctl_json_set(o, "version", json_string(ctl_version));
-        ctl_json_set(o, "server_version", ctl_json_text(server, sizeof server));
+        wsf_json_set(o, "ok", json_true());
+        wsf_json_set(o, "message", ctl_json_text(msg, sizeof msg));
+        wsf_json_set(o, "version", json_string(ctl_version));
+        wsf_json_set(o, "server_version", ctl_json_text(server, sizeof server));
         ctl_json_dump(out, o);
         return;
     }
@@ -430,9 +405,9 @@ int ctl_output_render(FILE *out, enum wsf_ctl_command cmd, const wsf_ctl_respons
         break;
     }
     if (json) {
-        json_t *o = ctl_json_checked(json_object());
-        ctl_json_set(o, "ok", json_true());
-        ctl_json_set(o, "message", CTL_JSON_TEXT(res->message));
+        json_t *o = wsf_json_checked(json_object());
+        wsf_json_set(o, "ok", json_true());
+        wsf_json_set(o, "message", CTL_JSON_TEXT(res->message));
         ctl_json_dump(out, o);
     } else if (res->message[0] != '\0') {
         CTL_PUT_TEXT(out, res->message);
@@ -445,8 +420,8 @@ int ctl_output_render(FILE *out, enum wsf_ctl_command cmd, const wsf_ctl_respons
 
 void ctl_output_refusal_json(FILE *out, const wsf_ctl_response *res)
 {
-    json_t *o = ctl_json_checked(json_object());
-    ctl_json_set(o, "ok", json_false());
-    ctl_json_set(o, "error", CTL_JSON_TEXT(res->error));
+    json_t *o = wsf_json_checked(json_object());
+    wsf_json_set(o, "ok", json_false());
+    wsf_json_set(o, "error", CTL_JSON_TEXT(res->error));
     ctl_json_dump(out, o);
 }

@@ -56,6 +56,8 @@ void wk_conn_start(wk_ctx *ctx, int fd, bool rejecting)
     c->next = ctx->conns;
     if (ctx->conns)
         ctx->conns->prev = c;
+    else
+        ctx->conns_tail = c;
     ctx->conns = c;
     if (rejecting)
         ctx->nrejecting++;
@@ -84,6 +86,8 @@ static void wk_conn_kill(wk_conn *c)
         ctx->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    else
+        ctx->conns_tail = c->prev;
     c->next = c->prev = NULL;
     if (ctx->batch_conn == c) {
         ctx->batch_conn = NULL;

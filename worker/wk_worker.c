@@ -182,12 +182,14 @@ void wk_ctx_drain(wk_ctx *ctx, uint32_t drain_ms, const char *why)
     wk_ctx_drain_step(ctx);
 }
 
+/* Oldest first: a client that was just moved here (by an earlier shed, a drain or a restart) is
+ * not moved again while older connections remain. */
 unsigned wk_ctx_shed(wk_ctx *ctx, unsigned count)
 {
     unsigned shed = 0;
-    wk_conn *next;
-    for (wk_conn *c = ctx->conns; c != NULL && shed < count; c = next) {
-        next = c->next;
+    wk_conn *prev;
+    for (wk_conn *c = ctx->conns_tail; c != NULL && shed < count; c = prev) {
+        prev = c->prev;
         if (c->state != WK_CONN_OPEN)
             continue;
         wk_conn_close(c, WS_CLOSE_RESTART, "rebalancing");

@@ -52,7 +52,8 @@ typedef struct wk_ctx {
     struct event *grace;
     wsf_wheel wheel;
     uint64_t now;        /* current tick, WK_TICK_MS each */
-    wk_conn *conns;      /* every live connection, for shutdown */
+    wk_conn *conns;      /* every live connection, newest first, for shutdown */
+    wk_conn *conns_tail; /* the oldest of them */
     unsigned nconns;     /* connections counted against max_connections */
     unsigned nrejecting; /* connections being answered 503 */
     bool accepting;      /* listeners are enabled */

@@ -167,4 +167,45 @@ describe('rebalancing', () => {
             assert.equal(problem, null, problem ?? '');
         }
     });
+
+    test('a worker sheds its oldest connections first, so a client just moved is not moved again',
+        async (t) => {
+            const fleet = await startFleet({
+                workers: { count: 1, max: 2 },
+                sections: { rebalance: { enabled: 1, interval: 1, min_excess: 10 } },
+            });
+            const old = [];
+            const young = [];
+            try {
+                old.push(...await openMany(fleet, 200, { concurrency: 50 }));
+                await sleep(100);
+                young.push(...await openMany(fleet, 100, { concurrency: 50 }));
+                const oldCodes = new Map();
+                const youngCodes = new Map();
+                old.forEach((ws) => countCloses(ws, oldCodes));
+                young.forEach((ws) => countCloses(ws, youngCodes));
+                await fleet.waitWorkers((l) => sumConnections(l) === 300, 5000,
+                    'Reports counting the 300');
+                const r = await fleet.ctl(['scale', '2']);
+                assert.equal(r.code, 0, r.stderr);
+                // Each shed takes 10 % of the 300 on slot 0; the first few all come from the
+                // 200 opened first.
+                const deadline = Date.now() + 15000;
+                while ((oldCodes.get(1012) ?? 0) < 50 && Date.now() < deadline) {
+                    await sleep(100);
+                }
+                t.diagnostic(`shed: ${oldCodes.get(1012) ?? 0} of the older 200, ` +
+                    `${youngCodes.get(1012) ?? 0} of the younger 100`);
+                assert.ok((oldCodes.get(1012) ?? 0) >= 50,
+                    `only ${oldCodes.get(1012) ?? 0} older clients shed\n${fleet.tail()}`);
+                assert.equal(youngCodes.size, 0,
+                    `younger clients closed: ${JSON.stringify([...youngCodes])}`);
+            } finally {
+                for (const ws of [...old, ...young]) {
+                    ws.terminate();
+                }
+                const problem = await stopFleet(fleet);
+                assert.equal(problem, null, problem ?? '');
+            }
+        });
 });
