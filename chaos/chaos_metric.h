@@ -8,7 +8,10 @@
     X(CLIENTS, "clients", "echo clients held")                                                     \
     X(DISCONNECTS, "disconnects", "echo clients' connections lost (not closed by the client)")     \
     X(AFFECTED, "affected", "disconnects of clients whose worker a fault targeted")                \
-    X(OTHER_DISCONNECTS, "other_disconnects", "disconnects no fault of the drill explains")        \
+    X(OTHER_DISCONNECTS, "other_disconnects",                                                      \
+      "disconnects no fault of the drill nor move of the fleet explains")                          \
+    X(MOVED, "moved",                                                                              \
+      "clients the fleet closed with 1001, 1012 or 1013 on its own: drains, sheds")                \
     X(ORPHAN_DISCONNECTS, "orphan_disconnects", "disconnects while the supervisor was down")       \
     X(REFUSED, "refused", "connection attempts refused")                                           \
     X(FAILED_ATTEMPTS, "failed_attempts", "connection attempts that never upgraded")               \

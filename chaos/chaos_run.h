@@ -120,9 +120,16 @@ struct chaos_run {
     pid_t stopped[CHAOS_SLOTS];
     size_t n_stopped;
     /* echo clients */
+    /* From the start of the timeline: what happened while the clients came up is not the
+     * drill's. Counters of the population are read as differences from the base. */
+    wsf_hist reconnect_ms;
+    uint64_t base_sent;
+    uint64_t base_echoed;
+    uint64_t base_lost;
     uint64_t disconnects;
     uint64_t affected;
     uint64_t other;
+    uint64_t moved; /* 1001/1012/1013 closes no fault explains: the fleet moving clients */
     uint64_t orphan;
     uint64_t failed_attempts;
     uint64_t refused;

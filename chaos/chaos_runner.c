@@ -183,11 +183,15 @@ static void chaos_echo_event(const chaos_event *ev, void *arg)
     bool injected =
         ev->cause == CHAOS_CAUSE_CLOSE && ((ev->code == 1011 && ev->at_ms <= run->error_until) ||
                                            (ev->code == 1001 && ev->at_ms <= run->drain_until));
+    bool moved = ev->cause == CHAOS_CAUSE_CLOSE &&
+                 (ev->code == 1001 || ev->code == 1012 || ev->code == 1013);
     if (targeted || injected) {
         run->affected++;
         if (!targeted && ev->conn < run->targeted_cap) {
             run->targeted[ev->conn] = CHAOS_FAULTS_MAX; /* no curve */
         }
+    } else if (moved) {
+        run->moved++;
     } else {
         run->other++;
     }
@@ -198,8 +202,10 @@ static void chaos_echo_event(const chaos_event *ev, void *arg)
 
 static void chaos_echo_up(size_t conn, bool reconnect, uint64_t down_ms, void *arg)
 {
-    (void)down_ms;
     chaos_run *run = arg;
+    if (reconnect && run->t0 != 0) {
+        wsf_hist_add(&run->reconnect_ms, down_ms);
+    }
     if (conn >= run->targeted_cap) {
         return;
     }
@@ -315,14 +321,15 @@ static void chaos_measure(chaos_run *run)
     chaos_set(run, CHAOS_M_DISCONNECTS, (double)run->disconnects);
     chaos_set(run, CHAOS_M_AFFECTED, (double)run->affected);
     chaos_set(run, CHAOS_M_OTHER_DISCONNECTS, (double)run->other);
+    chaos_set(run, CHAOS_M_MOVED, (double)run->moved);
     chaos_set(run, CHAOS_M_ORPHAN_DISCONNECTS, (double)run->orphan);
     chaos_set(run, CHAOS_M_REFUSED, (double)run->refused);
     chaos_set(run, CHAOS_M_FAILED_ATTEMPTS, (double)run->failed_attempts);
-    chaos_set(run, CHAOS_M_RECONNECTS, (double)t->reconnects);
-    chaos_set(run, CHAOS_M_RECONNECT_P50_MS, (double)wsf_hist_quantile(&t->reconnect_ms, 0.5));
-    chaos_set(run, CHAOS_M_RECONNECT_P99_MS, (double)wsf_hist_quantile(&t->reconnect_ms, 0.99));
-    chaos_set(run, CHAOS_M_RECONNECT_MAX_MS,
-              t->reconnect_ms.count > 0 ? (double)t->reconnect_ms.max : 0.0);
+    const wsf_hist *rc = &run->reconnect_ms;
+    chaos_set(run, CHAOS_M_RECONNECTS, (double)rc->count);
+    chaos_set(run, CHAOS_M_RECONNECT_P50_MS, (double)wsf_hist_quantile(rc, 0.5));
+    chaos_set(run, CHAOS_M_RECONNECT_P99_MS, (double)wsf_hist_quantile(rc, 0.99));
+    chaos_set(run, CHAOS_M_RECONNECT_MAX_MS, rc->count > 0 ? (double)rc->max : 0.0);
     double peak = chaos_peak_share(run);
     if (peak >= 0) {
         chaos_set(run, CHAOS_M_RECONNECT_PEAK_SHARE, round(peak * 1000.0) / 1000.0);
@@ -338,9 +345,9 @@ static void chaos_measure(chaos_run *run)
     }
     echo_errors = t->by_cause[CHAOS_CAUSE_ECHO];
     chaos_set(run, CHAOS_M_NOT_BACK, (double)not_back);
-    chaos_set(run, CHAOS_M_SENT, (double)t->sent);
-    chaos_set(run, CHAOS_M_ECHOED, (double)t->echoed);
-    chaos_set(run, CHAOS_M_LOST, (double)t->lost);
+    chaos_set(run, CHAOS_M_SENT, (double)(t->sent - run->base_sent));
+    chaos_set(run, CHAOS_M_ECHOED, (double)(t->echoed - run->base_echoed));
+    chaos_set(run, CHAOS_M_LOST, (double)(t->lost - run->base_lost));
     chaos_set(run, CHAOS_M_ECHO_ERRORS, (double)echo_errors);
     chaos_set(run, CHAOS_M_LATENCY_P50_MS, (double)wsf_hist_quantile(&t->latency_us, 0.5) / 1e3);
     chaos_set(run, CHAOS_M_LATENCY_P99_MS, (double)wsf_hist_quantile(&t->latency_us, 0.99) / 1e3);
@@ -455,7 +462,14 @@ static void chaos_play(chaos_run *run)
     }
     chaos_progress(run, "%zu clients up in %.2f s", run->clients,
                    (double)(chaos_load_now_ms() - t_up) / 1000.0);
-    /* Failures while the clients came up are not the drill's. */
+    /* What happened while the clients came up (an autoscaler growing the fleet under them, say)
+     * is not the drill's. */
+    const chaos_load_totals *base = chaos_load_get_totals(run->echo);
+    run->base_sent = base->sent;
+    run->base_echoed = base->echoed;
+    run->base_lost = base->lost;
+    wsf_hist_init(&run->reconnect_ms);
+    run->disconnects = run->affected = run->other = run->moved = run->orphan = 0;
     run->failed_attempts = 0;
     run->refused = 0;
     memset(run->r->by_cause, 0, sizeof(run->r->by_cause));

@@ -178,7 +178,7 @@ START_TEST(text_report)
     /* metrics: every one set, names and values aligned, with help */
     assert_has(t, "\n  metrics\n");
     assert_has(t,
-               "\n    other_disconnects         0  disconnects no fault of the drill explains\n");
+               "\n    other_disconnects         0  disconnects no fault of the drill nor move of the fleet explains\n");
     assert_has(t, "\n    reconnect_peak_share  0.125  largest share of one fault's reconnects "
                   "within any 100 ms\n");
     assert_has(t, "\n    sent                 120000  messages sent\n");
