@@ -33,7 +33,7 @@ enum chaos_action_kind {
     CHAOS_ACT_KILL = 0,        /* kill TARGET: SIGKILL the worker(s); TARGET random, all, SLOT */
     CHAOS_ACT_STOP,            /* stop TARGET: SIGSTOP and leave it stopped (a hang) */
     CHAOS_ACT_FAULT,           /* fault TARGET KIND [rate=P] [ms=N] [for=DUR]: wsctl fault */
-    CHAOS_ACT_CRASH_LOOP,      /* crash-loop SLOT [for=DUR]: crash every new worker of the slot as
+    CHAOS_ACT_CRASH_LOOP,      /* crash-loop SLOT [for=DUR]: kill every new worker of the slot as
                                 * soon as it is up, until the slot is failed or DUR is over */
     CHAOS_ACT_KILL_SUPERVISOR, /* kill-supervisor: SIGKILL wsfleetd */
     CHAOS_ACT_CLIENTS,         /* clients N: resize the echo population */
