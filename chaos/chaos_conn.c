@@ -374,8 +374,9 @@ static void chaos_conn_queue_bad_request(chaos_conn *c, uint64_t *rng)
     static const char *const heads[] = {
         "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n",                        /* no upgrade */
         "POST /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n", /* wrong method */
-        "GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n", /* bad key */
+        /* bad key */
+        ("GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n"),
     };
     unsigned pick = (unsigned)(wsf_rand_unit(rng) * 4);
     if (pick < 3) {

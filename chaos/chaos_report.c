@@ -36,6 +36,9 @@ void chaos_report_set(chaos_report *r, enum chaos_metric_id id, double value)
     r->have[id] = true;
 }
 
+static void chaos_report_note(chaos_report *r, chaos_note *list, size_t *n, int64_t t_ms,
+                              const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+
 /* Appends a note to list, or counts it as dropped when the list is full. */
 static void chaos_report_note(chaos_report *r, chaos_note *list, size_t *n, int64_t t_ms,
                               const char *fmt, va_list ap)
