@@ -164,7 +164,7 @@ static void chaos_act_fault(chaos_run *run, const chaos_action *a)
 /* crash-loop: every new worker of the slot crashes as soon as wsctl shows it running. */
 void chaos_crash_check(chaos_run *run)
 {
-    if (run->crash_slot < 0 || run->crash_pending || run->sup_killed) {
+    if (run->crash_slot < 0 || run->sup_killed) {
         return;
     }
     const chaos_slot_view *v = &run->slots[run->crash_slot];
@@ -257,8 +257,7 @@ static void chaos_act_clients(chaos_run *run, const chaos_action *a)
         uint32_t for_ms = a->for_ms != 0 ? a->for_ms : CHAOS_GARBAGE_FOR_MS;
         run->garbage_end = evtimer_new(run->base, chaos_on_garbage_end, run);
         if (run->garbage_end != NULL) {
-            struct timeval tv = {.tv_sec = for_ms / 1000, .tv_usec = (for_ms % 1000) * 1000};
-            evtimer_add(run->garbage_end, &tv);
+            chaos_load_arm_ms(run->garbage_end, for_ms);
         }
         run->faults++;
         chaos_fault_note(run, "garbage clients: %u at a time, %g/s, for %.1f s", a->count,
@@ -391,9 +390,7 @@ void chaos_on_action(evutil_socket_t fd, short what, void *arg)
     if (t->act->every_ms > 0) {
         uint64_t next = chaos_load_now_ms() + t->act->every_ms;
         if (next < run->t_end) {
-            uint32_t ms = t->act->every_ms;
-            struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-            evtimer_add(t->ev, &tv);
+            chaos_load_arm_ms(t->ev, t->act->every_ms);
         }
     }
 }

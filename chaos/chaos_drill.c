@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chaos_value.h"
 #include "wsf_buf.h"
 #include "wsf_fault.h"
 #include "wsf_parse.h"
 
-#define CHAOS_DAY_MS UINT32_C(86400000)
 #define CHAOS_HOUR_MS UINT32_C(3600000)
 #define CHAOS_SLOT_MAX 255           /* slots a timeline may name */
 #define CHAOS_WORKERS_MAX 256        /* scale and autoscale bounds, as wsfleetd allows */
@@ -156,125 +156,6 @@ static void chaos_fail_at(chaos_parse *ps, int line, const char *section, const 
     chaos_fail(ps, line, "[%s] %s: %s", section, key, why);
 }
 
-/* A plain decimal number: digits with an optional fraction, no sign, exponent or suffix. */
-static int chaos_parse_num(double *out, const char *s)
-{
-    size_t len = strlen(s);
-    if (len == 0 || strspn(s, "0123456789.") != len || strchr(s, '.') != strrchr(s, '.') ||
-        strspn(s, ".") == len)
-        return -1;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || *end != '\0' || !isfinite(v))
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/* A duration as milliseconds in [0, 1 day]: a number with the unit ms (whole), s, m or h;
- * without a unit, seconds (as in wsfleetd's own configuration). */
-static int chaos_parse_dur(uint32_t *out, const char *s)
-{
-    size_t nlen = strspn(s, "0123456789.");
-    const char *unit = s + nlen;
-    char num[32];
-    if (nlen == 0 || nlen >= sizeof num)
-        return -1;
-    memcpy(num, s, nlen);
-    num[nlen] = '\0';
-    if (strcmp(unit, "ms") == 0) {
-        uint64_t v;
-        if (wsf_parse_u64(&v, num, 0, CHAOS_DAY_MS) != 0)
-            return -1;
-        *out = (uint32_t)v;
-        return 0;
-    }
-    uint64_t mult;
-    if (unit[0] == '\0' || strcmp(unit, "s") == 0)
-        mult = 1;
-    else if (strcmp(unit, "m") == 0)
-        mult = 60;
-    else if (strcmp(unit, "h") == 0)
-        mult = 3600;
-    else
-        return -1;
-    double v;
-    if (chaos_parse_num(&v, num) != 0)
-        return -1;
-    if (v == 0.0) {
-        *out = 0;
-        return 0;
-    }
-    uint32_t ms;
-    if (wsf_parse_ms(&ms, num) != 0 || (uint64_t)ms * mult > CHAOS_DAY_MS)
-        return -1;
-    *out = (uint32_t)((uint64_t)ms * mult);
-    return 0;
-}
-
-/* A duration in [min, max] ms; why says what is wrong otherwise. */
-static int chaos_parse_dur_in(uint32_t *out, const char *s, uint32_t min, uint32_t max, char *why,
-                              size_t why_len)
-{
-    uint32_t v;
-    if (chaos_parse_dur(&v, s) != 0) {
-        snprintf(why, why_len, "'%s' is not a duration (5s, 250ms, 2m, 1h)", s);
-        return -1;
-    }
-    if (v < min || v > max) {
-        snprintf(why, why_len, "%s is out of range %g..%g s", s, min / 1000.0, max / 1000.0);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static int chaos_parse_count(uint64_t *out, const char *s, uint64_t min, uint64_t max, char *why,
-                             size_t why_len)
-{
-    if (wsf_parse_u64(out, s, min, max) != 0) {
-        snprintf(why, why_len, "'%s' is not a whole number in %llu..%llu", s,
-                 (unsigned long long)min, (unsigned long long)max);
-        return -1;
-    }
-    return 0;
-}
-
-/* A number in [min, max], or in (0, max] when above_zero. */
-static int chaos_parse_real(double *out, const char *s, double min, double max, bool above_zero,
-                            char *why, size_t why_len)
-{
-    double v;
-    if (chaos_parse_num(&v, s) != 0) {
-        snprintf(why, why_len, "'%s' is not a number", s);
-        return -1;
-    }
-    if (v < min || v > max || (above_zero && v <= 0.0)) {
-        if (above_zero)
-            snprintf(why, why_len, "%s is out of range (above %g, at most %g)", s, min, max);
-        else
-            snprintf(why, why_len, "%s is out of range %g..%g", s, min, max);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-/* Milliseconds for ms=: a whole number, or a duration with its unit. */
-static int chaos_parse_ms_arg(uint32_t *out, const char *s, char *why, size_t why_len)
-{
-    size_t len = strlen(s);
-    if (len > 0 && s[len - 1] >= '0' && s[len - 1] <= '9') {
-        uint64_t v;
-        if (chaos_parse_count(&v, s, 0, CHAOS_DAY_MS, why, why_len) != 0)
-            return -1;
-        *out = (uint32_t)v;
-        return 0;
-    }
-    return chaos_parse_dur_in(out, s, 0, CHAOS_DAY_MS, why, why_len);
-}
-
 static int chaos_set_key(chaos_drill *d, enum chaos_key key, const char *value, char *why,
                          size_t why_len)
 {
@@ -288,38 +169,38 @@ static int chaos_set_key(chaos_drill *d, enum chaos_key key, const char *value, 
         snprintf(d->description, sizeof d->description, "%s", value);
         return 0;
     case K_DURATION:
-        return chaos_parse_dur_in(&d->duration_ms, value, 1000, CHAOS_HOUR_MS, why, why_len);
+        return chaos_value_dur_in(&d->duration_ms, value, 1000, CHAOS_HOUR_MS, why, why_len);
     case K_QUICK_DURATION:
-        return chaos_parse_dur_in(&d->quick_duration_ms, value, 1000, CHAOS_HOUR_MS, why, why_len);
+        return chaos_value_dur_in(&d->quick_duration_ms, value, 1000, CHAOS_HOUR_MS, why, why_len);
     case K_TAIL:
-        return chaos_parse_dur_in(&d->tail_ms, value, 0, CHAOS_HOUR_MS, why, why_len);
+        return chaos_value_dur_in(&d->tail_ms, value, 0, CHAOS_HOUR_MS, why, why_len);
     case K_CLIENTS:
     case K_QUICK_CLIENTS:
-        if (chaos_parse_count(&n, value, 1, CHAOS_POP_MAX, why, why_len) != 0)
+        if (chaos_value_count(&n, value, 1, CHAOS_POP_MAX, why, why_len) != 0)
             return -1;
         *(key == K_CLIENTS ? &d->clients : &d->quick_clients) = (size_t)n;
         return 0;
     case K_INFLIGHT:
-        if (chaos_parse_count(&n, value, 1, 1024, why, why_len) != 0)
+        if (chaos_value_count(&n, value, 1, 1024, why, why_len) != 0)
             return -1;
         d->inflight = (uint32_t)n;
         return 0;
     case K_RATE:
-        return chaos_parse_real(&d->rate, value, 0.0, 100000.0, true, why, why_len);
+        return chaos_value_real(&d->rate, value, 0.0, 100000.0, true, why, why_len);
     case K_SIZE:
-        if (chaos_parse_count(&n, value, 1, 16u << 20, why, why_len) != 0)
+        if (chaos_value_count(&n, value, 1, 16u << 20, why, why_len) != 0)
             return -1;
         d->size = (size_t)n;
         return 0;
     case K_SOURCES:
-        if (chaos_parse_count(&n, value, 1, 250, why, why_len) != 0)
+        if (chaos_value_count(&n, value, 1, 250, why, why_len) != 0)
             return -1;
         d->sources = (uint32_t)n;
         return 0;
     case K_OPEN_RATE:
-        return chaos_parse_real(&d->open_rate, value, 0.0, 1e6, false, why, why_len);
+        return chaos_value_real(&d->open_rate, value, 0.0, 1e6, false, why, why_len);
     case K_LIFETIME:
-        return chaos_parse_dur_in(&d->lifetime_ms, value, 100, CHAOS_HOUR_MS, why, why_len);
+        return chaos_value_dur_in(&d->lifetime_ms, value, 100, CHAOS_HOUR_MS, why, why_len);
     case K_NKEYS:
         break;
     }
@@ -370,13 +251,13 @@ static int chaos_parse_when(chaos_action *a, const char *key, char *why, size_t 
     snprintf(buf, sizeof buf, "%s", key);
     int n = chaos_split(w, 4, buf);
     int rc = -1;
-    if (n == 1 && chaos_parse_dur(&a->at_ms, w[0]) == 0)
+    if (n == 1 && chaos_value_dur(&a->at_ms, w[0]) == 0)
         rc = 0;
     else if ((n == 2 || (n == 4 && strcmp(w[2], "from") == 0)) && strcmp(w[0], "every") == 0) {
-        rc = chaos_parse_dur_in(&a->every_ms, w[1], 1, CHAOS_HOUR_MS, why, why_len);
+        rc = chaos_value_dur_in(&a->every_ms, w[1], 1, CHAOS_HOUR_MS, why, why_len);
         a->at_ms = a->every_ms;
         if (rc == 0 && n == 4)
-            rc = chaos_parse_dur_in(&a->at_ms, w[3], 0, CHAOS_DAY_MS, why, why_len);
+            rc = chaos_value_dur_in(&a->at_ms, w[3], 0, CHAOS_DAY_MS, why, why_len);
     } else {
         snprintf(why, why_len, "'%s' is not a time (5s, every 10s, every 10s from 3s)", key);
     }
@@ -408,15 +289,15 @@ static int chaos_set_opt(chaos_action *a, enum chaos_opt opt, const char *v, cha
     switch (opt) {
     case O_RATE:
         if (a->kind == CHAOS_ACT_GARBAGE_CLIENTS)
-            return chaos_parse_real(&a->rate, v, 0.0, 1e6, true, why, why_len);
-        return chaos_parse_real(&a->rate, v, 0.0, 1e6, false, why, why_len);
+            return chaos_value_real(&a->rate, v, 0.0, 1e6, true, why, why_len);
+        return chaos_value_real(&a->rate, v, 0.0, 1e6, false, why, why_len);
     case O_MS:
-        return chaos_parse_ms_arg(&a->ms, v, why, why_len);
+        return chaos_value_ms(&a->ms, v, why, why_len);
     case O_FOR:
-        return chaos_parse_dur_in(&a->for_ms, v, 1, CHAOS_HOUR_MS, why, why_len);
+        return chaos_value_dur_in(&a->for_ms, v, 1, CHAOS_HOUR_MS, why, why_len);
     case O_MIN:
     case O_MAX:
-        if (chaos_parse_count(&n, v, 1, CHAOS_WORKERS_MAX, why, why_len) != 0)
+        if (chaos_value_count(&n, v, 1, CHAOS_WORKERS_MAX, why, why_len) != 0)
             return -1;
         *(opt == O_MIN ? &a->min : &a->max) = (uint32_t)n;
         return 0;
@@ -456,18 +337,18 @@ static int chaos_set_words(chaos_action *a, char **w, int n, char *why, size_t w
     case CHAOS_ACT_CRASH_LOOP:
         return chaos_parse_target(&a->target, w[0], true, why, why_len);
     case CHAOS_ACT_CLIENTS:
-        if (chaos_parse_count(&count, w[0], 0, CHAOS_POP_MAX, why, why_len) != 0)
+        if (chaos_value_count(&count, w[0], 0, CHAOS_POP_MAX, why, why_len) != 0)
             return -1;
         a->count = (uint32_t)count;
         return 0;
     case CHAOS_ACT_SLOW_CLIENTS:
     case CHAOS_ACT_GARBAGE_CLIENTS:
-        if (chaos_parse_count(&count, w[0], 1, CHAOS_POP_MAX, why, why_len) != 0)
+        if (chaos_value_count(&count, w[0], 1, CHAOS_POP_MAX, why, why_len) != 0)
             return -1;
         a->count = (uint32_t)count;
         return 0;
     case CHAOS_ACT_SCALE:
-        if (chaos_parse_count(&count, w[0], 1, CHAOS_WORKERS_MAX, why, why_len) != 0)
+        if (chaos_value_count(&count, w[0], 1, CHAOS_WORKERS_MAX, why, why_len) != 0)
             return -1;
         a->count = (uint32_t)count;
         return 0;
@@ -626,12 +507,12 @@ static void chaos_on_objective(chaos_parse *ps, const char *name, const char *va
                              (value[vlen - 1] >= 'A' && value[vlen - 1] <= 'Z'));
     if (unit && chaos_ends_with(w[1], "_ms")) {
         uint32_t ms;
-        if (chaos_parse_dur_in(&ms, value, 0, CHAOS_DAY_MS, why, sizeof why) != 0) {
+        if (chaos_value_dur_in(&ms, value, 0, CHAOS_DAY_MS, why, sizeof why) != 0) {
             chaos_fail_at(ps, ps->line, "objectives", name, why);
             return;
         }
         o.limit = ms;
-    } else if (chaos_parse_num(&o.limit, value) != 0) {
+    } else if (chaos_value_num(&o.limit, value) != 0) {
         snprintf(why, sizeof why, "'%s' is not a number%s", value,
                  chaos_ends_with(w[1], "_ms") ? " or a duration" : "");
         chaos_fail_at(ps, ps->line, "objectives", name, why);

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chaos_load.h"
+
 #define CHAOS_CTL_ARGS_MAX 16
 #define CHAOS_CTL_OUT_MAX (1u << 20) /* wsctl's JSON for 256 workers is far below this */
 #define CHAOS_CTL_TIMEOUT "2"        /* wsctl --timeout: seconds to wait for the supervisor */
@@ -34,13 +36,6 @@ static void chaos_sleep_ms(unsigned ms)
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
     }
-}
-
-static uint64_t chaos_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 int chaos_fleet_init(chaos_fleet *f, struct event_base *base, const char *fleetd_path,
@@ -406,9 +401,9 @@ int chaos_fleet_start(chaos_fleet *f, const char *fleet_ini, uint32_t timeout_ms
     }
     close(logfd);
     f->pid = pid;
-    uint64_t deadline = chaos_mono_ms() + timeout_ms;
+    uint64_t deadline = chaos_load_now_ms() + timeout_ms;
     const char *const args[] = {"status", NULL};
-    while (chaos_mono_ms() < deadline) {
+    while (chaos_load_now_ms() < deadline) {
         if (!chaos_fleet_alive(f)) {
             char tail[400];
             chaos_log_tail(f, tail, sizeof(tail));
@@ -436,8 +431,8 @@ int chaos_fleet_stop(chaos_fleet *f, uint32_t timeout_ms)
         return f->reaped && WIFEXITED(f->wait_status) && WEXITSTATUS(f->wait_status) == 0 ? 0 : -1;
     }
     kill(f->pid, SIGTERM);
-    uint64_t deadline = chaos_mono_ms() + timeout_ms;
-    while (chaos_mono_ms() < deadline) {
+    uint64_t deadline = chaos_load_now_ms() + timeout_ms;
+    while (chaos_load_now_ms() < deadline) {
         if (!chaos_fleet_alive(f)) {
             return WIFEXITED(f->wait_status) && WEXITSTATUS(f->wait_status) == 0 ? 0 : -1;
         }
@@ -458,26 +453,6 @@ int chaos_fleet_signal(pid_t pid, int sig)
         return -EINVAL;
     }
     return kill(pid, sig) == 0 ? 0 : -errno;
-}
-
-bool chaos_pid_alive(pid_t pid)
-{
-    if (pid <= 1 || kill(pid, 0) != 0) {
-        return false;
-    }
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *fp = fopen(path, "r");
-    if (fp == NULL) {
-        return false;
-    }
-    char buf[512];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
-    fclose(fp);
-    buf[n] = '\0';
-    /* "pid (comm) S ...": the state follows the last ')'. */
-    const char *paren = strrchr(buf, ')');
-    return paren != NULL && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
 }
 
 /* Removes DIR's files, then DIR/run's, then both directories (the layout chaos_fleet makes). */

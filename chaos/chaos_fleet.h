@@ -66,7 +66,4 @@ int chaos_fleet_ctl_async(chaos_fleet *f, const char *const *args, chaos_ctl_don
 /* Signals a process the drill started (a worker or wsfleetd), by PID. Returns 0 or -errno. */
 int chaos_fleet_signal(pid_t pid, int sig);
 
-/* True while pid exists and is not a zombie. */
-bool chaos_pid_alive(pid_t pid);
-
 #endif

@@ -5,19 +5,16 @@
  * and garbage attempts. */
 #include "chaos_load.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "chaos_conn.h"
 #include "ws_frame.h"
 #include "wsf_buf.h"
-#include "wsf_parse.h"
 #include "wsf_rand.h"
 
 #define CHAOS_MAX_PENDING 256       /* connection attempts in flight while opening */
@@ -89,87 +86,10 @@ struct chaos_load {
     void *done_arg;
 };
 
-static const char *const chaos_cause_names[CHAOS_CAUSE_COUNT] = {
-    "close", "abnormal", "refused", "connect", "handshake", "echo", "protocol",
-};
-
-const char *chaos_cause_name(enum chaos_cause cause)
-{
-    return (unsigned)cause < CHAOS_CAUSE_COUNT ? chaos_cause_names[cause] : "?";
-}
-
-uint64_t chaos_load_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-void chaos_load_opts_init(chaos_load_opts *o)
-{
-    memset(o, 0, sizeof(*o));
-    o->kind = CHAOS_CLIENT_ECHO;
-    chaos_load_opts_target(o, "127.0.0.1:8080");
-    strcpy(o->path, "/echo");
-    o->connections = 100;
-    o->inflight = 1;
-    o->size = 20;
-    o->connect_timeout_ms = 10000;
-    o->reconnect = true;
-    wsf_backoff_policy_init(&o->backoff);
-}
-
-int chaos_load_opts_target(chaos_load_opts *o, const char *hostport)
-{
-    char host[64];
-    char port_s[8];
-    uint64_t port = 0;
-    struct sockaddr_storage ss;
-    struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-    if (wsf_addr_split(host, sizeof(host), port_s, sizeof(port_s), hostport) != 0 ||
-        wsf_parse_u64(&port, port_s, 1, 65535) != 0) {
-        return -1;
-    }
-    memset(&ss, 0, sizeof(ss));
-    if (strcmp(host, "localhost") == 0) {
-        strcpy(host, "127.0.0.1");
-    }
-    if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-        if (!IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr)) {
-            return -1;
-        }
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons((uint16_t)port);
-        o->addr_len = sizeof(*sin6);
-        snprintf(o->host, sizeof(o->host), "[%s]:%u", host, (unsigned)port);
-    } else {
-        if (inet_pton(AF_INET, host, &sin->sin_addr) != 1 ||
-            (ntohl(sin->sin_addr.s_addr) >> 24) != 127) {
-            return -1;
-        }
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons((uint16_t)port);
-        o->addr_len = sizeof(*sin);
-        snprintf(o->host, sizeof(o->host), "%s:%u", host, (unsigned)port);
-    }
-    o->addr = ss;
-    return 0;
-}
-
 static chaos_slot *chaos_slot_of(chaos_conn *c)
 {
     /* conn is the slot's first member. */
     return (chaos_slot *)(void *)c;
-}
-
-static void chaos_load_arm(struct event *ev, uint64_t ms)
-{
-    struct timeval tv;
-    tv.tv_sec = (time_t)(ms / 1000u);
-    tv.tv_usec = (suseconds_t)(ms % 1000u) * 1000;
-    event_add(ev, &tv);
 }
 
 static void chaos_slot_wait(chaos_slot *s, enum chaos_wait wait, const struct timeval *tv)
@@ -747,7 +667,7 @@ void chaos_load_start(chaos_load *l)
     l->started = true;
     l->last_tick_us = l->env.now_us;
     if (l->opts.kind == CHAOS_CLIENT_GARBAGE || l->opts.open_rate > 0) {
-        chaos_load_arm(l->tick, CHAOS_TICK_MS);
+        chaos_load_arm_ms(l->tick, CHAOS_TICK_MS);
         l->open_credit = 1.0;
         l->garbage_credit = 1.0;
         chaos_load_on_tick(-1, 0, l);
@@ -809,7 +729,7 @@ static void chaos_load_on_stop_timer(evutil_socket_t fd, short what, void *arg)
             chaos_slot_close_own(l->slots[i]);
         }
         if (l->live > 0) {
-            chaos_load_arm(l->stop_timer, l->grace_ms);
+            chaos_load_arm_ms(l->stop_timer, l->grace_ms);
         }
         return;
     }
@@ -849,7 +769,7 @@ void chaos_load_stop(chaos_load *l, uint32_t grace_ms, void (*done)(void *arg), 
     }
     event_assign(l->stop_timer, l->base, -1, 0, chaos_load_on_stop_timer, l);
     if (l->live > 0) {
-        chaos_load_arm(l->stop_timer, grace_ms);
+        chaos_load_arm_ms(l->stop_timer, grace_ms);
     }
     chaos_load_check_done(l);
 }

@@ -171,4 +171,7 @@ int chaos_load_local(const chaos_load *l, size_t i, struct sockaddr_storage *out
 /* Monotonic milliseconds, the clock of chaos_event.at_ms. */
 uint64_t chaos_load_now_ms(void);
 
+/* Arms a timer event to fire ms milliseconds from now. */
+void chaos_load_arm_ms(struct event *ev, uint64_t ms);
+
 #endif

@@ -42,6 +42,17 @@ static int chaos_proc_read(char *buf, size_t cap, pid_t pid, const char *name)
     return 0;
 }
 
+bool chaos_proc_alive(pid_t pid)
+{
+    char buf[512];
+    if (pid <= 1 || chaos_proc_read(buf, sizeof(buf), pid, "stat") != 0) {
+        return false;
+    }
+    /* "pid (comm) S ...": the state follows the last ')'. */
+    const char *paren = strrchr(buf, ')');
+    return paren != NULL && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
+}
+
 int chaos_proc_cpu(double *out, pid_t pid)
 {
     char buf[1024];

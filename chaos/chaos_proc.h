@@ -1,7 +1,9 @@
-/* What wsload samples about itself and about the server process: CPU time and resident memory. */
+/* What wsload samples about itself and about the server process (CPU time, resident memory), and
+ * whether a process the drill runner started is still alive. */
 #ifndef CHAOS_PROC_H
 #define CHAOS_PROC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -10,6 +12,9 @@ double chaos_proc_now(void);
 
 /* This process's user plus system CPU seconds (getrusage). */
 double chaos_proc_self_cpu(void);
+
+/* True while pid exists and is not a zombie (/proc/PID/stat). */
+bool chaos_proc_alive(pid_t pid);
 
 /* A process's user plus system CPU seconds, all threads, from /proc/PID/stat (utime + stime).
  * Returns 0, or -errno if it cannot be read. */

@@ -105,7 +105,6 @@ struct chaos_run {
     int crash_slot;
     uint64_t crash_until;
     pid_t crash_last_pid;
-    bool crash_pending;
     /* the supervisor */
     bool sup_killed;
     /* wsctl polls */
@@ -140,7 +139,6 @@ struct chaos_run {
     uint64_t garbage_unanswered;
     chaos_act_timer timers[CHAOS_ACTIONS_MAX];
     bool stop_done;
-    struct event *tick;
 };
 
 /* Milliseconds since the timeline started (negative before). */

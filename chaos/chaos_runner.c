@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "chaos_owner.h"
+#include "chaos_proc.h"
 #include "chaos_run.h"
 #include "wsf_rand.h"
 
@@ -89,9 +90,7 @@ static bool chaos_loop_until(chaos_run *run, uint64_t ms, bool (*done)(chaos_run
         if (done != NULL && step > 50) {
             step = 50;
         }
-        struct timeval tv = {.tv_sec = (time_t)(step / 1000),
-                             .tv_usec = (suseconds_t)(step % 1000) * 1000};
-        evtimer_add(tick, &tv);
+        chaos_load_arm_ms(tick, step);
         event_base_loop(run->base, 0);
         evtimer_del(tick);
     }
@@ -271,7 +270,7 @@ static void chaos_on_stopped(void *arg)
 static bool chaos_orphans_gone(chaos_run *run)
 {
     for (size_t i = 0; i < run->n_known; i++) {
-        if (chaos_pid_alive(run->known[i])) {
+        if (chaos_proc_alive(run->known[i])) {
             return false;
         }
     }
@@ -492,13 +491,11 @@ static void chaos_play(chaos_run *run)
         if (t->ev == NULL) {
             continue;
         }
-        struct timeval tv = {.tv_sec = a->at_ms / 1000, .tv_usec = (a->at_ms % 1000) * 1000};
-        evtimer_add(t->ev, &tv);
+        chaos_load_arm_ms(t->ev, a->at_ms);
     }
     run->poll_ev = event_new(run->base, -1, EV_PERSIST, chaos_on_poll, run);
     if (run->poll_ev != NULL) {
-        struct timeval tv = {.tv_sec = 0, .tv_usec = CHAOS_POLL_MS * 1000};
-        event_add(run->poll_ev, &tv);
+        chaos_load_arm_ms(run->poll_ev, CHAOS_POLL_MS);
     }
     chaos_loop_until(run, timeline, NULL);
     run->in_timeline = false;
@@ -541,7 +538,7 @@ static void chaos_play(chaos_run *run)
         bool gone = chaos_loop_until(run, d->tail_ms, chaos_orphans_gone);
         size_t left = 0;
         for (size_t i = 0; i < run->n_known; i++) {
-            left += chaos_pid_alive(run->known[i]) ? 1 : 0;
+            left += chaos_proc_alive(run->known[i]) ? 1 : 0;
         }
         chaos_set(run, CHAOS_M_ORPHANS_LEFT, (double)left);
         chaos_progress(run, "%s",
@@ -573,7 +570,7 @@ static void chaos_clean_up(chaos_run *run)
         }
     }
     for (size_t i = 0; i < run->n_known; i++) {
-        if (chaos_pid_alive(run->known[i])) {
+        if (chaos_proc_alive(run->known[i])) {
             chaos_fleet_signal(run->known[i], SIGKILL);
         }
     }

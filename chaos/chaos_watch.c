@@ -154,17 +154,25 @@ void chaos_take_workers(chaos_run *run, json_t *doc, bool quiet_changes)
     chaos_crash_check(run);
 }
 
+/* A poll's answer: counted as a failure unless the drill killed the supervisor itself. Returns
+ * whether doc is there to take in. */
+static bool chaos_poll_answered(chaos_run *run, int status, const json_t *doc)
+{
+    if (run->sup_killed) {
+        return false;
+    }
+    if (status != 0 || doc == NULL) {
+        run->wsctl_errors++;
+        return false;
+    }
+    return true;
+}
+
 static void chaos_on_workers(int status, json_t *doc, void *arg)
 {
     chaos_run *run = arg;
     run->workers_pending = false;
-    if (status != 0 || doc == NULL) {
-        if (!run->sup_killed) {
-            run->wsctl_errors++;
-        }
-        return;
-    }
-    if (!run->sup_killed) {
+    if (chaos_poll_answered(run, status, doc)) {
         chaos_take_workers(run, doc, false);
     }
 }
@@ -182,13 +190,7 @@ static void chaos_on_status(int status, json_t *doc, void *arg)
 {
     chaos_run *run = arg;
     run->status_pending = false;
-    if (status != 0 || doc == NULL) {
-        if (!run->sup_killed) {
-            run->wsctl_errors++;
-        }
-        return;
-    }
-    if (!run->sup_killed) {
+    if (chaos_poll_answered(run, status, doc)) {
         chaos_take_status(run, doc);
     }
 }

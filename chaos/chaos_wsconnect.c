@@ -48,14 +48,6 @@ typedef struct chaos_wsconnect {
     struct event *ev_sigint;
 } chaos_wsconnect;
 
-static void chaos_wsconnect_arm(struct event *ev, double secs)
-{
-    struct timeval tv;
-    tv.tv_sec = (time_t)secs;
-    tv.tv_usec = (suseconds_t)((secs - (double)tv.tv_sec) * 1e6);
-    event_add(ev, &tv);
-}
-
 static uint64_t chaos_wsconnect_errors(const chaos_wsconnect *w)
 {
     uint64_t total = w->close_timeout;
@@ -112,7 +104,7 @@ static void chaos_wsconnect_restart(chaos_wsconnect *w, chaos_conn *c)
     chaos_wsconnect_count(w, c);
     if (!w->retry_armed) {
         w->retry_armed = true;
-        chaos_wsconnect_arm(w->ev_retry, CHAOS_WSCONNECT_RETRY_SECS);
+        chaos_load_arm_ms(w->ev_retry, (uint64_t)(CHAOS_WSCONNECT_RETRY_SECS * 1000.0 + 0.5));
     }
 }
 
@@ -189,7 +181,7 @@ static void chaos_wsconnect_stop(chaos_wsconnect *w)
     for (size_t i = 0; i < w->n; i++) {
         chaos_conn_close(&w->conns[i]);
     }
-    chaos_wsconnect_arm(w->ev_deadline, CHAOS_WSCONNECT_CLOSE_SECS);
+    chaos_load_arm_ms(w->ev_deadline, (uint64_t)(CHAOS_WSCONNECT_CLOSE_SECS * 1000.0 + 0.5));
     if (w->live == 0) {
         chaos_wsconnect_finish(w);
     }
@@ -293,7 +285,7 @@ int chaos_wsload_run_connect(const chaos_wsload_opts *opts)
     for (size_t i = 0; i < w.n; i++) {
         chaos_wsconnect_restart(&w, &w.conns[i]);
     }
-    chaos_wsconnect_arm(w.ev_duration, opts->duration);
+    chaos_load_arm_ms(w.ev_duration, (uint64_t)(opts->duration * 1000.0 + 0.5));
     event_base_dispatch(w.base);
     chaos_wsconnect_end_window(&w);
     chaos_wsconnect_print(&w);

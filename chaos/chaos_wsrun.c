@@ -66,14 +66,6 @@ typedef struct chaos_wsrun {
     struct event *ev_sigint;
 } chaos_wsrun;
 
-static void chaos_wsrun_arm(struct event *ev, double secs)
-{
-    struct timeval tv;
-    tv.tv_sec = (time_t)secs;
-    tv.tv_usec = (suseconds_t)((secs - (double)tv.tv_sec) * 1e6);
-    event_add(ev, &tv);
-}
-
 /* Errors of the run, by client kind: what a healthy server and network would not produce. */
 static uint64_t chaos_wsrun_errors(const chaos_wsrun *r)
 {
@@ -113,7 +105,7 @@ static void chaos_wsrun_begin_window(chaos_wsrun *r)
         r->srv_ok = chaos_proc_cpu(&r->srv_cpu0, r->opts->server_pid) == 0;
     }
     if (r->opts->duration > 0) {
-        chaos_wsrun_arm(r->ev_duration, r->opts->duration);
+        chaos_load_arm_ms(r->ev_duration, (uint64_t)(r->opts->duration * 1000.0 + 0.5));
     }
 }
 
@@ -177,7 +169,7 @@ static void chaos_wsrun_settled(chaos_wsrun *r)
         fflush(stdout);
     }
     if (r->opts->mode == CHAOS_WSLOAD_IDLE && r->rss_ok) {
-        chaos_wsrun_arm(r->ev_settle, CHAOS_WSRUN_SETTLE_SECS);
+        chaos_load_arm_ms(r->ev_settle, (uint64_t)(CHAOS_WSRUN_SETTLE_SECS * 1000.0 + 0.5));
     }
     chaos_wsrun_begin_window(r);
 }
@@ -532,10 +524,10 @@ int chaos_wsload_run(const chaos_wsload_opts *opts)
     r.t_start = chaos_proc_now();
     bool echoes = opts->mode == CHAOS_WSLOAD_ECHO && opts->load.kind == CHAOS_CLIENT_ECHO;
     if (echoes) {
-        chaos_wsrun_arm(r.ev_stall, CHAOS_WSRUN_STALL_SECS);
+        chaos_load_arm_ms(r.ev_stall, (uint64_t)(CHAOS_WSRUN_STALL_SECS * 1000.0 + 0.5));
     }
     if (opts->messages != 0) {
-        chaos_wsrun_arm(r.ev_poll, CHAOS_WSRUN_POLL_SECS);
+        chaos_load_arm_ms(r.ev_poll, (uint64_t)(CHAOS_WSRUN_POLL_SECS * 1000.0 + 0.5));
     }
     chaos_load_start(r.load);
     if (opts->load.kind == CHAOS_CLIENT_GARBAGE && r.phase == CHAOS_WSRUN_SETUP) {

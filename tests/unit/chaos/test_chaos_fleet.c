@@ -1,5 +1,5 @@
 /* Unit tests for chaos/chaos_fleet.c without a real fleet: the drill directory under $TMPDIR,
- * process liveness and signals, wsctl calls (blocking and on an event loop) against a fake wsctl
+ * signals by PID, wsctl calls (blocking and on an event loop) against a fake wsctl
  * script that echoes its arguments as JSON, and wsfleetd's start against fake supervisors that
  * fail, never get ready, or get ready. Each test works in a temporary directory of its own. */
 #include <check.h>
@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "chaos_fleet.h"
+#include "chaos_proc.h"
 
 Suite *chaos_fleet_suite(void);
 
@@ -291,33 +292,6 @@ START_TEST(init_refuses_a_too_long_tmpdir)
     ck_assert_msg(strstr(x.err, "cannot make a directory in") != NULL, "err: %s", x.err);
     ck_assert_msg(strstr(x.err, strerror(ENOENT)) != NULL, "err: %s", x.err);
     fx_fini(&x);
-}
-END_TEST
-
-START_TEST(pid_alive_until_zombie)
-{
-    ck_assert(chaos_pid_alive(getpid()));
-    ck_assert(!chaos_pid_alive(0));
-    ck_assert(!chaos_pid_alive(-1));
-
-    int ctl = -1;
-    pid_t live = fork_child(false, &ctl);
-    ck_assert(chaos_pid_alive(live));
-    close(ctl);
-    reap(live);
-    ck_assert(!chaos_pid_alive(live));
-
-    /* Exited but not yet waited for: the pid exists, as a zombie. */
-    pid_t zombie = fork_child(true, &ctl);
-    close(ctl);
-    siginfo_t info;
-    memset(&info, 0, sizeof(info));
-    ck_assert_int_eq(waitid(P_PID, (id_t)zombie, &info, WEXITED | WNOWAIT), 0);
-    ck_assert_int_eq(info.si_pid, zombie);
-    ck_assert_int_eq(kill(zombie, 0), 0);
-    ck_assert(!chaos_pid_alive(zombie));
-    reap(zombie);
-    ck_assert(!chaos_pid_alive(zombie));
 }
 END_TEST
 
@@ -639,7 +613,7 @@ START_TEST(start_waits_until_ready_and_stop_ends_it)
     ck_assert_uint_eq(x.f.port, 4567);
     ck_assert_int_gt(x.f.pid, 1);
     ck_assert(chaos_fleet_alive(&x.f));
-    ck_assert(chaos_pid_alive(x.f.pid));
+    ck_assert(chaos_proc_alive(x.f.pid));
     ck_assert_int_eq(chaos_fleet_stop(&x.f, 3000), 0);
     ck_assert(x.f.reaped);
     ck_assert(!chaos_fleet_alive(&x.f));
@@ -681,7 +655,6 @@ Suite *chaos_fleet_suite(void)
     suite_add_tcase(s, dir);
 
     TCase *proc = tcase_create("process");
-    tcase_add_test(proc, pid_alive_until_zombie);
     tcase_add_test(proc, signal_by_pid);
     suite_add_tcase(s, proc);
 

@@ -177,8 +177,8 @@ START_TEST(text_report)
     assert_has(t, "\n  echo latency: p50 0.25 ms\n");
     /* metrics: every one set, names and values aligned, with help */
     assert_has(t, "\n  metrics\n");
-    assert_has(t,
-               "\n    other_disconnects         0  disconnects no fault of the drill nor move of the fleet explains\n");
+    assert_has(t, "\n    other_disconnects         0  disconnects no fault of the drill nor move "
+                  "of the fleet explains\n");
     assert_has(t, "\n    reconnect_peak_share  0.125  largest share of one fault's reconnects "
                   "within any 100 ms\n");
     assert_has(t, "\n    sent                 120000  messages sent\n");
