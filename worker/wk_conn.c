@@ -23,9 +23,12 @@ static void wk_conn_on_event(evutil_socket_t fd, short what, void *arg);
 
 #define WK_LATENCY_SAMPLE 64 /* a power of two */
 
+/* Ticks from an event to its deadline. The event's tick began up to one tick before the event,
+ * so one tick more than the rounded-up count keeps a deadline from firing before its time: a
+ * timeout of T ms ends between T and T + 2 ticks after what started it. */
 static uint64_t wk_ticks(uint32_t ms)
 {
-    return (ms + WK_TICK_MS - 1) / WK_TICK_MS;
+    return (ms + WK_TICK_MS - 1) / WK_TICK_MS + 1;
 }
 
 wk_conn *wk_conn_of_timer(wsf_wheel_node *node)

@@ -58,9 +58,14 @@ describe('fault points', () => {
         await echo(ws, 'slow');
         assert.ok(Date.now() - t0 >= 190, `echo took ${Date.now() - t0} ms`);
         await sleep(2200);
-        const t1 = Date.now();
-        await echo(ws, 'fast again');
-        assert.ok(Date.now() - t1 < 150, `echo after the fault took ${Date.now() - t1} ms`);
+        // The fastest of three echoes: one slow turn of a busy test machine is not the fault.
+        let fastest = Infinity;
+        for (let i = 0; i < 3; i++) {
+            const t1 = Date.now();
+            await echo(ws, 'fast again');
+            fastest = Math.min(fastest, Date.now() - t1);
+        }
+        assert.ok(fastest < 150, `every echo after the fault took ${fastest} ms or more`);
         ws.close();
     });
 
