@@ -238,18 +238,16 @@ static void chaos_conn_grow_stamps(chaos_conn *c, uint64_t n)
     c->stamp_mask = ncap - 1;
 }
 
-void chaos_conn_send(chaos_conn *c, uint64_t n)
+/* Appends n masked messages of the payload to the write buffer, each tagged with its sequence
+ * number; with stamp, records their send time for the echo latency. */
+static void chaos_conn_put(chaos_conn *c, uint64_t n, bool stamp)
 {
     const chaos_payload *pl = &c->env->payload;
     int opcode = pl->binary ? WS_OP_BINARY : WS_OP_TEXT;
     size_t frame = ws_frame_size(pl->size, true);
-
-    if (c->state != CHAOS_CONN_OPEN || n == 0) {
-        return;
-    }
-    chaos_conn_grow_stamps(c, n);
     uint64_t now = c->env->now_us;
     uint8_t *p = wsf_buf_reserve(&c->wbuf, frame * n);
+
     for (uint64_t i = 0; i < n; i++) {
         uint8_t mask[4];
         chaos_conn_mask(c, mask);
@@ -259,9 +257,20 @@ void chaos_conn_send(chaos_conn *c, uint64_t n)
         ws_mask(p + h, pl->size, mask, 0);
         p += h + pl->size;
         c->wbuf.len += h + pl->size;
-        c->stamps[c->sent & c->stamp_mask] = now;
+        if (stamp) {
+            c->stamps[c->sent & c->stamp_mask] = now;
+        }
         c->sent++;
     }
+}
+
+void chaos_conn_send(chaos_conn *c, uint64_t n)
+{
+    if (c->state != CHAOS_CONN_OPEN || n == 0) {
+        return;
+    }
+    chaos_conn_grow_stamps(c, n);
+    chaos_conn_put(c, n, true);
     chaos_conn_want_write(c);
 }
 
@@ -306,24 +315,8 @@ static int chaos_conn_flush(chaos_conn *c)
 /* Queues messages worth about CHAOS_SLOW_BATCH bytes; nobody reads their echoes. */
 static void chaos_conn_queue_slow(chaos_conn *c)
 {
-    const chaos_payload *pl = &c->env->payload;
-    size_t frame = ws_frame_size(pl->size, true);
-    uint64_t n = CHAOS_SLOW_BATCH / frame;
-    if (n == 0) {
-        n = 1;
-    }
-    int opcode = pl->binary ? WS_OP_BINARY : WS_OP_TEXT;
-    uint8_t *p = wsf_buf_reserve(&c->wbuf, frame * n);
-    for (uint64_t i = 0; i < n; i++) {
-        uint8_t mask[4];
-        chaos_conn_mask(c, mask);
-        size_t h = ws_frame_header(p, true, opcode, pl->size, mask);
-        chaos_payload_fill(pl, p + h, chaos_payload_tag(c->index, c->sent));
-        ws_mask(p + h, pl->size, mask, 0);
-        p += h + pl->size;
-        c->wbuf.len += h + pl->size;
-        c->sent++;
-    }
+    uint64_t n = CHAOS_SLOW_BATCH / ws_frame_size(c->env->payload.size, true);
+    chaos_conn_put(c, n > 0 ? n : 1, false);
 }
 
 /* Slow kind: fills the socket until it takes no more (or a bounded amount per event, so one

@@ -42,30 +42,44 @@ static int chaos_proc_read(char *buf, size_t cap, pid_t pid, const char *name)
     return 0;
 }
 
+/* Reads /proc/PID/stat and points *fields past the command name, which may hold spaces and
+ * parentheses: "pid (comm) S ...", so the fields resume after the last ')'. Returns 0, -errno, or
+ * -EINVAL for a line without one. */
+static int chaos_proc_stat(char *buf, size_t cap, pid_t pid, const char **fields)
+{
+    int rc = chaos_proc_read(buf, cap, pid, "stat");
+    if (rc != 0) {
+        return rc;
+    }
+    const char *paren = strrchr(buf, ')');
+    if (paren == NULL) {
+        return -EINVAL;
+    }
+    *fields = paren + 1;
+    return 0;
+}
+
 bool chaos_proc_alive(pid_t pid)
 {
     char buf[512];
-    if (pid <= 1 || chaos_proc_read(buf, sizeof(buf), pid, "stat") != 0) {
+    const char *p = NULL;
+    if (pid <= 1 || chaos_proc_stat(buf, sizeof(buf), pid, &p) != 0) {
         return false;
     }
-    /* "pid (comm) S ...": the state follows the last ')'. */
-    const char *paren = strrchr(buf, ')');
-    return paren != NULL && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
+    return p[0] == ' ' && p[1] != 'Z' && p[1] != 'X';
 }
 
 int chaos_proc_cpu(double *out, pid_t pid)
 {
     char buf[1024];
-    int rc = chaos_proc_read(buf, sizeof(buf), pid, "stat");
+    const char *p = NULL;
+    int rc = chaos_proc_stat(buf, sizeof(buf), pid, &p);
     if (rc != 0) {
         return rc;
     }
-    /* The command name may hold spaces and parentheses: fields resume after the last ')'. */
-    const char *p = strrchr(buf, ')');
     unsigned long long utime = 0;
     unsigned long long stime = 0;
-    if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-                            &stime) != 2) {
+    if (sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2) {
         return -EINVAL;
     }
     long hz = sysconf(_SC_CLK_TCK);

@@ -25,26 +25,36 @@ const char *chaos_json_str(json_t *o, const char *key)
     return s != NULL ? s : "";
 }
 
-void chaos_action_note(chaos_run *run, const char *fmt, ...)
+/* Puts a formatted line in the report, as a fault or as a move of the fleet, and in the progress
+ * output. */
+static void __attribute__((format(printf, 3, 0)))
+chaos_run_note(chaos_run *run, bool fault, const char *fmt, va_list ap)
 {
     char text[160];
+    vsnprintf(text, sizeof(text), fmt, ap);
+    if (fault) {
+        chaos_report_fault(run->r, chaos_run_ms(run), "%s", text);
+        chaos_progress(run, "%s", text);
+    } else {
+        chaos_report_action(run->r, chaos_run_ms(run), "%s", text);
+        chaos_progress(run, "seen: %s", text);
+    }
+}
+
+void chaos_action_note(chaos_run *run, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof(text), fmt, ap);
+    chaos_run_note(run, false, fmt, ap);
     va_end(ap);
-    chaos_report_action(run->r, chaos_run_ms(run), "%s", text);
-    chaos_progress(run, "seen: %s", text);
 }
 
 void chaos_fault_note(chaos_run *run, const char *fmt, ...)
 {
-    char text[160];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof(text), fmt, ap);
+    chaos_run_note(run, true, fmt, ap);
     va_end(ap);
-    chaos_report_fault(run->r, chaos_run_ms(run), "%s", text);
-    chaos_progress(run, "%s", text);
 }
 
 /* Takes in one `wsctl workers` document: notes what changed, tracks the figures. */
