@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-    dropClients, IO_TIMEOUT_MS, orNull, READY_TIMEOUT_MS, WebSocket, withTimeout,
+    dropClients, IO_TIMEOUT_MS, orNull, READY_TIMEOUT_MS, spawned, WebSocket, withTimeout,
 } from './worker.mjs';
 
 export { sleep };
@@ -461,12 +461,8 @@ export async function startFleet({
         ...flags];
     const child = spawn(fleetd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const fleet = new Fleet(child, dir, runDir, configPath);
-    const spawned = new Promise((resolve, reject) => {
-        child.once('spawn', resolve);
-        child.once('error', reject);
-    });
     try {
-        await withTimeout(spawned, readyTimeoutMs, `spawn ${fleetd}`);
+        await spawned(child, readyTimeoutMs, fleetd);
         await fleet.waitReady(readyTimeoutMs);
         if (waitWorkers) {
             await fleet.waitRunning(settings.count, readyTimeoutMs);

@@ -38,6 +38,15 @@ export async function withTimeout(promise, ms, what) {
     }
 }
 
+// Resolves once `child` has been spawned; rejects when it could not be, or after `ms`.
+export async function spawned(child, ms, what) {
+    const started = new Promise((resolve, reject) => {
+        child.once('spawn', resolve);
+        child.once('error', reject);
+    });
+    return withTimeout(started, ms, `spawn ${what}`);
+}
+
 // Resolves like `promise`, or with null after `ms`.
 export async function orNull(promise, ms) {
     let timer;
@@ -221,11 +230,7 @@ export async function startWorker({ flags = [], ipv6 = false, readyTimeoutMs = R
     args.push(...flags);
     const child = spawn(workerPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const worker = new Worker(child, args);
-    const spawned = new Promise((resolve, reject) => {
-        child.once('spawn', resolve);
-        child.once('error', reject);
-    });
-    await withTimeout(spawned, readyTimeoutMs, `spawn ${workerPath()}`);
+    await spawned(child, readyTimeoutMs, workerPath());
     try {
         await worker.waitReady(readyTimeoutMs);
     } catch (err) {
