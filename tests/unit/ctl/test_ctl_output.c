@@ -119,6 +119,15 @@ static json_t *render_json(enum wsf_ctl_command cmd)
     return doc;
 }
 
+/* Renders as JSON and parses it back as an array of n elements. */
+static json_t *render_array(enum wsf_ctl_command cmd, size_t n)
+{
+    json_t *a = render_json(cmd);
+    ck_assert(json_is_array(a));
+    ck_assert_uint_eq(json_array_size(a), n);
+    return a;
+}
+
 static json_int_t int_field(const json_t *o, const char *key)
 {
     json_t *v = json_object_get(o, key);
@@ -236,9 +245,7 @@ END_TEST
 
 START_TEST(workers_json)
 {
-    json_t *a = render_json(WSF_CTL_WORKERS);
-    ck_assert(json_is_array(a));
-    ck_assert_uint_eq(json_array_size(a), 3);
+    json_t *a = render_array(WSF_CTL_WORKERS, 3);
 
     json_t *w = json_array_get(a, 0);
     ck_assert_int_eq(int_field(w, "slot"), 0);
@@ -287,9 +294,7 @@ END_TEST
 START_TEST(workers_json_empty)
 {
     res->nworkers = 0;
-    json_t *a = render_json(WSF_CTL_WORKERS);
-    ck_assert(json_is_array(a));
-    ck_assert_uint_eq(json_array_size(a), 0);
+    json_t *a = render_array(WSF_CTL_WORKERS, 0);
     json_decref(a);
 }
 END_TEST
@@ -339,6 +344,16 @@ static void check_cells(const char *line, const char *const *want, size_t n)
     ck_assert_uint_eq(i, n);
 }
 
+/* Checks the cells of the table's line line_no (0 is the heading); returns the line's width. */
+static size_t check_row(const char *text, int line_no, const char *const *want, size_t n)
+{
+    char *line = table_line(text, line_no);
+    check_cells(line, want, n);
+    size_t width = strlen(line);
+    free(line);
+    return width;
+}
+
 /* The number of lines of text. */
 static size_t count_lines(const char *text)
 {
@@ -363,23 +378,11 @@ START_TEST(workers_human)
                                        "0.0", "0",    "1d01h",    "no",     "0",      "1.5G"};
     static const char *const row2[] = {"2",   "-", "backoff", "0",  "0.0", "0.0",
                                        "0.0", "5", "-",       "no", "0",   "0B"};
-    char *line;
-
-    line = table_line(text, 0);
-    check_cells(line, head, 12);
-    size_t width = strlen(line);
-    free(line);
-    line = table_line(text, 1);
+    size_t width = check_row(text, 0, head, 12);
     /* printf rounds ties to even: 4001.25 → 4001.2, 0.25 → 0.2 */
-    check_cells(line, row0, 12);
-    free(line);
-    line = table_line(text, 2);
-    check_cells(line, row1, 12);
-    ck_assert_uint_eq(strlen(line), width); /* columns are aligned */
-    free(line);
-    line = table_line(text, 3);
-    check_cells(line, row2, 12);
-    free(line);
+    check_row(text, 1, row0, 12);
+    ck_assert_uint_eq(check_row(text, 2, row1, 12), width); /* columns are aligned */
+    check_row(text, 3, row2, 12);
     ck_assert_uint_eq(count_lines(text), 4);     /* heading and three workers */
     ck_assert_ptr_null(strstr(text, "BREAKER")); /* the breaker has its own table */
 
@@ -416,22 +419,10 @@ START_TEST(breaker_human)
     static const char *const row1[] = {"1", "5002", "draining", "open", "62.5", "12s ago", "3"};
     static const char *const row2[] = {"2",     "-",         "backoff", "half_open",
                                        "100.0", "1h02m ago", "12"};
-    char *line = table_line(text, 0);
-    check_cells(line, head, 7);
-    size_t width = strlen(line);
-    free(line);
-    line = table_line(text, 1);
-    check_cells(line, row0, 7);
-    ck_assert_uint_eq(strlen(line), width); /* columns are aligned */
-    free(line);
-    line = table_line(text, 2);
-    check_cells(line, row1, 7);
-    ck_assert_uint_eq(strlen(line), width);
-    free(line);
-    line = table_line(text, 3);
-    check_cells(line, row2, 7);
-    ck_assert_uint_eq(strlen(line), width);
-    free(line);
+    size_t width = check_row(text, 0, head, 7);
+    ck_assert_uint_eq(check_row(text, 1, row0, 7), width); /* columns are aligned */
+    ck_assert_uint_eq(check_row(text, 2, row1, 7), width);
+    ck_assert_uint_eq(check_row(text, 3, row2, 7), width);
     ck_assert_uint_eq(count_lines(text), 4);
 
     /* right-aligned: the OPENED column ends where its heading does */
@@ -458,12 +449,8 @@ START_TEST(breaker_human_edge_cases)
     ck_assert_int_eq(rc, 0);
     static const char *const row0[] = {"0", "5001", "running", "-", "0.0", "0s ago", "1"};
     static const char *const row1[] = {"1", "5002", "draining", "op?[2Jen", "-", "12s ago", "3"};
-    char *line = table_line(text, 1);
-    check_cells(line, row0, 7);
-    free(line);
-    line = table_line(text, 2);
-    check_cells(line, row1, 7);
-    free(line);
+    check_row(text, 1, row0, 7);
+    check_row(text, 2, row1, 7);
     ck_assert_ptr_null(strchr(text, '\033'));
     free(text);
 
@@ -492,9 +479,7 @@ END_TEST
 
 START_TEST(breaker_json)
 {
-    json_t *a = render_json(WSF_CTL_BREAKER_LIST);
-    ck_assert(json_is_array(a));
-    ck_assert_uint_eq(json_array_size(a), 3);
+    json_t *a = render_array(WSF_CTL_BREAKER_LIST, 3);
 
     static const struct {
         json_int_t pid;
@@ -521,9 +506,7 @@ START_TEST(breaker_json)
     json_decref(a);
 
     res->nworkers = 0;
-    a = render_json(WSF_CTL_BREAKER_LIST);
-    ck_assert(json_is_array(a));
-    ck_assert_uint_eq(json_array_size(a), 0);
+    a = render_array(WSF_CTL_BREAKER_LIST, 0);
     json_decref(a);
 
     res->nworkers = WSF_CTL_MAX_WORKERS + 1;

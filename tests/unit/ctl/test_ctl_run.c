@@ -243,11 +243,17 @@ static void remove_dir(void)
     rmdir(dir);
 }
 
-static void setup(void)
+/* Setup without a server, for the unreachable cases. */
+static void setup_no_server(void)
 {
     snprintf(dir, sizeof dir, "/tmp/ctl_run.XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(sock, sizeof sock, "%s/ctl", dir);
+}
+
+static void setup(void)
+{
+    setup_no_server();
     start_server();
 }
 
@@ -257,41 +263,25 @@ static void teardown(void)
     remove_dir();
 }
 
-/* Setup without a server, for the unreachable cases. */
-static void setup_no_server(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/ctl_run.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(sock, sizeof sock, "%s/ctl", dir);
-}
-
 static const char *wsctl_path(void)
 {
     const char *p = getenv("WSCTL");
     return p != NULL && *p != '\0' ? p : WSCTL_PATH;
 }
 
+/* The whole of a file that its writer has closed, NUL-terminated. The caller frees. */
 static char *slurp(const char *path)
 {
     FILE *f = fopen(path, "r");
     ck_assert_ptr_nonnull(f);
-    char *text = NULL;
-    size_t cap = 0, len = 0, n;
-    char chunk[4096];
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (len + n + 1 > cap) {
-            cap = (len + n + 1) * 2;
-            text = realloc(text, cap);
-            ck_assert_ptr_nonnull(text);
-        }
-        memcpy(text + len, chunk, n);
-        len += n;
-    }
+    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+    long len = ftell(f);
+    ck_assert_int_ge(len, 0);
+    rewind(f);
+    char *text = calloc(1, (size_t)len + 1);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_uint_eq(fread(text, 1, (size_t)len, f), (size_t)len);
     fclose(f);
-    if (text == NULL)
-        text = calloc(1, 1);
-    else
-        text[len] = '\0';
     return text;
 }
 
@@ -374,6 +364,31 @@ static json_t *stdout_json(const run_result *r)
 #define ck_assert_contains(hay, needle)                                                            \
     ck_assert_msg(strstr((hay), (needle)) != NULL, "'%s' not found in '%s'", (needle), (hay))
 
+/* Checks a run that exits 0 and prints each of the NULL-terminated needles. Frees r. */
+static void check_prints(run_result *r, const char *const *needles)
+{
+    ck_assert_msg(r->status == 0, "exit %d: %s", r->status, r->err);
+    for (; *needles != NULL; needles++)
+        ck_assert_contains(r->out, *needles);
+    run_result_fini(r);
+}
+
+/* Checks what both the workers and the breaker documents show of the fake's slot i; they name
+ * the worker's and the breaker's states differently. */
+static void check_fake_slot(const json_t *o, size_t i, const char *worker_state_key,
+                            const char *breaker_key)
+{
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "slot")), (json_int_t)i);
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "pid")), 7000 + (json_int_t)i);
+    ck_assert_str_eq(json_string_value(json_object_get(o, worker_state_key)),
+                     i == 0 ? "running" : "ejected");
+    ck_assert_str_eq(json_string_value(json_object_get(o, breaker_key)),
+                     i == 0 ? "closed" : "open");
+    ck_assert_double_eq(json_number_value(json_object_get(o, "failure_rate")), i == 0 ? 0.0 : 0.75);
+    ck_assert(json_is_integer(json_object_get(o, "opened_at")));
+    ck_assert_int_eq(json_integer_value(json_object_get(o, "times_opened")), i == 0 ? 0 : 2);
+}
+
 START_TEST(status_json)
 {
     run_result r = RUN("-s", sock, "--json", "status");
@@ -406,10 +421,7 @@ START_TEST(workers_json)
     ck_assert_uint_eq(json_array_size(a), 2);
     for (size_t i = 0; i < 2; i++) {
         json_t *w = json_array_get(a, i);
-        ck_assert_int_eq(json_integer_value(json_object_get(w, "slot")), (json_int_t)i);
-        ck_assert_int_eq(json_integer_value(json_object_get(w, "pid")), 7000 + (json_int_t)i);
-        ck_assert_str_eq(json_string_value(json_object_get(w, "state")),
-                         i == 0 ? "running" : "ejected");
+        check_fake_slot(w, i, "state", "breaker");
         ck_assert_int_eq(json_integer_value(json_object_get(w, "connections")), 20 + (int)i);
         ck_assert_double_eq(json_number_value(json_object_get(w, "msgs_in_per_s")), 6.25);
         ck_assert_double_eq(json_number_value(json_object_get(w, "errors_per_s")),
@@ -418,12 +430,6 @@ START_TEST(workers_json)
         ck_assert_int_eq(json_integer_value(json_object_get(w, "uptime_s")), 70 + (int)i);
         ck_assert(json_is_boolean(json_object_get(w, "accepting")));
         ck_assert_int_eq(json_integer_value(json_object_get(w, "rss_bytes")), 4 * 1024 * 1024);
-        ck_assert_str_eq(json_string_value(json_object_get(w, "breaker")),
-                         i == 0 ? "closed" : "open");
-        ck_assert_double_eq(json_number_value(json_object_get(w, "failure_rate")),
-                            i == 0 ? 0.0 : 0.75);
-        ck_assert(json_is_integer(json_object_get(w, "opened_at")));
-        ck_assert_int_eq(json_integer_value(json_object_get(w, "times_opened")), i == 0 ? 0 : 2);
     }
     json_decref(a);
     run_result_fini(&r);
@@ -433,28 +439,17 @@ END_TEST
 START_TEST(workers_table)
 {
     run_result r = RUN("-s", sock, "workers");
-    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
-    ck_assert_contains(r.out, "SLOT");
-    ck_assert_contains(r.out, "MSG/S-IN");
-    ck_assert_contains(r.out, "BUCKETS");
-    ck_assert_contains(r.out, "7000");
-    ck_assert_contains(r.out, "7001");
-    ck_assert_contains(r.out, "ejected");
-    ck_assert_contains(r.out, "4.0M");
-    run_result_fini(&r);
+    check_prints(&r, (const char *const[]){"SLOT", "MSG/S-IN", "BUCKETS", "7000", "7001", "ejected",
+                                           "4.0M", NULL});
 }
 END_TEST
 
 START_TEST(status_human)
 {
     run_result r = RUN("-s", sock, "status");
-    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
-    ck_assert_contains(r.out, "running");
-    ck_assert_contains(r.out, "2 running, 2 desired");
-    ck_assert_contains(r.out, "127.0.0.1:8080");
-    ck_assert_contains(r.out, "autoscale:    on\n");
-    ck_assert_contains(r.out, "last scaling: " FAKE_SCALING " (33s ago)\n");
-    run_result_fini(&r);
+    check_prints(&r, (const char *const[]){"running", "2 running, 2 desired", "127.0.0.1:8080",
+                                           "autoscale:    on\n",
+                                           "last scaling: " FAKE_SCALING " (33s ago)\n", NULL});
 }
 END_TEST
 
@@ -470,17 +465,8 @@ START_TEST(breaker_json)
     ck_assert_uint_eq(json_array_size(a), 2);
     for (size_t i = 0; i < 2; i++) {
         json_t *b = json_array_get(a, i);
-        ck_assert_int_eq(json_integer_value(json_object_get(b, "slot")), (json_int_t)i);
-        ck_assert_int_eq(json_integer_value(json_object_get(b, "pid")), 7000 + (json_int_t)i);
-        ck_assert_str_eq(json_string_value(json_object_get(b, "state")),
-                         i == 0 ? "closed" : "open");
-        ck_assert_str_eq(json_string_value(json_object_get(b, "worker_state")),
-                         i == 0 ? "running" : "ejected");
-        ck_assert_double_eq(json_number_value(json_object_get(b, "failure_rate")),
-                            i == 0 ? 0.0 : 0.75);
-        ck_assert_int_eq(json_integer_value(json_object_get(b, "times_opened")), i == 0 ? 0 : 2);
+        check_fake_slot(b, i, "worker_state", "state");
         json_t *opened = json_object_get(b, "opened_at");
-        ck_assert(json_is_integer(opened));
         if (i == 0) {
             ck_assert_int_eq(json_integer_value(opened), 0);
         } else {
@@ -503,23 +489,15 @@ END_TEST
 START_TEST(breaker_table)
 {
     run_result r = RUN("-s", sock, "breaker", "list");
-    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
     ck_assert_str_eq(r.err, "");
-    ck_assert_contains(r.out, "BREAKER");
-    ck_assert_contains(r.out, "FAIL%");
-    ck_assert_contains(r.out, "OPENED");
-    ck_assert_contains(r.out, "TIMES\n");
-    ck_assert_contains(r.out, "closed");
-    ck_assert_contains(r.out, "75.0");
     /* the fake opened slot 1's breaker 5 s before answering; a second may tick meanwhile */
     ck_assert_msg(strstr(r.out, "  5s ago  ") != NULL || strstr(r.out, "  6s ago  ") != NULL,
                   "no age in '%s'", r.out);
-    run_result_fini(&r);
+    check_prints(
+        &r, (const char *const[]){"BREAKER", "FAIL%", "OPENED", "TIMES\n", "closed", "75.0", NULL});
 
     r = RUN("-s", sock, "breaker");
-    ck_assert_int_eq(r.status, 0);
-    ck_assert_contains(r.out, "BREAKER");
-    run_result_fini(&r);
+    check_prints(&r, (const char *const[]){"BREAKER", NULL});
 }
 END_TEST
 
@@ -562,32 +540,29 @@ START_TEST(actions)
 }
 END_TEST
 
+/* Checks a human run's outcome: exit 0 and exactly want on stdout. Frees r. */
+static void check_ok_text(run_result *r, const char *want)
+{
+    ck_assert_int_eq(r->status, 0);
+    ck_assert_str_eq(r->out, want);
+    run_result_fini(r);
+}
+
 START_TEST(action_human)
 {
     run_result r = RUN("-s", sock, "scale", "5");
-    ck_assert_int_eq(r.status, 0);
-    ck_assert_str_eq(r.out, "scaling to 5\n");
-    run_result_fini(&r);
-
+    check_ok_text(&r, "scaling to 5\n");
     r = RUN("-s", sock, "breaker", "trip", "2");
-    ck_assert_int_eq(r.status, 0);
-    ck_assert_str_eq(r.out, "breaker of slot 2 tripped\n");
-    run_result_fini(&r);
-
+    check_ok_text(&r, "breaker of slot 2 tripped\n");
     r = RUN("-s", sock, "autoscale", "on", "--min", "1");
-    ck_assert_int_eq(r.status, 0);
-    ck_assert_str_eq(r.out, "autoscale on, min 1, max 0\n");
-    run_result_fini(&r);
+    check_ok_text(&r, "autoscale on, min 1, max 0\n");
 }
 END_TEST
 
 START_TEST(version)
 {
     run_result r = RUN("-s", sock, "version");
-    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
-    ck_assert_contains(r.out, "wsctl ");
-    ck_assert_contains(r.out, "\nwsfleetd " FAKE_VERSION "\n");
-    run_result_fini(&r);
+    check_prints(&r, (const char *const[]){"wsctl ", "\nwsfleetd " FAKE_VERSION "\n", NULL});
 
     r = RUN("-s", sock, "--json", "version");
     ck_assert_int_eq(r.status, 0);
@@ -599,39 +574,35 @@ START_TEST(version)
 }
 END_TEST
 
+/* Checks a refused run: exit 1, "wsctl: refused: <error>" on stderr, and on stdout
+ * {"ok":false,"error":error} in JSON, nothing otherwise. Frees r. */
+static void check_refused(run_result *r, bool json, const char *error)
+{
+    char want[256];
+    snprintf(want, sizeof want, "wsctl: refused: %s\n", error);
+    ck_assert_int_eq(r->status, 1);
+    ck_assert_str_eq(r->err, want);
+    if (json) {
+        json_t *o = stdout_json(r);
+        ck_assert(json_is_false(json_object_get(o, "ok")));
+        ck_assert_str_eq(json_string_value(json_object_get(o, "error")), error);
+        json_decref(o);
+    } else {
+        ck_assert_str_eq(r->out, "");
+    }
+    run_result_fini(r);
+}
+
 START_TEST(refused)
 {
     run_result r = RUN("-s", sock, "restart", "9");
-    ck_assert_int_eq(r.status, 1);
-    ck_assert_str_eq(r.err, "wsctl: refused: no such slot 9\n");
-    ck_assert_str_eq(r.out, "");
-    run_result_fini(&r);
-
+    check_refused(&r, false, "no such slot 9");
     r = RUN("-s", sock, "--json", "scale", "9");
-    ck_assert_int_eq(r.status, 1);
-    ck_assert_str_eq(r.err, "wsctl: refused: scale 9 is above workers.max 8\n");
-    json_t *o = stdout_json(&r);
-    ck_assert(json_is_false(json_object_get(o, "ok")));
-    ck_assert_str_eq(json_string_value(json_object_get(o, "error")),
-                     "scale 9 is above workers.max 8");
-    json_decref(o);
-    run_result_fini(&r);
-
+    check_refused(&r, true, "scale 9 is above workers.max 8");
     r = RUN("-s", sock, "breaker", "reset", "9");
-    ck_assert_int_eq(r.status, 1);
-    ck_assert_str_eq(r.err, "wsctl: refused: no such slot 9\n");
-    ck_assert_str_eq(r.out, "");
-    run_result_fini(&r);
-
+    check_refused(&r, false, "no such slot 9");
     r = RUN("-s", sock, "--json", "autoscale", "on", "--max", "9");
-    ck_assert_int_eq(r.status, 1);
-    ck_assert_str_eq(r.err, "wsctl: refused: max 9 is above workers.max 8\n");
-    o = stdout_json(&r);
-    ck_assert(json_is_false(json_object_get(o, "ok")));
-    ck_assert_str_eq(json_string_value(json_object_get(o, "error")),
-                     "max 9 is above workers.max 8");
-    json_decref(o);
-    run_result_fini(&r);
+    check_refused(&r, true, "max 9 is above workers.max 8");
 }
 END_TEST
 
@@ -684,9 +655,7 @@ START_TEST(usage_errors)
     run_result_fini(&r);
 
     r = RUN("--help");
-    ck_assert_int_eq(r.status, 0);
-    ck_assert_contains(r.out, "usage: wsctl");
-    run_result_fini(&r);
+    check_prints(&r, (const char *const[]){"usage: wsctl", NULL});
 }
 END_TEST
 
@@ -730,10 +699,26 @@ START_TEST(not_a_socket)
 }
 END_TEST
 
+/* Checks a run that found no supervisor answering at path within the timeout (text as wsctl
+ * prints it) and took between min_ms and max_ms. Frees r. */
+static void check_no_answer(run_result *r, const char *path, const char *timeout, long min_ms,
+                            long max_ms)
+{
+    char want[256];
+    ck_assert_int_eq(r->status, 3);
+    ck_assert_str_eq(r->out, "");
+    snprintf(want, sizeof want, "wsctl: no supervisor answering at %s within %s s\n", path,
+             timeout);
+    ck_assert_str_eq(r->err, want);
+    ck_assert_int_ge(r->elapsed_ms, min_ms);
+    ck_assert_int_lt(r->elapsed_ms, max_ms);
+    run_result_fini(r);
+}
+
 /* A socket file left behind by a dead supervisor: nothing listens, connections are refused. */
 START_TEST(nothing_listening)
 {
-    char stale[192], want[256];
+    char stale[192];
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     snprintf(stale, sizeof stale, "%s/stale", dir);
     ck_assert_uint_lt(strlen(stale), sizeof sa.sun_path);
@@ -744,29 +729,16 @@ START_TEST(nothing_listening)
     close(fd);
 
     run_result r = RUN("-s", stale, "--timeout", "0.5", "--json", "status");
-    ck_assert_int_eq(r.status, 3);
-    ck_assert_str_eq(r.out, "");
-    snprintf(want, sizeof want, "wsctl: no supervisor answering at %s within 0.5 s\n", stale);
-    ck_assert_str_eq(r.err, want);
-    ck_assert_int_ge(r.elapsed_ms, 450);
-    ck_assert_int_lt(r.elapsed_ms, 3000);
-    run_result_fini(&r);
+    check_no_answer(&r, stale, "0.5", 450, 3000);
 }
 END_TEST
 
 /* A supervisor that holds its socket but does not answer (stopped). Default timeout: 2 s. */
 START_TEST(no_answer_in_time)
 {
-    char want[256];
     ck_assert_int_eq(kill(server, SIGSTOP), 0);
     run_result r = RUN("-s", sock, "workers");
-    ck_assert_int_eq(r.status, 3);
-    ck_assert_str_eq(r.out, "");
-    snprintf(want, sizeof want, "wsctl: no supervisor answering at %s within 2 s\n", sock);
-    ck_assert_str_eq(r.err, want);
-    ck_assert_int_ge(r.elapsed_ms, 1900);
-    ck_assert_int_lt(r.elapsed_ms, 5000);
-    run_result_fini(&r);
+    check_no_answer(&r, sock, "2", 1900, 5000);
 }
 END_TEST
 
