@@ -10,7 +10,7 @@
 
 Suite *ws_parser_utf8_close_suite(void);
 
-/* Asserts that a client's close frame with this code and reason fails all ways with exactly -code. */
+/* Asserts that a client's close frame with this code and reason fails all ways with -code. */
 static void expect_close_error(unsigned close_code, const char *reason, size_t reason_len, int code)
 {
     ws_test_bytes in = {0};
