@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "chaos_wsload.h"
+#include "test_argv.h"
 
 Suite *chaos_wsload_suite(void);
 
@@ -17,17 +18,11 @@ Suite *chaos_wsload_suite(void);
 static int parse(chaos_wsload_opts *out, char *err, size_t errcap, ...)
 {
     char *argv[MAX_ARGV + 1];
-    int argc = 0;
     va_list ap;
 
-    argv[argc++] = (char *)"wsload";
     va_start(ap, errcap);
-    for (const char *s; (s = va_arg(ap, const char *)) != NULL;) {
-        ck_assert_int_lt(argc, MAX_ARGV);
-        argv[argc++] = (char *)s;
-    }
+    int argc = test_argv(argv, MAX_ARGV + 1, "wsload", ap);
     va_end(ap);
-    argv[argc] = NULL;
 
     FILE *tmp = tmpfile();
     ck_assert_ptr_nonnull(tmp);

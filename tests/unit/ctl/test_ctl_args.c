@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ctl_args.h"
+#include "test_argv.h"
 
 Suite *ctl_args_suite(void);
 
@@ -15,17 +16,11 @@ Suite *ctl_args_suite(void);
 static int parse(ctl_args *out, char *err, size_t errcap, ...)
 {
     char *argv[MAX_ARGV + 1];
-    int argc = 0;
     va_list ap;
 
-    argv[argc++] = (char *)"wsctl";
     va_start(ap, errcap);
-    for (const char *s; (s = va_arg(ap, const char *)) != NULL;) {
-        ck_assert_int_lt(argc, MAX_ARGV);
-        argv[argc++] = (char *)s;
-    }
+    int argc = test_argv(argv, MAX_ARGV + 1, "wsctl", ap);
     va_end(ap);
-    argv[argc] = NULL;
     return ctl_args_parse(out, argc, argv, err, errcap);
 }
 

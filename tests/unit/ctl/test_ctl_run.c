@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "test_argv.h"
 #include "wsf_ipc.h"
 
 Suite *ctl_run_suite(void);
@@ -290,20 +291,14 @@ static char *slurp(const char *path)
 static run_result run_wsctl(const char *env_run_dir, ...)
 {
     char *argv[MAX_ARGV + 1];
-    int argc = 0;
     char out_path[192], err_path[192];
     va_list ap;
     run_result r = {.status = -1};
     pid_t parent = getpid();
 
-    argv[argc++] = (char *)"wsctl";
     va_start(ap, env_run_dir);
-    for (const char *s; (s = va_arg(ap, const char *)) != NULL;) {
-        ck_assert_int_lt(argc, MAX_ARGV);
-        argv[argc++] = (char *)s;
-    }
+    test_argv(argv, MAX_ARGV + 1, "wsctl", ap);
     va_end(ap);
-    argv[argc] = NULL;
     snprintf(out_path, sizeof out_path, "%s/out", dir);
     snprintf(err_path, sizeof err_path, "%s/err", dir);
 
