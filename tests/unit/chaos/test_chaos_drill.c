@@ -211,6 +211,14 @@ START_TEST(defaults)
 }
 END_TEST
 
+/* Parses a minimal drill whose duration is written as value. */
+static int parse_duration(chaos_drill *d, const char *value, char *err, size_t err_len)
+{
+    char text[128];
+    snprintf(text, sizeof text, "[drill]\nduration = %s\n[load]\nclients = 5\n", value);
+    return chaos_drill_parse_string(d, "t", text, err, err_len);
+}
+
 START_TEST(durations)
 {
     static const struct {
@@ -219,20 +227,18 @@ START_TEST(durations)
     } ok[] = {{"1s", 1000},  {"1000ms", 1000}, {"1.5m", 90000}, {"1h", 3600000},
               {"30", 30000}, {"2.25", 2250},   {"0.5m", 30000}, {"3600s", 3600000}};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
-        char text[128], err[ERR_MAX];
+        char err[ERR_MAX];
         chaos_drill d;
-        snprintf(text, sizeof text, "[drill]\nduration = %s\n[load]\nclients = 5\n", ok[i].text);
-        ck_assert_msg(chaos_drill_parse_string(&d, "t", text, err, sizeof err) == 0, "%s: %s",
-                      ok[i].text, err);
+        ck_assert_msg(parse_duration(&d, ok[i].text, err, sizeof err) == 0, "%s: %s", ok[i].text,
+                      err);
         ck_assert_uint_eq(d.duration_ms, ok[i].ms);
     }
     static const char *const bad[] = {"999ms", "1h1s", "2h", "5 s", "-5s",  "5x",
                                       "1e3s",  "",     "s",  ".s",  "1..5s"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char text[128], err[ERR_MAX];
+        char err[ERR_MAX];
         chaos_drill d;
-        snprintf(text, sizeof text, "[drill]\nduration = %s\n[load]\nclients = 5\n", bad[i]);
-        ck_assert_msg(chaos_drill_parse_string(&d, "t", text, err, sizeof err) == -1, "%s", bad[i]);
+        ck_assert_msg(parse_duration(&d, bad[i], err, sizeof err) == -1, "%s", bad[i]);
         ck_assert_msg(strstr(err, "line 2: [drill] duration: ") == err, "%s: %s", bad[i], err);
     }
 }
@@ -247,76 +253,70 @@ typedef struct bad_case {
 
 #define BASE "[drill]\nduration = 30s\n[load]\nclients = 10\n"
 
+/* The text and prefix of a case whose line 6, after BASE, is "KEY = VALUE" in [SECTION]. */
+#define AFTER_BASE(section, key, value)                                                            \
+    BASE "[" section "]\n" key " = " value "\n", "line 6: [" section "] " key ": "
+
+/* The same for a drill that is only [SECTION] and that line (its line 2). */
+#define ALONE(section, key, value)                                                                 \
+    "[" section "]\n" key " = " value "\n", "line 2: [" section "] " key ": "
+
 static const bad_case bad_cases[] = {
     {"[drill]\ndescription = x\n[load]\nclients = 10\n", "[drill] duration: ", "missing"},
     {"[drill]\nduration = 30s\n", "[load] clients: ", "missing"},
-    {"[drill]\nduration = soon\n", "line 2: [drill] duration: ", "not a duration"},
-    {"[drill]\nduration = 0.5s\n", "line 2: [drill] duration: ", "out of range"},
-    {BASE "[timeline]\n5s = smash 1\n", "line 6: [timeline] 5s: ", "unknown action 'smash'"},
-    {BASE "[timeline]\n5s = kill some\n", "line 6: [timeline] 5s: ", "'some' is not a target"},
-    {BASE "[timeline]\n5s = kill 256\n", "line 6: [timeline] 5s: ", "'256' is not a target"},
-    {BASE "[timeline]\n5s = crash-loop random\n",
-     "line 6: [timeline] 5s: ", "'random' is not a slot"},
-    {BASE "[timeline]\n5s = fault 1 melt\n", "line 6: [timeline] 5s: ", "'melt' is not a fault"},
-    {BASE "[timeline]\n5s = fault 1 error rate=1.5\n",
-     "line 6: [timeline] 5s: ", "error needs a rate"},
-    {BASE "[timeline]\n5s = fault 1 error\n", "line 6: [timeline] 5s: ", "error needs a rate"},
-    {BASE "[timeline]\n5s = fault 1 latency ms=70000\n",
-     "line 6: [timeline] 5s: ", "latency needs"},
-    {BASE "[timeline]\n5s = fault 1 hang for=2h\n", "line 6: [timeline] 5s: ", "for=: "},
-    {BASE "[timeline]\n5s = fault 1 hang speed=2\n",
-     "line 6: [timeline] 5s: ", "unknown argument 'speed='"},
-    {BASE "[timeline]\n5s = fault 1 hang for=1s for=2s\n",
-     "line 6: [timeline] 5s: ", "given twice"},
-    {BASE "[timeline]\n5s = kill 1 2\n", "line 6: [timeline] 5s: ", "unexpected argument '2'"},
-    {BASE "[timeline]\n5s = kill\n", "line 6: [timeline] 5s: ", "kill needs 1 argument"},
-    {BASE "[timeline]\n5s = kill-supervisor now\n",
-     "line 6: [timeline] 5s: ", "unexpected argument 'now'"},
-    {BASE "[timeline]\n5s = scale 0\n", "line 6: [timeline] 5s: ", "'0' is not a whole number"},
-    {BASE "[timeline]\n5s = clients many\n", "line 6: [timeline] 5s: ", "not a whole number"},
-    {BASE "[timeline]\n5s = restart all quickly\n",
-     "line 6: [timeline] 5s: ", "'quickly' is not 'rolling'"},
-    {BASE "[timeline]\n5s = autoscale maybe\n", "line 6: [timeline] 5s: ", "not on or off"},
-    {BASE "[timeline]\n5s = autoscale on min=5 max=2\n",
-     "line 6: [timeline] 5s: ", "min=5 is above max=2"},
-    {BASE "[timeline]\n5s = garbage-clients 5 rate=0\n", "line 6: [timeline] 5s: ", "out of range"},
-    {BASE "[timeline]\nsoon = kill 1\n", "line 6: [timeline] soon: ", "is not a time"},
-    {BASE "[timeline]\nevery 0s = kill 1\n", "line 6: [timeline] every 0s: ", "out of range"},
-    {BASE "[timeline]\nevery 5s after 1s = kill 1\n",
-     "line 6: [timeline] every 5s after 1s: ", "is not a time"},
+    {ALONE("drill", "duration", "soon"), "not a duration"},
+    {ALONE("drill", "duration", "0.5s"), "out of range"},
+    {AFTER_BASE("timeline", "5s", "smash 1"), "unknown action 'smash'"},
+    {AFTER_BASE("timeline", "5s", "kill some"), "'some' is not a target"},
+    {AFTER_BASE("timeline", "5s", "kill 256"), "'256' is not a target"},
+    {AFTER_BASE("timeline", "5s", "crash-loop random"), "'random' is not a slot"},
+    {AFTER_BASE("timeline", "5s", "fault 1 melt"), "'melt' is not a fault"},
+    {AFTER_BASE("timeline", "5s", "fault 1 error rate=1.5"), "error needs a rate"},
+    {AFTER_BASE("timeline", "5s", "fault 1 error"), "error needs a rate"},
+    {AFTER_BASE("timeline", "5s", "fault 1 latency ms=70000"), "latency needs"},
+    {AFTER_BASE("timeline", "5s", "fault 1 hang for=2h"), "for=: "},
+    {AFTER_BASE("timeline", "5s", "fault 1 hang speed=2"), "unknown argument 'speed='"},
+    {AFTER_BASE("timeline", "5s", "fault 1 hang for=1s for=2s"), "given twice"},
+    {AFTER_BASE("timeline", "5s", "kill 1 2"), "unexpected argument '2'"},
+    {AFTER_BASE("timeline", "5s", "kill"), "kill needs 1 argument"},
+    {AFTER_BASE("timeline", "5s", "kill-supervisor now"), "unexpected argument 'now'"},
+    {AFTER_BASE("timeline", "5s", "scale 0"), "'0' is not a whole number"},
+    {AFTER_BASE("timeline", "5s", "clients many"), "not a whole number"},
+    {AFTER_BASE("timeline", "5s", "restart all quickly"), "'quickly' is not 'rolling'"},
+    {AFTER_BASE("timeline", "5s", "autoscale maybe"), "not on or off"},
+    {AFTER_BASE("timeline", "5s", "autoscale on min=5 max=2"), "min=5 is above max=2"},
+    {AFTER_BASE("timeline", "5s", "garbage-clients 5 rate=0"), "out of range"},
+    {AFTER_BASE("timeline", "soon", "kill 1"), "is not a time"},
+    {AFTER_BASE("timeline", "every 0s", "kill 1"), "out of range"},
+    {AFTER_BASE("timeline", "every 5s after 1s", "kill 1"), "is not a time"},
     {BASE "[timeline]\n1s = kill 1\n30s = kill 2\n",
      "line 7: [timeline] 30s: ", "not before the end"},
     {"[timeline]\nevery 5s from 31s = kill 1\n" BASE,
      "line 2: [timeline] every 5s from 31s: ", "not before the end"},
-    {BASE "[objectives]\nmax happiness = 1\n",
-     "line 6: [objectives] max happiness: ", "unknown metric 'happiness'"},
-    {BASE "[objectives]\nat_most lost = 1\n",
-     "line 6: [objectives] at_most lost: ", "'at_most' is not max or min"},
-    {BASE "[objectives]\nlost = 1\n", "line 6: [objectives] lost: ", "not 'max METRIC'"},
-    {BASE "[objectives]\nmax lost = -1\n",
-     "line 6: [objectives] max lost: ", "'-1' is not a number"},
-    {BASE "[objectives]\nmax lost = 5s\n",
-     "line 6: [objectives] max lost: ", "'5s' is not a number"},
-    {BASE "[objectives]\nmax reconnect_p99_ms = 5 parsecs\n",
-     "line 6: [objectives] max reconnect_p99_ms: ", "not a duration"},
+    {AFTER_BASE("objectives", "max happiness", "1"), "unknown metric 'happiness'"},
+    {AFTER_BASE("objectives", "at_most lost", "1"), "'at_most' is not max or min"},
+    {AFTER_BASE("objectives", "lost", "1"), "not 'max METRIC'"},
+    {AFTER_BASE("objectives", "max lost", "-1"), "'-1' is not a number"},
+    {AFTER_BASE("objectives", "max lost", "5s"), "'5s' is not a number"},
+    {AFTER_BASE("objectives", "max reconnect_p99_ms", "5 parsecs"), "not a duration"},
     {BASE "[objectives]\nmax lost = 1\nmax lost = 2\n",
      "line 7: [objectives] max lost: ", "given twice"},
-    {BASE "[fleet]\nlisten = 127.0.0.1:9000\n", "line 6: [fleet] listen: ", "set by the runner"},
-    {BASE "[workers]\nrun_dir = /tmp/x\n", "line 6: [workers] run_dir: ", "set by the runner"},
-    {BASE "[load]\nthreads = 4\n", "line 6: [load] threads: ", "unknown key"},
-    {BASE "[drill]\nspeed = 4\n", "line 6: [drill] speed: ", "unknown key"},
+    {AFTER_BASE("fleet", "listen", "127.0.0.1:9000"), "set by the runner"},
+    {AFTER_BASE("workers", "run_dir", "/tmp/x"), "set by the runner"},
+    {AFTER_BASE("load", "threads", "4"), "unknown key"},
+    {AFTER_BASE("drill", "speed", "4"), "unknown key"},
     {"[drill]\nduration = 30s\nquick_duration = 40s\n[load]\nclients = 10\n",
      "line 3: [drill] quick_duration: ", "longer than [drill] duration"},
     {"[drill]\nduration = 30s\n[load]\nclients = 10\nquick_clients = 11\n",
      "line 5: [load] quick_clients: ", "more than [load] clients"},
     {"[drill]\nduration = 30s\nduration = 40s\n", "line 3: [drill] duration: ", "set twice"},
-    {"[load]\nclients = 100001\n", "line 2: [load] clients: ", "1..100000"},
-    {"[load]\ninflight = 0\n", "line 2: [load] inflight: ", "1..1024"},
-    {"[load]\nrate = 0\n", "line 2: [load] rate: ", "out of range"},
-    {"[load]\nsize = 16777217\n", "line 2: [load] size: ", "1..16777216"},
-    {"[load]\nsources = 251\n", "line 2: [load] sources: ", "1..250"},
-    {"[load]\nopen_rate = 2000000\n", "line 2: [load] open_rate: ", "out of range"},
-    {"[load]\nlifetime = 50ms\n", "line 2: [load] lifetime: ", ""},
+    {ALONE("load", "clients", "100001"), "1..100000"},
+    {ALONE("load", "inflight", "0"), "1..1024"},
+    {ALONE("load", "rate", "0"), "out of range"},
+    {ALONE("load", "size", "16777217"), "1..16777216"},
+    {ALONE("load", "sources", "251"), "1..250"},
+    {ALONE("load", "open_rate", "2000000"), "out of range"},
+    {ALONE("load", "lifetime", "50ms"), ""},
     {"duration = 30s\n", "line 1: duration: ", "outside any section"},
     {BASE "[timeline\n", "line 5: syntax error", ""},
 };
@@ -435,6 +435,16 @@ START_TEST(metrics)
 }
 END_TEST
 
+/* Writes text to dir/name; path receives the file's path. */
+static void write_drill(char *path, size_t len, const char *dir, const char *name, const char *text)
+{
+    snprintf(path, len, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
 START_TEST(load_file)
 {
     char dir[] = "/tmp/test_chaos_drill_XXXXXX";
@@ -442,34 +452,21 @@ START_TEST(load_file)
     char path[256], err[ERR_MAX];
     chaos_drill d;
 
-    FILE *f;
-    snprintf(path, sizeof path, "%s/kill-one.drill", dir);
-    f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(full_drill, f);
-    fclose(f);
+    write_drill(path, sizeof path, dir, "kill-one.drill", full_drill);
     ck_assert_int_eq(chaos_drill_load(&d, path, err, sizeof err), 0);
     ck_assert_str_eq(d.name, "kill-one");
     ck_assert_uint_eq(d.n_actions, 15);
     ck_assert_uint_eq(d.duration_ms, 120000);
     unlink(path);
 
-    snprintf(path, sizeof path, "%s/bad.drill", dir);
-    f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(BASE "[timeline]\n5s = smash 1\n", f);
-    fclose(f);
+    write_drill(path, sizeof path, dir, "bad.drill", BASE "[timeline]\n5s = smash 1\n");
     char want[512];
     ck_assert_int_eq(chaos_drill_load(&d, path, err, sizeof err), -1);
     snprintf(want, sizeof want, "%s:6: [timeline] 5s: unknown action 'smash'", path);
     ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "%s", err);
     unlink(path);
 
-    snprintf(path, sizeof path, "%s/short.drill", dir);
-    f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs("[drill]\nduration = 5s\n", f);
-    fclose(f);
+    write_drill(path, sizeof path, dir, "short.drill", "[drill]\nduration = 5s\n");
     ck_assert_int_eq(chaos_drill_load(&d, path, err, sizeof err), -1);
     snprintf(want, sizeof want, "%s: [load] clients: missing", path);
     ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "%s", err);
@@ -480,11 +477,7 @@ START_TEST(load_file)
     snprintf(want, sizeof want, "%s: cannot open: No such file or directory", path);
     ck_assert_str_eq(err, want);
 
-    snprintf(path, sizeof path, "%s/kill-one.ini", dir);
-    f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(minimal, f);
-    fclose(f);
+    write_drill(path, sizeof path, dir, "kill-one.ini", minimal);
     ck_assert_int_eq(chaos_drill_load(&d, path, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "must end in .drill"));
     ck_assert_ptr_nonnull(strstr(err, path));

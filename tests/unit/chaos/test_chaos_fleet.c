@@ -42,10 +42,19 @@ static const char fake_wsctl[] =
     "esac\n"
     "exit \"${FAKE_WSCTL_STATUS:-0}\"\n";
 
+/* Arguments the fake wsctl answers in a way of its own. */
+static const char *const arg_garbage[] = {"garbage", NULL};
+static const char *const arg_silent[] = {"silent", NULL};
+static const char *const arg_big[] = {"big", NULL};
+static const char *const arg_suicide[] = {"suicide", NULL};
+static const char *const arg_status[] = {"status", NULL};
+
 /* One test's surroundings: a temporary directory (also $TMPDIR), an event loop, the fleet. */
 typedef struct fx {
     char tmp[256];
     char wsctl[300];
+    char fleetd[300];      /* a fake wsfleetd, once fx_fake_fleetd wrote one */
+    char other_wsctl[300]; /* a wsctl path other than the fake's, once fx_other_wsctl set one */
     struct event_base *base;
     chaos_fleet f;
     char err[512];
@@ -77,6 +86,21 @@ static void fx_init(fx *x)
     ck_assert_int_eq(
         chaos_fleet_init(&x->f, x->base, "/nonexistent/wsfleetd", x->wsctl, x->err, sizeof(x->err)),
         0);
+}
+
+/* A fake wsfleetd running body, in the directory, as the fleet's supervisor. */
+static void fx_fake_fleetd(fx *x, const char *body)
+{
+    snprintf(x->fleetd, sizeof(x->fleetd), "%s/wsfleetd", x->tmp);
+    write_script(x->fleetd, body);
+    x->f.fleetd_path = x->fleetd;
+}
+
+/* Points the fleet's wsctl at the file name in the directory (which this does not make). */
+static void fx_other_wsctl(fx *x, const char *name)
+{
+    snprintf(x->other_wsctl, sizeof(x->other_wsctl), "%s/%s", x->tmp, name);
+    x->f.wsctl_path = x->other_wsctl;
 }
 
 static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
@@ -324,6 +348,15 @@ static const char *doc_args(json_t *doc)
     return args;
 }
 
+/* A blocking call that exits with status and leaves no document (doc is overwritten even on
+ * failure). */
+static void assert_ctl_no_doc(chaos_fleet *f, const char *const *args, int status)
+{
+    json_t *doc = json_true();
+    ck_assert_int_eq(chaos_fleet_ctl(f, &doc, args), status);
+    ck_assert_ptr_null(doc);
+}
+
 START_TEST(ctl_passes_run_dir_and_returns_status_and_json)
 {
     fx x;
@@ -360,22 +393,13 @@ START_TEST(ctl_output_that_is_not_json)
 {
     fx x;
     fx_init(&x);
-    const char *const garbage[] = {"garbage", NULL};
-    const char *const silent[] = {"silent", NULL};
-    json_t *doc = json_true(); /* overwritten even on failure */
-    ck_assert_int_eq(chaos_fleet_ctl(&x.f, &doc, garbage), 0);
-    ck_assert_ptr_null(doc);
+    assert_ctl_no_doc(&x.f, arg_garbage, 0);
 
     ck_assert_int_eq(setenv("FAKE_WSCTL_STATUS", "5", 1), 0);
-    doc = json_true();
-    ck_assert_int_eq(chaos_fleet_ctl(&x.f, &doc, silent), 5);
-    ck_assert_ptr_null(doc);
+    assert_ctl_no_doc(&x.f, arg_silent, 5);
 
     /* Killed: no exit status. */
-    const char *const suicide[] = {"suicide", NULL};
-    doc = json_true();
-    ck_assert_int_eq(chaos_fleet_ctl(&x.f, &doc, suicide), -1);
-    ck_assert_ptr_null(doc);
+    assert_ctl_no_doc(&x.f, arg_suicide, -1);
     fx_fini(&x);
 }
 END_TEST
@@ -384,9 +408,8 @@ START_TEST(ctl_large_output)
 {
     fx x;
     fx_init(&x);
-    const char *const big[] = {"big", NULL};
     json_t *doc = NULL;
-    ck_assert_int_eq(chaos_fleet_ctl(&x.f, &doc, big), 0);
+    ck_assert_int_eq(chaos_fleet_ctl(&x.f, &doc, arg_big), 0);
     ck_assert_ptr_nonnull(doc);
     const char *s = json_string_value(json_object_get(doc, "big"));
     ck_assert_ptr_nonnull(s);
@@ -409,9 +432,7 @@ START_TEST(ctl_argument_limit)
     ck_assert_int_eq(chaos_fleet_ctl(&x.f, &doc, nine), 0);
     ck_assert_int_eq(json_integer_value(json_object_get(doc, "argc")), 14);
     json_decref(doc);
-    doc = json_true();
-    ck_assert_int_eq(chaos_fleet_ctl(&x.f, &doc, ten), -1);
-    ck_assert_ptr_null(doc);
+    assert_ctl_no_doc(&x.f, ten, -1);
     pid_t r = waitpid(-1, NULL, WNOHANG);
     int e = errno;
     ck_assert_int_eq(r, -1); /* no child was started */
@@ -425,20 +446,13 @@ START_TEST(ctl_that_cannot_run)
 {
     fx x;
     fx_init(&x);
-    const char *const args[] = {"status", NULL};
-    char path[400];
-    snprintf(path, sizeof(path), "%s/absent-wsctl", x.tmp);
-    x.f.wsctl_path = path;
-    json_t *doc = json_true();
-    ck_assert_int_eq(chaos_fleet_ctl(&x.f, &doc, args), -1);
-    ck_assert_ptr_null(doc);
+    fx_other_wsctl(&x, "absent-wsctl");
+    assert_ctl_no_doc(&x.f, arg_status, -1);
 
     /* Present but not executable. */
-    snprintf(path, sizeof(path), "%s/plain-wsctl", x.tmp);
-    touch(path);
-    doc = json_true();
-    ck_assert_int_eq(chaos_fleet_ctl(&x.f, &doc, args), -1);
-    ck_assert_ptr_null(doc);
+    fx_other_wsctl(&x, "plain-wsctl");
+    touch(x.other_wsctl);
+    assert_ctl_no_doc(&x.f, arg_status, -1);
     ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1); /* nothing left to reap */
     fx_fini(&x);
 }
@@ -505,11 +519,9 @@ START_TEST(ctl_async_two_at_once_and_odd_output)
 {
     fx x;
     fx_init(&x);
-    const char *const big[] = {"big", NULL};
-    const char *const garbage[] = {"garbage", NULL};
     ctl_result r = {.base = x.base, .want = 2};
-    ck_assert_int_eq(chaos_fleet_ctl_async(&x.f, big, on_ctl_done, &r), 0);
-    ck_assert_int_eq(chaos_fleet_ctl_async(&x.f, garbage, on_ctl_done, &r), 0);
+    ck_assert_int_eq(chaos_fleet_ctl_async(&x.f, arg_big, on_ctl_done, &r), 0);
+    ck_assert_int_eq(chaos_fleet_ctl_async(&x.f, arg_garbage, on_ctl_done, &r), 0);
     ck_assert_uint_eq(x.f.calls_pending, 2);
     run_calls(&r);
     ck_assert_uint_eq(x.f.calls_pending, 0);
@@ -522,9 +534,8 @@ START_TEST(ctl_async_two_at_once_and_odd_output)
     ck_assert_uint_eq(strlen(json_string_value(json_object_get(bigdoc, "big"))), 200000);
     ctl_result_fini(&r);
 
-    const char *const suicide[] = {"suicide", NULL};
     ctl_result k = {.base = x.base, .want = 1};
-    ck_assert_int_eq(chaos_fleet_ctl_async(&x.f, suicide, on_ctl_done, &k), 0);
+    ck_assert_int_eq(chaos_fleet_ctl_async(&x.f, arg_suicide, on_ctl_done, &k), 0);
     run_calls(&k);
     ck_assert_int_eq(k.status[0], -1);
     ck_assert_ptr_null(k.doc[0]);
@@ -537,12 +548,9 @@ START_TEST(ctl_async_that_cannot_run)
 {
     fx x;
     fx_init(&x);
-    char path[400];
-    snprintf(path, sizeof(path), "%s/absent-wsctl", x.tmp);
-    x.f.wsctl_path = path;
-    const char *const args[] = {"status", NULL};
+    fx_other_wsctl(&x, "absent-wsctl");
     ctl_result r = {.base = x.base, .want = 1};
-    ck_assert_int_eq(chaos_fleet_ctl_async(&x.f, args, on_ctl_done, &r), -1);
+    ck_assert_int_eq(chaos_fleet_ctl_async(&x.f, arg_status, on_ctl_done, &r), -1);
     ck_assert_uint_eq(x.f.calls_pending, 0);
     struct timeval shortly = {0, 200000};
     ck_assert_int_eq(event_base_loopexit(x.base, &shortly), 0);
@@ -558,13 +566,10 @@ START_TEST(start_reports_the_supervisors_last_words)
 {
     fx x;
     fx_init(&x);
-    char fleetd[400];
-    snprintf(fleetd, sizeof(fleetd), "%s/wsfleetd", x.tmp);
-    write_script(fleetd, "echo \"fake wsfleetd $*\" >&2\n"
-                         "echo 'wsfleetd: cannot bind 127.0.0.1:0: simulated' >&2\n"
-                         "echo >&2\n"
-                         "exit 2\n");
-    x.f.fleetd_path = fleetd;
+    fx_fake_fleetd(&x, "echo \"fake wsfleetd $*\" >&2\n"
+                       "echo 'wsfleetd: cannot bind 127.0.0.1:0: simulated' >&2\n"
+                       "echo >&2\n"
+                       "exit 2\n");
     uint64_t t0 = now_ms();
     ck_assert_int_eq(chaos_fleet_start(&x.f, "[worker]\nsome = 1\n", 5000, x.err, sizeof(x.err)),
                      -1);
@@ -604,10 +609,7 @@ START_TEST(start_waits_until_ready_and_stop_ends_it)
 {
     fx x;
     fx_init(&x);
-    char fleetd[400];
-    snprintf(fleetd, sizeof(fleetd), "%s/wsfleetd", x.tmp);
-    write_script(fleetd, fake_fleetd_ok);
-    x.f.fleetd_path = fleetd;
+    fx_fake_fleetd(&x, fake_fleetd_ok);
     ck_assert_int_eq(setenv("FAKE_WSCTL_READY", "1", 1), 0);
     ck_assert_int_eq(chaos_fleet_start(&x.f, "", 5000, x.err, sizeof(x.err)), 0);
     ck_assert_uint_eq(x.f.port, 4567);
@@ -626,10 +628,7 @@ START_TEST(start_times_out_and_stops_the_supervisor)
 {
     fx x;
     fx_init(&x);
-    char fleetd[400];
-    snprintf(fleetd, sizeof(fleetd), "%s/wsfleetd", x.tmp);
-    write_script(fleetd, "exec sleep 30\n");
-    x.f.fleetd_path = fleetd;
+    fx_fake_fleetd(&x, "exec sleep 30\n");
     uint64_t t0 = now_ms();
     ck_assert_int_eq(chaos_fleet_start(&x.f, "", 300, x.err, sizeof(x.err)), -1);
     uint64_t took = now_ms() - t0;

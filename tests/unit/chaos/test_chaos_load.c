@@ -159,6 +159,54 @@ static void stop_worker(pid_t pid, int sig)
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 }
 
+/* One test's population: its loop, options aimed at 127.0.0.1:port, what the hooks saw, and the
+ * wsworker it talks to (wk 0 when there is none). */
+typedef struct fx {
+    struct event_base *base;
+    chaos_load_opts o;
+    seen s;
+    chaos_load_hooks hooks;
+    chaos_load *l;
+    pid_t wk;
+    unsigned port;
+} fx;
+
+static void fx_init(fx *x, unsigned port)
+{
+    memset(x, 0, sizeof(*x));
+    x->base = event_base_new();
+    x->port = port;
+    chaos_load_opts_init(&x->o);
+    target(&x->o, port);
+    x->hooks = (chaos_load_hooks){on_event, on_up, &x->s};
+}
+
+/* A population aimed at a wsworker started for it. */
+static void fx_init_worker(fx *x)
+{
+    unsigned port;
+    pid_t wk = start_worker(&port);
+    fx_init(x, port);
+    x->wk = wk;
+}
+
+/* The population of x->o, reporting to the hooks (not started). */
+static chaos_load *fx_new(fx *x)
+{
+    x->l = chaos_load_new(x->base, &x->o, &x->hooks);
+    return x->l;
+}
+
+/* Frees the population and the loop, then stops the wsworker, if any, with SIGTERM. */
+static void fx_fini(fx *x)
+{
+    chaos_load_free(x->l);
+    event_base_free(x->base);
+    if (x->wk > 0) {
+        stop_worker(x->wk, SIGTERM);
+    }
+}
+
 static void fast_backoff(chaos_load_opts *o)
 {
     o->backoff.min_ms = 50;
@@ -173,26 +221,22 @@ static bool attempts_at_least_6(void *arg)
 
 START_TEST(refused_attempts_retry_with_backoff)
 {
-    struct event_base *base = event_base_new();
-    chaos_load_opts o;
-    seen s = {0};
-    chaos_load_hooks hooks = {on_event, on_up, &s};
-    chaos_load_opts_init(&o);
-    target(&o, free_port());
-    o.connections = 2;
-    o.seed = 42;
-    fast_backoff(&o);
-    chaos_load *l = chaos_load_new(base, &o, &hooks);
+    fx x;
+    fx_init(&x, free_port());
+    x.o.connections = 2;
+    x.o.seed = 42;
+    fast_backoff(&x.o);
+    chaos_load *l = fx_new(&x);
     chaos_load_start(l);
-    ck_assert(run_until(base, attempts_at_least_6, l, 3000));
+    ck_assert(run_until(x.base, attempts_at_least_6, l, 3000));
     const chaos_load_totals *t = chaos_load_get_totals(l);
     ck_assert_uint_ge(t->by_cause[CHAOS_CAUSE_REFUSED], 4);
     ck_assert_uint_eq(t->upgrades, 0);
     ck_assert_uint_eq(t->disconnects, 0);
     ck_assert_uint_eq(t->gave_up, 0);
-    ck_assert_uint_ge(s.nevents, 4);
-    for (size_t i = 0; i < s.nevents && i < MAX_EVENTS; i++) {
-        const chaos_event *ev = &s.events[i];
+    ck_assert_uint_ge(x.s.nevents, 4);
+    for (size_t i = 0; i < x.s.nevents && i < MAX_EVENTS; i++) {
+        const chaos_event *ev = &x.s.events[i];
         ck_assert_int_eq(ev->cause, CHAOS_CAUSE_REFUSED);
         ck_assert(!ev->was_up);
         ck_assert(ev->will_retry);
@@ -200,17 +244,16 @@ START_TEST(refused_attempts_retry_with_backoff)
         ck_assert_uint_le(ev->retry_ms, 200);
     }
     /* The first retry of each connection is drawn from [min, 2 min]. */
-    ck_assert_uint_le(s.events[0].retry_ms, 100);
+    ck_assert_uint_le(x.s.events[0].retry_ms, 100);
     const chaos_conn_stats *st = chaos_load_conn(l, 0);
     ck_assert_uint_ge(st->attempts, 2);
     ck_assert_uint_eq(st->failed, st->attempts);
     ck_assert_int_eq(st->last_cause, CHAOS_CAUSE_REFUSED);
     ck_assert_ptr_null(chaos_load_conn(l, 2));
-    chaos_load_stop(l, 100, on_done, &s);
-    event_base_dispatch(base);
-    ck_assert(s.done);
-    chaos_load_free(l);
-    event_base_free(base);
+    chaos_load_stop(l, 100, on_done, &x.s);
+    event_base_dispatch(x.base);
+    ck_assert(x.s.done);
+    fx_fini(&x);
 }
 END_TEST
 
@@ -221,24 +264,19 @@ static bool gave_up_1(void *arg)
 
 START_TEST(no_reconnect_gives_up)
 {
-    struct event_base *base = event_base_new();
-    chaos_load_opts o;
-    seen s = {0};
-    chaos_load_hooks hooks = {on_event, on_up, &s};
-    chaos_load_opts_init(&o);
-    target(&o, free_port());
-    o.connections = 1;
-    o.reconnect = false;
-    chaos_load *l = chaos_load_new(base, &o, &hooks);
+    fx x;
+    fx_init(&x, free_port());
+    x.o.connections = 1;
+    x.o.reconnect = false;
+    chaos_load *l = fx_new(&x);
     chaos_load_start(l);
-    ck_assert(run_until(base, gave_up_1, l, 2000));
-    run_until(base, NULL, NULL, 100);
-    ck_assert_uint_eq(s.nevents, 1);
-    ck_assert(!s.events[0].will_retry);
+    ck_assert(run_until(x.base, gave_up_1, l, 2000));
+    run_until(x.base, NULL, NULL, 100);
+    ck_assert_uint_eq(x.s.nevents, 1);
+    ck_assert(!x.s.events[0].will_retry);
     ck_assert(chaos_load_conn(l, 0)->gave_up);
     ck_assert_uint_eq(chaos_load_conn(l, 0)->attempts, 1);
-    chaos_load_free(l);
-    event_base_free(base);
+    fx_fini(&x);
 }
 END_TEST
 
@@ -257,21 +295,17 @@ START_TEST(no_upgrade_in_time)
     ck_assert_int_eq(listen(lfd, 8), 0);
     ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&a, &len), 0);
 
-    struct event_base *base = event_base_new();
-    chaos_load_opts o;
-    seen s = {0};
-    chaos_load_hooks hooks = {on_event, on_up, &s};
-    chaos_load_opts_init(&o);
-    target(&o, ntohs(a.sin_port));
-    o.connections = 1;
-    o.connect_timeout_ms = 150;
-    o.reconnect = false;
-    chaos_load *l = chaos_load_new(base, &o, &hooks);
+    fx x;
+    fx_init(&x, ntohs(a.sin_port));
+    x.o.connections = 1;
+    x.o.connect_timeout_ms = 150;
+    x.o.reconnect = false;
+    chaos_load *l = fx_new(&x);
     uint64_t t0 = chaos_load_now_ms();
     chaos_load_start(l);
-    ck_assert(run_until(base, one_event, &s, 3000));
+    ck_assert(run_until(x.base, one_event, &x.s, 3000));
     ck_assert_uint_ge(chaos_load_now_ms() - t0, 140);
-    const chaos_event *ev = &s.events[0];
+    const chaos_event *ev = &x.s.events[0];
     ck_assert_int_eq(ev->cause, CHAOS_CAUSE_CONNECT);
     ck_assert_int_eq(ev->sys_errno, ETIMEDOUT);
     ck_assert(!ev->was_up);
@@ -281,8 +315,7 @@ START_TEST(no_upgrade_in_time)
     ck_assert_uint_ne(ntohs(local->sin_port), 0);
     struct sockaddr_storage out;
     ck_assert_int_eq(chaos_load_local(l, 0, &out), -1);
-    chaos_load_free(l);
-    event_base_free(base);
+    fx_fini(&x);
     close(lfd);
 }
 END_TEST
@@ -305,21 +338,15 @@ static bool is_done(void *arg)
 
 START_TEST(resize_and_stop)
 {
-    unsigned port;
-    pid_t wk = start_worker(&port);
-    struct event_base *base = event_base_new();
-    chaos_load_opts o;
-    seen s = {0};
-    chaos_load_hooks hooks = {on_event, on_up, &s};
-    chaos_load_opts_init(&o);
-    target(&o, port);
-    o.connections = 4;
-    o.inflight = 2;
-    o.sources = 3;
-    chaos_load *l = chaos_load_new(base, &o, &hooks);
+    fx x;
+    fx_init_worker(&x);
+    x.o.connections = 4;
+    x.o.inflight = 2;
+    x.o.sources = 3;
+    chaos_load *l = fx_new(&x);
     chaos_load_start(l);
-    ck_assert(run_until(base, all_up, l, 5000));
-    ck_assert(run_until(base, echoed_some, l, 5000));
+    ck_assert(run_until(x.base, all_up, l, 5000));
+    ck_assert(run_until(x.base, echoed_some, l, 5000));
 
     struct sockaddr_storage local;
     ck_assert_int_eq(chaos_load_local(l, 2, &local), 0);
@@ -328,59 +355,51 @@ START_TEST(resize_and_stop)
 
     chaos_load_resize(l, 7);
     ck_assert_uint_eq(chaos_load_size(l), 7);
-    ck_assert(run_until(base, all_up, l, 5000));
+    ck_assert(run_until(x.base, all_up, l, 5000));
     chaos_load_resize(l, 2);
-    ck_assert(run_until(base, all_up, l, 5000));
-    run_until(base, NULL, NULL, 100);
+    ck_assert(run_until(x.base, all_up, l, 5000));
+    run_until(x.base, NULL, NULL, 100);
     const chaos_load_totals *t = chaos_load_get_totals(l);
     ck_assert_uint_eq(t->up, 2);
     ck_assert_uint_eq(t->disconnects, 0);
-    ck_assert_uint_eq(s.nevents, 0);
+    ck_assert_uint_eq(x.s.nevents, 0);
     ck_assert(!chaos_load_conn(l, 5)->up);
     ck_assert(!chaos_load_conn(l, 5)->gave_up);
     ck_assert_int_eq(chaos_load_local(l, 5, &local), -1);
     /* Back up again: the closed slots reopen. */
     chaos_load_resize(l, 5);
-    ck_assert(run_until(base, all_up, l, 5000));
+    ck_assert(run_until(x.base, all_up, l, 5000));
     ck_assert_uint_eq(chaos_load_conn(l, 4)->attempts, 2);
 
-    chaos_load_stop(l, 1000, on_done, &s);
-    ck_assert(run_until(base, is_done, &s, 5000));
+    chaos_load_stop(l, 1000, on_done, &x.s);
+    ck_assert(run_until(x.base, is_done, &x.s, 5000));
     ck_assert_uint_eq(t->up, 0);
     ck_assert_uint_eq(t->disconnects, 0);
     ck_assert_uint_eq(t->lost, 0);
     ck_assert_uint_eq(t->unclean_closes, 0);
     ck_assert_uint_eq(t->echoed, t->sent);
     ck_assert_uint_eq(t->latency_us.count, t->echoed);
-    ck_assert_uint_eq(s.ups, 10);
-    ck_assert_uint_eq(s.reconnects, 0);
-    chaos_load_free(l);
-    event_base_free(base);
-    stop_worker(wk, SIGTERM);
+    ck_assert_uint_eq(x.s.ups, 10);
+    ck_assert_uint_eq(x.s.reconnects, 0);
+    fx_fini(&x);
 }
 END_TEST
 
 START_TEST(open_rate_paces_opening)
 {
-    unsigned port;
-    pid_t wk = start_worker(&port);
-    struct event_base *base = event_base_new();
-    chaos_load_opts o;
-    chaos_load_opts_init(&o);
-    target(&o, port);
-    o.connections = 12;
-    o.inflight = 0;
-    o.open_rate = 50;
-    chaos_load *l = chaos_load_new(base, &o, NULL);
+    fx x;
+    fx_init_worker(&x);
+    x.o.connections = 12;
+    x.o.inflight = 0;
+    x.o.open_rate = 50;
+    chaos_load *l = x.l = chaos_load_new(x.base, &x.o, NULL); /* no hooks */
     uint64_t t0 = chaos_load_now_ms();
     chaos_load_start(l);
-    ck_assert(run_until(base, all_up, l, 5000));
+    ck_assert(run_until(x.base, all_up, l, 5000));
     uint64_t took = chaos_load_now_ms() - t0;
     /* 12 at 50/s: the first at once, the last about 220 ms later. */
     ck_assert_msg(took >= 180 && took < 2000, "opened in %llu ms", (unsigned long long)took);
-    chaos_load_free(l);
-    event_base_free(base);
-    stop_worker(wk, SIGTERM);
+    fx_fini(&x);
 }
 END_TEST
 
@@ -391,40 +410,32 @@ static bool ups_at_least_12(void *arg)
 
 START_TEST(lifetime_renews_sessions)
 {
-    unsigned port;
-    pid_t wk = start_worker(&port);
-    struct event_base *base = event_base_new();
-    chaos_load_opts o;
-    seen s = {0};
-    chaos_load_hooks hooks = {on_event, on_up, &s};
-    chaos_load_opts_init(&o);
-    target(&o, port);
-    o.connections = 3;
-    o.inflight = 0;
-    o.rate = 50;
-    o.lifetime_ms = 200;
-    chaos_load *l = chaos_load_new(base, &o, &hooks);
+    fx x;
+    fx_init_worker(&x);
+    x.o.connections = 3;
+    x.o.inflight = 0;
+    x.o.rate = 50;
+    x.o.lifetime_ms = 200;
+    chaos_load *l = fx_new(&x);
     uint64_t t0 = chaos_load_now_ms();
     chaos_load_start(l);
     /* Sessions of 100-300 ms: 12 upgrades take at least 300 ms, and come within a few seconds. */
-    ck_assert(run_until(base, ups_at_least_12, &s, 5000));
+    ck_assert(run_until(x.base, ups_at_least_12, &x.s, 5000));
     uint64_t took = chaos_load_now_ms() - t0;
     ck_assert_msg(took >= 300, "12 sessions in %llu ms", (unsigned long long)took);
     const chaos_load_totals *t = chaos_load_get_totals(l);
     /* Ending a session is the client's own close: no disconnect, no event, nothing lost. */
     ck_assert_uint_eq(t->disconnects, 0);
-    ck_assert_uint_eq(s.nevents, 0);
-    ck_assert_uint_eq(s.reconnects, 0);
+    ck_assert_uint_eq(x.s.nevents, 0);
+    ck_assert_uint_eq(x.s.reconnects, 0);
     ck_assert_uint_eq(t->lost, 0);
     ck_assert_uint_eq(t->unclean_closes, 0);
     ck_assert_uint_ge(chaos_load_conn(l, 0)->attempts, 2);
     ck_assert_uint_ge(t->echoed, 12);
-    chaos_load_stop(l, 1000, on_done, &s);
-    ck_assert(run_until(base, is_done, &s, 5000));
+    chaos_load_stop(l, 1000, on_done, &x.s);
+    ck_assert(run_until(x.base, is_done, &x.s, 5000));
     ck_assert_uint_eq(t->echoed, t->sent);
-    chaos_load_free(l);
-    event_base_free(base);
-    stop_worker(wk, SIGTERM);
+    fx_fini(&x);
 }
 END_TEST
 
@@ -435,31 +446,25 @@ static bool events_4(void *arg)
 
 START_TEST(dead_server_events)
 {
-    unsigned port;
-    pid_t wk = start_worker(&port);
-    struct event_base *base = event_base_new();
-    chaos_load_opts o;
-    seen s = {0};
-    chaos_load_hooks hooks = {on_event, on_up, &s};
-    chaos_load_opts_init(&o);
-    target(&o, port);
-    o.connections = 4;
-    o.inflight = 3;
-    fast_backoff(&o);
-    chaos_load *l = chaos_load_new(base, &o, &hooks);
+    fx x;
+    fx_init_worker(&x);
+    x.o.connections = 4;
+    x.o.inflight = 3;
+    fast_backoff(&x.o);
+    chaos_load *l = fx_new(&x);
     chaos_load_start(l);
-    ck_assert(run_until(base, all_up, l, 5000));
+    ck_assert(run_until(x.base, all_up, l, 5000));
     struct sockaddr_storage before[4];
     for (size_t i = 0; i < 4; i++) {
         ck_assert_int_eq(chaos_load_local(l, i, &before[i]), 0);
     }
-    stop_worker(wk, SIGKILL);
-    ck_assert(run_until(base, events_4, &s, 5000));
+    stop_worker(x.wk, SIGKILL);
+    ck_assert(run_until(x.base, events_4, &x.s, 5000));
     const chaos_load_totals *t = chaos_load_get_totals(l);
     ck_assert_uint_eq(t->disconnects, 4);
     ck_assert_uint_le(t->lost, 12);
     for (size_t i = 0; i < 4; i++) {
-        const chaos_event *ev = &s.events[i];
+        const chaos_event *ev = &x.s.events[i];
         ck_assert_int_eq(ev->cause, CHAOS_CAUSE_ABNORMAL);
         ck_assert(ev->was_up);
         ck_assert(ev->will_retry);
@@ -468,10 +473,10 @@ START_TEST(dead_server_events)
         ck_assert_int_eq(memcmp(&ev->local, &before[ev->conn], sizeof(struct sockaddr_in)), 0);
     }
     /* The retries are refused now; a server on the same port brings everyone back. */
-    wk = start_worker_on(port);
-    ck_assert(run_until(base, all_up, l, 5000));
+    x.wk = start_worker_on(x.port);
+    ck_assert(run_until(x.base, all_up, l, 5000));
     ck_assert_uint_eq(t->reconnects, 4);
-    ck_assert_uint_eq(s.reconnects, 4);
+    ck_assert_uint_eq(x.s.reconnects, 4);
     ck_assert_uint_eq(t->reconnect_ms.count, 4);
     ck_assert_uint_ge(t->reconnect_ms.min, 50);
     for (size_t i = 0; i < 4; i++) {
@@ -481,9 +486,7 @@ START_TEST(dead_server_events)
         ck_assert_uint_ge(st->down_ms_max, 50);
         ck_assert_uint_eq(st->attempts, 2 + st->failed);
     }
-    chaos_load_free(l);
-    event_base_free(base);
-    stop_worker(wk, SIGTERM);
+    fx_fini(&x);
 }
 END_TEST
 

@@ -98,6 +98,30 @@ static void close_all(int *fds, size_t n)
     }
 }
 
+/* A listener on 127.0.0.1 and N_CLIENTS clients of it (from .1, .2 and .3), accepted here. */
+typedef struct conns {
+    uint16_t port;
+    int lfd;
+    int clients[N_CLIENTS];
+    int accepted[N_CLIENTS];
+    uint64_t keys[N_CLIENTS];
+} conns;
+
+static void conns_open(conns *c)
+{
+    c->port = 0;
+    c->lfd = listen_loopback(&c->port);
+    connect_clients(c->lfd, c->port, c->clients, c->accepted, c->keys, N_CLIENTS);
+}
+
+/* Closes what is still open: both ends of every connection, then the listener. */
+static void conns_close(conns *c)
+{
+    close_all(c->clients, N_CLIENTS);
+    close_all(c->accepted, N_CLIENTS);
+    close(c->lfd);
+}
+
 static chaos_peers peers_of(uint16_t port, const pid_t *pids, size_t n_pids)
 {
     chaos_peers p = {0};
@@ -116,6 +140,21 @@ static void assert_exactly(const chaos_peers *p, const uint64_t *keys, size_t n)
     for (size_t i = 1; i < p->n; i++) {
         ck_assert_uint_lt(p->keys[i - 1], p->keys[i]);
     }
+}
+
+/* The peers of port among pids are exactly keys[0..n). */
+static void assert_peers(uint16_t port, const pid_t *pids, size_t n_pids, const uint64_t *keys,
+                         size_t n)
+{
+    chaos_peers p = peers_of(port, pids, n_pids);
+    assert_exactly(&p, keys, n);
+    chaos_peers_fini(&p);
+}
+
+/* Nothing among pids holds a connection to port. */
+static void assert_no_peers(uint16_t port, const pid_t *pids, size_t n_pids)
+{
+    assert_peers(port, pids, n_pids, NULL, 0);
 }
 
 /* A forked child: keeps only the descriptor `keep` (may be -1) and its pipes, accepts n_accept
@@ -244,12 +283,8 @@ END_TEST
  * listening socket is not a connection, and another port's connections are not counted. */
 START_TEST(own_connections_by_address_and_port)
 {
-    uint16_t port = 0;
-    int lfd = listen_loopback(&port);
-    int clients[N_CLIENTS];
-    int accepted[N_CLIENTS];
-    uint64_t keys[N_CLIENTS];
-    connect_clients(lfd, port, clients, accepted, keys, N_CLIENTS);
+    conns c;
+    conns_open(&c);
 
     uint16_t other_port = 0;
     int other_lfd = listen_loopback(&other_port);
@@ -258,13 +293,13 @@ START_TEST(own_connections_by_address_and_port)
     uint64_t other_key = client_key(other_client);
 
     pid_t self = getpid();
-    chaos_peers p = peers_of(port, &self, 1);
-    assert_exactly(&p, keys, N_CLIENTS);
+    chaos_peers p = peers_of(c.port, &self, 1);
+    assert_exactly(&p, c.keys, N_CLIENTS);
     ck_assert(!chaos_peers_has(&p, other_key));
     for (size_t i = 0; i < N_CLIENTS; i++) {
-        ck_assert_uint_eq(keys[i] >> 16, 0x7F000001u + i % 3);
+        ck_assert_uint_eq(c.keys[i] >> 16, 0x7F000001u + i % 3);
         /* The same port from another address is another client. */
-        uint64_t moved = (keys[i] & 0xFFFF) | (uint64_t)0x7F000009 << 16;
+        uint64_t moved = (c.keys[i] & 0xFFFF) | (uint64_t)0x7F000009 << 16;
         ck_assert(!chaos_peers_has(&p, moved));
     }
     chaos_peers_fini(&p);
@@ -272,58 +307,47 @@ START_TEST(own_connections_by_address_and_port)
     /* A port with no connection to it (its listener only) has no peers. */
     uint16_t idle_port = 0;
     int idle_lfd = listen_loopback(&idle_port);
-    p = peers_of(idle_port, &self, 1);
-    ck_assert_uint_eq(p.n, 0);
-    chaos_peers_fini(&p);
+    assert_no_peers(idle_port, &self, 1);
 
-    p = peers_of(other_port, &self, 1);
-    assert_exactly(&p, &other_key, 1);
-    chaos_peers_fini(&p);
+    assert_peers(other_port, &self, 1, &other_key, 1);
 
     close(idle_lfd);
     close(other_client);
     close(other_accepted);
     close(other_lfd);
-    close_all(clients, N_CLIENTS);
-    close_all(accepted, N_CLIENTS);
-    close(lfd);
+    conns_close(&c);
 }
 END_TEST
 
 /* Closed connections leave the set, and a refill replaces what the set held. */
 START_TEST(closed_connections_disappear)
 {
-    uint16_t port = 0;
-    int lfd = listen_loopback(&port);
-    int clients[N_CLIENTS];
-    int accepted[N_CLIENTS];
-    uint64_t keys[N_CLIENTS];
-    connect_clients(lfd, port, clients, accepted, keys, N_CLIENTS);
+    conns c;
+    conns_open(&c);
     pid_t self = getpid();
 
     chaos_peers p = {0};
-    ck_assert_int_eq(chaos_peers_of(&p, port, &self, 1), 0);
-    assert_exactly(&p, keys, N_CLIENTS);
+    ck_assert_int_eq(chaos_peers_of(&p, c.port, &self, 1), 0);
+    assert_exactly(&p, c.keys, N_CLIENTS);
 
     /* Close clients 0, 2 and 4 on both ends. */
     for (size_t i = 0; i < N_CLIENTS; i += 2) {
-        close(clients[i]);
-        close(accepted[i]);
-        clients[i] = accepted[i] = -1;
+        close(c.clients[i]);
+        close(c.accepted[i]);
+        c.clients[i] = c.accepted[i] = -1;
     }
-    ck_assert_int_eq(chaos_peers_of(&p, port, &self, 1), 0);
-    uint64_t left[N_CLIENTS / 2] = {keys[1], keys[3], keys[5]};
+    ck_assert_int_eq(chaos_peers_of(&p, c.port, &self, 1), 0);
+    uint64_t left[N_CLIENTS / 2] = {c.keys[1], c.keys[3], c.keys[5]};
     assert_exactly(&p, left, N_CLIENTS / 2);
-    ck_assert(!chaos_peers_has(&p, keys[0]));
-    ck_assert(!chaos_peers_has(&p, keys[2]));
-    ck_assert(!chaos_peers_has(&p, keys[4]));
+    ck_assert(!chaos_peers_has(&p, c.keys[0]));
+    ck_assert(!chaos_peers_has(&p, c.keys[2]));
+    ck_assert(!chaos_peers_has(&p, c.keys[4]));
 
-    close_all(accepted, N_CLIENTS);
-    ck_assert_int_eq(chaos_peers_of(&p, port, &self, 1), 0);
+    close_all(c.accepted, N_CLIENTS);
+    ck_assert_int_eq(chaos_peers_of(&p, c.port, &self, 1), 0);
     ck_assert_uint_eq(p.n, 0);
     chaos_peers_fini(&p);
-    close_all(clients, N_CLIENTS);
-    close(lfd);
+    conns_close(&c);
 }
 END_TEST
 
@@ -331,38 +355,24 @@ END_TEST
  * no longer exists adds nothing. */
 START_TEST(pid_without_the_sockets_has_none)
 {
-    uint16_t port = 0;
-    int lfd = listen_loopback(&port);
-    int clients[N_CLIENTS];
-    int accepted[N_CLIENTS];
-    uint64_t keys[N_CLIENTS];
-    connect_clients(lfd, port, clients, accepted, keys, N_CLIENTS);
+    conns c;
+    conns_open(&c);
 
     /* Forked after the accepts, then closed every inherited socket. */
     kid k;
     kid_start(&k, -1, 0);
     kid_wait_ready(&k);
-    chaos_peers p = peers_of(port, &k.pid, 1);
-    ck_assert_uint_eq(p.n, 0);
-    chaos_peers_fini(&p);
+    assert_no_peers(c.port, &k.pid, 1);
 
     pid_t both[2] = {k.pid, getpid()};
-    p = peers_of(port, both, 2);
-    assert_exactly(&p, keys, N_CLIENTS);
-    chaos_peers_fini(&p);
+    assert_peers(c.port, both, 2, c.keys, N_CLIENTS);
     pid_t gone = k.pid;
     kid_stop(&k);
 
-    p = peers_of(port, &gone, 1);
-    ck_assert_uint_eq(p.n, 0);
-    chaos_peers_fini(&p);
-    p = peers_of(port, NULL, 0);
-    ck_assert_uint_eq(p.n, 0);
-    chaos_peers_fini(&p);
+    assert_no_peers(c.port, &gone, 1);
+    assert_no_peers(c.port, NULL, 0);
 
-    close_all(clients, N_CLIENTS);
-    close_all(accepted, N_CLIENTS);
-    close(lfd);
+    conns_close(&c);
 }
 END_TEST
 
@@ -390,21 +400,15 @@ START_TEST(accepted_in_child_belong_to_child)
     chaos_peers_fini(&p);
 
     pid_t self = getpid();
-    p = peers_of(port, &self, 1);
-    assert_exactly(&p, keys + in_child, 1);
-    chaos_peers_fini(&p);
+    assert_peers(port, &self, 1, keys + in_child, 1);
 
     /* Both processes hold the listener: it is still no peer, and each connection counts once. */
     pid_t both[2] = {self, k.pid};
-    p = peers_of(port, both, 2);
-    assert_exactly(&p, keys, N_CLIENTS);
-    chaos_peers_fini(&p);
+    assert_peers(port, both, 2, keys, N_CLIENTS);
 
     /* Once the child has exited, its connections are nobody's. */
     kid_stop(&k);
-    p = peers_of(port, both, 2);
-    assert_exactly(&p, keys + in_child, 1);
-    chaos_peers_fini(&p);
+    assert_peers(port, both, 2, keys + in_child, 1);
 
     close(mine);
     close_all(clients, N_CLIENTS);
@@ -416,29 +420,19 @@ END_TEST
  * once. */
 START_TEST(shared_sockets_count_once)
 {
-    uint16_t port = 0;
-    int lfd = listen_loopback(&port);
-    int clients[N_CLIENTS];
-    int accepted[N_CLIENTS];
-    uint64_t keys[N_CLIENTS];
-    connect_clients(lfd, port, clients, accepted, keys, N_CLIENTS);
+    conns c;
+    conns_open(&c);
 
     kid k;
-    kid_start(&k, accepted[1], 0); /* keeps client 1's server socket only */
+    kid_start(&k, c.accepted[1], 0); /* keeps client 1's server socket only */
     kid_wait_ready(&k);
-    chaos_peers p = peers_of(port, &k.pid, 1);
-    assert_exactly(&p, &keys[1], 1);
-    chaos_peers_fini(&p);
+    assert_peers(c.port, &k.pid, 1, &c.keys[1], 1);
 
     pid_t both[2] = {getpid(), k.pid};
-    p = peers_of(port, both, 2);
-    assert_exactly(&p, keys, N_CLIENTS);
-    chaos_peers_fini(&p);
+    assert_peers(c.port, both, 2, c.keys, N_CLIENTS);
     kid_stop(&k);
 
-    close_all(clients, N_CLIENTS);
-    close_all(accepted, N_CLIENTS);
-    close(lfd);
+    conns_close(&c);
 }
 END_TEST
 
