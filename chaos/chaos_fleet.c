@@ -131,46 +131,37 @@ static int chaos_wait_child(pid_t pid)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* Forks wsctl with stdout on a pipe (stderr to /dev/null). Returns its pid and the read end, or
- * -1 when it did not start; an exec failure comes back on a close-on-exec pipe (as in libuv). */
-static pid_t chaos_ctl_spawn(const chaos_fleet *f, const char *const *args, int *out_fd)
+/* Forks and execs argv with stdin on /dev/null, stdout on out_fd and stderr on err_fd (/dev/null
+ * when -1). Returns the pid once the exec has happened, so nothing signals the child while it still
+ * runs this process's code, or -1 with errno set; an exec failure comes back on a close-on-exec
+ * pipe (as in libuv), and that child is reaped. */
+static pid_t chaos_spawn(const char *const argv[], int out_fd, int err_fd)
 {
-    const char *argv[CHAOS_CTL_ARGS_MAX];
-    if (chaos_ctl_argv(f, argv, args) != 0) {
-        return -1;
-    }
-    int p[2];
     int e[2];
-    if (pipe2(p, O_CLOEXEC) != 0) {
-        return -1;
-    }
     if (pipe2(e, O_CLOEXEC) != 0) {
-        close(p[0]);
-        close(p[1]);
         return -1;
     }
     pid_t pid = fork();
     if (pid < 0) {
-        close(p[0]);
-        close(p[1]);
+        int saved = errno;
         close(e[0]);
         close(e[1]);
+        errno = saved;
         return -1;
     }
     if (pid == 0) {
         int devnull = open("/dev/null", O_RDWR);
-        dup2(p[1], STDOUT_FILENO);
         if (devnull >= 0) {
             dup2(devnull, STDIN_FILENO);
-            dup2(devnull, STDERR_FILENO);
         }
+        dup2(out_fd, STDOUT_FILENO);
+        dup2(err_fd >= 0 ? err_fd : devnull, STDERR_FILENO);
         execv(argv[0], (char *const *)argv);
         int exec_errno = errno;
         ssize_t w = write(e[1], &exec_errno, sizeof(exec_errno));
         (void)w;
         _exit(127);
     }
-    close(p[1]);
     close(e[1]);
     /* EOF once the exec succeeded; the child's errno when it failed. */
     int exec_errno = 0;
@@ -179,8 +170,26 @@ static pid_t chaos_ctl_spawn(const chaos_fleet *f, const char *const *args, int 
     }
     close(e[0]);
     if (n > 0) {
-        close(p[0]);
         chaos_wait_child(pid);
+        errno = exec_errno;
+        return -1;
+    }
+    return pid;
+}
+
+/* Starts wsctl with stdout on a pipe (stderr to /dev/null). Returns its pid and the read end, or
+ * -1 when it did not start. */
+static pid_t chaos_ctl_spawn(const chaos_fleet *f, const char *const *args, int *out_fd)
+{
+    const char *argv[CHAOS_CTL_ARGS_MAX];
+    int p[2];
+    if (chaos_ctl_argv(f, argv, args) != 0 || pipe2(p, O_CLOEXEC) != 0) {
+        return -1;
+    }
+    pid_t pid = chaos_spawn(argv, p[1], -1);
+    close(p[1]);
+    if (pid < 0) {
+        close(p[0]);
         return -1;
     }
     *out_fd = p[0];
@@ -383,21 +392,12 @@ int chaos_fleet_start(chaos_fleet *f, const char *fleet_ini, uint32_t timeout_ms
         chaos_fleet_errf(err, err_len, "cannot open %s: %s", f->log, strerror(errno));
         return -1;
     }
-    pid_t pid = fork();
+    const char *const argv[] = {f->fleetd_path, "--config", f->config, "--foreground", NULL};
+    pid_t pid = chaos_spawn(argv, logfd, logfd);
     if (pid < 0) {
+        chaos_fleet_errf(err, err_len, "cannot run %s: %s", f->fleetd_path, strerror(errno));
         close(logfd);
-        chaos_fleet_errf(err, err_len, "fork: %s", strerror(errno));
         return -1;
-    }
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_RDWR);
-        if (devnull >= 0) {
-            dup2(devnull, STDIN_FILENO);
-        }
-        dup2(logfd, STDOUT_FILENO);
-        dup2(logfd, STDERR_FILENO);
-        execl(f->fleetd_path, f->fleetd_path, "--config", f->config, "--foreground", (char *)NULL);
-        _exit(127);
     }
     close(logfd);
     f->pid = pid;

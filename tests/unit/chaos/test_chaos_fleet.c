@@ -23,7 +23,8 @@
 Suite *chaos_fleet_suite(void);
 
 /* A fake wsctl: prints a document chosen by its last argument and exits with
- * $FAKE_WSCTL_STATUS. By default the document echoes the argument count and the arguments. */
+ * $FAKE_WSCTL_STATUS. By default the document echoes the argument count and the arguments; status
+ * says ready once the file $FAKE_WSCTL_READY names exists. */
 static const char fake_wsctl[] =
     "for a in \"$@\"; do last=$a; done\n"
     "case \"$last\" in\n"
@@ -32,7 +33,7 @@ static const char fake_wsctl[] =
     "big) printf '{\"big\":\"'; head -c 200000 /dev/zero | tr '\\000' x; printf '\"}\\n' ;;\n"
     "suicide) kill -KILL $$ ;;\n"
     "status)\n"
-    "  if [ -n \"$FAKE_WSCTL_READY\" ]; then\n"
+    "  if [ -n \"$FAKE_WSCTL_READY\" ] && [ -e \"$FAKE_WSCTL_READY\" ]; then\n"
     "    echo '{\"state\":\"running\",\"listen\":\"127.0.0.1:4567\",'\\\n"
     "'\"workers_running\":2,\"workers_desired\":2}'\n"
     "  else\n"
@@ -561,6 +562,24 @@ START_TEST(ctl_async_that_cannot_run)
 }
 END_TEST
 
+/* A supervisor that cannot be run: start says why, at once, with nothing left to reap. */
+START_TEST(start_that_cannot_run)
+{
+    fx x;
+    fx_init(&x);
+    snprintf(x.fleetd, sizeof(x.fleetd), "%s/plain-wsfleetd", x.tmp);
+    touch(x.fleetd); /* present but not executable */
+    x.f.fleetd_path = x.fleetd;
+    ck_assert_int_eq(chaos_fleet_start(&x.f, "", 5000, x.err, sizeof(x.err)), -1);
+    ck_assert_msg(strstr(x.err, "cannot run") != NULL && strstr(x.err, x.fleetd) != NULL &&
+                      strstr(x.err, strerror(EACCES)) != NULL,
+                  "err: %s", x.err);
+    ck_assert_int_le(x.f.pid, 0);
+    ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1); /* nothing left to reap */
+    fx_fini(&x);
+}
+END_TEST
+
 /* A supervisor that fails at once: start says so with the last line it logged. */
 START_TEST(start_reports_the_supervisors_last_words)
 {
@@ -599,8 +618,10 @@ START_TEST(start_reports_the_supervisors_last_words)
 }
 END_TEST
 
-/* Sleeps in short steps (for a bounded life) and exits 0 on SIGTERM. */
+/* Exits 0 on SIGTERM, says it is ready once that holds (the fake wsctl's status looks for
+ * $TMPDIR/ready), and sleeps in short steps for a bounded life. */
 static const char fake_fleetd_ok[] = "trap 'exit 0' TERM\n"
+                                     ": > \"$TMPDIR/ready\"\n"
                                      "i=0\n"
                                      "while [ $i -lt 300 ]; do sleep 0.05; i=$((i+1)); done\n"
                                      "exit 9\n";
@@ -610,7 +631,9 @@ START_TEST(start_waits_until_ready_and_stop_ends_it)
     fx x;
     fx_init(&x);
     fx_fake_fleetd(&x, fake_fleetd_ok);
-    ck_assert_int_eq(setenv("FAKE_WSCTL_READY", "1", 1), 0);
+    char ready[320];
+    snprintf(ready, sizeof(ready), "%s/ready", x.tmp);
+    ck_assert_int_eq(setenv("FAKE_WSCTL_READY", ready, 1), 0);
     ck_assert_int_eq(chaos_fleet_start(&x.f, "", 5000, x.err, sizeof(x.err)), 0);
     ck_assert_uint_eq(x.f.port, 4567);
     ck_assert_int_gt(x.f.pid, 1);
@@ -671,6 +694,7 @@ Suite *chaos_fleet_suite(void)
 
     TCase *start = tcase_create("start");
     tcase_set_timeout(start, 20);
+    tcase_add_test(start, start_that_cannot_run);
     tcase_add_test(start, start_reports_the_supervisors_last_words);
     tcase_add_test(start, start_waits_until_ready_and_stop_ends_it);
     tcase_add_test(start, start_times_out_and_stops_the_supervisor);
