@@ -453,6 +453,8 @@ Suite *sup_steer_suite(void)
 {
     Suite *s = suite_create("sup_steer");
     TCase *tc = tcase_create("map");
+    /* The randomised map checks take seconds under AddressSanitizer on a busy machine. */
+    tcase_set_timeout(tc, 30);
     tcase_add_test(tc, weights_favour_fewer_connections);
     tcase_add_test(tc, weights_edge_cases);
     tcase_add_test(tc, weights_monotone_random);
