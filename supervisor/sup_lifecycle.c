@@ -45,32 +45,9 @@ typedef struct sup_lc_rule {
 #define A_KILL (SUP_LC_ACT_LOG | SUP_LC_ACT_KILL)
 #define A_READY (SUP_LC_ACT_READY | SUP_LC_ACT_STEER)
 
-/* A state with a live worker that has said Hello (RUNNING; ADOPTED mirrors it). */
-#define SUP_LC_LIVE_ROW(self)                                                                      \
-    {                                                                                              \
-        [SUP_LC_EV_WANT] = {self, 0, 0},                                                           \
-        [SUP_LC_EV_UNWANT] = {S_DRAIN, A_DRAIN, SUP_BK_DRAIN | SUP_BK_NORESTART},                  \
-        [SUP_LC_EV_SPAWN_OK] = {self, 0, 0}, [SUP_LC_EV_SPAWN_FAILED] = {self, 0, 0},              \
-        [SUP_LC_EV_HELLO] = {self, 0, SUP_BK_HEARD}, [SUP_LC_EV_REPORT] = {self, 0, SUP_BK_HEARD}, \
-        [SUP_LC_EV_EXIT] = {SUP_NX_EXITED, 0, 0}, [SUP_LC_EV_HANG] = {self, A_HANG, SUP_BK_HUNG},  \
-        [SUP_LC_EV_DRAIN] = {S_DRAIN, A_DRAIN, SUP_BK_DRAIN | SUP_BK_RESTART},                     \
-        [SUP_LC_EV_DEADLINE] = {self, A_KILL, SUP_BK_KILLED},                                      \
-        [SUP_LC_EV_TICK] = {self, 0, SUP_BK_UPTIME},                                               \
-    }
-
-/* A state without a worker, waiting for its spawn deadline (BACKOFF, FAILED). */
-#define SUP_LC_WAIT_ROW(self)                                                                      \
-    {                                                                                              \
-        [SUP_LC_EV_WANT] = {self, 0, 0}, [SUP_LC_EV_UNWANT] = {S_STOP, 0, 0},                      \
-        [SUP_LC_EV_SPAWN_OK] = {self, 0, 0}, [SUP_LC_EV_SPAWN_FAILED] = {self, 0, 0},              \
-        [SUP_LC_EV_HELLO] = {self, 0, 0}, [SUP_LC_EV_REPORT] = {self, 0, 0},                       \
-        [SUP_LC_EV_EXIT] = {self, 0, 0}, [SUP_LC_EV_HANG] = {self, 0, 0},                          \
-        [SUP_LC_EV_DRAIN] = {self, 0, 0}, [SUP_LC_EV_DEADLINE] = {SUP_NX_RESPAWN, 0, 0},           \
-        [SUP_LC_EV_TICK] = {self, 0, 0},                                                           \
-    }
-
 /* The whole state machine. An event that means nothing in a state keeps the state and does
- * nothing: a late message, a stale timer, a second request. */
+ * nothing: a late message, a stale timer, a second request. STARTING is entered with the SPAWN
+ * action, whose outcome comes back as SPAWN_OK or SPAWN_FAILED. */
 static const sup_lc_rule sup_lc_rules[SUP_SLOT_NSTATES][SUP_LC_NEVENTS] =
     {
         [SUP_SLOT_STOPPED] =
@@ -103,7 +80,20 @@ static const sup_lc_rule sup_lc_rules[SUP_SLOT_NSTATES][SUP_LC_NEVENTS] =
                 [SUP_LC_EV_DEADLINE] = {S_START, A_KILL, SUP_BK_KILLED},
                 [SUP_LC_EV_TICK] = {S_START, 0, 0},
             },
-        [SUP_SLOT_RUNNING] = SUP_LC_LIVE_ROW(S_RUN),
+        [SUP_SLOT_RUNNING] =
+            {
+                [SUP_LC_EV_WANT] = {S_RUN, 0, 0},
+                [SUP_LC_EV_UNWANT] = {S_DRAIN, A_DRAIN, SUP_BK_DRAIN | SUP_BK_NORESTART},
+                [SUP_LC_EV_SPAWN_OK] = {S_RUN, 0, 0},
+                [SUP_LC_EV_SPAWN_FAILED] = {S_RUN, 0, 0},
+                [SUP_LC_EV_HELLO] = {S_RUN, 0, SUP_BK_HEARD},
+                [SUP_LC_EV_REPORT] = {S_RUN, 0, SUP_BK_HEARD},
+                [SUP_LC_EV_EXIT] = {SUP_NX_EXITED, 0, 0},
+                [SUP_LC_EV_HANG] = {S_RUN, A_HANG, SUP_BK_HUNG},
+                [SUP_LC_EV_DRAIN] = {S_DRAIN, A_DRAIN, SUP_BK_DRAIN | SUP_BK_RESTART},
+                [SUP_LC_EV_DEADLINE] = {S_RUN, A_KILL, SUP_BK_KILLED},
+                [SUP_LC_EV_TICK] = {S_RUN, 0, SUP_BK_UPTIME},
+            },
         [SUP_SLOT_DRAINING] =
             {
                 [SUP_LC_EV_WANT] = {S_DRAIN, 0, SUP_BK_RESTART},
@@ -119,9 +109,49 @@ static const sup_lc_rule sup_lc_rules[SUP_SLOT_NSTATES][SUP_LC_NEVENTS] =
                 [SUP_LC_EV_DEADLINE] = {S_DRAIN, A_KILL, SUP_BK_KILLED},
                 [SUP_LC_EV_TICK] = {S_DRAIN, 0, 0},
             },
-        [SUP_SLOT_BACKOFF] = SUP_LC_WAIT_ROW(S_BACK),
-        [SUP_SLOT_FAILED] = SUP_LC_WAIT_ROW(S_FAIL),
-        [SUP_SLOT_ADOPTED] = SUP_LC_LIVE_ROW(S_ADOPT),
+        [SUP_SLOT_BACKOFF] =
+            {
+                [SUP_LC_EV_WANT] = {S_BACK, 0, 0},
+                [SUP_LC_EV_UNWANT] = {S_STOP, 0, 0},
+                [SUP_LC_EV_SPAWN_OK] = {S_BACK, 0, 0},
+                [SUP_LC_EV_SPAWN_FAILED] = {S_BACK, 0, 0},
+                [SUP_LC_EV_HELLO] = {S_BACK, 0, 0},
+                [SUP_LC_EV_REPORT] = {S_BACK, 0, 0},
+                [SUP_LC_EV_EXIT] = {S_BACK, 0, 0},
+                [SUP_LC_EV_HANG] = {S_BACK, 0, 0},
+                [SUP_LC_EV_DRAIN] = {S_BACK, 0, 0},
+                [SUP_LC_EV_DEADLINE] = {SUP_NX_RESPAWN, 0, 0},
+                [SUP_LC_EV_TICK] = {S_BACK, 0, 0},
+            },
+        [SUP_SLOT_FAILED] =
+            {
+                [SUP_LC_EV_WANT] = {S_FAIL, 0, 0},
+                [SUP_LC_EV_UNWANT] = {S_STOP, 0, 0},
+                [SUP_LC_EV_SPAWN_OK] = {S_FAIL, 0, 0},
+                [SUP_LC_EV_SPAWN_FAILED] = {S_FAIL, 0, 0},
+                [SUP_LC_EV_HELLO] = {S_FAIL, 0, 0},
+                [SUP_LC_EV_REPORT] = {S_FAIL, 0, 0},
+                [SUP_LC_EV_EXIT] = {S_FAIL, 0, 0},
+                [SUP_LC_EV_HANG] = {S_FAIL, 0, 0},
+                [SUP_LC_EV_DRAIN] = {S_FAIL, 0, 0},
+                [SUP_LC_EV_DEADLINE] = {SUP_NX_RESPAWN, 0, 0},
+                [SUP_LC_EV_TICK] = {S_FAIL, 0, 0},
+            },
+        /* Reserved for adoption: until it has rules of its own, RUNNING's. */
+        [SUP_SLOT_ADOPTED] =
+            {
+                [SUP_LC_EV_WANT] = {S_ADOPT, 0, 0},
+                [SUP_LC_EV_UNWANT] = {S_DRAIN, A_DRAIN, SUP_BK_DRAIN | SUP_BK_NORESTART},
+                [SUP_LC_EV_SPAWN_OK] = {S_ADOPT, 0, 0},
+                [SUP_LC_EV_SPAWN_FAILED] = {S_ADOPT, 0, 0},
+                [SUP_LC_EV_HELLO] = {S_ADOPT, 0, SUP_BK_HEARD},
+                [SUP_LC_EV_REPORT] = {S_ADOPT, 0, SUP_BK_HEARD},
+                [SUP_LC_EV_EXIT] = {SUP_NX_EXITED, 0, 0},
+                [SUP_LC_EV_HANG] = {S_ADOPT, A_HANG, SUP_BK_HUNG},
+                [SUP_LC_EV_DRAIN] = {S_DRAIN, A_DRAIN, SUP_BK_DRAIN | SUP_BK_RESTART},
+                [SUP_LC_EV_DEADLINE] = {S_ADOPT, A_KILL, SUP_BK_KILLED},
+                [SUP_LC_EV_TICK] = {S_ADOPT, 0, SUP_BK_UPTIME},
+            },
 };
 
 static const char *const sup_slot_state_names[SUP_SLOT_NSTATES] = {
