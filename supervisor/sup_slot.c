@@ -45,11 +45,13 @@ static void sup_child(const sup_ctx *ctx, const sup_slot *slot, char *const argv
     int nfds = 0;
     int moved[SUP_MAX_LISTEN + 1];
 
-    /* First move every descriptor the worker inherits out of the way of the targets, then put
-     * them in place: listeners at 3.., the parent pipe right after. */
+    /* First move every descriptor the worker inherits above the targets, then put them in
+     * place: listeners at 3.., the parent pipe right after. Just above, not at a fixed high
+     * number, which a low RLIMIT_NOFILE would refuse. */
+    int above = SUP_CHILD_FD_BASE + (int)ctx->nlistens + 1;
     for (size_t i = 0; i < ctx->nlistens; i++)
-        moved[nfds++] = fcntl(ctx->listens[i].fds[slot->index], F_DUPFD, 100);
-    moved[nfds++] = fcntl(ctx->parent_pipe[0], F_DUPFD, 100);
+        moved[nfds++] = fcntl(ctx->listens[i].fds[slot->index], F_DUPFD, above);
+    moved[nfds++] = fcntl(ctx->parent_pipe[0], F_DUPFD, above);
     for (int i = 0; i < nfds; i++) {
         if (moved[i] == -1 || dup2(moved[i], SUP_CHILD_FD_BASE + i) == -1)
             goto fail;
