@@ -236,14 +236,12 @@ static void sup_on_tick(evutil_socket_t fd, short what, void *arg)
         if (sup_all_stopped(ctx)) {
             event_base_loopbreak(ctx->base);
         } else if (now >= ctx->stop_deadline_ms) {
+            /* The fleet's deadline is every draining slot's (a drain begun before the stop may
+             * have a later one of its own). */
             for (unsigned i = 0; i < ctx->nslots; i++) {
                 sup_slot *s = &ctx->slots[i];
-                if (s->pid > 0 && !s->lc.kill_sent) {
-                    wsf_log_warn("slot %u: worker pid %d still draining at the deadline: SIGKILL",
-                                 i, (int)s->pid);
-                    kill(s->pid, SIGKILL);
-                    s->lc.kill_sent = true;
-                }
+                if (s->lc.state == SUP_SLOT_DRAINING && !s->lc.kill_sent)
+                    sup_slot_event(ctx, s, SUP_LC_EV_DEADLINE, 0, 0, 0);
             }
         }
     }

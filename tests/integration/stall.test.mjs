@@ -7,7 +7,7 @@ import {
     countCloses, openMany, pidAlive, signalPid, sleep, startFleet, stopFleet,
 } from './lib/fleet.mjs';
 
-const HANG_S = 2;
+const HANG_S = 3;
 const KILL_GRACE_S = 1;
 
 function slotOf(list, slot) {
@@ -30,7 +30,7 @@ describe('a stopped supervisor', () => {
         assert.equal(problem, null, problem ?? '');
     });
 
-    test(`SIGSTOP for ${4 * HANG_S} s, SIGCONT: no worker restarted, no client disconnected`,
+    test(`SIGSTOP for ${3 * HANG_S} s, SIGCONT: no worker restarted, no client disconnected`,
         async () => {
             const before = await fleet.workers();
             const codes = new Map();
@@ -40,7 +40,7 @@ describe('a stopped supervisor', () => {
             }
             signalPid(fleet.pid, 'SIGSTOP');
             try {
-                await sleep(4 * HANG_S * 1000); // the workers report on into its socket
+                await sleep(3 * HANG_S * 1000); // the workers report on into its socket
             } finally {
                 signalPid(fleet.pid, 'SIGCONT');
             }
