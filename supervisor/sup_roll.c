@@ -34,10 +34,13 @@ static int sup_roll_find(const sup_ctx *ctx, unsigned from)
     return -1;
 }
 
-/* Drains the next slot the roll owes at or after from, or ends the roll. */
+/* Drains the next slot the roll owes at or after from (then from the start, for slots that owe
+ * again since a renewal), or ends the roll. */
 static void sup_roll_advance(sup_ctx *ctx, unsigned from)
 {
     int i = sup_roll_find(ctx, from);
+    if (i < 0)
+        i = sup_roll_find(ctx, 0);
     if (i < 0) {
         ctx->roll.active = false;
         wsf_log_info("rolling restart: done");
@@ -63,6 +66,18 @@ int sup_rolling_restart(sup_ctx *ctx)
     ctx->roll.since = ctx->spawns;
     sup_roll_advance(ctx, 0);
     return 0;
+}
+
+void sup_roll_renew(sup_ctx *ctx)
+{
+    if (!ctx->roll.active) {
+        sup_rolling_restart(ctx);
+        return;
+    }
+    /* Workers the roll already replaced run settings that are stale now too. */
+    ctx->roll.since = ctx->spawns;
+    wsf_log_info("rolling restart: settings changed again; every worker spawned so far is "
+                 "replaced");
 }
 
 void sup_roll_cancel(sup_ctx *ctx)

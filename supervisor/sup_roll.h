@@ -22,6 +22,10 @@ typedef struct sup_roll {
 /* Starts a rolling restart of the fleet's slots. Returns -1 if one is already running. */
 int sup_rolling_restart(sup_ctx *ctx);
 
+/* The workers' settings changed: starts a rolling restart, or makes the running one replace
+ * every worker spawned so far, including those it already replaced. */
+void sup_roll_renew(sup_ctx *ctx);
+
 /* Called by the slot executor whenever a slot changed state or became ready: moves the roll on
  * when that slot is the one it waits for and it is done with. */
 void sup_roll_on_slot(sup_ctx *ctx, sup_slot *slot);

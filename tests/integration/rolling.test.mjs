@@ -143,3 +143,60 @@ describe('a rolling restart over a slot whose worker cannot start', () => {
             assert.ok(fleet.lines(/autoscale: up to \d+ workers/).length >= 1, fleet.tail());
         });
 });
+
+describe('a reload while a rolling restart runs', () => {
+    let fleet;
+
+    before(async () => {
+        fleet = await startFleet({
+            workers: { count: 3, drain_timeout: 3 },
+            sections: { worker: { max_message: 1000 } },
+        });
+    });
+
+    after(async () => {
+        const problem = await stopFleet(fleet);
+        assert.equal(problem, null, problem ?? '');
+    });
+
+    // The --max-message value a worker was started with.
+    function maxMessage(pid) {
+        const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        const at = args.indexOf('--max-message');
+        return at < 0 ? null : args[at + 1];
+    }
+
+    function writeMaxMessage(n) {
+        const text = fs.readFileSync(fleet.configPath, 'utf8');
+        fs.writeFileSync(fleet.configPath, text.replace(/max_message = \d+/, `max_message = ${n}`));
+    }
+
+    test('workers the roll replaced before the second reload are replaced again', async () => {
+        const before = await fleet.workers();
+        const [p0, p1] = [0, 1].map((i) => slotOf(before, i).pid);
+        await openMany(fleet, 60); // drains last drain_timeout while clients remain
+        writeMaxMessage(2000);
+        const first = await fleet.ctl(['reload']);
+        assert.equal(first.code, 0, `${first.stdout}${first.stderr}`);
+        const mid = await fleet.waitWorkers((l) => {
+            const [w0, w1] = [0, 1].map((i) => slotOf(l, i));
+            return w0.state === 'running' && w0.pid !== p0 && w1.state === 'draining' &&
+                w1.pid === p1;
+        }, 20000, 'slot 0 replaced and slot 1 draining');
+        const replaced = slotOf(mid, 0).pid;
+        assert.equal(maxMessage(replaced), '2000');
+        writeMaxMessage(3000);
+        const second = await fleet.ctl(['reload']);
+        assert.equal(second.code, 0, `${second.stdout}${second.stderr}`);
+
+        await waitFor(() => fleet.lines(/rolling restart: done/).length === 1, 60000,
+            'the roll to end', () => fleet.tail());
+        const done = await fleet.workers();
+        assert.equal(done.length, 3);
+        for (const w of done) {
+            assert.equal(w.state, 'running', JSON.stringify(done));
+            assert.equal(maxMessage(w.pid), '3000', `slot ${w.slot}: ${JSON.stringify(done)}`);
+        }
+        assert.notEqual(slotOf(done, 0).pid, replaced);
+    });
+});
