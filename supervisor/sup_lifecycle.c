@@ -246,7 +246,9 @@ static void sup_lc_exited(sup_lifecycle_out *out, sup_lifecycle *lc, enum sup_li
     sup_lc_schedule(out, SUP_LC_DL_SPAWN, lc->spawn_at_ms);
     if (d.newly_failed)
         sup_lc_log(out, SUP_LC_ERROR, "FAILED (%s); retrying every %llu ms",
-                   d.cannot_boot ? "the worker cannot boot" : "crash loop",
+                   d.cannot_boot                  ? "the worker cannot boot"
+                   : ev == SUP_LC_EV_SPAWN_FAILED ? "spawns keep failing"
+                                                  : "crash loop",
                    (unsigned long long)in->p->restart->max_delay_ms);
     else
         sup_lc_log(out, SUP_LC_INFO, "restarting in %llu ms%s", (unsigned long long)d.delay_ms,

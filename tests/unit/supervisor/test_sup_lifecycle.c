@@ -261,6 +261,8 @@ START_TEST(spawn_failures_back_off_and_retry)
         ck_assert_int_eq(f.out.to, i < 3 ? SUP_SLOT_BACKOFF : SUP_SLOT_FAILED);
         ck_assert_uint_eq(f.lc.spawn_at_ms, f.now + delays[i]);
         ck_assert(f.out.acts & SUP_LC_ACT_SCHEDULE);
+        if (i == 3)
+            ck_assert_str_eq(f.out.reason, "FAILED (spawns keep failing); retrying every 15000 ms");
     }
     /* Resources are back: the next attempt starts a worker that comes up. */
     f.now = f.lc.spawn_at_ms;
