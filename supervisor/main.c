@@ -56,7 +56,8 @@ int main(int argc, char **argv)
     }
     if (!cfg.foreground && sup_daemonize() != 0)
         return EXIT_FAILURE;
-    sup_rundir_write_pid(&rundir, getpid()); /* only for the next one's message: best effort */
+    /* Only for the next supervisor's refusal message: best effort. */
+    sup_rundir_write_pid(&rundir, getpid());
     sup_ctx *ctx = calloc(1, sizeof *ctx); /* large: five minutes of history per slot */
     if (ctx == NULL) {
         perror("wsfleetd");

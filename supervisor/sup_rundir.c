@@ -23,7 +23,8 @@ int sup_rundir_check(char *why, size_t whycap, const struct stat *st, unsigned e
     }
     /* Whoever can write the directory can replace the endpoints and command the workers. */
     if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-        snprintf(why, whycap, "writable by group or others (mode %04o); only its owner may write it",
+        snprintf(why, whycap,
+                 "writable by group or others (mode %04o); only its owner may write it",
                  (unsigned)(st->st_mode & 07777));
         return -1;
     }
@@ -69,8 +70,8 @@ static int sup_rundir_lock(sup_rundir *rd, int dir_fd, char *err, size_t errcap)
             continue;
         rc = -errno;
         if (rc != -EWOULDBLOCK) {
-            snprintf(err, errcap, "run dir %s: cannot lock %s: %s", rd->path,
-                     SUP_RUNDIR_LOCK_NAME, strerror(-rc));
+            snprintf(err, errcap, "run dir %s: cannot lock %s: %s", rd->path, SUP_RUNDIR_LOCK_NAME,
+                     strerror(-rc));
             goto out;
         }
         rc = -EBUSY;
@@ -143,8 +144,9 @@ int sup_rundir_open(sup_rundir *out, const char *path, unsigned euid, char *err,
     resolved[n] = '\0';
     if ((size_t)n > SUP_RUNDIR_PATH_MAX) {
         rc = -ENAMETOOLONG;
-        snprintf(err, errcap, "run dir %s: %s is longer than %d characters (socket paths are short)",
-                 path, resolved, SUP_RUNDIR_PATH_MAX);
+        snprintf(err, errcap,
+                 "run dir %s: %s is longer than %d characters (socket paths are short)", path,
+                 resolved, SUP_RUNDIR_PATH_MAX);
         goto out;
     }
     memcpy(rd.path, resolved, (size_t)n + 1);
