@@ -9,6 +9,7 @@
 
 #include "sup_config.h"
 #include "sup_restart.h"
+#include "sup_rundir.h"
 #include "sup_stats.h"
 #include "sup_steer.h"
 #include "wsf_ipc.h"
@@ -65,6 +66,7 @@ typedef struct sup_ctx {
     char **argv;
     unsigned euid;
     long ncpu;
+    const sup_rundir *rundir; /* checked and locked by main before sup_ctx_init */
     struct event_base *base;
     void *zctx;
     wsf_ipc *workers_ipc; /* ROUTER: Hello, Report, Ack */
@@ -80,7 +82,7 @@ typedef struct sup_ctx {
     char workers_endpoint[320];
     char ctl_endpoint[320];
     char ctl_path[300];
-    bool endpoints_bound; /* the sockets in the run dir are ours to remove */
+    bool endpoints_bound; /* the sockets in the run dir are ours (bound under the lock) */
     int parent_pipe[2];   /* workers read [0]; EOF when the supervisor is gone */
     sup_listen listens[SUP_MAX_LISTEN];
     size_t nlistens;

@@ -15,7 +15,8 @@ static bool sup_workers_differ(const sup_config *a, const sup_config *b)
     return memcmp(&a->worker, &b->worker, sizeof a->worker) != 0 ||
            strcmp(a->worker_bin, b->worker_bin) != 0 || a->orphan_grace_ms != b->orphan_grace_ms ||
            a->report_interval_ms != b->report_interval_ms ||
-           a->drain_timeout_ms != b->drain_timeout_ms;
+           a->drain_timeout_ms != b->drain_timeout_ms || a->drills_enabled != b->drills_enabled ||
+           a->drills_max_memory != b->drills_max_memory;
 }
 
 /* Names the first fixed setting that differs, or NULL. */
