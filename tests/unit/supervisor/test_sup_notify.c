@@ -1,6 +1,7 @@
 /* Unit tests for supervisor/sup_notify.c: the pure step over a fake clock, then the real wsfleetd
  * (WSFLEETD_PATH) on 127.0.0.1:0 with NOTIFY_SOCKET pointing at a datagram socket the test
- * holds: READY, STATUS, WATCHDOG, RELOADING on SIGHUP, STOPPING on SIGTERM and exit 0. */
+ * holds: READY, STATUS, WATCHDOG, RELOADING on SIGHUP, STOPPING on SIGTERM and exit 0; and the
+ * packaged example configuration (WSF_EXAMPLE_CONFIG) running a fleet. */
 #include <check.h>
 #include <errno.h>
 #include <ftw.h>
@@ -146,6 +147,9 @@ END_TEST
 #ifndef WSFLEETD_PATH
 #define WSFLEETD_PATH "wsfleetd"
 #endif
+#ifndef WSF_EXAMPLE_CONFIG
+#define WSF_EXAMPLE_CONFIG "packaging/wsfleet.ini"
+#endif
 #define WAIT_MS 30000 /* every wait ends at the first matching message; this only bounds a hang */
 
 typedef struct fleet {
@@ -173,7 +177,8 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return remove(path);
 }
 
-static void fleet_start(fleet *f)
+/* Starts wsfleetd with two workers, with config (-c) unless it is NULL. */
+static void fleet_start(fleet *f, const char *config)
 {
     memset(f, 0, sizeof *f);
     f->pid = -1;
@@ -200,8 +205,12 @@ static void fleet_start(fleet *f)
         setenv("NOTIFY_SOCKET", f->sock_path, 1);
         setenv("WATCHDOG_USEC", "600000", 1); /* pings every 300 ms */
         setenv("WATCHDOG_PID", pid, 1);       /* exec keeps the pid: the watchdog is ours */
-        execl(WSFLEETD_PATH, "wsfleetd", "--foreground", "--listen", "127.0.0.1:0", "--workers",
-              "2", "--run-dir", f->run_dir, (char *)NULL);
+        if (config != NULL)
+            execl(WSFLEETD_PATH, "wsfleetd", "--foreground", "-c", config, "--listen",
+                  "127.0.0.1:0", "--workers", "2", "--run-dir", f->run_dir, (char *)NULL);
+        else
+            execl(WSFLEETD_PATH, "wsfleetd", "--foreground", "--listen", "127.0.0.1:0", "--workers",
+                  "2", "--run-dir", f->run_dir, (char *)NULL);
         _exit(127);
     }
 }
@@ -272,7 +281,7 @@ START_TEST(test_wsfleetd_notifies)
 {
     fleet f;
     char msg[1024];
-    fleet_start(&f);
+    fleet_start(&f, NULL);
 
     fleet_expect(&f, "READY=1", msg, sizeof msg);
     ck_assert_msg(strstr(msg, "STATUS=2/2 workers running") != NULL, "READY without status: %s",
@@ -298,6 +307,24 @@ START_TEST(test_wsfleetd_notifies)
 }
 END_TEST
 
+/* The example configuration the package installs (packaging/wsfleet.ini) is accepted and runs a
+ * fleet: listen and run dir overridden to stay on loopback port 0 in a temp dir. */
+START_TEST(test_example_config_runs)
+{
+    fleet f;
+    char msg[1024];
+    fleet_start(&f, WSF_EXAMPLE_CONFIG);
+    fleet_expect(&f, "READY=1", msg, sizeof msg);
+    ck_assert_msg(strstr(msg, "STATUS=2/2 workers running") != NULL, "READY: %s", msg);
+    ck_assert_int_eq(kill(f.pid, SIGTERM), 0);
+    fleet_expect(&f, "STOPPING=1", msg, sizeof msg);
+    int status = fleet_wait(&f);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "wsfleetd ended with status %d",
+                  status);
+    fleet_cleanup(&f);
+}
+END_TEST
+
 Suite *sup_notify_suite(void)
 {
     Suite *s = suite_create("sup_notify");
@@ -313,6 +340,7 @@ Suite *sup_notify_suite(void)
     TCase *real = tcase_create("wsfleetd");
     tcase_set_timeout(real, 120);
     tcase_add_test(real, test_wsfleetd_notifies);
+    tcase_add_test(real, test_example_config_runs);
     suite_add_tcase(s, real);
     return s;
 }
