@@ -40,7 +40,7 @@ int main(int argc, char **argv)
         fputs(sup_config_usage(), stdout);
         return EXIT_SUCCESS;
     case SUP_CONFIG_VERSION:
-        puts("wsfleetd 0.1.0");
+        puts("wsfleetd " WSF_VERSION);
         return EXIT_SUCCESS;
     default:
         fprintf(stderr, "wsfleetd: %s\n", err);

@@ -265,6 +265,7 @@ static void sup_on_tick(evutil_socket_t fd, short what, void *arg)
         sup_breakers_evaluate(ctx, now);
     }
     sup_sockets_steer(ctx);
+    sup_notify_tick(ctx, now);
     if (ctx->stopping) {
         if (sup_all_stopped(ctx)) {
             event_base_loopbreak(ctx->base);
@@ -293,6 +294,7 @@ void sup_stop(sup_ctx *ctx, uint32_t drain_ms, const char *why)
         return;
     wsf_log_info("%s: stopping the fleet, draining workers over %u ms", why, drain_ms);
     ctx->stopping = true;
+    sup_notify_stopping(ctx);
     ctx->rolling_next = -1;
     ctx->stop_deadline_ms = sup_now_ms() + drain_ms + ctx->cfg.kill_grace_ms;
     for (unsigned i = 0; i < ctx->nslots; i++) {
@@ -490,6 +492,7 @@ int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg)
 
     wsf_log_info("control socket %s; %u workers (min %u, max %u), worker %s", ctx->ctl_path,
                  ctx->desired, cfg->workers_min, cfg->workers_max, ctx->worker_bin);
+    sup_notify_start(ctx, sup_now_ms());
     for (unsigned i = 0; i < ctx->desired; i++)
         sup_slot_spawn(ctx, &ctx->slots[i]);
     return 0;

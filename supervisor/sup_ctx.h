@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "sup_config.h"
+#include "sup_notify.h"
 #include "sup_restart.h"
 #include "sup_rundir.h"
 #include "sup_stats.h"
@@ -105,6 +106,7 @@ typedef struct sup_ctx {
     uint64_t scaler_eval_ms;  /* last autoscale and rebalance pass */
     bool steer_dirty;         /* a breaker changed a weight: re-weigh at once */
     uint64_t breaker_eval_ms; /* last fleet-wide breaker evaluation */
+    sup_notify notify;        /* systemd readiness and watchdog (sup_notify.c) */
 } sup_ctx;
 
 /* Monotonic milliseconds. */

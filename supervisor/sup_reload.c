@@ -31,7 +31,7 @@ static const char *sup_fixed_change(const sup_config *a, const sup_config *b)
     return NULL;
 }
 
-void sup_reload(sup_ctx *ctx, wsf_ctl_response *res)
+static void sup_reload_apply(sup_ctx *ctx, wsf_ctl_response *res)
 {
     sup_config next;
     char err[SUP_CONFIG_ERR_MAX];
@@ -73,4 +73,11 @@ void sup_reload(sup_ctx *ctx, wsf_ctl_response *res)
              restart_workers ? "; restarting workers one at a time" : "");
     wsf_log_info("reload: %s", res->message);
     res->ok = true;
+}
+
+void sup_reload(sup_ctx *ctx, wsf_ctl_response *res)
+{
+    sup_notify_reloading(ctx);
+    sup_reload_apply(ctx, res);
+    sup_notify_reloaded(ctx);
 }

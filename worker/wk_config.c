@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WK_VERSION "0.1.0"
+#define WK_VERSION WSF_VERSION
 
 static const char wk_usage[] =
     "usage: wsworker [options]\n"
