@@ -15,7 +15,8 @@
 #define SUP_CONFIG_ADDR_MAX 64  /* HOST:PORT or [V6HOST]:PORT, with its NUL */
 #define SUP_CONFIG_PATH_MAX 256 /* a path, with its NUL */
 #define SUP_CONFIG_MAX_WORKERS 256
-#define SUP_CONFIG_ERR_MAX 512 /* enough for any message of sup_config_parse */
+#define SUP_CONFIG_ERR_MAX 512                      /* enough for any message of sup_config_parse */
+#define SUP_DRILLS_MAX_MEMORY (UINT64_C(256) << 20) /* [drills] max_memory's default */
 
 /* Results of sup_config_parse besides errors. */
 #define SUP_CONFIG_RUN 0
@@ -64,6 +65,9 @@ typedef struct sup_config {
     /* [rebalance]: enabled (1), interval, min_excess */
     uint32_t rebalance_enabled;
     sup_rebalance_policy rebalance;
+    /* [drills]: fault injection (wsctl fault) */
+    uint32_t drills_enabled;    /* enabled = yes|no (no): otherwise every fault is refused */
+    uint64_t drills_max_memory; /* max_memory BYTES (256 MiB): what a memory fault may grow to */
 } sup_config;
 
 /* Fills in the defaults. euid picks the run directory (0: /run/wsfleet, else ./run); ncpu is the
@@ -89,12 +93,13 @@ const char *sup_config_usage(void);
 /* wsworker flags for the [worker] keys that are set; argv points into vals (do not copy the
  * struct while using argv), NULL-terminated. */
 typedef struct sup_worker_args {
-    char *argv[13];
-    char vals[6][24];
+    char *argv[15];
+    char vals[7][24];
     size_t argc;
 } sup_worker_args;
 
-/* Fills out with the flags of cfg->worker. Returns out->argc. */
+/* Fills out with the flags of cfg->worker, and --drills-max-memory BYTES when [drills] is
+ * enabled. Returns out->argc. */
 size_t sup_config_worker_args(sup_worker_args *out, const sup_config *cfg);
 
 #endif
