@@ -241,7 +241,7 @@ static void sup_on_tick(evutil_socket_t fd, short what, void *arg)
             for (unsigned i = 0; i < ctx->nslots; i++) {
                 sup_slot *s = &ctx->slots[i];
                 if (s->lc.state == SUP_SLOT_DRAINING && !s->lc.kill_sent)
-                    sup_slot_event(ctx, s, SUP_LC_EV_DEADLINE, 0, 0, 0);
+                    sup_slot_event(ctx, s, SUP_LC_EV_DEADLINE, 0, 0);
             }
         }
     }
@@ -394,7 +394,7 @@ int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg)
                  ctx->desired, cfg->workers_min, cfg->workers_max, ctx->worker_bin);
     sup_notify_start(ctx, sup_now_ms());
     for (unsigned i = 0; i < ctx->desired; i++)
-        sup_slot_event(ctx, &ctx->slots[i], SUP_LC_EV_WANT, 0, 0, 0);
+        sup_slot_event(ctx, &ctx->slots[i], SUP_LC_EV_WANT, 0, 0);
     return 0;
 }
 

@@ -76,7 +76,6 @@ typedef struct sup_lifecycle_in {
     bool wanted;       /* part of the fleet and the fleet is not stopping */
     int pid;           /* the worker's pid, for the log lines */
     int exit_code;     /* EXIT: the exit status, -1 when a signal killed it */
-    int signal;        /* EXIT: the signal that killed it, else 0 (for the log) */
     uint32_t drain_ms; /* DRAIN, UNWANT: how long the worker may drain */
     double rnd;        /* uniform in [0, 1): the restart delay's jitter */
 } sup_lifecycle_in;

@@ -130,7 +130,7 @@ int sup_scale(sup_ctx *ctx, unsigned desired, char *err, size_t errcap)
             continue;
         s->wanted = true;
         ctx->desired++;
-        sup_slot_event(ctx, s, SUP_LC_EV_WANT, 0, 0, 0);
+        sup_slot_event(ctx, s, SUP_LC_EV_WANT, 0, 0);
     }
     for (unsigned i = ctx->nslots; i-- > 0 && ctx->desired > desired;)
         sup_scale_down_slot(ctx, &ctx->slots[i]);

@@ -194,7 +194,7 @@ static void sup_slot_spawn(sup_ctx *ctx, sup_slot *slot)
     slot->generation++;
     slot->spawn_seq = ++ctx->spawns;
     if (sup_slot_fork(ctx, slot) != 0) {
-        sup_slot_event(ctx, slot, SUP_LC_EV_SPAWN_FAILED, 0, 0, 0);
+        sup_slot_event(ctx, slot, SUP_LC_EV_SPAWN_FAILED, 0, 0);
         return;
     }
     slot->started_ms = sup_now_ms();
@@ -204,7 +204,7 @@ static void sup_slot_spawn(sup_ctx *ctx, sup_slot *slot)
     slot->has_report = false;
     slot->accepting = true;
     sup_stats_reset(&slot->stats);
-    sup_slot_event(ctx, slot, SUP_LC_EV_SPAWN_OK, 0, 0, 0);
+    sup_slot_event(ctx, slot, SUP_LC_EV_SPAWN_OK, 0, 0);
 }
 
 /* The READY action: the worker is up and connected. */
@@ -252,7 +252,7 @@ static void sup_slot_log(const sup_slot *slot, const sup_lifecycle_out *out)
 }
 
 void sup_slot_event(sup_ctx *ctx, sup_slot *slot, enum sup_lifecycle_event ev, int exit_code,
-                    int sig, uint32_t drain_ms)
+                    uint32_t drain_ms)
 {
     sup_lifecycle_policy p = {
         .hang_timeout_ms = ctx->cfg.hang_timeout_ms,
@@ -264,7 +264,6 @@ void sup_slot_event(sup_ctx *ctx, sup_slot *slot, enum sup_lifecycle_event ev, i
         .wanted = slot->wanted && !ctx->stopping,
         .pid = (int)slot->pid,
         .exit_code = exit_code,
-        .signal = sig,
         .drain_ms = drain_ms,
         .rnd = sup_random(ctx),
     };
@@ -310,7 +309,7 @@ void sup_slot_on_exit(sup_ctx *ctx, sup_slot *slot, int status)
     else
         wsf_log_info("slot %u: worker pid %d exited with %d", slot->index, (int)slot->pid,
                      WEXITSTATUS(status));
-    sup_slot_event(ctx, slot, SUP_LC_EV_EXIT, code, sig, 0);
+    sup_slot_event(ctx, slot, SUP_LC_EV_EXIT, code, 0);
 }
 
 void sup_slot_on_msg(sup_ctx *ctx, sup_slot *slot, const wsf_ipc_peer *peer,
@@ -337,10 +336,10 @@ void sup_slot_on_msg(sup_ctx *ctx, sup_slot *slot, const wsf_ipc_peer *peer,
     slot->peer = *peer;
     slot->has_peer = true;
     if (hello) {
-        sup_slot_event(ctx, slot, SUP_LC_EV_HELLO, 0, 0, 0);
+        sup_slot_event(ctx, slot, SUP_LC_EV_HELLO, 0, 0);
         return;
     }
-    sup_slot_event(ctx, slot, SUP_LC_EV_REPORT, 0, 0, 0);
+    sup_slot_event(ctx, slot, SUP_LC_EV_REPORT, 0, 0);
     if (slot->has_report) {
         /* The breaker learns from what happened between two Reports of the same worker. */
         sup_breaker_sample sample;
@@ -357,7 +356,7 @@ void sup_slot_on_msg(sup_ctx *ctx, sup_slot *slot, const wsf_ipc_peer *peer,
 
 void sup_slot_drain(sup_ctx *ctx, sup_slot *slot, uint32_t drain_ms, bool restart_after)
 {
-    sup_slot_event(ctx, slot, restart_after ? SUP_LC_EV_DRAIN : SUP_LC_EV_UNWANT, 0, 0, drain_ms);
+    sup_slot_event(ctx, slot, restart_after ? SUP_LC_EV_DRAIN : SUP_LC_EV_UNWANT, 0, drain_ms);
 }
 
 void sup_slot_set_accepting(sup_ctx *ctx, sup_slot *slot, bool on)
@@ -379,5 +378,5 @@ void sup_slot_tick(sup_ctx *ctx, sup_slot *slot, uint64_t now)
     enum sup_lifecycle_event ev = sup_lifecycle_due(&slot->lc, now, &in);
     if (ev == SUP_LC_EV_TICK && slot->lc.state != SUP_SLOT_RUNNING)
         return; /* only a running slot's streak has something to learn from the clock */
-    sup_slot_event(ctx, slot, ev, 0, 0, 0);
+    sup_slot_event(ctx, slot, ev, 0, 0);
 }

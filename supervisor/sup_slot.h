@@ -38,10 +38,10 @@ typedef struct sup_slot {
     uint64_t stranger_log_ms;     /* when that was logged */
 } sup_slot;
 
-/* Feeds a lifecycle event and executes its actions; exit_code and sig for EXIT, drain_ms for
- * DRAIN and UNWANT. */
+/* Feeds a lifecycle event and executes its actions; exit_code for EXIT (-1: killed by a
+ * signal), drain_ms for DRAIN and UNWANT. */
 void sup_slot_event(sup_ctx *ctx, sup_slot *slot, enum sup_lifecycle_event ev, int exit_code,
-                    int sig, uint32_t drain_ms);
+                    uint32_t drain_ms);
 
 /* The worker was reaped with wait status. */
 void sup_slot_on_exit(sup_ctx *ctx, sup_slot *slot, int status);

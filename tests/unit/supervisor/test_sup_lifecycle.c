@@ -299,7 +299,6 @@ START_TEST(hang_term_then_kill)
     ck_assert_int_eq(sup_lifecycle_due(&f.lc, f.now, &f.in), SUP_LC_EV_TICK);
     /* Reaped: a crash like any other. */
     f.in.exit_code = -1;
-    f.in.signal = 9;
     step(&f, SUP_LC_EV_EXIT);
     ck_assert_int_eq(f.lc.state, SUP_SLOT_BACKOFF);
     ck_assert(!f.lc.term_sent && !f.lc.kill_sent);
