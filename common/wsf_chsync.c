@@ -89,6 +89,8 @@ enum wsf_chsync_action wsf_chsync_on_live(wsf_chsync *s, const wsf_chsync_pub *p
         if (a == WSF_CHSYNC_FETCH) {
             s->state = WSF_CHSYNC_FETCHING;
             wsf_chsync_hold(s, pub); /* nothing is held while live: it fits */
+        } else if (a == WSF_CHSYNC_RESET) {
+            s->state = WSF_CHSYNC_DEAD;
         }
         return a;
     default:
@@ -133,6 +135,7 @@ void wsf_chsync_on_fetched(wsf_chsync *s, const wsf_chsync_hist *h, const wsf_ch
         }
     } else if (lost) {
         out->action = WSF_CHSYNC_RESET;
+        s->state = WSF_CHSYNC_DEAD;
         goto done;
     } else {
         wsf_chsync_replay(s, pubs, npubs, out);
@@ -148,8 +151,20 @@ done:
     out->offset = s->last;
 }
 
+/* Hands back the first held publication. */
+static void wsf_chsync_pop(wsf_chsync *s, wsf_chsync_pub *out)
+{
+    *out = s->held[0];
+    s->nheld--;
+    memmove(&s->held[0], &s->held[1], s->nheld * sizeof *s->held);
+}
+
 enum wsf_chsync_action wsf_chsync_drain(wsf_chsync *s, wsf_chsync_pub *out)
 {
+    if (s->state == WSF_CHSYNC_DEAD && s->nheld > 0) {
+        wsf_chsync_pop(s, out);
+        return WSF_CHSYNC_DROP;
+    }
     if (s->state != WSF_CHSYNC_LIVE)
         return WSF_CHSYNC_DONE;
     if (s->nheld == 0) {
@@ -168,9 +183,9 @@ enum wsf_chsync_action wsf_chsync_drain(wsf_chsync *s, wsf_chsync_pub *out)
         s->state = WSF_CHSYNC_FETCHING;
         return a;
     }
-    *out = s->held[0];
-    s->nheld--;
-    memmove(&s->held[0], &s->held[1], s->nheld * sizeof *s->held);
+    if (a == WSF_CHSYNC_RESET)
+        s->state = WSF_CHSYNC_DEAD;
+    wsf_chsync_pop(s, out);
     return a;
 }
 

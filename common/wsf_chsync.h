@@ -59,6 +59,7 @@ enum wsf_chsync_state {
     WSF_CHSYNC_NEW = 0,
     WSF_CHSYNC_FETCHING,
     WSF_CHSYNC_LIVE,
+    WSF_CHSYNC_DEAD, /* reset: drops everything until the next start */
 };
 
 typedef struct wsf_chsync {
@@ -78,9 +79,10 @@ enum wsf_chsync_action {
     WSF_CHSYNC_DROP,    /* already delivered, or dropped to be fetched again: release ref */
     WSF_CHSYNC_HELD,    /* kept until the fetch returns; it comes back from drain */
     WSF_CHSYNC_FETCH,   /* a gap: fetch after position (the publication is held) */
-    WSF_CHSYNC_RESET,   /* the channel's epoch changed under a live subscription: the client
-                           must resubscribe to learn it (close 4001, it resumes with since and
-                           gets recovered false); release ref */
+    WSF_CHSYNC_RESET,   /* the channel's epoch changed, or a gap can no longer be filled: the
+                           client must resubscribe to learn it (close 4001, it resumes with
+                           since and gets recovered false); release ref, drain the held ones.
+                           The subscription drops everything until the next start. */
     WSF_CHSYNC_DONE,    /* drain: nothing more held */
 };
 
@@ -119,7 +121,8 @@ void wsf_chsync_on_fetched(wsf_chsync *s, const wsf_chsync_hist *h, const wsf_ch
                            size_t npubs, wsf_chsync_result *out);
 
 /* After on_fetched said DELIVER: the next held publication in *out and what to do with it
- * (DELIVER, DROP, RESET, or FETCH: a gap, it stays held, fetch again), or DONE. */
+ * (DELIVER, DROP, RESET, or FETCH: a gap, it stays held, fetch again), or DONE. After a RESET:
+ * every held publication with DROP (so its ref can be released), then DONE. */
 enum wsf_chsync_action wsf_chsync_drain(wsf_chsync *s, wsf_chsync_pub *out);
 
 /* The live feed may have missed publications (NATS reconnected): returns true when the caller must
