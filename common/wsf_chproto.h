@@ -1,8 +1,7 @@
-/* The wsfleet.v1 channel protocol codec (route /channels): text frames holding one or more JSON
- * objects separated by '\n'. Both roles: the server parses commands and encodes replies and pushes,
- * the client encodes commands and parses replies and pushes. Pure: bytes in, structs or bytes out;
- * no I/O, no clock. jansson does the JSON parsing; encoding is done by hand so a publication is
- * turned into bytes once and written to many connections.
+/* The wsfleet.v1 channel protocol (route /channels), server side: a text frame of one or more
+ * JSON objects separated by '\n' in, commands or per-object errors out; the error table; the
+ * connect-first and protocol-abuse rules. Pure: bytes in, structs out; no I/O, no clock. jansson
+ * parses. The encoders are in wsf_chenc.h, the client's parser in wsf_chclient.h.
  *
  * Framing rules (both directions):
  *  - objects are separated by "\n"; a "\r" before the "\n" is tolerated and dropped;
@@ -98,9 +97,9 @@ typedef struct wsf_ch_sub {
 } wsf_ch_sub;
 
 /* One parsed command, or one error (err set; op is the command when it could be read, else NONE;
- * no other field is set). Strings are NUL-terminated and valid
- * UTF-8; they and data belong to the wsf_ch_cmds list. An optional string absent is NULL; data
- * absent is NULL with data_len 0, present it is compact JSON (not NUL-terminated). */
+ * no other field is set). Strings are NUL-terminated valid UTF-8 without NUL inside; they and data
+ * belong to the wsf_ch_cmds list. An optional string absent is NULL; data absent is NULL with
+ * data_len 0, present it is compact JSON of data_len bytes (a NUL follows them). */
 typedef struct wsf_ch_cmd {
     enum wsf_ch_op op;
     uint64_t id;         /* 1..2^53-1, or 0 when it could not be read */
@@ -126,7 +125,7 @@ typedef struct wsf_ch_pool {
     size_t cap;
 } wsf_ch_pool;
 
-/* Copies of n bytes / of s, with a NUL after them, owned by pool. */
+/* A copy of n bytes of s with a NUL after them, owned by pool. */
 char *wsf_ch_pool_strndup(wsf_ch_pool *pool, const char *s, size_t n);
 /* n zeroed bytes owned by pool (n may be 0). */
 void *wsf_ch_pool_calloc(wsf_ch_pool *pool, size_t n, size_t size);

@@ -18,7 +18,9 @@
  * epoch, last and lost_to); meanwhile live publications go through wsf_chsync_on_live, which holds
  * them. When the fetch returns, wsf_chsync_on_fetched says what to reply and which fetched
  * publications to replay; then wsf_chsync_drain hands back the held ones in order. Any FETCH
- * outcome means: fetch again after wsf_chsync_position() and call on_fetched with the result.
+ * outcome means: fetch again after wsf_chsync_position() and call on_fetched with the result; the
+ * replies and replays a result asks for go out first (so a subscribe reply may be followed by
+ * pushes of the rest). A RESET subscription drops everything until the next start.
  *
  * recovered (the reply to subscribe): true when the fetched publications are every publication
  * after since.offset (same epoch, since.offset >= lost_to, since.offset <= last); false when the
@@ -106,7 +108,8 @@ void wsf_chsync_init(wsf_chsync *s);
 void wsf_chsync_fini(wsf_chsync *s);
 
 /* Begins a subscription: with a since (has_since) at {epoch, offset}, else at the history's end.
- * Afterwards fetch after wsf_chsync_position(). */
+ * Afterwards fetch after wsf_chsync_position(). Anything still held is discarded without being
+ * handed back: drain first. */
 void wsf_chsync_start(wsf_chsync *s, bool has_since, uint64_t epoch, uint64_t offset);
 
 /* The offset after which the next fetch must read (the client's position). */
