@@ -485,15 +485,53 @@ void wsf_ch_parse_frame(wsf_ch_cmds *c, const char *buf, size_t len)
 
 /* ---- connection rules ---- */
 
+void wsf_ch_session_init(wsf_ch_session *s)
+{
+    memset(s, 0, sizeof *s);
+}
+
+void wsf_ch_session_fini(wsf_ch_session *s)
+{
+    free(s->ids);
+    memset(s, 0, sizeof *s);
+}
+
 int wsf_ch_session_check(wsf_ch_session *s, const wsf_ch_cmd *cmd)
 {
-    if (cmd->op == WSF_CH_OP_CONNECT) {
-        if (s->connect_seen)
-            return WSF_CH_ERR_ALREADY_CONNECTED;
-        s->connect_seen = true;
-        return 0;
+    if (cmd->op == WSF_CH_OP_CONNECT && s->connect_seen)
+        return WSF_CH_ERR_ALREADY_CONNECTED;
+    if (cmd->op != WSF_CH_OP_CONNECT && !s->connect_seen)
+        return WSF_CH_ERR_NOT_CONNECTED;
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->ids[i] == cmd->id)
+            return WSF_CH_ERR_DUPLICATE_ID;
     }
-    return s->connect_seen ? 0 : WSF_CH_ERR_NOT_CONNECTED;
+    if (s->n == WSF_CH_MAX_INFLIGHT)
+        return WSF_CH_ERR_LIMIT_EXCEEDED;
+    if (s->n == s->cap) {
+        s->cap = s->cap == 0 ? 4 : (uint8_t)(s->cap * 2);
+        s->ids = wsf_xrealloc(s->ids, s->cap * sizeof *s->ids);
+    }
+    s->ids[s->n++] = cmd->id;
+    if (cmd->op == WSF_CH_OP_CONNECT)
+        s->connect_seen = true;
+    return 0;
+}
+
+void wsf_ch_session_done(wsf_ch_session *s, uint64_t id)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->ids[i] == id) {
+            s->ids[i] = s->ids[--s->n];
+            break;
+        }
+    }
+    /* Idle connections are the many: they keep no array. */
+    if (s->n == 0) {
+        free(s->ids);
+        s->ids = NULL;
+        s->cap = 0;
+    }
 }
 
 void wsf_ch_abuse_init(wsf_ch_abuse *a)

@@ -148,15 +148,29 @@ void wsf_ch_cmds_fini(wsf_ch_cmds *c);
  * wsf_ch_cmds_fini. */
 void wsf_ch_parse_frame(wsf_ch_cmds *c, const char *buf, size_t len);
 
-/* Connection-level rules the parser cannot see: connect first, once. A pure struct per
- * connection; the worker closes the connection when its connect fails, so a connect counts once
- * it is seen. */
+/* Connection-level rules the parser cannot see: connect first and once; no id reused while its
+ * command is in flight; at most WSF_CH_MAX_INFLIGHT commands in flight. A pure struct per
+ * connection, 16 bytes while nothing is in flight. The worker closes the connection when its
+ * connect fails, so a connect counts once it is seen. */
+#define WSF_CH_MAX_INFLIGHT 64
+
 typedef struct wsf_ch_session {
+    uint64_t *ids; /* in flight, unordered; NULL when none */
+    uint8_t n;
+    uint8_t cap;
     bool connect_seen;
 } wsf_ch_session;
 
-/* 0 when cmd may run in this session (and records a connect), else 110 or 111. */
+void wsf_ch_session_init(wsf_ch_session *s);
+void wsf_ch_session_fini(wsf_ch_session *s);
+
+/* For a command the parser accepted: 0 when it may run, recording its id as in flight (and a
+ * connect as seen); else 110 (second connect), 111 (before connect), 112 (its id is in flight) or
+ * 106 (too many in flight), and nothing is recorded. */
 int wsf_ch_session_check(wsf_ch_session *s, const wsf_ch_cmd *cmd);
+
+/* The command with id was answered (reply or error): its id may be used again. */
+void wsf_ch_session_done(wsf_ch_session *s, uint64_t id);
 
 /* Repeated protocol abuse closes the connection with 1008: WSF_CH_ABUSE_STREAK abusive objects in
  * a row (a good command resets the streak), or WSF_CH_ABUSE_WINDOW_MAX abusive objects within one

@@ -368,14 +368,58 @@ END_TEST
 
 START_TEST(session_connect_first)
 {
-    wsf_ch_session s = {0};
+    wsf_ch_session s;
+    wsf_ch_session_init(&s);
     wsf_ch_cmd sub = {.op = WSF_CH_OP_SUBSCRIBE, .id = 1};
     wsf_ch_cmd conn = {.op = WSF_CH_OP_CONNECT, .id = 2};
     ck_assert_int_eq(wsf_ch_session_check(&s, &sub), WSF_CH_ERR_NOT_CONNECTED);
     ck_assert_int_eq(wsf_ch_session_check(&s, &conn), 0);
     ck_assert_int_eq(wsf_ch_session_check(&s, &sub), 0);
+    conn.id = 3;
     ck_assert_int_eq(wsf_ch_session_check(&s, &conn), WSF_CH_ERR_ALREADY_CONNECTED);
-    ck_assert_int_eq(wsf_ch_session_check(&s, &sub), 0);
+    wsf_ch_session_done(&s, 2);
+    ck_assert_int_eq(wsf_ch_session_check(&s, &conn), WSF_CH_ERR_ALREADY_CONNECTED);
+    wsf_ch_session_done(&s, 1);
+    ck_assert_ptr_null(s.ids);
+    wsf_ch_session_fini(&s);
+}
+END_TEST
+
+START_TEST(session_ids_in_flight)
+{
+    wsf_ch_session s;
+    wsf_ch_session_init(&s);
+    wsf_ch_cmd cmd = {.op = WSF_CH_OP_CONNECT, .id = 1};
+    ck_assert_int_eq(wsf_ch_session_check(&s, &cmd), 0);
+    cmd.op = WSF_CH_OP_PUBLISH;
+    /* The connect's id is in flight until it is answered. */
+    ck_assert_int_eq(wsf_ch_session_check(&s, &cmd), WSF_CH_ERR_DUPLICATE_ID);
+    wsf_ch_session_done(&s, 1);
+    ck_assert_int_eq(wsf_ch_session_check(&s, &cmd), 0);
+    wsf_ch_session_done(&s, 1);
+    /* Up to the cap in flight, then 106; answering one makes room; the state is freed when idle. */
+    for (uint64_t id = 10; id < 10 + WSF_CH_MAX_INFLIGHT; id++) {
+        cmd.id = id;
+        ck_assert_int_eq(wsf_ch_session_check(&s, &cmd), 0);
+    }
+    cmd.id = 5;
+    ck_assert_int_eq(wsf_ch_session_check(&s, &cmd), WSF_CH_ERR_LIMIT_EXCEEDED);
+    cmd.id = 10 + WSF_CH_MAX_INFLIGHT - 1;
+    ck_assert_int_eq(wsf_ch_session_check(&s, &cmd), WSF_CH_ERR_DUPLICATE_ID);
+    wsf_ch_session_done(&s, 20);
+    wsf_ch_session_done(&s, 999); /* not in flight: nothing happens */
+    cmd.id = 5;
+    ck_assert_int_eq(wsf_ch_session_check(&s, &cmd), 0);
+    cmd.id = 20;
+    ck_assert_int_eq(wsf_ch_session_check(&s, &cmd), WSF_CH_ERR_LIMIT_EXCEEDED);
+    for (uint64_t id = 10; id < 10 + WSF_CH_MAX_INFLIGHT; id++)
+        wsf_ch_session_done(&s, id);
+    ck_assert_uint_eq(s.n, 1);
+    wsf_ch_session_done(&s, 5);
+    ck_assert_uint_eq(s.n, 0);
+    ck_assert_ptr_null(s.ids);
+    ck_assert_uint_le(sizeof s, 16);
+    wsf_ch_session_fini(&s);
 }
 END_TEST
 
@@ -450,6 +494,7 @@ Suite *wsf_chproto_suite(void)
     TCase *rules = tcase_create("rules");
     tcase_add_test(rules, error_table);
     tcase_add_test(rules, session_connect_first);
+    tcase_add_test(rules, session_ids_in_flight);
     tcase_add_test(rules, abuse_streak);
     tcase_add_test(rules, abuse_window);
     tcase_add_test(rules, channel_names);
