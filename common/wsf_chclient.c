@@ -277,3 +277,78 @@ void wsf_ch_parse_server(wsf_ch_msgs *m, const char *buf, size_t len)
         }
     }
 }
+
+/* The length of the JSON value at p (a string, an object or array with what nests inside, or a
+ * scalar up to the next ',', '}' or ']'), or 0 when it does not end within n bytes. */
+static size_t wsf_chc_skip_value(const char *p, size_t n)
+{
+    size_t depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = p[i];
+        if (in_string) {
+            if (ch == '\\') {
+                i++;
+            } else if (ch == '"') {
+                in_string = false;
+                if (depth == 0)
+                    return i + 1;
+            }
+        } else if (ch == '"') {
+            in_string = true;
+        } else if (ch == '{' || ch == '[') {
+            depth++;
+        } else if (ch == '}' || ch == ']' || ch == ',') {
+            if (depth == 0)
+                return ch == ',' || i > 0 ? i : 0;
+            if (ch != ',' && --depth == 0)
+                return i + 1;
+        }
+    }
+    return 0;
+}
+
+/* Consumes the literal lit at *p, if it is there. */
+static bool wsf_chc_lit(const char **p, const char *end, const char *lit)
+{
+    size_t n = strlen(lit);
+    if ((size_t)(end - *p) < n || memcmp(*p, lit, n) != 0)
+        return false;
+    *p += n;
+    return true;
+}
+
+bool wsf_ch_peek_push(wsf_ch_peek *out, const char *line, size_t len)
+{
+    const char *p = line;
+    const char *end = line + len;
+    if (!wsf_chc_lit(&p, end, "{\"push\":{\"channel\":\""))
+        return false;
+    const char *channel = p;
+    const char *q = memchr(p, '"', (size_t)(end - p));
+    if (q == NULL || !wsf_ch_channel_is_valid(channel, (size_t)(q - channel)))
+        return false;
+    p = q;
+    if (!wsf_chc_lit(&p, end, "\",\"pub\":{\"offset\":"))
+        return false;
+    uint64_t offset = 0;
+    const char *digits = p;
+    while (p < end && *p >= '0' && *p <= '9' && p - digits < 16) {
+        offset = offset * 10 + (uint64_t)(*p - '0');
+        p++;
+    }
+    if (p == digits || offset > WSF_CH_MAX_ID || !wsf_chc_lit(&p, end, ",\"data\":"))
+        return false;
+    size_t data_len = wsf_chc_skip_value(p, (size_t)(end - p));
+    if (data_len == 0)
+        return false;
+    const char *after = p + data_len;
+    if (!wsf_chc_lit(&after, end, "}") && !wsf_chc_lit(&after, end, ",\"info\":"))
+        return false;
+    out->channel = channel;
+    out->channel_len = (size_t)(q - channel);
+    out->offset = offset;
+    out->data = p;
+    out->data_len = data_len;
+    return true;
+}

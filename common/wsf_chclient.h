@@ -48,4 +48,20 @@ void wsf_ch_msgs_fini(wsf_ch_msgs *m);
  * the same framing rules as wsf_ch_parse_frame. Allocation failure aborts. */
 void wsf_ch_parse_server(wsf_ch_msgs *m, const char *buf, size_t len);
 
+/* A publication push seen without parsing it (pointers into the line). */
+typedef struct wsf_ch_peek {
+    const char *channel;
+    size_t channel_len;
+    uint64_t offset;
+    const char *data; /* the data value's bytes, as sent */
+    size_t data_len;
+} wsf_ch_peek;
+
+/* The fast path for a load client that receives a million pushes a second: when line (one line of
+ * a frame, from wsf_ch_next_line) is a publication push laid out exactly as wsf_ch_enc_push_pub
+ * writes it, fills out and returns true; otherwise returns false and the caller uses
+ * wsf_ch_parse_server. It reads only what it returns and never past len, but it does not validate
+ * the JSON around them: for a server that is trusted to be wsfleet. */
+bool wsf_ch_peek_push(wsf_ch_peek *out, const char *line, size_t len);
+
 #endif

@@ -100,18 +100,43 @@ static void fuzz_server(const char *buf, size_t size)
     wsf_ch_cmds_fini(&c);
 }
 
+/* The fast path, on one line: what it returns lies inside the line and, when the full parser
+ * also reads a publication push there, names the same channel and offset. */
+static void check_peek(const char *line, size_t len, const wsf_ch_msg *msg)
+{
+    wsf_ch_peek pk;
+    if (!wsf_ch_peek_push(&pk, line, len))
+        return;
+    if (pk.channel < line || pk.channel + pk.channel_len > line + len || pk.data < line ||
+        pk.data + pk.data_len > line + len || pk.data_len == 0 || pk.offset > WSF_CH_MAX_ID)
+        fail("peek returned something outside the line");
+    if (msg->kind == WSF_CH_MSG_PUSH_PUB &&
+        (pk.offset != msg->pub.offset || strlen(msg->channel) != pk.channel_len ||
+         memcmp(msg->channel, pk.channel, pk.channel_len) != 0))
+        fail("peek and the parser disagree");
+}
+
 static void fuzz_client(const char *buf, size_t size)
 {
     wsf_ch_msgs m;
     wsf_ch_msgs_init(&m);
     wsf_ch_parse_server(&m, buf, size);
-    for (size_t i = 0; i < m.n; i++) {
-        const wsf_ch_msg *msg = &m.items[i];
+    size_t pos = 0;
+    size_t k = 0;
+    const char *line;
+    size_t len;
+    while (wsf_ch_next_line(buf, size, &pos, &line, &len)) {
+        if (k >= m.n)
+            fail("fewer entries than lines");
+        const wsf_ch_msg *msg = &m.items[k++];
         if (msg->kind == WSF_CH_MSG_INVALID && msg->message == NULL)
             fail("invalid server object without a reason");
         if (msg->kind == WSF_CH_MSG_PUSH_PUB && (msg->channel == NULL || msg->pub.data == NULL))
             fail("publication push without channel or data");
+        check_peek(line, len, msg);
     }
+    if (k != m.n)
+        fail("more entries than lines");
     wsf_ch_msgs_fini(&m);
 }
 

@@ -188,6 +188,69 @@ START_TEST(framing_like_the_server)
 }
 END_TEST
 
+/* The fast path agrees with the full parser on everything the encoder writes. */
+START_TEST(peek_agrees_with_parse)
+{
+    static const char *const datas[] = {
+        "0",  "-1.5e3", "null", "true", "\"a\\\"]}\"", "{\"k\":[1,{\"x\":\"}\"}],\"z\":{}}",
+        "[]", "{}",
+    };
+    for (size_t i = 0; i < sizeof datas / sizeof datas[0]; i++) {
+        for (int with_user = 0; with_user < 2; with_user++) {
+            wsf_ch_pub pub = {WSF_CH_MAX_ID - i, datas[i], strlen(datas[i]),
+                              with_user ? "u\"1" : NULL};
+            wsf_buf out = {0};
+            wsf_ch_enc_push_pub(&out, "chat:lobby", &pub);
+            const char *line = (const char *)out.data + out.off;
+            size_t len = wsf_buf_pending(&out);
+            wsf_ch_peek pk;
+            ck_assert_msg(wsf_ch_peek_push(&pk, line, len), "%.*s", (int)len, line);
+            ck_assert_uint_eq(pk.channel_len, 10);
+            ck_assert_mem_eq(pk.channel, "chat:lobby", 10);
+            ck_assert_uint_eq(pk.offset, pub.offset);
+            ck_assert_uint_eq(pk.data_len, pub.data_len);
+            ck_assert_mem_eq(pk.data, pub.data, pub.data_len);
+            wsf_ch_msgs m;
+            wsf_ch_msgs_init(&m);
+            wsf_ch_parse_server(&m, line, len);
+            ck_assert_int_eq(m.items[0].kind, WSF_CH_MSG_PUSH_PUB);
+            ck_assert_uint_eq(m.items[0].pub.offset, pk.offset);
+            ck_assert_str_eq(m.items[0].channel, "chat:lobby");
+            ck_assert_pstr_eq(m.items[0].pub.user, pub.user);
+            wsf_ch_msgs_fini(&m);
+            /* Cut anywhere before the data ends, the line is refused. */
+            size_t data_end = (size_t)(pk.data - line) + pk.data_len;
+            for (size_t cut = 0; cut < data_end; cut++)
+                ck_assert_msg(!wsf_ch_peek_push(&pk, line, cut), "cut at %zu", cut);
+            wsf_buf_fini(&out);
+        }
+    }
+}
+END_TEST
+
+START_TEST(peek_refuses_the_rest)
+{
+    static const char *const other[] = {
+        "{\"push\":{\"message\":{\"data\":1}}}",
+        "{\"id\":1,\"publish\":{\"offset\":2}}",
+        "{\"push\": {\"channel\":\"n\",\"pub\":{\"offset\":1,\"data\":1}}}",
+        "{\"push\":{\"channel\":\"a b\",\"pub\":{\"offset\":1,\"data\":1}}}",
+        "{\"push\":{\"channel\":\"\",\"pub\":{\"offset\":1,\"data\":1}}}",
+        "{\"push\":{\"channel\":\"n\",\"pub\":{\"offset\":-1,\"data\":1}}}",
+        "{\"push\":{\"channel\":\"n\",\"pub\":{\"offset\":x,\"data\":1}}}",
+        "{\"push\":{\"channel\":\"n\",\"pub\":{\"offset\":9007199254740992,\"data\":1}}}",
+        "{\"push\":{\"channel\":\"n\",\"pub\":{\"offset\":12345678901234567,\"data\":1}}}",
+        "{\"push\":{\"channel\":\"n\",\"pub\":{\"offset\":1,\"data\":}}}",
+        "{\"push\":{\"channel\":\"n\",\"pub\":{\"offset\":1,\"data\":1,\"x\":2}}}",
+        "{\"push\":{\"channel\":\"n\",\"pub\":{\"offset\":1,\"data\":\"open",
+    };
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+        wsf_ch_peek pk;
+        ck_assert_msg(!wsf_ch_peek_push(&pk, other[i], strlen(other[i])), "%s", other[i]);
+    }
+}
+END_TEST
+
 Suite *wsf_chclient_suite(void)
 {
     Suite *s = suite_create("wsf_chclient");
@@ -195,6 +258,8 @@ Suite *wsf_chclient_suite(void)
     tcase_add_test(tc, server_to_client_round_trip);
     tcase_add_loop_test(tc, invalid_server_object, 0, (int)(sizeof invalid / sizeof invalid[0]));
     tcase_add_test(tc, framing_like_the_server);
+    tcase_add_test(tc, peek_agrees_with_parse);
+    tcase_add_test(tc, peek_refuses_the_rest);
     suite_add_tcase(s, tc);
     return s;
 }
