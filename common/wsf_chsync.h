@@ -29,6 +29,16 @@
  * starts at the history's last offset with recovered true: nothing was asked for, so nothing is
  * missing, and false always means a real gap.
  *
+ * Mapping to JetStream (for the NATS glue): offset = stream sequence; epoch = the stream's identity
+ * (its creation time, say); last = the last sequence of subject wsf.ch.<channel> (0 when none).
+ * JetStream does not remember what it discarded, so lost_to needs help: when every publication
+ * carries its channel's previous offset in a header (publish with Nats-Expected-Last-Subject-
+ * Sequence = that offset and retry on a mismatch), lost_to is the oldest retained publication's
+ * prev, and live publications carry prev too: exact. Without it (applications publishing straight
+ * into NATS), lost_to = oldest retained offset - 1 and prev unknown: safe, never a silent gap, but
+ * a client whose last publication was discarded is told recovered false even when nothing after it
+ * was.
+ *
  * Memory: 32 bytes per subscription, plus the held publications while a fetch is in flight (at
  * most WSF_CHSYNC_HOLD_MAX; past that they are dropped and fetched again from history). */
 #ifndef WSF_CHSYNC_H
