@@ -6,6 +6,8 @@
  * Framing rules (both directions):
  *  - objects are separated by "\n"; a "\r" before the "\n" is tolerated and dropped;
  *  - empty (or blank: spaces, tabs, "\r") lines are ignored, so a trailing "\n" is fine;
+ *  - a frame is as large as the worker's max_message lets it be (1 MiB by default, 1009 beyond);
+ *    parsing takes memory in proportion and frees it with the list;
  *  - at most WSF_CH_MAX_OBJECTS objects per frame: the rest of the frame yields one error 106;
  *  - an object nested deeper than WSF_CH_MAX_DEPTH arrays/objects is refused (107) before it
  *    reaches jansson; duplicate keys are refused (107).
