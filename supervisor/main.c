@@ -56,7 +56,11 @@ int main(int argc, char **argv)
     ctx->argv = argv;
     ctx->euid = (unsigned)geteuid();
     ctx->ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    int rc = sup_ctx_init(ctx, &cfg) == 0 ? sup_ctx_run(ctx) : EXIT_FAILURE;
+    int rc = sup_ctx_init(ctx, &cfg);
+    if (rc == 0)
+        rc = sup_ctx_run(ctx);
+    else
+        rc = rc == SUP_SOCKETS_TAKEN ? SUP_EXIT_USAGE : EXIT_FAILURE;
     sup_ctx_fini(ctx);
     free(ctx);
     return rc;

@@ -491,8 +491,9 @@ int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg)
         wsf_log_error("pipe: %s", strerror(errno));
         return -1;
     }
-    if (sup_sockets_open(ctx) != 0)
-        return -1;
+    int src = sup_sockets_open(ctx);
+    if (src != 0)
+        return src;
 
     ctx->workers_ev = event_new(ctx->base, wsf_ipc_fd(ctx->workers_ipc), EV_READ | EV_PERSIST,
                                 sup_on_workers_ipc, ctx);

@@ -1,0 +1,128 @@
+/* Listening sockets shared by wsfleetd (reuseport groups) and a standalone wsworker. */
+#include "wsf_listen.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "wsf_parse.h"
+
+int wsf_listen_resolve(wsf_addr *out, const char *spec, const char **why)
+{
+    char host[256], port[16];
+    struct addrinfo hints = {0}, *res = NULL;
+
+    if (wsf_addr_split(host, sizeof host, port, sizeof port, spec) != 0) {
+        *why = "expected HOST:PORT or [V6HOST]:PORT, port 0-65535";
+        return -EINVAL;
+    }
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0) {
+        *why = gai_strerror(rc);
+        return -ENOENT;
+    }
+    if (res->ai_addrlen > sizeof out->ss) {
+        freeaddrinfo(res);
+        *why = "address family not supported";
+        return -ENOENT;
+    }
+    memset(out, 0, sizeof *out);
+    memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
+    out->len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+unsigned wsf_addr_port(const wsf_addr *addr)
+{
+    if (addr->ss.ss_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)&addr->ss)->sin6_port);
+    return ntohs(((const struct sockaddr_in *)&addr->ss)->sin_port);
+}
+
+void wsf_addr_set_port(wsf_addr *addr, unsigned port)
+{
+    if (addr->ss.ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)&addr->ss)->sin6_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in *)&addr->ss)->sin_port = htons((uint16_t)port);
+}
+
+/* A TCP socket for addr with SO_REUSEADDR, and IPV6_V6ONLY for IPv6, not yet bound. */
+static int wsf_listen_new(const wsf_addr *addr, int type_flags)
+{
+    int one = 1;
+    int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | type_flags, 0);
+    if (fd == -1)
+        return -errno;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1 ||
+        (addr->ss.ss_family == AF_INET6 &&
+         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) == -1)) {
+        int err = errno;
+        close(fd);
+        return -err;
+    }
+    return fd;
+}
+
+int wsf_listen_socket(const wsf_addr *addr, unsigned flags)
+{
+    int one = 1, err;
+    int fd = wsf_listen_new(addr, (flags & WSF_LISTEN_NONBLOCK) ? SOCK_NONBLOCK : 0);
+    if (fd < 0)
+        return fd;
+    if ((flags & WSF_LISTEN_REUSEPORT) &&
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) == -1)
+        goto fail;
+    if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) == -1 ||
+        listen(fd, SOMAXCONN) == -1)
+        goto fail;
+    return fd;
+fail:
+    err = errno;
+    close(fd);
+    return -err;
+}
+
+int wsf_listen_bound(wsf_addr *out, int fd)
+{
+    wsf_addr a = {.len = sizeof a.ss};
+    if (getsockname(fd, (struct sockaddr *)&a.ss, &a.len) == -1)
+        return -errno;
+    *out = a;
+    return 0;
+}
+
+void wsf_addr_name(char *out, size_t cap, const wsf_addr *addr)
+{
+    char host[NI_MAXHOST], port[NI_MAXSERV];
+    if (getnameinfo((const struct sockaddr *)&addr->ss, addr->len, host, sizeof host, port,
+                    sizeof port, NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+        snprintf(out, cap, "(unnamed address)");
+        return;
+    }
+    snprintf(out, cap, addr->ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+}
+
+int wsf_listen_probe(int *out, const wsf_addr *addr)
+{
+    if (wsf_addr_port(addr) == 0)
+        return -EINVAL; /* port 0 would probe some other, free port */
+    int fd = wsf_listen_new(addr, 0);
+    if (fd < 0)
+        return fd;
+    if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) == -1) {
+        int err = errno;
+        close(fd);
+        return -err;
+    }
+    *out = fd;
+    return 0;
+}
