@@ -1,10 +1,12 @@
 /* wsfleetd: supervises a fleet of wsworker processes. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "sup_config.h"
 #include "sup_ctx.h"
+#include "wsf_limits.h"
 #include "wsf_log.h"
 
 #define SUP_EXIT_USAGE 2
@@ -23,6 +25,25 @@ static int sup_daemonize(void)
     }
     setsid();
     return 0;
+}
+
+/* Raises the open-file limit for wsfleetd and, inherited, its workers, and says once when a
+ * worker's max_connections cannot fit even so. */
+static void sup_raise_nofile(const sup_config *cfg)
+{
+    uint64_t nofile;
+    int rc = wsf_nofile_raise(&nofile);
+    if (rc != 0) {
+        wsf_log_warn("cannot raise the open-file limit: %s", strerror(-rc));
+        return;
+    }
+    uint64_t conns =
+        cfg->worker.max_connections != 0 ? cfg->worker.max_connections : WSF_WORKER_MAX_CONNECTIONS;
+    if (!wsf_nofile_fits(nofile, conns))
+        wsf_log_warn("[worker] max_connections %llu needs %llu open files per worker, but the "
+                     "limit is %llu (raise the hard limit: ulimit -Hn, LimitNOFILE=)",
+                     (unsigned long long)conns, (unsigned long long)conns + WSF_NOFILE_RESERVE,
+                     (unsigned long long)nofile);
 }
 
 int main(int argc, char **argv)
@@ -45,6 +66,7 @@ int main(int argc, char **argv)
         return SUP_EXIT_USAGE;
     }
     wsf_log_init("wsfleetd", WSF_LOG_INFO);
+    sup_raise_nofile(&cfg);
     if (!cfg.foreground && sup_daemonize() != 0)
         return EXIT_FAILURE;
     sup_ctx *ctx = calloc(1, sizeof *ctx); /* large: five minutes of history per slot */
