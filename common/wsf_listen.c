@@ -5,8 +5,11 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "wsf_parse.h"
@@ -125,4 +128,55 @@ int wsf_listen_probe(int *out, const wsf_addr *addr)
     }
     *out = fd;
     return 0;
+}
+
+/* The address in /proc/net/tcp{,6}'s hex form (the raw 32-bit words, each printed as a
+ * host-order number), or false if hex is not that. */
+static bool wsf_proc_addr(uint8_t *out, size_t len, const char *hex)
+{
+    if (strlen(hex) != len * 2)
+        return false;
+    for (size_t w = 0; w < len / 4; w++) {
+        char word[9];
+        memcpy(word, hex + w * 8, 8);
+        word[8] = '\0';
+        uint32_t v = (uint32_t)strtoul(word, NULL, 16);
+        memcpy(out + w * 4, &v, 4);
+    }
+    return true;
+}
+
+int wsf_listen_foreign(const wsf_addr *addr, const int *fds, size_t nfds)
+{
+    static const uint8_t zero[16];
+    bool v6 = addr->ss.ss_family == AF_INET6;
+    size_t alen = v6 ? 16 : 4;
+    const uint8_t *mine = v6 ? ((const struct sockaddr_in6 *)&addr->ss)->sin6_addr.s6_addr
+                             : (const uint8_t *)&((const struct sockaddr_in *)&addr->ss)->sin_addr;
+    unsigned port = wsf_addr_port(addr);
+    FILE *f = fopen(v6 ? "/proc/net/tcp6" : "/proc/net/tcp", "re");
+    if (f == NULL)
+        return -errno;
+    char line[512], hex[40];
+    int foreign = 0;
+    while (fgets(line, sizeof line, f) != NULL) {
+        unsigned lport, state;
+        unsigned long inode;
+        uint8_t theirs[16];
+        if (sscanf(line, " %*u: %39[0-9A-Fa-f]:%x %*s %x %*s %*s %*s %*u %*u %lu", hex, &lport,
+                   &state, &inode) != 4 ||
+            state != 0x0A /* TCP_LISTEN */ || lport != port || !wsf_proc_addr(theirs, alen, hex))
+            continue;
+        if (memcmp(theirs, mine, alen) != 0 && memcmp(theirs, zero, alen) != 0 &&
+            memcmp(mine, zero, alen) != 0)
+            continue; /* another address on the same port: no overlap */
+        bool ours = false;
+        for (size_t i = 0; i < nfds && !ours; i++) {
+            struct stat st;
+            ours = fds[i] >= 0 && fstat(fds[i], &st) == 0 && (unsigned long)st.st_ino == inode;
+        }
+        foreign += !ours;
+    }
+    fclose(f);
+    return foreign;
 }

@@ -50,4 +50,10 @@ void wsf_addr_name(char *out, size_t cap, const wsf_addr *addr);
  * -EADDRINUSE when the address is taken; or another -errno. */
 int wsf_listen_probe(int *out, const wsf_addr *addr);
 
+/* How many sockets listen on addr's port at an address overlapping addr's (the same address,
+ * or either of the two the wildcard of its family) without being one of fds[nfds], as
+ * /proc/net/tcp or tcp6 lists them for this network namespace. Lets a process that just made
+ * its group check that nobody slipped in beside it. Returns that count, or -errno. */
+int wsf_listen_foreign(const wsf_addr *addr, const int *fds, size_t nfds);
+
 #endif

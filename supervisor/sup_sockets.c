@@ -82,6 +82,20 @@ static int sup_listen_open(sup_ctx *ctx, sup_listen *l, const char *spec)
             wsf_addr_name(l->name, sizeof l->name, &addr);
         }
     }
+    /* The probe cannot keep out a process that sets SO_REUSEADDR and SO_REUSEPORT between the
+     * probe and the group (nor one bound with SO_REUSEADDR beside a probe that does not listen):
+     * count again now that the group listens. One that comes later still takes nothing, as the
+     * BPF program only ever picks our slots' positions in the group. */
+    int foreign = wsf_listen_foreign(&addr, l->fds, ctx->nslots);
+    if (foreign > 0) {
+        wsf_log_error("listen %s: address %s already has listeners this fleet does not hold "
+                      "(another fleet or process); refusing to share it",
+                      spec, l->name);
+        rc = SUP_SOCKETS_TAKEN;
+        goto out;
+    }
+    if (foreign < 0)
+        wsf_log_warn("listen %s: cannot list the host's listeners: %s", spec, strerror(-foreign));
     wsf_log_info("listening on %s (%u sockets)", l->name, ctx->nslots);
     rc = 0;
 out:

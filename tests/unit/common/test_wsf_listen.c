@@ -198,6 +198,53 @@ START_TEST(probe_free_address_then_group_binds)
 }
 END_TEST
 
+/* A listener on host (port taken from at) with SO_REUSEPORT, as a same-uid stray would make. */
+static int reuseport_on(const char *host, const wsf_addr *at)
+{
+    wsf_addr a = resolve(host);
+    wsf_addr_set_port(&a, wsf_addr_port(at));
+    int fd = wsf_listen_socket(&a, WSF_LISTEN_REUSEPORT);
+    ck_assert_msg(fd >= 0, "%s: %s", host, strerror(-fd));
+    return fd;
+}
+
+static void assert_foreign_counts(const char *mine, const char *same, const char *wildcard,
+                                  const char *other)
+{
+    wsf_addr bound;
+    int fds[2];
+    fds[0] = listen_on(&bound, mine, WSF_LISTEN_REUSEPORT);
+    fds[1] = wsf_listen_socket(&bound, WSF_LISTEN_REUSEPORT);
+    ck_assert_int_ge(fds[1], 0);
+    ck_assert_int_eq(wsf_listen_foreign(&bound, fds, 2), 0);
+    /* Without fds[1] among ours, it is someone else's. */
+    ck_assert_int_eq(wsf_listen_foreign(&bound, fds, 1), 1);
+    int stray = reuseport_on(same, &bound);
+    ck_assert_int_eq(wsf_listen_foreign(&bound, fds, 2), 1);
+    int wild = reuseport_on(wildcard, &bound);
+    ck_assert_int_eq(wsf_listen_foreign(&bound, fds, 2), 2);
+    /* Another address on the same port does not overlap. */
+    int elsewhere = other != NULL ? reuseport_on(other, &bound) : -1;
+    ck_assert_int_eq(wsf_listen_foreign(&bound, fds, 2), 2);
+    /* And seen from the wildcard, every address of the family overlaps. */
+    wsf_addr wa = resolve(wildcard);
+    wsf_addr_set_port(&wa, wsf_addr_port(&bound));
+    ck_assert_int_eq(wsf_listen_foreign(&wa, &wild, 1), other != NULL ? 4 : 3);
+    if (elsewhere != -1)
+        close(elsewhere);
+    close(wild);
+    close(stray);
+    close(fds[1]);
+    close(fds[0]);
+}
+
+START_TEST(foreign_listeners_are_counted)
+{
+    assert_foreign_counts("127.0.0.1:0", "127.0.0.1:0", "0.0.0.0:0", "127.0.0.2:0");
+    assert_foreign_counts("[::1]:0", "[::1]:0", "[::]:0", NULL);
+}
+END_TEST
+
 Suite *wsf_listen_suite(void)
 {
     Suite *s = suite_create("wsf_listen");
@@ -208,6 +255,7 @@ Suite *wsf_listen_suite(void)
     tcase_add_test(tc, reuseport_group_and_plain_conflict);
     tcase_add_test(tc, probe_sees_every_listener);
     tcase_add_test(tc, probe_free_address_then_group_binds);
+    tcase_add_test(tc, foreign_listeners_are_counted);
     suite_add_tcase(s, tc);
     return s;
 }
