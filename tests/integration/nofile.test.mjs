@@ -24,6 +24,28 @@ function nofile(pid) {
     return { soft, hard };
 }
 
+// Starts a 2-worker fleet through `sh -c '<ulimit> && exec wsfleetd ...'`; waits until it runs.
+async function startLimitedFleet(ulimit) {
+    const dir = makeTempDir();
+    const runDir = path.join(dir, 'run');
+    const configPath = path.join(dir, 'fleet.ini');
+    fs.writeFileSync(configPath, iniText({ workers: { ...TEST_WORKERS, count: 2 } }));
+    const args = ['--foreground', '-c', configPath, '--listen', '127.0.0.1:0', '--run-dir',
+        runDir];
+    const child = spawn('sh', ['-c', `${ulimit} && exec "$0" "$@"`, fleetdPath(), ...args],
+        { stdio: ['ignore', 'pipe', 'pipe'] });
+    const fleet = new Fleet(child, dir, runDir, configPath);
+    try {
+        await spawned(child, FLEET_READY_TIMEOUT_MS, 'sh -c wsfleetd');
+        await fleet.waitReady(FLEET_READY_TIMEOUT_MS);
+        await fleet.waitRunning(2);
+    } catch (err) {
+        await fleet.stop();
+        throw err;
+    }
+    return fleet;
+}
+
 describe(`a 2-worker fleet started with ulimit -Sn ${LOW_SOFT_LIMIT}`, () => {
     let fleet;
     const own = nofile(process.pid);
@@ -34,18 +56,7 @@ describe(`a 2-worker fleet started with ulimit -Sn ${LOW_SOFT_LIMIT}`, () => {
             `this test process's soft open-file limit ${own.soft} is below ${CLIENTS + 500}`);
         // Two workers of 1,500 clients each only fit when the hard limit allows it.
         assert.ok(own.hard >= 2000, `the hard open-file limit ${own.hard} is below 2000`);
-        const dir = makeTempDir();
-        const runDir = path.join(dir, 'run');
-        const configPath = path.join(dir, 'fleet.ini');
-        fs.writeFileSync(configPath, iniText({ workers: { ...TEST_WORKERS, count: 2 } }));
-        const args = ['--foreground', '-c', configPath, '--listen', '127.0.0.1:0', '--run-dir',
-            runDir];
-        const child = spawn('sh', ['-c', `ulimit -Sn ${LOW_SOFT_LIMIT} && exec "$0" "$@"`,
-            fleetdPath(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-        fleet = new Fleet(child, dir, runDir, configPath);
-        await spawned(child, FLEET_READY_TIMEOUT_MS, 'sh -c wsfleetd');
-        await fleet.waitReady(FLEET_READY_TIMEOUT_MS);
-        await fleet.waitRunning(2);
+        fleet = await startLimitedFleet(`ulimit -Sn ${LOW_SOFT_LIMIT}`);
     });
 
     after(async () => {
@@ -73,5 +84,25 @@ describe(`a 2-worker fleet started with ulimit -Sn ${LOW_SOFT_LIMIT}`, () => {
         const got = await echo(clients[CLIENTS - 1], 'last one');
         assert.equal(got.data.toString(), 'last one');
         assert.equal(fleet.lines(/accept failed/).length, 0, fleet.tail());
+    });
+});
+
+describe(`a fleet whose hard limit is ${LOW_SOFT_LIMIT}`, () => {
+    let fleet;
+
+    before(async () => {
+        fleet = await startLimitedFleet(`ulimit -n ${LOW_SOFT_LIMIT}`);
+    });
+
+    after(async () => {
+        const problem = await stopFleet(fleet);
+        assert.equal(problem, null, problem ?? '');
+    });
+
+    test('says once, with both numbers, that the default max_connections cannot fit', () => {
+        const lines = fleet.lines(/max_connections/);
+        assert.equal(lines.length, 1, fleet.tail());
+        assert.match(lines[0], /wsfleetd\[\d+\] warn: .*max_connections 10000 .*limit is 1024/);
+        assert.equal(nofile(fleet.pid).soft, LOW_SOFT_LIMIT);
     });
 });
