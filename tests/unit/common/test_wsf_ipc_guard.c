@@ -96,6 +96,32 @@ START_TEST(every_decoder_refuses_another_version)
 }
 END_TEST
 
+START_TEST(the_largest_legitimate_messages_fit_the_cap_with_room)
+{
+    /* A response listing every slot with every text at its longest, and a Report: the cap must
+     * stay well above them, or a big fleet's status would cut wsctl off. */
+    wsf_ctl_response *res = full_response();
+    memset(res->error, 'e', sizeof res->error - 1);
+    memset(res->message, 'm', sizeof res->message - 1);
+    memset(res->server_version, 'v', sizeof res->server_version - 1);
+    for (size_t i = 0; i < WSF_CTL_MAX_WORKERS; i++) {
+        memset(res->workers[i].state, 's', sizeof res->workers[i].state - 1);
+        memset(res->workers[i].breaker, 'b', sizeof res->workers[i].breaker - 1);
+    }
+    uint8_t *buf = xcalloc(WSF_IPC_MAX_WIRE);
+    int n = wsf_ipc_pack_ctl_response(buf, WSF_IPC_MAX_WIRE, res);
+    ck_assert_int_gt(n, 0);
+    ck_assert_int_lt(n, WSF_IPC_MAX_WIRE / 4);
+    wsf_worker_msg rep = {.kind = WSF_WMSG_REPORT};
+    fill_report(&rep.report);
+    n = wsf_ipc_pack_worker_msg(buf, WSF_IPC_MAX_WIRE, &rep);
+    ck_assert_int_gt(n, 0);
+    ck_assert_int_lt(n, 4096); /* wsf_ipc_send_worker_msg's buffer */
+    free(buf);
+    free(res);
+}
+END_TEST
+
 /* A raw DEALER connected to the supervisor endpoint, as a foreign process would open it. */
 static void *raw_dealer(void *zctx)
 {
@@ -278,6 +304,7 @@ Suite *wsf_ipc_guard_suite(void)
     tcase_add_checked_fixture(tc, ipc_setup, ipc_teardown);
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, every_decoder_refuses_another_version);
+    tcase_add_test(tc, the_largest_legitimate_messages_fit_the_cap_with_room);
     tcase_add_test(tc, wrong_version_is_refused_counted_and_the_next_message_passes);
     tcase_add_test(tc, a_control_request_of_another_version_is_refused);
     tcase_add_test(tc, an_oversized_message_is_never_delivered_and_the_socket_keeps_working);
