@@ -1,4 +1,6 @@
 /* wsfleetd: supervises a fleet of wsworker processes. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,20 +13,48 @@
 
 #define SUP_EXIT_USAGE 2
 
-/* Detaches from the terminal's session; the parent reports the pid and returns. */
-static int sup_daemonize(void)
+/* Detaches from the terminal's session. The parent waits for the child's verdict on its set-up
+ * (one byte on a pipe: 0, or the exit code it is about to exit with), so that a refusal such as
+ * a taken listen address reaches the shell as that code; then it reports the pid and exits.
+ * Returns 0 in the child with *verdict_fd the pipe's write end, or -1. */
+static int sup_daemonize(int *verdict_fd)
 {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) == -1) {
+        perror("wsfleetd: pipe");
+        return -1;
+    }
     pid_t pid = fork();
     if (pid == -1) {
         perror("wsfleetd: fork");
         return -1;
     }
     if (pid > 0) {
-        printf("wsfleetd: running in the background as pid %d\n", (int)pid);
-        exit(EXIT_SUCCESS);
+        unsigned char code = EXIT_FAILURE;
+        ssize_t n;
+        close(p[1]);
+        while ((n = read(p[0], &code, 1)) == -1 && errno == EINTR)
+            ;
+        if (n == 1 && code == 0)
+            printf("wsfleetd: running in the background as pid %d\n", (int)pid);
+        exit(n == 1 ? code : EXIT_FAILURE); /* no byte: the child died setting up */
     }
+    close(p[0]);
     setsid();
+    *verdict_fd = p[1];
     return 0;
+}
+
+/* Tells a waiting parent (see sup_daemonize) how set-up went; -1 is a no-op. */
+static void sup_verdict(int *verdict_fd, int code)
+{
+    if (*verdict_fd == -1)
+        return;
+    unsigned char c = (unsigned char)code;
+    while (write(*verdict_fd, &c, 1) == -1 && errno == EINTR)
+        ;
+    close(*verdict_fd);
+    *verdict_fd = -1;
 }
 
 /* Raises the open-file limit for wsfleetd and, inherited, its workers, and says once when a
@@ -67,7 +97,8 @@ int main(int argc, char **argv)
     }
     wsf_log_init("wsfleetd", WSF_LOG_INFO);
     sup_raise_nofile(&cfg);
-    if (!cfg.foreground && sup_daemonize() != 0)
+    int verdict_fd = -1;
+    if (!cfg.foreground && sup_daemonize(&verdict_fd) != 0)
         return EXIT_FAILURE;
     sup_ctx *ctx = calloc(1, sizeof *ctx); /* large: five minutes of history per slot */
     if (ctx == NULL) {
@@ -79,10 +110,13 @@ int main(int argc, char **argv)
     ctx->euid = (unsigned)geteuid();
     ctx->ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     int rc = sup_ctx_init(ctx, &cfg);
-    if (rc == 0)
+    if (rc == 0) {
+        sup_verdict(&verdict_fd, 0);
         rc = sup_ctx_run(ctx);
-    else
+    } else {
         rc = rc == SUP_SOCKETS_TAKEN ? SUP_EXIT_USAGE : EXIT_FAILURE;
+        sup_verdict(&verdict_fd, rc);
+    }
     sup_ctx_fini(ctx);
     free(ctx);
     return rc;

@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
 import {
-    echoOnce, fleetdPath, iniText, makeTempDir, runProgram, startFleet, stopFleet, TEST_WORKERS,
+    echoOnce, fleetdPath, iniText, makeTempDir, runProgram, signalPid, startFleet, stopFleet,
+    TEST_WORKERS,
 } from './lib/fleet.mjs';
 
 // Sockets in LISTEN state on `port` in /proc/net/tcp and tcp6 (this network namespace).
@@ -25,15 +26,23 @@ function listenersOn(port) {
     return n;
 }
 
-// Runs a second wsfleetd on `listen` with its own run dir; resolves with runProgram's result.
-async function runSecondFleet(listen) {
+// Runs a second wsfleetd on `listen` with its own run dir, in the foreground unless
+// `background`; resolves with runProgram's result. A background one that did start (the bug
+// this guards against) is stopped by the PID it printed.
+async function runSecondFleet(listen, { background = false } = {}) {
     const dir = makeTempDir();
+    let r;
     try {
         const config = path.join(dir, 'fleet.ini');
         fs.writeFileSync(config, iniText({ workers: TEST_WORKERS }));
-        return await runProgram(fleetdPath(), ['--foreground', '-c', config, '--listen', listen,
-            '--run-dir', path.join(dir, 'run')], 20000);
+        const args = ['-c', config, '--listen', listen, '--run-dir', path.join(dir, 'run')];
+        r = await runProgram(fleetdPath(), background ? args : ['--foreground', ...args], 20000);
+        return r;
     } finally {
+        const m = /running in the background as pid (\d+)/.exec(r?.stdout ?? '');
+        if (m) {
+            signalPid(Number(m[1]), 'SIGKILL');
+        }
         fs.rmSync(dir, { recursive: true, force: true });
     }
 }
@@ -77,6 +86,13 @@ describe('a second fleet on a fleet\'s address', () => {
         assert.equal(await echoes(fleet, 20), 20);
         const list = await fleet.workers();
         assert.equal(list.filter((w) => w.state === 'running').length, TEST_WORKERS.count);
+    });
+
+    test('started in the background, the refusal still reaches the shell as exit 2', async () => {
+        const r = await runSecondFleet(`127.0.0.1:${fleet.port}`, { background: true });
+        assertRefused(r, `127.0.0.1:${fleet.port}`);
+        assert.doesNotMatch(r.stdout, /running in the background/);
+        assert.equal(await echoes(fleet, 5), 5);
     });
 
     test('the wildcard address on the same port: refused too', async () => {
