@@ -146,13 +146,36 @@ static bool wsf_proc_addr(uint8_t *out, size_t len, const char *hex)
     return true;
 }
 
-int wsf_listen_foreign(const wsf_addr *addr, const int *fds, size_t nfds)
+/* addr's address bytes and their length. */
+static const uint8_t *wsf_addr_bytes(const wsf_addr *addr, size_t *len)
+{
+    if (addr->ss.ss_family == AF_INET6) {
+        *len = 16;
+        return ((const struct sockaddr_in6 *)&addr->ss)->sin6_addr.s6_addr;
+    }
+    *len = 4;
+    return (const uint8_t *)&((const struct sockaddr_in *)&addr->ss)->sin_addr;
+}
+
+static bool wsf_bytes_overlap(const uint8_t *a, const uint8_t *b, size_t len)
 {
     static const uint8_t zero[16];
+    return memcmp(a, b, len) == 0 || memcmp(a, zero, len) == 0 || memcmp(b, zero, len) == 0;
+}
+
+bool wsf_addr_overlaps(const wsf_addr *a, const wsf_addr *b)
+{
+    size_t alen, blen;
+    const uint8_t *ab = wsf_addr_bytes(a, &alen), *bb = wsf_addr_bytes(b, &blen);
+    return a->ss.ss_family == b->ss.ss_family && wsf_addr_port(a) != 0 &&
+           wsf_addr_port(a) == wsf_addr_port(b) && wsf_bytes_overlap(ab, bb, alen);
+}
+
+int wsf_listen_foreign(const wsf_addr *addr, const int *fds, size_t nfds)
+{
     bool v6 = addr->ss.ss_family == AF_INET6;
-    size_t alen = v6 ? 16 : 4;
-    const uint8_t *mine = v6 ? ((const struct sockaddr_in6 *)&addr->ss)->sin6_addr.s6_addr
-                             : (const uint8_t *)&((const struct sockaddr_in *)&addr->ss)->sin_addr;
+    size_t alen;
+    const uint8_t *mine = wsf_addr_bytes(addr, &alen);
     unsigned port = wsf_addr_port(addr);
     FILE *f = fopen(v6 ? "/proc/net/tcp6" : "/proc/net/tcp", "re");
     if (f == NULL)
@@ -167,9 +190,8 @@ int wsf_listen_foreign(const wsf_addr *addr, const int *fds, size_t nfds)
                    &state, &inode) != 4 ||
             state != 0x0A /* TCP_LISTEN */ || lport != port || !wsf_proc_addr(theirs, alen, hex))
             continue;
-        if (memcmp(theirs, mine, alen) != 0 && memcmp(theirs, zero, alen) != 0 &&
-            memcmp(mine, zero, alen) != 0)
-            continue; /* another address on the same port: no overlap */
+        if (!wsf_bytes_overlap(theirs, mine, alen))
+            continue; /* another address on the same port */
         bool ours = false;
         for (size_t i = 0; i < nfds && !ours; i++) {
             struct stat st;

@@ -4,6 +4,7 @@
 #ifndef WSF_LISTEN_H
 #define WSF_LISTEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -37,6 +38,10 @@ int wsf_listen_socket(const wsf_addr *addr, unsigned flags);
 
 /* The address fd is bound to. Returns 0 with *out set, or -errno. */
 int wsf_listen_bound(wsf_addr *out, int fd);
+
+/* Whether two listeners on a and b would share connections: the same family and port, and the
+ * same address or the wildcard on either side. Port 0 overlaps nothing (it picks a free port). */
+bool wsf_addr_overlaps(const wsf_addr *a, const wsf_addr *b);
 
 /* Writes addr as "HOST:PORT" or "[V6HOST]:PORT" with numeric host and port into out[cap]. */
 void wsf_addr_name(char *out, size_t cap, const wsf_addr *addr);

@@ -60,6 +60,14 @@ static int sup_listen_open(sup_ctx *ctx, sup_listen *l, const char *spec)
         return -1;
     }
     l->family = addr.ss.ss_family;
+    for (sup_listen *o = ctx->listens; o < l; o++) {
+        wsf_addr other;
+        if (wsf_listen_bound(&other, o->fds[0]) == 0 && wsf_addr_overlaps(&addr, &other)) {
+            wsf_log_error("listen %s: overlaps this fleet's listen address %s: list it once", spec,
+                          o->name);
+            return SUP_SOCKETS_TAKEN;
+        }
+    }
     rc = sup_listen_check(&probe, &addr, spec, SUP_SOCKETS_NO_ADOPT);
     if (rc != 0)
         return rc;

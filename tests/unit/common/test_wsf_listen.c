@@ -77,6 +77,28 @@ START_TEST(resolve_forms)
 }
 END_TEST
 
+START_TEST(overlapping_addresses)
+{
+    static const struct {
+        const char *a, *b;
+        bool overlap;
+    } cases[] = {
+        {"127.0.0.1:80", "127.0.0.1:80", true},  {"127.0.0.1:80", "0.0.0.0:80", true},
+        {"0.0.0.0:80", "127.0.0.2:80", true},    {"127.0.0.1:80", "127.0.0.2:80", false},
+        {"127.0.0.1:80", "127.0.0.1:81", false}, {"[::1]:80", "[::]:80", true},
+        {"[::1]:80", "[::1]:80", true},          {"[::]:80", "0.0.0.0:80", false},
+        {"[::1]:80", "127.0.0.1:80", false},     {"127.0.0.1:0", "127.0.0.1:0", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        wsf_addr a = resolve(cases[i].a), b = resolve(cases[i].b);
+        ck_assert_msg(wsf_addr_overlaps(&a, &b) == cases[i].overlap, "%s vs %s", cases[i].a,
+                      cases[i].b);
+        ck_assert_msg(wsf_addr_overlaps(&b, &a) == cases[i].overlap, "%s vs %s", cases[i].b,
+                      cases[i].a);
+    }
+}
+END_TEST
+
 START_TEST(v4_listens_and_accepts)
 {
     wsf_addr bound;
@@ -250,6 +272,7 @@ Suite *wsf_listen_suite(void)
     Suite *s = suite_create("wsf_listen");
     TCase *tc = tcase_create("listen");
     tcase_add_test(tc, resolve_forms);
+    tcase_add_test(tc, overlapping_addresses);
     tcase_add_test(tc, v4_listens_and_accepts);
     tcase_add_test(tc, v6_listens_v6_only);
     tcase_add_test(tc, reuseport_group_and_plain_conflict);
