@@ -6,6 +6,8 @@ pkg_check_modules(PROTOBUFC REQUIRED IMPORTED_TARGET libprotobuf-c)
 pkg_check_modules(LIBZMQ REQUIRED IMPORTED_TARGET libzmq)
 pkg_check_modules(INIH REQUIRED IMPORTED_TARGET inih)
 pkg_check_modules(JANSSON REQUIRED IMPORTED_TARGET jansson>=2.8)
+# sd_notify for wsfleetd under systemd (Type=notify, watchdog).
+pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 if(WSF_TESTS)
     pkg_check_modules(CHECK REQUIRED IMPORTED_TARGET check)
 endif()

@@ -8,9 +8,11 @@
 
 #include "sup_config.h"
 #include "sup_ctx.h"
+#include "sup_rundir.h"
 #include "wsf_limits.h"
 #include "wsf_log.h"
 
+/* A bad command line, configuration or run dir: starting again as is would fail the same way. */
 #define SUP_EXIT_USAGE 2
 
 /* Detaches from the terminal's session. The parent waits for the child's verdict on its set-up
@@ -89,7 +91,7 @@ int main(int argc, char **argv)
         fputs(sup_config_usage(), stdout);
         return EXIT_SUCCESS;
     case SUP_CONFIG_VERSION:
-        puts("wsfleetd 0.1.0");
+        puts("wsfleetd " WSF_VERSION);
         return EXIT_SUCCESS;
     default:
         fprintf(stderr, "wsfleetd: %s\n", err);
@@ -97,9 +99,18 @@ int main(int argc, char **argv)
     }
     wsf_log_init("wsfleetd", WSF_LOG_INFO);
     sup_raise_nofile(&cfg);
+    /* Before the fork, so the refusal reaches the caller's exit status; the daemon inherits the
+     * lock (flock belongs to the open file, which the fork shares). */
+    sup_rundir rundir;
+    if (sup_rundir_open(&rundir, cfg.run_dir, (unsigned)geteuid(), err, sizeof err) != 0) {
+        wsf_log_error("%s", err);
+        return SUP_EXIT_USAGE;
+    }
     int verdict_fd = -1;
     if (!cfg.foreground && sup_daemonize(&verdict_fd) != 0)
         return EXIT_FAILURE;
+    /* Only for the next supervisor's refusal message: best effort. */
+    sup_rundir_write_pid(&rundir, getpid());
     sup_ctx *ctx = calloc(1, sizeof *ctx); /* large: five minutes of history per slot */
     if (ctx == NULL) {
         perror("wsfleetd");
@@ -109,6 +120,7 @@ int main(int argc, char **argv)
     ctx->argv = argv;
     ctx->euid = (unsigned)geteuid();
     ctx->ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    ctx->rundir = &rundir;
     int rc = sup_ctx_init(ctx, &cfg);
     if (rc == 0) {
         sup_verdict(&verdict_fd, 0);
@@ -117,7 +129,8 @@ int main(int argc, char **argv)
         rc = rc == SUP_SOCKETS_TAKEN ? SUP_EXIT_USAGE : EXIT_FAILURE;
         sup_verdict(&verdict_fd, rc);
     }
-    sup_ctx_fini(ctx);
+    sup_ctx_fini(ctx); /* removes the endpoints while the lock is still held */
     free(ctx);
+    sup_rundir_close(&rundir);
     return rc;
 }

@@ -21,6 +21,7 @@ enum sup_key_type {
     SUP_T_U64,
     SUP_T_MS32,
     SUP_T_MS64,
+    SUP_T_BOOL, /* yes|no, true|false, on|off, 1|0, into a uint32_t */
 };
 
 enum sup_key_id {
@@ -64,6 +65,8 @@ enum sup_key_id {
     K_RB_INTERVAL,
     K_RB_ENABLED,
     K_RB_MIN_EXCESS,
+    K_DR_ENABLED,
+    K_DR_MAX_MEMORY,
     K_NKEYS
 };
 
@@ -138,6 +141,9 @@ static const sup_key sup_keys[K_NKEYS] = {
     [K_RB_ENABLED] = {"rebalance", "enabled", SUP_T_U32, SUP_CFG(rebalance_enabled), 0, 1},
     [K_RB_MIN_EXCESS] = {"rebalance", "min_excess", SUP_T_U32, SUP_CFG(rebalance.min_excess), 0,
                          10000000},
+    [K_DR_ENABLED] = {"drills", "enabled", SUP_T_BOOL, SUP_CFG(drills_enabled), 0, 1},
+    [K_DR_MAX_MEMORY] = {"drills", "max_memory", SUP_T_U64, SUP_CFG(drills_max_memory),
+                         UINT64_C(1) << 20, UINT64_C(1) << 40},
 };
 
 /* Where a key's value came from, for messages about two keys at once. */
@@ -163,7 +169,7 @@ typedef struct sup_parse {
 static const char sup_usage[] =
     "usage: wsfleetd [options]\n"
     "  -c, --config FILE      INI file: [fleet] [workers] [restart] [worker] [breaker]\n"
-    "                         [autoscale] [rebalance] (none)\n"
+    "                         [autoscale] [rebalance] [drills] (none)\n"
     "  --listen HOST:PORT     listen address, repeatable; [V6HOST]:PORT for IPv6\n"
     "                         (default 127.0.0.1:8080)\n"
     "  --workers N            number of workers (number of CPUs, at least 2)\n"
@@ -200,6 +206,7 @@ void sup_config_init(sup_config *cfg, unsigned euid, long ncpu)
     cfg->target_busy_pct = (uint32_t)(cfg->scaler.target_busy * 100.0 + 0.5);
     sup_rebalance_policy_init(&cfg->rebalance);
     cfg->rebalance_enabled = 1;
+    cfg->drills_max_memory = SUP_DRILLS_MAX_MEMORY;
 }
 
 /* Records the first error only: later ones are usually consequences. */
@@ -252,6 +259,21 @@ static int sup_parse_ms(uint64_t *out, const char *s, char *why, size_t whylen, 
         snprintf(why, whylen, "%s is out of range %g..%g seconds", s, (double)min / 1000.0,
                  (double)max / 1000.0);
     return rc;
+}
+
+/* A yes/no value: the words an operator writes for a switch. */
+static int sup_parse_bool(uint64_t *out, const char *s, char *why, size_t whylen)
+{
+    static const char *const yes[] = {"yes", "true", "on", "1"};
+    static const char *const no[] = {"no", "false", "off", "0"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (strcmp(s, yes[i]) == 0 || strcmp(s, no[i]) == 0) {
+            *out = strcmp(s, yes[i]) == 0;
+            return 0;
+        }
+    }
+    snprintf(why, whylen, "'%s' is not yes or no", s);
+    return -1;
 }
 
 /* HOST:PORT or [V6HOST]:PORT with a port in 0..65535; the host is resolved later. */
@@ -323,8 +345,12 @@ static int sup_set(sup_config *cfg, int key, const char *value, bool first_of_so
         if (sup_parse_ms(&v, value, why, whylen, k->min, k->max) != 0)
             return -1;
         break;
+    case SUP_T_BOOL:
+        if (sup_parse_bool(&v, value, why, whylen) != 0)
+            return -1;
+        break;
     }
-    if (k->type == SUP_T_U32 || k->type == SUP_T_MS32) {
+    if (k->type == SUP_T_U32 || k->type == SUP_T_MS32 || k->type == SUP_T_BOOL) {
         uint32_t v32 = (uint32_t)v;
         memcpy(base + k->off, &v32, sizeof v32);
     } else {
@@ -343,7 +369,7 @@ static int sup_ini_handler(void *user, const char *section, const char *name, co
         ps->err_line = ps->line;
         sup_fail(ps,
                  "%s:%d: %s: key outside any section (start with [fleet], [workers], "
-                 "[restart], [worker], [breaker], [autoscale] or [rebalance])",
+                 "[restart], [worker], [breaker], [autoscale], [rebalance] or [drills])",
                  ps->file, ps->line, name);
         return 0;
     }
@@ -594,8 +620,22 @@ static const struct sup_worker_flag {
     {K_CLOSE, "--close-timeout"},
 };
 
-_Static_assert(sizeof sup_worker_flags / sizeof sup_worker_flags[0] <= SUP_WORKER_FLAGS_MAX,
+/* The [worker] flags and --drills-max-memory. */
+_Static_assert(sizeof sup_worker_flags / sizeof sup_worker_flags[0] + 1 <= SUP_WORKER_FLAGS_MAX,
                "sup_worker_args holds SUP_WORKER_FLAGS_MAX flags: raise it");
+
+/* Appends "flag value"; value in milliseconds is written as seconds when ms. */
+static void sup_add_arg(sup_worker_args *out, const char *flag, uint64_t value, bool ms)
+{
+    char *v = out->vals[out->argc / 2];
+    if (ms)
+        snprintf(v, sizeof out->vals[0], "%llu.%03u", (unsigned long long)(value / 1000),
+                 (unsigned)(value % 1000));
+    else
+        snprintf(v, sizeof out->vals[0], "%llu", (unsigned long long)value);
+    out->argv[out->argc++] = (char *)flag;
+    out->argv[out->argc++] = v;
+}
 
 size_t sup_config_worker_args(sup_worker_args *out, const sup_config *cfg)
 {
@@ -603,7 +643,6 @@ size_t sup_config_worker_args(sup_worker_args *out, const sup_config *cfg)
     out->argc = 0;
     for (size_t i = 0; i < sizeof sup_worker_flags / sizeof sup_worker_flags[0]; i++) {
         const sup_key *k = &sup_keys[sup_worker_flags[i].key];
-        char *v = out->vals[i];
         uint64_t n;
         uint32_t n32;
         if (k->type == SUP_T_U64) {
@@ -614,13 +653,11 @@ size_t sup_config_worker_args(sup_worker_args *out, const sup_config *cfg)
         }
         if (n == 0)
             continue; /* not set: wsworker's own default */
-        if (k->type == SUP_T_MS32)
-            snprintf(v, sizeof out->vals[0], "%u.%03u", (unsigned)(n / 1000), (unsigned)(n % 1000));
-        else
-            snprintf(v, sizeof out->vals[0], "%llu", (unsigned long long)n);
-        out->argv[out->argc++] = (char *)sup_worker_flags[i].flag;
-        out->argv[out->argc++] = v;
+        sup_add_arg(out, sup_worker_flags[i].flag, n, k->type == SUP_T_MS32);
     }
+    /* Without it the worker refuses every fault, whoever sends it. */
+    if (cfg->drills_enabled)
+        sup_add_arg(out, "--drills-max-memory", cfg->drills_max_memory, false);
     out->argv[out->argc] = NULL;
     return out->argc;
 }

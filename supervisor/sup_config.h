@@ -15,7 +15,8 @@
 #define SUP_CONFIG_ADDR_MAX 64  /* HOST:PORT or [V6HOST]:PORT, with its NUL */
 #define SUP_CONFIG_PATH_MAX 256 /* a path, with its NUL */
 #define SUP_CONFIG_MAX_WORKERS 256
-#define SUP_CONFIG_ERR_MAX 512 /* enough for any message of sup_config_parse */
+#define SUP_CONFIG_ERR_MAX 512                      /* enough for any message of sup_config_parse */
+#define SUP_DRILLS_MAX_MEMORY (UINT64_C(256) << 20) /* [drills] max_memory's default */
 
 /* Results of sup_config_parse besides errors. */
 #define SUP_CONFIG_RUN 0
@@ -65,6 +66,9 @@ typedef struct sup_config {
     /* [rebalance]: enabled (1), interval, min_excess */
     uint32_t rebalance_enabled;
     sup_rebalance_policy rebalance;
+    /* [drills]: fault injection (wsctl fault) */
+    uint32_t drills_enabled;    /* enabled = yes|no (no): otherwise every fault is refused */
+    uint64_t drills_max_memory; /* max_memory BYTES (256 MiB): what a memory fault may grow to */
 } sup_config;
 
 /* Fills in the defaults. euid picks the run directory (0: /run/wsfleet, else ./run); ncpu is the
@@ -98,7 +102,8 @@ typedef struct sup_worker_args {
     size_t argc;
 } sup_worker_args;
 
-/* Fills out with the flags of cfg->worker. Returns out->argc. */
+/* Fills out with the flags of cfg->worker, and --drills-max-memory BYTES when [drills] is
+ * enabled. Returns out->argc. */
 size_t sup_config_worker_args(sup_worker_args *out, const sup_config *cfg);
 
 #endif

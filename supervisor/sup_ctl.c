@@ -189,7 +189,9 @@ static void sup_ctl_breaker(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_re
     res->ok = true;
 }
 
-/* Drills: forwards a fault to one worker, after the same checks the worker applies. */
+/* Drills: forwards a fault to one worker, after the same checks the worker applies. Only with
+ * [drills] enabled = yes ("off" always: it only ends a fault), and a memory fault only when
+ * rate x duration stays within [drills] max_memory. */
 static void sup_ctl_fault(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *res)
 {
     enum wsf_fault_kind kind;
@@ -199,10 +201,24 @@ static void sup_ctl_fault(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_resp
         snprintf(res->error, sizeof res->error, "unknown fault '%.32s'", req->fault);
         return;
     }
+    if (!ctx->cfg.drills_enabled && kind != WSF_FAULT_OFF) {
+        snprintf(res->error, sizeof res->error,
+                 "fault injection is off: set [drills] enabled = yes in the configuration");
+        return;
+    }
     uint32_t duration_ms = req->duration_s > 3600 ? 3600001 : req->duration_s * 1000;
     const char *bad = wsf_fault_check(kind, req->rate, req->fault_ms, duration_ms);
     if (bad != NULL) {
         snprintf(res->error, sizeof res->error, "%s", bad);
+        return;
+    }
+    uint64_t grows = wsf_fault_memory_bytes(kind, req->rate, duration_ms);
+    if (grows > ctx->cfg.drills_max_memory) {
+        snprintf(res->error, sizeof res->error,
+                 "a memory fault of %g MiB/s for %u s grows to %llu MiB, over [drills] "
+                 "max_memory (%llu MiB)",
+                 req->rate, req->duration_s, (unsigned long long)(grows >> 20),
+                 (unsigned long long)(ctx->cfg.drills_max_memory >> 20));
         return;
     }
     sup_slot *slot = &ctx->slots[req->slot];

@@ -20,7 +20,6 @@
 #include "wsf_log.h"
 
 #define SUP_TICK_MS 100
-#define SUP_RUN_DIR_MAX 96
 #define SUP_BREAKER_EVAL_MS 500
 #define SUP_SCALER_EVAL_MS 1000
 
@@ -284,6 +283,7 @@ static void sup_on_tick(evutil_socket_t fd, short what, void *arg)
         sup_breakers_evaluate(ctx, now);
     }
     sup_sockets_steer(ctx);
+    sup_notify_tick(ctx, now);
     if (ctx->stopping) {
         if (sup_all_stopped(ctx)) {
             event_base_loopbreak(ctx->base);
@@ -312,6 +312,7 @@ void sup_stop(sup_ctx *ctx, uint32_t drain_ms, const char *why)
         return;
     wsf_log_info("%s: stopping the fleet, draining workers over %u ms", why, drain_ms);
     ctx->stopping = true;
+    sup_notify_stopping(ctx);
     ctx->rolling_next = -1;
     ctx->stop_deadline_ms = sup_now_ms() + drain_ms + ctx->cfg.kill_grace_ms;
     for (unsigned i = 0; i < ctx->nslots; i++) {
@@ -430,27 +431,13 @@ int sup_find_worker_bin(sup_ctx *ctx)
     return 0;
 }
 
-/* The run directory holds the endpoints: created 0700, so only the owner reaches them. */
-static int sup_run_dir(sup_ctx *ctx)
+/* The endpoints live in the run dir main checked and locked (sup_rundir). */
+static void sup_run_dir(sup_ctx *ctx)
 {
-    const char *dir = ctx->cfg.run_dir;
-    if (strlen(dir) > SUP_RUN_DIR_MAX) {
-        /* Unix socket paths are short (sun_path holds 108 bytes). */
-        wsf_log_error("run dir %s: longer than %d characters", dir, SUP_RUN_DIR_MAX);
-        return -1;
-    }
-    if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-        wsf_log_error("run dir %s: %s", dir, strerror(errno));
-        return -1;
-    }
-    if (chmod(dir, 0700) == -1) {
-        wsf_log_error("run dir %s: chmod: %s", dir, strerror(errno));
-        return -1;
-    }
+    const char *dir = ctx->rundir->path;
     snprintf(ctx->workers_endpoint, sizeof ctx->workers_endpoint, "ipc://%s/workers", dir);
     snprintf(ctx->ctl_path, sizeof ctx->ctl_path, "%s/ctl", dir);
     snprintf(ctx->ctl_endpoint, sizeof ctx->ctl_endpoint, "ipc://%s", ctx->ctl_path);
-    return 0;
 }
 
 int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg)
@@ -474,7 +461,8 @@ int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg)
         sup_breaker_init(&ctx->slots[i].breaker);
     }
 
-    if (sup_find_worker_bin(ctx) != 0 || sup_run_dir(ctx) != 0)
+    sup_run_dir(ctx);
+    if (sup_find_worker_bin(ctx) != 0)
         return -1;
     ctx->base = event_base_new();
     ctx->zctx = wsf_ipc_context_new();
@@ -482,20 +470,9 @@ int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg)
         wsf_log_error("cannot create the event loop or the ZeroMQ context");
         return -1;
     }
-    if (access(ctx->ctl_path, F_OK) == 0) {
-        /* Either another supervisor owns this run dir, or a dead one left its socket behind. */
-        wsf_ctl_request req = {.command = WSF_CTL_VERSION};
-        wsf_ctl_response *res = calloc(1, sizeof *res);
-        if (res == NULL)
-            abort();
-        int alive = wsf_ipc_ctl_call(ctx->zctx, ctx->ctl_endpoint, &req, res, 500) == 0;
-        free(res);
-        if (alive) {
-            wsf_log_error("another wsfleetd is running with run dir %s", cfg->run_dir);
-            return -1;
-        }
-        unlink(ctx->ctl_path);
-    }
+    /* We hold the run dir's lock: sockets left there are a dead supervisor's. */
+    unlink(ctx->ctl_path);
+    unlink(ctx->workers_endpoint + strlen("ipc://"));
     int rc = wsf_ipc_open(&ctx->workers_ipc, ctx->zctx, WSF_IPC_SUPERVISOR, ctx->workers_endpoint);
     if (rc == 0)
         rc = wsf_ipc_open(&ctx->ctl_ipc, ctx->zctx, WSF_IPC_CTL_SERVER, ctx->ctl_endpoint);
@@ -534,6 +511,7 @@ int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg)
 
     wsf_log_info("control socket %s; %u workers (min %u, max %u), worker %s", ctx->ctl_path,
                  ctx->desired, cfg->workers_min, cfg->workers_max, ctx->worker_bin);
+    sup_notify_start(ctx, sup_now_ms());
     for (unsigned i = 0; i < ctx->desired; i++)
         sup_slot_spawn(ctx, &ctx->slots[i]);
     return 0;
@@ -562,7 +540,7 @@ void sup_ctx_fini(sup_ctx *ctx)
     wsf_ipc_free(ctx->ctl_ipc);
     wsf_ipc_context_free(ctx->zctx);
     if (ctx->endpoints_bound) {
-        /* Only our own: a supervisor refused for a busy run dir leaves the owner's alone. */
+        /* Only what we bound: a supervisor that failed before that leaves the sockets alone. */
         unlink(ctx->ctl_path);
         if (strncmp(ctx->workers_endpoint, "ipc://", 6) == 0)
             unlink(ctx->workers_endpoint + 6);

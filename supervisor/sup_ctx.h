@@ -8,7 +8,9 @@
 #include <sys/types.h>
 
 #include "sup_config.h"
+#include "sup_notify.h"
 #include "sup_restart.h"
+#include "sup_rundir.h"
 #include "sup_stats.h"
 #include "sup_steer.h"
 #include "wsf_ipc.h"
@@ -65,6 +67,7 @@ typedef struct sup_ctx {
     char **argv;
     unsigned euid;
     long ncpu;
+    const sup_rundir *rundir; /* checked and locked by main before sup_ctx_init */
     struct event_base *base;
     void *zctx;
     wsf_ipc *workers_ipc; /* ROUTER: Hello, Report, Ack */
@@ -80,7 +83,7 @@ typedef struct sup_ctx {
     char workers_endpoint[320];
     char ctl_endpoint[320];
     char ctl_path[300];
-    bool endpoints_bound; /* the sockets in the run dir are ours to remove */
+    bool endpoints_bound; /* the sockets in the run dir are ours (bound under the lock) */
     int parent_pipe[2];   /* workers read [0]; EOF when the supervisor is gone */
     sup_listen listens[SUP_MAX_LISTEN];
     size_t nlistens;
@@ -103,6 +106,7 @@ typedef struct sup_ctx {
     uint64_t scaler_eval_ms;  /* last autoscale and rebalance pass */
     bool steer_dirty;         /* a breaker changed a weight: re-weigh at once */
     uint64_t breaker_eval_ms; /* last fleet-wide breaker evaluation */
+    sup_notify notify;        /* systemd readiness and watchdog (sup_notify.c) */
 } sup_ctx;
 
 /* Monotonic milliseconds. */

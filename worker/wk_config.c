@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WK_VERSION "0.1.0"
+#define WK_VERSION WSF_VERSION
 
 static const char wk_usage[] =
     "usage: wsworker [options]\n"
@@ -28,6 +28,8 @@ static const char wk_usage[] =
     "  --log-level LEVEL          error, warn, info or debug (info)\n"
     "  --orphan-grace SEC         keep serving this long after the supervisor died (60)\n"
     "  --report-interval SEC      statistics to the supervisor this often (1)\n"
+    "  --drills-max-memory BYTES  accept fault injection from the supervisor, memory faults\n"
+    "                             up to BYTES (without it every fault is refused)\n"
     "Under wsfleetd, the environment carries WSF_LISTEN_FDS, WSF_SUPERVISOR, WSF_SLOT,\n"
     "WSF_GENERATION and WSF_PARENT_FD.\n"
     "  --help, --version\n";
@@ -66,6 +68,7 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         OPT_LOG_LEVEL,
         OPT_ORPHAN_GRACE,
         OPT_REPORT_INTERVAL,
+        OPT_DRILLS_MAX_MEMORY,
         OPT_HELP,
         OPT_VERSION,
     };
@@ -83,6 +86,7 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"orphan-grace", required_argument, NULL, OPT_ORPHAN_GRACE},
         {"report-interval", required_argument, NULL, OPT_REPORT_INTERVAL},
+        {"drills-max-memory", required_argument, NULL, OPT_DRILLS_MAX_MEMORY},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -139,6 +143,9 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
             break;
         case OPT_REPORT_INTERVAL:
             bad = wsf_parse_ms(&cfg->report_ms, optarg);
+            break;
+        case OPT_DRILLS_MAX_MEMORY:
+            bad = wsf_parse_u64(&cfg->drills_max_memory, optarg, 1, UINT64_C(1) << 40);
             break;
         case OPT_HELP:
             fputs(wk_usage, stdout);
