@@ -209,6 +209,7 @@ static void dispatch(struct wsf_nats *n, struct wsf_nats_item *it)
                 .data = natsMsg_GetData(it->msg),
                 .len = (size_t)natsMsg_GetDataLength(it->msg),
                 .offset = wsf_nats_msg_seq(it->msg),
+                .prev_offset = header_u64(it->msg, "Nats-Last-Sequence"),
             };
             it->sub->cb(&m, it->sub->arg);
         }
@@ -253,10 +254,34 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     drain(arg);
 }
 
+/* Gives libnats the comma-separated URLs one by one: libnats 3.4.1's natsOptions_SetURL accepts
+ * a list but then connects to none of it. */
+static natsStatus set_servers(natsOptions *o, const char *list)
+{
+    char *copy = wsf_xmalloc(strlen(list) + 1);
+    strcpy(copy, list);
+    const char *urls[WSF_NATS_MAX_URLS];
+    int count = 0;
+    natsStatus s = NATS_OK;
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ", ", &save); tok != NULL; tok = strtok_r(NULL, ", ", &save)) {
+        if (count == WSF_NATS_MAX_URLS) {
+            s = NATS_INVALID_ARG;
+            break;
+        }
+        urls[count++] = tok;
+    }
+    if (s == NATS_OK) {
+        s = count > 0 ? natsOptions_SetServers(o, urls, count) : NATS_INVALID_ARG;
+    }
+    free(copy);
+    return s;
+}
+
 static int set_options(natsOptions *o, struct wsf_nats *n, const struct wsf_nats_opts *opts)
 {
     int64_t wait = opts->reconnect_wait_ms > 0 ? opts->reconnect_wait_ms : 250;
-    natsStatus s = natsOptions_SetURL(o, opts->url);
+    natsStatus s = set_servers(o, opts->url);
     if (s == NATS_OK && opts->token != NULL) {
         s = natsOptions_SetToken(o, opts->token);
     }
@@ -274,10 +299,6 @@ static int set_options(natsOptions *o, struct wsf_nats *n, const struct wsf_nats
     }
     if (s == NATS_OK) {
         s = natsOptions_SetReconnectJitter(o, wait / 4, wait / 4);
-    }
-    if (s == NATS_OK) {
-        /* A sidecar restarted on another host's list order must not be skipped for long. */
-        s = natsOptions_SetNoRandomize(o, false);
     }
     if (s == NATS_OK) {
         /* Requests in flight fail at once on a disconnect instead of waiting for their timeout. */
@@ -459,8 +480,8 @@ int wsf_nats_sub_new(struct wsf_nats_sub **out, struct wsf_nats *n, const char *
     return 0;
 }
 
-int wsf_nats_ch_sub_new(struct wsf_nats_sub **out, struct wsf_nats *n, const char *name,
-                        size_t len, wsf_nats_on_msg cb, void *arg)
+int wsf_nats_ch_sub_new(struct wsf_nats_sub **out, struct wsf_nats *n, const char *name, size_t len,
+                        wsf_nats_on_msg cb, void *arg)
 {
     char subject[WSF_NATS_SUBJ_MAX];
     int rc = wsf_nats_subj_from_channel(subject, sizeof(subject), WSF_NATS_SUBJ_LIVE, name, len);

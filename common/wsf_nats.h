@@ -20,9 +20,12 @@ struct wsf_nats;
 struct wsf_nats_sub;
 
 #define WSF_NATS_STREAM_DEFAULT "WSF"
+/* Most URLs in wsf_nats_opts.url. */
+#define WSF_NATS_MAX_URLS 16
 
 struct wsf_nats_opts {
-    const char *url;       /* required: "nats://host:port", several separated by ',' */
+    const char *url;       /* required: "nats://host:port", up to WSF_NATS_MAX_URLS separated by
+                              ',' (tried in random order) */
     const char *token;     /* NULL when the server wants none or the URL carries it */
     const char *name;      /* connection name the server shows; NULL for none */
     const char *stream;    /* the channels' stream; NULL = WSF_NATS_STREAM_DEFAULT */
@@ -32,7 +35,8 @@ struct wsf_nats_opts {
 
 enum wsf_nats_event {
     WSF_NATS_EV_CONNECTED,    /* first connection (also when it came only after retries) */
-    WSF_NATS_EV_DISCONNECTED, /* lost; libnats keeps retrying, JetStream calls fail with -ENOTCONN */
+    WSF_NATS_EV_DISCONNECTED, /* lost; libnats keeps retrying, JetStream calls fail with -ENOTCONN
+                               */
     WSF_NATS_EV_RECONNECTED,  /* back; subscriptions were renewed; what was published meanwhile
                                  must be fetched from history */
     WSF_NATS_EV_CLOSED,       /* for good (only wsf_nats_free closes it) */
@@ -70,8 +74,12 @@ struct wsf_nats_msg {
     const char *subject;
     const char *data;
     size_t len;
-    uint64_t offset; /* stream sequence (Nats-Sequence header of a republished channel
-                        publication), 0 on a plain core message */
+    uint64_t offset;      /* stream sequence (Nats-Sequence header of a republished channel
+                             publication), 0 on a plain core message */
+    uint64_t prev_offset; /* the channel's previous offset (Nats-Last-Sequence: per subject), 0
+                             for its first publication or a plain message. A live subscriber
+                             that last delivered offset L and sees prev_offset != L missed
+                             publications (an outage, a slow consumer): fetch history after L. */
 };
 
 typedef void (*wsf_nats_on_msg)(const struct wsf_nats_msg *m, void *arg);
@@ -84,8 +92,8 @@ int wsf_nats_sub_new(struct wsf_nats_sub **out, struct wsf_nats *n, const char *
 
 /* Subscribes to channel name[0..len)'s live feed, "wsf.live.<channel>": every publication the
  * stream stores, in offset order, with m->offset set. Same returns, -EINVAL for a bad name. */
-int wsf_nats_ch_sub_new(struct wsf_nats_sub **out, struct wsf_nats *n, const char *name,
-                        size_t len, wsf_nats_on_msg cb, void *arg);
+int wsf_nats_ch_sub_new(struct wsf_nats_sub **out, struct wsf_nats *n, const char *name, size_t len,
+                        wsf_nats_on_msg cb, void *arg);
 
 /* Unsubscribes; cb is never called again for s, even for messages already queued. May be called
  * from s's own callback. NULL is a no-op. */

@@ -28,7 +28,8 @@ static bool url_safe(const char *s)
     if (s == NULL || *s == '\0') {
         return false;
     }
-    return s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")] == '\0';
+    return s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")] ==
+           '\0';
 }
 
 static int finish(int n, size_t size)

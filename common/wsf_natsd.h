@@ -8,9 +8,9 @@
 /* Where and how the broker runs. Strings are borrowed; none may hold a quote, a backslash or a
  * control character (they are written inside double quotes of the config file). */
 struct wsf_natsd_conf {
-    const char *host;      /* listen address; NULL = "127.0.0.1" */
-    int port;              /* 1..65535, or -1: the server picks one (learn it from the ports file) */
-    const char *token;     /* client token, required (clients authenticate with it) */
+    const char *host;  /* listen address; NULL = "127.0.0.1" */
+    int port;          /* 1..65535, or -1: the server picks one (learn it from the ports file) */
+    const char *token; /* client token, required (clients authenticate with it) */
     const char *store_dir; /* JetStream file store, required */
     const char *ports_dir; /* where the server writes <exe>_<pid>.ports; NULL = none */
     const char *name;      /* server_name; NULL = "wsfleet" */

@@ -143,6 +143,7 @@ struct seen {
     char hdata[64][16];
     int msgs;
     uint64_t moffsets[64];
+    uint64_t mprev[64];
     char mdata[64][16];
     bool on_loop_thread;
     pthread_t loop_thread;
@@ -203,6 +204,7 @@ static void on_msg(const struct wsf_nats_msg *m, void *arg)
     s->on_loop_thread = pthread_equal(pthread_self(), s->loop_thread);
     if (s->msgs < 64) {
         s->moffsets[s->msgs] = m->offset;
+        s->mprev[s->msgs] = m->prev_offset;
         snprintf(s->mdata[s->msgs], sizeof(s->mdata[0]), "%.*s", (int)m->len, m->data);
     }
     s->msgs++;
@@ -438,6 +440,7 @@ START_TEST(live_delivery_on_the_loop_thread)
     publish(&f, "room.1", "first");
     ck_assert(wait_for(f.base, &f.s.msgs, 1));
     ck_assert_uint_eq(f.s.moffsets[0], f.s.offsets[0]);
+    ck_assert_uint_eq(f.s.mprev[0], 0);
     int base_msgs = f.s.msgs;
     int base_acks = f.s.acks;
     /* Informative only: the time from submitting a publication to its ack and to its live
@@ -459,6 +462,8 @@ START_TEST(live_delivery_on_the_loop_thread)
     for (int i = 0; i < rounds && base_msgs + i < 64; i++) {
         ck_assert_uint_eq(f.s.moffsets[base_msgs + i], f.s.offsets[base_acks + i]);
         ck_assert_str_eq(f.s.mdata[base_msgs + i], "live");
+        /* Each names the channel's previous offset, so a gap shows. */
+        ck_assert_uint_eq(f.s.mprev[base_msgs + i], f.s.moffsets[base_msgs + i - 1]);
     }
     /* After sub_free nothing more arrives, even what was already queued. */
     wsf_nats_sub_free(sub);
@@ -476,6 +481,16 @@ START_TEST(live_delivery_on_the_loop_thread)
     ck_assert(f.s.on_loop_thread);
     ck_assert_uint_eq(f.s.moffsets[before], 0);
     ck_assert_str_eq(f.s.mdata[before], "hi");
+    wsf_nats_sub_free(sub);
+
+    /* Why the live feed is the republished subject: a core subscriber of the stored subject gets
+     * the publication too, but without its sequence. */
+    ck_assert_int_eq(wsf_nats_sub_new(&sub, f.n, "wsf.ch.room.1", on_msg, &f.s), 0);
+    before = f.s.msgs;
+    publish(&f, "room.1", "plain");
+    ck_assert(wait_for(f.base, &f.s.msgs, before + 1));
+    ck_assert_str_eq(f.s.mdata[before], "plain");
+    ck_assert_uint_eq(f.s.moffsets[before], 0);
     fx_close(&f); /* frees the subscription still open */
 }
 END_TEST
@@ -516,6 +531,7 @@ START_TEST(broker_killed_and_restarted)
     publish(&f, "keep", "again");
     ck_assert(wait_for(f.base, &f.s.msgs, before + 1));
     ck_assert_uint_eq(f.s.moffsets[f.s.msgs - 1], f.s.offsets[f.s.acks - 1]);
+    ck_assert_uint_eq(f.s.mprev[f.s.msgs - 1], f.s.offsets[2]);
     fx_close(&f);
 }
 END_TEST
@@ -536,6 +552,67 @@ START_TEST(connects_when_the_broker_comes_later)
     server_start(port);
     ck_assert(wait_for(f.base, &f.s.events[WSF_NATS_EV_CONNECTED], 1));
     fx_ensure(&f, 10);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(history_expires_with_age)
+{
+    struct fx f;
+    fx_open(&f, 100);
+    struct wsf_nats_stream_conf c = {.max_per_subject = 100, .max_age_ms = 300};
+    int want = f.s.stream_done + 1;
+    ck_assert_int_eq(wsf_nats_stream_ensure(f.n, &c, on_stream, &f.s), 0);
+    ck_assert(wait_for(f.base, &f.s.stream_done, want));
+    ck_assert_int_eq(f.s.stream_err, 0);
+    publish(&f, "old", "a");
+    publish(&f, "old", "b");
+    history(&f, "old", 0, 100);
+    ck_assert_uint_eq(f.s.count + (f.s.first == 0 ? 2 : 0), 2);
+    /* Polled until the server expired them (bounded), then the channel holds nothing. */
+    for (int i = 0; i < WAIT_MS / 50 && f.s.last != 0; i++) {
+        sleep_ms(50);
+        history(&f, "old", 0, 100);
+    }
+    ck_assert_uint_eq(f.s.last, 0);
+    ck_assert_uint_eq(f.s.first, 0);
+    ck_assert_uint_eq(f.s.count, 0);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(url_list_skips_a_dead_server)
+{
+    char url[128];
+    snprintf(url, sizeof(url), "nats://127.0.0.1:1,nats://127.0.0.1:%d", srv.port);
+    struct fx f;
+    f.base = event_base_new();
+    memset(&f.s, 0, sizeof(f.s));
+    struct wsf_nats_opts o = {.url = url, .token = TOKEN, .reconnect_wait_ms = 50};
+    ck_assert_int_eq(wsf_nats_new(&f.n, f.base, &o, on_event, &f.s), 0);
+    ck_assert(wait_for(f.base, &f.s.events[WSF_NATS_EV_CONNECTED], 1));
+    fx_ensure(&f, 5);
+    publish(&f, "x", "y");
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(wrong_token_never_connects)
+{
+    struct fx f;
+    f.base = event_base_new();
+    memset(&f.s, 0, sizeof(f.s));
+    char url[64];
+    snprintf(url, sizeof(url), "nats://127.0.0.1:%d", srv.port);
+    struct wsf_nats_opts o = {.url = url, .token = "wrong", .reconnect_wait_ms = 50};
+    ck_assert_int_eq(wsf_nats_new(&f.n, f.base, &o, on_event, &f.s), 0);
+    /* An ensure answered while refused proves the loop ran; still no CONNECTED. */
+    struct wsf_nats_stream_conf c = {.max_per_subject = 10};
+    ck_assert_int_eq(wsf_nats_stream_ensure(f.n, &c, on_stream, &f.s), 0);
+    ck_assert(wait_for(f.base, &f.s.stream_done, 1));
+    ck_assert_int_eq(f.s.stream_err, -ENOTCONN);
+    ck_assert_int_eq(f.s.events[WSF_NATS_EV_CONNECTED], 0);
+    ck_assert(!wsf_nats_is_connected(f.n));
     fx_close(&f);
 }
 END_TEST
@@ -583,6 +660,9 @@ Suite *wsf_nats_suite(void)
     tcase_add_test(tc, live_delivery_on_the_loop_thread);
     tcase_add_test(tc, broker_killed_and_restarted);
     tcase_add_test(tc, connects_when_the_broker_comes_later);
+    tcase_add_test(tc, history_expires_with_age);
+    tcase_add_test(tc, url_list_skips_a_dead_server);
+    tcase_add_test(tc, wrong_token_never_connects);
     tcase_add_test(tc, free_cancels_queued_requests);
     tcase_add_test(tc, rejects_bad_arguments);
     suite_add_tcase(s, tc);

@@ -53,9 +53,9 @@ START_TEST(rejects_bad_names)
     char subj[WSF_NATS_SUBJ_MAX];
     const char *bad[] = {"", "a b", "a*", "a>", "a~b", "a/b", "é"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        ck_assert_int_eq(
-            wsf_nats_subj_from_channel(subj, sizeof(subj), WSF_NATS_SUBJ_STORE, bad[i], strlen(bad[i])),
-            -EINVAL);
+        ck_assert_int_eq(wsf_nats_subj_from_channel(subj, sizeof(subj), WSF_NATS_SUBJ_STORE, bad[i],
+                                                    strlen(bad[i])),
+                         -EINVAL);
     }
     char long_name[WSF_NATS_CHANNEL_MAX + 1];
     memset(long_name, 'x', sizeof(long_name));
@@ -86,9 +86,8 @@ END_TEST
 START_TEST(inverse_rejects_non_images)
 {
     char name[WSF_NATS_CHANNEL_MAX + 1];
-    const char *bad[] = {"wsf.ch.",     "wsf.ch.~",    "wsf.ch.a..b", "wsf.ch.a.~~.b",
-                         "wsf.ch.a~",   "wsf.ch.*",    "wsf.ch.>",    "wsf.live.a",
-                         "wsf.ch.a.b.", "wsf.ch..a"};
+    const char *bad[] = {"wsf.ch.",  "wsf.ch.~", "wsf.ch.a..b", "wsf.ch.a.~~.b", "wsf.ch.a~",
+                         "wsf.ch.*", "wsf.ch.>", "wsf.live.a",  "wsf.ch.a.b.",   "wsf.ch..a"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         ck_assert_msg(wsf_nats_subj_to_channel(name, sizeof(name), WSF_NATS_SUBJ_STORE, bad[i]) ==
                           -EINVAL,

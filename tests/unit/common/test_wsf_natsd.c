@@ -1,4 +1,5 @@
-/* Unit tests for common/wsf_natsd.c: the sidecar's config text, command line, ports file and URL. */
+/* Unit tests for common/wsf_natsd.c: the sidecar's config text, command line, ports file and URL.
+ */
 #include <check.h>
 #include <errno.h>
 #include <string.h>
@@ -90,8 +91,11 @@ START_TEST(ports_file_gives_the_client_port)
     ck_assert_int_eq(wsf_natsd_parse_ports(&port, v6, strlen(v6)), 0);
     ck_assert_int_eq(port, 4222);
     port = 7;
-    const char *bad[] = {"", "{\"nats\":[]}", "{\"nats\":[\"nats://127.0.0.1\"]}",
-                         "{\"nats\":[\"nats://h:99999\"]}", "{\"nats\":[\"nats://h:12a\"]}",
+    const char *bad[] = {"",
+                         "{\"nats\":[]}",
+                         "{\"nats\":[\"nats://127.0.0.1\"]}",
+                         "{\"nats\":[\"nats://h:99999\"]}",
+                         "{\"nats\":[\"nats://h:12a\"]}",
                          "{\"nats\":[\"nats://h:0\"]}"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         ck_assert_int_eq(wsf_natsd_parse_ports(&port, bad[i], strlen(bad[i])), -EINVAL);
