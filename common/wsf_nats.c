@@ -21,6 +21,8 @@
 /* How long wsf_nats_free waits for libnats to report the connection closed and every
  * subscription finished; past it, it frees anyway (a broken libnats must not hang shutdown). */
 #define FREE_WAIT_S 10
+/* Items dispatched per loop iteration: a burst from the broker does not starve the sockets. */
+#define DISPATCH_BATCH 256
 
 int wsf_nats_errno(natsStatus s)
 {
@@ -235,13 +237,23 @@ static struct wsf_nats_item *take_all(struct wsf_nats *n)
     return list;
 }
 
-static void drain(struct wsf_nats *n)
+/* Dispatches queued items oldest first: at most max of them (then the loop gets a turn and this
+ * resumes on its next iteration), or all until the queue stays empty when max is 0. */
+static void drain(struct wsf_nats *n, size_t max)
 {
-    struct wsf_nats_item *it = take_all(n);
-    while (it != NULL) {
-        struct wsf_nats_item *next = it->next;
+    for (size_t done = 0; max == 0 || done < max; done++) {
+        if (n->backlog == NULL) {
+            n->backlog = take_all(n);
+        }
+        if (n->backlog == NULL) {
+            return;
+        }
+        struct wsf_nats_item *it = n->backlog;
+        n->backlog = it->next;
         dispatch(n, it);
-        it = next;
+    }
+    if (n->backlog != NULL) {
+        event_active(n->wake_ev, EV_READ, 0);
     }
 }
 
@@ -251,7 +263,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     (void)what;
     while (read(fd, &count, sizeof(count)) == -1 && errno == EINTR) {
     }
-    drain(arg);
+    drain(arg, DISPATCH_BATCH);
 }
 
 /* Gives libnats the comma-separated URLs one by one: libnats 3.4.1's natsOptions_SetURL accepts
@@ -322,6 +334,21 @@ static int set_options(natsOptions *o, struct wsf_nats *n, const struct wsf_nats
     return wsf_nats_errno(s);
 }
 
+/* Waits under n->mu until libnats reported the close and the end of every subscription. */
+static void wait_released(struct wsf_nats *n)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += FREE_WAIT_S;
+    pthread_mutex_lock(&n->mu);
+    while (!n->closed_seen || n->live_subs > 0) {
+        if (pthread_cond_timedwait(&n->cv, &n->mu, &deadline) == ETIMEDOUT) {
+            break;
+        }
+    }
+    pthread_mutex_unlock(&n->mu);
+}
+
 int wsf_nats_new(struct wsf_nats **out, struct event_base *base, const struct wsf_nats_opts *opts,
                  wsf_nats_on_event on_event, void *arg)
 {
@@ -372,6 +399,7 @@ int wsf_nats_new(struct wsf_nats **out, struct event_base *base, const struct ws
 fail:
     if (n->nc != NULL) {
         natsConnection_Close(n->nc);
+        wait_released(n);
         natsConnection_Destroy(n->nc);
     }
     natsOptions_Destroy(n->opts);
@@ -392,21 +420,6 @@ fail:
     return rc;
 }
 
-/* Waits under n->mu until libnats reported the close and the end of every subscription. */
-static void wait_released(struct wsf_nats *n)
-{
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += FREE_WAIT_S;
-    pthread_mutex_lock(&n->mu);
-    while (!n->closed_seen || n->live_subs > 0) {
-        if (pthread_cond_timedwait(&n->cv, &n->mu, &deadline) == ETIMEDOUT) {
-            break;
-        }
-    }
-    pthread_mutex_unlock(&n->mu);
-}
-
 void wsf_nats_free(struct wsf_nats *n)
 {
     if (n == NULL) {
@@ -420,7 +433,7 @@ void wsf_nats_free(struct wsf_nats *n)
     jsCtx_Destroy(n->js);
     natsConnection_Destroy(n->nc);
     natsOptions_Destroy(n->opts);
-    drain(n);
+    drain(n, 0);
     /* Subscriptions that never got (or never lost) a libnats subscription. */
     while (n->subs != NULL) {
         sub_unlink_free(n->subs);

@@ -49,6 +49,7 @@ struct wsf_nats {
     bool connected;
     bool freeing;
     struct wsf_nats_sub *subs;
+    struct wsf_nats_item *backlog; /* taken from the queue, not dispatched yet */
     /* Set up before any thread starts, read-only afterwards. */
     int wake_fd;
     int64_t timeout_ms;

@@ -146,6 +146,8 @@ struct seen {
     uint64_t mprev[64];
     char mdata[64][16];
     bool on_loop_thread;
+    bool numbered; /* messages carry their index: count those that do not */
+    int out_of_order;
     pthread_t loop_thread;
     struct timespec ack_at, msg_at; /* when the last ack and message reached the loop */
 };
@@ -202,6 +204,11 @@ static void on_msg(const struct wsf_nats_msg *m, void *arg)
     struct seen *s = arg;
     clock_gettime(CLOCK_MONOTONIC, &s->msg_at);
     s->on_loop_thread = pthread_equal(pthread_self(), s->loop_thread);
+    if (s->numbered) {
+        char want[16];
+        int n = snprintf(want, sizeof(want), "%d", s->msgs);
+        s->out_of_order += m->len != (size_t)n || memcmp(m->data, want, m->len) != 0;
+    }
     if (s->msgs < 64) {
         s->moffsets[s->msgs] = m->offset;
         s->mprev[s->msgs] = m->prev_offset;
@@ -481,6 +488,19 @@ START_TEST(live_delivery_on_the_loop_thread)
     ck_assert(f.s.on_loop_thread);
     ck_assert_uint_eq(f.s.moffsets[before], 0);
     ck_assert_str_eq(f.s.mdata[before], "hi");
+    /* A burst larger than one dispatch batch arrives whole and in order. */
+    f.s.msgs = 0;
+    f.s.numbered = true;
+    for (int i = 0; i < 1000; i++) {
+        char d[16];
+        int len = snprintf(d, sizeof(d), "%d", i);
+        ck_assert_int_eq(wsf_nats_publish(f.n, "wsf.test.core", d, (size_t)len), 0);
+    }
+    ck_assert(wait_for(f.base, &f.s.msgs, 1000));
+    ck_assert_int_eq(f.s.out_of_order, 0);
+    ck_assert(f.s.on_loop_thread);
+    f.s.numbered = false;
+    f.s.msgs = 0;
     wsf_nats_sub_free(sub);
 
     /* Why the live feed is the republished subject: a core subscriber of the stored subject gets
