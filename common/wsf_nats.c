@@ -468,27 +468,31 @@ int wsf_nats_sub_new(struct wsf_nats_sub **out, struct wsf_nats *n, const char *
     n->live_subs++;
     pthread_mutex_unlock(&n->mu);
     natsStatus st = natsConnection_Subscribe(&s->ns, n->nc, subject, on_nats_msg, s);
-    if (st == NATS_OK) {
-        st = natsSubscription_SetOnCompleteCB(s->ns, on_nats_sub_complete, s);
-        if (st != NATS_OK) {
-            /* Without the completion callback it cannot be freed safely: undo it now, while no
-             * message can have been delivered through a callback that outlives it. */
-            natsSubscription_Unsubscribe(s->ns);
-        }
-    }
     if (st != NATS_OK) {
         pthread_mutex_lock(&n->mu);
         n->live_subs--;
         pthread_mutex_unlock(&n->mu);
-        natsSubscription_Destroy(s->ns);
         free(s);
         return wsf_nats_errno(st);
+    }
+    st = natsSubscription_SetOnCompleteCB(s->ns, on_nats_sub_complete, s);
+    if (st != NATS_OK) {
+        /* Only a subscription already closed refuses: messages may sit in the queue for it, so
+         * it stays listed (closed, never delivered to) until wsf_nats_free. */
+        pthread_mutex_lock(&n->mu);
+        n->live_subs--;
+        pthread_mutex_unlock(&n->mu);
+        natsSubscription_Unsubscribe(s->ns);
+        s->closed = true;
     }
     s->next = n->subs;
     if (n->subs != NULL) {
         n->subs->prev = s;
     }
     n->subs = s;
+    if (st != NATS_OK) {
+        return wsf_nats_errno(st);
+    }
     *out = s;
     return 0;
 }

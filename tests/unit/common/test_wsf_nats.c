@@ -588,7 +588,8 @@ START_TEST(history_expires_with_age)
     publish(&f, "old", "a");
     publish(&f, "old", "b");
     history(&f, "old", 0, 100);
-    ck_assert_uint_eq(f.s.count + (f.s.first == 0 ? 2 : 0), 2);
+    /* Both stored, unless a slow machine let them expire already. */
+    ck_assert(f.s.count == 2 || f.s.first == 0);
     /* Polled until the server expired them (bounded), then the channel holds nothing. */
     for (int i = 0; i < WAIT_MS / 50 && f.s.last != 0; i++) {
         sleep_ms(50);
