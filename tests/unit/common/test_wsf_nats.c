@@ -388,6 +388,11 @@ START_TEST(history_beyond_limit_loses_earliest)
     ck_assert_uint_gt(f.s.first, f.s.offsets[0] + 1);
     /* One at offsets[1] missed nothing that is gone. */
     ck_assert_uint_le(f.s.first, f.s.offsets[1] + 1);
+    /* Consecutive offsets: the one right after `after` is included. */
+    history(&f, "chat:lobby", f.s.offsets[2], 100);
+    ck_assert_uint_eq(f.s.count, 2);
+    ck_assert_uint_eq(f.s.hoffsets[0], f.s.offsets[3]);
+    ck_assert_uint_eq(f.s.hoffsets[1], f.s.offsets[4]);
     /* Raising the limit updates the existing stream (same epoch); new pubs are all kept. */
     char epoch[WSF_NATS_EPOCH_MAX];
     memcpy(epoch, f.s.epoch, sizeof(epoch));
@@ -569,9 +574,18 @@ START_TEST(connects_when_the_broker_comes_later)
     ck_assert_int_eq(wsf_nats_stream_ensure(f.n, &c, on_stream, &f.s), 0);
     ck_assert(wait_for(f.base, &f.s.stream_done, want));
     ck_assert_int_eq(f.s.stream_err, -ENOTCONN);
+    /* A subscription made before the first connection is sent once it comes. */
+    struct wsf_nats_sub *sub = NULL;
+    ck_assert_int_eq(wsf_nats_ch_sub_new(&sub, f.n, "early", 5, on_msg, &f.s), 0);
     server_start(port);
     ck_assert(wait_for(f.base, &f.s.events[WSF_NATS_EV_CONNECTED], 1));
+    ck_assert(wsf_nats_is_connected(f.n));
     fx_ensure(&f, 10);
+    publish(&f, "early", "hello");
+    ck_assert(wait_for(f.base, &f.s.msgs, 1));
+    ck_assert_str_eq(f.s.mdata[0], "hello");
+    ck_assert_uint_eq(f.s.moffsets[0], f.s.offsets[f.s.acks - 1]);
+    wsf_nats_sub_free(sub);
     fx_close(&f);
 }
 END_TEST
