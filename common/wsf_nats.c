@@ -304,6 +304,13 @@ static int set_options(natsOptions *o, struct wsf_nats *n, const struct wsf_nats
         s = natsOptions_SetTimeout(o, n->timeout_ms);
     }
     if (s == NATS_OK) {
+        s = natsOptions_SetPingInterval(o,
+                                        opts->ping_interval_ms > 0 ? opts->ping_interval_ms : 5000);
+    }
+    if (s == NATS_OK) {
+        s = natsOptions_SetMaxPingsOut(o, 2);
+    }
+    if (s == NATS_OK) {
         s = natsOptions_SetMaxReconnect(o, -1);
     }
     if (s == NATS_OK) {

@@ -31,6 +31,8 @@ struct wsf_nats_opts {
     const char *stream;    /* the channels' stream; NULL = WSF_NATS_STREAM_DEFAULT */
     int reconnect_wait_ms; /* between reconnect attempts, which never stop; 0 = 250 */
     int timeout_ms;        /* one connect attempt, and each JetStream request; 0 = 2000 */
+    int ping_interval_ms;  /* a broker that answers no ping for two intervals (hung, not just
+                              gone) counts as disconnected; 0 = 5000 */
 };
 
 enum wsf_nats_event {

@@ -470,6 +470,16 @@ START_TEST(live_delivery_on_the_loop_thread)
     }
     fprintf(stderr, "wsf_nats: publish -> ack on the loop %.0f us, -> live delivery %.0f us\n",
             ack_us / rounds, msg_us / rounds);
+    /* Informative: fetching a full history of 64 publications. */
+    for (int i = 0; i < 64; i++) {
+        publish(&f, "bulk", "payload");
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    history(&f, "bulk", 0, 64);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ck_assert_uint_eq(f.s.count, 64);
+    fprintf(stderr, "wsf_nats: history of 64 publications %.0f us\n",
+            (double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3);
     ck_assert(f.s.on_loop_thread);
     for (int i = 0; i < rounds && base_msgs + i < 64; i++) {
         ck_assert_uint_eq(f.s.moffsets[base_msgs + i], f.s.offsets[base_acks + i]);
@@ -557,6 +567,32 @@ START_TEST(broker_killed_and_restarted)
     ck_assert(wait_for(f.base, &f.s.msgs, before + 1));
     ck_assert_uint_eq(f.s.moffsets[f.s.msgs - 1], f.s.offsets[f.s.acks - 1]);
     ck_assert_uint_eq(f.s.mprev[f.s.msgs - 1], f.s.offsets[2]);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(hung_broker_counts_as_disconnected)
+{
+    char url[64];
+    snprintf(url, sizeof(url), "nats://127.0.0.1:%d", srv.port);
+    struct fx f;
+    f.base = event_base_new();
+    memset(&f.s, 0, sizeof(f.s));
+    struct wsf_nats_opts o = {.url = url,
+                              .token = TOKEN,
+                              .reconnect_wait_ms = 50,
+                              .timeout_ms = 500,
+                              .ping_interval_ms = 100};
+    ck_assert_int_eq(wsf_nats_new(&f.n, f.base, &o, on_event, &f.s), 0);
+    ck_assert(wait_for(f.base, &f.s.events[WSF_NATS_EV_CONNECTED], 1));
+    fx_ensure(&f, 10);
+    /* Stopped, the server keeps its socket open but answers no ping. */
+    kill(srv.pid, SIGSTOP);
+    bool down = wait_for(f.base, &f.s.events[WSF_NATS_EV_DISCONNECTED], 1);
+    kill(srv.pid, SIGCONT);
+    ck_assert(down);
+    ck_assert(wait_for(f.base, &f.s.events[WSF_NATS_EV_RECONNECTED], 1));
+    publish(&f, "after.hang", "x");
     fx_close(&f);
 }
 END_TEST
@@ -694,6 +730,7 @@ Suite *wsf_nats_suite(void)
     tcase_add_test(tc, epoch_changes_when_stream_recreated);
     tcase_add_test(tc, live_delivery_on_the_loop_thread);
     tcase_add_test(tc, broker_killed_and_restarted);
+    tcase_add_test(tc, hung_broker_counts_as_disconnected);
     tcase_add_test(tc, connects_when_the_broker_comes_later);
     tcase_add_test(tc, history_expires_with_age);
     tcase_add_test(tc, url_list_skips_a_dead_server);
