@@ -703,6 +703,26 @@ START_TEST(free_cancels_queued_requests)
 }
 END_TEST
 
+START_TEST(free_while_the_broker_is_down)
+{
+    struct fx f;
+    fx_open(&f, 100);
+    struct wsf_nats_sub *sub = NULL;
+    ck_assert_int_eq(wsf_nats_ch_sub_new(&sub, f.n, "down", 4, on_msg, &f.s), 0);
+    server_kill();
+    ck_assert(wait_for(f.base, &f.s.events[WSF_NATS_EV_DISCONNECTED], 1));
+    int before = f.s.stream_done;
+    struct wsf_nats_stream_conf c = {.max_per_subject = 10};
+    ck_assert_int_eq(wsf_nats_stream_ensure(f.n, &c, on_stream, &f.s), 0);
+    /* Owed callbacks come (refused or cancelled), and libnats lets go while reconnecting. */
+    wsf_nats_free(f.n);
+    ck_assert_int_eq(f.s.stream_done, before + 1);
+    ck_assert_int_ne(f.s.stream_err, 0);
+    event_base_free(f.base);
+    wsf_nats_library_fini();
+}
+END_TEST
+
 START_TEST(rejects_bad_arguments)
 {
     struct fx f;
@@ -736,6 +756,7 @@ Suite *wsf_nats_suite(void)
     tcase_add_test(tc, url_list_skips_a_dead_server);
     tcase_add_test(tc, wrong_token_never_connects);
     tcase_add_test(tc, free_cancels_queued_requests);
+    tcase_add_test(tc, free_while_the_broker_is_down);
     tcase_add_test(tc, rejects_bad_arguments);
     suite_add_tcase(s, tc);
     return s;
