@@ -14,7 +14,15 @@
  * Per-namespace limits: a stream has one per-subject limit, so the stream is configured with the
  * largest history_size and history_ttl over all namespaces; a channel of a namespace with a smaller
  * window must be cut to its own limits by the caller (ignore, and answer recovered:false for,
- * anything beyond its own history_size last publications or older than its history_ttl). */
+ * anything beyond its own history_size last publications or older than its history_ttl). A
+ * history_size of 0 everywhere still needs max_per_subject 1 (JetStream reads 0 as no limit).
+ *
+ * Feeding wsf_chsync: hist.epoch = wsf_chsync_epoch_id(h->epoch), hist.last = h->last,
+ * hist.lost_to = h->first ? h->first - 1 : 0 (direct get does not return a stored message's
+ * previous offset, so the safe bound); a live message's prev = m->prev_offset, which the server
+ * computes per subject on republish, so it is exact even for applications publishing straight
+ * into NATS. The stream republishes before it acknowledges: a publisher's own live copy can reach
+ * the loop before its ack. */
 #ifndef WSF_NATS_JS_H
 #define WSF_NATS_JS_H
 
