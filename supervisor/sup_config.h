@@ -32,6 +32,7 @@ typedef struct sup_worker_settings {
     uint32_t handshake_ms;    /* handshake_timeout SEC -> --handshake-timeout */
     uint32_t ping_ms;         /* ping_interval SEC -> --ping-interval */
     uint32_t idle_ms;         /* idle_timeout SEC -> --idle-timeout */
+    uint32_t close_ms;        /* close_timeout SEC -> --close-timeout */
 } sup_worker_settings;
 
 typedef struct sup_config {
@@ -90,11 +91,14 @@ int sup_config_parse(sup_config *cfg, int argc, char **argv, char *err, size_t e
 /* The --help text. */
 const char *sup_config_usage(void);
 
+/* At most this many [worker] keys become wsworker flags (checked at compile time). */
+#define SUP_WORKER_FLAGS_MAX 16
+
 /* wsworker flags for the [worker] keys that are set; argv points into vals (do not copy the
  * struct while using argv), NULL-terminated. */
 typedef struct sup_worker_args {
-    char *argv[15];
-    char vals[7][24];
+    char *argv[2 * SUP_WORKER_FLAGS_MAX + 1];
+    char vals[SUP_WORKER_FLAGS_MAX][24];
     size_t argc;
 } sup_worker_args;
 

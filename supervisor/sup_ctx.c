@@ -141,6 +141,14 @@ static void sup_drain_workers_ipc(sup_ctx *ctx)
     while ((rc = wsf_ipc_recv_worker_msg(ctx->workers_ipc, &peer, &msg)) != 0) {
         if (rc == -EPROTO)
             continue;
+        if (rc == WSF_IPC_EVERSION) {
+            uint32_t v;
+            if (wsf_ipc_refused(ctx->workers_ipc, &v) == 1)
+                wsf_log_warn("worker endpoint: refusing messages of protocol version %u "
+                             "(wsfleetd speaks %u); further ones are refused silently",
+                             v, WSF_PROTO_VERSION);
+            continue;
+        }
         if (rc < 0) {
             wsf_log_warn("worker endpoint: receive failed: %s", strerror(-rc));
             break;
@@ -185,17 +193,27 @@ static void sup_on_ctl_ipc(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     while ((rc = wsf_ipc_recv_ctl_request(ctx->ctl_ipc, &req)) != 0) {
-        if (rc < 0 && rc != -EPROTO) {
+        if (rc < 0 && rc != -EPROTO && rc != WSF_IPC_EVERSION) {
             wsf_log_warn("control endpoint: receive failed: %s", strerror(-rc));
             break;
         }
         wsf_ctl_response *res = calloc(1, sizeof *res);
         if (res == NULL)
             abort();
-        if (rc == -EPROTO)
+        uint32_t v;
+        if (rc == -EPROTO) {
             snprintf(res->error, sizeof res->error, "undecodable request");
-        else
+        } else if (rc == WSF_IPC_EVERSION) {
+            if (wsf_ipc_refused(ctx->ctl_ipc, &v) == 1)
+                wsf_log_warn("control endpoint: refusing a request of protocol version %u "
+                             "(wsfleetd speaks %u)",
+                             v, WSF_PROTO_VERSION);
+            snprintf(res->error, sizeof res->error,
+                     "request of protocol version %u refused: wsfleetd speaks %u", v,
+                     WSF_PROTO_VERSION);
+        } else {
             sup_ctl_handle(ctx, &req, res);
+        }
         rc = wsf_ipc_send_ctl_response(ctx->ctl_ipc, res);
         free(res);
         if (rc != 0) {
@@ -367,8 +385,9 @@ int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg)
         wsf_log_error("pipe: %s", strerror(errno));
         return -1;
     }
-    if (sup_sockets_open(ctx) != 0)
-        return -1;
+    int src = sup_sockets_open(ctx);
+    if (src != 0)
+        return src;
 
     ctx->workers_ev = event_new(ctx->base, wsf_ipc_fd(ctx->workers_ipc), EV_READ | EV_PERSIST,
                                 sup_on_workers_ipc, ctx);

@@ -87,8 +87,8 @@ uint64_t sup_now_ms(void);
  * lifecycles (hang detection, deadlines, backoff) run on it. */
 uint64_t sup_observed_ms(sup_ctx *ctx);
 
-/* Sets up sockets, endpoints and the loop; spawns the first workers. Returns 0, or -1 after
- * logging why (exit 1). */
+/* Sets up sockets, endpoints and the loop; spawns the first workers. Returns 0, or after logging
+ * why SUP_SOCKETS_TAKEN (a listen address is someone else's: exit 2) or -1 (exit 1). */
 int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg);
 
 /* Runs until the fleet has stopped. Returns the exit code. */
@@ -102,7 +102,11 @@ void sup_breaker_apply(sup_ctx *ctx, sup_slot *slot, const sup_breaker_actions *
 /* A uniform random value in [0, 1) for jitter. */
 double sup_random(sup_ctx *ctx);
 
-/* Steering (sup_sockets.c): creates the listeners, recomputes and attaches the bucket map. */
+/* Steering (sup_sockets.c): creates the listeners, recomputes and attaches the bucket map.
+ * sup_sockets_open returns 0, SUP_SOCKETS_TAKEN when an address already has listeners this fleet
+ * does not hold (logged; wsfleetd exits 2), or -1 on another error (logged). */
+#define SUP_SOCKETS_TAKEN (-2)
+#define SUP_SOCKETS_NO_ADOPT (-1) /* no listener of our own to adopt on that address */
 int sup_sockets_open(sup_ctx *ctx);
 void sup_sockets_close(sup_ctx *ctx);
 void sup_sockets_steer(sup_ctx *ctx);

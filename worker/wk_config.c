@@ -1,6 +1,7 @@
 /* Command-line options of wsworker. */
 #include "wk_config.h"
 #include "wsf_parse.h"
+#include "wsf_limits.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -38,7 +39,7 @@ void wk_config_init(wk_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->max_message = 1024 * 1024;
     cfg->max_backlog = 4 * 1024 * 1024;
-    cfg->max_connections = 10000;
+    cfg->max_connections = WSF_WORKER_MAX_CONNECTIONS;
     cfg->retry_after = 5;
     cfg->handshake_ms = 10000;
     cfg->ping_ms = 25000;

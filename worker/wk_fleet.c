@@ -151,6 +151,14 @@ static void wk_fleet_on_ipc(evutil_socket_t fd, short what, void *arg)
             wsf_log_warn("supervisor link: undecodable command ignored");
             continue;
         }
+        if (rc == WSF_IPC_EVERSION) {
+            uint32_t v;
+            if (wsf_ipc_refused(f->ipc, &v) == 1)
+                wsf_log_warn("supervisor link: refusing commands of protocol version %u "
+                             "(wsworker speaks %u)",
+                             v, WSF_PROTO_VERSION);
+            continue;
+        }
         if (rc < 0) {
             wsf_log_warn("supervisor link: receive failed: %s", strerror(-rc));
             break;

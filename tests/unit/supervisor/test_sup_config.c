@@ -137,7 +137,8 @@ static const char every_key[] = "; a comment\n"
                                 "max_backlog = 65536\n"
                                 "handshake_timeout = 0.5\n"
                                 "ping_interval = 1.25\n"
-                                "idle_timeout = 3\n";
+                                "idle_timeout = 3\n"
+                                "close_timeout = 0.75\n";
 
 START_TEST(every_key_of_the_file)
 {
@@ -170,16 +171,19 @@ START_TEST(every_key_of_the_file)
     ck_assert_uint_eq(cfg.worker.handshake_ms, 500);
     ck_assert_uint_eq(cfg.worker.ping_ms, 1250);
     ck_assert_uint_eq(cfg.worker.idle_ms, 3000);
+    ck_assert_uint_eq(cfg.worker.close_ms, 750);
     ck_assert_str_eq(cfg.config_file, path[0] ? path : cfg.config_file);
 
+    /* Seven [worker] keys: more flags than the six the argument buffers once held. */
     sup_worker_args wa;
-    ck_assert_uint_eq(sup_config_worker_args(&wa, &cfg), 12);
+    ck_assert_uint_eq(sup_config_worker_args(&wa, &cfg), 14);
     const char *want[] = {"--max-message",     "4096",  "--max-backlog",       "65536",
                           "--max-connections", "50",    "--handshake-timeout", "0.500",
-                          "--ping-interval",   "1.250", "--idle-timeout",      "3.000"};
-    for (size_t i = 0; i < 12; i++)
+                          "--ping-interval",   "1.250", "--idle-timeout",      "3.000",
+                          "--close-timeout",   "0.750"};
+    for (size_t i = 0; i < 14; i++)
         ck_assert_str_eq(wa.argv[i], want[i]);
-    ck_assert_ptr_null(wa.argv[12]);
+    ck_assert_ptr_null(wa.argv[14]);
 }
 END_TEST
 
@@ -211,11 +215,12 @@ START_TEST(drills_are_off_unless_the_section_enables_them)
     snprintf(both, sizeof both, "%s%s", every_key, text);
     ck_assert_int_eq(parse_ini(&cfg, both, NULL, NULL, err), SUP_CONFIG_RUN);
     ck_assert_uint_eq(cfg.drills_max_memory, 1048576);
-    ck_assert_uint_eq(sup_config_worker_args(&wa, &cfg), 14);
+    ck_assert_uint_eq(sup_config_worker_args(&wa, &cfg), 16);
     ck_assert_str_eq(wa.argv[11], "3.000");
-    ck_assert_str_eq(wa.argv[12], "--drills-max-memory");
-    ck_assert_str_eq(wa.argv[13], "1048576");
-    ck_assert_ptr_null(wa.argv[14]);
+    ck_assert_str_eq(wa.argv[13], "0.750");
+    ck_assert_str_eq(wa.argv[14], "--drills-max-memory");
+    ck_assert_str_eq(wa.argv[15], "1048576");
+    ck_assert_ptr_null(wa.argv[16]);
 }
 END_TEST
 
