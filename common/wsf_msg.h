@@ -107,6 +107,7 @@ enum wsf_ctl_command {
     WSF_CTL_BREAKER_TRIP = 11,
     WSF_CTL_BREAKER_RESET = 12,
     WSF_CTL_AUTOSCALE = 13,
+    WSF_CTL_UPGRADE = 14,
 };
 
 typedef struct wsf_ctl_request {
@@ -173,6 +174,7 @@ typedef struct wsf_ctl_response {
     size_t nworkers;
     wsf_worker_status workers[WSF_CTL_MAX_WORKERS];
     char server_version[32];
+    uint64_t upgrades; /* in-place upgrades the supervisor went through (WSF_CTL_UPGRADE) */
     uint32_t version; /* the answer's protocol version; set also when it was refused for it */
 } wsf_ctl_response;
 

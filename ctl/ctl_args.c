@@ -37,6 +37,9 @@ const char ctl_usage[] =
     "  autoscale on|off [--min N] [--max N]\n"
     "                              switch the autoscaler; --min and --max (1-256) bound\n"
     "                              the number of workers (default: unchanged)\n"
+    "  upgrade                     re-execute wsfleetd from its binary (same pid) keeping\n"
+    "                              listeners and workers; restart workers whose wsworker\n"
+    "                              changed, one at a time\n"
     "options:\n"
     "  -s, --socket SOCKET         control socket path (default RUNDIR/ctl)\n"
     "  --run-dir DIR               the supervisor's run directory (default $" CTL_RUN_DIR_ENV ",\n"
@@ -67,6 +70,7 @@ static const char *const ctl_command_names[] = {
     [WSF_CTL_BREAKER_TRIP] = "breaker trip",
     [WSF_CTL_BREAKER_RESET] = "breaker reset",
     [WSF_CTL_AUTOSCALE] = "autoscale",
+    [WSF_CTL_UPGRADE] = "upgrade",
 };
 
 #define CTL_NCOMMANDS (sizeof ctl_command_names / sizeof ctl_command_names[0])
