@@ -42,6 +42,7 @@ enum chaos_action_kind {
     CHAOS_ACT_SCALE,           /* scale N: wsctl scale N */
     CHAOS_ACT_RESTART,         /* restart TARGET [rolling]: wsctl restart (all or a slot) */
     CHAOS_ACT_AUTOSCALE,       /* autoscale on|off [min=N] [max=N]: wsctl autoscale */
+    CHAOS_ACT_UPGRADE,         /* upgrade: wsctl upgrade (wsfleetd re-executes itself) */
 };
 
 typedef struct chaos_action {
