@@ -218,9 +218,22 @@ out:
     return rc;
 }
 
+/* The signals wsfleetd handles: held pending from just before the exec until the new image has
+ * its handlers (the default action of SIGTERM or SIGHUP would end it; a worker's SIGCHLD would be
+ * lost). The signal mask survives exec. */
+static void sup_upgrade_hold_signals(sigset_t *out)
+{
+    sigemptyset(out);
+    sigaddset(out, SIGCHLD);
+    sigaddset(out, SIGTERM);
+    sigaddset(out, SIGINT);
+    sigaddset(out, SIGHUP);
+}
+
 void sup_upgrade_run(sup_ctx *ctx)
 {
     char num[32];
+    sigset_t hold, was;
     ctx->upgrade_armed = false;
     int fd = sup_upgrade_write_state(ctx);
     if (fd < 0) {
@@ -235,8 +248,11 @@ void sup_upgrade_run(sup_ctx *ctx)
     sup_ctx_endpoints_close(ctx, SUP_UPGRADE_LINGER_MS);
     setenv(SUP_UPGRADE_ENV, num, 1);
     fflush(NULL);
+    sup_upgrade_hold_signals(&hold);
+    sigprocmask(SIG_BLOCK, &hold, &was);
     execv(ctx->exe, ctx->argv);
     int e = errno;
+    sigprocmask(SIG_SETMASK, &was, NULL);
     unsetenv(SUP_UPGRADE_ENV);
     close(fd);
     sup_upgrade_set_cloexec(ctx, true);
@@ -368,7 +384,11 @@ void sup_upgrade_resume(sup_ctx *ctx)
         if (s->wanted && s->lc.state == SUP_SLOT_STOPPED)
             sup_slot_event(ctx, s, SUP_LC_EV_WANT, 0, 0);
     }
-    /* A worker that exited while no handler was installed left only a zombie: reap it now. */
+    /* The handlers are in place: what arrived during the exec is delivered now, and a worker
+     * that exited before the signals were held left only a zombie: reap now either way. */
+    sigset_t hold;
+    sup_upgrade_hold_signals(&hold);
+    sigprocmask(SIG_UNBLOCK, &hold, NULL);
     event_active(ctx->sigchld_ev, EV_SIGNAL, 1);
     ctx->notify.ready_sent = ctx->restore->ready_sent;
     sup_notify_reloaded(ctx);
