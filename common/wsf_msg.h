@@ -174,7 +174,8 @@ typedef struct wsf_ctl_response {
     size_t nworkers;
     wsf_worker_status workers[WSF_CTL_MAX_WORKERS];
     char server_version[32];
-    uint64_t upgrades; /* in-place upgrades the supervisor went through (WSF_CTL_UPGRADE) */
+    /* In-place upgrades the supervisor went through (WSF_CTL_UPGRADE). */
+    uint64_t upgrades;
     uint32_t version; /* the answer's protocol version; set also when it was refused for it */
 } wsf_ctl_response;
 

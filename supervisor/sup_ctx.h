@@ -79,9 +79,11 @@ typedef struct sup_ctx {
     bool steer_dirty;         /* a breaker changed a weight: re-weigh at once */
     uint64_t breaker_eval_ms; /* last fleet-wide breaker evaluation */
     sup_notify notify;        /* systemd readiness and watchdog (sup_notify.c) */
-    char exe[SUP_UPGRADE_PATH_MAX]; /* wsfleetd's own path, resolved at the first start */
-    uint64_t upgrades;              /* in-place upgrades so far (sup_upgrade.c) */
-    bool upgrade_armed;             /* wsctl upgrade was answered: re-execute after the reply */
+
+    /* Live upgrade (sup_upgrade.c). */
+    char exe[SUP_UPGRADE_PATH_MAX];   /* wsfleetd's own path, resolved at the first start */
+    uint64_t upgrades;                /* in-place upgrades so far (sup_upgrade.c) */
+    bool upgrade_armed;               /* wsctl upgrade was answered: re-execute after the reply */
     const sup_upgrade_state *restore; /* set by main when this image is an upgrade's */
     bool upgrade_roll_pending;        /* after an upgrade: compare the workers' binaries ... */
     uint64_t upgrade_roll_at_ms;      /* ... once they all reported, or at the latest then */

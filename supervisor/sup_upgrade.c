@@ -18,9 +18,9 @@
 #include "wsf_buf.h"
 #include "wsf_log.h"
 
-#define SUP_UPGRADE_PROBE_MS 5000   /* the new binary's --version must answer within this */
-#define SUP_UPGRADE_LINGER_MS 1000  /* the "upgrading" reply may take this long to go out */
-#define SUP_UPGRADE_SETTLE_MS 3000  /* the workers' first Reports to the new image */
+#define SUP_UPGRADE_PROBE_MS 5000  /* the new binary's --version must answer within this */
+#define SUP_UPGRADE_LINGER_MS 1000 /* the "upgrading" reply may take this long to go out */
+#define SUP_UPGRADE_SETTLE_MS 3000 /* the workers' first Reports to the new image */
 #define SUP_UPGRADE_STATE_MAX (4u << 20)
 
 _Static_assert(SUP_UPGRADE_MAX_SLOTS == SUP_MAX_SLOTS, "the hand-over holds every slot");

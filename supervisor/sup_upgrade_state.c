@@ -26,8 +26,7 @@ int sup_binid_of(sup_binid *out, const char *path)
 
 bool sup_binid_equal(const sup_binid *a, const sup_binid *b)
 {
-    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-           a->mtime_ns == b->mtime_ns;
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size && a->mtime_ns == b->mtime_ns;
 }
 
 static uint64_t sup_fnv1a(const char *buf, size_t len)
@@ -67,10 +66,9 @@ static void sup_put_slot(sup_out *o, const sup_upgrade_slot *s)
             (unsigned long long)s->generation, (unsigned long long)s->spawn_seq,
             (unsigned long long)s->started_ms, (unsigned long long)s->ready_ms, s->wanted,
             s->accepting);
-    sup_put(o, " %d %d %d %d %llu %llu %llu %llu", (int)lc->state, lc->restart_after,
-            lc->term_sent, lc->kill_sent, (unsigned long long)lc->started_ms,
-            (unsigned long long)lc->heard_ms, (unsigned long long)lc->kill_at_ms,
-            (unsigned long long)lc->spawn_at_ms);
+    sup_put(o, " %d %d %d %d %llu %llu %llu %llu", (int)lc->state, lc->restart_after, lc->term_sent,
+            lc->kill_sent, (unsigned long long)lc->started_ms, (unsigned long long)lc->heard_ms,
+            (unsigned long long)lc->kill_at_ms, (unsigned long long)lc->spawn_at_ms);
     sup_put(o, " %u %d %u %u %u %u", r->streak, r->failed, r->restarts, r->nrecent, r->head,
             r->ring);
     for (unsigned i = 0; i < SUP_RESTART_MAX_FAIL_COUNT; i++)
@@ -252,8 +250,8 @@ static bool sup_decode_body(sup_upgrade_state *st, const char *pos, const char *
     if (!sup_next_line(line, cap, &pos, end) || !sup_line(&in, line, SUP_UPGRADE_MAGIC) ||
         sup_get_u(&in, UINT32_MAX) != SUP_UPGRADE_VERSION || !sup_line_end(&in))
         return false;
-    if (!sup_next_line(line, cap, &pos, end) || strncmp(line, "exe ", 4) != 0 ||
-        line[4] == '\0' || strlen(line + 4) >= sizeof st->exe)
+    if (!sup_next_line(line, cap, &pos, end) || strncmp(line, "exe ", 4) != 0 || line[4] == '\0' ||
+        strlen(line + 4) >= sizeof st->exe)
         return false;
     memcpy(st->exe, line + 4, strlen(line + 4) + 1);
     if (!sup_next_line(line, cap, &pos, end) || !sup_line(&in, line, "upgrades"))
@@ -269,8 +267,7 @@ static bool sup_decode_body(sup_upgrade_state *st, const char *pos, const char *
     st->obs.mono_ms = sup_get_u(&in, UINT64_MAX);
     st->obs.observed_ms = sup_get_u(&in, UINT64_MAX);
     st->obs.max_step_ms = sup_get_u(&in, UINT64_MAX);
-    if (!sup_line_end(&in) || !sup_next_line(line, cap, &pos, end) ||
-        !sup_line(&in, line, "fleet"))
+    if (!sup_line_end(&in) || !sup_next_line(line, cap, &pos, end) || !sup_line(&in, line, "fleet"))
         return false;
     st->nslots = (unsigned)sup_get_u(&in, SUP_UPGRADE_MAX_SLOTS);
     st->nlistens = (size_t)sup_get_u(&in, SUP_UPGRADE_MAX_LISTEN);
