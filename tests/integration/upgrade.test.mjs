@@ -3,8 +3,10 @@
 // file gets its workers restarted one at a time, only their drained clients reconnecting; a
 // replaced wsfleetd file is what runs after the upgrade; a broken one is refused, exit 1.
 // The fleet runs from copies of wsfleetd and wsworker in a temp dir that the test replaces.
+// A new image given a hand-over it cannot read exits 1 without touching anything.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -269,5 +271,51 @@ describe('wsctl upgrade', () => {
         const again = await fleet.ctl(['upgrade'], 20000);
         assert.equal(again.code, 0, `${again.stdout}${again.stderr}\n${fleet.tail()}`);
         assert.match(again.stdout, /\(upgrade 4\)/);
+    });
+});
+
+describe('a damaged upgrade hand-over', () => {
+    // The new image cannot know the fleet without it: it exits 1 with one line and touches
+    // nothing (no run dir, no listener, no signal), so the workers serve on as orphans.
+    function runWithHandover(value, fd) {
+        const dir = makeTempDir();
+        try {
+            const runDir = path.join(dir, 'run');
+            const stdio = ['ignore', 'pipe', 'pipe'];
+            if (fd !== undefined) {
+                stdio.push(fd);
+            }
+            const r = spawnSync(process.env.WSFLEETD, ['--foreground', '--listen', '127.0.0.1:0',
+                '--run-dir', runDir], {
+                stdio, env: { ...process.env, WSF_UPGRADE_STATE: value }, timeout: 20000,
+                encoding: 'utf8',
+            });
+            return { ...r, runDirMade: fs.existsSync(runDir) };
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    }
+
+    test('a descriptor that is not there: exit 1, nothing touched', () => {
+        const r = runWithHandover('77');
+        assert.equal(r.status, 1, r.stderr);
+        assert.match(r.stderr, /the hand-over WSF_UPGRADE_STATE=77 cannot be read/);
+        assert.equal(r.runDirMade, false);
+    });
+
+    test('a hand-over whose checksum does not match: exit 1, nothing touched', () => {
+        const dir = makeTempDir();
+        const file = path.join(dir, 'state');
+        fs.writeFileSync(file, 'wsfleetd-upgrade 1\nexe /x\nsum 0000000000000000\n');
+        const fd = fs.openSync(file, 'r');
+        try {
+            const r = runWithHandover('3', fd);
+            assert.equal(r.status, 1, r.stderr);
+            assert.match(r.stderr, /the hand-over is damaged/);
+            assert.equal(r.runDirMade, false);
+        } finally {
+            fs.closeSync(fd);
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
