@@ -84,6 +84,7 @@ typedef struct sup_ctx {
     char exe[SUP_UPGRADE_PATH_MAX];   /* wsfleetd's own path, resolved at the first start */
     uint64_t upgrades;                /* in-place upgrades so far (sup_upgrade.c) */
     bool upgrade_armed;               /* wsctl upgrade was answered: re-execute after the reply */
+    bool upgrade_settings;            /* ... and the configuration changed the workers' settings */
     const sup_upgrade_state *restore; /* set by main when this image is an upgrade's */
     bool upgrade_roll_pending;        /* after an upgrade: compare the workers' binaries ... */
     uint64_t upgrade_roll_at_ms;      /* ... once they all reported, or at the latest then */
@@ -137,6 +138,9 @@ int sup_find_worker_bin(sup_ctx *ctx);
 
 /* Re-reads the configuration (sup_reload.c). */
 void sup_reload(sup_ctx *ctx, wsf_ctl_response *res);
+
+/* True if two configurations start workers differently (sup_reload.c). */
+bool sup_workers_differ(const sup_config *a, const sup_config *b);
 
 /* wsctl requests (sup_ctl.c). */
 void sup_ctl_handle(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *res);

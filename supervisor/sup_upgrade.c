@@ -86,8 +86,9 @@ static int sup_upgrade_probe(const char *exe, char *why, size_t whycap)
     return 0;
 }
 
-/* Whether the configuration as it reads now can be taken over in place. */
-static int sup_upgrade_config_ok(const sup_ctx *ctx, char *why, size_t whycap)
+/* Whether the configuration as it reads now can be taken over in place; *settings tells whether
+ * it starts workers differently (the new image then restarts them all, as a reload would). */
+static int sup_upgrade_config_ok(bool *settings, const sup_ctx *ctx, char *why, size_t whycap)
 {
     sup_config *next = wsf_xcalloc(1, sizeof *next);
     char err[SUP_CONFIG_ERR_MAX];
@@ -104,6 +105,7 @@ static int sup_upgrade_config_ok(const sup_ctx *ctx, char *why, size_t whycap)
         snprintf(why, whycap, "[workers] max changed: restart wsfleetd to apply it");
     else
         rc = 0;
+    *settings = rc == 0 && sup_workers_differ(&ctx->cfg, next);
     free(next);
     return rc;
 }
@@ -111,19 +113,22 @@ static int sup_upgrade_config_ok(const sup_ctx *ctx, char *why, size_t whycap)
 void sup_upgrade_request(sup_ctx *ctx, wsf_ctl_response *res)
 {
     char why[400];
+    bool settings = false;
     if (ctx->roll.active) {
         snprintf(res->error, sizeof res->error,
                  "a rolling restart is running: upgrade when it is done");
         return;
     }
-    if (sup_upgrade_config_ok(ctx, why, sizeof why) != 0 ||
+    if (sup_upgrade_config_ok(&settings, ctx, why, sizeof why) != 0 ||
         sup_upgrade_probe(ctx->exe, why, sizeof why) != 0) {
         wsf_log_error("upgrade refused: %s", why);
         snprintf(res->error, sizeof res->error, "upgrade refused: %.230s", why);
         return;
     }
     ctx->upgrade_armed = true;
-    snprintf(res->message, sizeof res->message, "upgrading: re-executing %.200s", ctx->exe);
+    ctx->upgrade_settings = settings;
+    snprintf(res->message, sizeof res->message, "upgrading: re-executing %.200s%s", ctx->exe,
+             settings ? "; new worker settings" : "");
     res->ok = true;
 }
 
@@ -144,6 +149,7 @@ static void sup_upgrade_capture(sup_upgrade_state *st, const sup_ctx *ctx)
     st->autoscale = ctx->scaler.enabled;
     st->steering_cbpf = ctx->steering_cbpf;
     st->ready_sent = ctx->notify.ready_sent;
+    st->settings = ctx->upgrade_settings;
     st->spawns = ctx->spawns;
     st->command_id = ctx->command_id;
     st->nlistens = ctx->nlistens;
@@ -353,6 +359,7 @@ int sup_upgrade_restore(sup_ctx *ctx)
     ctx->spawns = st->spawns;
     ctx->command_id = st->command_id;
     ctx->upgrades = st->upgrades;
+    ctx->upgrade_settings = st->settings;
     ctx->obs = st->obs;
     for (unsigned i = 0; i < SUP_MAX_SLOTS; i++) {
         sup_slot *s = &ctx->slots[i];
@@ -412,6 +419,13 @@ void sup_upgrade_tick(sup_ctx *ctx, uint64_t now)
     if (!heard_all && now < ctx->upgrade_roll_at_ms)
         return;
     ctx->upgrade_roll_pending = false;
+    if (ctx->upgrade_settings) {
+        ctx->upgrade_settings = false;
+        wsf_log_info("upgrade: the configuration changed the workers' settings: restarting every "
+                     "worker one at a time");
+        sup_roll_renew(ctx);
+        return;
+    }
     sup_binid cur;
     int rc = sup_binid_of(&cur, ctx->worker_bin);
     if (rc != 0) {

@@ -98,9 +98,9 @@ long sup_upgrade_state_encode(char *out, size_t cap, const sup_upgrade_state *st
     sup_put(&o, "fds %d %d %d\n", st->lock_fd, st->pipe_fds[0], st->pipe_fds[1]);
     sup_put(&o, "obs %llu %llu %llu\n", (unsigned long long)st->obs.mono_ms,
             (unsigned long long)st->obs.observed_ms, (unsigned long long)st->obs.max_step_ms);
-    sup_put(&o, "fleet %u %zu %u %u %u %u %d %d %d %llu %llu\n", st->nslots, st->nlistens,
+    sup_put(&o, "fleet %u %zu %u %u %u %u %d %d %d %d %llu %llu\n", st->nslots, st->nlistens,
             st->desired, st->workers_min, st->scaler_min, st->scaler_max, st->autoscale,
-            st->steering_cbpf, st->ready_sent, (unsigned long long)st->spawns,
+            st->steering_cbpf, st->ready_sent, st->settings, (unsigned long long)st->spawns,
             (unsigned long long)st->command_id);
     for (size_t i = 0; i < st->nlistens; i++) {
         const sup_upgrade_listen *l = &st->listens[i];
@@ -278,6 +278,7 @@ static bool sup_decode_body(sup_upgrade_state *st, const char *pos, const char *
     st->autoscale = sup_get_bool(&in);
     st->steering_cbpf = sup_get_bool(&in);
     st->ready_sent = sup_get_bool(&in);
+    st->settings = sup_get_bool(&in);
     st->spawns = sup_get_u(&in, UINT64_MAX);
     st->command_id = sup_get_u(&in, UINT64_MAX);
     if (!sup_line_end(&in) || st->nslots == 0 || st->desired > st->nslots)

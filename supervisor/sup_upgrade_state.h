@@ -64,6 +64,7 @@ typedef struct sup_upgrade_state {
     bool autoscale;
     bool steering_cbpf;
     bool ready_sent; /* systemd has had its first READY=1 */
+    bool settings;   /* the configuration changed the workers' settings: restart them all */
     uint64_t spawns;
     uint64_t command_id;
     size_t nlistens;

@@ -1,7 +1,8 @@
 // Live upgrade (wsctl upgrade): wsfleetd re-executes itself in place. With the same binaries,
 // the supervisor and its workers keep their pids and no client notices; a replaced wsworker
 // file gets its workers restarted one at a time, only their drained clients reconnecting; a
-// replaced wsfleetd file is what runs after the upgrade; a broken one is refused, exit 1.
+// replaced wsfleetd file is what runs after the upgrade; a broken one is refused, exit 1; new
+// worker settings in the configuration restart every worker.
 // The fleet runs from copies of wsfleetd and wsworker in a temp dir that the test replaces.
 // A new image given a hand-over it cannot read exits 1 without touching anything.
 import { after, before, describe, test } from 'node:test';
@@ -272,6 +273,22 @@ describe('wsctl upgrade', () => {
         assert.equal(again.code, 0, `${again.stdout}${again.stderr}\n${fleet.tail()}`);
         assert.match(again.stdout, /\(upgrade 4\)/);
     });
+
+    test('new worker settings in the configuration: every worker restarted, as a reload would',
+        async () => {
+            const before = await fleet.workers();
+            fs.appendFileSync(fleet.configPath, '\n[worker]\nmax_message = 65536\n');
+            const r = await fleet.ctl(['upgrade'], 20000);
+            assert.equal(r.code, 0, `${r.stdout}${r.stderr}\n${fleet.tail()}`);
+            await waitFor(() => fleet.lines(/upgrade: the configuration changed the workers' settings/).length === 1,
+                15000, 'the settings verdict', () => fleet.tail());
+            await fleet.waitWorkers((l) => l.length === 2 && l.every((w) => w.state === 'running' &&
+                !before.some((b) => b.pid === w.pid)), 30000, 'both workers replaced');
+            // A reload afterwards finds nothing to change: the workers run what the file says.
+            const reload = await fleet.ctl(['reload']);
+            assert.equal(reload.code, 0, reload.stderr);
+            assert.doesNotMatch(reload.stdout, /restarting workers/);
+        });
 });
 
 describe('a damaged upgrade hand-over', () => {

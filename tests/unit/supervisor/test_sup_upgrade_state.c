@@ -37,6 +37,7 @@ static sup_upgrade_state *sample_state(void)
     st->autoscale = true;
     st->steering_cbpf = true;
     st->ready_sent = true;
+    st->settings = true;
     st->spawns = 17;
     st->command_id = UINT64_MAX;
     st->nlistens = 2;
