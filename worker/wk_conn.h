@@ -40,6 +40,7 @@ typedef struct wk_conn {
     uint64_t last_heard; /* tick of the last byte received */
     uint64_t last_ping;  /* tick of the last ping sent */
     const wk_service *service;
+    void *svc_state; /* the service's per-connection state (wk_service on_close frees it) */
     union {
         ws_http_scan scan; /* HANDSHAKE */
         ws_parser parser;  /* OPEN and later */
