@@ -16,6 +16,7 @@
 #include "wsf_nats.h"
 
 #define WK_PRESENCE_Q "wsf.presence.q"
+#define WK_PEND_FRAME (64 * 1024) /* pending objects past this leave as a frame at once */
 
 static uint64_t wk_now_ms(void)
 {
@@ -113,6 +114,12 @@ wsf_buf *wk_chsess_out(wk_chsess *s, size_t need)
     wk_conn *c = s->conn;
     if (s->close_code != 0 || c->dead || c->state != WK_CONN_OPEN)
         return NULL;
+    if (s->pend.len > 0 && s->pend.len + need > WK_PEND_FRAME) {
+        /* A burst: this much goes out now rather than at the end of the loop iteration, so that
+         * the backlog below counts what the client has not taken, not what we have not sent. */
+        wk_conn_send_now(c, 0x1, s->pend.data, s->pend.len);
+        s->pend.off = s->pend.len = 0;
+    }
     if (wsf_buf_pending(&c->out) + s->pend.len + need > c->ctx->cfg.max_backlog) {
         wsf_log_info("conn fd=%d: %zu bytes of output backlog, closing with 4001", c->fd,
                      wsf_buf_pending(&c->out) + s->pend.len);

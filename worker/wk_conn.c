@@ -205,6 +205,24 @@ void wk_conn_send(wk_conn *c, int opcode, const uint8_t *data, size_t len)
     wk_conn_kick(c);
 }
 
+void wk_conn_send_now(wk_conn *c, int opcode, const uint8_t *data, size_t len)
+{
+    if (c->state != WK_CONN_OPEN || c->dead)
+        return;
+    c->ctx->stats.messages_out++;
+    wk_conn_queue(c, opcode, data, len);
+    if (c->ctx->batch_conn == c)
+        return; /* the batch goes first, when this connection's input is done */
+    while (wsf_buf_pending(&c->out) > 0) {
+        ssize_t n = send(c->fd, c->out.data + c->out.off, wsf_buf_pending(&c->out), MSG_NOSIGNAL);
+        if (n <= 0)
+            break; /* EAGAIN, or an error the next flush finds and acts on */
+        c->ctx->stats.bytes_out += (uint64_t)n;
+        wsf_buf_consume(&c->out, (size_t)n);
+    }
+    wk_conn_set_events(c, wsf_buf_pending(&c->out) > 0);
+}
+
 /* Queues a close frame and enters CLOSING. */
 static void wk_conn_send_close(wk_conn *c, unsigned code, const char *reason)
 {
