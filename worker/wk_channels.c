@@ -314,8 +314,14 @@ static void wk_chsub_on_history(int err, const struct wsf_nats_history *h, void 
     if (sub == NULL)
         return;
     sub->fetch = NULL;
-    if (err == -ENOENT)
+    if (err == -ENOENT && sub->connect == NULL && !(sub->no_stream && sub->reply_id != 0)) {
+        /* No stream (deleted): a new one is made, a new epoch, and the fetch runs again. */
         wk_chhub_ensure(sub->sess->hub);
+        sub->stalled = true;
+        sub->no_stream = true;
+        return;
+    }
+    sub->no_stream = false;
     if (sub->connect != NULL) {
         wk_chconnect_fetched(sub, err, h);
         return;
@@ -499,6 +505,8 @@ static void wk_chhub_on_stream(int err, const char *epoch, void *arg)
 {
     wk_chhub *h = arg;
     h->ensuring = false;
+    if (h->closing)
+        return;
     if (err != 0) {
         wsf_log_warn("channels: stream not ready: %s", strerror(-err));
         return;
@@ -682,6 +690,7 @@ void wk_channels_free(wk_chhub *h)
 {
     if (h == NULL)
         return;
+    h->closing = true;
     wsf_nats_sub_free(h->admin_sub);
     wsf_nats_sub_free(h->presence_sub);
     wsf_nats_free(h->nats);

@@ -59,6 +59,7 @@ struct wk_chsub {
     uint64_t replayed;        /* publications fetched in this catch-up (the namespace window) */
     wk_chconnect *connect;    /* the connect this first fetch answers, or NULL */
     bool stalled;             /* a fetch failed: retried when NATS is back */
+    bool no_stream;           /* the last fetch found no stream (a first one is retried once) */
 };
 
 struct wk_chan {
@@ -102,6 +103,7 @@ struct wk_chhub {
     char epoch[WSF_NATS_EPOCH_MAX];
     uint64_t epoch_id;
     bool ensuring;
+    bool closing; /* wk_channels_free runs: callbacks owed by NATS do nothing */
     wk_chan **table;
     size_t tcap, nchans;
     wk_chsess *dirty;
