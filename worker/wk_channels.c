@@ -221,6 +221,11 @@ void wk_chsub_fetched(wk_chsub *sub, const wk_chhist *hist, wsf_ch_state *reply)
         pubs[i].offset = hist->pubs[i].offset;
         pubs[i].prev = WSF_CHSYNC_PREV_UNKNOWN;
     }
+    /* Publications held before this worker knew the epoch (epoch 0) belong to the stream the
+     * fetch just read. */
+    for (uint16_t i = 0; i < sub->sync.nheld; i++)
+        if (sub->sync.held[i].epoch == 0)
+            sub->sync.held[i].epoch = h.epoch;
     wsf_chsync_result r;
     wsf_chsync_on_fetched(&sub->sync, &h, pubs, hist->npubs, &r);
     free(pubs);
@@ -519,8 +524,9 @@ static void wk_chhub_on_stream(int err, const char *epoch, void *arg)
     wk_chhub_retry_stalled(h);
 }
 
-/* The stream is made with the largest window over all namespaces (as wsfleetd does), so that a
- * standalone worker works against a bare nats-server and both compute the same limits. */
+/* The stream is made with the largest window over all namespaces (as wsfleetd does): a
+ * standalone worker makes it at connect so that it works against a bare nats-server; under
+ * wsfleetd (which made it with its own replicas) only when it went missing. */
 void wk_chhub_ensure(wk_chhub *h)
 {
     if (h->ensuring || !wk_chhub_up(h))
@@ -546,11 +552,13 @@ static void wk_chhub_on_event(enum wsf_nats_event ev, int err, void *arg)
     switch (ev) {
     case WSF_NATS_EV_CONNECTED:
         wsf_log_info("channels: NATS connected");
-        wk_chhub_ensure(h);
+        if (h->ctx->cfg.supervisor == NULL)
+            wk_chhub_ensure(h); /* under wsfleetd the supervisor owns the stream's settings */
         break;
     case WSF_NATS_EV_RECONNECTED:
         wsf_log_info("channels: NATS reconnected: catching up from history");
-        wk_chhub_ensure(h);
+        if (h->ctx->cfg.supervisor == NULL)
+            wk_chhub_ensure(h);
         wk_chhub_resync_all(h);
         break;
     case WSF_NATS_EV_DISCONNECTED:
