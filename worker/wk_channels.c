@@ -20,9 +20,15 @@
 #define WK_RETRY_MS 1000      /* stalled fetches are retried this often while NATS is up */
 #define WK_URL_MAX 4096
 
-/* A history fetch in flight for one subscription; sub NULL once the subscription went away. */
+/* One history request in flight for the subscriptions of a channel that asked for the same
+ * range in the same loop iteration (after a NATS reconnect, all of them at once); a slot is NULL
+ * once its subscription went away. */
 typedef struct wk_chfetch {
-    wk_chsub *sub;
+    struct wk_chfetch *next; /* the channel's groups being formed in this iteration */
+    uint64_t after;
+    size_t limit;
+    wk_chsub **subs;
+    size_t n, cap;
 } wk_chfetch;
 
 static uint64_t wk_hash(const char *s, size_t n)
@@ -152,34 +158,100 @@ static void wk_chsub_release_held(wk_chsub *sub)
     }
 }
 
-static void wk_chsub_on_history(int err, const struct wsf_nats_history *h, void *arg);
+static void wk_chfetch_on_history(int err, const struct wsf_nats_history *h, void *arg);
 
+/* A subscription that has a request in flight asks again when its result says so. Requests are
+ * issued at the end of the loop iteration (wk_chhub_issue_fetches), one per channel and range. */
 void wk_chsub_fetch(wk_chsub *sub)
 {
-    if (sub->fetch != NULL)
-        return; /* the one in flight is followed by another when its result asks */
+    if (sub->fetch != NULL || sub->want_fetch)
+        return;
     wk_chhub *hub = sub->sess->hub;
     if (!wk_chhub_up(hub)) {
         sub->stalled = true;
         return;
     }
-    uint32_t window = sub->ch->set.history_size;
-    /* A subscribe without since needs only the history's end; otherwise one more than the
-     * namespace's window tells whether the client is outside it. */
-    size_t limit = !sub->sync.has_since && sub->sync.first ? 1 : window + 1;
-    if (limit > WK_FETCH_BATCH)
-        limit = WK_FETCH_BATCH;
-    wk_chfetch *f = wsf_xcalloc(1, sizeof *f);
-    f->sub = sub;
-    int rc = wsf_nats_ch_history(hub->nats, sub->ch->name, sub->ch->len,
-                                 wsf_chsync_position(&sub->sync), limit, wk_chsub_on_history, f);
-    if (rc != 0) {
-        free(f);
-        sub->stalled = true;
-        return;
-    }
     sub->stalled = false;
-    sub->fetch = f;
+    sub->want_fetch = true;
+    sub->fq_prev = NULL;
+    sub->fq_next = hub->fetchq;
+    if (hub->fetchq)
+        hub->fetchq->fq_prev = sub;
+    hub->fetchq = sub;
+    wk_chhub_schedule_flush(hub);
+}
+
+static void wk_chsub_unqueue(wk_chsub *sub)
+{
+    wk_chhub *hub = sub->sess->hub;
+    if (sub->fq_prev)
+        sub->fq_prev->fq_next = sub->fq_next;
+    else
+        hub->fetchq = sub->fq_next;
+    if (sub->fq_next)
+        sub->fq_next->fq_prev = sub->fq_prev;
+    sub->fq_next = sub->fq_prev = NULL;
+    sub->want_fetch = false;
+}
+
+void wk_chhub_issue_fetches(wk_chhub *hub)
+{
+    wk_chfetch *formed = NULL; /* every group of this pass, through ->next */
+    wk_chsub *sub;
+    while ((sub = hub->fetchq) != NULL) {
+        wk_chsub_unqueue(sub);
+        uint32_t window = sub->ch->set.history_size;
+        /* A subscribe without since needs only the history's end; otherwise one more than the
+         * namespace's window tells whether the client is outside it. */
+        size_t limit = !sub->sync.has_since && sub->sync.first ? 1 : (size_t)window + 1;
+        if (limit > WK_FETCH_BATCH)
+            limit = WK_FETCH_BATCH;
+        uint64_t after = wsf_chsync_position(&sub->sync);
+        wk_chfetch *f = sub->ch->forming;
+        while (f != NULL && (f->after != after || f->limit != limit))
+            f = f->next;
+        if (f == NULL) {
+            f = wsf_xcalloc(1, sizeof *f);
+            f->after = after;
+            f->limit = limit;
+            f->next = sub->ch->forming;
+            sub->ch->forming = f;
+        }
+        if (f->n == f->cap) {
+            f->cap = f->cap ? f->cap * 2 : 4;
+            f->subs = wsf_xrealloc(f->subs, f->cap * sizeof *f->subs);
+        }
+        sub->fetch = f;
+        sub->fetch_slot = f->n;
+        f->subs[f->n++] = sub;
+    }
+    /* Unhook the groups from their channels, then send them. */
+    for (size_t i = 0; i < hub->tcap; i++) {
+        for (wk_chan *c = hub->table[i]; c; c = c->hnext) {
+            wk_chfetch *next;
+            for (wk_chfetch *f = c->forming; f; f = next) {
+                next = f->next;
+                f->next = formed;
+                formed = f;
+            }
+            c->forming = NULL;
+        }
+    }
+    while (formed != NULL) {
+        wk_chfetch *f = formed;
+        formed = f->next;
+        f->next = NULL;
+        wk_chan *ch = f->subs[0]->ch;
+        if (wsf_nats_ch_history(hub->nats, ch->name, ch->len, f->after, f->limit,
+                                wk_chfetch_on_history, f) != 0) {
+            for (size_t i = 0; i < f->n; i++) {
+                f->subs[i]->fetch = NULL;
+                f->subs[i]->stalled = true; /* the retry timer asks again */
+            }
+            free(f->subs);
+            free(f);
+        }
+    }
 }
 
 void wk_chsub_drain(wk_chsub *sub)
@@ -311,14 +383,10 @@ static void wk_chconnect_fetched(wk_chsub *sub, int err, const struct wsf_nats_h
     free(cn);
 }
 
-static void wk_chsub_on_history(int err, const struct wsf_nats_history *h, void *arg)
+/* One subscription's share of a fetch result; hist is the copy of h (NULL on error). */
+static void wk_chsub_result(wk_chsub *sub, int err, const struct wsf_nats_history *h,
+                            const wk_chhist *hist)
 {
-    wk_chfetch *f = arg;
-    wk_chsub *sub = f->sub;
-    free(f);
-    if (sub == NULL)
-        return;
-    sub->fetch = NULL;
     if (err == -ENOENT && sub->connect == NULL && !(sub->no_stream && sub->reply_id != 0)) {
         /* No stream (deleted): a new one is made, a new epoch, and the fetch runs again. */
         wk_chhub_ensure(sub->sess->hub);
@@ -341,10 +409,25 @@ static void wk_chsub_on_history(int err, const struct wsf_nats_history *h, void 
         sub->stalled = true; /* retried when NATS is back (or by the retry timer) */
         return;
     }
-    wk_chhist hist;
-    wk_chhist_copy(&hist, h);
-    wk_chsub_fetched(sub, &hist, NULL);
+    wk_chsub_fetched(sub, hist, NULL);
+}
+
+static void wk_chfetch_on_history(int err, const struct wsf_nats_history *h, void *arg)
+{
+    wk_chfetch *f = arg;
+    /* Detach every subscription first: handling one may ask for another fetch or free it. */
+    for (size_t i = 0; i < f->n; i++)
+        if (f->subs[i] != NULL)
+            f->subs[i]->fetch = NULL;
+    wk_chhist hist = {0};
+    if (err == 0)
+        wk_chhist_copy(&hist, h);
+    for (size_t i = 0; i < f->n; i++)
+        if (f->subs[i] != NULL && !f->subs[i]->sess->hub->closing)
+            wk_chsub_result(f->subs[i], err, h, err == 0 ? &hist : NULL);
     wk_chhist_fini(&hist);
+    free(f->subs);
+    free(f);
 }
 
 static void wk_chan_on_msg(const struct wsf_nats_msg *m, void *arg);
@@ -402,7 +485,9 @@ void wk_chsub_free(wk_chsub *sub)
     if (sub->ch_next)
         sub->ch_next->ch_prev = sub->ch_prev;
     if (sub->fetch)
-        sub->fetch->sub = NULL;
+        sub->fetch->subs[sub->fetch_slot] = NULL;
+    if (sub->want_fetch)
+        wk_chsub_unqueue(sub);
     if (sub->reply_id)
         wsf_ch_session_done(&s->ps, sub->reply_id);
     wk_chsub_release_held(sub);
@@ -612,6 +697,7 @@ static void wk_chhub_on_flush(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     wk_chsess *s;
+    wk_chhub_issue_fetches(h);
     while ((s = h->dirty) != NULL) {
         h->dirty = s->dnext;
         if (h->dirty)

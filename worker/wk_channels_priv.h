@@ -55,6 +55,9 @@ struct wk_chsub {
     wk_chsub *s_next;            /* the session's subscriptions */
     wsf_chsync sync;
     struct wk_chfetch *fetch; /* in flight, or NULL */
+    size_t fetch_slot;        /* its place in fetch->subs */
+    bool want_fetch;          /* queued for the end of the loop iteration */
+    wk_chsub *fq_next, *fq_prev;
     uint64_t reply_id;        /* the subscribe this first fetch answers, 0 once answered */
     uint64_t replayed;        /* publications fetched in this catch-up (the namespace window) */
     wk_chconnect *connect;    /* the connect this first fetch answers, or NULL */
@@ -70,6 +73,7 @@ struct wk_chan {
     wk_chsub *subs;
     unsigned nsubs;
     wsf_ch_settings set;
+    struct wk_chfetch *forming; /* requests grouped in this iteration (wk_chhub_issue_fetches) */
 };
 
 /* A command waiting for NATS (publish ack, history, presence); sess NULL once the connection
@@ -107,6 +111,7 @@ struct wk_chhub {
     wk_chan **table;
     size_t tcap, nchans;
     wk_chsess *dirty;
+    wk_chsub *fetchq; /* subscriptions that want a fetch, issued at the end of the iteration */
     struct event *flush_ev;
     struct event *retry_ev;
     struct wsf_nats_sub *admin_sub;
@@ -147,6 +152,8 @@ bool wk_chhub_up(const wk_chhub *h);
 /* The stream went missing (deleted): create it again, which starts a new epoch. */
 void wk_chhub_ensure(wk_chhub *h);
 void wk_chhub_schedule_flush(wk_chhub *h);
+/* Sends the queued fetches, one request per channel and range. */
+void wk_chhub_issue_fetches(wk_chhub *h);
 void wk_chpub_unref(wk_chpub *p);
 int wk_chhub_presence(wk_chhub *h, wk_chsess *s, uint64_t id, const char *channel);
 
