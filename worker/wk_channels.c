@@ -237,6 +237,13 @@ void wk_chhub_issue_fetches(wk_chhub *hub)
             c->forming = NULL;
         }
     }
+    size_t nreq = 0, nsubs = 0;
+    for (wk_chfetch *f = formed; f; f = f->next) {
+        nreq++;
+        nsubs += f->n;
+    }
+    if (nreq > 0)
+        wsf_log_debug("channels: %zu history requests for %zu subscriptions", nreq, nsubs);
     while (formed != NULL) {
         wk_chfetch *f = formed;
         formed = f->next;

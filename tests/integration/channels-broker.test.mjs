@@ -19,7 +19,7 @@ before(async () => {
     const urlFile = path.join(nats.dir, 'nats.url');
     writeFileSync(urlFile, `${nats.url}\n`, { mode: 0o600 });
     w = await startWorker({
-        flags: ['--nats-url-file', urlFile, '--channels-config',
+        flags: ['--log-level', 'debug', '--nats-url-file', urlFile, '--channels-config',
             channelsConfig('[channels]\npublish = client\n')],
     });
 });
@@ -52,8 +52,10 @@ async function publishWhenBack(c, channel, data) {
 
 test('nats-server killed and restarted: 108 meanwhile, nothing lost, nothing twice', async () => {
     const sub = await connected();
+    const sub2 = await connected();
     const pub = await connected();
     assert.ok((await sub.cmd('subscribe', { channel: 'bk' })).subscribe);
+    assert.ok((await sub2.cmd('subscribe', { channel: 'bk' })).subscribe);
     const acked = [];
     for (let i = 0; i < 3; i++) {
         acked.push(await publishWhenBack(pub, 'bk', { before: i }));
@@ -116,7 +118,16 @@ test('nats-server killed and restarted: 108 meanwhile, nothing lost, nothing twi
         assert.ok(got.includes(o), `offset ${o} lost; got ${got}`);
     }
     assert.equal(sub.pushes.find((p) => p.pub.offset === direct).pub.data, 'direct');
+    // The other subscriber of the channel got the same, and its catch-up shared the requests.
+    const got2 = await sub2.until(() => {
+        const offs = sub2.pushes.filter((p) => p.channel === 'bk').map((p) => p.pub.offset);
+        return offs.length >= got.length ? offs : null;
+    }, 'the second subscriber', 30000);
+    assert.deepEqual(got2, got);
+    const caughtUp = w.stderr.match(/1 history requests for 2 subscriptions/g) ?? [];
+    assert.ok(caughtUp.length > 0, 'a reconnect fetches once per channel');
     assert.equal(sub.ws.readyState, WebSocket.OPEN, 'the subscriber stayed connected');
     sub.close();
+    sub2.close();
     pub.close();
 });
