@@ -16,8 +16,8 @@
 #include "wsf_log.h"
 #include "wsf_nats.h"
 
-#define WK_FETCH_BATCH 1000   /* publications per history request */
-#define WK_RETRY_MS 1000      /* stalled fetches are retried this often while NATS is up */
+#define WK_FETCH_BATCH 1000 /* publications per history request */
+#define WK_RETRY_MS 1000    /* stalled fetches are retried this often while NATS is up */
 #define WK_URL_MAX 4096
 
 /* One history request in flight for the subscriptions of a channel that asked for the same
@@ -530,8 +530,7 @@ static void wk_chan_on_msg(const struct wsf_nats_msg *m, void *arg)
     memcpy(p->json, enc.data, enc.len);
     wsf_buf_fini(&enc);
 
-    wsf_chsync_pub cp = {
-        .epoch = hub->epoch_id, .offset = p->offset, .prev = p->prev, .ref = p};
+    wsf_chsync_pub cp = {.epoch = hub->epoch_id, .offset = p->offset, .prev = p->prev, .ref = p};
     wk_chsub *next;
     for (wk_chsub *sub = ch->subs; sub; sub = next) {
         next = sub->ch_next;
@@ -676,8 +675,8 @@ static void wk_chhub_on_admin(const struct wsf_nats_msg *m, void *arg)
     wsf_buf out = {0};
     char head[96];
     int slot = h->ctx->cfg.supervisor != NULL ? (int)h->ctx->cfg.slot : -1;
-    int n = snprintf(head, sizeof head, "{\"pid\":%d,\"slot\":%d,\"channels\":{", (int)getpid(),
-                     slot);
+    int n =
+        snprintf(head, sizeof head, "{\"pid\":%d,\"slot\":%d,\"channels\":{", (int)getpid(), slot);
     wsf_buf_append(&out, head, (size_t)n);
     bool first = true;
     for (size_t i = 0; i < h->tcap; i++) {
@@ -772,7 +771,8 @@ int wk_channels_new(wk_chhub **out, wk_ctx *ctx)
     struct wsf_nats_opts o = {.url = url, .name = name, .stream = cfg->nats_stream};
     rc = wsf_nats_new(&h->nats, ctx->base, &o, wk_chhub_on_event, h);
     if (rc != 0) {
-        wsf_log_error("channels: NATS %s", rc == -EINVAL ? "URL or options refused" : strerror(-rc));
+        wsf_log_error("channels: NATS %s",
+                      rc == -EINVAL ? "URL or options refused" : strerror(-rc));
         goto fail;
     }
     if (wsf_nats_sub_new(&h->admin_sub, h->nats, "wsf.admin.channels", wk_chhub_on_admin, h) != 0)

@@ -58,11 +58,11 @@ struct wk_chsub {
     size_t fetch_slot;        /* its place in fetch->subs */
     bool want_fetch;          /* queued for the end of the loop iteration */
     wk_chsub *fq_next, *fq_prev;
-    uint64_t reply_id;        /* the subscribe this first fetch answers, 0 once answered */
-    uint64_t replayed;        /* publications fetched in this catch-up (the namespace window) */
-    wk_chconnect *connect;    /* the connect this first fetch answers, or NULL */
-    bool stalled;             /* a fetch failed: retried when NATS is back */
-    bool no_stream;           /* the last fetch found no stream (a first one is retried once) */
+    uint64_t reply_id;     /* the subscribe this first fetch answers, 0 once answered */
+    uint64_t replayed;     /* publications fetched in this catch-up (the namespace window) */
+    wk_chconnect *connect; /* the connect this first fetch answers, or NULL */
+    bool stalled;          /* a fetch failed: retried when NATS is back */
+    bool no_stream;        /* the last fetch found no stream (a first one is retried once) */
 };
 
 struct wk_chan {

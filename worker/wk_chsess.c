@@ -204,8 +204,8 @@ static void wk_chsess_connect(wk_chsess *s, const wsf_ch_cmd *cmd)
     cn->hists = wsf_xcalloc(cmd->nsubs, sizeof *cn->hists);
     for (size_t i = 0; i < cmd->nsubs; i++) {
         const wsf_ch_sub *cs = &cmd->subs[i];
-        wk_chsub *sub = wk_chsub_new(s, cs->channel, strlen(cs->channel), &set[i], cs->has_since,
-                                     &cs->since);
+        wk_chsub *sub =
+            wk_chsub_new(s, cs->channel, strlen(cs->channel), &set[i], cs->has_since, &cs->since);
         if (sub == NULL)
             continue;
         sub->connect = cn;
@@ -236,8 +236,8 @@ static void wk_chsess_subscribe(wk_chsess *s, const wsf_ch_cmd *cmd)
         err = WSF_CH_ERR_NOT_AVAILABLE;
     wk_chsub *sub = NULL;
     if (err == 0) {
-        sub = wk_chsub_new(s, cmd->channel, strlen(cmd->channel), &set, cmd->has_since,
-                           &cmd->since);
+        sub =
+            wk_chsub_new(s, cmd->channel, strlen(cmd->channel), &set, cmd->has_since, &cmd->since);
         if (sub == NULL)
             err = WSF_CH_ERR_NOT_AVAILABLE;
     }
@@ -566,7 +566,8 @@ static void wk_chsess_run(wk_chsess *s, const wsf_ch_cmd *cmd)
         wk_chsess_presence(s, cmd);
         return;
     case WSF_CH_OP_RPC:
-        wk_chsess_fail(s, cmd->id, WSF_CH_ERR_METHOD_NOT_FOUND, "no application backend answers rpc");
+        wk_chsess_fail(s, cmd->id, WSF_CH_ERR_METHOD_NOT_FOUND,
+                       "no application backend answers rpc");
         return;
     case WSF_CH_OP_REFRESH:
         wk_chsess_fail(s, cmd->id, WSF_CH_ERR_NOT_AVAILABLE, "tokens are not supported yet");

@@ -154,8 +154,8 @@ static int wk_conn_flush(wk_conn *c)
         if (c->state == WK_CONN_OPEN && wsf_buf_pending(&c->out) > ctx->cfg.max_backlog) {
             /* The client is not reading: stop producing for it (§7.4.1 1008, policy; a service
              * may say otherwise, /channels says 4001 "lagging, resume"). */
-            unsigned code = c->service && c->service->backlog_code ? c->service->backlog_code
-                                                                    : WS_CLOSE_POLICY;
+            unsigned code =
+                c->service && c->service->backlog_code ? c->service->backlog_code : WS_CLOSE_POLICY;
             wsf_log_info("conn fd=%d: %zu bytes of output backlog, closing with %u", c->fd,
                          wsf_buf_pending(&c->out), code);
             wk_conn_close(c, code,

@@ -63,8 +63,8 @@ START_TEST(bad_text_refused)
     wsf_chconf c;
     char err[256] = "";
     ck_assert_int_eq(load(&c, bad[_i].text, err, sizeof err), -EINVAL);
-    ck_assert_msg(strncmp(err, bad[_i].err, strlen(bad[_i].err)) == 0, "%s: got '%s'",
-                  bad[_i].text, err);
+    ck_assert_msg(strncmp(err, bad[_i].err, strlen(bad[_i].err)) == 0, "%s: got '%s'", bad[_i].text,
+                  err);
     wsf_chconf_fini(&c);
 }
 END_TEST

@@ -160,9 +160,14 @@ START_TEST(channels_flags)
     ck_assert_ptr_null(cfg.channels_config);
     ck_assert_str_eq(cfg.nats_stream, "WSF");
 
-    char *direct[] = {"wsworker",          "--nats-url", "nats://t@127.0.0.1:1,nats://127.0.0.1:2",
-                      "--channels-config", "/x.ini",     "--nats-stream",
-                      "APP_1",             NULL};
+    char *direct[] = {"wsworker",
+                      "--nats-url",
+                      "nats://t@127.0.0.1:1,nats://127.0.0.1:2",
+                      "--channels-config",
+                      "/x.ini",
+                      "--nats-stream",
+                      "APP_1",
+                      NULL};
     ck_assert_int_eq(parse(&cfg, direct, ARGC(direct)), 0);
     ck_assert_str_eq(cfg.nats_url, "nats://t@127.0.0.1:1,nats://127.0.0.1:2");
     ck_assert_str_eq(cfg.channels_config, "/x.ini");
