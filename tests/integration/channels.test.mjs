@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { ChClient, PROTOCOL, channelsConfig } from './lib/channels.mjs';
 import { startNats } from './lib/nats.mjs';
 import {
-    canEcho, httpExchange, sleep, startWorker, stopWorker, upgradeRequest,
+    canEcho, httpExchange, runWorker, sleep, startWorker, stopWorker, upgradeRequest,
 } from './lib/worker.mjs';
 
 const CONFIG = `
@@ -99,6 +99,18 @@ describe('route and subprotocol', () => {
         } finally {
             assert.equal(await stopWorker(w), null);
         }
+    });
+
+    test('a bad channels config or URL file stops the worker before it serves (exit 100)', async () => {
+        const bad = channelsConfig('[channels]\npublish = everyone\n');
+        const r = await runWorker(['--listen', '127.0.0.1:0', '--nats-url', nats.url,
+            '--channels-config', bad]);
+        assert.equal(r.code, 100, r.stderr);
+        assert.match(r.stderr, /channels\.ini: line 2: \[channels\] /);
+        const missing = await runWorker(['--listen', '127.0.0.1:0', '--nats-url-file',
+            '/nonexistent/nats.url']);
+        assert.equal(missing.code, 100, missing.stderr);
+        assert.match(missing.stderr, /--nats-url-file \/nonexistent\/nats.url: No such file/);
     });
 });
 
