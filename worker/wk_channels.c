@@ -716,12 +716,8 @@ static void wk_chhub_on_flush(evutil_socket_t fd, short what, void *arg)
         /* The session may be freed by what follows (a failed send kills the connection). */
         if (s->pend.len > 0) {
             wk_conn_send(c, 0x1, s->pend.data, s->pend.len);
-            if (!c->dead) {
-                if (s->pend.cap > 64 * 1024)
-                    wsf_buf_fini(&s->pend);
-                else
-                    s->pend.off = s->pend.len = 0;
-            }
+            if (!c->dead)
+                wsf_buf_fini(&s->pend); /* an idle subscriber holds no buffer */
         }
         if (!c->dead && code != 0)
             wk_conn_close(c, code, reason);
