@@ -207,14 +207,14 @@ static void wk_chsess_connect(wk_chsess *s, const wsf_ch_cmd *cmd)
         wk_chsub *sub =
             wk_chsub_new(s, cs->channel, strlen(cs->channel), &set[i], cs->has_since, &cs->since);
         if (sub == NULL)
-            continue;
+            break;
         sub->connect = cn;
         cn->subs[cn->nsubs++] = sub;
     }
-    cn->pending = cn->nsubs;
-    s->connect = cn;
-    if (cn->nsubs == 0) {
-        s->connect = NULL;
+    if (cn->nsubs < cmd->nsubs) {
+        /* Every sub or none: a reply without one would leave the client believing it has it. */
+        for (size_t i = 0; i < cn->nsubs; i++)
+            wk_chsub_free(cn->subs[i]);
         free(cn->subs);
         free(cn->hists);
         free(cn);
@@ -222,6 +222,8 @@ static void wk_chsess_connect(wk_chsess *s, const wsf_ch_cmd *cmd)
         wk_chsess_close(s, 1013, "channels not available");
         return;
     }
+    cn->pending = cn->nsubs;
+    s->connect = cn;
     for (size_t i = 0; i < cn->nsubs; i++)
         wk_chsub_fetch(cn->subs[i]);
 }
