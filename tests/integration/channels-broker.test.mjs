@@ -78,6 +78,13 @@ test('nats-server killed and restarted: 108 meanwhile, nothing lost, nothing twi
     assert.equal((await pub.cmd('subscribe', { channel: 'other' })).error.code, 108);
     assert.equal((await pub.cmd('history', { channel: 'bk' })).error.code, 108);
     assert.ok(await canEcho(w), 'echo works while NATS is down');
+    // A plain connect needs no NATS; one that resumes channels does, and fails as a whole.
+    const late = await connected();
+    late.close();
+    const resuming = await ChClient.open(w.url('/channels'), { worker: w });
+    const refused = await resuming.cmd('connect', { subs: { bk: {} } });
+    assert.equal(refused.error.code, 108);
+    assert.equal((await resuming.closed).code, 1013);
     assert.equal(sub.ws.readyState, WebSocket.OPEN);
 
     await nats.start();
