@@ -665,36 +665,6 @@ static void wk_chhub_on_event(enum wsf_nats_event ev, int err, void *arg)
     }
 }
 
-/* ---- admin ---- */
-
-static void wk_chhub_on_admin(const struct wsf_nats_msg *m, void *arg)
-{
-    wk_chhub *h = arg;
-    if (m->reply == NULL)
-        return;
-    wsf_buf out = {0};
-    char head[96];
-    int slot = h->ctx->cfg.supervisor != NULL ? (int)h->ctx->cfg.slot : -1;
-    int n =
-        snprintf(head, sizeof head, "{\"pid\":%d,\"slot\":%d,\"channels\":{", (int)getpid(), slot);
-    wsf_buf_append(&out, head, (size_t)n);
-    bool first = true;
-    for (size_t i = 0; i < h->tcap; i++) {
-        for (wk_chan *c = h->table[i]; c; c = c->hnext) {
-            /* Names are [A-Za-z0-9_.:@-]: nothing to escape. */
-            n = snprintf(head, sizeof head, "%s\"", first ? "" : ",");
-            wsf_buf_append(&out, head, (size_t)n);
-            wsf_buf_append(&out, c->name, c->len);
-            n = snprintf(head, sizeof head, "\":%u", c->nsubs);
-            wsf_buf_append(&out, head, (size_t)n);
-            first = false;
-        }
-    }
-    wsf_buf_append(&out, "}}", 2);
-    wsf_nats_publish(h->nats, m->reply, out.data, out.len);
-    wsf_buf_fini(&out);
-}
-
 /* ---- flush ---- */
 
 static void wk_chhub_on_flush(evutil_socket_t fd, short what, void *arg)
@@ -771,9 +741,7 @@ int wk_channels_new(wk_chhub **out, wk_ctx *ctx)
                       rc == -EINVAL ? "URL or options refused" : strerror(-rc));
         goto fail;
     }
-    if (wsf_nats_sub_new(&h->admin_sub, h->nats, "wsf.admin.channels", wk_chhub_on_admin, h) != 0)
-        goto fail;
-    if (wk_chhub_presence(h, NULL, 0, NULL) != 0)
+    if (wk_chadmin_start(h) != 0)
         goto fail;
     wsf_log_info("channels on: /channels speaks wsfleet.v1 (stream %s)", cfg->nats_stream);
     *out = h;

@@ -155,6 +155,12 @@ void wk_chhub_schedule_flush(wk_chhub *h);
 /* Sends the queued fetches, one request per channel and range. */
 void wk_chhub_issue_fetches(wk_chhub *h);
 void wk_chpub_unref(wk_chpub *p);
+
+/* wk_chadmin.c */
+/* Answers wsf.admin.channels and other workers' presence questions. Returns 0 or -1. */
+int wk_chadmin_start(wk_chhub *h);
+/* Asks every worker who is subscribed to channel; s gets the presence reply to id after
+ * WK_PRESENCE_WINDOW_MS. Returns 0, or a negative errno (nothing was sent). */
 int wk_chhub_presence(wk_chhub *h, wk_chsess *s, uint64_t id, const char *channel);
 
 #endif
