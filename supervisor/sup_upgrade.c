@@ -271,12 +271,14 @@ void sup_upgrade_run(sup_ctx *ctx)
 
 int sup_upgrade_load(sup_upgrade_state **out)
 {
-    const char *v = getenv(SUP_UPGRADE_ENV);
-    if (v == NULL)
+    const char *env = getenv(SUP_UPGRADE_ENV);
+    if (env == NULL)
         return 0;
+    char v[32];
+    snprintf(v, sizeof v, "%s", env);
+    unsetenv(SUP_UPGRADE_ENV); /* for no one else: not the workers, not a later upgrade */
     char *end;
     long fd = strtol(v, &end, 10);
-    unsetenv(SUP_UPGRADE_ENV);
     struct stat stt;
     char *buf = NULL;
     int rc = -1;
