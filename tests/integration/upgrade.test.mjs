@@ -234,7 +234,9 @@ describe('wsctl upgrade', () => {
             // that landed on a worker still to be drained may be closed again.
             assert.ok(clients.codes.get(1001) >= 200, JSON.stringify([...clients.codes]));
             assert.deepEqual(clients.failures, []);
-            const failed = results.filter((x) => !x.ok);
+            // A new connection is never refused; one that opened just as its worker began to
+            // drain is a drained client too (1001 before its echo), never anything else.
+            const failed = results.filter((x) => !x.ok && !/^closed with 1001 /.test(x.error));
             assert.deepEqual(failed, [], fleet.tail());
             assert.ok(results.length > 10);
         });
