@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sup_channels.h"
 #include "sup_ctx.h"
 #include "wsf_log.h"
 #include "wsf_rand.h"
@@ -120,6 +121,7 @@ int sup_slot_spawn(sup_ctx *ctx, sup_slot *slot)
     sup_config_worker_args(&wargs, cfg);
     for (size_t i = 0; i < wargs.argc && argc < SUP_MAX_ARGS - 1; i++)
         argv[argc++] = wargs.argv[i];
+    argc = sup_channels_worker_args(ctx, argv, argc, SUP_MAX_ARGS - 1);
     argv[argc] = NULL;
 
     int errpipe[2];
