@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -184,6 +185,7 @@ static int sup_natsd_spawn(sup_natsd *d, uint64_t now)
 {
     const char *argv[4];
     wsf_natsd_argv(argv, 4, d->exe, d->conf_path);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == -1) {
         wsf_log_error("nats-server: fork failed: %s", strerror(errno));
@@ -192,6 +194,11 @@ static int sup_natsd_spawn(sup_natsd *d, uint64_t now)
     if (pid == 0) {
         /* Its own process group: a terminal's Ctrl-C must not stop it before the workers. */
         setpgid(0, 0);
+        /* A supervisor killed outright takes it along; the next one starts it again with the
+         * same port and token (sup_natsd_reuse), so the workers it adopts reconnect. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(127); /* it died before the line above */
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
@@ -245,6 +252,32 @@ static int sup_natsd_wait_port(sup_natsd *d, uint32_t wait_ms)
     }
 }
 
+/* The port and token of the previous sidecar of this run dir (its nats.conf, written 0600 by a
+ * supervisor holding the run dir's lock), so that workers a new supervisor adopts find the broker
+ * where they left it. Returns 0 with d->port and d->token set, or -1. */
+static int sup_natsd_reuse(sup_natsd *d)
+{
+    char text[4096];
+    int fd = open(d->conf_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd == -1)
+        return -1;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    text[n] = '\0';
+    const char *p = strstr(text, "\nport: ");
+    const char *t = strstr(text, "token: \"");
+    int port;
+    char token[sizeof d->token];
+    if (p == NULL || t == NULL || sscanf(p, "\nport: %d", &port) != 1 || port < 1 || port > 65535 ||
+        sscanf(t, "token: \"%32[0-9a-f]\"", token) != 1 || strlen(token) != sizeof token - 1)
+        return -1;
+    d->port = port;
+    memcpy(d->token, token, sizeof token);
+    return 0;
+}
+
 int sup_natsd_start(sup_natsd *d, const sup_config *cfg, const char *run_dir, unsigned euid,
                     uint32_t wait_ms)
 {
@@ -271,6 +304,22 @@ int sup_natsd_start(sup_natsd *d, const sup_config *cfg, const char *run_dir, un
     if (rc != 0) {
         wsf_log_error("nats-server store %s: %s", d->store_dir, strerror(-rc));
         return -1;
+    }
+    if (sup_natsd_reuse(d) == 0) {
+        wsf_log_info("nats-server: reusing port %d and the token of this run dir's last one",
+                     d->port);
+        int port = d->port;
+        if (sup_natsd_fix_port(d) != 0)
+            return -1;
+        if (sup_natsd_spawn(d, sup_natsd_now()) != 0) {
+            d->state = SUP_NATSD_BACKOFF;
+        } else if (sup_natsd_wait_port(d, wait_ms) == 0) {
+            d->port = port; /* the config fixes it: the ports file says the same */
+            wsf_log_info("nats-server: pid %d listening on %s:%d, store %s", (int)d->pid,
+                         SUP_NATSD_HOST, d->port, d->store_dir);
+        }
+        d->port = port;
+        return 0;
     }
     unsigned char raw[16];
     if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
