@@ -1,0 +1,337 @@
+// wsfleetd's side of channels: the nats-server sidecar (0600 URL with a token in the 0700 run dir,
+// restarted on the same port with its history after a SIGKILL, shown by wsctl status), an external
+// broker from [nats] url instead of a sidecar, wsctl publish/history/channels through wsfleetd's
+// own NATS connection, and the one-line refusal of a bad [namespace] key. The `nats` package is
+// the independent client: it proves the token works and answers the wsf.admin.channels gather.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { connect, JSONCodec } from 'nats';
+import {
+    fleetdPath, iniText, makeTempDir, pidAlive, runProgram, signalPid, sleep, startFleet,
+    stopFleet,
+} from './lib/fleet.mjs';
+
+const WAIT_MS = 20000;
+const POLL_MS = 50;
+
+function modeOf(p) {
+    return fs.statSync(p).mode & 0o7777;
+}
+
+// The command line of `pid`, NUL-separated fields joined by spaces; '' when it is gone.
+function cmdline(pid) {
+    try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+    } catch {
+        return '';
+    }
+}
+
+// Children of `ppid` whose executable's name is `name`.
+function childrenNamed(ppid, name) {
+    const found = [];
+    for (const entry of fs.readdirSync('/proc')) {
+        if (!/^\d+$/.test(entry)) {
+            continue;
+        }
+        let stat;
+        try {
+            stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+        } catch {
+            continue;
+        }
+        const open = stat.indexOf('(');
+        const close = stat.lastIndexOf(')');
+        const comm = stat.slice(open + 1, close);
+        const fields = stat.slice(close + 2).split(' ');
+        if (comm === name && Number(fields[1]) === ppid) {
+            found.push(Number(entry));
+        }
+    }
+    return found;
+}
+
+// Polls fleet status until pred(status) holds; returns it, or throws with the last one.
+async function waitStatus(fleet, pred, what) {
+    const deadline = Date.now() + WAIT_MS;
+    let last;
+    for (;;) {
+        last = await fleet.status();
+        if (pred(last)) {
+            return last;
+        }
+        if (Date.now() >= deadline) {
+            throw new Error(`timed out waiting for ${what}; last status ${JSON.stringify(last)}\n` +
+                `${fleet.tail()}`);
+        }
+        await sleep(POLL_MS);
+    }
+}
+
+// wsctl publish, expected to succeed: the offset it printed.
+async function publish(fleet, channel, data, json = false) {
+    const r = await fleet.ctl([...(json ? ['--json'] : []), 'publish', channel, data]);
+    assert.equal(r.code, 0, `publish: exit ${r.code}\n${r.stdout}${r.stderr}`);
+    if (json) {
+        assert.deepEqual(Object.keys(r.json), ['offset']);
+        return r.json.offset;
+    }
+    assert.match(r.stdout, /^\d+\n$/);
+    return Number(r.stdout);
+}
+
+// Publishes until wsfleetd's own connection and the stream are up (the stream is ensured right
+// after connecting, asynchronously), then returns that first offset.
+async function firstPublish(fleet, channel, data) {
+    const deadline = Date.now() + WAIT_MS;
+    for (;;) {
+        const r = await fleet.ctl(['publish', channel, data]);
+        if (r.code === 0) {
+            return Number(r.stdout);
+        }
+        if (Date.now() >= deadline) {
+            throw new Error(`publish never succeeded: ${r.code} ${r.stderr}\n${fleet.tail()}`);
+        }
+        await sleep(POLL_MS);
+    }
+}
+
+async function history(fleet, channel, extra = []) {
+    const r = await fleet.ctl(['--json', 'history', channel, ...extra]);
+    assert.equal(r.code, 0, `history: exit ${r.code}\n${r.stdout}${r.stderr}`);
+    return r.json;
+}
+
+// Starts a nats-server of the test's own with JetStream, on a port it picks; resolves with
+// { child, port, url }.
+async function startOwnBroker(dir) {
+    const portsDir = path.join(dir, 'ports');
+    fs.mkdirSync(portsDir);
+    const child = spawn('/usr/sbin/nats-server', ['-a', '127.0.0.1', '-p', '-1', '-js', '-sd',
+        path.join(dir, 'js'), '--ports_file_dir', portsDir], { stdio: 'ignore' });
+    const deadline = Date.now() + WAIT_MS;
+    for (;;) {
+        const file = path.join(portsDir, `nats-server_${child.pid}.ports`);
+        if (fs.existsSync(file)) {
+            try {
+                const port = Number(/:(\d+)"/.exec(JSON.parse(fs.readFileSync(file, 'utf8'))
+                    .nats[0] + '"')[1]);
+                return { child, port, url: `nats://127.0.0.1:${port}` };
+            } catch {
+                // being written
+            }
+        }
+        if (Date.now() >= deadline || child.exitCode !== null) {
+            child.kill('SIGKILL');
+            throw new Error('the test\'s nats-server did not start');
+        }
+        await sleep(POLL_MS);
+    }
+}
+
+describe('channels: the sidecar and wsctl', () => {
+    let fleet;
+    let nc;
+    after(async () => {
+        if (nc) {
+            await nc.close();
+        }
+        const msg = await stopFleet(fleet);
+        assert.equal(msg, null, msg ?? '');
+    });
+
+    test('the sidecar runs before the workers, its URL is 0600 in the 0700 run dir, the token '
+        + 'works', async () => {
+        fleet = await startFleet();
+        assert.equal(modeOf(fleet.runDir), 0o700);
+        const urlFile = path.join(fleet.runDir, 'nats.url');
+        assert.equal(modeOf(urlFile), 0o600);
+        assert.equal(modeOf(path.join(fleet.runDir, 'nats.conf')), 0o600);
+        assert.equal(modeOf(path.join(fleet.runDir, 'channels.ini')), 0o600);
+        const url = fs.readFileSync(urlFile, 'utf8').trim();
+        const m = /^nats:\/\/([0-9a-f]{32})@127\.0\.0\.1:(\d+)$/.exec(url);
+        assert.ok(m, `nats.url holds ${url}`);
+        const st = await waitStatus(fleet, (s) => s.nats?.state === 'running', 'sidecar running');
+        assert.equal(st.nats.mode, 'sidecar');
+        assert.equal(st.nats.port, Number(m[2]));
+        assert.equal(st.nats.restarts, 0);
+        assert.equal(st.nats.stream, 'WSF');
+        assert.match(cmdline(st.nats.pid), /nats-server -c .*nats\.conf/);
+        // It started before the first worker.
+        const started = fleet.stderr.indexOf(`nats-server: started pid ${st.nats.pid}`);
+        assert.ok(started >= 0 && started < fleet.stderr.indexOf(' started worker pid '));
+        // The token is what admits a client; none is refused.
+        await assert.rejects(connect({ servers: `127.0.0.1:${m[2]}`, reconnect: false }));
+        nc = await connect({ servers: `127.0.0.1:${m[2]}`, token: m[1] });
+        assert.equal(nc.isClosed(), false);
+    });
+
+    test('wsctl publish prints increasing offsets and wsctl history shows them', async () => {
+        const o1 = await firstPublish(fleet, 'news', '{"n": 1}');
+        const o2 = await publish(fleet, 'news', '[2, "two"]');
+        const other = await publish(fleet, 'chat:lobby', '"elsewhere"');
+        const o3 = await publish(fleet, 'news', '3', true);
+        assert.ok(o1 > 0 && o2 > o1 && other > o2 && o3 > other, `${o1} ${o2} ${other} ${o3}`);
+        const h = await history(fleet, 'news');
+        assert.equal(h.channel, 'news');
+        assert.match(h.epoch, /^[0-9a-f]{16}$/);
+        assert.equal(h.offset, o3);
+        assert.deepEqual(h.pubs, [
+            { offset: o1, data: { n: 1 } },
+            { offset: o2, data: [2, 'two'] },
+            { offset: o3, data: 3 },
+        ]);
+        const last = await history(fleet, 'news', ['--limit', '1']);
+        assert.deepEqual(last.pubs, [{ offset: o3, data: 3 }]);
+        const text = await fleet.ctl(['history', 'news']);
+        assert.equal(text.code, 0);
+        assert.equal(text.stdout, `channel news  epoch ${h.epoch}  offset ${o3}  (3 publications)\n`
+            + `${o1} {"n":1}\n${o2} [2,"two"]\n${o3} 3\n`);
+        // What wsctl publishes is in the stream applications read.
+        const jsm = await nc.jetstreamManager();
+        const got = await jsm.streams.getMessage('WSF', { seq: o2 });
+        assert.equal(got.subject, 'wsf.ch.news');
+        assert.deepEqual(JSONCodec().decode(got.data), [2, 'two']);
+    });
+
+    test('wsctl publish from stdin, and usage errors exit 2', async () => {
+        const child = spawn(process.env.WSCTL, ['--run-dir', fleet.runDir, 'publish', 'news', '-'],
+            { stdio: ['pipe', 'pipe', 'pipe'] });
+        let out = '';
+        child.stdout.setEncoding('utf8').on('data', (c) => { out += c; });
+        child.stdin.end('{\n  "from": "stdin"\n}\n');
+        const code = await new Promise((resolve) => child.on('close', resolve));
+        assert.equal(code, 0);
+        const off = Number(out);
+        const h = await history(fleet, 'news');
+        assert.deepEqual(h.pubs.at(-1), { offset: off, data: { from: 'stdin' } });
+        for (const args of [['publish', 'news', '{"a":'], ['publish', 'bad channel', '1'],
+            ['history', 'news', '--limit', '0']]) {
+            const r = await fleet.ctl(args);
+            assert.equal(r.code, 2, `${args.join(' ')}: ${r.code} ${r.stderr}`);
+        }
+    });
+
+    test('wsctl channels gathers wsf.admin.channels answers', async () => {
+        // A responder of the test's own stands in for a worker: it answers like one would.
+        const sub = nc.subscribe('wsf.admin.channels');
+        const fakePid = 999999;
+        (async () => {
+            for await (const m of sub) {
+                m.respond(JSONCodec().encode({ pid: fakePid, slot: 7, channels: { news: 3, 'chat:lobby': 1 } }));
+            }
+        })();
+        await nc.flush();
+        const r = await fleet.ctl(['--json', 'channels']);
+        sub.unsubscribe();
+        assert.equal(r.code, 0, r.stderr);
+        const fake = r.json.workers.find((w) => w.pid === fakePid);
+        assert.deepEqual(fake, { pid: fakePid, slot: 7, channels: { news: 3, 'chat:lobby': 1 } });
+        assert.equal(r.json.channels.news >= 3, true);
+        assert.equal(r.json.running, 2);
+        assert.ok(r.json.answered >= 1);
+        const text = await fleet.ctl(['channels']);
+        assert.equal(text.code, 0);
+        assert.match(text.stdout, /^CHANNEL +SUBSCRIBERS +PER WORKER/);
+        assert.match(text.stdout, /running workers answered\n$/);
+    });
+
+    test('a SIGKILLed sidecar is restarted on the same port with its history', async () => {
+        const before = await fleet.status();
+        const h0 = await history(fleet, 'news');
+        assert.ok(signalPid(before.nats.pid, 'SIGKILL'));
+        const st = await waitStatus(fleet, (s) => s.nats.state === 'running' &&
+            s.nats.pid > 0 && s.nats.pid !== before.nats.pid, 'a new sidecar');
+        assert.equal(st.nats.port, before.nats.port);
+        assert.equal(st.nats.restarts, 1);
+        assert.ok(!pidAlive(before.nats.pid));
+        // wsfleetd's connection comes back by itself; the history survived (file store).
+        const o = await firstPublish(fleet, 'news', '"after"');
+        assert.ok(o > h0.offset);
+        const h = await history(fleet, 'news');
+        assert.equal(h.epoch, h0.epoch);
+        assert.deepEqual(h.pubs.slice(0, h0.pubs.length), h0.pubs);
+        assert.deepEqual(h.pubs.at(-1), { offset: o, data: 'after' });
+        // The test's own client reconnected too (same port, same token).
+        const deadline = Date.now() + WAIT_MS;
+        while (nc.isClosed() === false && Date.now() < deadline) {
+            try {
+                await nc.flush();
+                break;
+            } catch {
+                await sleep(POLL_MS);
+            }
+        }
+        assert.equal(nc.isClosed(), false);
+    });
+
+    test('the sidecar stops after the workers, with the fleet', async () => {
+        const st = await fleet.status();
+        const msg = await stopFleet(fleet);
+        fleet = undefined;
+        assert.equal(msg, null, msg ?? '');
+        assert.ok(!pidAlive(st.nats.pid), 'the sidecar outlived wsfleetd');
+    });
+});
+
+describe('channels: an external broker', () => {
+    let fleet;
+    let broker;
+    const dir = makeTempDir();
+    after(async () => {
+        const msg = await stopFleet(fleet);
+        if (broker && broker.child.exitCode === null) {
+            broker.child.kill('SIGKILL');
+        }
+        fs.rmSync(dir, { recursive: true, force: true });
+        assert.equal(msg, null, msg ?? '');
+    });
+
+    test('[nats] url: no sidecar, wsctl publishes there; a broker down is exit 1', async () => {
+        broker = await startOwnBroker(dir);
+        fleet = await startFleet({ sections: { nats: { url: broker.url } } });
+        const st = await waitStatus(fleet, (s) => s.nats?.connected, 'connected to the broker');
+        assert.equal(st.nats.mode, 'external');
+        assert.equal(st.nats.state, 'external');
+        assert.equal(st.nats.pid, 0);
+        assert.deepEqual(childrenNamed(fleet.pid, 'nats-server'), []);
+        assert.equal(fs.readFileSync(path.join(fleet.runDir, 'nats.url'), 'utf8'), broker.url);
+        assert.equal(modeOf(path.join(fleet.runDir, 'nats.url')), 0o600);
+        const o = await firstPublish(fleet, 'ext', '{"x":1}');
+        const nc = await connect({ servers: broker.url });
+        const got = await (await nc.jetstreamManager()).streams.getMessage('WSF', { seq: o });
+        assert.equal(got.subject, 'wsf.ch.ext');
+        await nc.close();
+        broker.child.kill('SIGKILL');
+        await new Promise((resolve) => broker.child.on('exit', resolve));
+        await waitStatus(fleet, (s) => !s.nats.connected, 'the broker gone');
+        const r = await fleet.ctl(['publish', 'ext', '2']);
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /NATS is not available/);
+        const h = await fleet.ctl(['history', 'ext']);
+        assert.equal(h.code, 1);
+    });
+});
+
+describe('channels: configuration', () => {
+    test('a bad [namespace] key is one line and exit 2', async () => {
+        const dir = makeTempDir();
+        try {
+            const ini = path.join(dir, 'bad.ini');
+            fs.writeFileSync(ini, iniText({ channels: { history_size: 10 },
+                'namespace chat': { publish: 'client', colour: 'blue' } }));
+            const r = await runProgram(fleetdPath(), ['--foreground', '-c', ini, '--listen',
+                '127.0.0.1:0', '--run-dir', path.join(dir, 'run')], 20000);
+            assert.equal(r.code, 2, r.stderr);
+            const lines = r.stderr.split('\n').filter((l) => l !== '');
+            assert.equal(lines.length, 1, r.stderr);
+            assert.match(lines[0], /bad\.ini:\d+: \[namespace chat\] colour: /);
+            assert.ok(!fs.existsSync(path.join(dir, 'run', 'nats.url')));
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
