@@ -299,7 +299,7 @@ static unsigned sup_channels_running(const sup_ctx *ctx)
 {
     unsigned n = 0;
     for (unsigned i = 0; i < ctx->nslots; i++)
-        n += ctx->slots[i].state == SUP_SLOT_RUNNING && ctx->slots[i].pid != 0;
+        n += ctx->slots[i].lc.state == SUP_SLOT_RUNNING && ctx->slots[i].pid != 0;
     return n;
 }
 
@@ -465,10 +465,10 @@ void sup_channels_fini(sup_ctx *ctx)
     ctx->channels = NULL;
 }
 
-int sup_channels_worker_args(const sup_ctx *ctx, char **argv, int argc, int max)
+size_t sup_channels_worker_args(const sup_ctx *ctx, char **argv, size_t argc)
 {
     const sup_channels *ch = sup_ch(ctx);
-    if (ch == NULL || !ch->worker_flags || argc + 6 >= max)
+    if (ch == NULL || !ch->worker_flags)
         return argc;
     argv[argc++] = "--nats-url-file";
     argv[argc++] = (char *)ch->natsd.url_path;

@@ -49,9 +49,13 @@ bool sup_channels_stopped(struct sup_ctx *ctx);
 
 void sup_channels_fini(struct sup_ctx *ctx);
 
+/* Most arguments sup_channels_worker_args appends. */
+#define SUP_CHANNELS_WORKER_ARGS 6
+
 /* Appends the worker's channel flags (--nats-url-file, --channels-config, --nats-stream) to argv
- * [argc..max-1) when the worker binary takes them. Returns the new argc. */
-int sup_channels_worker_args(const struct sup_ctx *ctx, char **argv, int argc, int max);
+ * at argc, which must have room for SUP_CHANNELS_WORKER_ARGS more, when the worker binary takes
+ * them. Returns the new argc. */
+size_t sup_channels_worker_args(const struct sup_ctx *ctx, char **argv, size_t argc);
 
 /* Fills res->nats for wsctl status. */
 void sup_channels_status(const struct sup_ctx *ctx, wsf_ctl_response *res);
