@@ -13,6 +13,7 @@ import {
     fleetdPath, iniText, makeTempDir, pidAlive, runProgram, signalPid, sleep, startFleet,
     stopFleet,
 } from './lib/fleet.mjs';
+import { WebSocket } from './lib/worker.mjs';
 
 const WAIT_MS = 20000;
 const POLL_MS = 50;
@@ -274,6 +275,103 @@ describe('channels: the sidecar and wsctl', () => {
         fleet = undefined;
         assert.equal(msg, null, msg ?? '');
         assert.ok(!pidAlive(st.nats.pid), 'the sidecar outlived wsfleetd');
+    });
+});
+
+// Opens a /channels client that connects and subscribes to `channel`; resolves once subscribed.
+function subscriber(fleet, channel) {
+    const ws = fleet.track(new WebSocket(fleet.url('/channels'), 'wsfleet.v1'));
+    return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no subscribe reply')), WAIT_MS);
+        ws.on('error', reject);
+        ws.on('open', () => {
+            ws.send('{"id":1,"connect":{}}\n' +
+                `{"id":2,"subscribe":{"channel":"${channel}"}}`);
+        });
+        ws.on('message', (data) => {
+            for (const line of data.toString().split('\n')) {
+                const m = JSON.parse(line);
+                if (m.id === 2) {
+                    clearTimeout(timer);
+                    if (m.error) {
+                        reject(new Error(JSON.stringify(m.error)));
+                    } else {
+                        resolve(ws);
+                    }
+                }
+            }
+        });
+    });
+}
+
+describe('channels: workers, reload and the stream', () => {
+    let fleet;
+    after(async () => {
+        const msg = await stopFleet(fleet);
+        assert.equal(msg, null, msg ?? '');
+    });
+
+    test('the stream keeps the largest history over the namespaces', async () => {
+        fleet = await startFleet({ sections: { channels: { history_size: 7, history_ttl: 60 },
+            'namespace big': { history_size: 40 }, 'namespace long': { history_ttl: 900 } } });
+        await firstPublish(fleet, 'big:x', '1');
+        const url = fs.readFileSync(path.join(fleet.runDir, 'nats.url'), 'utf8');
+        const m = /^nats:\/\/([0-9a-f]+)@(.*)$/.exec(url);
+        const nc = await connect({ servers: m[2], token: m[1] });
+        try {
+            const info = await (await nc.jetstreamManager()).streams.info('WSF');
+            assert.equal(info.config.max_msgs_per_subject, 40);
+            assert.equal(info.config.max_age, 900 * 1e9);
+            assert.deepEqual(info.config.subjects, ['wsf.ch.>']);
+        } finally {
+            await nc.close();
+        }
+        const ini = fs.readFileSync(path.join(fleet.runDir, 'channels.ini'), 'utf8');
+        assert.match(ini, /\[namespace big\]\nhistory_size = 40\nhistory_ttl = 60\n/);
+        assert.match(ini, /\[namespace long\]\nhistory_size = 7\nhistory_ttl = 900\n/);
+    });
+
+    test('a reload that changes [channels] rewrites channels.ini and restarts the workers',
+        async () => {
+            const before = await fleet.workers();
+            fs.writeFileSync(fleet.configPath, fs.readFileSync(fleet.configPath, 'utf8')
+                .replace('history_size = 7', 'history_size = 9'));
+            const r = await fleet.ctl(['reload']);
+            assert.equal(r.code, 0, r.stderr);
+            assert.match(r.stdout, /restarting workers one at a time/);
+            const ini = fs.readFileSync(path.join(fleet.runDir, 'channels.ini'), 'utf8');
+            assert.match(ini, /^\[channels\]\nhistory_size = 9\n/);
+            const oldPids = new Set(before.map((w) => w.pid));
+            await fleet.waitWorkers((list) => list.length === 2 && list.every((w) =>
+                w.state === 'running' && !oldPids.has(w.pid)), WAIT_MS, 'workers restarted');
+            // [nats] is fixed for wsfleetd's life.
+            fs.appendFileSync(fleet.configPath, '\n[nats]\nstream = OTHER\n');
+            const refused = await fleet.ctl(['reload']);
+            assert.equal(refused.code, 1);
+            assert.match(refused.stderr, /\[nats\] cannot change while wsfleetd runs/);
+        });
+
+    test('wsctl channels lists a channel once a client subscribes', async (t) => {
+        if (fleet.lines(/does not take --nats-url-file: its channels are off/).length > 0) {
+            t.skip('this wsworker has no /channels route: the worker side of channels is not '
+                + 'in this build');
+            return;
+        }
+        const ws = await subscriber(fleet, 'big:room');
+        const deadline = Date.now() + WAIT_MS;
+        let r;
+        do {
+            r = await fleet.ctl(['--json', 'channels']);
+            assert.equal(r.code, 0, r.stderr);
+        } while (r.json.channels['big:room'] !== 1 && Date.now() < deadline && !(await sleep(POLL_MS)));
+        assert.equal(r.json.channels['big:room'], 1, JSON.stringify(r.json));
+        assert.equal(r.json.answered, 2);
+        assert.equal(r.json.running, 2);
+        const owner = r.json.workers.filter((w) => w.channels['big:room'] === 1);
+        assert.equal(owner.length, 1);
+        const pids = (await fleet.workers()).map((w) => w.pid);
+        assert.ok(pids.includes(owner[0].pid));
+        ws.close();
     });
 });
 
