@@ -49,6 +49,7 @@ typedef struct sup_channels {
     json_t *workers; /* gather replies */
     pid_t answered[SUP_MAX_SLOTS];
     unsigned nanswered;
+    unsigned nrunning_answered; /* answers from the pids of running slots */
 } sup_channels;
 
 static sup_channels *sup_ch(const sup_ctx *ctx)
@@ -295,6 +296,15 @@ static int sup_channels_fetch(sup_ctx *ctx, uint64_t after)
 
 /* ---- the gather of wsf.admin.channels ---------------------------------------------------- */
 
+static bool sup_channels_is_running_pid(const sup_ctx *ctx, pid_t pid)
+{
+    for (unsigned i = 0; i < ctx->nslots; i++) {
+        if (ctx->slots[i].lc.state == SUP_SLOT_RUNNING && ctx->slots[i].pid == pid)
+            return true;
+    }
+    return false;
+}
+
 static unsigned sup_channels_running(const sup_ctx *ctx)
 {
     unsigned n = 0;
@@ -360,10 +370,16 @@ static void sup_channels_on_reply(const struct wsf_nats_msg *m, void *arg)
     json_object_set_new(r, "channels", clean);
     if (!json_is_integer(json_object_get(r, "slot")))
         json_object_set_new(r, "slot", json_integer(-1));
-    if (ch->nanswered < SUP_MAX_SLOTS)
-        ch->answered[ch->nanswered++] = (pid_t)json_integer_value(pid);
+    if (ch->nanswered == SUP_MAX_SLOTS) {
+        json_decref(r);
+        return;
+    }
+    ch->answered[ch->nanswered++] = (pid_t)json_integer_value(pid);
+    ch->nrunning_answered += sup_channels_is_running_pid(ctx, (pid_t)json_integer_value(pid));
     json_array_append_new(ch->workers, r);
-    if (ch->nanswered >= sup_channels_running(ctx))
+    /* Done once every running worker answered; others (standalone workers on the same broker)
+     * are listed when they answer in time, but nobody waits for them. */
+    if (ch->nrunning_answered >= sup_channels_running(ctx))
         sup_channels_gather_end(ctx);
 }
 
@@ -540,6 +556,7 @@ int sup_channels_ctl(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response 
         snprintf(reply, sizeof reply, "%s.%llu", ch->inbox, (unsigned long long)ch->gather_id);
         ch->workers = json_array();
         ch->nanswered = 0;
+        ch->nrunning_answered = 0;
         ch->gather_deadline_ms = sup_now_ms() + SUP_CHANNELS_GATHER_MS;
         rc = wsf_nats_publish_request(ch->nats, SUP_CHANNELS_SUBJECT_ADMIN, reply, "", 0);
     }

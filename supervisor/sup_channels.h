@@ -7,7 +7,9 @@
  * Scatter/gather for `wsctl channels`: a request on "wsf.admin.channels" (empty body) with the
  * reply subject "_INBOX.wsfleetd.<random>.<n>"; every worker with channels on answers
  * {"pid":N,"slot":S,"channels":{"NAME":SUBSCRIBERS,...}}. The gather ends once every running
- * worker answered, or after SUP_CHANNELS_GATHER_MS. */
+ * worker (by pid) answered, or after SUP_CHANNELS_GATHER_MS; answers from other pids (workers
+ * outside this fleet on the same broker) are listed when they come before that. The answer is
+ * {"channels":{NAME:TOTAL},"workers":[answers],"answered":N,"running":R}. */
 #ifndef SUP_CHANNELS_H
 #define SUP_CHANNELS_H
 

@@ -229,11 +229,24 @@ describe('channels: the sidecar and wsctl', () => {
         const r = await fleet.ctl(['--json', 'channels']);
         sub.unsubscribe();
         assert.equal(r.code, 0, r.stderr);
-        const fake = r.json.workers.find((w) => w.pid === fakePid);
-        assert.deepEqual(fake, { pid: fakePid, slot: 7, channels: { news: 3, 'chat:lobby': 1 } });
-        assert.equal(r.json.channels.news >= 3, true);
         assert.equal(r.json.running, 2);
-        assert.ok(r.json.answered >= 1);
+        const fake = r.json.workers.find((w) => w.pid === fakePid);
+        if (fleet.lines(/does not take --nats-url-file: its channels are off/).length > 0) {
+            // Workers without channels never answer: the gather waits out its bound and lists
+            // the one answer it had.
+            assert.deepEqual(fake, { pid: fakePid, slot: 7,
+                channels: { news: 3, 'chat:lobby': 1 } });
+            assert.equal(r.json.channels.news, 3);
+            assert.equal(r.json.answered, 1);
+        } else {
+            // The running workers answer, and the gather ends with them; a stranger's answer
+            // is listed only when it came first.
+            const pids = (await fleet.workers()).map((w) => w.pid);
+            for (const pid of pids) {
+                assert.ok(r.json.workers.some((w) => w.pid === pid), `${pid} did not answer`);
+            }
+            assert.equal(r.json.answered, 2 + (fake ? 1 : 0));
+        }
         const text = await fleet.ctl(['channels']);
         assert.equal(text.code, 0);
         assert.match(text.stdout, /^CHANNEL +SUBSCRIBERS +PER WORKER/);
