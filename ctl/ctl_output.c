@@ -187,8 +187,10 @@ static void ctl_nats_human(FILE *out, const wsf_nats_status *n)
 {
     fputs("nats:         ", out);
     CTL_PUT_TEXT(out, n->mode);
-    fputc(' ', out);
-    CTL_PUT_TEXT(out, n->state);
+    if (strcmp(n->state, n->mode) != 0) {
+        fputc(' ', out);
+        CTL_PUT_TEXT(out, n->state);
+    }
     if (n->pid != 0)
         fprintf(out, ", pid %u", (unsigned)n->pid);
     if (n->port != 0)

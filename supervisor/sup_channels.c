@@ -473,7 +473,10 @@ void sup_channels_fini(sup_ctx *ctx)
         return;
     ch->closing = true;
     wsf_nats_sub_free(ch->inbox_sub);
-    wsf_nats_free(ch->nats);
+    if (ch->nats != NULL) {
+        wsf_nats_free(ch->nats);
+        wsf_nats_library_fini(); /* wsfleetd's only connection: leak checkers see it all freed */
+    }
     sup_natsd_fini(&ch->natsd);
     json_decref(ch->pubs);
     json_decref(ch->workers);

@@ -742,6 +742,11 @@ START_TEST(status_with_nats)
                                "connected, stream WSF\n") != NULL,
                   "%s", text);
     free(text);
+    res->nats = (wsf_nats_status){.mode = "external", .state = "external", .stream = "S"};
+    text = render(WSF_CTL_STATUS, false, &rc);
+    ck_assert_msg(strstr(text, "nats:         external; not connected, stream S\n") != NULL, "%s",
+                  text);
+    free(text);
     res->has_nats = false;
     text = render(WSF_CTL_STATUS, false, &rc);
     ck_assert_ptr_null(strstr(text, "nats:"));
