@@ -17,6 +17,7 @@
 #include "sup_ctx.h"
 #include "sup_natsd.h"
 #include "wsf_buf.h"
+#include "wsf_chconf.h"
 #include "wsf_chenc.h"
 #include "wsf_log.h"
 #include "wsf_nats.h"
@@ -33,6 +34,7 @@ typedef struct sup_channels {
     char inbox[48]; /* "_INBOX.wsfleetd.<hex>" */
     char ini_path[PATH_MAX];
     bool worker_flags; /* the worker binary takes the channel flags */
+    wsf_chconf conf;   /* the namespaces, to refuse a channel of one that is not defined */
     bool closing;      /* wsf_nats_free runs: owed callbacks answer nobody */
     /* the stream */
     bool stream_ok;
@@ -84,6 +86,31 @@ static int sup_channels_write_ini(sup_ctx *ctx)
         return -1;
     }
     return 0;
+}
+
+/* Reads the effective settings back from their text (sup_config checked every key already). */
+static void sup_channels_load_conf(sup_ctx *ctx)
+{
+    sup_channels *ch = sup_ch(ctx);
+    char section[WSF_CHCONF_MAX_NAME + 16] = "";
+    wsf_chconf_fini(&ch->conf);
+    wsf_chconf_init(&ch->conf);
+    for (const char *p = ctx->cfg.channels_ini; *p != '\0';) {
+        const char *end = strchr(p, '\n');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        char line[160];
+        snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line ? len : sizeof line - 1), p);
+        char *eq = strstr(line, " = ");
+        if (line[0] == '[' && len > 2 && line[len - 1] == ']') {
+            snprintf(section, sizeof section, "%.*s", (int)(len - 2), line + 1);
+            if (strncmp(section, "namespace ", 10) == 0)
+                wsf_chconf_add_namespace(&ch->conf, section + 10);
+        } else if (eq != NULL && section[0] != '\0') {
+            *eq = '\0';
+            wsf_chconf_set(&ch->conf, section, line, eq + 3);
+        }
+        p += len + (end != NULL);
+    }
 }
 
 /* Whether wsworker's usage mentions --nats-url-file: a worker binary from before channels would
@@ -417,6 +444,8 @@ int sup_channels_start(sup_ctx *ctx)
         return -1;
     ctx->channels = ch;
     snprintf(ch->ini_path, sizeof ch->ini_path, "%s/channels.ini", ctx->rundir->path);
+    wsf_chconf_init(&ch->conf);
+    sup_channels_load_conf(ctx);
     if (sup_channels_write_ini(ctx) != 0)
         return -1;
     ch->worker_flags = sup_channels_probe_worker(ctx->worker_bin);
@@ -436,6 +465,7 @@ void sup_channels_reloaded(sup_ctx *ctx)
     if (ch == NULL)
         return;
     sup_channels_write_ini(ctx);
+    sup_channels_load_conf(ctx);
     ch->worker_flags = sup_channels_probe_worker(ctx->worker_bin);
     ch->stream_ok = false;
     ch->ensure_at_ms = 0;
@@ -480,6 +510,7 @@ void sup_channels_fini(sup_ctx *ctx)
     sup_natsd_fini(&ch->natsd);
     json_decref(ch->pubs);
     json_decref(ch->workers);
+    wsf_chconf_fini(&ch->conf);
     free(ch);
     ctx->channels = NULL;
 }
@@ -530,8 +561,22 @@ int sup_channels_ctl(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response 
         snprintf(res->error, sizeof res->error, "NATS is not available (broker down?)");
         return 0;
     }
+    wsf_ch_settings settings;
     if (req->command != WSF_CTL_CHANNELS && !wsf_nats_channel_is_valid(req->channel, clen)) {
         snprintf(res->error, sizeof res->error, "'%.200s' is not a channel name", req->channel);
+        return 0;
+    }
+    if (req->command != WSF_CTL_CHANNELS &&
+        wsf_chconf_lookup(&settings, &ch->conf, req->channel, clen) != 0) {
+        /* As the workers do: a typo in a namespace must not reach a channel nobody serves. */
+        char ns[WSF_CHCONF_MAX_NAME + 1];
+        const char *colon = strchr(req->channel, ':');
+        size_t nslen = colon != NULL ? (size_t)(colon - req->channel) : 0;
+        snprintf(ns, sizeof ns, "%.*s", (int)(nslen < sizeof ns ? nslen : sizeof ns - 1),
+                 req->channel);
+        snprintf(res->error, sizeof res->error,
+                 "channel '%.64s': namespace '%s' is not defined (no [namespace %s])",
+                 req->channel, ns, ns);
         return 0;
     }
     ch->cmd = req->command;

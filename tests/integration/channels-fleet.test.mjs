@@ -146,7 +146,7 @@ describe('channels: the sidecar and wsctl', () => {
 
     test('the sidecar runs before the workers, its URL is 0600 in the 0700 run dir, the token '
         + 'works', async () => {
-        fleet = await startFleet();
+        fleet = await startFleet({ sections: { 'namespace chat': { publish: 'client' } } });
         assert.equal(modeOf(fleet.runDir), 0o700);
         const urlFile = path.join(fleet.runDir, 'nats.url');
         assert.equal(modeOf(urlFile), 0o600);
@@ -213,6 +213,12 @@ describe('channels: the sidecar and wsctl', () => {
             ['history', 'news', '--limit', '0']]) {
             const r = await fleet.ctl(args);
             assert.equal(r.code, 2, `${args.join(' ')}: ${r.code} ${r.stderr}`);
+        }
+        // A namespace that is not defined is refused, as the workers refuse it.
+        for (const args of [['publish', 'chta:lobby', '1'], ['history', 'chta:lobby']]) {
+            const r = await fleet.ctl(args);
+            assert.equal(r.code, 1, `${args.join(' ')}: ${r.code} ${r.stderr}`);
+            assert.match(r.stderr, /namespace 'chta' is not defined \(no \[namespace chta\]\)/);
         }
     });
 
@@ -404,6 +410,7 @@ describe('channels: an external broker', () => {
     test('[nats] url: no sidecar, wsctl publishes there; a broker down is exit 1', async () => {
         broker = await startOwnBroker(dir);
         fleet = await startFleet({ sections: { nats: { url: broker.url } } });
+        assert.ok(!fs.existsSync(path.join(fleet.runDir, 'nats.conf')), 'a sidecar was set up');
         const st = await waitStatus(fleet, (s) => s.nats?.connected, 'connected to the broker');
         assert.equal(st.nats.mode, 'external');
         assert.equal(st.nats.state, 'external');
