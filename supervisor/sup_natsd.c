@@ -78,7 +78,7 @@ static int sup_natsd_write_secret(const char *path, const char *text)
 }
 
 /* PATH, then /usr/sbin (not in a non-root PATH on Debian). */
-static int sup_natsd_find_exe(char *out, size_t size)
+int sup_natsd_find_exe(char *out, size_t size)
 {
     const char *path = getenv("PATH");
     char dirs[4096];
@@ -289,9 +289,7 @@ int sup_natsd_start(sup_natsd *d, const sup_config *cfg, const char *run_dir, un
     if (cfg->nats_url[0] != '\0')
         return sup_natsd_external(d, cfg);
     if (sup_natsd_find_exe(d->exe, sizeof d->exe) != 0) {
-        wsf_log_error(
-            "nats-server not found in PATH or /usr/sbin: install it (scripts/install-deps "
-            "installs the nats-server package) or set [nats] url");
+        wsf_log_error("%s", SUP_NATSD_MISSING);
         return SUP_NATSD_ENOEXEC;
     }
     if (cfg->nats_store_dir[0] != '\0')

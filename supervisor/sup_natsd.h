@@ -16,6 +16,9 @@
 
 /* sup_natsd_start's result when nats-server is not installed: wsfleetd exits 2. */
 #define SUP_NATSD_ENOEXEC (-2)
+#define SUP_NATSD_MISSING                                                                          \
+    "nats-server not found in PATH or /usr/sbin: install it (scripts/install-deps installs the "   \
+    "nats-server package) or set [nats] url"
 
 enum sup_natsd_state {
     SUP_NATSD_EXTERNAL, /* [nats] url is set: no sidecar */
@@ -44,6 +47,10 @@ typedef struct sup_natsd {
     uint64_t term_sent_ms;
     bool kill_sent;
 } sup_natsd;
+
+/* Finds the nats-server executable: PATH (absolute entries), then /usr/sbin and /usr/local/sbin.
+ * Returns 0 with its path in out, or -ENOENT. */
+int sup_natsd_find_exe(char *out, size_t size);
 
 /* Sets d up for cfg in the run dir (an absolute path). With [nats] url: writes nats.url and
  * returns 0 (state EXTERNAL). Else finds nats-server (PATH, then /usr/sbin; missing: one line
