@@ -435,6 +435,32 @@ describe('channels: an external broker', () => {
 });
 
 describe('channels: configuration', () => {
+    test('without nats-server and [nats] url, wsfleetd refuses to start: one line, exit 2',
+        async (t) => {
+            // Hides the binary in a mount namespace of this test's own, nowhere else.
+            const probe = await runProgram('unshare', ['-m', 'true']);
+            if (probe.code !== 0) {
+                t.skip(`needs mount namespaces (unshare -m): ${probe.stderr.trim()}`);
+                return;
+            }
+            const dir = makeTempDir();
+            try {
+                const run = path.join(dir, 'run');
+                const r = await runProgram('unshare', ['-m', 'sh', '-c',
+                    'for f in /usr/sbin/nats-server /usr/bin/nats-server /usr/local/sbin/nats-server '
+                    + '/usr/local/bin/nats-server; do [ -e "$f" ] && mount --bind /dev/null "$f"; '
+                    + 'done; exec "$0" --foreground --listen 127.0.0.1:0 --run-dir "$1"',
+                    fleetdPath(), run], 20000);
+                assert.equal(r.code, 2, r.stderr);
+                const lines = r.stderr.split('\n').filter((l) => l !== '');
+                assert.equal(lines.length, 1, r.stderr);
+                assert.match(lines[0], /nats-server not found .*scripts\/install-deps/);
+                assert.ok(!fs.existsSync(run), 'the run dir was made');
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        });
+
     test('a bad [namespace] key is one line and exit 2', async () => {
         const dir = makeTempDir();
         try {
