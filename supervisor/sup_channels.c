@@ -45,7 +45,11 @@ typedef struct sup_channels {
     enum wsf_ctl_command cmd;
     char channel[WSF_CTL_CHANNEL_MAX];
     uint32_t limit;
-    json_t *pubs; /* history so far */
+    json_t *pubs;         /* history so far */
+    bool hist_probed;     /* the channel's first and last offsets are known */
+    uint64_t hist_window; /* reading from last - window */
+    uint64_t hist_from;
+    uint64_t hist_floor; /* the channel's oldest offset - 1 */
     uint64_t gather_id;
     uint64_t gather_deadline_ms;
     json_t *workers; /* gather replies */
@@ -278,7 +282,33 @@ static void sup_channels_on_ack(int err, uint64_t offset, void *arg)
     sup_channels_answer(ctx, res);
 }
 
-static int sup_channels_fetch(sup_ctx *ctx, uint64_t after);
+static int sup_channels_fetch(sup_ctx *ctx, uint64_t after, size_t limit);
+
+/* History answers oldest first from an offset; the newest limit publications are found by
+ * reading from last - window, a window that grows until it holds limit of them or reaches the
+ * channel's oldest, so a long history is not read whole. */
+static int sup_channels_attempt(sup_ctx *ctx, uint64_t first, uint64_t last)
+{
+    sup_channels *ch = sup_ch(ctx);
+    uint64_t floor = first > 0 ? first - 1 : 0;
+    ch->hist_from = last > ch->hist_window ? last - ch->hist_window : 0;
+    if (ch->hist_from < floor)
+        ch->hist_from = floor;
+    ch->hist_floor = floor;
+    json_array_clear(ch->pubs);
+    return sup_channels_fetch(ctx, ch->hist_from, SUP_CHANNELS_HISTORY_MAX);
+}
+
+static void sup_channels_history_done(sup_ctx *ctx, const struct wsf_nats_history *h)
+{
+    sup_channels *ch = sup_ch(ctx);
+    json_t *body = json_object();
+    json_object_set_new(body, "channel", json_string(ch->channel));
+    json_object_set_new(body, "epoch", json_string(h->epoch != NULL ? h->epoch : ""));
+    json_object_set_new(body, "offset", json_integer((json_int_t)h->last));
+    json_object_set(body, "pubs", ch->pubs);
+    sup_channels_answer_json(ctx, body);
+}
 
 static void sup_channels_on_history(int err, const struct wsf_nats_history *h, void *arg)
 {
@@ -288,6 +318,13 @@ static void sup_channels_on_history(int err, const struct wsf_nats_history *h, v
         return;
     if (err != 0) {
         sup_channels_refuse(ctx, "history", err);
+        return;
+    }
+    if (!ch->hist_probed) {
+        /* The first answer only tells the channel's first and last offsets. */
+        ch->hist_probed = true;
+        if (h->count == 0 || h->last == 0 || sup_channels_attempt(ctx, h->first, h->last) != 0)
+            sup_channels_history_done(ctx, h);
         return;
     }
     uint64_t after = 0;
@@ -304,21 +341,23 @@ static void sup_channels_on_history(int err, const struct wsf_nats_history *h, v
     /* Keep the newest limit publications. */
     while (json_array_size(ch->pubs) > ch->limit)
         json_array_remove(ch->pubs, 0);
-    if (h->count > 0 && after < h->last && sup_channels_fetch(ctx, after) == 0)
+    if (h->count > 0 && after < h->last &&
+        sup_channels_fetch(ctx, after, SUP_CHANNELS_HISTORY_MAX) == 0)
         return; /* more follow */
-    json_t *body = json_object();
-    json_object_set_new(body, "channel", json_string(ch->channel));
-    json_object_set_new(body, "epoch", json_string(h->epoch != NULL ? h->epoch : ""));
-    json_object_set_new(body, "offset", json_integer((json_int_t)h->last));
-    json_object_set(body, "pubs", ch->pubs);
-    sup_channels_answer_json(ctx, body);
+    if (json_array_size(ch->pubs) < ch->limit && ch->hist_from > ch->hist_floor &&
+        ch->hist_window < UINT64_MAX / 4) {
+        ch->hist_window *= 4; /* too few in the window: look further back */
+        if (sup_channels_attempt(ctx, h->first, h->last) == 0)
+            return;
+    }
+    sup_channels_history_done(ctx, h);
 }
 
-static int sup_channels_fetch(sup_ctx *ctx, uint64_t after)
+static int sup_channels_fetch(sup_ctx *ctx, uint64_t after, size_t limit)
 {
     sup_channels *ch = sup_ch(ctx);
-    return wsf_nats_ch_history(ch->nats, ch->channel, strlen(ch->channel), after,
-                               SUP_CHANNELS_HISTORY_MAX, sup_channels_on_history, ctx);
+    return wsf_nats_ch_history(ch->nats, ch->channel, strlen(ch->channel), after, limit,
+                               sup_channels_on_history, ctx);
 }
 
 /* ---- the gather of wsf.admin.channels ---------------------------------------------------- */
@@ -575,8 +614,8 @@ int sup_channels_ctl(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response 
         snprintf(ns, sizeof ns, "%.*s", (int)(nslen < sizeof ns ? nslen : sizeof ns - 1),
                  req->channel);
         snprintf(res->error, sizeof res->error,
-                 "channel '%.64s': namespace '%s' is not defined (no [namespace %s])",
-                 req->channel, ns, ns);
+                 "channel '%.64s': namespace '%s' is not defined (no [namespace %s])", req->channel,
+                 ns, ns);
         return 0;
     }
     ch->cmd = req->command;
@@ -597,7 +636,9 @@ int sup_channels_ctl(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response 
         if (ch->limit > SUP_CHANNELS_HISTORY_MAX)
             ch->limit = SUP_CHANNELS_HISTORY_MAX;
         ch->pubs = json_array();
-        rc = sup_channels_fetch(ctx, 0);
+        ch->hist_probed = false;
+        ch->hist_window = ch->limit;
+        rc = sup_channels_fetch(ctx, 0, 1);
     } else {
         char reply[64];
         ch->gather_id++;

@@ -198,6 +198,28 @@ describe('channels: the sidecar and wsctl', () => {
         assert.deepEqual(JSONCodec().decode(got.data), [2, 'two']);
     });
 
+    test('wsctl history gives the newest publications among other channels\' ones', async () => {
+        // Applications publish straight into the stream: 30 on one channel, 40 others' between
+        // each two of them, so the channel's newest are spread far back.
+        const js = nc.jetstream();
+        const mine = [];
+        for (let i = 0; i < 30; i++) {
+            for (let k = 0; k < 40; k++) {
+                await js.publish('wsf.ch.noise', JSONCodec().encode(k));
+            }
+            mine.push((await js.publish('wsf.ch.sparse', JSONCodec().encode({ i }))).seq);
+        }
+        const five = await history(fleet, 'sparse', ['--limit', '5']);
+        assert.deepEqual(five.pubs.map((p) => p.offset), mine.slice(-5));
+        assert.deepEqual(five.pubs.map((p) => p.data.i), [25, 26, 27, 28, 29]);
+        assert.equal(five.offset, mine.at(-1));
+        const all = await history(fleet, 'sparse', ['--limit', '1000']);
+        assert.deepEqual(all.pubs.map((p) => p.offset), mine);
+        const none = await history(fleet, 'never-used');
+        assert.deepEqual(none.pubs, []);
+        assert.equal(none.offset, 0);
+    });
+
     test('wsctl publish from stdin, and usage errors exit 2', async () => {
         const child = spawn(process.env.WSCTL, ['--run-dir', fleet.runDir, 'publish', 'news', '-'],
             { stdio: ['pipe', 'pipe', 'pipe'] });
