@@ -74,11 +74,12 @@ typedef struct sup_ctx {
     uint64_t rng;
     sup_scaler scaler;
     sup_rebalance rebalance;
-    uint64_t scaler_eval_ms;       /* last autoscale and rebalance pass */
-    bool steer_dirty;              /* a breaker changed a weight: re-weigh at once */
-    uint64_t breaker_eval_ms;      /* last fleet-wide breaker evaluation */
-    sup_notify notify;             /* systemd readiness and watchdog (sup_notify.c) */
-    struct sup_channels *channels; /* sidecar, NATS connection (sup_channels.c) */
+    uint64_t scaler_eval_ms;  /* last autoscale and rebalance pass */
+    bool steer_dirty;         /* a breaker changed a weight: re-weigh at once */
+    uint64_t breaker_eval_ms; /* last fleet-wide breaker evaluation */
+    sup_notify notify;        /* systemd readiness and watchdog (sup_notify.c) */
+    /* The sidecar, wsfleetd's NATS connection, deferred wsctl answers (sup_channels.c). */
+    struct sup_channels *channels;
 } sup_ctx;
 
 /* Monotonic milliseconds. */
