@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -252,6 +253,19 @@ static int sup_natsd_wait_port(sup_natsd *d, uint32_t wait_ms)
     }
 }
 
+/* Ports files of sidecars that died with an earlier supervisor (ours holds the run dir's lock). */
+static void sup_natsd_remove_stale(const sup_natsd *d)
+{
+    char pattern[PATH_MAX + 32];
+    glob_t g;
+    snprintf(pattern, sizeof pattern, "%s/nats-server_*.ports", d->run_dir);
+    if (glob(pattern, 0, NULL, &g) != 0)
+        return;
+    for (size_t i = 0; i < g.gl_pathc; i++)
+        unlink(g.gl_pathv[i]);
+    globfree(&g);
+}
+
 /* The port and token of the previous sidecar of this run dir (its nats.conf, written 0600 by a
  * supervisor holding the run dir's lock), so that workers a new supervisor adopts find the broker
  * where they left it. Returns 0 with d->port and d->token set, or -1. */
@@ -303,6 +317,7 @@ int sup_natsd_start(sup_natsd *d, const sup_config *cfg, const char *run_dir, un
         wsf_log_error("nats-server store %s: %s", d->store_dir, strerror(-rc));
         return -1;
     }
+    sup_natsd_remove_stale(d);
     if (sup_natsd_reuse(d) == 0) {
         wsf_log_info("nats-server: reusing port %d and the token of this run dir's last one",
                      d->port);
