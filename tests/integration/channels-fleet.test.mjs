@@ -416,6 +416,49 @@ describe('channels: workers, reload and the stream', () => {
     });
 });
 
+describe('channels: a supervisor killed outright', () => {
+    const dir = makeTempDir();
+    const runDir = path.join(dir, 'run');
+    let first;
+    let second;
+    after(async () => {
+        if (first) {
+            await first.stop();
+        }
+        const msg = await stopFleet(second);
+        fs.rmSync(dir, { recursive: true, force: true });
+        assert.equal(msg, null, msg ?? '');
+    });
+
+    test('takes its sidecar along; the next one brings it back on the same port and token',
+        async () => {
+            first = await startFleet({ runDir });
+            const o = await firstPublish(first, 'kept', '"before"');
+            const st = await first.status();
+            const url = fs.readFileSync(path.join(runDir, 'nats.url'), 'utf8');
+            assert.ok(signalPid(first.pid, 'SIGKILL'));
+            await first.exited;
+            await first.stop(); // its orphaned workers, by PID
+            first = undefined;
+            const deadline = Date.now() + WAIT_MS;
+            while (pidAlive(st.nats.pid) && Date.now() < deadline) {
+                await sleep(POLL_MS);
+            }
+            assert.ok(!pidAlive(st.nats.pid), 'the sidecar outlived its supervisor');
+            second = await startFleet({ runDir });
+            const st2 = await waitStatus(second, (s) => s.nats.state === 'running',
+                'the new sidecar');
+            assert.notEqual(st2.nats.pid, st.nats.pid);
+            assert.equal(st2.nats.port, st.nats.port);
+            assert.equal(fs.readFileSync(path.join(runDir, 'nats.url'), 'utf8'), url);
+            assert.deepEqual(fs.readdirSync(runDir).filter((f) => f.endsWith('.ports')),
+                [`nats-server_${st2.nats.pid}.ports`]);
+            const o2 = await firstPublish(second, 'kept', '"after"');
+            const h = await history(second, 'kept');
+            assert.deepEqual(h.pubs, [{ offset: o, data: 'before' }, { offset: o2, data: 'after' }]);
+        });
+});
+
 describe('channels: an external broker', () => {
     let fleet;
     let broker;
