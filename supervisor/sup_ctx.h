@@ -88,6 +88,8 @@ typedef struct sup_ctx {
     const sup_upgrade_state *restore; /* set by main when this image is an upgrade's */
     bool upgrade_roll_pending;        /* after an upgrade: compare the workers' binaries ... */
     uint64_t upgrade_roll_at_ms;      /* ... once they all reported, or at the latest then */
+    /* The sidecar, wsfleetd's NATS connection, deferred wsctl answers (sup_channels.c). */
+    struct sup_channels *channels;
 } sup_ctx;
 
 /* Monotonic milliseconds. */
@@ -144,5 +146,8 @@ bool sup_workers_differ(const sup_config *a, const sup_config *b);
 
 /* wsctl requests (sup_ctl.c). */
 void sup_ctl_handle(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *res);
+
+/* Sends a deferred wsctl answer (sup_channels.c) and reads the control socket again. */
+void sup_ctl_reply(sup_ctx *ctx, const wsf_ctl_response *res);
 
 #endif
