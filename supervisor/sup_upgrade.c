@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sup_channels.h"
 #include "sup_ctx.h"
 #include "wsf_buf.h"
 #include "wsf_log.h"
@@ -103,6 +104,10 @@ static int sup_upgrade_config_ok(bool *settings, const sup_ctx *ctx, char *why, 
         snprintf(why, whycap, "[fleet] run_dir changed: restart wsfleetd to apply it");
     else if (next->workers_max != ctx->nslots)
         snprintf(why, whycap, "[workers] max changed: restart wsfleetd to apply it");
+    else if (strcmp(next->nats_url, ctx->cfg.nats_url) != 0 ||
+             strcmp(next->nats_stream, ctx->cfg.nats_stream) != 0 ||
+             strcmp(next->nats_store_dir, ctx->cfg.nats_store_dir) != 0)
+        snprintf(why, whycap, "[nats] changed: restart wsfleetd to apply it");
     else
         rc = 0;
     *settings = rc == 0 && sup_workers_differ(&ctx->cfg, next);
@@ -152,6 +157,7 @@ static void sup_upgrade_capture(sup_upgrade_state *st, const sup_ctx *ctx)
     st->settings = ctx->upgrade_settings;
     st->spawns = ctx->spawns;
     st->command_id = ctx->command_id;
+    sup_channels_hand_over(ctx, &st->natsd);
     st->nlistens = ctx->nlistens;
     for (size_t i = 0; i < ctx->nlistens; i++) {
         snprintf(st->listens[i].name, sizeof st->listens[i].name, "%s", ctx->listens[i].name);
@@ -252,6 +258,7 @@ void sup_upgrade_run(sup_ctx *ctx)
     sup_upgrade_set_cloexec(ctx, false);
     /* The workers' DEALERs reconnect to the endpoint the new image binds at the same path. */
     sup_ctx_endpoints_close(ctx, SUP_UPGRADE_LINGER_MS);
+    sup_channels_disconnect(ctx); /* the new image connects again; the sidecar stays */
     setenv(SUP_UPGRADE_ENV, num, 1);
     fflush(NULL);
     sup_upgrade_hold_signals(&hold);
@@ -266,6 +273,7 @@ void sup_upgrade_run(sup_ctx *ctx)
                   strerror(e));
     if (sup_ctx_endpoints_open(ctx) != 0)
         wsf_log_error("upgrade: the fleet runs on, but wsctl cannot reach it");
+    sup_channels_reconnect(ctx);
     sup_notify_reloaded(ctx);
 }
 

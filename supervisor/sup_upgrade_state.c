@@ -58,10 +58,17 @@ __attribute__((format(printf, 2, 3))) static void sup_put(sup_out *o, const char
         o->len += (size_t)n;
 }
 
+static void sup_put_restart(sup_out *o, const sup_restart *r)
+{
+    sup_put(o, " %u %d %u %u %u %u", r->streak, r->failed, r->restarts, r->nrecent, r->head,
+            r->ring);
+    for (unsigned i = 0; i < SUP_RESTART_MAX_FAIL_COUNT; i++)
+        sup_put(o, " %llu", (unsigned long long)r->recent[i]);
+}
+
 static void sup_put_slot(sup_out *o, const sup_upgrade_slot *s)
 {
     const sup_lifecycle *lc = &s->lc;
-    const sup_restart *r = &lc->restart;
     sup_put(o, "slot %u %d %llu %llu %llu %llu %d %d", s->index, s->pid,
             (unsigned long long)s->generation, (unsigned long long)s->spawn_seq,
             (unsigned long long)s->started_ms, (unsigned long long)s->ready_ms, s->wanted,
@@ -69,13 +76,32 @@ static void sup_put_slot(sup_out *o, const sup_upgrade_slot *s)
     sup_put(o, " %d %d %d %d %llu %llu %llu %llu", (int)lc->state, lc->restart_after, lc->term_sent,
             lc->kill_sent, (unsigned long long)lc->started_ms, (unsigned long long)lc->heard_ms,
             (unsigned long long)lc->kill_at_ms, (unsigned long long)lc->spawn_at_ms);
-    sup_put(o, " %u %d %u %u %u %u", r->streak, r->failed, r->restarts, r->nrecent, r->head,
-            r->ring);
-    for (unsigned i = 0; i < SUP_RESTART_MAX_FAIL_COUNT; i++)
-        sup_put(o, " %llu", (unsigned long long)r->recent[i]);
+    sup_put_restart(o, &lc->restart);
     sup_put(o, " %llu %llu %llu %lld\n", (unsigned long long)s->bin.dev,
             (unsigned long long)s->bin.ino, (unsigned long long)s->bin.size,
             (long long)s->bin.mtime_ns);
+}
+
+/* A process exactly while it starts or runs; a sidecar has its port (known once sup_natsd_start
+ * returned, kept on restarts), an external broker none; never a stopping one (an upgrade is
+ * refused while the fleet stops). */
+static bool sup_natsd_consistent(const sup_natsd_handover *n)
+{
+    bool live = n->state == SUP_NATSD_STARTING || n->state == SUP_NATSD_RUNNING;
+    bool sidecar = n->state != SUP_NATSD_EXTERNAL;
+    return n->state <= SUP_NATSD_STOPPED && n->state != SUP_NATSD_STOPPING &&
+           (n->pid > 0) == live && n->pid >= 0 && n->port >= 0 && n->port <= 65535 &&
+           (n->port > 0) == sidecar && n->restart.nrecent <= n->restart.ring &&
+           n->restart.ring <= SUP_RESTART_MAX_FAIL_COUNT &&
+           (n->restart.ring == 0 || n->restart.head < n->restart.ring);
+}
+
+static void sup_put_natsd(sup_out *o, const sup_natsd_handover *n)
+{
+    sup_put(o, "natsd %d %d %d %d %llu %llu", (int)n->state, n->pid, n->port, n->failed,
+            (unsigned long long)n->started_ms, (unsigned long long)n->restart_at_ms);
+    sup_put_restart(o, &n->restart);
+    sup_put(o, "\n");
 }
 
 long sup_upgrade_state_encode(char *out, size_t cap, const sup_upgrade_state *st)
@@ -83,7 +109,7 @@ long sup_upgrade_state_encode(char *out, size_t cap, const sup_upgrade_state *st
     sup_out o = {.buf = out, .cap = cap};
     if (st->nslots == 0 || st->nslots > SUP_UPGRADE_MAX_SLOTS ||
         st->nlistens > SUP_UPGRADE_MAX_LISTEN || strchr(st->exe, '\n') != NULL ||
-        st->exe[0] == '\0')
+        st->exe[0] == '\0' || !sup_natsd_consistent(&st->natsd))
         return -EINVAL;
     for (size_t i = 0; i < st->nlistens; i++) {
         const char *name = st->listens[i].name;
@@ -111,6 +137,7 @@ long sup_upgrade_state_encode(char *out, size_t cap, const sup_upgrade_state *st
     }
     for (unsigned i = 0; i < st->nslots; i++)
         sup_put_slot(&o, &st->slots[i]);
+    sup_put_natsd(&o, &st->natsd);
     /* The checksum covers what was written; a short buffer only needs the length. */
     uint64_t sum = o.len < cap ? sup_fnv1a(out, o.len) : 0;
     sup_put(&o, "sum %016llx\n", (unsigned long long)sum);
@@ -184,11 +211,27 @@ static bool sup_line_end(const sup_in *in)
     return !in->bad && *in->p == '\0';
 }
 
+static void sup_get_restart(sup_in *in, sup_restart *r)
+{
+    r->streak = (unsigned)sup_get_u(in, UINT_MAX);
+    r->failed = sup_get_bool(in);
+    r->restarts = (uint32_t)sup_get_u(in, UINT32_MAX);
+    r->nrecent = (unsigned)sup_get_u(in, SUP_RESTART_MAX_FAIL_COUNT);
+    r->head = (unsigned)sup_get_u(in, SUP_RESTART_MAX_FAIL_COUNT - 1);
+    r->ring = (unsigned)sup_get_u(in, SUP_RESTART_MAX_FAIL_COUNT);
+    for (unsigned i = 0; i < SUP_RESTART_MAX_FAIL_COUNT; i++)
+        r->recent[i] = sup_get_u(in, UINT64_MAX);
+}
+
+static bool sup_restart_consistent(const sup_restart *r)
+{
+    return r->nrecent <= r->ring && (r->ring == 0 || r->head < r->ring);
+}
+
 static bool sup_get_slot(sup_upgrade_slot *s, const char *line, unsigned index)
 {
     sup_in in;
     sup_lifecycle *lc = &s->lc;
-    sup_restart *r = &lc->restart;
     if (!sup_line(&in, line, "slot"))
         return false;
     s->index = (unsigned)sup_get_u(&in, SUP_UPGRADE_MAX_SLOTS - 1);
@@ -207,14 +250,7 @@ static bool sup_get_slot(sup_upgrade_slot *s, const char *line, unsigned index)
     lc->heard_ms = sup_get_u(&in, UINT64_MAX);
     lc->kill_at_ms = sup_get_u(&in, UINT64_MAX);
     lc->spawn_at_ms = sup_get_u(&in, UINT64_MAX);
-    r->streak = (unsigned)sup_get_u(&in, UINT_MAX);
-    r->failed = sup_get_bool(&in);
-    r->restarts = (uint32_t)sup_get_u(&in, UINT32_MAX);
-    r->nrecent = (unsigned)sup_get_u(&in, SUP_RESTART_MAX_FAIL_COUNT);
-    r->head = (unsigned)sup_get_u(&in, SUP_RESTART_MAX_FAIL_COUNT - 1);
-    r->ring = (unsigned)sup_get_u(&in, SUP_RESTART_MAX_FAIL_COUNT);
-    for (unsigned i = 0; i < SUP_RESTART_MAX_FAIL_COUNT; i++)
-        r->recent[i] = sup_get_u(&in, UINT64_MAX);
+    sup_get_restart(&in, &lc->restart);
     s->bin.dev = sup_get_u(&in, UINT64_MAX);
     s->bin.ino = sup_get_u(&in, UINT64_MAX);
     s->bin.size = sup_get_u(&in, UINT64_MAX);
@@ -222,8 +258,22 @@ static bool sup_get_slot(sup_upgrade_slot *s, const char *line, unsigned index)
     /* A process in a state without one, or none in a state that has one, is no hand-over. */
     bool has_pid = s->pid > 0;
     return sup_line_end(&in) && s->index == index &&
-           has_pid == sup_lifecycle_has_process(lc->state) && r->nrecent <= r->ring &&
-           (r->ring == 0 || r->head < r->ring);
+           has_pid == sup_lifecycle_has_process(lc->state) && sup_restart_consistent(&lc->restart);
+}
+
+static bool sup_get_natsd(sup_natsd_handover *n, const char *line)
+{
+    sup_in in;
+    if (!sup_line(&in, line, "natsd"))
+        return false;
+    n->state = (enum sup_natsd_state)sup_get_u(&in, SUP_NATSD_STOPPED);
+    n->pid = (int)sup_get_u(&in, INT_MAX);
+    n->port = (int)sup_get_u(&in, 65535);
+    n->failed = sup_get_bool(&in);
+    n->started_ms = sup_get_u(&in, UINT64_MAX);
+    n->restart_at_ms = sup_get_u(&in, UINT64_MAX);
+    sup_get_restart(&in, &n->restart);
+    return sup_line_end(&in) && sup_natsd_consistent(n);
 }
 
 /* Splits the next line off [*pos, end) into line[cap]; false at the end or for a line that does
@@ -304,6 +354,8 @@ static bool sup_decode_body(sup_upgrade_state *st, const char *pos, const char *
         if (!sup_next_line(line, cap, &pos, end) || !sup_get_slot(&st->slots[i], line, i))
             return false;
     }
+    if (!sup_next_line(line, cap, &pos, end) || !sup_get_natsd(&st->natsd, line))
+        return false;
     return pos == end;
 }
 

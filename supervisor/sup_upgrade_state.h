@@ -1,8 +1,8 @@
 /* What a supervisor hands over to its own re-executed image in a live upgrade (wsctl upgrade):
  * the descriptors it keeps across exec (run dir lock, parent pipe, listeners), the slots with
- * their workers' pids, lifecycles and binary identities, the observed clock and the fleet's
- * runtime settings. A pure codec: a versioned text document closed by a checksum, so that a
- * truncated or damaged hand-over is refused instead of half applied. */
+ * their workers' pids, lifecycles and binary identities, the nats-server sidecar, the observed
+ * clock and the fleet's runtime settings. A pure codec: a versioned text document closed by a
+ * checksum, so that a truncated or damaged hand-over is refused instead of half applied. */
 #ifndef SUP_UPGRADE_STATE_H
 #define SUP_UPGRADE_STATE_H
 
@@ -11,12 +11,13 @@
 #include <stdint.h>
 
 #include "sup_lifecycle.h"
+#include "sup_natsd.h"
 
 #define SUP_UPGRADE_MAX_SLOTS 256 /* = SUP_MAX_SLOTS */
 #define SUP_UPGRADE_MAX_LISTEN 8  /* = SUP_MAX_LISTEN */
 #define SUP_UPGRADE_PATH_MAX 4096
 #define SUP_UPGRADE_NAME_MAX 96
-#define SUP_UPGRADE_VERSION 1
+#define SUP_UPGRADE_VERSION 2 /* 2: the nats-server sidecar */
 
 /* Identity of an executable file: a replaced file (a new inode, a new size or mtime) differs. */
 typedef struct sup_binid {
@@ -70,6 +71,7 @@ typedef struct sup_upgrade_state {
     size_t nlistens;
     sup_upgrade_listen listens[SUP_UPGRADE_MAX_LISTEN];
     sup_upgrade_slot slots[SUP_UPGRADE_MAX_SLOTS]; /* [0, nslots), slots[i].index == i */
+    sup_natsd_handover natsd;                      /* the nats-server sidecar (sup_natsd.h) */
 } sup_upgrade_state;
 
 /* Writes st as text into out[cap] (NUL-terminated when cap > 0, truncated when short) and

@@ -78,6 +78,19 @@ static sup_upgrade_state *sample_state(void)
             s->lc.restart.recent[r] = r * 1000 + i;
         s->bin = (sup_binid){.dev = 2049, .ino = 131072 + i, .size = 1234567, .mtime_ns = -5};
     }
+    st->natsd = (sup_natsd_handover){.state = SUP_NATSD_RUNNING,
+                                     .pid = 4242,
+                                     .port = 40123,
+                                     .failed = true,
+                                     .started_ms = 777,
+                                     .restart_at_ms = 888};
+    st->natsd.restart.streak = 2;
+    st->natsd.restart.restarts = 9;
+    st->natsd.restart.ring = 5;
+    st->natsd.restart.nrecent = 2;
+    st->natsd.restart.head = 1;
+    st->natsd.restart.recent[1] = 31;
+    st->natsd.restart.recent[2] = 32;
     return st;
 }
 
@@ -107,6 +120,28 @@ static void reseal(char *buf, size_t len)
     memcpy(buf + body, sum, 21);
 }
 
+/* st encoded with its "natsd" line replaced by line (empty: removed), resealed; *len gets its
+ * length. */
+static char *encode_with_natsd(const sup_upgrade_state *st, const char *line, size_t *len)
+{
+    size_t n;
+    char *buf = encode(st, &n);
+    char *at = strstr(buf, "\nnatsd ");
+    ck_assert_ptr_nonnull(at);
+    at++;
+    char *eol = strchr(at, '\n');
+    ck_assert_ptr_nonnull(eol);
+    size_t head = (size_t)(at - buf), tail = n - (size_t)(eol + 1 - buf), mid = strlen(line);
+    char *out = xcalloc1(head + mid + tail + 1);
+    memcpy(out, buf, head);
+    memcpy(out + head, line, mid);
+    memcpy(out + head + mid, eol + 1, tail);
+    *len = head + mid + tail;
+    reseal(out, *len);
+    free(buf);
+    return out;
+}
+
 START_TEST(round_trip_restores_every_field)
 {
     sup_upgrade_state *in = sample_state();
@@ -122,6 +157,11 @@ START_TEST(round_trip_restores_every_field)
     ck_assert_uint_eq(out->slots[2].lc.restart.recent[63], 63002);
     ck_assert_int_eq(out->slots[3].bin.mtime_ns, -5);
     ck_assert_uint_eq(out->command_id, UINT64_MAX);
+    ck_assert_int_eq(out->natsd.state, SUP_NATSD_RUNNING);
+    ck_assert_int_eq(out->natsd.pid, 4242);
+    ck_assert_int_eq(out->natsd.port, 40123);
+    ck_assert(out->natsd.failed);
+    ck_assert_uint_eq(out->natsd.restart.recent[2], 32);
     /* Both were zeroed before being filled field by field: equal bytes mean equal fields. */
     ck_assert_int_eq(memcmp(out, in, sizeof *in), 0);
     free(buf);
@@ -211,12 +251,15 @@ START_TEST(sealed_but_inconsistent_documents_are_refused)
 
     /* Another version, a state out of range, slots out of order: resealed, still refused. */
     buf = encode(st, &len);
-    char *v = strstr(buf, "wsfleetd-upgrade 1\n");
+    char *v = strstr(buf, "wsfleetd-upgrade 2\n");
     ck_assert_ptr_nonnull(v);
-    v[17] = '2';
+    v[17] = '1'; /* the version without the sidecar */
     reseal(buf, len);
     ck_assert_int_eq(sup_upgrade_state_decode(out, buf, len), -EINVAL);
-    v[17] = '1';
+    v[17] = '3';
+    reseal(buf, len);
+    ck_assert_int_eq(sup_upgrade_state_decode(out, buf, len), -EINVAL);
+    v[17] = '2';
     reseal(buf, len);
     ck_assert_int_eq(sup_upgrade_state_decode(out, buf, len), 0);
     char *slot1 = strstr(buf, "\nslot 1 ");
@@ -224,6 +267,73 @@ START_TEST(sealed_but_inconsistent_documents_are_refused)
     slot1[6] = '2';
     reseal(buf, len);
     ck_assert_int_eq(sup_upgrade_state_decode(out, buf, len), -EINVAL);
+    free(buf);
+    free(out);
+    free(st);
+}
+END_TEST
+
+START_TEST(inconsistent_sidecars_are_refused)
+{
+    sup_upgrade_state *st = sample_state();
+    sup_upgrade_state *out = xcalloc1(sizeof *out);
+    size_t len;
+    char *buf;
+    /* The sample's own line decodes: the edits below are what makes the others wrong. */
+    static const char *const lines[] = {
+        "",                                      /* no sidecar line at all */
+        "natsd 2 0 40123 1 777 888 0 0 0 0 0 0", /* running without a process (short too) */
+        "natsd 3 4242 40123 0 777 888",          /* backing off with a process, and short */
+        "natsd 9 4242 40123 0 777 888",          /* no such state */
+        "natsd 2 4242 65536 0 777 888",          /* no such port */
+        "natsd 2 4242 40123 2 777 888",          /* failed is no boolean */
+        "natsd 2 4242 40123 0 777 888 x",        /* not a number */
+    };
+    buf = encode(st, &len);
+    ck_assert_int_eq(sup_upgrade_state_decode(out, buf, len), 0);
+    free(buf);
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        char line[512];
+        snprintf(line, sizeof line, "%s%s", lines[i], lines[i][0] != '\0' ? "\n" : "");
+        buf = encode_with_natsd(st, line, &len);
+        ck_assert_msg(sup_upgrade_state_decode(out, buf, len) == -EINVAL, "%s", lines[i]);
+        free(buf);
+    }
+    /* A full line with the restart ring, edited one field at a time: only the original passes. */
+    buf = encode(st, &len);
+    char *at = strstr(buf, "\nnatsd ") + 1;
+    char full[1024];
+    snprintf(full, sizeof full, "%.*s", (int)(strchr(at, '\n') - at), at);
+    free(buf);
+    static const struct {
+        const char *from, *to;
+    } edits[] = {
+        {"natsd 2 4242", "natsd 4 4242"},         /* stopping: never handed over */
+        {"natsd 2 4242", "natsd 3 4242"},         /* backing off with a process */
+        {"natsd 2 4242 40123", "natsd 2 4242 0"}, /* a sidecar without its port */
+        {"natsd 2 4242", "natsd 0 4242"},         /* an external broker with a process */
+        {" 2 0 9 2 1 5 ", " 2 0 9 6 1 5 "},       /* more recent exits than the ring holds */
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        char *hit = strstr(full, edits[i].from);
+        ck_assert_msg(hit != NULL, "%s", edits[i].from);
+        char line[1100];
+        snprintf(line, sizeof line, "%.*s%s%s\n", (int)(hit - full), full, edits[i].to,
+                 hit + strlen(edits[i].from));
+        buf = encode_with_natsd(st, line, &len);
+        ck_assert_msg(sup_upgrade_state_decode(out, buf, len) == -EINVAL, "%s", edits[i].to);
+        free(buf);
+    }
+    char line[1100];
+    snprintf(line, sizeof line, "%s\n", full);
+    buf = encode_with_natsd(st, line, &len);
+    ck_assert_int_eq(sup_upgrade_state_decode(out, buf, len), 0);
+    free(buf);
+    /* An external broker: no process, no port. */
+    st->natsd = (sup_natsd_handover){.state = SUP_NATSD_EXTERNAL};
+    buf = encode(st, &len);
+    ck_assert_int_eq(sup_upgrade_state_decode(out, buf, len), 0);
+    ck_assert_int_eq(out->natsd.state, SUP_NATSD_EXTERNAL);
     free(buf);
     free(out);
     free(st);
@@ -242,6 +352,14 @@ START_TEST(encode_refuses_what_could_not_be_decoded)
     free(st);
     st = sample_state();
     snprintf(st->exe, sizeof st->exe, "/a\nb");
+    ck_assert_int_eq(sup_upgrade_state_encode(NULL, 0, st), -EINVAL);
+    free(st);
+    /* A sidecar that is stopping, or running without a port. */
+    st = sample_state();
+    st->natsd.state = SUP_NATSD_STOPPING;
+    ck_assert_int_eq(sup_upgrade_state_encode(NULL, 0, st), -EINVAL);
+    st->natsd.state = SUP_NATSD_RUNNING;
+    st->natsd.port = 0;
     ck_assert_int_eq(sup_upgrade_state_encode(NULL, 0, st), -EINVAL);
     free(st);
 }
@@ -285,6 +403,7 @@ Suite *sup_upgrade_state_suite(void)
     tcase_add_test(tc, every_changed_byte_is_refused);
     tcase_add_test(tc, every_truncation_and_trailing_garbage_is_refused);
     tcase_add_test(tc, sealed_but_inconsistent_documents_are_refused);
+    tcase_add_test(tc, inconsistent_sidecars_are_refused);
     tcase_add_test(tc, encode_refuses_what_could_not_be_decoded);
     tcase_add_test(tc, binid_tells_a_replaced_file_from_the_same_one);
     suite_add_tcase(s, tc);
