@@ -5,13 +5,17 @@
 // worker settings in the configuration restart every worker.
 // The fleet runs from copies of wsfleetd and wsworker in a temp dir that the test replaces.
 // A new image given a hand-over it cannot read exits 1 without touching anything.
+// The nats-server sidecar is handed over too: the new image keeps the same process (still its
+// child), a /channels subscriber stays connected, and wsctl publish and history work again
+// through the connection the new image makes.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { ChClient } from './lib/channels.mjs';
 import {
-    makeTempDir, openMany, sleep, startFleet, steadyTraffic, stopFleet,
+    makeTempDir, openMany, pidAlive, sleep, startFleet, steadyTraffic, stopFleet,
 } from './lib/fleet.mjs';
 import { IO_TIMEOUT_MS, WebSocket } from './lib/worker.mjs';
 
@@ -291,6 +295,84 @@ describe('wsctl upgrade', () => {
             assert.equal(reload.code, 0, reload.stderr);
             assert.doesNotMatch(reload.stdout, /restarting workers/);
         });
+});
+
+describe('wsctl upgrade with the NATS sidecar', () => {
+    let fleet;
+
+    after(async () => {
+        const problem = await stopFleet(fleet);
+        assert.equal(problem, null, problem ?? '');
+    });
+
+    // wsctl publish until wsfleetd's NATS connection and the stream are up (both come
+    // asynchronously after a start or an upgrade); resolves with the offset it printed.
+    async function publishWhenUp(channel, data) {
+        let last;
+        await waitFor(async () => {
+            last = await fleet.ctl(['publish', channel, data]);
+            return last.code === 0;
+        }, 20000, `publish on ${channel}`, () => `${last?.stderr}\n${fleet.tail()}`);
+        assert.match(last.stdout, /^\d+\n$/);
+        return Number(last.stdout);
+    }
+
+    test('same sidecar pid and port, the subscriber stays and gets a publication made after it, '
+        + 'history works', async () => {
+        fleet = await startFleet({ workers: { count: 2 } });
+        let st;
+        await waitFor(async () => {
+            st = await fleet.status();
+            return st.nats?.state === 'running' && st.nats.pid > 0;
+        }, 20000, 'the sidecar running', () => `${JSON.stringify(st?.nats)}\n${fleet.tail()}`);
+        const sidecar = st.nats;
+        assert.equal(sidecar.mode, 'sidecar');
+        const o1 = await publishWhenUp('news', '{"n":1}');
+
+        const sub = await ChClient.open(fleet.url('/channels'), { worker: fleet });
+        let closed = null;
+        sub.closed.then((c) => {
+            closed = c;
+        });
+        assert.ok((await sub.cmd('connect', {})).connect, JSON.stringify(sub.objects));
+        assert.ok((await sub.cmd('subscribe', { channel: 'news' })).subscribe,
+            JSON.stringify(sub.objects));
+
+        const r = await fleet.ctl(['upgrade'], 20000);
+        assert.equal(r.code, 0, `${r.stdout}${r.stderr}\n${fleet.tail()}`);
+        assert.match(r.stdout, new RegExp(`upgraded: wsfleetd pid ${fleet.pid} runs the new image \\(upgrade 1\\)`));
+        await waitFor(() => fleet.lines(/upgrade: (every worker runs the current|\d+ workers run a replaced)/).length >= 1,
+            15000, 'the upgrade\'s verdict on the workers', () => fleet.tail());
+
+        // The same supervisor and the same sidecar: kept, not started again.
+        const after1 = await fleet.status();
+        assert.equal(after1.pid, fleet.pid);
+        assert.equal(after1.nats.pid, sidecar.pid, JSON.stringify(after1.nats));
+        assert.equal(after1.nats.port, sidecar.port);
+        assert.equal(after1.nats.state, 'running');
+        assert.equal(after1.nats.restarts, sidecar.restarts);
+        assert.ok(pidAlive(sidecar.pid));
+        assert.equal(fleet.lines(/nats-server: started pid/).length, 1, fleet.tail());
+        assert.equal(fleet.lines(new RegExp(`nats-server: pid ${sidecar.pid} on .* kept across the upgrade`)).length,
+            1, fleet.tail());
+        const stat = fs.readFileSync(`/proc/${sidecar.pid}/stat`, 'utf8');
+        assert.equal(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]), fleet.pid,
+            'the sidecar is no longer wsfleetd\'s child');
+
+        // The new image's own NATS connection publishes; the subscriber, still connected, gets it.
+        const o2 = await publishWhenUp('news', '{"n":2}');
+        assert.ok(o2 > o1, `${o1} ${o2}`);
+        const pubs = await sub.pubsOf('news', 1);
+        assert.deepEqual(pubs, [{ offset: o2, data: { n: 2 } }]);
+        assert.equal(closed, null, `the subscriber was closed: ${JSON.stringify(closed)}`);
+        assert.equal(sub.ws.readyState, sub.ws.OPEN);
+
+        const h = await fleet.ctl(['--json', 'history', 'news']);
+        assert.equal(h.code, 0, `${h.stdout}${h.stderr}`);
+        assert.equal(h.json.offset, o2);
+        assert.deepEqual(h.json.pubs, [{ offset: o1, data: { n: 1 } }, { offset: o2, data: { n: 2 } }]);
+        sub.close();
+    });
 });
 
 describe('a damaged upgrade hand-over', () => {
