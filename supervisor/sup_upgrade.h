@@ -2,8 +2,10 @@
  * in place (same pid), handing its state over to the new image (sup_upgrade_state.h) in a memfd
  * named by SUP_UPGRADE_ENV. Listeners, the run dir lock and the workers' parent pipe survive the
  * exec (close-on-exec cleared for it), the workers stay its children and reconnect to the
- * rebound ZeroMQ endpoint by themselves; the new image then restarts, one at a time, only the
- * workers whose wsworker file was replaced since they were spawned. */
+ * rebound ZeroMQ endpoint by themselves; so does the nats-server sidecar, which the new image
+ * adopts, while wsfleetd's own NATS connection is closed before the exec and made again after
+ * it. The new image then restarts, one at a time, only the workers whose wsworker file was
+ * replaced since they were spawned. */
 #ifndef SUP_UPGRADE_H
 #define SUP_UPGRADE_H
 
@@ -17,8 +19,8 @@
 typedef struct sup_ctx sup_ctx;
 
 /* wsctl upgrade: refuses (res->error) while the fleet stops or rolls, when the configuration no
- * longer parses or changes what cannot change in place (listen, run_dir, workers.max), or when
- * ctx->exe does not run as wsfleetd (`--version`); else answers "upgrading" and arms the exec,
+ * longer parses or changes what cannot change in place (listen, run_dir, workers.max, [nats]), or
+ * when ctx->exe does not run as wsfleetd (`--version`); else answers "upgrading" and arms the exec,
  * which sup_upgrade_run does once the answer went out. */
 void sup_upgrade_request(sup_ctx *ctx, wsf_ctl_response *res);
 
