@@ -373,6 +373,28 @@ describe('wsctl upgrade with the NATS sidecar', () => {
         assert.deepEqual(h.json.pubs, [{ offset: o1, data: { n: 1 } }, { offset: o2, data: { n: 2 } }]);
         sub.close();
     });
+
+    test('a changed [nats] section is refused with exit 1, the sidecar runs on', async () => {
+        const before = await fleet.status();
+        const text = fs.readFileSync(fleet.configPath, 'utf8');
+        fs.appendFileSync(fleet.configPath, '\n[nats]\nstream = OTHER\n');
+        let r;
+        try {
+            r = await fleet.ctl(['upgrade'], 20000);
+        } finally {
+            fs.writeFileSync(fleet.configPath, text);
+        }
+        assert.equal(r.code, 1, `${r.stdout}${r.stderr}`);
+        assert.match(r.stderr, /upgrade refused: \[nats\] changed: restart wsfleetd to apply it/);
+        const st = await fleet.status();
+        assert.equal(st.pid, fleet.pid);
+        assert.equal(st.nats.pid, before.nats.pid);
+        // Nothing was re-executed: the next upgrade is the second.
+        const again = await fleet.ctl(['upgrade'], 20000);
+        assert.equal(again.code, 0, `${again.stdout}${again.stderr}\n${fleet.tail()}`);
+        assert.match(again.stdout, /\(upgrade 2\)/);
+        assert.equal((await fleet.status()).nats.pid, before.nats.pid);
+    });
 });
 
 describe('a damaged upgrade hand-over', () => {
