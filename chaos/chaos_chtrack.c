@@ -57,8 +57,10 @@ void chaos_chsub_position(chaos_chsub *s, chaos_chcounts *k, const char *epoch, 
         /* History was lost: nothing up to the new position can be owed any more. */
         k->epoch_changes++;
         k->not_recovered += recovered ? 0 : 1;
-        chaos_chsub_gap(s, 0, offset);
+        s->nrecv = 0;
+        s->ngaps = 0;
         chaos_chsub_set_epoch(s, epoch);
+        s->start = offset;
         s->last = offset;
         return;
     }

@@ -66,8 +66,10 @@ void chaos_chsub_fini(chaos_chsub *s);
 /* A subscribe reply: epoch and offset of the channel now, recovered as the server said (ignored
  * on the first reply, which had no since). The first one sets the start; a later one with
  * recovered false declares (last, offset] a gap and counts not_recovered; one in another epoch
- * counts an epoch change and declares everything up to offset a gap. Call it after feeding the
- * reply's pubs to chaos_chsub_deliver. */
+ * counts an epoch change and starts the subscription over from offset (the ledger does not know
+ * epochs: acknowledgements of the old epoch above the new position would be counted lost, so a
+ * run that deletes the stream judges only not_recovered and epoch_changes). Call it after feeding
+ * the reply's pubs to chaos_chsub_deliver. */
 void chaos_chsub_position(chaos_chsub *s, chaos_chcounts *k, const char *epoch, uint64_t offset,
                           bool recovered);
 
