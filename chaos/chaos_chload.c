@@ -553,6 +553,15 @@ const chaos_chload_totals *chaos_chload_get_totals(const chaos_chload *ch)
     return &ch->totals;
 }
 
+size_t chaos_chload_subscribed(const chaos_chload *ch)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ch->nclients; i++) {
+        n += ch->clients[i].state == CHAOS_CH_SUBSCRIBED;
+    }
+    return n;
+}
+
 const chaos_load *chaos_chload_subscribers(const chaos_chload *ch)
 {
     return ch->subs;

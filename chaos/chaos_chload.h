@@ -67,6 +67,9 @@ void chaos_chload_finish(chaos_chload *ch, uint32_t grace_ms, void (*done)(void 
 void chaos_chload_free(chaos_chload *ch);
 
 const chaos_chload_totals *chaos_chload_get_totals(const chaos_chload *ch);
+
+/* Subscribers whose subscription is confirmed now. */
+size_t chaos_chload_subscribed(const chaos_chload *ch);
 const chaos_load *chaos_chload_subscribers(const chaos_chload *ch);
 const chaos_load *chaos_chload_publisher(const chaos_chload *ch);
 

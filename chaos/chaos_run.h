@@ -107,6 +107,11 @@ struct chaos_run {
     pid_t crash_last_pid;
     /* the supervisor */
     bool sup_killed;
+    /* channel clients (chaos_chload), when the drill has subscribers */
+    struct chaos_chload *chload;
+    size_t subscribers;
+    bool chload_done;
+    uint64_t broker_kills;
     /* wsctl polls */
     struct event *poll_ev;
     unsigned polls;
