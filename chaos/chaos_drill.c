@@ -223,7 +223,7 @@ static int chaos_set_key(chaos_drill *d, enum chaos_key key, const char *value, 
         d->channels = (uint32_t)n;
         return 0;
     case K_PUBLISH_RATE:
-        return chaos_value_real(&d->publish_rate, value, 0.0, 10000.0, true, why, why_len);
+        return chaos_value_real(&d->publish_rate, value, 0.0, 10000.0, false, why, why_len);
     case K_NKEYS:
         break;
     }

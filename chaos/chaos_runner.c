@@ -619,7 +619,13 @@ static void chaos_play(chaos_run *run)
     if (run->chload != NULL) {
         chaos_finish_channels(run);
     }
-    chaos_set(run, CHAOS_M_BROKER_KILLS, (double)run->broker_kills);
+    bool broker = run->chload != NULL;
+    for (size_t i = 0; i < d->n_actions; i++) {
+        broker = broker || d->actions[i].kind == CHAOS_ACT_KILL_BROKER;
+    }
+    if (broker) {
+        chaos_set(run, CHAOS_M_BROKER_KILLS, (double)run->broker_kills);
+    }
     run->stop_done = false;
     chaos_load_stop(run->echo, CHAOS_STOP_GRACE_MS, chaos_on_stopped, run);
     chaos_loop_until(run, 4 * CHAOS_STOP_GRACE_MS, chaos_stop_finished);
