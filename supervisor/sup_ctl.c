@@ -16,7 +16,7 @@ static unsigned sup_running(const sup_ctx *ctx)
 {
     unsigned n = 0;
     for (unsigned i = 0; i < ctx->nslots; i++)
-        n += ctx->slots[i].state == SUP_SLOT_RUNNING;
+        n += ctx->slots[i].lc.state == SUP_SLOT_RUNNING;
     return n;
 }
 
@@ -26,7 +26,7 @@ static const char *sup_fleet_state(const sup_ctx *ctx)
         return "stopping";
     unsigned failed = 0;
     for (unsigned i = 0; i < ctx->nslots; i++)
-        failed += ctx->slots[i].wanted && ctx->slots[i].state == SUP_SLOT_FAILED;
+        failed += ctx->slots[i].wanted && ctx->slots[i].lc.state == SUP_SLOT_FAILED;
     return ctx->desired > 0 && failed * 2 >= ctx->desired ? "degraded" : "running";
 }
 
@@ -68,16 +68,16 @@ static void sup_fill_workers(const sup_ctx *ctx, wsf_ctl_response *res, uint64_t
     unsigned n = ctx->nslots < WSF_CTL_MAX_WORKERS ? ctx->nslots : WSF_CTL_MAX_WORKERS;
     for (unsigned i = 0; i < n; i++) {
         const sup_slot *s = &ctx->slots[i];
-        if (s->state == SUP_SLOT_STOPPED && !s->wanted)
+        if (s->lc.state == SUP_SLOT_STOPPED && !s->wanted)
             continue; /* slots beyond the fleet's size that hold only their sockets */
         wsf_worker_status *w = &res->workers[res->nworkers++];
         w->slot = i;
         w->pid = (uint32_t)s->pid;
-        snprintf(w->state, sizeof w->state, "%s", sup_slot_state_name(s->state));
-        w->restarts = s->restart.restarts;
+        snprintf(w->state, sizeof w->state, "%s", sup_slot_state_name(s->lc.state));
+        w->restarts = s->lc.restart.restarts;
         w->generation = s->generation;
-        w->accepting = s->accepting && s->state == SUP_SLOT_RUNNING;
-        w->buckets = s->state == SUP_SLOT_RUNNING ? s->buckets : 0;
+        w->accepting = s->accepting && s->lc.state == SUP_SLOT_RUNNING;
+        w->buckets = s->lc.state == SUP_SLOT_RUNNING ? s->buckets : 0;
         snprintf(w->breaker, sizeof w->breaker, "%s", sup_breaker_state_name(s->breaker.state));
         w->failure_rate = sup_breaker_failure_rate(&s->breaker, &ctx->cfg.breaker, now);
         w->times_opened = sup_breaker_times_opened(&s->breaker);

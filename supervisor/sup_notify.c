@@ -89,7 +89,7 @@ static void sup_notify_fleet_of(sup_notify_fleet *out, const sup_ctx *ctx)
     out->stopping = ctx->stopping;
     for (unsigned i = 0; i < ctx->nslots; i++) {
         const sup_slot *s = &ctx->slots[i];
-        if (s->wanted && s->state == SUP_SLOT_RUNNING)
+        if (s->wanted && s->lc.state == SUP_SLOT_RUNNING)
             out->running++;
         if (s->pid != 0 && s->has_report)
             out->connections += s->report.connections_active;

@@ -68,7 +68,7 @@ static void sup_reload_apply(sup_ctx *ctx, wsf_ctl_response *res)
     if (desired != ctx->desired)
         sup_scale(ctx, desired, err, sizeof err);
     if (restart_workers)
-        sup_rolling_restart(ctx);
+        sup_roll_renew(ctx);
     snprintf(res->message, sizeof res->message, "configuration reloaded%s",
              restart_workers ? "; restarting workers one at a time" : "");
     wsf_log_info("reload: %s", res->message);

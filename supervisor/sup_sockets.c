@@ -150,7 +150,7 @@ void sup_sockets_steer(sup_ctx *ctx)
     bool changed = !ctx->steer_valid || ctx->steer_dirty;
     for (unsigned i = 0; i < ctx->nslots; i++) {
         const sup_slot *s = &ctx->slots[i];
-        in[i].eligible = !ctx->stopping && s->state == SUP_SLOT_RUNNING && s->accepting &&
+        in[i].eligible = !ctx->stopping && s->lc.state == SUP_SLOT_RUNNING && s->accepting &&
                          sup_breaker_weight(&s->breaker, &ctx->cfg.breaker) > 0;
         in[i].connections = s->has_report ? s->report.connections_active : 0;
         changed |= in[i].eligible != (ctx->steer_map_has[i] != 0);
