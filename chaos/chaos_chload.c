@@ -144,9 +144,24 @@ static void chaos_chload_sub_on_up(size_t conn, bool reconnect, uint64_t down_ms
     }
 }
 
+static void chaos_chload_count_code(chaos_chload_totals *t, unsigned code)
+{
+    for (size_t i = 0; i < CHAOS_CHLOAD_CODES; i++) {
+        if (t->codes[i] == code || t->codes[i] == 0) {
+            t->codes[i] = code;
+            t->code_counts[i]++;
+            return;
+        }
+    }
+    t->codes_other++;
+}
+
 static void chaos_chload_sub_on_event(const chaos_event *ev, void *arg)
 {
     chaos_chload *ch = arg;
+    if (ev->cause == CHAOS_CAUSE_CLOSE && ev->code != 0) {
+        chaos_chload_count_code(&ch->totals, ev->code);
+    }
     if (ev->conn < ch->nclients) {
         ch->clients[ev->conn].state = CHAOS_CH_DOWN;
     }

@@ -23,6 +23,7 @@
 
 #define CHAOS_CHLOAD_RETRY_MS 500
 #define CHAOS_CHLOAD_PREFIX_MAX 64
+#define CHAOS_CHLOAD_CODES 16
 
 typedef struct chaos_chload_opts {
     chaos_load_opts load; /* target, connections = subscribers, open_rate, backoff, size = bytes
@@ -49,6 +50,11 @@ typedef struct chaos_chload_totals {
     uint64_t not_subscribed;   /* subscribers without a subscription at the end */
     uint64_t behind;           /* subscribers not caught up with the last ack at the end */
     wsf_hist resume_ms;        /* disconnect to the resubscribe reply, milliseconds */
+    /* Subscribers' closes from the server, by code (the first CHAOS_CHLOAD_CODES distinct ones;
+     * the rest in codes_other). */
+    unsigned codes[CHAOS_CHLOAD_CODES];
+    uint64_t code_counts[CHAOS_CHLOAD_CODES];
+    uint64_t codes_other;
 } chaos_chload_totals;
 
 typedef struct chaos_chload chaos_chload;

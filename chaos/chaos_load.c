@@ -148,7 +148,10 @@ static bool chaos_load_should_retry(const chaos_load *l, const chaos_conn *c)
     }
     switch (c->cause) {
     case CHAOS_CAUSE_CLOSE:
-        return wsf_backoff_should_reconnect(c->code);
+        /* DESIGN "Admission and security": also 4001 (lagging, resume), 4002 (token expired)
+         * and 4429 (rate limited), which only the channel route sends. */
+        return wsf_backoff_should_reconnect(c->code) || c->code == 4001 || c->code == 4002 ||
+               c->code == 4429;
     case CHAOS_CAUSE_ABNORMAL:
     case CHAOS_CAUSE_REFUSED:
     case CHAOS_CAUSE_CONNECT:

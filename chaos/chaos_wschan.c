@@ -131,6 +131,16 @@ static void chaos_wschan_print_json(const chaos_wschan *r)
                      json_integer((json_int_t)s->by_cause[i]));
     }
     wsf_json_set(j, "by_cause", causes);
+    json_t *codes = wsf_json_checked(json_object());
+    for (size_t i = 0; i < CHAOS_CHLOAD_CODES && t->codes[i] != 0; i++) {
+        char key[16];
+        snprintf(key, sizeof(key), "%u", t->codes[i]);
+        wsf_json_set(codes, key, json_integer((json_int_t)t->code_counts[i]));
+    }
+    if (t->codes_other > 0) {
+        wsf_json_set(codes, "other", json_integer((json_int_t)t->codes_other));
+    }
+    wsf_json_set(j, "close_codes", codes);
     wsf_json_set(j, "reconnect_ms", chaos_wschan_hist_json(&s->reconnect_ms));
     char *text = json_dumps(j, JSON_COMPACT);
     if (text != NULL) {
