@@ -820,13 +820,6 @@ int chaos_load_send_text(chaos_load *l, size_t i, const void *data, size_t len)
     return 0;
 }
 
-void chaos_load_fail(chaos_load *l, size_t i, const char *why)
-{
-    if (i < l->nslots) {
-        chaos_conn_fail(&l->slots[i]->conn, CHAOS_CAUSE_PROTOCOL, 1002, 0, why);
-    }
-}
-
 size_t chaos_load_size(const chaos_load *l)
 {
     return l->size;

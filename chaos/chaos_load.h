@@ -171,10 +171,6 @@ void chaos_load_free(chaos_load *l);
 /* Channel kind: queues one text message on connection i. Returns 0, or -1 when it is not up. */
 int chaos_load_send_text(chaos_load *l, size_t i, const void *data, size_t len);
 
-/* Channel kind: ends connection i's session as a failure (a protocol error the owner saw): the
- * usual event and, when reconnect is on, a retry after backoff. */
-void chaos_load_fail(chaos_load *l, size_t i, const char *why);
-
 size_t chaos_load_size(const chaos_load *l); /* connections the population holds (resized) */
 const chaos_load_totals *chaos_load_get_totals(const chaos_load *l);
 const chaos_conn_stats *chaos_load_conn(const chaos_load *l, size_t i);

@@ -279,8 +279,10 @@ static int chaos_wsload_check(chaos_wsload_opts *o, const chaos_wsload_given *g)
         return chaos_wsload_conflict(
             "--channels, --publish-rate and --channel-prefix apply to channels mode only");
     }
-    if (g->binary && o->mode == CHAOS_WSLOAD_CHANNELS) {
-        return chaos_wsload_conflict("--binary does not apply to channels mode");
+    if ((g->binary || o->records[0] != '\0' || o->server_pid != 0) &&
+        o->mode == CHAOS_WSLOAD_CHANNELS) {
+        return chaos_wsload_conflict(
+            "--binary, --records and --server-pid do not apply to channels mode");
     }
     if (l->sources > 1 && l->addr.ss_family != AF_INET) {
         return chaos_wsload_conflict("--sources needs an IPv4 target");

@@ -248,7 +248,9 @@ START_TEST(channels_mode)
     PARSE_BAD("--channel-prefix", "--port", "1", "--mode", "channels", "--channel-prefix", "");
     PARSE_BAD("channels mode only", "--port", "1", "--channels", "3");
     PARSE_BAD("channels mode only", "--port", "1", "--mode", "idle", "--publish-rate", "3");
-    PARSE_BAD("--binary does not apply", "--port", "1", "--mode", "channels", "--binary");
+    PARSE_BAD("do not apply to channels", "--port", "1", "--mode", "channels", "--binary");
+    PARSE_BAD("do not apply to channels", "--port", "1", "--mode", "channels", "--records", "f");
+    PARSE_BAD("do not apply to channels", "--port", "1", "--mode", "channels", "--server-pid", "1");
     PARSE_BAD("--kind applies", "--port", "1", "--mode", "channels", "--kind", "slow");
     PARSE_BAD("apply to echo clients", "--port", "1", "--mode", "channels", "--rate", "3");
     PARSE_BAD("--messages applies", "--port", "1", "--mode", "channels", "--messages", "3");
