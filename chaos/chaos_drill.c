@@ -650,13 +650,13 @@ static void chaos_check_drill(chaos_parse *ps)
                  d->clients);
         chaos_fail_at(ps, ps->key_line[K_QUICK_CLIENTS], "load", "quick_clients", why);
     } else if (d->quick_subscribers > d->subscribers) {
-        snprintf(why, sizeof why, "%zu is more than [load] subscribers (%zu)",
-                 d->quick_subscribers, d->subscribers);
+        snprintf(why, sizeof why, "%zu is more than [load] subscribers (%zu)", d->quick_subscribers,
+                 d->subscribers);
         chaos_fail_at(ps, ps->key_line[K_QUICK_SUBSCRIBERS], "load", "quick_subscribers", why);
     } else if (d->subscribers == 0 &&
                (ps->key_line[K_CHANNELS] != 0 || ps->key_line[K_PUBLISH_RATE] != 0)) {
-        int line = ps->key_line[K_CHANNELS] != 0 ? ps->key_line[K_CHANNELS]
-                                                 : ps->key_line[K_PUBLISH_RATE];
+        int line =
+            ps->key_line[K_CHANNELS] != 0 ? ps->key_line[K_CHANNELS] : ps->key_line[K_PUBLISH_RATE];
         chaos_fail_at(ps, line, "load", ps->key_line[K_CHANNELS] != 0 ? "channels" : "publish_rate",
                       "needs [load] subscribers (the channel clients)");
     }
