@@ -65,7 +65,8 @@
     X(RESUMES, "resumes", "resubscriptions with since after a reconnect")                          \
     X(RESUME_P50_MS, "resume_p50_ms", "disconnect to the resubscribe reply, median")               \
     X(RESUME_P99_MS, "resume_p99_ms", "disconnect to the resubscribe reply, 99th percentile")      \
-    X(BROKER_KILLS, "broker_kills", "nats-server sidecars killed")
+    X(BROKER_KILLS, "broker_kills", "nats-server sidecars killed")                                 \
+    X(BROKER_RESTARTS, "broker_restarts", "nats-server sidecar restarts by the supervisor")
 
 enum chaos_metric_id {
 #define CHAOS_METRIC_ENUM(id, name, help) CHAOS_M_##id,

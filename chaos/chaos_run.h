@@ -112,6 +112,9 @@ struct chaos_run {
     size_t subscribers;
     bool chload_done;
     uint64_t broker_kills;
+    pid_t broker_pid;         /* the sidecar's pid as last seen in wsctl status, 0 = none */
+    int64_t broker_restarts0; /* its restarts when first seen, -1 = not seen yet */
+    int64_t broker_restarts;  /* ... and as last seen */
     /* wsctl polls */
     struct event *poll_ev;
     unsigned polls;

@@ -494,8 +494,10 @@ static void chaos_finish_channels(chaos_run *run)
     chaos_set(run, CHAOS_M_NOT_SUBSCRIBED, (double)t->not_subscribed);
     chaos_set(run, CHAOS_M_BEHIND, (double)t->behind);
     chaos_set(run, CHAOS_M_RESUMES, (double)t->resumes);
-    chaos_set(run, CHAOS_M_RESUME_P50_MS, (double)wsf_hist_quantile(&t->resume_ms, 0.5));
-    chaos_set(run, CHAOS_M_RESUME_P99_MS, (double)wsf_hist_quantile(&t->resume_ms, 0.99));
+    if (t->resume_ms.count > 0) {
+        chaos_set(run, CHAOS_M_RESUME_P50_MS, (double)wsf_hist_quantile(&t->resume_ms, 0.5));
+        chaos_set(run, CHAOS_M_RESUME_P99_MS, (double)wsf_hist_quantile(&t->resume_ms, 0.99));
+    }
 }
 
 /* Brings the clients up and plays the timeline; the caller cleans up whatever happened. */
@@ -625,6 +627,10 @@ static void chaos_play(chaos_run *run)
     }
     if (broker) {
         chaos_set(run, CHAOS_M_BROKER_KILLS, (double)run->broker_kills);
+        if (run->broker_restarts0 >= 0) {
+            chaos_set(run, CHAOS_M_BROKER_RESTARTS,
+                      (double)(run->broker_restarts - run->broker_restarts0));
+        }
     }
     run->stop_done = false;
     chaos_load_stop(run->echo, CHAOS_STOP_GRACE_MS, chaos_on_stopped, run);
@@ -702,6 +708,7 @@ int chaos_run_drill(const chaos_drill *d, const chaos_run_opts *opts, chaos_repo
     run->curves = curves;
     run->share_slot = -1;
     run->crash_slot = -1;
+    run->broker_restarts0 = -1;
     run->rng = opts->seed != 0 ? opts->seed : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
     if (run->rng == 0) {
         run->rng = 1;
