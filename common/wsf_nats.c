@@ -208,6 +208,7 @@ static void dispatch(struct wsf_nats *n, struct wsf_nats_item *it)
         if (!n->freeing && !it->sub->closed) {
             struct wsf_nats_msg m = {
                 .subject = natsMsg_GetSubject(it->msg),
+                .reply = natsMsg_GetReply(it->msg),
                 .data = natsMsg_GetData(it->msg),
                 .len = (size_t)natsMsg_GetDataLength(it->msg),
                 .offset = wsf_nats_msg_seq(it->msg),

@@ -74,6 +74,7 @@ bool wsf_nats_is_connected(const struct wsf_nats *n);
 /* A message as the loop sees it; valid during the callback only. */
 struct wsf_nats_msg {
     const char *subject;
+    const char *reply; /* where a request wants its answer (wsf_nats_publish to it), or NULL */
     const char *data;
     size_t len;
     uint64_t offset;      /* stream sequence (Nats-Sequence header of a republished channel
