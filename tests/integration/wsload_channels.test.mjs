@@ -1,101 +1,40 @@
-// wsload --mode channels against a real fleet with its nats-server sidecar: subscribers on several
-// channels and a publisher, every acknowledged publication delivered exactly once and in order
-// across a SIGKILLed worker (resume with since) and a SIGKILLed nats-server (the worker brings its
-// subscribers up to date), and a publisher the namespace refuses.
-import { after, before, describe, test } from 'node:test';
+// wsload --mode channels against one wsworker and a nats-server of the test's own: every
+// acknowledged publication delivered to every subscriber exactly once and in order, also across a
+// SIGKILLed and restarted nats-server (the worker brings its subscribers up to date while they stay
+// connected); a namespace without client publish refuses every publication; a worker without
+// channels answers the upgrade 404, which wsload reports instead of counting nothing.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { signalPid, sleep, startFleet, stopFleet } from './lib/fleet.mjs';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { channelsConfig } from './lib/channels.mjs';
+import { startNats } from './lib/nats.mjs';
+import { sleep, startWorker, stopWorker } from './lib/worker.mjs';
+import { assertExactlyOnce, describeRun, startChannels } from './lib/wsload.mjs';
 
-const RUN_LIMIT_MS = 90000;
-
-function wsloadPath() {
-    const value = process.env.WSLOAD;
-    if (!value) {
-        throw new Error('set WSLOAD to the wsload executable (ctest does this)');
-    }
-    return value;
-}
-
-const liveLoads = new Set();
-process.on('exit', () => {
-    for (const child of liveLoads) {
-        child.kill('SIGKILL');
-    }
-});
-
-// Starts wsload in channels mode with `args` after the target. Returns { done }, done resolving
-// with { code, signal, stdout, stderr, json }.
-function startChannels(port, args) {
-    const child = spawn(wsloadPath(), ['--port', String(port), '--mode', 'channels', '--json',
-        ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    liveLoads.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c) => { stdout += c; });
-    child.stderr.setEncoding('utf8').on('data', (c) => { stderr += c; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS);
-    const done = new Promise((resolve) => {
-        child.on('error', (err) => resolve({ code: null, signal: `spawn error ${err.code}` }));
-        child.on('close', (code, signal) => resolve({ code, signal }));
-    }).then((exit) => {
-        clearTimeout(timer);
-        liveLoads.delete(child);
-        let json;
-        try {
-            const lines = stdout.trim().split('\n');
-            json = JSON.parse(lines[lines.length - 1]);
-        } catch {
-            json = undefined;
-        }
-        return { ...exit, stdout, stderr, json };
-    });
-    return { done };
-}
-
-function describeRun(r) {
-    return `exit ${r.code} ${r.signal ?? ''}\nstdout: ${r.stdout}\nstderr: ${r.stderr.slice(-4000)}`;
-}
-
-// What every run against a healthy fleet shows, whatever was killed in between.
-function assertExactlyOnce(r, subscribers) {
-    const j = r.json;
-    assert.ok(j, describeRun(r));
-    assert.equal(j.mode, 'channels');
-    assert.equal(j.errors, 0, describeRun(r));
-    assert.equal(r.code, 0, describeRun(r));
-    assert.ok(j.publications_acked > 0, describeRun(r));
-    assert.equal(j.lost_publications, 0, describeRun(r));
-    assert.equal(j.duplicated, 0, describeRun(r));
-    assert.equal(j.out_of_order, 0, describeRun(r));
-    assert.equal(j.not_recovered, 0, describeRun(r));
-    assert.equal(j.data_errors, 0, describeRun(r));
-    assert.equal(j.protocol_errors, 0, describeRun(r));
-    assert.equal(j.not_subscribed, 0, describeRun(r));
-    assert.equal(j.behind, 0, describeRun(r));
-    assert.equal(j.gave_up, 0, describeRun(r));
-    assert.ok(j.subscribes >= subscribers, describeRun(r));
-    // Each acknowledged publication went to every subscriber of its channel that was there.
-    assert.ok(j.deliveries > 0 && j.deliveries >= j.publications_acked, describeRun(r));
-}
-
-describe('wsload channels mode against a fleet', () => {
-    let fleet;
+describe('wsload channels mode against a worker', () => {
+    let nats;
+    let w;
 
     before(async () => {
-        fleet = await startFleet({
-            workers: { count: 2, drain_timeout: 1 },
-            sections: { channels: { publish: 'client' }, 'namespace closed': { publish: 'none' } },
+        nats = await startNats();
+        const urlFile = path.join(nats.dir, 'nats.url');
+        writeFileSync(urlFile, `${nats.url}\n`, { mode: 0o600 });
+        w = await startWorker({
+            flags: ['--nats-url-file', urlFile, '--channels-config',
+                channelsConfig('[channels]\npublish = client\n[namespace closed]\npublish = none\n')],
         });
     });
 
     after(async () => {
-        const problem = await stopFleet(fleet);
+        const problem = await stopWorker(w);
+        await nats?.kill();
+        await nats?.stop();
         assert.equal(problem, null, problem ?? '');
     });
 
     test('a quiet run: every publication to every subscriber, once and in order', async () => {
-        const r = await startChannels(fleet.port, ['--connections', '40', '--channels', '4',
+        const r = await startChannels(w.port, ['--connections', '40', '--channels', '4',
             '--publish-rate', '20', '--duration', '3']).done;
         assertExactlyOnce(r, 40);
         const j = r.json;
@@ -107,44 +46,25 @@ describe('wsload channels mode against a fleet', () => {
         assert.ok(j.deliveries >= 5 * j.publications_acked, describeRun(r));
     });
 
-    test('SIGKILL of a worker: its subscribers resume with since, nothing lost', async () => {
-        const run = startChannels(fleet.port, ['--connections', '60', '--channels', '3',
-            '--publish-rate', '25', '--duration', '6']);
-        await sleep(2000);
-        const workers = await fleet.workers();
-        const victim = workers.find((w) => w.state === 'running' && w.connections > 0) ??
-            workers[0];
-        assert.ok(victim.pid > 0, JSON.stringify(workers));
-        signalPid(victim.pid, 'SIGKILL');
-        const r = await run.done;
-        assertExactlyOnce(r, 60);
-        const j = r.json;
-        assert.ok(j.disconnects > 0, describeRun(r));
-        assert.equal(j.reconnects, j.disconnects, describeRun(r));
-        // Every subscriber that came back resumed (the publisher's reconnect is not a resume).
-        assert.ok(j.resumes > 0 && j.resumes <= j.reconnects, describeRun(r));
-        assert.equal(j.resume_ms.count, j.resumes);
-        assert.ok(j.resume_ms.p50 >= 500, JSON.stringify(j.resume_ms)); // the backoff's floor
-    });
-
-    test('SIGKILL of nats-server: subscribers stay connected and are brought up to date', async () => {
-        await fleet.waitRunning(2);
-        const run = startChannels(fleet.port, ['--connections', '30', '--channels', '3',
+    test('nats-server SIGKILLed and restarted: subscribers stay and catch up', async () => {
+        const run = startChannels(w.port, ['--connections', '30', '--channels', '3',
             '--publish-rate', '25', '--duration', '7']);
         await sleep(2000);
-        const st = await fleet.status();
-        assert.ok(st.nats && st.nats.mode === 'sidecar' && st.nats.pid > 0, JSON.stringify(st));
-        signalPid(st.nats.pid, 'SIGKILL');
+        await nats.kill();
+        await sleep(500);
+        await nats.start(); // same port and store: the stream and its epoch survive
         const r = await run.done;
         assertExactlyOnce(r, 30);
         const j = r.json;
         assert.equal(j.disconnects, 0, describeRun(r));
-        const after = await fleet.status();
-        assert.ok(after.nats.pid > 0 && after.nats.pid !== st.nats.pid, JSON.stringify(after));
+        assert.equal(j.epoch_changes, 0, describeRun(r));
+        // Published while the broker was down: refused with 108, never acknowledged.
+        assert.ok(j.publish_errors > 0, describeRun(r));
+        assert.equal(j.publications_acked + j.publish_errors, j.published, describeRun(r));
     });
 
     test('a namespace without client publish: every publish refused, nothing delivered', async () => {
-        const r = await startChannels(fleet.port, ['--connections', '4', '--channels', '2',
+        const r = await startChannels(w.port, ['--connections', '4', '--channels', '2',
             '--channel-prefix', 'closed:c', '--publish-rate', '10', '--duration', '1.5']).done;
         const j = r.json;
         assert.ok(j, describeRun(r));
@@ -154,5 +74,30 @@ describe('wsload channels mode against a fleet', () => {
         assert.equal(j.deliveries, 0);
         assert.equal(j.lost_publications, 0);
         assert.equal(j.subscribes, 4, describeRun(r));
+    });
+});
+
+describe('wsload channels mode against a worker without channels', () => {
+    let w;
+
+    before(async () => {
+        w = await startWorker();
+    });
+
+    after(async () => {
+        const problem = await stopWorker(w);
+        assert.equal(problem, null, problem ?? '');
+    });
+
+    test('the upgrade is refused: no subscriber subscribes and the run fails', async () => {
+        const r = await startChannels(w.port, ['--connections', '3', '--channels', '1',
+            '--duration', '1', '--no-reconnect']).done;
+        const j = r.json;
+        assert.ok(j, describeRun(r));
+        assert.equal(r.code, 1, describeRun(r));
+        assert.equal(j.not_subscribed, 3, describeRun(r));
+        assert.equal(j.by_cause.handshake, 3, describeRun(r));
+        assert.equal(j.upgrades, 0);
+        assert.equal(j.publications_acked, 0);
     });
 });
