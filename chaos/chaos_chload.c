@@ -170,8 +170,8 @@ static void chaos_chload_sub_on_event(const chaos_event *ev, void *arg)
     }
 }
 
-static void chaos_chload_pub_deliver(chaos_chload *ch, chaos_chclient *c, uint64_t offset,
-                                     const char *data, size_t len)
+static void chaos_chload_deliver(chaos_chload *ch, chaos_chclient *c, uint64_t offset,
+                                 const char *data, size_t len)
 {
     chaos_chsub_deliver(&c->sub, &ch->totals.k, offset, data, len, ch->opts.load.size);
 }
@@ -193,7 +193,7 @@ static void chaos_chload_on_reply(chaos_chload *ch, size_t i, const wsf_ch_msg *
     }
     if (m->kind == WSF_CH_MSG_PUSH_PUB) {
         if (m->channel != NULL && strcmp(m->channel, ch->names[c->sub.channel]) == 0) {
-            chaos_chload_pub_deliver(ch, c, m->pub.offset, m->pub.data, m->pub.data_len);
+            chaos_chload_deliver(ch, c, m->pub.offset, m->pub.data, m->pub.data_len);
         }
         return;
     }
@@ -202,7 +202,7 @@ static void chaos_chload_on_reply(chaos_chload *ch, size_t i, const wsf_ch_msg *
     }
     for (size_t p = 0; p < m->state.npubs; p++) {
         const wsf_ch_pub *pub = &m->state.pubs[p];
-        chaos_chload_pub_deliver(ch, c, pub->offset, pub->data, pub->data_len);
+        chaos_chload_deliver(ch, c, pub->offset, pub->data, pub->data_len);
     }
     chaos_chsub_position(&c->sub, &ch->totals.k, m->state.epoch, m->state.offset,
                          m->state.recovered);
@@ -232,7 +232,7 @@ static void chaos_chload_sub_on_message(size_t conn, const uint8_t *data, size_t
         wsf_ch_peek pk;
         if (wsf_ch_peek_push(&pk, line, line_len)) {
             if (pk.channel_len == name_len && memcmp(pk.channel, name, name_len) == 0) {
-                chaos_chload_pub_deliver(ch, c, pk.offset, pk.data, pk.data_len);
+                chaos_chload_deliver(ch, c, pk.offset, pk.data, pk.data_len);
             }
             continue;
         }
