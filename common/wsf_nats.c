@@ -534,3 +534,12 @@ int wsf_nats_publish(struct wsf_nats *n, const char *subject, const void *data, 
     }
     return wsf_nats_errno(natsConnection_Publish(n->nc, subject, data, (int)len));
 }
+
+int wsf_nats_publish_request(struct wsf_nats *n, const char *subject, const char *reply,
+                             const void *data, size_t len)
+{
+    if (len > INT32_MAX || reply == NULL) {
+        return -EINVAL;
+    }
+    return wsf_nats_errno(natsConnection_PublishRequest(n->nc, subject, reply, data, (int)len));
+}

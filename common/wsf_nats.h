@@ -106,4 +106,9 @@ void wsf_nats_sub_free(struct wsf_nats_sub *s);
  * full), -ENOTCONN (closed), -EIO. */
 int wsf_nats_publish(struct wsf_nats *n, const char *subject, const void *data, size_t len);
 
+/* Publishes data with a reply subject, for a scatter/gather: every responder answers on reply
+ * (subscribe to it first). Same returns as wsf_nats_publish. */
+int wsf_nats_publish_request(struct wsf_nats *n, const char *subject, const char *reply,
+                             const void *data, size_t len);
+
 #endif

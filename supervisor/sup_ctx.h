@@ -78,6 +78,8 @@ typedef struct sup_ctx {
     bool steer_dirty;         /* a breaker changed a weight: re-weigh at once */
     uint64_t breaker_eval_ms; /* last fleet-wide breaker evaluation */
     sup_notify notify;        /* systemd readiness and watchdog (sup_notify.c) */
+    /* The sidecar, wsfleetd's NATS connection, deferred wsctl answers (sup_channels.c). */
+    struct sup_channels *channels;
 } sup_ctx;
 
 /* Monotonic milliseconds. */
@@ -125,5 +127,8 @@ void sup_reload(sup_ctx *ctx, wsf_ctl_response *res);
 
 /* wsctl requests (sup_ctl.c). */
 void sup_ctl_handle(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *res);
+
+/* Sends a deferred wsctl answer (sup_channels.c) and reads the control socket again. */
+void sup_ctl_reply(sup_ctx *ctx, const wsf_ctl_response *res);
 
 #endif
