@@ -332,6 +332,55 @@ static void chaos_act_fleet(chaos_run *run, const chaos_action *a)
     }
 }
 
+/* The fleet's nats-server sidecar, from `wsctl --json status` ("nats": {"mode", "pid", ...}).
+ * Returns its pid, or 0 when there is none running (with why set). */
+static pid_t chaos_broker_pid(chaos_run *run, const char **why)
+{
+    const char *const args[] = {"status", NULL};
+    json_t *doc = NULL;
+    pid_t pid = 0;
+    *why = "wsctl status failed";
+    if (chaos_fleet_ctl(&run->fleet, &doc, args) != 0 || doc == NULL) {
+        run->wsctl_errors++;
+        goto out;
+    }
+    json_t *nats = json_object_get(doc, "nats");
+    if (!json_is_object(nats)) {
+        *why = "wsctl status shows no nats broker";
+        goto out;
+    }
+    if (strcmp(chaos_json_str(nats, "mode"), "sidecar") != 0) {
+        *why = "the broker is not the fleet's sidecar ([nats] url is set)";
+        goto out;
+    }
+    json_int_t v = json_integer_value(json_object_get(nats, "pid"));
+    if (v <= 0 || v > INT32_MAX) {
+        *why = "the sidecar is not running";
+        goto out;
+    }
+    pid = (pid_t)v;
+out:
+    json_decref(doc);
+    return pid;
+}
+
+static void chaos_act_kill_broker(chaos_run *run)
+{
+    const char *why = NULL;
+    pid_t pid = chaos_broker_pid(run, &why);
+    if (pid == 0) {
+        chaos_report_error(run->r, "kill-broker: %s", why);
+        return;
+    }
+    if (chaos_fleet_signal(pid, SIGKILL) != 0) {
+        chaos_report_error(run->r, "kill-broker: cannot signal nats-server pid %d", (int)pid);
+        return;
+    }
+    run->faults++;
+    run->broker_kills++;
+    chaos_fault_note(run, "SIGKILL nats-server pid %d", (int)pid);
+}
+
 static void chaos_act(chaos_run *run, const chaos_action *a)
 {
     switch (a->kind) {
@@ -373,6 +422,9 @@ static void chaos_act(chaos_run *run, const chaos_action *a)
     case CHAOS_ACT_RESTART:
     case CHAOS_ACT_AUTOSCALE:
         chaos_act_fleet(run, a);
+        break;
+    case CHAOS_ACT_KILL_BROKER:
+        chaos_act_kill_broker(run);
         break;
     }
 }

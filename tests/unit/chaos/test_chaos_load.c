@@ -178,7 +178,7 @@ static void fx_init(fx *x, unsigned port)
     x->port = port;
     chaos_load_opts_init(&x->o);
     target(&x->o, port);
-    x->hooks = (chaos_load_hooks){on_event, on_up, &x->s};
+    x->hooks = (chaos_load_hooks){.on_event = on_event, .on_up = on_up, .arg = &x->s};
 }
 
 /* A population aimed at a wsworker started for it. */
