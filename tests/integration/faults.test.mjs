@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { echo, openWs } from './lib/worker.mjs';
+import { echo, openWs, slow } from './lib/worker.mjs';
 import { closeOrTimeout, sleep, startFleet, stopFleet } from './lib/fleet.mjs';
 
 // Opens a client and reports how the upgrade went: 'open' or the HTTP status.
@@ -38,6 +38,7 @@ describe('fault points', () => {
 
     test('error: handshakes fail 500 and messages close 1011 until the fault ends', async () => {
         const ws = await openWs(fleet);
+        const endsBefore = fleet.lines(/fault over/).length;
         const r = await fleet.ctl(['fault', '0', 'error', '--rate', '1', '--for', '1.5']);
         assert.equal(r.code, 0, r.stderr);
         const closed = closeOrTimeout(ws, 5000);
@@ -45,27 +46,37 @@ describe('fault points', () => {
         assert.equal((await closed).code, 1011);
         assert.equal(await tryUpgrade(fleet.url()), 500);
         // Counted as server-side failures in the Reports.
-        await fleet.waitWorkers((l) => l[0].errors_per_s > 0, 5000, 'an error rate');
-        await sleep(1700);
+        await fleet.waitWorkers((l) => l[0].errors_per_s > 0, slow(5000), 'an error rate');
+        const deadline = Date.now() + slow(8000);
+        while (fleet.lines(/fault over/).length === endsBefore && Date.now() < deadline) {
+            await sleep(100);
+        }
+        assert.equal(fleet.lines(/fault over/).length, endsBefore + 1, fleet.tail());
         assert.equal(await tryUpgrade(fleet.url()), 'open', 'the fault did not revert');
     });
 
     test('latency: every message waits the given time', async () => {
         const ws = await openWs(fleet);
-        const r = await fleet.ctl(['fault', '0', 'latency', '--ms', '200', '--for', '2']);
+        const endsBefore = fleet.lines(/fault over/).length;
+        const r = await fleet.ctl(['fault', '0', 'latency', '--ms', '500', '--for', '1']);
         assert.equal(r.code, 0, r.stderr);
         const t0 = Date.now();
         await echo(ws, 'slow');
-        assert.ok(Date.now() - t0 >= 190, `echo took ${Date.now() - t0} ms`);
-        await sleep(2200);
-        // The fastest of three echoes: one slow turn of a busy test machine is not the fault.
+        assert.ok(Date.now() - t0 >= 490, `echo took ${Date.now() - t0} ms`);
+        const deadline = Date.now() + slow(8000);
+        while (fleet.lines(/fault over/).length === endsBefore && Date.now() < deadline) {
+            await sleep(100);
+        }
+        assert.equal(fleet.lines(/fault over/).length, endsBefore + 1, fleet.tail());
+        // Under the fault no echo can come back in less than its 500 ms; the fastest of three
+        // after it does (one slow turn of a busy machine is not the fault).
         let fastest = Infinity;
         for (let i = 0; i < 3; i++) {
             const t1 = Date.now();
             await echo(ws, 'fast again');
             fastest = Math.min(fastest, Date.now() - t1);
         }
-        assert.ok(fastest < 150, `every echo after the fault took ${fastest} ms or more`);
+        assert.ok(fastest < 500, `every echo after the fault took ${fastest} ms or more`);
         ws.close();
     });
 
@@ -75,12 +86,12 @@ describe('fault points', () => {
         const r = await fleet.ctl(['fault', '0', 'memory', '--rate', '64', '--for', '1.5']);
         assert.equal(r.code, 0, r.stderr);
         const grown = await fleet.waitWorkers((l) => l[0].rss_bytes > before + 48 * 1024 * 1024,
-            5000, 'RSS up by 48 MiB');
+            slow(5000), 'RSS up by 48 MiB');
         assert.ok(grown[0].rss_bytes > before);
         // It stops by itself: the worker says so, and its memory stops growing. (Whether the
         // freed memory leaves the RSS is the allocator's business: under AddressSanitizer it
         // stays in quarantine.)
-        const deadline = Date.now() + 8000;
+        const deadline = Date.now() + slow(8000);
         while (fleet.lines(/fault over/).length === endsBefore && Date.now() < deadline) {
             await sleep(100);
         }
@@ -97,7 +108,7 @@ describe('fault points', () => {
         const old = (await fleet.workers())[0].pid;
         const r = await fleet.ctl(['fault', '0', 'crash']);
         assert.equal(r.code, 0, r.stderr);
-        await fleet.waitWorkers((l) => l[0].state === 'running' && l[0].pid !== old, 5000,
+        await fleet.waitWorkers((l) => l[0].state === 'running' && l[0].pid !== old, slow(5000),
             'a new worker in slot 0');
         assert.ok(fleet.lines(new RegExp(`pid ${old} killed by signal 6`)).length === 1, fleet.tail());
     });
@@ -106,8 +117,8 @@ describe('fault points', () => {
         const old = (await fleet.workers())[0].pid;
         const r = await fleet.ctl(['fault', '0', 'hang', '--for', '30']);
         assert.equal(r.code, 0, r.stderr);
-        await fleet.waitWorkers((l) => l[0].state === 'running' && l[0].pid !== old, 8000,
-            'a new worker in slot 0');
+        await fleet.waitWorkers((l) => l[0].state === 'running' && l[0].pid !== old,
+            2000 + 1000 + slow(5000), 'a new worker in slot 0');
         assert.ok(fleet.lines(new RegExp(`pid ${old} sent no report`)).length === 1, fleet.tail());
     });
 
