@@ -22,6 +22,24 @@ function tryUpgrade(url) {
     });
 }
 
+// Waits until the fleet's log has more than `before` lines matching `re`, and asserts it did.
+async function waitLines(fleet, re, before) {
+    const deadline = Date.now() + slow(8000);
+    while (fleet.lines(re).length <= before && Date.now() < deadline) {
+        await sleep(50);
+    }
+    assert.ok(fleet.lines(re).length > before, `no new line ${re}:\n${fleet.tail()}`);
+}
+
+// wsctl fault 0 ARGS, then the worker's line saying it has the fault: wsctl can return before
+// the command reaches the worker, and a message sent meanwhile would not meet the fault.
+async function inject(fleet, args) {
+    const before = fleet.lines(/fault injected by the supervisor/).length;
+    const r = await fleet.ctl(['fault', '0', ...args]);
+    assert.equal(r.code, 0, r.stderr);
+    await waitLines(fleet, /fault injected by the supervisor/, before);
+}
+
 describe('fault points', () => {
     let fleet;
 
@@ -39,9 +57,8 @@ describe('fault points', () => {
     test('error: handshakes fail 500 and messages close 1011 until the fault ends', async () => {
         const ws = await openWs(fleet);
         const endsBefore = fleet.lines(/fault over/).length;
-        const r = await fleet.ctl(['fault', '0', 'error', '--rate', '1', '--for', '1.5']);
-        assert.equal(r.code, 0, r.stderr);
-        const closed = closeOrTimeout(ws, 5000);
+        await inject(fleet, ['error', '--rate', '1', '--for', String(slow(3000) / 1000)]);
+        const closed = closeOrTimeout(ws, slow(5000));
         ws.send('doomed');
         assert.equal((await closed).code, 1011);
         assert.equal(await tryUpgrade(fleet.url()), 500);
@@ -58,8 +75,7 @@ describe('fault points', () => {
     test('latency: every message waits the given time', async () => {
         const ws = await openWs(fleet);
         const endsBefore = fleet.lines(/fault over/).length;
-        const r = await fleet.ctl(['fault', '0', 'latency', '--ms', '500', '--for', '1']);
-        assert.equal(r.code, 0, r.stderr);
+        await inject(fleet, ['latency', '--ms', '500', '--for', String(slow(2000) / 1000)]);
         const t0 = Date.now();
         await echo(ws, 'slow');
         assert.ok(Date.now() - t0 >= 490, `echo took ${Date.now() - t0} ms`);
