@@ -84,9 +84,10 @@ function assertCleanEcho(r) {
         lat.p999 <= lat.max, JSON.stringify(lat));
 }
 
-// Client-side sockets connected to 127.0.0.1:port, from /proc/net/tcp: [{ ip, port, state }].
+// Client-side sockets connected to 127.0.0.1:port, from /proc/net/tcp: [{ ip, port, state }],
+// each once (a read of /proc/net/tcp can show an entry twice while other connections churn).
 function clientSockets(serverPort) {
-    const out = [];
+    const out = new Map();
     const text = fs.readFileSync('/proc/net/tcp', 'utf8');
     for (const line of text.split('\n').slice(1)) {
         const f = line.trim().split(/\s+/);
@@ -97,14 +98,14 @@ function clientSockets(serverPort) {
         const [remoteIp, remotePort] = f[2].split(':');
         if (remoteIp === '0100007F' && parseInt(remotePort, 16) === serverPort) {
             const b = Buffer.from(localIp, 'hex');
-            out.push({
+            out.set(f[1], {
                 ip: `${b[3]}.${b[2]}.${b[1]}.${b[0]}`,
                 port: parseInt(localPort, 16),
                 state: f[3],
             });
         }
     }
-    return out;
+    return [...out.values()];
 }
 
 describe('wsload against one worker', () => {
