@@ -4,7 +4,7 @@ BUILD := build/$(PRESET)
 JOBS ?= $(shell nproc)
 RUN_FLAGS ?=
 
-.PHONY: all deps build run test chaos chaos-quick bench bench-fleet asan fuzz format clean
+.PHONY: all deps build run test chaos chaos-quick bench bench-fleet asan fuzz install deb format clean
 
 all: build
 
@@ -53,6 +53,22 @@ bench: build
 
 bench-fleet: build
 	bench/fleet $(BUILD)
+
+# Installs the release build under PREFIX (binaries, man pages, the systemd unit and tmpfiles
+# naming PREFIX's paths, the example config in PREFIX/etc/wsfleet, or /etc/wsfleet for /usr);
+# DESTDIR stages it elsewhere.
+PREFIX ?= /usr/local
+
+install: deps
+	cmake --preset release -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	cmake --build --preset release -j$(JOBS)
+	DESTDIR="$(DESTDIR)" cmake --install build/release
+
+# build/release/wsfleet_<version>_<arch>.deb for /usr (CPack; packaging/check-deb tries it).
+deb: deps
+	cmake --preset release -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
+	cmake --build --preset release -j$(JOBS)
+	cd build/release && cpack -G DEB
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -334,8 +334,11 @@ static int chaos_write_config(const chaos_fleet *f, const char *fleet_ini)
     if (fp == NULL) {
         return -1;
     }
+    /* Drills inject faults through wsctl, which the fleet refuses unless [drills] allows it; the
+     * drill's own sections come after, so a drill may set [drills] max_memory. */
     fprintf(fp,
-            "# written by wschaos for one drill\n[fleet]\nlisten = 127.0.0.1:0\nrun_dir = %s\n\n%s",
+            "# written by wschaos for one drill\n[fleet]\nlisten = 127.0.0.1:0\nrun_dir = %s\n\n"
+            "[drills]\nenabled = yes\n\n%s",
             f->run_dir, fleet_ini);
     return fclose(fp) == 0 ? 0 : -1;
 }

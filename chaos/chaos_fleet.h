@@ -33,10 +33,10 @@ typedef struct chaos_fleet {
 int chaos_fleet_init(chaos_fleet *f, struct event_base *base, const char *fleetd_path,
                      const char *wsctl_path, char *err, size_t err_len);
 
-/* Writes the configuration (listen 127.0.0.1:0 and the run dir, then fleet_ini) and starts
- * wsfleetd in the foreground with its output in the log. Then waits, up to timeout_ms, until wsctl
- * reports it running with every desired worker up, and reads the port. Returns 0, or -1 with err
- * set (the supervisor is stopped again). */
+/* Writes the configuration (listen 127.0.0.1:0, the run dir and [drills] enabled, then fleet_ini)
+ * and starts wsfleetd in the foreground with its output in the log. Then waits, up to timeout_ms,
+ * until wsctl reports it running with every desired worker up, and reads the port. Returns 0, or -1
+ * with err set (the supervisor is stopped again). */
 int chaos_fleet_start(chaos_fleet *f, const char *fleet_ini, uint32_t timeout_ms, char *err,
                       size_t err_len);
 

@@ -275,6 +275,10 @@ int main(int argc, char **argv)
         fputs(wschaos_usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (strcmp(argv[1], "--version") == 0) {
+        puts("wschaos " WSF_VERSION);
+        return 0;
+    }
     wschaos_args a;
     memset(&a, 0, sizeof(a));
     const char *env_dir = getenv("WSCHAOS_DRILLS");

@@ -8,6 +8,10 @@
 
 int main(int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        puts("wsload " WSF_VERSION);
+        return 0;
+    }
     chaos_wsload_opts opts;
     int rc = chaos_wsload_parse(&opts, argc, argv);
     if (rc != 0) {

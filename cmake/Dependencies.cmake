@@ -1,11 +1,17 @@
 # Third-party libraries, as pkg-config imported targets.
 find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
 pkg_check_modules(LIBEVENT REQUIRED IMPORTED_TARGET libevent_core>=2.1)
 pkg_check_modules(LIBCRYPTO REQUIRED IMPORTED_TARGET libcrypto>=3.0)
 pkg_check_modules(PROTOBUFC REQUIRED IMPORTED_TARGET libprotobuf-c)
 pkg_check_modules(LIBZMQ REQUIRED IMPORTED_TARGET libzmq)
 pkg_check_modules(INIH REQUIRED IMPORTED_TARGET inih)
 pkg_check_modules(JANSSON REQUIRED IMPORTED_TARGET jansson>=2.8)
+# sd_notify for wsfleetd under systemd (Type=notify, watchdog).
+pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
+pkg_check_modules(LIBNATS REQUIRED IMPORTED_TARGET libnats>=3.4)
 if(WSF_TESTS)
     pkg_check_modules(CHECK REQUIRED IMPORTED_TARGET check)
+    # The broker the NATS tests start (Debian installs it in /usr/sbin, outside a user's PATH).
+    find_program(NATS_SERVER nats-server PATHS /usr/sbin /usr/local/sbin REQUIRED)
 endif()

@@ -37,3 +37,11 @@ const char *wsf_fault_check(enum wsf_fault_kind kind, double rate, uint32_t ms,
         return "memory needs a rate above 0 and at most 1024 MiB per second";
     return NULL;
 }
+
+uint64_t wsf_fault_memory_bytes(enum wsf_fault_kind kind, double rate, uint32_t duration_ms)
+{
+    if (kind != WSF_FAULT_MEMORY || !(rate > 0.0))
+        return 0;
+    double bytes = rate * 1048576.0 * (double)duration_ms / 1000.0;
+    return bytes >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)bytes;
+}

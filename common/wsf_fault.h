@@ -23,4 +23,8 @@ int wsf_fault_parse(enum wsf_fault_kind *out, const char *name);
 const char *wsf_fault_check(enum wsf_fault_kind kind, double rate, uint32_t ms,
                             uint32_t duration_ms);
 
+/* What a memory fault asks for: rate MiB per second over duration_ms, in bytes (0 for the other
+ * kinds). For the parameters wsf_fault_check accepts it is below 2^42. */
+uint64_t wsf_fault_memory_bytes(enum wsf_fault_kind kind, double rate, uint32_t duration_ms);
+
 #endif

@@ -17,7 +17,26 @@ struct wsf_ipc {
     void *sock;
     enum wsf_ipc_role role;
     int fd;
+    unsigned long refused;    /* messages refused for their protocol version */
+    uint32_t refused_version; /* the version the last of them carried */
 };
+
+/* ZMQ_MAXMSGSIZE and the other options every socket of ours gets. A peer that announces a
+ * larger message is disconnected by ZeroMQ before the message is buffered. */
+static void wsf_sock_options(void *sock)
+{
+    int zero = 0;
+    int64_t max = WSF_IPC_MAX_WIRE;
+    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max, sizeof max);
+}
+
+/* Whether a decoded message carries our protocol version; *seen gets the one it carries. */
+static int wsf_check_version(uint32_t version, uint32_t *seen)
+{
+    *seen = version;
+    return version == WSF_PROTO_VERSION ? 0 : WSF_IPC_EVERSION;
+}
 
 void *wsf_ipc_context_new(void)
 {
@@ -39,13 +58,13 @@ int wsf_ipc_open(wsf_ipc **out, void *zctx, enum wsf_ipc_role role, const char *
         [WSF_IPC_SUPERVISOR] = ZMQ_ROUTER,
         [WSF_IPC_CTL_SERVER] = ZMQ_REP,
     };
-    int zero = 0, one = 1, hwm = 1000, err;
+    int one = 1, hwm = 1000, err;
     if ((unsigned)role >= sizeof types / sizeof types[0])
         return -EINVAL;
     void *sock = zmq_socket(zctx, types[role]);
     if (sock == NULL)
         return -errno;
-    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    wsf_sock_options(sock);
     zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
     if (role == WSF_IPC_SUPERVISOR)
@@ -86,6 +105,12 @@ void wsf_ipc_free(wsf_ipc *ipc)
 int wsf_ipc_fd(const wsf_ipc *ipc)
 {
     return ipc->fd;
+}
+
+unsigned long wsf_ipc_refused(const wsf_ipc *ipc, uint32_t *version)
+{
+    *version = ipc->refused_version;
+    return ipc->refused;
 }
 
 bool wsf_ipc_has_input(const wsf_ipc *ipc)
@@ -220,12 +245,31 @@ static void wsf_report_from_pb(wsf_report *r, const Wsfleet__Report *p)
     }
 }
 
-int wsf_ipc_unpack_worker_msg(wsf_worker_msg *out, const uint8_t *buf, size_t len)
+static int wsf_unpack_worker_msg(wsf_worker_msg *out, const uint8_t *buf, size_t len,
+                                 uint32_t *seen)
 {
     Wsfleet__WorkerMessage *wm = wsfleet__worker_message__unpack(NULL, len, buf);
     int rc = 0;
     if (wm == NULL)
         return -EPROTO;
+    uint32_t version = 0;
+    switch (wm->body_case) {
+    case WSFLEET__WORKER_MESSAGE__BODY_HELLO:
+        version = wm->hello->version;
+        break;
+    case WSFLEET__WORKER_MESSAGE__BODY_REPORT:
+        version = wm->report->version;
+        break;
+    case WSFLEET__WORKER_MESSAGE__BODY_ACK:
+        version = wm->ack->version;
+        break;
+    default:
+        rc = -EPROTO;
+        goto out;
+    }
+    rc = wsf_check_version(version, seen);
+    if (rc != 0)
+        goto out;
     memset(out, 0, sizeof *out);
     switch (wm->body_case) {
     case WSFLEET__WORKER_MESSAGE__BODY_HELLO:
@@ -245,11 +289,17 @@ int wsf_ipc_unpack_worker_msg(wsf_worker_msg *out, const uint8_t *buf, size_t le
         wsf_copy_str(out->ack.error, sizeof out->ack.error, wm->ack->error);
         break;
     default:
-        rc = -EPROTO;
         break;
     }
+out:
     wsfleet__worker_message__free_unpacked(wm, NULL);
     return rc;
+}
+
+int wsf_ipc_unpack_worker_msg(wsf_worker_msg *out, const uint8_t *buf, size_t len)
+{
+    uint32_t seen;
+    return wsf_unpack_worker_msg(out, buf, len, &seen);
 }
 
 int wsf_ipc_pack_command(uint8_t *buf, size_t cap, const wsf_command *cmd)
@@ -271,7 +321,7 @@ int wsf_ipc_pack_command(uint8_t *buf, size_t cap, const wsf_command *cmd)
     return wsf_pack(buf, cap, &sm.base);
 }
 
-int wsf_ipc_unpack_command(wsf_command *out, const uint8_t *buf, size_t len)
+static int wsf_unpack_command(wsf_command *out, const uint8_t *buf, size_t len, uint32_t *seen)
 {
     Wsfleet__SupervisorMessage *sm = wsfleet__supervisor_message__unpack(NULL, len, buf);
     int rc = 0;
@@ -282,6 +332,9 @@ int wsf_ipc_unpack_command(wsf_command *out, const uint8_t *buf, size_t len)
         goto out;
     }
     const Wsfleet__Command *c = sm->command;
+    rc = wsf_check_version(c->version, seen);
+    if (rc != 0)
+        goto out;
     memset(out, 0, sizeof *out);
     out->id = c->id;
     int kind = (int)c->kind;
@@ -297,6 +350,12 @@ int wsf_ipc_unpack_command(wsf_command *out, const uint8_t *buf, size_t len)
 out:
     wsfleet__supervisor_message__free_unpacked(sm, NULL);
     return rc;
+}
+
+int wsf_ipc_unpack_command(wsf_command *out, const uint8_t *buf, size_t len)
+{
+    uint32_t seen;
+    return wsf_unpack_command(out, buf, len, &seen);
 }
 
 int wsf_ipc_pack_ctl_request(uint8_t *buf, size_t cap, const wsf_ctl_request *req)
@@ -318,11 +377,17 @@ int wsf_ipc_pack_ctl_request(uint8_t *buf, size_t cap, const wsf_ctl_request *re
     return wsf_pack(buf, cap, &r.base);
 }
 
-int wsf_ipc_unpack_ctl_request(wsf_ctl_request *out, const uint8_t *buf, size_t len)
+static int wsf_unpack_ctl_request(wsf_ctl_request *out, const uint8_t *buf, size_t len,
+                                  uint32_t *seen)
 {
     Wsfleet__CtlRequest *r = wsfleet__ctl_request__unpack(NULL, len, buf);
     if (r == NULL)
         return -EPROTO;
+    int rc = wsf_check_version(r->version, seen);
+    if (rc != 0) {
+        wsfleet__ctl_request__free_unpacked(r, NULL);
+        return rc;
+    }
     memset(out, 0, sizeof *out);
     int command = (int)r->command;
     out->command = command >= WSF_CTL_STATUS && command <= WSF_CTL_AUTOSCALE
@@ -341,6 +406,12 @@ int wsf_ipc_unpack_ctl_request(wsf_ctl_request *out, const uint8_t *buf, size_t 
     out->max = r->max;
     wsfleet__ctl_request__free_unpacked(r, NULL);
     return 0;
+}
+
+int wsf_ipc_unpack_ctl_request(wsf_ctl_request *out, const uint8_t *buf, size_t len)
+{
+    uint32_t seen;
+    return wsf_unpack_ctl_request(out, buf, len, &seen);
 }
 
 int wsf_ipc_pack_ctl_response(uint8_t *buf, size_t cap, const wsf_ctl_response *res)
@@ -402,11 +473,17 @@ int wsf_ipc_pack_ctl_response(uint8_t *buf, size_t cap, const wsf_ctl_response *
     return wsf_pack(buf, cap, &r.base);
 }
 
-int wsf_ipc_unpack_ctl_response(wsf_ctl_response *out, const uint8_t *buf, size_t len)
+static int wsf_unpack_ctl_response(wsf_ctl_response *out, const uint8_t *buf, size_t len,
+                                   uint32_t *seen)
 {
     Wsfleet__CtlResponse *r = wsfleet__ctl_response__unpack(NULL, len, buf);
     if (r == NULL)
         return -EPROTO;
+    int rc = wsf_check_version(r->version, seen);
+    if (rc != 0) {
+        wsfleet__ctl_response__free_unpacked(r, NULL);
+        return rc;
+    }
     memset(out, 0, sizeof *out);
     out->ok = r->ok;
     wsf_copy_str(out->error, sizeof out->error, r->error);
@@ -459,6 +536,12 @@ int wsf_ipc_unpack_ctl_response(wsf_ctl_response *out, const uint8_t *buf, size_
     return 0;
 }
 
+int wsf_ipc_unpack_ctl_response(wsf_ctl_response *out, const uint8_t *buf, size_t len)
+{
+    uint32_t seen;
+    return wsf_unpack_ctl_response(out, buf, len, &seen);
+}
+
 /* ---- transport ----------------------------------------------------------------------------- */
 
 /* Receives one whole message (all its parts) without blocking. parts[i] are filled in up to
@@ -493,6 +576,16 @@ static void wsf_close_parts(zmq_msg_t *parts, int n)
         zmq_msg_close(&parts[i]);
 }
 
+/* A recv function's result from its decoder's; counts version refusals. */
+static int wsf_recv_result(wsf_ipc *ipc, int rc, uint32_t seen)
+{
+    if (rc == WSF_IPC_EVERSION) {
+        ipc->refused++;
+        ipc->refused_version = seen;
+    }
+    return rc == 0 ? 1 : rc;
+}
+
 int wsf_ipc_send_worker_msg(wsf_ipc *ipc, const wsf_worker_msg *msg)
 {
     uint8_t buf[4096];
@@ -510,9 +603,10 @@ int wsf_ipc_recv_command(wsf_ipc *ipc, wsf_command *out)
     int n = wsf_recv_parts(ipc->sock, parts, 1);
     if (n <= 0)
         return n;
-    int rc = wsf_ipc_unpack_command(out, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]));
+    uint32_t seen;
+    int rc = wsf_unpack_command(out, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), &seen);
     wsf_close_parts(parts, n);
-    return rc == 0 ? 1 : rc;
+    return wsf_recv_result(ipc, rc, seen);
 }
 
 int wsf_ipc_recv_worker_msg(wsf_ipc *ipc, wsf_ipc_peer *peer, wsf_worker_msg *out)
@@ -522,14 +616,15 @@ int wsf_ipc_recv_worker_msg(wsf_ipc *ipc, wsf_ipc_peer *peer, wsf_worker_msg *ou
     if (n <= 0)
         return n;
     int rc = -EPROTO;
+    uint32_t seen = 0;
     size_t idlen = zmq_msg_size(&parts[0]);
     if (n == 2 && idlen <= sizeof peer->id) {
         memcpy(peer->id, zmq_msg_data(&parts[0]), idlen);
         peer->len = idlen;
-        rc = wsf_ipc_unpack_worker_msg(out, zmq_msg_data(&parts[1]), zmq_msg_size(&parts[1]));
+        rc = wsf_unpack_worker_msg(out, zmq_msg_data(&parts[1]), zmq_msg_size(&parts[1]), &seen);
     }
     wsf_close_parts(parts, n);
-    return rc == 0 ? 1 : rc;
+    return wsf_recv_result(ipc, rc, seen);
 }
 
 int wsf_ipc_send_command(wsf_ipc *ipc, const wsf_ipc_peer *peer, const wsf_command *cmd)
@@ -551,9 +646,10 @@ int wsf_ipc_recv_ctl_request(wsf_ipc *ipc, wsf_ctl_request *out)
     int n = wsf_recv_parts(ipc->sock, parts, 1);
     if (n <= 0)
         return n;
-    int rc = wsf_ipc_unpack_ctl_request(out, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]));
+    uint32_t seen;
+    int rc = wsf_unpack_ctl_request(out, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), &seen);
     wsf_close_parts(parts, n);
-    return rc == 0 ? 1 : rc;
+    return wsf_recv_result(ipc, rc, seen);
 }
 
 int wsf_ipc_send_ctl_response(wsf_ipc *ipc, const wsf_ctl_response *res)
@@ -575,14 +671,14 @@ int wsf_ipc_ctl_call(void *zctx, const char *endpoint, const wsf_ctl_request *re
                      wsf_ctl_response *out, int timeout_ms)
 {
     uint8_t buf[256];
-    int zero = 0, rc;
+    int rc;
     int n = wsf_ipc_pack_ctl_request(buf, sizeof buf, req);
     if (n < 0)
         return n;
     void *sock = zmq_socket(zctx, ZMQ_REQ);
     if (sock == NULL)
         return -errno;
-    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    wsf_sock_options(sock);
     zmq_setsockopt(sock, ZMQ_SNDTIMEO, &timeout_ms, sizeof timeout_ms);
     zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
     if (zmq_connect(sock, endpoint) == -1) {
@@ -600,8 +696,11 @@ int wsf_ipc_ctl_call(void *zctx, const char *endpoint, const wsf_ctl_request *re
         zmq_msg_close(&reply);
         goto out;
     }
-    rc = wsf_ipc_unpack_ctl_response(out, zmq_msg_data(&reply), zmq_msg_size(&reply));
+    uint32_t seen = 0;
+    rc = wsf_unpack_ctl_response(out, zmq_msg_data(&reply), zmq_msg_size(&reply), &seen);
     zmq_msg_close(&reply);
+    if (rc == 0 || rc == WSF_IPC_EVERSION)
+        out->version = seen;
 out:
     zmq_close(sock);
     return rc;

@@ -7,6 +7,7 @@
 #ifndef WSF_IPC_H
 #define WSF_IPC_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,6 +15,15 @@
 #include "wsf_msg.h"
 
 typedef struct wsf_ipc wsf_ipc;
+
+/* Decoders and recv functions: the message decoded but carries a protocol version other than
+ * WSF_PROTO_VERSION, so it is refused (already discarded). The caller logs it, once. */
+#define WSF_IPC_EVERSION (-EPROTONOSUPPORT)
+
+/* ZMQ_MAXMSGSIZE of every socket: a peer sending a larger message is disconnected and the
+ * message never buffered. The largest legitimate message, a CtlResponse listing 256 workers,
+ * is well under 100 KiB. */
+#define WSF_IPC_MAX_WIRE (1024 * 1024)
 
 enum wsf_ipc_role {
     WSF_IPC_WORKER,     /* DEALER, connects to the supervisor's worker endpoint */
@@ -38,6 +48,10 @@ int wsf_ipc_open(wsf_ipc **out, void *zctx, enum wsf_ipc_role role, const char *
 /* Closes the socket without lingering; NULL is a no-op. */
 void wsf_ipc_free(wsf_ipc *ipc);
 
+/* How many messages ipc refused for their protocol version (WSF_IPC_EVERSION) so far; *version
+ * gets the version the last of them carried. Lets the caller log the first refusal only. */
+unsigned long wsf_ipc_refused(const wsf_ipc *ipc, uint32_t *version);
+
 /* ZeroMQ's notification descriptor (edge-triggered, readable-only). */
 int wsf_ipc_fd(const wsf_ipc *ipc);
 
@@ -49,7 +63,8 @@ bool wsf_ipc_has_input(const wsf_ipc *ipc);
 int wsf_ipc_send_worker_msg(wsf_ipc *ipc, const wsf_worker_msg *msg);
 
 /* Worker side. Returns 1 with *out filled, 0 when nothing is waiting, -EPROTO for a message that
- * did not decode (already discarded; call again), other -errno on failure. */
+ * did not decode or WSF_IPC_EVERSION for one of another protocol version (either already
+ * discarded; call again), other -errno on failure. */
 int wsf_ipc_recv_command(wsf_ipc *ipc, wsf_command *out);
 
 /* Supervisor side: the next worker message and who sent it. Returns as wsf_ipc_recv_command. */
@@ -59,19 +74,20 @@ int wsf_ipc_recv_worker_msg(wsf_ipc *ipc, wsf_ipc_peer *peer, wsf_worker_msg *ou
  * not connected, or another -errno. */
 int wsf_ipc_send_command(wsf_ipc *ipc, const wsf_ipc_peer *peer, const wsf_command *cmd);
 
-/* Control server (REP): the next request. Returns as wsf_ipc_recv_command; after 1 or -EPROTO
- * the caller must answer with wsf_ipc_send_ctl_response before receiving again. */
+/* Control server (REP): the next request. Returns as wsf_ipc_recv_command; after 1, -EPROTO or
+ * WSF_IPC_EVERSION the caller must answer with wsf_ipc_send_ctl_response before receiving again. */
 int wsf_ipc_recv_ctl_request(wsf_ipc *ipc, wsf_ctl_request *out);
 int wsf_ipc_send_ctl_response(wsf_ipc *ipc, const wsf_ctl_response *res);
 
 /* Control client: one request and its response over a fresh REQ socket, waiting at most
  * timeout_ms. Returns 0, -ETIMEDOUT when no supervisor answered, -EPROTO for an undecodable
- * answer, or another -errno. */
+ * answer, WSF_IPC_EVERSION for an answer of another protocol version (out->version says which),
+ * or another -errno. */
 int wsf_ipc_ctl_call(void *zctx, const char *endpoint, const wsf_ctl_request *req,
                      wsf_ctl_response *out, int timeout_ms);
 
 /* Encoding only, for tests and tools: packs msg into buf (cap bytes). Returns the length or
- * -ENOSPC; the unpack functions return 0 or -EPROTO. */
+ * -ENOSPC; the unpack functions return 0, -EPROTO, or WSF_IPC_EVERSION (*out untouched). */
 int wsf_ipc_pack_worker_msg(uint8_t *buf, size_t cap, const wsf_worker_msg *msg);
 int wsf_ipc_unpack_worker_msg(wsf_worker_msg *out, const uint8_t *buf, size_t len);
 int wsf_ipc_pack_command(uint8_t *buf, size_t cap, const wsf_command *cmd);

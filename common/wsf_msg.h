@@ -173,6 +173,7 @@ typedef struct wsf_ctl_response {
     size_t nworkers;
     wsf_worker_status workers[WSF_CTL_MAX_WORKERS];
     char server_version[32];
+    uint32_t version; /* the answer's protocol version; set also when it was refused for it */
 } wsf_ctl_response;
 
 #endif

@@ -36,11 +36,16 @@ static int ctl_check_socket(const char *socket_path, FILE *err)
 }
 
 /* Reports a failed call on err. */
-static void ctl_report_call_error(FILE *err, int rc, const char *socket_path, int timeout_ms)
+static void ctl_report_call_error(FILE *err, int rc, const char *socket_path, int timeout_ms,
+                                  uint32_t version)
 {
     if (rc == -ETIMEDOUT)
         fprintf(err, "wsctl: no supervisor answering at %s within %g s\n", socket_path,
                 timeout_ms / 1000.0);
+    else if (rc == WSF_IPC_EVERSION)
+        fprintf(err,
+                "wsctl: the supervisor at %s answered in protocol version %u; wsctl speaks %u\n",
+                socket_path, version, WSF_PROTO_VERSION);
     else if (rc == -EPROTO)
         fprintf(err, "wsctl: undecodable answer from the supervisor at %s (version mismatch?)\n",
                 socket_path);
@@ -71,7 +76,7 @@ int ctl_run(const ctl_args *args, const char *socket_path, FILE *out, FILE *err)
     res = wsf_xcalloc(1, sizeof *res);
     rc = wsf_ipc_ctl_call(zctx, endpoint, &args->req, res, args->timeout_ms);
     if (rc != 0) {
-        ctl_report_call_error(err, rc, socket_path, args->timeout_ms);
+        ctl_report_call_error(err, rc, socket_path, args->timeout_ms, res->version);
         goto out;
     }
     if (!res->ok) {

@@ -2,9 +2,11 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "ctl_args.h"
+#include "ctl_output.h"
 #include "ctl_run.h"
 
 int main(int argc, char **argv)
@@ -13,6 +15,10 @@ int main(int argc, char **argv)
     char err[256];
     char socket_path[PATH_MAX];
 
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        printf("wsctl %s\n", ctl_version);
+        return CTL_EXIT_OK;
+    }
     int rc = ctl_args_parse(&args, argc, argv, err, sizeof err);
     if (rc == CTL_PARSE_HELP) {
         fputs(ctl_usage, stdout);

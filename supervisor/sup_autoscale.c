@@ -15,7 +15,7 @@ static size_t sup_scaler_view(const sup_ctx *ctx, sup_scaler_worker *out, uint64
     uint64_t stale_ms = 3 * (uint64_t)ctx->cfg.report_interval_ms;
     for (unsigned i = 0; i < ctx->nslots; i++) {
         const sup_slot *s = &ctx->slots[i];
-        if (!s->wanted || s->state != SUP_SLOT_RUNNING)
+        if (!s->wanted || s->lc.state != SUP_SLOT_RUNNING)
             continue;
         sup_scaler_worker *w = &out[n++];
         w->slot = i;
@@ -80,7 +80,7 @@ static void sup_rebalance_fleet(sup_ctx *ctx, const sup_scaler_worker *all, size
 
 void sup_autoscale_tick(sup_ctx *ctx, uint64_t now)
 {
-    if (ctx->stopping || ctx->rolling_next >= 0)
+    if (ctx->stopping || ctx->roll.active)
         return;
     sup_scaler_worker w[SUP_MAX_SLOTS];
     size_t n = sup_scaler_view(ctx, w, now);

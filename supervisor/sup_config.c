@@ -4,11 +4,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <ini.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "wsf_parse.h"
 
 #define SUP_MS_MAX UINT64_C(86400000) /* durations: 1 ms .. 1 day */
 
@@ -20,6 +21,7 @@ enum sup_key_type {
     SUP_T_U64,
     SUP_T_MS32,
     SUP_T_MS64,
+    SUP_T_BOOL, /* yes|no, true|false, on|off, 1|0, into a uint32_t */
 };
 
 enum sup_key_id {
@@ -46,6 +48,7 @@ enum sup_key_id {
     K_HANDSHAKE,
     K_PING,
     K_IDLE,
+    K_CLOSE,
     K_BR_OPEN,
     K_BR_MAX_OPEN,
     K_BR_MIN_EVENTS,
@@ -62,6 +65,8 @@ enum sup_key_id {
     K_RB_INTERVAL,
     K_RB_ENABLED,
     K_RB_MIN_EXCESS,
+    K_DR_ENABLED,
+    K_DR_MAX_MEMORY,
     K_NKEYS
 };
 
@@ -109,6 +114,7 @@ static const sup_key sup_keys[K_NKEYS] = {
                      SUP_MS_MAX},
     [K_PING] = {"worker", "ping_interval", SUP_T_MS32, SUP_CFG(worker.ping_ms), 1, SUP_MS_MAX},
     [K_IDLE] = {"worker", "idle_timeout", SUP_T_MS32, SUP_CFG(worker.idle_ms), 1, SUP_MS_MAX},
+    [K_CLOSE] = {"worker", "close_timeout", SUP_T_MS32, SUP_CFG(worker.close_ms), 1, SUP_MS_MAX},
     [K_BR_OPEN] = {"breaker", "open_time", SUP_T_MS64, SUP_CFG(breaker.base_open_ms), 1,
                    SUP_MS_MAX},
     [K_BR_MAX_OPEN] = {"breaker", "max_open_time", SUP_T_MS64, SUP_CFG(breaker.max_open_ms), 1,
@@ -135,6 +141,9 @@ static const sup_key sup_keys[K_NKEYS] = {
     [K_RB_ENABLED] = {"rebalance", "enabled", SUP_T_U32, SUP_CFG(rebalance_enabled), 0, 1},
     [K_RB_MIN_EXCESS] = {"rebalance", "min_excess", SUP_T_U32, SUP_CFG(rebalance.min_excess), 0,
                          10000000},
+    [K_DR_ENABLED] = {"drills", "enabled", SUP_T_BOOL, SUP_CFG(drills_enabled), 0, 1},
+    [K_DR_MAX_MEMORY] = {"drills", "max_memory", SUP_T_U64, SUP_CFG(drills_max_memory),
+                         UINT64_C(1) << 20, UINT64_C(1) << 40},
 };
 
 /* Where a key's value came from, for messages about two keys at once. */
@@ -160,7 +169,7 @@ typedef struct sup_parse {
 static const char sup_usage[] =
     "usage: wsfleetd [options]\n"
     "  -c, --config FILE      INI file: [fleet] [workers] [restart] [worker] [breaker]\n"
-    "                         [autoscale] [rebalance] (none)\n"
+    "                         [autoscale] [rebalance] [drills] (none)\n"
     "  --listen HOST:PORT     listen address, repeatable; [V6HOST]:PORT for IPv6\n"
     "                         (default 127.0.0.1:8080)\n"
     "  --workers N            number of workers (number of CPUs, at least 2)\n"
@@ -197,6 +206,7 @@ void sup_config_init(sup_config *cfg, unsigned euid, long ncpu)
     cfg->target_busy_pct = (uint32_t)(cfg->scaler.target_busy * 100.0 + 0.5);
     sup_rebalance_policy_init(&cfg->rebalance);
     cfg->rebalance_enabled = 1;
+    cfg->drills_max_memory = SUP_DRILLS_MAX_MEMORY;
 }
 
 /* Records the first error only: later ones are usually consequences. */
@@ -225,76 +235,66 @@ static void sup_where(char *out, size_t len, const sup_parse *ps, int key)
         snprintf(out, len, "[%s] %s", k->section, k->name);
 }
 
+/* wsf_parse_u64 with the reason for a refusal in why. */
 static int sup_parse_u64(uint64_t *out, const char *s, char *why, size_t whylen, uint64_t min,
                          uint64_t max)
 {
-    char *end;
-    if (*s < '0' || *s > '9') {
+    int rc = wsf_parse_u64(out, s, min, max);
+    if (rc == WSF_PARSE_EFORM)
         snprintf(why, whylen, "'%s' is not a whole number", s);
-        return -1;
-    }
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end != '\0') {
-        snprintf(why, whylen, "'%s' is not a whole number", s);
-        return -1;
-    }
-    if (errno != 0 || v < min || v > max) {
+    else if (rc != 0)
         snprintf(why, whylen, "%s is out of range %llu..%llu", s, (unsigned long long)min,
                  (unsigned long long)max);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    return rc;
 }
 
 /* Seconds with an optional fraction, to milliseconds in [min, max]. */
 static int sup_parse_ms(uint64_t *out, const char *s, char *why, size_t whylen, uint64_t min,
                         uint64_t max)
 {
-    char *end;
-    if ((*s < '0' || *s > '9') && *s != '.') {
+    int rc = wsf_parse_ms_in(out, s, min, max);
+    if (rc == WSF_PARSE_EFORM)
         snprintf(why, whylen, "'%s' is not a duration in seconds", s);
-        return -1;
-    }
-    errno = 0;
-    double v = strtod(s, &end);
-    if (*end != '\0' || !isfinite(v)) {
-        snprintf(why, whylen, "'%s' is not a duration in seconds", s);
-        return -1;
-    }
-    double ms = v * 1000.0 + 0.5;
-    if (errno != 0 || ms < (double)min || ms >= (double)max + 1.0) {
+    else if (rc != 0)
         snprintf(why, whylen, "%s is out of range %g..%g seconds", s, (double)min / 1000.0,
                  (double)max / 1000.0);
-        return -1;
+    return rc;
+}
+
+/* A yes/no value: the words an operator writes for a switch. */
+static int sup_parse_bool(uint64_t *out, const char *s, char *why, size_t whylen)
+{
+    static const char *const yes[] = {"yes", "true", "on", "1"};
+    static const char *const no[] = {"no", "false", "off", "0"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (strcmp(s, yes[i]) == 0 || strcmp(s, no[i]) == 0) {
+            *out = strcmp(s, yes[i]) == 0;
+            return 0;
+        }
     }
-    *out = (uint64_t)ms;
-    return 0;
+    snprintf(why, whylen, "'%s' is not yes or no", s);
+    return -1;
 }
 
 /* HOST:PORT or [V6HOST]:PORT with a port in 0..65535; the host is resolved later. */
 static int sup_check_listen(const char *s, char *why, size_t whylen)
 {
-    const char *colon;
-    if (s[0] == '[') {
-        const char *close = strchr(s, ']');
-        if (close == NULL || close == s + 1 || close[1] != ':') {
-            snprintf(why, whylen, "'%s' is not [V6HOST]:PORT", s);
-            return -1;
-        }
-        colon = close + 1;
-    } else {
-        colon = strrchr(s, ':');
-        if (colon == NULL || colon == s || memchr(s, ':', (size_t)(colon - s)) != NULL) {
-            snprintf(why, whylen, "'%s' is not HOST:PORT (IPv6 needs [V6HOST]:PORT)", s);
-            return -1;
-        }
-    }
-    uint64_t port;
-    char pwhy[128];
-    if (sup_parse_u64(&port, colon + 1, pwhy, sizeof pwhy, 0, 65535) != 0) {
+    char host[SUP_CONFIG_ADDR_MAX], port[8], pwhy[128];
+    uint64_t v;
+    switch (wsf_addr_split(host, sizeof host, port, sizeof port, s)) {
+    case 0:
+        break;
+    case WSF_PARSE_EPORT:
+        sup_parse_u64(&v, strrchr(s, ':') + 1, pwhy, sizeof pwhy, 0, 65535);
         snprintf(why, whylen, "'%s': port %s", s, pwhy);
+        return -1;
+    default:
+        if (strlen(s) >= SUP_CONFIG_ADDR_MAX)
+            snprintf(why, whylen, "'%s' is longer than %d characters", s, SUP_CONFIG_ADDR_MAX - 1);
+        else if (s[0] == '[')
+            snprintf(why, whylen, "'%s' is not [V6HOST]:PORT", s);
+        else
+            snprintf(why, whylen, "'%s' is not HOST:PORT (IPv6 needs [V6HOST]:PORT)", s);
         return -1;
     }
     if (strlen(s) >= SUP_CONFIG_ADDR_MAX) {
@@ -345,8 +345,12 @@ static int sup_set(sup_config *cfg, int key, const char *value, bool first_of_so
         if (sup_parse_ms(&v, value, why, whylen, k->min, k->max) != 0)
             return -1;
         break;
+    case SUP_T_BOOL:
+        if (sup_parse_bool(&v, value, why, whylen) != 0)
+            return -1;
+        break;
     }
-    if (k->type == SUP_T_U32 || k->type == SUP_T_MS32) {
+    if (k->type == SUP_T_U32 || k->type == SUP_T_MS32 || k->type == SUP_T_BOOL) {
         uint32_t v32 = (uint32_t)v;
         memcpy(base + k->off, &v32, sizeof v32);
     } else {
@@ -365,7 +369,7 @@ static int sup_ini_handler(void *user, const char *section, const char *name, co
         ps->err_line = ps->line;
         sup_fail(ps,
                  "%s:%d: %s: key outside any section (start with [fleet], [workers], "
-                 "[restart], [worker], [breaker], [autoscale] or [rebalance])",
+                 "[restart], [worker], [breaker], [autoscale], [rebalance] or [drills])",
                  ps->file, ps->line, name);
         return 0;
     }
@@ -602,38 +606,58 @@ int sup_config_parse(sup_config *cfg, int argc, char **argv, char *err, size_t e
     return sup_resolve(&ps) == 0 ? SUP_CONFIG_RUN : SUP_CONFIG_ERROR;
 }
 
-static void sup_add_ms(sup_worker_args *out, const char *flag, uint32_t ms)
-{
-    char *v = out->vals[out->argc / 2];
-    snprintf(v, sizeof out->vals[0], "%u.%03u", ms / 1000, ms % 1000);
-    out->argv[out->argc++] = (char *)flag;
-    out->argv[out->argc++] = v;
-}
+/* The [worker] keys, in the order their flags are passed to wsworker. */
+static const struct sup_worker_flag {
+    int key;
+    const char *flag;
+} sup_worker_flags[] = {
+    {K_MAX_MESSAGE, "--max-message"},
+    {K_MAX_BACKLOG, "--max-backlog"},
+    {K_MAX_CONNECTIONS, "--max-connections"},
+    {K_HANDSHAKE, "--handshake-timeout"},
+    {K_PING, "--ping-interval"},
+    {K_IDLE, "--idle-timeout"},
+    {K_CLOSE, "--close-timeout"},
+};
 
-static void sup_add_u64(sup_worker_args *out, const char *flag, uint64_t n)
+/* The [worker] flags and --drills-max-memory. */
+_Static_assert(sizeof sup_worker_flags / sizeof sup_worker_flags[0] + 1 <= SUP_WORKER_FLAGS_MAX,
+               "sup_worker_args holds SUP_WORKER_FLAGS_MAX flags: raise it");
+
+/* Appends "flag value"; value in milliseconds is written as seconds when ms. */
+static void sup_add_arg(sup_worker_args *out, const char *flag, uint64_t value, bool ms)
 {
     char *v = out->vals[out->argc / 2];
-    snprintf(v, sizeof out->vals[0], "%llu", (unsigned long long)n);
+    if (ms)
+        snprintf(v, sizeof out->vals[0], "%llu.%03u", (unsigned long long)(value / 1000),
+                 (unsigned)(value % 1000));
+    else
+        snprintf(v, sizeof out->vals[0], "%llu", (unsigned long long)value);
     out->argv[out->argc++] = (char *)flag;
     out->argv[out->argc++] = v;
 }
 
 size_t sup_config_worker_args(sup_worker_args *out, const sup_config *cfg)
 {
-    const sup_worker_settings *w = &cfg->worker;
+    const char *base = (const char *)cfg;
     out->argc = 0;
-    if (w->max_message != 0)
-        sup_add_u64(out, "--max-message", w->max_message);
-    if (w->max_backlog != 0)
-        sup_add_u64(out, "--max-backlog", w->max_backlog);
-    if (w->max_connections != 0)
-        sup_add_u64(out, "--max-connections", w->max_connections);
-    if (w->handshake_ms != 0)
-        sup_add_ms(out, "--handshake-timeout", w->handshake_ms);
-    if (w->ping_ms != 0)
-        sup_add_ms(out, "--ping-interval", w->ping_ms);
-    if (w->idle_ms != 0)
-        sup_add_ms(out, "--idle-timeout", w->idle_ms);
+    for (size_t i = 0; i < sizeof sup_worker_flags / sizeof sup_worker_flags[0]; i++) {
+        const sup_key *k = &sup_keys[sup_worker_flags[i].key];
+        uint64_t n;
+        uint32_t n32;
+        if (k->type == SUP_T_U64) {
+            memcpy(&n, base + k->off, sizeof n);
+        } else {
+            memcpy(&n32, base + k->off, sizeof n32);
+            n = n32;
+        }
+        if (n == 0)
+            continue; /* not set: wsworker's own default */
+        sup_add_arg(out, sup_worker_flags[i].flag, n, k->type == SUP_T_MS32);
+    }
+    /* Without it the worker refuses every fault, whoever sends it. */
+    if (cfg->drills_enabled)
+        sup_add_arg(out, "--drills-max-memory", cfg->drills_max_memory, false);
     out->argv[out->argc] = NULL;
     return out->argc;
 }

@@ -15,7 +15,8 @@
 #define SUP_CONFIG_ADDR_MAX 64  /* HOST:PORT or [V6HOST]:PORT, with its NUL */
 #define SUP_CONFIG_PATH_MAX 256 /* a path, with its NUL */
 #define SUP_CONFIG_MAX_WORKERS 256
-#define SUP_CONFIG_ERR_MAX 512 /* enough for any message of sup_config_parse */
+#define SUP_CONFIG_ERR_MAX 512                      /* enough for any message of sup_config_parse */
+#define SUP_DRILLS_MAX_MEMORY (UINT64_C(256) << 20) /* [drills] max_memory's default */
 
 /* Results of sup_config_parse besides errors. */
 #define SUP_CONFIG_RUN 0
@@ -31,6 +32,7 @@ typedef struct sup_worker_settings {
     uint32_t handshake_ms;    /* handshake_timeout SEC -> --handshake-timeout */
     uint32_t ping_ms;         /* ping_interval SEC -> --ping-interval */
     uint32_t idle_ms;         /* idle_timeout SEC -> --idle-timeout */
+    uint32_t close_ms;        /* close_timeout SEC -> --close-timeout */
 } sup_worker_settings;
 
 typedef struct sup_config {
@@ -64,6 +66,9 @@ typedef struct sup_config {
     /* [rebalance]: enabled (1), interval, min_excess */
     uint32_t rebalance_enabled;
     sup_rebalance_policy rebalance;
+    /* [drills]: fault injection (wsctl fault) */
+    uint32_t drills_enabled;    /* enabled = yes|no (no): otherwise every fault is refused */
+    uint64_t drills_max_memory; /* max_memory BYTES (256 MiB): what a memory fault may grow to */
 } sup_config;
 
 /* Fills in the defaults. euid picks the run directory (0: /run/wsfleet, else ./run); ncpu is the
@@ -86,15 +91,19 @@ int sup_config_parse(sup_config *cfg, int argc, char **argv, char *err, size_t e
 /* The --help text. */
 const char *sup_config_usage(void);
 
+/* At most this many [worker] keys become wsworker flags (checked at compile time). */
+#define SUP_WORKER_FLAGS_MAX 16
+
 /* wsworker flags for the [worker] keys that are set; argv points into vals (do not copy the
  * struct while using argv), NULL-terminated. */
 typedef struct sup_worker_args {
-    char *argv[13];
-    char vals[6][24];
+    char *argv[2 * SUP_WORKER_FLAGS_MAX + 1];
+    char vals[SUP_WORKER_FLAGS_MAX][24];
     size_t argc;
 } sup_worker_args;
 
-/* Fills out with the flags of cfg->worker. Returns out->argc. */
+/* Fills out with the flags of cfg->worker, and --drills-max-memory BYTES when [drills] is
+ * enabled. Returns out->argc. */
 size_t sup_config_worker_args(sup_worker_args *out, const sup_config *cfg);
 
 #endif

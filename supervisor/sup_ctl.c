@@ -16,7 +16,7 @@ static unsigned sup_running(const sup_ctx *ctx)
 {
     unsigned n = 0;
     for (unsigned i = 0; i < ctx->nslots; i++)
-        n += ctx->slots[i].state == SUP_SLOT_RUNNING;
+        n += ctx->slots[i].lc.state == SUP_SLOT_RUNNING;
     return n;
 }
 
@@ -26,7 +26,7 @@ static const char *sup_fleet_state(const sup_ctx *ctx)
         return "stopping";
     unsigned failed = 0;
     for (unsigned i = 0; i < ctx->nslots; i++)
-        failed += ctx->slots[i].wanted && ctx->slots[i].state == SUP_SLOT_FAILED;
+        failed += ctx->slots[i].wanted && ctx->slots[i].lc.state == SUP_SLOT_FAILED;
     return ctx->desired > 0 && failed * 2 >= ctx->desired ? "degraded" : "running";
 }
 
@@ -68,16 +68,16 @@ static void sup_fill_workers(const sup_ctx *ctx, wsf_ctl_response *res, uint64_t
     unsigned n = ctx->nslots < WSF_CTL_MAX_WORKERS ? ctx->nslots : WSF_CTL_MAX_WORKERS;
     for (unsigned i = 0; i < n; i++) {
         const sup_slot *s = &ctx->slots[i];
-        if (s->state == SUP_SLOT_STOPPED && !s->wanted)
+        if (s->lc.state == SUP_SLOT_STOPPED && !s->wanted)
             continue; /* slots beyond the fleet's size that hold only their sockets */
         wsf_worker_status *w = &res->workers[res->nworkers++];
         w->slot = i;
         w->pid = (uint32_t)s->pid;
-        snprintf(w->state, sizeof w->state, "%s", sup_slot_state_name(s->state));
-        w->restarts = s->restart.restarts;
+        snprintf(w->state, sizeof w->state, "%s", sup_slot_state_name(s->lc.state));
+        w->restarts = s->lc.restart.restarts;
         w->generation = s->generation;
-        w->accepting = s->accepting && s->state == SUP_SLOT_RUNNING;
-        w->buckets = s->state == SUP_SLOT_RUNNING ? s->buckets : 0;
+        w->accepting = s->accepting && s->lc.state == SUP_SLOT_RUNNING;
+        w->buckets = s->lc.state == SUP_SLOT_RUNNING ? s->buckets : 0;
         snprintf(w->breaker, sizeof w->breaker, "%s", sup_breaker_state_name(s->breaker.state));
         w->failure_rate = sup_breaker_failure_rate(&s->breaker, &ctx->cfg.breaker, now);
         w->times_opened = sup_breaker_times_opened(&s->breaker);
@@ -189,7 +189,9 @@ static void sup_ctl_breaker(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_re
     res->ok = true;
 }
 
-/* Drills: forwards a fault to one worker, after the same checks the worker applies. */
+/* Drills: forwards a fault to one worker, after the same checks the worker applies. Only with
+ * [drills] enabled = yes ("off" always: it only ends a fault), and a memory fault only when
+ * rate x duration stays within [drills] max_memory. */
 static void sup_ctl_fault(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *res)
 {
     enum wsf_fault_kind kind;
@@ -199,10 +201,24 @@ static void sup_ctl_fault(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_resp
         snprintf(res->error, sizeof res->error, "unknown fault '%.32s'", req->fault);
         return;
     }
+    if (!ctx->cfg.drills_enabled && kind != WSF_FAULT_OFF) {
+        snprintf(res->error, sizeof res->error,
+                 "fault injection is off: set [drills] enabled = yes in the configuration");
+        return;
+    }
     uint32_t duration_ms = req->duration_s > 3600 ? 3600001 : req->duration_s * 1000;
     const char *bad = wsf_fault_check(kind, req->rate, req->fault_ms, duration_ms);
     if (bad != NULL) {
         snprintf(res->error, sizeof res->error, "%s", bad);
+        return;
+    }
+    uint64_t grows = wsf_fault_memory_bytes(kind, req->rate, duration_ms);
+    if (grows > ctx->cfg.drills_max_memory) {
+        snprintf(res->error, sizeof res->error,
+                 "a memory fault of %g MiB/s for %u s grows to %llu MiB, over [drills] "
+                 "max_memory (%llu MiB)",
+                 req->rate, req->duration_s, (unsigned long long)(grows >> 20),
+                 (unsigned long long)(ctx->cfg.drills_max_memory >> 20));
         return;
     }
     sup_slot *slot = &ctx->slots[req->slot];

@@ -20,7 +20,9 @@
 #include "wsf_log.h"
 
 #define SUP_TICK_MS 100
-#define SUP_RUN_DIR_MAX 96
+/* The most one step of the observed clock counts: a late tick or two under load, never the
+ * time of a stop (SIGSTOP, a paused VM), which would make every worker look hung. */
+#define SUP_OBS_MAX_STEP_MS (5 * SUP_TICK_MS)
 #define SUP_BREAKER_EVAL_MS 500
 #define SUP_SCALER_EVAL_MS 1000
 
@@ -29,6 +31,11 @@ uint64_t sup_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t sup_observed_ms(sup_ctx *ctx)
+{
+    return sup_obs_advance(&ctx->obs, sup_now_ms());
 }
 
 static sup_slot *sup_slot_by_pid(sup_ctx *ctx, pid_t pid)
@@ -67,8 +74,6 @@ static void sup_on_sigchld(evutil_socket_t sig, short what, void *arg)
 
 static void sup_on_worker_msg(sup_ctx *ctx, const wsf_ipc_peer *peer, const wsf_worker_msg *m)
 {
-    uint32_t slot_index = m->kind == WSF_WMSG_HELLO ? m->hello.slot : m->report.slot;
-    uint64_t generation = m->kind == WSF_WMSG_HELLO ? m->hello.generation : m->report.generation;
     if (m->kind == WSF_WMSG_ACK) {
         for (unsigned i = 0; i < ctx->nslots; i++) {
             sup_slot *s = &ctx->slots[i];
@@ -79,57 +84,9 @@ static void sup_on_worker_msg(sup_ctx *ctx, const wsf_ipc_peer *peer, const wsf_
         }
         return;
     }
-    if (slot_index >= ctx->nslots)
-        return;
-    sup_slot *slot = &ctx->slots[slot_index];
-    if (slot->pid == 0 || generation != slot->generation)
-        return; /* a previous generation's last words */
-    uint64_t now = sup_now_ms();
-    slot->last_report_ms = now;
-    slot->peer = *peer;
-    slot->has_peer = true;
-    if (m->kind == WSF_WMSG_HELLO) {
-        slot->ready_ms = now;
-        if (slot->generation > 1) {
-            /* A new worker in the slot: the old one's failures no longer count. */
-            sup_breaker_actions acts;
-            if (sup_breaker_on_recycled(&acts, &slot->breaker, &ctx->cfg.breaker, now) == 0)
-                sup_breaker_apply(ctx, slot, &acts);
-        }
-        /* A zero baseline, so rates count what happens before the first Report too. */
-        wsf_report zero = {.pid = m->hello.pid, .slot = slot_index, .generation = generation};
-        sup_stats_add(&slot->stats, &zero, now);
-        if (slot->state == SUP_SLOT_STARTING) {
-            slot->state = SUP_SLOT_RUNNING;
-            wsf_log_info("slot %u: worker pid %u ready", slot->index, m->hello.pid);
-            if (!slot->accepting) {
-                wsf_command cmd = {.kind = WSF_CMD_SET_ACCEPTING, .accepting = false};
-                sup_send_command(ctx, slot, &cmd);
-            }
-            sup_sockets_steer(ctx);
-            if (ctx->rolling_next >= 0) {
-                /* Rolling restart: the previous slot is back, recycle the next one. */
-                unsigned next = (unsigned)ctx->rolling_next;
-                ctx->rolling_next = sup_next_wanted(ctx, next + 1);
-                if (ctx->rolling_next >= 0)
-                    sup_slot_set_accepting(ctx, &ctx->slots[ctx->rolling_next], false);
-                sup_slot_drain(ctx, &ctx->slots[next], ctx->cfg.drain_timeout_ms, true);
-            }
-        }
-        return;
-    }
-    if (slot->has_report) {
-        /* The breaker learns from what happened between two Reports of the same worker. */
-        sup_breaker_sample sample;
-        sup_breaker_actions acts;
-        sup_breaker_sample_from(&sample, &slot->report, &m->report);
-        if (sup_breaker_feed(&acts, &slot->breaker, &ctx->cfg.breaker, &sample, now,
-                             sup_random(ctx)) == 0)
-            sup_breaker_apply(ctx, slot, &acts);
-    }
-    slot->report = m->report;
-    slot->has_report = true;
-    sup_stats_add(&slot->stats, &m->report, now);
+    uint32_t slot_index = m->kind == WSF_WMSG_HELLO ? m->hello.slot : m->report.slot;
+    if (slot_index < ctx->nslots)
+        sup_slot_on_msg(ctx, &ctx->slots[slot_index], peer, m);
 }
 
 void sup_breaker_apply(sup_ctx *ctx, sup_slot *slot, const sup_breaker_actions *acts)
@@ -145,7 +102,7 @@ void sup_breaker_apply(sup_ctx *ctx, sup_slot *slot, const sup_breaker_actions *
         ctx->steer_dirty = true;
     }
     if ((acts->acts & SUP_BREAKER_ACT_RECYCLE) && slot->pid != 0 &&
-        slot->state == SUP_SLOT_RUNNING) {
+        slot->lc.state == SUP_SLOT_RUNNING) {
         wsf_log_warn("slot %u: ejected for the longest time: recycling worker pid %d", slot->index,
                      (int)slot->pid);
         sup_slot_drain(ctx, slot, ctx->cfg.drain_timeout_ms, true);
@@ -162,7 +119,7 @@ static void sup_breakers_evaluate(sup_ctx *ctx, uint64_t now)
     size_t running = 0;
     for (unsigned i = 0; i < ctx->nslots; i++) {
         sup_slot *s = &ctx->slots[i];
-        bool live = s->state == SUP_SLOT_RUNNING && s->has_report;
+        bool live = s->lc.state == SUP_SLOT_RUNNING && s->has_report;
         slots[i] = live ? &s->breaker : NULL;
         running += live;
         rnd[i] = sup_random(ctx);
@@ -175,23 +132,36 @@ static void sup_breakers_evaluate(sup_ctx *ctx, uint64_t now)
     }
 }
 
-static void sup_on_workers_ipc(evutil_socket_t fd, short what, void *arg)
+/* Takes every waiting worker message. */
+static void sup_drain_workers_ipc(sup_ctx *ctx)
 {
-    sup_ctx *ctx = arg;
     wsf_ipc_peer peer;
     wsf_worker_msg msg;
     int rc;
-    (void)fd;
-    (void)what;
     while ((rc = wsf_ipc_recv_worker_msg(ctx->workers_ipc, &peer, &msg)) != 0) {
         if (rc == -EPROTO)
             continue;
+        if (rc == WSF_IPC_EVERSION) {
+            uint32_t v;
+            if (wsf_ipc_refused(ctx->workers_ipc, &v) == 1)
+                wsf_log_warn("worker endpoint: refusing messages of protocol version %u "
+                             "(wsfleetd speaks %u); further ones are refused silently",
+                             v, WSF_PROTO_VERSION);
+            continue;
+        }
         if (rc < 0) {
             wsf_log_warn("worker endpoint: receive failed: %s", strerror(-rc));
             break;
         }
         sup_on_worker_msg(ctx, &peer, &msg);
     }
+}
+
+static void sup_on_workers_ipc(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sup_drain_workers_ipc(arg);
 }
 
 static void sup_on_ctl_ipc(evutil_socket_t fd, short what, void *arg);
@@ -211,7 +181,8 @@ static void sup_ctl_reopen(sup_ctx *ctx)
     chmod(ctx->ctl_path, 0600);
     ctx->ctl_ev =
         event_new(ctx->base, wsf_ipc_fd(ctx->ctl_ipc), EV_READ | EV_PERSIST, sup_on_ctl_ipc, ctx);
-    event_add(ctx->ctl_ev, NULL);
+    if (ctx->ctl_ev == NULL || event_add(ctx->ctl_ev, NULL) != 0)
+        wsf_log_error("control endpoint %s: cannot watch it again", ctx->ctl_endpoint);
 }
 
 static void sup_on_ctl_ipc(evutil_socket_t fd, short what, void *arg)
@@ -222,17 +193,27 @@ static void sup_on_ctl_ipc(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     while ((rc = wsf_ipc_recv_ctl_request(ctx->ctl_ipc, &req)) != 0) {
-        if (rc < 0 && rc != -EPROTO) {
+        if (rc < 0 && rc != -EPROTO && rc != WSF_IPC_EVERSION) {
             wsf_log_warn("control endpoint: receive failed: %s", strerror(-rc));
             break;
         }
         wsf_ctl_response *res = calloc(1, sizeof *res);
         if (res == NULL)
             abort();
-        if (rc == -EPROTO)
+        uint32_t v;
+        if (rc == -EPROTO) {
             snprintf(res->error, sizeof res->error, "undecodable request");
-        else
+        } else if (rc == WSF_IPC_EVERSION) {
+            if (wsf_ipc_refused(ctx->ctl_ipc, &v) == 1)
+                wsf_log_warn("control endpoint: refusing a request of protocol version %u "
+                             "(wsfleetd speaks %u)",
+                             v, WSF_PROTO_VERSION);
+            snprintf(res->error, sizeof res->error,
+                     "request of protocol version %u refused: wsfleetd speaks %u", v,
+                     WSF_PROTO_VERSION);
+        } else {
             sup_ctl_handle(ctx, &req, res);
+        }
         rc = wsf_ipc_send_ctl_response(ctx->ctl_ipc, res);
         free(res);
         if (rc != 0) {
@@ -252,11 +233,13 @@ static void sup_on_tick(evutil_socket_t fd, short what, void *arg)
     sup_ctx *ctx = arg;
     (void)fd;
     (void)what;
+    /* What the workers said while this process was not running is heard before any of them
+     * is judged hung; the judgement itself counts only observed time (sup_obs). */
+    sup_drain_workers_ipc(ctx);
+    uint64_t observed = sup_observed_ms(ctx);
+    for (unsigned i = 0; i < ctx->nslots; i++)
+        sup_slot_tick(ctx, &ctx->slots[i], observed);
     uint64_t now = sup_now_ms();
-    for (unsigned i = 0; i < ctx->nslots; i++) {
-        if (ctx->slots[i].state != SUP_SLOT_STOPPED)
-            sup_slot_tick(ctx, &ctx->slots[i], now);
-    }
     if (now - ctx->scaler_eval_ms >= SUP_SCALER_EVAL_MS) {
         ctx->scaler_eval_ms = now;
         sup_autoscale_tick(ctx, now);
@@ -266,18 +249,17 @@ static void sup_on_tick(evutil_socket_t fd, short what, void *arg)
         sup_breakers_evaluate(ctx, now);
     }
     sup_sockets_steer(ctx);
+    sup_notify_tick(ctx, now);
     if (ctx->stopping) {
         if (sup_all_stopped(ctx)) {
             event_base_loopbreak(ctx->base);
         } else if (now >= ctx->stop_deadline_ms) {
+            /* The fleet's deadline is every draining slot's (a drain begun before the stop may
+             * have a later one of its own). */
             for (unsigned i = 0; i < ctx->nslots; i++) {
                 sup_slot *s = &ctx->slots[i];
-                if (s->pid != 0 && !s->kill_sent) {
-                    wsf_log_warn("slot %u: worker pid %d still draining at the deadline: SIGKILL",
-                                 i, (int)s->pid);
-                    kill(s->pid, SIGKILL);
-                    s->kill_sent = true;
-                }
+                if (s->lc.state == SUP_SLOT_DRAINING && !s->lc.kill_sent)
+                    sup_slot_event(ctx, s, SUP_LC_EV_DEADLINE, 0, 0);
             }
         }
     }
@@ -294,15 +276,11 @@ void sup_stop(sup_ctx *ctx, uint32_t drain_ms, const char *why)
         return;
     wsf_log_info("%s: stopping the fleet, draining workers over %u ms", why, drain_ms);
     ctx->stopping = true;
-    ctx->rolling_next = -1;
+    sup_notify_stopping(ctx);
+    sup_roll_cancel(ctx);
     ctx->stop_deadline_ms = sup_now_ms() + drain_ms + ctx->cfg.kill_grace_ms;
-    for (unsigned i = 0; i < ctx->nslots; i++) {
-        sup_slot *s = &ctx->slots[i];
-        if (s->pid != 0)
-            sup_slot_drain(ctx, s, drain_ms, false);
-        else
-            s->state = SUP_SLOT_STOPPED;
-    }
+    for (unsigned i = 0; i < ctx->nslots; i++)
+        sup_slot_drain(ctx, &ctx->slots[i], drain_ms, false);
     if (sup_all_stopped(ctx))
         event_base_loopbreak(ctx->base);
 }
@@ -329,66 +307,6 @@ static void sup_on_sighup(evutil_socket_t sig, short what, void *arg)
     free(res);
 }
 
-int sup_next_wanted(const sup_ctx *ctx, unsigned from)
-{
-    for (unsigned i = from; i < ctx->nslots; i++) {
-        if (ctx->slots[i].wanted)
-            return (int)i;
-    }
-    return -1;
-}
-
-int sup_rolling_restart(sup_ctx *ctx)
-{
-    if (ctx->rolling_next >= 0)
-        return -1;
-    int first = sup_next_wanted(ctx, 0);
-    if (first < 0)
-        return 0;
-    ctx->rolling_next = sup_next_wanted(ctx, (unsigned)first + 1);
-    if (ctx->rolling_next >= 0)
-        sup_slot_set_accepting(ctx, &ctx->slots[ctx->rolling_next], false);
-    sup_slot_drain(ctx, &ctx->slots[first], ctx->cfg.drain_timeout_ms, true);
-    return 0;
-}
-
-void sup_scale_down_slot(sup_ctx *ctx, sup_slot *slot)
-{
-    if (!slot->wanted)
-        return;
-    slot->wanted = false;
-    ctx->desired--;
-    sup_slot_drain(ctx, slot, ctx->cfg.drain_timeout_ms, false);
-}
-
-int sup_scale(sup_ctx *ctx, unsigned desired, char *err, size_t errcap)
-{
-    if (desired < ctx->cfg.workers_min || desired > ctx->cfg.workers_max) {
-        snprintf(err, errcap, "%u is outside workers.min..workers.max (%u..%u)", desired,
-                 ctx->cfg.workers_min, ctx->cfg.workers_max);
-        return -1;
-    }
-    if (desired != ctx->desired)
-        wsf_log_info("scaling from %u to %u workers", ctx->desired, desired);
-    for (unsigned i = 0; i < ctx->nslots && ctx->desired < desired; i++) {
-        sup_slot *s = &ctx->slots[i];
-        if (s->wanted)
-            continue;
-        s->wanted = true;
-        ctx->desired++;
-        if (s->pid == 0) {
-            sup_restart_init(&s->restart);
-            sup_slot_spawn(ctx, s);
-        } else if (s->state == SUP_SLOT_DRAINING) {
-            s->restart_after_exit = true; /* it is on its way out: bring it back after */
-        }
-    }
-    for (unsigned i = ctx->nslots; i-- > 0 && ctx->desired > desired;)
-        sup_scale_down_slot(ctx, &ctx->slots[i]);
-    sup_sockets_steer(ctx);
-    return 0;
-}
-
 /* Finds wsworker: the configured path, else beside wsfleetd (installed) or in the build tree. */
 int sup_find_worker_bin(sup_ctx *ctx)
 {
@@ -412,35 +330,21 @@ int sup_find_worker_bin(sup_ctx *ctx)
     return 0;
 }
 
-/* The run directory holds the endpoints: created 0700, so only the owner reaches them. */
-static int sup_run_dir(sup_ctx *ctx)
+/* The endpoints live in the run dir main checked and locked (sup_rundir). */
+static void sup_run_dir(sup_ctx *ctx)
 {
-    const char *dir = ctx->cfg.run_dir;
-    if (strlen(dir) > SUP_RUN_DIR_MAX) {
-        /* Unix socket paths are short (sun_path holds 108 bytes). */
-        wsf_log_error("run dir %s: longer than %d characters", dir, SUP_RUN_DIR_MAX);
-        return -1;
-    }
-    if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-        wsf_log_error("run dir %s: %s", dir, strerror(errno));
-        return -1;
-    }
-    if (chmod(dir, 0700) == -1) {
-        wsf_log_error("run dir %s: chmod: %s", dir, strerror(errno));
-        return -1;
-    }
+    const char *dir = ctx->rundir->path;
     snprintf(ctx->workers_endpoint, sizeof ctx->workers_endpoint, "ipc://%s/workers", dir);
     snprintf(ctx->ctl_path, sizeof ctx->ctl_path, "%s/ctl", dir);
     snprintf(ctx->ctl_endpoint, sizeof ctx->ctl_endpoint, "ipc://%s", ctx->ctl_path);
-    return 0;
 }
 
 int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg)
 {
     ctx->cfg = *cfg;
     ctx->parent_pipe[0] = ctx->parent_pipe[1] = -1;
-    ctx->rolling_next = -1;
     ctx->started_ms = sup_now_ms();
+    sup_obs_init(&ctx->obs, ctx->started_ms, SUP_OBS_MAX_STEP_MS);
     ctx->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ull;
     ctx->nslots = cfg->workers_max;
     sup_scaler_init(&ctx->scaler);
@@ -451,12 +355,13 @@ int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg)
         ctx->slots[i].wanted = true;
     for (unsigned i = 0; i < SUP_MAX_SLOTS; i++) {
         ctx->slots[i].index = i;
-        sup_restart_init(&ctx->slots[i].restart);
+        sup_lifecycle_init(&ctx->slots[i].lc);
         sup_stats_reset(&ctx->slots[i].stats);
         sup_breaker_init(&ctx->slots[i].breaker);
     }
 
-    if (sup_find_worker_bin(ctx) != 0 || sup_run_dir(ctx) != 0)
+    sup_run_dir(ctx);
+    if (sup_find_worker_bin(ctx) != 0)
         return -1;
     ctx->base = event_base_new();
     ctx->zctx = wsf_ipc_context_new();
@@ -464,20 +369,9 @@ int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg)
         wsf_log_error("cannot create the event loop or the ZeroMQ context");
         return -1;
     }
-    if (access(ctx->ctl_path, F_OK) == 0) {
-        /* Either another supervisor owns this run dir, or a dead one left its socket behind. */
-        wsf_ctl_request req = {.command = WSF_CTL_VERSION};
-        wsf_ctl_response *res = calloc(1, sizeof *res);
-        if (res == NULL)
-            abort();
-        int alive = wsf_ipc_ctl_call(ctx->zctx, ctx->ctl_endpoint, &req, res, 500) == 0;
-        free(res);
-        if (alive) {
-            wsf_log_error("another wsfleetd is running with run dir %s", cfg->run_dir);
-            return -1;
-        }
-        unlink(ctx->ctl_path);
-    }
+    /* We hold the run dir's lock: sockets left there are a dead supervisor's. */
+    unlink(ctx->ctl_path);
+    unlink(ctx->workers_endpoint + strlen("ipc://"));
     int rc = wsf_ipc_open(&ctx->workers_ipc, ctx->zctx, WSF_IPC_SUPERVISOR, ctx->workers_endpoint);
     if (rc == 0)
         rc = wsf_ipc_open(&ctx->ctl_ipc, ctx->zctx, WSF_IPC_CTL_SERVER, ctx->ctl_endpoint);
@@ -491,8 +385,9 @@ int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg)
         wsf_log_error("pipe: %s", strerror(errno));
         return -1;
     }
-    if (sup_sockets_open(ctx) != 0)
-        return -1;
+    int src = sup_sockets_open(ctx);
+    if (src != 0)
+        return src;
 
     ctx->workers_ev = event_new(ctx->base, wsf_ipc_fd(ctx->workers_ipc), EV_READ | EV_PERSIST,
                                 sup_on_workers_ipc, ctx);
@@ -504,19 +399,21 @@ int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg)
     ctx->sigint_ev = evsignal_new(ctx->base, SIGINT, sup_on_sigterm, ctx);
     ctx->sighup_ev = evsignal_new(ctx->base, SIGHUP, sup_on_sighup, ctx);
     struct timeval tick = {0, SUP_TICK_MS * 1000};
-    event_add(ctx->workers_ev, NULL);
-    event_add(ctx->ctl_ev, NULL);
-    event_add(ctx->tick_ev, &tick);
-    event_add(ctx->sigchld_ev, NULL);
-    event_add(ctx->sigterm_ev, NULL);
-    event_add(ctx->sigint_ev, NULL);
-    event_add(ctx->sighup_ev, NULL);
+    struct event *evs[] = {ctx->workers_ev, ctx->ctl_ev,    ctx->tick_ev,  ctx->sigchld_ev,
+                           ctx->sigterm_ev, ctx->sigint_ev, ctx->sighup_ev};
+    for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++) {
+        if (evs[i] == NULL || event_add(evs[i], evs[i] == ctx->tick_ev ? &tick : NULL) != 0) {
+            wsf_log_error("cannot set up the event loop's events");
+            return -1;
+        }
+    }
     signal(SIGPIPE, SIG_IGN);
 
     wsf_log_info("control socket %s; %u workers (min %u, max %u), worker %s", ctx->ctl_path,
                  ctx->desired, cfg->workers_min, cfg->workers_max, ctx->worker_bin);
+    sup_notify_start(ctx, sup_now_ms());
     for (unsigned i = 0; i < ctx->desired; i++)
-        sup_slot_spawn(ctx, &ctx->slots[i]);
+        sup_slot_event(ctx, &ctx->slots[i], SUP_LC_EV_WANT, 0, 0);
     return 0;
 }
 
@@ -543,7 +440,7 @@ void sup_ctx_fini(sup_ctx *ctx)
     wsf_ipc_free(ctx->ctl_ipc);
     wsf_ipc_context_free(ctx->zctx);
     if (ctx->endpoints_bound) {
-        /* Only our own: a supervisor refused for a busy run dir leaves the owner's alone. */
+        /* Only what we bound: a supervisor that failed before that leaves the sockets alone. */
         unlink(ctx->ctl_path);
         if (strncmp(ctx->workers_endpoint, "ipc://", 6) == 0)
             unlink(ctx->workers_endpoint + 6);

@@ -8,7 +8,12 @@
 #include <sys/types.h>
 
 #include "sup_config.h"
+#include "sup_lifecycle.h"
+#include "sup_notify.h"
 #include "sup_restart.h"
+#include "sup_roll.h"
+#include "sup_rundir.h"
+#include "sup_slot.h"
 #include "sup_stats.h"
 #include "sup_steer.h"
 #include "wsf_ipc.h"
@@ -18,40 +23,6 @@ struct event;
 
 #define SUP_MAX_SLOTS 256
 #define SUP_MAX_LISTEN 8
-
-enum sup_slot_state {
-    SUP_SLOT_STOPPED = 0, /* no worker and none wanted */
-    SUP_SLOT_STARTING,    /* forked, Hello not yet received */
-    SUP_SLOT_RUNNING,     /* Hello received */
-    SUP_SLOT_DRAINING,    /* told to drain; exits when done */
-    SUP_SLOT_BACKOFF,     /* waiting to restart */
-    SUP_SLOT_FAILED,      /* crash loop or cannot boot; restarting at the maximum delay */
-};
-
-typedef struct sup_slot {
-    unsigned index;
-    enum sup_slot_state state;
-    pid_t pid;           /* 0 when no process */
-    uint64_t generation; /* increases with every spawn */
-    uint64_t started_ms; /* spawn time */
-    uint64_t ready_ms;   /* Hello time */
-    uint64_t last_report_ms;
-    uint64_t term_sent_ms;   /* SIGTERM sent (hang or stop), 0 if not */
-    bool kill_sent;          /* SIGKILL sent */
-    uint64_t restart_at_ms;  /* BACKOFF/FAILED: when to spawn again */
-    bool wanted;             /* part of the fleet's desired size: keep a worker running */
-    bool restart_after_exit; /* respawn once the current process exits (restart, drain) */
-    bool accepting;          /* steering may give it connections */
-    wsf_ipc_peer peer;
-    bool has_peer;
-    wsf_report report; /* last Report */
-    bool has_report;
-    sup_restart restart;
-    sup_stats stats;
-    sup_breaker breaker;
-    uint32_t breaker_transitions; /* state changes over the slot's life */
-    unsigned buckets;             /* steering buckets it has */
-} sup_slot;
 
 typedef struct sup_listen {
     char name[96]; /* HOST:PORT as bound */
@@ -65,6 +36,7 @@ typedef struct sup_ctx {
     char **argv;
     unsigned euid;
     long ncpu;
+    const sup_rundir *rundir; /* checked and locked by main before sup_ctx_init */
     struct event_base *base;
     void *zctx;
     wsf_ipc *workers_ipc; /* ROUTER: Hello, Report, Ack */
@@ -80,7 +52,7 @@ typedef struct sup_ctx {
     char workers_endpoint[320];
     char ctl_endpoint[320];
     char ctl_path[300];
-    bool endpoints_bound; /* the sockets in the run dir are ours to remove */
+    bool endpoints_bound; /* the sockets in the run dir are ours (bound under the lock) */
     int parent_pipe[2];   /* workers read [0]; EOF when the supervisor is gone */
     sup_listen listens[SUP_MAX_LISTEN];
     size_t nlistens;
@@ -94,7 +66,9 @@ typedef struct sup_ctx {
     uint64_t steer_weighed_ms;         /* when the weights were last computed */
     bool stopping;
     uint64_t stop_deadline_ms;
-    int rolling_next; /* next slot of a rolling restart, -1 when none */
+    sup_roll roll;   /* the rolling restart, when active */
+    uint64_t spawns; /* spawn attempts over the supervisor's life (orders them for the roll) */
+    sup_obs obs;     /* the observed clock the slots' lifecycles run on */
     uint64_t started_ms;
     uint64_t command_id;
     uint64_t rng;
@@ -103,13 +77,18 @@ typedef struct sup_ctx {
     uint64_t scaler_eval_ms;  /* last autoscale and rebalance pass */
     bool steer_dirty;         /* a breaker changed a weight: re-weigh at once */
     uint64_t breaker_eval_ms; /* last fleet-wide breaker evaluation */
+    sup_notify notify;        /* systemd readiness and watchdog (sup_notify.c) */
 } sup_ctx;
 
 /* Monotonic milliseconds. */
 uint64_t sup_now_ms(void);
 
-/* Sets up sockets, endpoints and the loop; spawns the first workers. Returns 0, or -1 after
- * logging why (exit 1). */
+/* The observed clock, advanced to now: the time this supervisor was running to see it. Slot
+ * lifecycles (hang detection, deadlines, backoff) run on it. */
+uint64_t sup_observed_ms(sup_ctx *ctx);
+
+/* Sets up sockets, endpoints and the loop; spawns the first workers. Returns 0, or after logging
+ * why SUP_SOCKETS_TAKEN (a listen address is someone else's: exit 2) or -1 (exit 1). */
 int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg);
 
 /* Runs until the fleet has stopped. Returns the exit code. */
@@ -117,48 +96,29 @@ int sup_ctx_run(sup_ctx *ctx);
 
 void sup_ctx_fini(sup_ctx *ctx);
 
-/* Slot operations (sup_slot.c). */
-int sup_slot_spawn(sup_ctx *ctx, sup_slot *slot);
-void sup_slot_on_exit(sup_ctx *ctx, sup_slot *slot, int status);
-void sup_slot_drain(sup_ctx *ctx, sup_slot *slot, uint32_t drain_ms, bool restart_after);
-void sup_slot_set_accepting(sup_ctx *ctx, sup_slot *slot, bool on);
-void sup_slot_tick(sup_ctx *ctx, sup_slot *slot, uint64_t now);
-const char *sup_slot_state_name(enum sup_slot_state state);
-int sup_send_command(sup_ctx *ctx, sup_slot *slot, wsf_command *cmd);
-
 /* Breakers (sup_ctx.c): applies one slot's breaker actions (log, steering, recycle). */
 void sup_breaker_apply(sup_ctx *ctx, sup_slot *slot, const sup_breaker_actions *acts);
 
 /* A uniform random value in [0, 1) for jitter. */
 double sup_random(sup_ctx *ctx);
 
-/* Steering (sup_sockets.c): creates the listeners, recomputes and attaches the bucket map. */
+/* Steering (sup_sockets.c): creates the listeners, recomputes and attaches the bucket map.
+ * sup_sockets_open returns 0, SUP_SOCKETS_TAKEN when an address already has listeners this fleet
+ * does not hold (logged; wsfleetd exits 2), or -1 on another error (logged). */
+#define SUP_SOCKETS_TAKEN (-2)
+#define SUP_SOCKETS_NO_ADOPT (-1) /* no listener of our own to adopt on that address */
 int sup_sockets_open(sup_ctx *ctx);
 void sup_sockets_close(sup_ctx *ctx);
 void sup_sockets_steer(sup_ctx *ctx);
 
-/* Scaling (sup_ctx.c): sets the desired worker count, spawning the lowest free slots or
- * draining the highest wanted ones. */
-int sup_scale(sup_ctx *ctx, unsigned desired, char *err, size_t errcap);
-
 /* Autoscaling and rebalancing, once a second (sup_autoscale.c). */
 void sup_autoscale_tick(sup_ctx *ctx, uint64_t now);
-
-/* Takes one wanted slot out of the fleet (drained, not restarted). */
-void sup_scale_down_slot(sup_ctx *ctx, sup_slot *slot);
-
-/* The first wanted slot at or after index from, or -1. */
-int sup_next_wanted(const sup_ctx *ctx, unsigned from);
 
 /* Starts the graceful stop: drain everything, exit when all are gone or at the deadline. */
 void sup_stop(sup_ctx *ctx, uint32_t drain_ms, const char *why);
 
 /* Resolves the wsworker path from cfg.worker_bin into ctx->worker_bin. Returns 0 or -1. */
 int sup_find_worker_bin(sup_ctx *ctx);
-
-/* Starts a rolling restart of slots [0, desired): one at a time, the next marked non-accepting
- * first. Returns -1 if one is already running. */
-int sup_rolling_restart(sup_ctx *ctx);
 
 /* Re-reads the configuration (sup_reload.c). */
 void sup_reload(sup_ctx *ctx, wsf_ctl_response *res);

@@ -15,7 +15,8 @@ static bool sup_workers_differ(const sup_config *a, const sup_config *b)
     return memcmp(&a->worker, &b->worker, sizeof a->worker) != 0 ||
            strcmp(a->worker_bin, b->worker_bin) != 0 || a->orphan_grace_ms != b->orphan_grace_ms ||
            a->report_interval_ms != b->report_interval_ms ||
-           a->drain_timeout_ms != b->drain_timeout_ms;
+           a->drain_timeout_ms != b->drain_timeout_ms || a->drills_enabled != b->drills_enabled ||
+           a->drills_max_memory != b->drills_max_memory;
 }
 
 /* Names the first fixed setting that differs, or NULL. */
@@ -30,7 +31,7 @@ static const char *sup_fixed_change(const sup_config *a, const sup_config *b)
     return NULL;
 }
 
-void sup_reload(sup_ctx *ctx, wsf_ctl_response *res)
+static void sup_reload_apply(sup_ctx *ctx, wsf_ctl_response *res)
 {
     sup_config next;
     char err[SUP_CONFIG_ERR_MAX];
@@ -67,9 +68,16 @@ void sup_reload(sup_ctx *ctx, wsf_ctl_response *res)
     if (desired != ctx->desired)
         sup_scale(ctx, desired, err, sizeof err);
     if (restart_workers)
-        sup_rolling_restart(ctx);
+        sup_roll_renew(ctx);
     snprintf(res->message, sizeof res->message, "configuration reloaded%s",
              restart_workers ? "; restarting workers one at a time" : "");
     wsf_log_info("reload: %s", res->message);
     res->ok = true;
+}
+
+void sup_reload(sup_ctx *ctx, wsf_ctl_response *res)
+{
+    sup_notify_reloading(ctx);
+    sup_reload_apply(ctx, res);
+    sup_notify_reloaded(ctx);
 }

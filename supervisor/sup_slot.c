@@ -1,5 +1,7 @@
-/* Worker slots: spawning with a close-on-exec error pipe, reaping, the restart policy, hang
- * detection and drains. */
+/* Worker slots: the executor of the lifecycle table (spawning with a close-on-exec error pipe,
+ * signals, drains, steering) and the intake of each slot's Hello and Reports. */
+#include "sup_slot.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -10,21 +12,14 @@
 #include <unistd.h>
 
 #include "sup_ctx.h"
+#include "wsf_buf.h"
 #include "wsf_log.h"
 #include "wsf_rand.h"
 
-#define SUP_CHILD_FD_BASE 3 /* inherited listeners start here, the parent pipe follows */
-#define SUP_MAX_ARGS 40
-
-const char *sup_slot_state_name(enum sup_slot_state state)
-{
-    static const char *const names[] = {
-        [SUP_SLOT_STOPPED] = "stopped", [SUP_SLOT_STARTING] = "starting",
-        [SUP_SLOT_RUNNING] = "running", [SUP_SLOT_DRAINING] = "draining",
-        [SUP_SLOT_BACKOFF] = "backoff", [SUP_SLOT_FAILED] = "failed",
-    };
-    return names[state];
-}
+#define SUP_CHILD_FD_BASE 3       /* inherited listeners start here, the parent pipe follows */
+#define SUP_STRANGER_LOG_MS 60000 /* a stranger claiming a slot is logged once a minute */
+#define SUP_SLOT_ENV 5            /* WSF_ variables the supervisor sets for a worker */
+#define SUP_SLOT_FIXED_ARGS 7     /* the binary and three flags with their values */
 
 double sup_random(sup_ctx *ctx)
 {
@@ -50,11 +45,13 @@ static void sup_child(const sup_ctx *ctx, const sup_slot *slot, char *const argv
     int nfds = 0;
     int moved[SUP_MAX_LISTEN + 1];
 
-    /* First move every descriptor the worker inherits out of the way of the targets, then put
-     * them in place: listeners at 3.., the parent pipe right after. */
+    /* First move every descriptor the worker inherits above the targets, then put them in
+     * place: listeners at 3.., the parent pipe right after. Just above, not at a fixed high
+     * number, which a low RLIMIT_NOFILE would refuse. */
+    int above = SUP_CHILD_FD_BASE + (int)ctx->nlistens + 1;
     for (size_t i = 0; i < ctx->nlistens; i++)
-        moved[nfds++] = fcntl(ctx->listens[i].fds[slot->index], F_DUPFD, 100);
-    moved[nfds++] = fcntl(ctx->parent_pipe[0], F_DUPFD, 100);
+        moved[nfds++] = fcntl(ctx->listens[i].fds[slot->index], F_DUPFD, above);
+    moved[nfds++] = fcntl(ctx->parent_pipe[0], F_DUPFD, above);
     for (int i = 0; i < nfds; i++) {
         if (moved[i] == -1 || dup2(moved[i], SUP_CHILD_FD_BASE + i) == -1)
             goto fail;
@@ -74,160 +71,292 @@ fail:;
     _exit(127);
 }
 
-int sup_slot_spawn(sup_ctx *ctx, sup_slot *slot)
-{
-    const sup_config *cfg = &ctx->cfg;
-    char env_fds[128] = "WSF_LISTEN_FDS=", env_sup[352], env_slot[32], env_gen[48], env_parent[32];
-    char *envp[64];
-    char *argv[SUP_MAX_ARGS];
-    char num[4][32];
-    int nenv = 0, argc = 0, nnum = 0;
-    extern char **environ;
-
-    slot->generation++;
-    /* The environment: the parent's, minus our own variables, plus the slot's. */
-    for (char **e = environ; *e && nenv < 56; e++) {
-        if (strncmp(*e, "WSF_", 4) != 0)
-            envp[nenv++] = *e;
-    }
-    for (size_t i = 0; i < ctx->nlistens; i++) {
-        size_t len = strlen(env_fds);
-        snprintf(env_fds + len, sizeof env_fds - len, "%s%zu", i ? "," : "", SUP_CHILD_FD_BASE + i);
-    }
-    snprintf(env_sup, sizeof env_sup, "WSF_SUPERVISOR=%s", ctx->workers_endpoint);
-    snprintf(env_slot, sizeof env_slot, "WSF_SLOT=%u", slot->index);
-    snprintf(env_gen, sizeof env_gen, "WSF_GENERATION=%llu", (unsigned long long)slot->generation);
-    snprintf(env_parent, sizeof env_parent, "WSF_PARENT_FD=%zu", SUP_CHILD_FD_BASE + ctx->nlistens);
-    envp[nenv++] = env_fds;
-    envp[nenv++] = env_sup;
-    envp[nenv++] = env_slot;
-    envp[nenv++] = env_gen;
-    envp[nenv++] = env_parent;
-    envp[nenv] = NULL;
-
-#define SUP_ARG_NUM(flag, fmt, value)                                                              \
-    do {                                                                                           \
-        argv[argc++] = flag;                                                                       \
-        snprintf(num[nnum], sizeof num[nnum], fmt, value);                                         \
-        argv[argc++] = num[nnum++];                                                                \
-    } while (0)
-    argv[argc++] = (char *)ctx->worker_bin;
-    SUP_ARG_NUM("--orphan-grace", "%.3f", cfg->orphan_grace_ms / 1000.0);
-    SUP_ARG_NUM("--report-interval", "%.3f", cfg->report_interval_ms / 1000.0);
-    SUP_ARG_NUM("--grace", "%.3f", cfg->drain_timeout_ms / 1000.0);
-#undef SUP_ARG_NUM
+/* A worker's command line and environment, each allocated once at its exact size: the
+ * supervisor's environment minus its own WSF_ variables, plus the slot's. */
+typedef struct sup_spawn_args {
+    char **argv;
+    char **envp;
+    char env_fds[128];
+    char env_sup[352];
+    char env_slot[32];
+    char env_gen[48];
+    char env_parent[32];
+    char num[3][32];
     sup_worker_args wargs;
-    sup_config_worker_args(&wargs, cfg);
-    for (size_t i = 0; i < wargs.argc && argc < SUP_MAX_ARGS - 1; i++)
-        argv[argc++] = wargs.argv[i];
-    argv[argc] = NULL;
+} sup_spawn_args;
 
-    int errpipe[2];
+static void sup_spawn_args_init(sup_spawn_args *a, const sup_ctx *ctx, const sup_slot *slot)
+{
+    extern char **environ;
+    const sup_config *cfg = &ctx->cfg;
+    size_t nenv = 0, argc = 0;
+
+    for (char **e = environ; *e != NULL; e++)
+        nenv += strncmp(*e, "WSF_", 4) != 0;
+    a->envp = wsf_xcalloc(nenv + SUP_SLOT_ENV + 1, sizeof *a->envp);
+    nenv = 0;
+    for (char **e = environ; *e != NULL; e++) {
+        if (strncmp(*e, "WSF_", 4) != 0)
+            a->envp[nenv++] = *e;
+    }
+    size_t len = (size_t)snprintf(a->env_fds, sizeof a->env_fds, "WSF_LISTEN_FDS=");
+    for (size_t i = 0; i < ctx->nlistens; i++)
+        len += (size_t)snprintf(a->env_fds + len, sizeof a->env_fds - len, "%s%zu", i ? "," : "",
+                                SUP_CHILD_FD_BASE + i);
+    snprintf(a->env_sup, sizeof a->env_sup, "WSF_SUPERVISOR=%s", ctx->workers_endpoint);
+    snprintf(a->env_slot, sizeof a->env_slot, "WSF_SLOT=%u", slot->index);
+    snprintf(a->env_gen, sizeof a->env_gen, "WSF_GENERATION=%llu",
+             (unsigned long long)slot->generation);
+    snprintf(a->env_parent, sizeof a->env_parent, "WSF_PARENT_FD=%zu",
+             SUP_CHILD_FD_BASE + ctx->nlistens);
+    a->envp[nenv++] = a->env_fds;
+    a->envp[nenv++] = a->env_sup;
+    a->envp[nenv++] = a->env_slot;
+    a->envp[nenv++] = a->env_gen;
+    a->envp[nenv++] = a->env_parent;
+    a->envp[nenv] = NULL;
+
+    sup_config_worker_args(&a->wargs, cfg);
+    a->argv = wsf_xcalloc(SUP_SLOT_FIXED_ARGS + a->wargs.argc + 1, sizeof *a->argv);
+    snprintf(a->num[0], sizeof a->num[0], "%.3f", cfg->orphan_grace_ms / 1000.0);
+    snprintf(a->num[1], sizeof a->num[1], "%.3f", cfg->report_interval_ms / 1000.0);
+    snprintf(a->num[2], sizeof a->num[2], "%.3f", cfg->drain_timeout_ms / 1000.0);
+    a->argv[argc++] = (char *)ctx->worker_bin;
+    a->argv[argc++] = "--orphan-grace";
+    a->argv[argc++] = a->num[0];
+    a->argv[argc++] = "--report-interval";
+    a->argv[argc++] = a->num[1];
+    a->argv[argc++] = "--grace";
+    a->argv[argc++] = a->num[2];
+    for (size_t i = 0; i < a->wargs.argc; i++)
+        a->argv[argc++] = a->wargs.argv[i];
+    a->argv[argc] = NULL;
+}
+
+static void sup_spawn_args_fini(sup_spawn_args *a)
+{
+    free(a->argv);
+    free(a->envp);
+}
+
+/* Forks and execs the slot's worker. Returns 0 with slot->pid set (an exec failure shows as the
+ * child's exit 127), or -errno when no process could be made. */
+static int sup_slot_fork(sup_ctx *ctx, sup_slot *slot)
+{
+    sup_spawn_args *a = wsf_xcalloc(1, sizeof *a);
+    int errpipe[2] = {-1, -1};
+    int rc = 0;
+
+    sup_spawn_args_init(a, ctx, slot);
     if (pipe2(errpipe, O_CLOEXEC) == -1) {
-        wsf_log_error("slot %u: pipe failed: %s", slot->index, strerror(errno));
-        return -1;
+        rc = -errno;
+        wsf_log_error("slot %u: cannot spawn a worker: pipe: %s", slot->index, strerror(-rc));
+        goto out;
     }
     pid_t pid = fork();
     if (pid == -1) {
-        wsf_log_error("slot %u: fork failed: %s", slot->index, strerror(errno));
-        close(errpipe[0]);
-        close(errpipe[1]);
-        return -1;
+        rc = -errno;
+        wsf_log_error("slot %u: cannot spawn a worker: fork: %s", slot->index, strerror(-rc));
+        goto out;
     }
     if (pid == 0) {
         close(errpipe[0]);
-        sup_child(ctx, slot, argv, envp, errpipe[1]);
+        sup_child(ctx, slot, a->argv, a->envp, errpipe[1]);
     }
     close(errpipe[1]);
+    errpipe[1] = -1;
     /* The write end closes at exec: EOF means the worker binary is running. */
     int child_errno = 0;
     ssize_t n;
     do
         n = read(errpipe[0], &child_errno, sizeof child_errno);
     while (n == -1 && errno == EINTR);
-    close(errpipe[0]);
-
-    uint64_t now = sup_now_ms();
     slot->pid = pid;
-    slot->started_ms = now;
-    slot->ready_ms = 0;
-    slot->last_report_ms = now;
-    slot->term_sent_ms = 0;
-    slot->kill_sent = false;
-    slot->has_peer = false;
-    slot->has_report = false;
-    slot->restart_after_exit = false;
-    slot->accepting = true;
-    slot->state = SUP_SLOT_STARTING;
-    sup_stats_reset(&slot->stats);
-    if (n > 0) {
+    if (n > 0)
         wsf_log_error("slot %u: cannot exec %s: %s", slot->index, ctx->worker_bin,
                       strerror(child_errno));
-        return 0; /* the child exits 127; its reaping applies the restart policy */
+    else
+        wsf_log_info("slot %u: started worker pid %d (generation %llu)", slot->index, (int)pid,
+                     (unsigned long long)slot->generation);
+out:
+    for (int i = 0; i < 2; i++) {
+        if (errpipe[i] != -1)
+            close(errpipe[i]);
     }
-    wsf_log_info("slot %u: started worker pid %d (generation %llu)", slot->index, (int)pid,
-                 (unsigned long long)slot->generation);
-    return 0;
+    sup_spawn_args_fini(a);
+    free(a);
+    return rc;
+}
+
+/* The SPAWN action: a new generation, a fork, and its outcome fed back as an event. */
+static void sup_slot_spawn(sup_ctx *ctx, sup_slot *slot)
+{
+    slot->generation++;
+    slot->spawn_seq = ++ctx->spawns;
+    if (sup_slot_fork(ctx, slot) != 0) {
+        sup_slot_event(ctx, slot, SUP_LC_EV_SPAWN_FAILED, 0, 0);
+        return;
+    }
+    slot->started_ms = sup_now_ms();
+    slot->ready_ms = 0;
+    slot->last_report_ms = slot->started_ms;
+    slot->has_peer = false;
+    slot->has_report = false;
+    slot->accepting = true;
+    sup_stats_reset(&slot->stats);
+    sup_slot_event(ctx, slot, SUP_LC_EV_SPAWN_OK, 0, 0);
+}
+
+/* The READY action: the worker is up and connected. */
+static void sup_slot_ready(sup_ctx *ctx, sup_slot *slot)
+{
+    uint64_t now = sup_now_ms();
+    slot->ready_ms = now;
+    wsf_log_info("slot %u: worker pid %d ready", slot->index, (int)slot->pid);
+    if (slot->generation > 1) {
+        /* A new worker in the slot: the old one's failures no longer count. */
+        sup_breaker_actions acts;
+        if (sup_breaker_on_recycled(&acts, &slot->breaker, &ctx->cfg.breaker, now) == 0)
+            sup_breaker_apply(ctx, slot, &acts);
+    }
+    /* A zero baseline, so rates count what happens before the first Report too. */
+    wsf_report zero = {
+        .pid = (uint32_t)slot->pid, .slot = slot->index, .generation = slot->generation};
+    sup_stats_add(&slot->stats, &zero, now);
+    if (!slot->accepting) {
+        wsf_command cmd = {.kind = WSF_CMD_SET_ACCEPTING, .accepting = false};
+        sup_send_command(ctx, slot, &cmd);
+    }
+}
+
+static void sup_slot_signal(sup_slot *slot, int sig)
+{
+    if (slot->pid > 0 && kill(slot->pid, sig) == -1 && errno != ESRCH)
+        wsf_log_warn("slot %u: cannot signal worker pid %d: %s", slot->index, (int)slot->pid,
+                     strerror(errno));
+}
+
+static void sup_slot_log(const sup_slot *slot, const sup_lifecycle_out *out)
+{
+    switch (out->level) {
+    case SUP_LC_ERROR:
+        wsf_log_error("slot %u: %s", slot->index, out->reason);
+        break;
+    case SUP_LC_WARN:
+        wsf_log_warn("slot %u: %s", slot->index, out->reason);
+        break;
+    default:
+        wsf_log_info("slot %u: %s", slot->index, out->reason);
+        break;
+    }
+}
+
+void sup_slot_event(sup_ctx *ctx, sup_slot *slot, enum sup_lifecycle_event ev, int exit_code,
+                    uint32_t drain_ms)
+{
+    sup_lifecycle_policy p = {
+        .hang_timeout_ms = ctx->cfg.hang_timeout_ms,
+        .kill_grace_ms = ctx->cfg.kill_grace_ms,
+        .restart = &ctx->cfg.restart,
+    };
+    sup_lifecycle_in in = {
+        .p = &p,
+        .wanted = slot->wanted && !ctx->stopping,
+        .pid = (int)slot->pid,
+        .exit_code = exit_code,
+        .drain_ms = drain_ms,
+        .rnd = sup_random(ctx),
+    };
+    sup_lifecycle_out out;
+    if (sup_lifecycle_step(&out, &slot->lc, ev, sup_observed_ms(ctx), &in) != 0)
+        return;
+    if (out.acts & SUP_LC_ACT_LOG)
+        sup_slot_log(slot, &out);
+    if (out.acts & SUP_LC_ACT_DRAIN) {
+        slot->accepting = false;
+        wsf_command cmd = {.kind = WSF_CMD_DRAIN, .drain_ms = drain_ms};
+        if (sup_send_command(ctx, slot, &cmd) != 0)
+            sup_slot_signal(slot, SIGTERM); /* not connected: the worker's own SIGTERM drain */
+    }
+    if (out.acts & SUP_LC_ACT_TERM)
+        sup_slot_signal(slot, SIGTERM);
+    if (out.acts & SUP_LC_ACT_KILL)
+        sup_slot_signal(slot, SIGKILL);
+    if (out.acts & SUP_LC_ACT_GONE) {
+        slot->pid = 0;
+        slot->has_peer = false;
+        slot->has_report = false;
+    }
+    if (out.acts & SUP_LC_ACT_SPAWN)
+        sup_slot_spawn(ctx, slot);
+    if (out.acts & SUP_LC_ACT_READY)
+        sup_slot_ready(ctx, slot);
+    if (out.acts & SUP_LC_ACT_STEER)
+        sup_sockets_steer(ctx);
+    if (out.from != out.to || (out.acts & SUP_LC_ACT_READY))
+        sup_roll_on_slot(ctx, slot);
 }
 
 void sup_slot_on_exit(sup_ctx *ctx, sup_slot *slot, int status)
 {
-    uint64_t now = sup_now_ms();
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     if (code == 127)
         code = SUP_RESTART_EXIT_CANNOT_BOOT; /* exec failed: as good as "cannot boot" */
-    if (WIFSIGNALED(status))
+    if (sig != 0)
         wsf_log_warn("slot %u: worker pid %d killed by signal %d", slot->index, (int)slot->pid,
-                     WTERMSIG(status));
+                     sig);
     else
         wsf_log_info("slot %u: worker pid %d exited with %d", slot->index, (int)slot->pid,
                      WEXITSTATUS(status));
-    slot->pid = 0;
-    slot->has_peer = false;
-    slot->has_report = false;
+    sup_slot_event(ctx, slot, SUP_LC_EV_EXIT, code, 0);
+}
 
-    bool wanted = !ctx->stopping && slot->wanted;
-    if (!wanted) {
-        slot->state = SUP_SLOT_STOPPED;
-    } else if (slot->state == SUP_SLOT_DRAINING && slot->restart_after_exit) {
-        /* A restart or drain we asked for: no backoff, no failure accounting. */
-        slot->state = SUP_SLOT_BACKOFF;
-        slot->restart_at_ms = now;
-    } else {
-        sup_restart_decision d = sup_restart_on_exit(&slot->restart, &ctx->cfg.restart, now,
-                                                     slot->started_ms, code, sup_random(ctx));
-        slot->state = d.failed ? SUP_SLOT_FAILED : SUP_SLOT_BACKOFF;
-        slot->restart_at_ms = now + d.delay_ms;
-        if (d.newly_failed)
-            wsf_log_error("slot %u: FAILED (%s); retrying every %llu ms", slot->index,
-                          d.cannot_boot ? "the worker cannot boot" : "crash loop",
-                          (unsigned long long)ctx->cfg.restart.max_delay_ms);
-        else
-            wsf_log_info("slot %u: restarting in %llu ms%s", slot->index,
-                         (unsigned long long)d.delay_ms, d.unstable ? " (unstable)" : "");
+void sup_slot_on_msg(sup_ctx *ctx, sup_slot *slot, const wsf_ipc_peer *peer,
+                     const wsf_worker_msg *m)
+{
+    bool hello = m->kind == WSF_WMSG_HELLO;
+    uint64_t generation = hello ? m->hello.generation : m->report.generation;
+    uint32_t pid = hello ? m->hello.pid : m->report.pid;
+    if (slot->pid == 0 || generation != slot->generation)
+        return; /* a previous generation's last words */
+    uint64_t now = sup_now_ms();
+    if (pid != (uint32_t)slot->pid) {
+        /* Not the slot's child: it may not feed the breaker nor receive the slot's commands. */
+        if (pid != slot->stranger_pid || now - slot->stranger_log_ms >= SUP_STRANGER_LOG_MS) {
+            slot->stranger_pid = pid;
+            slot->stranger_log_ms = now;
+            wsf_log_warn("slot %u: ignoring a %s from pid %u, which is not the slot's worker "
+                         "(pid %d)",
+                         slot->index, hello ? "Hello" : "Report", pid, (int)slot->pid);
+        }
+        return;
     }
-    slot->term_sent_ms = 0;
-    slot->kill_sent = false;
-    slot->restart_after_exit = false;
-    sup_sockets_steer(ctx);
+    slot->last_report_ms = now;
+    slot->peer = *peer;
+    slot->has_peer = true;
+    if (hello) {
+        sup_slot_event(ctx, slot, SUP_LC_EV_HELLO, 0, 0);
+        return;
+    }
+    sup_slot_event(ctx, slot, SUP_LC_EV_REPORT, 0, 0);
+    if (slot->has_report) {
+        /* The breaker learns from what happened between two Reports of the same worker. */
+        sup_breaker_sample sample;
+        sup_breaker_actions acts;
+        sup_breaker_sample_from(&sample, &slot->report, &m->report);
+        if (sup_breaker_feed(&acts, &slot->breaker, &ctx->cfg.breaker, &sample, now,
+                             sup_random(ctx)) == 0)
+            sup_breaker_apply(ctx, slot, &acts);
+    }
+    slot->report = m->report;
+    slot->has_report = true;
+    sup_stats_add(&slot->stats, &m->report, now);
 }
 
 void sup_slot_drain(sup_ctx *ctx, sup_slot *slot, uint32_t drain_ms, bool restart_after)
 {
-    if (slot->pid == 0) {
-        if (!restart_after)
-            slot->state = SUP_SLOT_STOPPED;
-        return;
-    }
-    slot->state = SUP_SLOT_DRAINING;
-    slot->restart_after_exit = restart_after;
-    slot->accepting = false;
-    /* The deadline after which the tick escalates to SIGKILL. */
-    slot->restart_at_ms = sup_now_ms() + drain_ms + ctx->cfg.kill_grace_ms;
-    sup_sockets_steer(ctx);
-    wsf_command cmd = {.kind = WSF_CMD_DRAIN, .drain_ms = drain_ms};
-    if (sup_send_command(ctx, slot, &cmd) != 0)
-        kill(slot->pid, SIGTERM); /* not connected: the worker's own SIGTERM drain */
+    sup_slot_event(ctx, slot, restart_after ? SUP_LC_EV_DRAIN : SUP_LC_EV_UNWANT, 0, drain_ms);
 }
 
 void sup_slot_set_accepting(sup_ctx *ctx, sup_slot *slot, bool on)
@@ -240,47 +369,14 @@ void sup_slot_set_accepting(sup_ctx *ctx, sup_slot *slot, bool on)
 
 void sup_slot_tick(sup_ctx *ctx, sup_slot *slot, uint64_t now)
 {
-    const sup_config *cfg = &ctx->cfg;
-    switch (slot->state) {
-    case SUP_SLOT_STARTING:
-    case SUP_SLOT_RUNNING:
-        if (slot->term_sent_ms == 0 && now - slot->last_report_ms >= cfg->hang_timeout_ms) {
-            wsf_log_warn("slot %u: worker pid %d sent no report for %llu ms: hung, SIGTERM",
-                         slot->index, (int)slot->pid,
-                         (unsigned long long)(now - slot->last_report_ms));
-            kill(slot->pid, SIGTERM);
-            slot->term_sent_ms = now;
-        } else if (slot->term_sent_ms != 0 && !slot->kill_sent &&
-                   now - slot->term_sent_ms >= cfg->kill_grace_ms) {
-            wsf_log_warn("slot %u: worker pid %d still there %u ms after SIGTERM: SIGKILL",
-                         slot->index, (int)slot->pid, cfg->kill_grace_ms);
-            kill(slot->pid, SIGKILL);
-            slot->kill_sent = true;
-        }
-        if (slot->state == SUP_SLOT_RUNNING &&
-            sup_restart_on_uptime(&slot->restart, &cfg->restart, now, slot->started_ms))
-            wsf_log_info("slot %u: stable again", slot->index);
-        break;
-    case SUP_SLOT_DRAINING:
-        if (now >= slot->restart_at_ms && !slot->kill_sent) {
-            wsf_log_warn("slot %u: worker pid %d did not finish draining: SIGKILL", slot->index,
-                         (int)slot->pid);
-            kill(slot->pid, SIGKILL);
-            slot->kill_sent = true;
-        }
-        break;
-    case SUP_SLOT_BACKOFF:
-    case SUP_SLOT_FAILED:
-        if (!ctx->stopping && slot->wanted && now >= slot->restart_at_ms) {
-            enum sup_slot_state before = slot->state;
-            if (sup_slot_spawn(ctx, slot) != 0) {
-                slot->state = before;
-                slot->restart_at_ms = now + cfg->restart.max_delay_ms;
-            }
-        }
-        break;
-    case SUP_SLOT_STOPPED:
-    default:
-        break;
-    }
+    sup_lifecycle_policy p = {
+        .hang_timeout_ms = ctx->cfg.hang_timeout_ms,
+        .kill_grace_ms = ctx->cfg.kill_grace_ms,
+        .restart = &ctx->cfg.restart,
+    };
+    sup_lifecycle_in in = {.p = &p, .wanted = slot->wanted && !ctx->stopping};
+    enum sup_lifecycle_event ev = sup_lifecycle_due(&slot->lc, now, &in);
+    if (ev == SUP_LC_EV_TICK && slot->lc.state != SUP_SLOT_RUNNING)
+        return; /* only a running slot's streak has something to learn from the clock */
+    sup_slot_event(ctx, slot, ev, 0, 0);
 }

@@ -3,7 +3,6 @@
  * index, and holds them for its whole life: a crashed worker's queued connections wait in its
  * socket for the replacement. A classic BPF program maps connection hashes to slots. */
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,77 +11,105 @@
 
 #include "sup_ctx.h"
 #include "wsf_log.h"
-#include "wsf_parse.h"
+#include "wsf_listen.h"
 
 #define SUP_STEER_REWEIGH_MS 5000
 
-/* One reuseport listener bound to addr. Returns the fd or -errno. */
-static int sup_listener(const struct sockaddr *addr, socklen_t len)
+/* Whether this fleet may create its group on addr. Nobody else may listen there: joining a
+ * foreign SO_REUSEPORT group (another fleet, a stray process of the same uid) would queue
+ * connections on sockets that no worker of ours accepts from, and a listener on an overlapping
+ * address (0.0.0.0:P beside 127.0.0.1:P) would take the connections meant for us. The probe is
+ * held until the group listens, which keeps listeners without SO_REUSEADDR out meanwhile.
+ * Port 0 needs no probe: the kernel picks a port nobody uses for the group's first socket.
+ * adopt_fd, when not -1, is a listener of this fleet's own (an orphan's, a re-executed
+ * supervisor's) on this address: the one case where existing listeners are ours; adopting them
+ * is decided by the caller, and the probe is skipped. Returns 0 with *probe_fd set (-1 when no
+ * probe was needed), SUP_SOCKETS_TAKEN with one line logged, or -1. */
+static int sup_listen_check(int *probe_fd, const wsf_addr *addr, const char *spec, int adopt_fd)
 {
-    int one = 1, err;
-    int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd == -1)
-        return -errno;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) == -1)
-        goto fail;
-    if (addr->sa_family == AF_INET6)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (bind(fd, addr, len) == -1 || listen(fd, SOMAXCONN) == -1)
-        goto fail;
-    return fd;
-fail:
-    err = errno;
-    close(fd);
-    return -err;
+    *probe_fd = -1;
+    if (wsf_addr_port(addr) == 0 || adopt_fd != -1)
+        return 0;
+    int rc = wsf_listen_probe(probe_fd, addr);
+    if (rc == -EADDRINUSE) {
+        char name[WSF_LISTEN_NAME_MAX];
+        wsf_addr_name(name, sizeof name, addr);
+        wsf_log_error("listen %s: address %s already has listeners this fleet does not hold "
+                      "(another fleet or process); refusing to share it",
+                      spec, name);
+        return SUP_SOCKETS_TAKEN;
+    }
+    if (rc != 0) {
+        wsf_log_error("listen %s: cannot bind: %s", spec, strerror(-rc));
+        return -1;
+    }
+    return 0;
 }
 
-/* Opens the group of nslots listeners for one address. */
+/* Opens the group of nslots listeners for one address, in slot order. */
 static int sup_listen_open(sup_ctx *ctx, sup_listen *l, const char *spec)
 {
-    char host[256], port[16];
-    struct addrinfo hints = {0}, *res = NULL;
-    struct sockaddr_storage ss;
-    socklen_t slen;
-    int rc;
+    wsf_addr addr;
+    const char *why;
+    int probe = -1, rc = -1;
 
     for (unsigned i = 0; i < SUP_MAX_SLOTS; i++)
         l->fds[i] = -1;
-    if (wsf_addr_split(host, sizeof host, port, sizeof port, spec) != 0) {
-        wsf_log_error("listen %s: expected HOST:PORT or [V6HOST]:PORT", spec);
+    if (wsf_listen_resolve(&addr, spec, &why) != 0) {
+        wsf_log_error("listen %s: %s", spec, why);
         return -1;
     }
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    rc = getaddrinfo(host, port, &hints, &res);
-    if (rc != 0) {
-        wsf_log_error("listen %s: cannot resolve: %s", spec, gai_strerror(rc));
-        return -1;
+    l->family = addr.ss.ss_family;
+    for (sup_listen *o = ctx->listens; o < l; o++) {
+        wsf_addr other;
+        if (wsf_listen_bound(&other, o->fds[0]) == 0 && wsf_addr_overlaps(&addr, &other)) {
+            wsf_log_error("listen %s: overlaps this fleet's listen address %s: list it once", spec,
+                          o->name);
+            return SUP_SOCKETS_TAKEN;
+        }
     }
-    memcpy(&ss, res->ai_addr, res->ai_addrlen);
-    slen = res->ai_addrlen;
-    l->family = res->ai_family;
-    freeaddrinfo(res);
-
+    rc = sup_listen_check(&probe, &addr, spec, SUP_SOCKETS_NO_ADOPT);
+    if (rc != 0)
+        return rc;
     for (unsigned i = 0; i < ctx->nslots; i++) {
-        int fd = sup_listener((struct sockaddr *)&ss, slen);
+        int fd = wsf_listen_socket(&addr, WSF_LISTEN_REUSEPORT);
         if (fd < 0) {
             wsf_log_error("listen %s (slot %u): %s", spec, i, strerror(-fd));
-            return -1;
+            rc = -1;
+            goto out;
         }
         l->fds[i] = fd;
         if (i == 0) {
             /* Port 0 picks a free port once; the rest of the group joins it. */
-            getsockname(fd, (struct sockaddr *)&ss, &slen);
-            char h[NI_MAXHOST], p[NI_MAXSERV];
-            getnameinfo((struct sockaddr *)&ss, slen, h, sizeof h, p, sizeof p,
-                        NI_NUMERICHOST | NI_NUMERICSERV);
-            snprintf(l->name, sizeof l->name, l->family == AF_INET6 ? "[%s]:%s" : "%s:%s", h, p);
+            int err = wsf_listen_bound(&addr, fd);
+            if (err != 0) {
+                wsf_log_error("listen %s: getsockname: %s", spec, strerror(-err));
+                rc = -1;
+                goto out;
+            }
+            wsf_addr_name(l->name, sizeof l->name, &addr);
         }
     }
+    /* The probe cannot keep out a process that sets SO_REUSEADDR and SO_REUSEPORT between the
+     * probe and the group (nor one bound with SO_REUSEADDR beside a probe that does not listen):
+     * count again now that the group listens. One that comes later still takes nothing, as the
+     * BPF program only ever picks our slots' positions in the group. */
+    int foreign = wsf_listen_foreign(&addr, l->fds, ctx->nslots);
+    if (foreign > 0) {
+        wsf_log_error("listen %s: address %s already has listeners this fleet does not hold "
+                      "(another fleet or process); refusing to share it",
+                      spec, l->name);
+        rc = SUP_SOCKETS_TAKEN;
+        goto out;
+    }
+    if (foreign < 0)
+        wsf_log_warn("listen %s: cannot list the host's listeners: %s", spec, strerror(-foreign));
     wsf_log_info("listening on %s (%u sockets)", l->name, ctx->nslots);
-    return 0;
+    rc = 0;
+out:
+    if (probe != -1)
+        close(probe);
+    return rc;
 }
 
 int sup_sockets_open(sup_ctx *ctx)
@@ -93,8 +120,9 @@ int sup_sockets_open(sup_ctx *ctx)
             return -1;
         }
         sup_listen *l = &ctx->listens[ctx->nlistens++];
-        if (sup_listen_open(ctx, l, ctx->cfg.listen[i]) != 0)
-            return -1;
+        int rc = sup_listen_open(ctx, l, ctx->cfg.listen[i]);
+        if (rc != 0)
+            return rc;
     }
     ctx->steering_cbpf = true;
     return 0;
@@ -122,7 +150,7 @@ void sup_sockets_steer(sup_ctx *ctx)
     bool changed = !ctx->steer_valid || ctx->steer_dirty;
     for (unsigned i = 0; i < ctx->nslots; i++) {
         const sup_slot *s = &ctx->slots[i];
-        in[i].eligible = !ctx->stopping && s->state == SUP_SLOT_RUNNING && s->accepting &&
+        in[i].eligible = !ctx->stopping && s->lc.state == SUP_SLOT_RUNNING && s->accepting &&
                          sup_breaker_weight(&s->breaker, &ctx->cfg.breaker) > 0;
         in[i].connections = s->has_report ? s->report.connections_active : 0;
         changed |= in[i].eligible != (ctx->steer_map_has[i] != 0);

@@ -1,6 +1,7 @@
 /* Command-line options of wsworker. */
 #include "wk_config.h"
 #include "wsf_parse.h"
+#include "wsf_limits.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -9,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WK_VERSION "0.1.0"
+#define WK_VERSION WSF_VERSION
 
 static const char wk_usage[] =
     "usage: wsworker [options]\n"
@@ -27,6 +28,8 @@ static const char wk_usage[] =
     "  --log-level LEVEL          error, warn, info or debug (info)\n"
     "  --orphan-grace SEC         keep serving this long after the supervisor died (60)\n"
     "  --report-interval SEC      statistics to the supervisor this often (1)\n"
+    "  --drills-max-memory BYTES  accept fault injection from the supervisor, memory faults\n"
+    "                             up to BYTES (without it every fault is refused)\n"
     "Under wsfleetd, the environment carries WSF_LISTEN_FDS, WSF_SUPERVISOR, WSF_SLOT,\n"
     "WSF_GENERATION and WSF_PARENT_FD.\n"
     "  --help, --version\n";
@@ -36,7 +39,7 @@ void wk_config_init(wk_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->max_message = 1024 * 1024;
     cfg->max_backlog = 4 * 1024 * 1024;
-    cfg->max_connections = 10000;
+    cfg->max_connections = WSF_WORKER_MAX_CONNECTIONS;
     cfg->retry_after = 5;
     cfg->handshake_ms = 10000;
     cfg->ping_ms = 25000;
@@ -65,6 +68,7 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         OPT_LOG_LEVEL,
         OPT_ORPHAN_GRACE,
         OPT_REPORT_INTERVAL,
+        OPT_DRILLS_MAX_MEMORY,
         OPT_HELP,
         OPT_VERSION,
     };
@@ -82,6 +86,7 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"orphan-grace", required_argument, NULL, OPT_ORPHAN_GRACE},
         {"report-interval", required_argument, NULL, OPT_REPORT_INTERVAL},
+        {"drills-max-memory", required_argument, NULL, OPT_DRILLS_MAX_MEMORY},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -138,6 +143,9 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
             break;
         case OPT_REPORT_INTERVAL:
             bad = wsf_parse_ms(&cfg->report_ms, optarg);
+            break;
+        case OPT_DRILLS_MAX_MEMORY:
+            bad = wsf_parse_u64(&cfg->drills_max_memory, optarg, 1, UINT64_C(1) << 40);
             break;
         case OPT_HELP:
             fputs(wk_usage, stdout);

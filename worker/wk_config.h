@@ -24,6 +24,8 @@ typedef struct wk_config {
     enum wsf_log_level log_level; /* --log-level error|warn|info|debug (info) */
     uint32_t orphan_grace_ms;     /* --orphan-grace SEC (60): serve on after the supervisor died */
     uint32_t report_ms;           /* --report-interval SEC (1): Reports to the supervisor */
+    uint64_t drills_max_memory;   /* --drills-max-memory BYTES: accept the supervisor's faults,
+                                     memory ones up to BYTES; 0 (not given): refuse them all */
 
     /* Fleet mode, set by the supervisor through the environment (wk_config_from_env). */
     int listen_fds[WK_MAX_LISTEN]; /* WSF_LISTEN_FDS=3,4: inherited listening sockets */

@@ -2,21 +2,41 @@
  * the blocking ones (hang, crash) from its command handler. */
 #include "wk_fault.h"
 
-#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
-#include "wsf_buf.h"
 #include "wsf_rand.h"
 
 #define WK_FAULT_MIB (1024 * 1024)
 
 static void wk_fault_release(wk_fault *f)
 {
-    for (size_t i = 0; i < f->ngrown; i++)
-        free(f->grown[i]);
-    free(f->grown);
-    f->grown = NULL;
-    f->ngrown = 0;
+    if (f->mem_len != 0)
+        munmap(f->mem, f->mem_len);
+    f->mem = NULL;
+    f->mem_len = 0;
+    f->grown = 0;
+}
+
+/* Maps what a memory fault may use: what it asks for, within the cap, in whole pages. */
+static void wk_fault_map(wk_fault *f, uint32_t duration_ms)
+{
+    uint64_t want = wsf_fault_memory_bytes(WSF_FAULT_MEMORY, f->rate, duration_ms);
+    if (want > f->max_memory)
+        want = f->max_memory;
+    if (want > SIZE_MAX / 2)
+        want = SIZE_MAX / 2;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t len = ((size_t)want + page - 1) / page * page;
+    if (len == 0)
+        return;
+    void *p =
+        mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return;
+    f->mem = p;
+    f->mem_len = len;
 }
 
 void wk_fault_start(wk_fault *f, enum wsf_fault_kind kind, double rate, uint32_t ms,
@@ -30,6 +50,8 @@ void wk_fault_start(wk_fault *f, enum wsf_fault_kind kind, double rate, uint32_t
     f->grown_at_ms = now_ms;
     if (f->rng == 0)
         f->rng = 0x9E3779B97F4A7C15ull ^ now_ms;
+    if (kind == WSF_FAULT_MEMORY)
+        wk_fault_map(f, duration_ms);
 }
 
 void wk_fault_tick(wk_fault *f, uint64_t now_ms)
@@ -44,14 +66,14 @@ void wk_fault_tick(wk_fault *f, uint64_t now_ms)
     if (f->kind != WSF_FAULT_MEMORY || now_ms - f->grown_at_ms < 100)
         return;
     /* Grow in steps of a tenth of a second's worth, every page touched so it is resident. */
-    size_t bytes = (size_t)(f->rate * WK_FAULT_MIB * (double)(now_ms - f->grown_at_ms) / 1000.0);
+    double step = f->rate * WK_FAULT_MIB * (double)(now_ms - f->grown_at_ms) / 1000.0;
     f->grown_at_ms = now_ms;
+    size_t room = f->mem_len - f->grown;
+    size_t bytes = step >= (double)room ? room : (size_t)step;
     if (bytes == 0)
         return;
-    f->grown = wsf_xrealloc(f->grown, (f->ngrown + 1) * sizeof *f->grown);
-    f->grown[f->ngrown] = wsf_xmalloc(bytes);
-    memset(f->grown[f->ngrown], 0xA5, bytes);
-    f->ngrown++;
+    memset(f->mem + f->grown, 0xA5, bytes);
+    f->grown += bytes;
 }
 
 bool wk_fault_should_fail(wk_fault *f)

@@ -62,10 +62,17 @@ static void wk_fleet_ack(wk_fleet *f, uint64_t id, bool ok, const char *error)
 static void wk_fleet_on_fault(wk_fleet *f, const wsf_command *cmd)
 {
     enum wsf_fault_kind kind;
+    uint64_t cap = f->ctx->cfg.drills_max_memory;
     const char *bad = wsf_fault_parse(&kind, cmd->fault) == 0
                           ? wsf_fault_check(kind, cmd->fault_value, cmd->fault_ms, cmd->duration_ms)
                           : "unknown fault";
+    /* The supervisor checks these too; a worker started without drills obeys no one. */
+    if (bad == NULL && cap == 0 && kind != WSF_FAULT_OFF)
+        bad = "fault injection is off in this worker ([drills] enabled)";
+    else if (bad == NULL && wsf_fault_memory_bytes(kind, cmd->fault_value, cmd->duration_ms) > cap)
+        bad = "the memory fault would grow past [drills] max_memory";
     if (bad != NULL) {
+        wsf_log_warn("fault %.32s refused: %s", cmd->fault, bad);
         wk_fleet_ack(f, cmd->id, false, bad);
         return;
     }
@@ -142,6 +149,14 @@ static void wk_fleet_on_ipc(evutil_socket_t fd, short what, void *arg)
     while ((rc = wsf_ipc_recv_command(f->ipc, &cmd)) != 0) {
         if (rc == -EPROTO) {
             wsf_log_warn("supervisor link: undecodable command ignored");
+            continue;
+        }
+        if (rc == WSF_IPC_EVERSION) {
+            uint32_t v;
+            if (wsf_ipc_refused(f->ipc, &v) == 1)
+                wsf_log_warn("supervisor link: refusing commands of protocol version %u "
+                             "(wsworker speaks %u)",
+                             v, WSF_PROTO_VERSION);
             continue;
         }
         if (rc < 0) {

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <event2/event.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -17,7 +16,7 @@
 #include "wk_conn.h"
 #include "wk_worker.h"
 #include "wsf_log.h"
-#include "wsf_parse.h"
+#include "wsf_listen.h"
 
 #define WK_ACCEPT_BATCH 64
 #define WK_MAX_REJECTING 256 /* connections being answered 503 at once */
@@ -64,15 +63,9 @@ static void wk_listener_on_accept(evutil_socket_t fd, short what, void *arg)
 /* Records the socket's bound address as HOST:PORT or [HOST]:PORT. */
 static void wk_listener_name(wk_listener *l)
 {
-    struct sockaddr_storage ss;
-    socklen_t slen = sizeof ss;
-    char host[NI_MAXHOST], port[NI_MAXSERV];
-    if (getsockname(l->fd, (struct sockaddr *)&ss, &slen) == 0 &&
-        getnameinfo((struct sockaddr *)&ss, slen, host, sizeof host, port, sizeof port,
-                    NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
-        snprintf(l->name, sizeof l->name, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host,
-                 port);
-    }
+    wsf_addr addr;
+    if (wsf_listen_bound(&addr, l->fd) == 0)
+        wsf_addr_name(l->name, sizeof l->name, &addr);
 }
 
 int wk_listener_adopt(wk_listener *l, wk_ctx *ctx, int fd)
@@ -100,52 +93,25 @@ int wk_listener_adopt(wk_listener *l, wk_ctx *ctx, int fd)
 
 int wk_listener_open(wk_listener *l, wk_ctx *ctx, const char *spec)
 {
-    char host[256], port[16];
-    struct addrinfo hints = {0}, *res = NULL;
-    int fd = -1, rc = -1, err;
+    wsf_addr addr;
+    const char *why;
 
     l->ctx = ctx;
     l->fd = -1;
     snprintf(l->name, sizeof l->name, "%s", spec);
-    if (wsf_addr_split(host, sizeof host, port, sizeof port, spec) != 0) {
-        wsf_log_error("listen %s: expected HOST:PORT or [V6HOST]:PORT, port 0-65535", spec);
+    if (wsf_listen_resolve(&addr, spec, &why) != 0) {
+        wsf_log_error("listen %s: %s", spec, why);
         return -1;
     }
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    err = getaddrinfo(host, port, &hints, &res);
-    if (err != 0) {
-        wsf_log_error("listen %s: cannot resolve: %s", spec, gai_strerror(err));
+    int fd = wsf_listen_socket(&addr, WSF_LISTEN_NONBLOCK);
+    if (fd < 0) {
+        wsf_log_error("listen %s: %s", spec, strerror(-fd));
         return -1;
-    }
-    fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd == -1) {
-        wsf_log_error("listen %s: socket failed: %s", spec, strerror(errno));
-        goto out;
-    }
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (res->ai_family == AF_INET6)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (bind(fd, res->ai_addr, res->ai_addrlen) == -1) {
-        wsf_log_error("listen %s: bind failed: %s", spec, strerror(errno));
-        goto out;
-    }
-    if (listen(fd, SOMAXCONN) == -1) {
-        wsf_log_error("listen %s: listen failed: %s", spec, strerror(errno));
-        goto out;
     }
     l->fd = fd;
     wk_listener_name(l);
     event_assign(&l->ev, ctx->base, fd, EV_READ | EV_PERSIST, wk_listener_on_accept, l);
-    fd = -1;
-    rc = 0;
-out:
-    if (fd != -1)
-        close(fd);
-    freeaddrinfo(res);
-    return rc;
+    return 0;
 }
 
 void wk_listener_enable(wk_listener *l, int on)

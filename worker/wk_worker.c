@@ -258,6 +258,7 @@ int wk_ctx_init(wk_ctx *ctx, const wk_config *cfg)
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->cfg = *cfg;
+    ctx->fault.max_memory = cfg->drills_max_memory;
     signal(SIGPIPE, SIG_IGN);
 
     ctx->base = event_base_new();

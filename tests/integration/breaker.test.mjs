@@ -49,7 +49,10 @@ describe('circuit breaker', () => {
             workers: { count: 4 },
             // Rebalancing off: it would shed the 400 below with 1012 while the breaker is open
             // (the bug the next test shows), and the count of them on wsctl would not add up.
-            sections: { breaker: { open_time: OPEN_TIME_S }, rebalance: { enabled: 0 } },
+            sections: {
+                breaker: { open_time: OPEN_TIME_S }, rebalance: { enabled: 0 },
+                drills: { enabled: 'yes' },
+            },
         });
         let traffic;
         try {

@@ -131,8 +131,8 @@ describe('wsctl with a running fleet', () => {
         async () => {
             const r = await runProgram(fleetdPath(), ['--foreground', '--listen', '127.0.0.1:0',
                 '--run-dir', fleet.runDir, '--workers', '1'], slow(10000));
-            assert.equal(r.code, 1, `exit ${r.code}\n${r.stderr}`);
-            assert.match(r.stderr, /another wsfleetd is running/);
+            assert.equal(r.code, 2, `exit ${r.code}\n${r.stderr}`);
+            assert.match(r.stderr, new RegExp(`in use by wsfleetd pid ${fleet.pid}\\b`));
             assert.ok(fs.existsSync(path.join(fleet.runDir, 'ctl')), 'the control socket is gone');
             assert.ok(fs.existsSync(path.join(fleet.runDir, 'workers')), 'the worker socket is gone');
             const st = await fleet.status();

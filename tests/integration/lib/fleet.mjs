@@ -452,21 +452,24 @@ export class Fleet {
 }
 
 // Starts wsfleetd with a config made of TEST_WORKERS overridden by `workers`, plus the other
-// `sections`, on 127.0.0.1:0 with a run dir in a fresh temp dir; waits for its ready line and,
-// unless `waitWorkers` is false, for every slot to be running. The caller must stop it.
+// `sections`, on 127.0.0.1:0 with a run dir in a fresh temp dir (or `runDir`, which stop() leaves
+// alone); waits for its ready line and, unless `waitWorkers` is false, for every slot to be
+// running. `env` adds environment variables (the workers inherit them). The caller must stop it.
 export async function startFleet({
     workers = {}, sections = {}, flags = [], waitWorkers = true,
-    readyTimeoutMs = FLEET_READY_TIMEOUT_MS,
+    readyTimeoutMs = FLEET_READY_TIMEOUT_MS, runDir: givenRunDir, env = {},
 } = {}) {
     const fleetd = fleetdPath(); // before the temp dir, which a missing path would leak
     const dir = makeTempDir();
-    const runDir = path.join(dir, 'run');
+    const runDir = givenRunDir ?? path.join(dir, 'run');
     const configPath = path.join(dir, 'fleet.ini');
     const settings = { ...TEST_WORKERS, ...workers };
     fs.writeFileSync(configPath, iniText({ workers: settings, ...sections }));
     const args = ['--foreground', '-c', configPath, '--listen', '127.0.0.1:0', '--run-dir', runDir,
         ...flags];
-    const child = spawn(fleetd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(fleetd, args, {
+        stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
+    });
     const fleet = new Fleet(child, dir, runDir, configPath);
     try {
         await spawned(child, readyTimeoutMs, fleetd);

@@ -41,12 +41,25 @@ START_TEST(limits)
 }
 END_TEST
 
+START_TEST(memory_bytes)
+{
+    ck_assert_uint_eq(wsf_fault_memory_bytes(WSF_FAULT_MEMORY, 64, 2000), UINT64_C(128) << 20);
+    ck_assert_uint_eq(wsf_fault_memory_bytes(WSF_FAULT_MEMORY, 0.5, 1000), UINT64_C(512) << 10);
+    ck_assert_uint_eq(wsf_fault_memory_bytes(WSF_FAULT_MEMORY, 1024, 3600000),
+                      UINT64_C(1024) * 3600 << 20);
+    ck_assert_uint_eq(wsf_fault_memory_bytes(WSF_FAULT_ERROR, 0.5, 1000), 0);
+    ck_assert_uint_eq(wsf_fault_memory_bytes(WSF_FAULT_MEMORY, 0.0 / 0.0, 1000), 0);
+    ck_assert_uint_eq(wsf_fault_memory_bytes(WSF_FAULT_MEMORY, 1.0 / 0.0, 1000), UINT64_MAX);
+}
+END_TEST
+
 Suite *wsf_fault_suite(void)
 {
     Suite *s = suite_create("wsf_fault");
     TCase *tc = tcase_create("fault");
     tcase_add_test(tc, names);
     tcase_add_test(tc, limits);
+    tcase_add_test(tc, memory_bytes);
     suite_add_tcase(s, tc);
     return s;
 }

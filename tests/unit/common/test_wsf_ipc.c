@@ -172,6 +172,7 @@ START_TEST(ack_long_error_is_truncated)
     char text[300];
     pb_bytes ack = {0}, msg = {0};
     memset(text, 'x', sizeof text);
+    pb_version(&ack);
     pb_tag(&ack, 2, 0);
     pb_varint(&ack, 9);
     pb_tag(&ack, 4, 2);
@@ -459,6 +460,7 @@ START_TEST(unknown_fields_inside_nested_messages_are_ignored)
 {
     /* field 99 inside the Hello, inside the Command, and inside a WorkerStatus */
     pb_bytes inner = {0}, msg = {0};
+    pb_version(&inner);
     pb_tag(&inner, 2, 0);
     pb_varint(&inner, 321);
     pb_unknown_fields(&inner);
@@ -471,6 +473,7 @@ START_TEST(unknown_fields_inside_nested_messages_are_ignored)
     memset(&inner, 0, sizeof inner);
     memset(&msg, 0, sizeof msg);
     pb_unknown_fields(&inner);
+    pb_version(&inner);
     pb_tag(&inner, 3, 0);
     pb_varint(&inner, WSF_CMD_PING);
     pb_sub(&msg, 1, &inner);
@@ -484,6 +487,7 @@ START_TEST(unknown_fields_inside_nested_messages_are_ignored)
     pb_varint(&inner, 17);
     pb_unknown_fields(&inner);
     pb_sub(&msg, 6, &inner);
+    pb_version(&msg);
     pb_tag(&msg, 2, 0);
     pb_varint(&msg, 1);
     wsf_ctl_response *res = xcalloc(sizeof *res);

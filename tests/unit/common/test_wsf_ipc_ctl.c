@@ -126,6 +126,7 @@ START_TEST(ctl_request_unknown_command_is_none)
     static const uint64_t unknown[] = {WSF_CTL_AUTOSCALE + 1, 99};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         pb_bytes req = {0};
+        pb_version(&req);
         pb_tag(&req, 2, 0);
         pb_varint(&req, unknown[i]);
         pb_tag(&req, 4, 0);
@@ -164,6 +165,10 @@ START_TEST(ctl_response_too_many_workers_is_capped)
     /* 300 WorkerStatus entries on the wire: the first WSF_CTL_MAX_WORKERS are kept */
     size_t cap = 64 * 1024, len = 0;
     uint8_t *wire = xcalloc(cap);
+    pb_bytes version = {0};
+    pb_version(&version);
+    memcpy(wire, version.b, version.len);
+    len = version.len;
     for (unsigned i = 0; i < 300; i++) {
         pb_bytes w = {0}, item = {0};
         pb_tag(&w, 1, 0);
@@ -200,6 +205,7 @@ START_TEST(ctl_response_long_breaker_texts_are_truncated)
     pb_raw(&w, text, 40);
     pb_tag(&w, 17, 0); /* WorkerStatus.times_opened */
     pb_varint(&w, 6);
+    pb_version(&msg);
     pb_tag(&msg, 2, 0);
     pb_varint(&msg, 1);
     pb_sub(&msg, 5, &st);

@@ -18,11 +18,13 @@ START_TEST(numbers)
     ck_assert_int_eq(wsf_parse_u64(&v, "10", 0, 10), 0);
     ck_assert_uint_eq(v, 10);
     v = 7;
-    static const char *const bad[] = {
-        "", "-1", "+1", " 1", "1 ", "1k", "0x10", "11", "18446744073709551616"};
+    static const char *const bad[] = {"", "-1", "+1", " 1", "1 ", "1k", "0x10", "1.5"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        ck_assert_msg(wsf_parse_u64(&v, bad[i], 0, 10) == -1, "'%s' accepted", bad[i]);
-    ck_assert_int_eq(wsf_parse_u64(&v, "4", 5, 10), -1);
+        ck_assert_msg(wsf_parse_u64(&v, bad[i], 0, 10) == WSF_PARSE_EFORM, "'%s' accepted", bad[i]);
+    static const char *const big[] = {"11", "18446744073709551616", "99999999999999999999999"};
+    for (size_t i = 0; i < sizeof big / sizeof big[0]; i++)
+        ck_assert_msg(wsf_parse_u64(&v, big[i], 0, 10) == WSF_PARSE_ERANGE, "'%s'", big[i]);
+    ck_assert_int_eq(wsf_parse_u64(&v, "4", 5, 10), WSF_PARSE_ERANGE);
     ck_assert_uint_eq(v, 7); /* untouched on failure */
 }
 END_TEST
@@ -39,13 +41,40 @@ START_TEST(durations)
         ck_assert_msg(wsf_parse_ms(&ms, good[i].s) == 0, "'%s' refused", good[i].s);
         ck_assert_uint_eq(ms, good[i].ms);
     }
-    static const char *const bad[] = {"",    "0",   "0.0004", "-1",    "+1",  " 1", "1s",
-                                      "inf", "nan", "1e9",    "86401", "1,5", "."};
+    static const char *const bad[] = {"", "-1", "+1", " 1", "1s", "inf", "nan", "1,5", "."};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint32_t ms = 42;
-        ck_assert_msg(wsf_parse_ms(&ms, bad[i]) == -1, "'%s' accepted", bad[i]);
+        ck_assert_msg(wsf_parse_ms(&ms, bad[i]) == WSF_PARSE_EFORM, "'%s' accepted", bad[i]);
         ck_assert_uint_eq(ms, 42);
     }
+    static const char *const outside[] = {"0", "0.0004", "1e9", "86401", "86400.001"};
+    for (size_t i = 0; i < sizeof outside / sizeof outside[0]; i++) {
+        uint32_t ms = 42;
+        ck_assert_msg(wsf_parse_ms(&ms, outside[i]) == WSF_PARSE_ERANGE, "'%s'", outside[i]);
+        ck_assert_uint_eq(ms, 42);
+    }
+}
+END_TEST
+
+START_TEST(durations_in_bounds)
+{
+    uint64_t ms = 42;
+    /* the bounds are inclusive, after rounding to the millisecond */
+    ck_assert_int_eq(wsf_parse_ms_in(&ms, "0.25", 250, 250), 0);
+    ck_assert_uint_eq(ms, 250);
+    ck_assert_int_eq(wsf_parse_ms_in(&ms, "0.2504", 250, 250), 0);
+    ck_assert_uint_eq(ms, 250);
+    ck_assert_int_eq(wsf_parse_ms_in(&ms, "0", 0, 10), 0);
+    ck_assert_uint_eq(ms, 0);
+    ck_assert_int_eq(wsf_parse_ms_in(&ms, "172800", 1, UINT64_C(172800000)), 0);
+    ck_assert_uint_eq(ms, UINT64_C(172800000));
+    ms = 42;
+    ck_assert_int_eq(wsf_parse_ms_in(&ms, "0.2506", 250, 250), WSF_PARSE_ERANGE);
+    ck_assert_int_eq(wsf_parse_ms_in(&ms, "0.249", 250, 300), WSF_PARSE_ERANGE);
+    ck_assert_int_eq(wsf_parse_ms_in(&ms, "1e300", 0, UINT64_MAX), WSF_PARSE_ERANGE);
+    ck_assert_int_eq(wsf_parse_ms_in(&ms, "1e999", 0, UINT64_MAX), WSF_PARSE_EFORM); /* inf */
+    ck_assert_int_eq(wsf_parse_ms_in(&ms, "5 s", 0, 10000), WSF_PARSE_EFORM);
+    ck_assert_uint_eq(ms, 42);
 }
 END_TEST
 
@@ -60,16 +89,25 @@ START_TEST(addresses)
     ck_assert_str_eq(port, "0");
     ck_assert_int_eq(wsf_addr_split(host, sizeof host, port, sizeof port, "localhost:65535"), 0);
     ck_assert_str_eq(host, "localhost");
-    static const char *const bad[] = {
-        "",         "8080",      ":8080",     "host:", "host:65536",    "host:-1",
-        "host:80x", "[::1]8080", "[::1:8080", "[]:80", "::1:8080:99999"};
+    static const char *const bad[] = {"",          "8080",   ":8080",    "[::1]8080",
+                                      "[::1:8080", "[]:80",  "::1:8080", "::1:8080:99999",
+                                      "[::1]",     "a:b]:80"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        ck_assert_msg(wsf_addr_split(host, sizeof host, port, sizeof port, bad[i]) == -1,
-                      "'%s' accepted", bad[i]);
+        ck_assert_msg(wsf_addr_split(host, sizeof host, port, sizeof port, bad[i]) ==
+                          WSF_PARSE_EFORM,
+                      "'%s' not refused for its form", bad[i]);
+    static const char *const bad_port[] = {"host:",    "host:65536", "host:-1",
+                                           "host:80x", "[::1]:",     "[::1]:99999"};
+    for (size_t i = 0; i < sizeof bad_port / sizeof bad_port[0]; i++)
+        ck_assert_msg(wsf_addr_split(host, sizeof host, port, sizeof port, bad_port[i]) ==
+                          WSF_PARSE_EPORT,
+                      "'%s' not refused for its port", bad_port[i]);
     /* Parts that do not fit their buffers are refused, not truncated. */
     char tiny[4];
-    ck_assert_int_eq(wsf_addr_split(tiny, sizeof tiny, port, sizeof port, "1234:80"), -1);
-    ck_assert_int_eq(wsf_addr_split(host, sizeof host, tiny, sizeof tiny, "h:8080"), -1);
+    ck_assert_int_eq(wsf_addr_split(tiny, sizeof tiny, port, sizeof port, "1234:80"),
+                     WSF_PARSE_EFORM);
+    ck_assert_int_eq(wsf_addr_split(host, sizeof host, tiny, sizeof tiny, "h:8080"),
+                     WSF_PARSE_EFORM);
 }
 END_TEST
 
@@ -79,6 +117,7 @@ Suite *wsf_parse_suite(void)
     TCase *tc = tcase_create("parse");
     tcase_add_test(tc, numbers);
     tcase_add_test(tc, durations);
+    tcase_add_test(tc, durations_in_bounds);
     tcase_add_test(tc, addresses);
     suite_add_tcase(s, tc);
     return s;

@@ -85,6 +85,13 @@ static inline void pb_raw(pb_bytes *p, const void *data, size_t n)
     p->len += n;
 }
 
+/* field 1, the protocol version every message carries, set to ours */
+static inline void pb_version(pb_bytes *p)
+{
+    pb_tag(p, 1, 0);
+    pb_varint(p, WSF_PROTO_VERSION);
+}
+
 /* field = length-delimited inner */
 static inline void pb_sub(pb_bytes *p, unsigned field, const pb_bytes *inner)
 {

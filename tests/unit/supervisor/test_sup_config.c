@@ -137,7 +137,8 @@ static const char every_key[] = "; a comment\n"
                                 "max_backlog = 65536\n"
                                 "handshake_timeout = 0.5\n"
                                 "ping_interval = 1.25\n"
-                                "idle_timeout = 3\n";
+                                "idle_timeout = 3\n"
+                                "close_timeout = 0.75\n";
 
 START_TEST(every_key_of_the_file)
 {
@@ -170,16 +171,56 @@ START_TEST(every_key_of_the_file)
     ck_assert_uint_eq(cfg.worker.handshake_ms, 500);
     ck_assert_uint_eq(cfg.worker.ping_ms, 1250);
     ck_assert_uint_eq(cfg.worker.idle_ms, 3000);
+    ck_assert_uint_eq(cfg.worker.close_ms, 750);
     ck_assert_str_eq(cfg.config_file, path[0] ? path : cfg.config_file);
 
+    /* Seven [worker] keys: more flags than the six the argument buffers once held. */
     sup_worker_args wa;
-    ck_assert_uint_eq(sup_config_worker_args(&wa, &cfg), 12);
+    ck_assert_uint_eq(sup_config_worker_args(&wa, &cfg), 14);
     const char *want[] = {"--max-message",     "4096",  "--max-backlog",       "65536",
                           "--max-connections", "50",    "--handshake-timeout", "0.500",
-                          "--ping-interval",   "1.250", "--idle-timeout",      "3.000"};
-    for (size_t i = 0; i < 12; i++)
+                          "--ping-interval",   "1.250", "--idle-timeout",      "3.000",
+                          "--close-timeout",   "0.750"};
+    for (size_t i = 0; i < 14; i++)
         ck_assert_str_eq(wa.argv[i], want[i]);
-    ck_assert_ptr_null(wa.argv[12]);
+    ck_assert_ptr_null(wa.argv[14]);
+}
+END_TEST
+
+START_TEST(drills_are_off_unless_the_section_enables_them)
+{
+    char err[SUP_CONFIG_ERR_MAX];
+    sup_config cfg;
+    sup_worker_args wa;
+    ck_assert_int_eq(parse_ini(&cfg, "[workers]\ncount = 2\n", NULL, NULL, err), SUP_CONFIG_RUN);
+    ck_assert_uint_eq(cfg.drills_enabled, 0);
+    ck_assert_uint_eq(cfg.drills_max_memory, 268435456);
+    ck_assert_uint_eq(sup_config_worker_args(&wa, &cfg), 0); /* the worker refuses faults */
+
+    static const char *const yes[] = {"yes", "true", "on", "1"};
+    static const char *const no[] = {"no", "false", "off", "0"};
+    char text[128];
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(text, sizeof text, "[drills]\nenabled = %s\n", yes[i]);
+        ck_assert_int_eq(parse_ini(&cfg, text, NULL, NULL, err), SUP_CONFIG_RUN);
+        ck_assert_uint_eq(cfg.drills_enabled, 1);
+        snprintf(text, sizeof text, "[drills]\nenabled = %s\n", no[i]);
+        ck_assert_int_eq(parse_ini(&cfg, text, NULL, NULL, err), SUP_CONFIG_RUN);
+        ck_assert_uint_eq(cfg.drills_enabled, 0);
+    }
+
+    /* Every [worker] flag and the drills one: the argument array holds them all. */
+    snprintf(text, sizeof text, "%s", "[drills]\nenabled = yes\nmax_memory = 1048576\n");
+    char both[sizeof every_key + 128];
+    snprintf(both, sizeof both, "%s%s", every_key, text);
+    ck_assert_int_eq(parse_ini(&cfg, both, NULL, NULL, err), SUP_CONFIG_RUN);
+    ck_assert_uint_eq(cfg.drills_max_memory, 1048576);
+    ck_assert_uint_eq(sup_config_worker_args(&wa, &cfg), 16);
+    ck_assert_str_eq(wa.argv[11], "3.000");
+    ck_assert_str_eq(wa.argv[13], "0.750");
+    ck_assert_str_eq(wa.argv[14], "--drills-max-memory");
+    ck_assert_str_eq(wa.argv[15], "1048576");
+    ck_assert_ptr_null(wa.argv[16]);
 }
 END_TEST
 
@@ -311,6 +352,10 @@ static const bad_ini bad_inis[] = {
     {"[fleet]\nlisten = host:65536\n", {":2:", "listen", "out of range 0..65535"}},
     {"[fleet]\nlisten = host:\n", {":2:", "listen", "port"}},
     {"[fleet]\nrun_dir =\n", {":2:", "run_dir", "empty value"}},
+    {"[drills]\nenabled = maybe\n", {":2:", "[drills] enabled", "'maybe' is not yes or no"}},
+    {"[drills]\nenabled = Yes\n", {":2:", "enabled", "not yes or no"}},
+    {"[drills]\nmax_memory = 1000\n", {":2:", "[drills] max_memory", "out of range 1048576.."}},
+    {"[drills]\nmax_memory = 256M\n", {":2:", "max_memory", "not a whole number"}},
     {"[fleet]\nthis line has no equals sign\n", {":2:", "syntax error", ""}},
     {"[workers\ncount = 2\n", {":1:", "syntax error", ""}},
 };
@@ -421,6 +466,7 @@ Suite *sup_config_suite(void)
     tcase_add_test(tc, defaults);
     tcase_add_test(tc, defaults_from_euid_and_cpus);
     tcase_add_test(tc, every_key_of_the_file);
+    tcase_add_test(tc, drills_are_off_unless_the_section_enables_them);
     tcase_add_test(tc, flags_override_the_file);
     tcase_add_test(tc, file_listen_replaces_the_default);
     tcase_add_test(tc, count_default_follows_min_and_max);

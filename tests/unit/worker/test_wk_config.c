@@ -68,6 +68,16 @@ START_TEST(defaults)
     ck_assert_uint_eq(cfg.idle_ms, 60000);
     ck_assert_uint_eq(cfg.grace_ms, 10000);
     ck_assert_int_eq(cfg.log_level, WSF_LOG_INFO);
+    ck_assert_uint_eq(cfg.drills_max_memory, 0); /* faults refused */
+}
+END_TEST
+
+START_TEST(drills_max_memory)
+{
+    char *argv[] = {"wsworker", "--drills-max-memory", "268435456", NULL};
+    wk_config cfg;
+    ck_assert_int_eq(parse(&cfg, argv, ARGC(argv)), 0);
+    ck_assert_uint_eq(cfg.drills_max_memory, 268435456);
 }
 END_TEST
 
@@ -120,6 +130,8 @@ static const char *const bad_args[][2] = {
     {"--close-timeout", "1s"},
     {"--log-level", "verbose"},
     {"--retry-after", "99999999"},
+    {"--drills-max-memory", "0"},
+    {"--drills-max-memory", "1G"},
     {"--bogus", "1"},
 };
 
@@ -224,6 +236,7 @@ Suite *wk_config_suite(void)
     TCase *tc = tcase_create("parse");
     tcase_add_test(tc, defaults);
     tcase_add_test(tc, every_flag);
+    tcase_add_test(tc, drills_max_memory);
     tcase_add_loop_test(tc, bad_values_refused, 0, (int)(sizeof bad_args / sizeof bad_args[0]));
     tcase_add_test(tc, stray_argument_refused);
     tcase_add_test(tc, too_many_listeners_refused);

@@ -1,0 +1,89 @@
+/* Inside wsf_nats: the connection struct and the queue shared by wsf_nats.c (the loop side and
+ * libnats' callbacks) and wsf_nats_js.c (the helper thread). Not for other modules. */
+#ifndef WSF_NATS_PRIV_H
+#define WSF_NATS_PRIV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <nats/nats.h>
+
+#include "wsf_nats.h"
+
+struct wsf_nats_job;
+
+enum wsf_nats_item_kind {
+    WSF_NATS_IT_EVENT,
+    WSF_NATS_IT_MSG,
+    WSF_NATS_IT_SUB_DONE,
+    WSF_NATS_IT_JOB,
+};
+
+/* One entry of the loop's queue. */
+struct wsf_nats_item {
+    struct wsf_nats_item *next;
+    enum wsf_nats_item_kind kind;
+    enum wsf_nats_event ev;   /* EVENT */
+    int err;                  /* EVENT */
+    struct wsf_nats_sub *sub; /* MSG, SUB_DONE */
+    natsMsg *msg;             /* MSG: owned by the item */
+    struct wsf_nats_job *job; /* JOB: finished, its callback still owed */
+};
+
+struct wsf_nats_sub {
+    struct wsf_nats *n;
+    natsSubscription *ns;
+    wsf_nats_on_msg cb;
+    void *arg;
+    bool closed; /* wsf_nats_sub_free was called; freed when libnats completes it */
+    struct wsf_nats_sub *prev, *next;
+};
+
+struct wsf_nats {
+    /* Loop thread only. */
+    struct event_base *base;
+    struct event *wake_ev;
+    wsf_nats_on_event on_event;
+    void *arg;
+    bool connected;
+    bool freeing;
+    struct wsf_nats_sub *subs;
+    struct wsf_nats_item *backlog; /* taken from the queue, not dispatched yet */
+    /* Set up before any thread starts, read-only afterwards. */
+    int wake_fd;
+    int64_t timeout_ms;
+    char stream[64];
+    natsOptions *opts;
+    natsConnection *nc; /* thread-safe in libnats */
+    jsCtx *js;          /* used by the helper thread only */
+    pthread_t helper;
+    bool helper_started;
+    /* Under mu: the loop's queue, the helper's jobs, what wsf_nats_free waits for. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct wsf_nats_item *head, *tail;
+    bool wake_pending; /* the eventfd was written since the loop last took the queue */
+    struct wsf_nats_job *jobs_head, *jobs_tail;
+    bool stopping;
+    bool closed_seen;
+    int live_subs; /* libnats subscriptions whose completion callback is still to come */
+};
+
+/* wsf_nats.c: natsStatus as 0 or a negative errno. */
+int wsf_nats_errno(natsStatus s);
+/* wsf_nats.c: queues it for the loop (any thread). */
+void wsf_nats_push(struct wsf_nats *n, struct wsf_nats_item *it);
+/* wsf_nats.c: the Nats-Sequence header of msg, 0 when absent. */
+uint64_t wsf_nats_msg_seq(natsMsg *msg);
+
+/* wsf_nats_js.c: creates the JetStream context and starts the helper thread. 0 or -errno. */
+int wsf_nats_js_start(struct wsf_nats *n);
+/* wsf_nats_js.c: stops and joins the helper (its current job completes first). */
+void wsf_nats_js_stop(struct wsf_nats *n);
+/* wsf_nats_js.c: calls the callbacks of jobs that never ran with -ECANCELED and frees them. */
+void wsf_nats_js_cancel_pending(struct wsf_nats *n);
+/* wsf_nats_js.c, loop thread: calls a finished job's callback and frees it. */
+void wsf_nats_job_finish(struct wsf_nats_job *job);
+
+#endif

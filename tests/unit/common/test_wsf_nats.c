@@ -1,0 +1,763 @@
+/* Tests for common/wsf_nats.c and wsf_nats_js.c against a real nats-server (JetStream on, store in
+ * a temporary directory, token auth, a random loopback port), started from wsf_natsd's config and
+ * stopped by its pid: connect, channel offsets, history, trimming, epochs, live delivery on the
+ * loop thread, and a broker killed and restarted. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "wsf_nats.h"
+#include "wsf_nats_js.h"
+#include "wsf_natsd.h"
+
+Suite *wsf_nats_suite(void);
+
+#define TOKEN "t0ken-for-tests"
+/* Bounded waits: generous, as ASan and a loaded machine slow everything; never a timing check. */
+#define WAIT_MS 20000
+
+/* The broker of the running test. */
+static struct {
+    char dir[64];
+    pid_t pid;
+    int port;
+} srv = {.pid = -1};
+
+static const char *server_path(void)
+{
+    const char *p = getenv("NATS_SERVER");
+    return p != NULL && *p != '\0' ? p : NATS_SERVER_PATH;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Starts nats-server on port (-1: a random one) with the store under srv.dir and waits for its
+ * ports file, which the server writes once it listens. */
+static void server_start(int port)
+{
+    char conf_path[128], store[96], text[1024];
+    snprintf(conf_path, sizeof(conf_path), "%s/nats.conf", srv.dir);
+    snprintf(store, sizeof(store), "%s/store", srv.dir);
+    struct wsf_natsd_conf c = {
+        .port = port, .token = TOKEN, .store_dir = store, .ports_dir = srv.dir};
+    int len = wsf_natsd_config(text, sizeof(text), &c);
+    ck_assert_int_gt(len, 0);
+    FILE *f = fopen(conf_path, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fwrite(text, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    const char *argv[4];
+    ck_assert_int_eq(wsf_natsd_argv(argv, 4, server_path(), conf_path), 3);
+
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        /* Dies with the test process even when an assertion ends it early. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        char log[96];
+        snprintf(log, sizeof(log), "%s/server.log", srv.dir);
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    srv.pid = pid;
+    char ports[128];
+    snprintf(ports, sizeof(ports), "%s/nats-server_%d.ports", srv.dir, (int)pid);
+    for (int i = 0; i < WAIT_MS / 10; i++) {
+        f = fopen(ports, "r");
+        if (f != NULL) {
+            size_t n = fread(text, 1, sizeof(text) - 1, f);
+            fclose(f);
+            if (wsf_natsd_parse_ports(&srv.port, text, n) == 0) {
+                ck_assert(port == -1 || srv.port == port);
+                return;
+            }
+        }
+        ck_assert_msg(waitpid(pid, NULL, WNOHANG) == 0, "nats-server exited (see %s)", srv.dir);
+        sleep_ms(10);
+    }
+    ck_abort_msg("nats-server wrote no ports file in %s", srv.dir);
+}
+
+static void server_kill(void)
+{
+    if (srv.pid > 0) {
+        kill(srv.pid, SIGKILL);
+        waitpid(srv.pid, NULL, 0);
+        srv.pid = -1;
+    }
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void setup(void)
+{
+    snprintf(srv.dir, sizeof(srv.dir), "/tmp/wsf_nats_test.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(srv.dir));
+    srv.pid = -1;
+    server_start(-1);
+}
+
+static void teardown(void)
+{
+    server_kill();
+    nftw(srv.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* What the callbacks saw. */
+struct seen {
+    int events[WSF_NATS_EV_ERROR + 1];
+    int stream_err, stream_done;
+    char epoch[WSF_NATS_EPOCH_MAX];
+    int acks, ack_err;
+    uint64_t offsets[64];
+    int hist_done, hist_err;
+    uint64_t first, last;
+    size_t count;
+    uint64_t hoffsets[64];
+    char hdata[64][16];
+    int msgs;
+    uint64_t moffsets[64];
+    uint64_t mprev[64];
+    char mdata[64][16];
+    bool on_loop_thread;
+    bool numbered; /* messages carry their index: count those that do not */
+    int out_of_order;
+    pthread_t loop_thread;
+    struct timespec ack_at, msg_at; /* when the last ack and message reached the loop */
+};
+
+static void on_event(enum wsf_nats_event ev, int err, void *arg)
+{
+    struct seen *s = arg;
+    (void)err;
+    s->events[ev]++;
+}
+
+static void on_stream(int err, const char *epoch, void *arg)
+{
+    struct seen *s = arg;
+    s->stream_err = err;
+    s->stream_done++;
+    if (err == 0) {
+        snprintf(s->epoch, sizeof(s->epoch), "%s", epoch);
+    }
+}
+
+static void on_ack(int err, uint64_t offset, void *arg)
+{
+    struct seen *s = arg;
+    clock_gettime(CLOCK_MONOTONIC, &s->ack_at);
+    if (err != 0) {
+        s->ack_err = err;
+    } else if (s->acks < 64) {
+        s->offsets[s->acks] = offset;
+    }
+    s->acks++;
+}
+
+static void on_history(int err, const struct wsf_nats_history *h, void *arg)
+{
+    struct seen *s = arg;
+    s->hist_done++;
+    s->hist_err = err;
+    if (err != 0) {
+        return;
+    }
+    snprintf(s->epoch, sizeof(s->epoch), "%s", h->epoch);
+    s->first = h->first;
+    s->last = h->last;
+    s->count = h->count;
+    for (size_t i = 0; i < h->count && i < 64; i++) {
+        s->hoffsets[i] = h->pubs[i].offset;
+        snprintf(s->hdata[i], sizeof(s->hdata[i]), "%.*s", (int)h->pubs[i].len, h->pubs[i].data);
+    }
+}
+
+static void on_msg(const struct wsf_nats_msg *m, void *arg)
+{
+    struct seen *s = arg;
+    clock_gettime(CLOCK_MONOTONIC, &s->msg_at);
+    s->on_loop_thread = pthread_equal(pthread_self(), s->loop_thread);
+    if (s->numbered) {
+        char want[16];
+        int n = snprintf(want, sizeof(want), "%d", s->msgs);
+        s->out_of_order += m->len != (size_t)n || memcmp(m->data, want, m->len) != 0;
+    }
+    if (s->msgs < 64) {
+        s->moffsets[s->msgs] = m->offset;
+        s->mprev[s->msgs] = m->prev_offset;
+        snprintf(s->mdata[s->msgs], sizeof(s->mdata[0]), "%.*s", (int)m->len, m->data);
+    }
+    s->msgs++;
+}
+
+/* Runs the loop until *counter reaches want (checked every 2 ms) or WAIT_MS pass. */
+struct waiter {
+    struct event_base *base;
+    const int *counter;
+    int want;
+};
+
+static void waiter_check(evutil_socket_t fd, short what, void *arg)
+{
+    struct waiter *w = arg;
+    (void)fd;
+    (void)what;
+    if (*w->counter >= w->want) {
+        event_base_loopbreak(w->base);
+    }
+}
+
+static bool wait_for(struct event_base *base, const int *counter, int want)
+{
+    struct waiter w = {base, counter, want};
+    struct event *tick = event_new(base, -1, EV_PERSIST, waiter_check, &w);
+    struct timeval every = {0, 2000};
+    struct timeval limit = {WAIT_MS / 1000, 0};
+    event_add(tick, &every);
+    event_base_loopexit(base, &limit);
+    event_base_dispatch(base);
+    event_free(tick);
+    return *counter >= want;
+}
+
+/* A test's loop, connection and records. */
+struct fx {
+    struct event_base *base;
+    struct wsf_nats *n;
+    struct seen s;
+};
+
+static void fx_connect(struct fx *f, int port)
+{
+    char url[64];
+    snprintf(url, sizeof(url), "nats://127.0.0.1:%d", port);
+    f->base = event_base_new();
+    ck_assert_ptr_nonnull(f->base);
+    memset(&f->s, 0, sizeof(f->s));
+    f->s.loop_thread = pthread_self();
+    struct wsf_nats_opts o = {
+        .url = url, .token = TOKEN, .name = "test", .reconnect_wait_ms = 50, .timeout_ms = 5000};
+    ck_assert_int_eq(wsf_nats_new(&f->n, f->base, &o, on_event, &f->s), 0);
+}
+
+static void fx_ensure(struct fx *f, int64_t max_per_subject)
+{
+    struct wsf_nats_stream_conf c = {.max_per_subject = max_per_subject, .max_age_ms = 300000};
+    int want = f->s.stream_done + 1;
+    ck_assert_int_eq(wsf_nats_stream_ensure(f->n, &c, on_stream, &f->s), 0);
+    ck_assert(wait_for(f->base, &f->s.stream_done, want));
+    ck_assert_int_eq(f->s.stream_err, 0);
+}
+
+static void fx_open(struct fx *f, int64_t max_per_subject)
+{
+    fx_connect(f, srv.port);
+    ck_assert(wait_for(f->base, &f->s.events[WSF_NATS_EV_CONNECTED], 1));
+    ck_assert(wsf_nats_is_connected(f->n));
+    fx_ensure(f, max_per_subject);
+    ck_assert_int_eq(strlen(f->s.epoch), 16);
+}
+
+static void fx_close(struct fx *f)
+{
+    wsf_nats_free(f->n);
+    event_base_free(f->base);
+    wsf_nats_library_fini();
+}
+
+static void publish(struct fx *f, const char *channel, const char *data)
+{
+    int want = f->s.acks + 1;
+    ck_assert_int_eq(
+        wsf_nats_ch_publish(f->n, channel, strlen(channel), data, strlen(data), on_ack, &f->s), 0);
+    ck_assert(wait_for(f->base, &f->s.acks, want));
+    ck_assert_int_eq(f->s.ack_err, 0);
+}
+
+static void history(struct fx *f, const char *channel, uint64_t after, size_t limit)
+{
+    int want = f->s.hist_done + 1;
+    ck_assert_int_eq(
+        wsf_nats_ch_history(f->n, channel, strlen(channel), after, limit, on_history, &f->s), 0);
+    ck_assert(wait_for(f->base, &f->s.hist_done, want));
+    ck_assert_int_eq(f->s.hist_err, 0);
+}
+
+START_TEST(offsets_increase_per_channel)
+{
+    struct fx f;
+    fx_open(&f, 100);
+    /* Two channels interleaved: each one's offsets increase, with the other's in between. */
+    const char *chans[] = {"a", "b.c", "a", "b.c", "a"};
+    for (int i = 0; i < 5; i++) {
+        publish(&f, chans[i], "x");
+    }
+    ck_assert_uint_lt(f.s.offsets[0], f.s.offsets[2]);
+    ck_assert_uint_lt(f.s.offsets[2], f.s.offsets[4]);
+    ck_assert_uint_lt(f.s.offsets[1], f.s.offsets[3]);
+    ck_assert_uint_gt(f.s.offsets[2], f.s.offsets[0] + 1);
+    history(&f, "a", 0, 100);
+    ck_assert_uint_eq(f.s.count, 3);
+    ck_assert_uint_eq(f.s.hoffsets[0], f.s.offsets[0]);
+    ck_assert_uint_eq(f.s.hoffsets[1], f.s.offsets[2]);
+    ck_assert_uint_eq(f.s.hoffsets[2], f.s.offsets[4]);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(history_since_returns_later_pubs_in_order)
+{
+    struct fx f;
+    fx_open(&f, 100);
+    const char *data[] = {"p0", "p1", "p2", "p3", "p4"};
+    for (int i = 0; i < 5; i++) {
+        publish(&f, "news.sport", data[i]);
+        publish(&f, "other", "noise");
+    }
+    uint64_t off[5];
+    for (int i = 0; i < 5; i++) {
+        off[i] = f.s.offsets[2 * i];
+    }
+    history(&f, "news.sport", off[1], 100);
+    ck_assert_uint_eq(f.s.first, off[0]);
+    ck_assert_uint_eq(f.s.last, off[4]);
+    ck_assert_uint_eq(f.s.count, 3);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_uint_eq(f.s.hoffsets[i], off[i + 2]);
+        ck_assert_str_eq(f.s.hdata[i], data[i + 2]);
+    }
+    /* A limit cuts the tail off; the next fetch continues after the last one returned. */
+    history(&f, "news.sport", off[1], 2);
+    ck_assert_uint_eq(f.s.count, 2);
+    ck_assert_uint_eq(f.s.hoffsets[1], off[3]);
+    history(&f, "news.sport", f.s.hoffsets[1], 2);
+    ck_assert_uint_eq(f.s.count, 1);
+    ck_assert_uint_eq(f.s.hoffsets[0], off[4]);
+    /* Up to date, and a channel never published to. */
+    history(&f, "news.sport", off[4], 100);
+    ck_assert_uint_eq(f.s.count, 0);
+    ck_assert_uint_eq(f.s.last, off[4]);
+    history(&f, "empty", 0, 100);
+    ck_assert_uint_eq(f.s.count, 0);
+    ck_assert_uint_eq(f.s.first, 0);
+    ck_assert_uint_eq(f.s.last, 0);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(history_beyond_limit_loses_earliest)
+{
+    struct fx f;
+    fx_open(&f, 3);
+    for (int i = 0; i < 5; i++) {
+        publish(&f, "chat:lobby", "m");
+    }
+    history(&f, "chat:lobby", 0, 100);
+    ck_assert_uint_eq(f.s.count, 3);
+    ck_assert_uint_eq(f.s.first, f.s.offsets[2]);
+    ck_assert_uint_eq(f.s.hoffsets[0], f.s.offsets[2]);
+    ck_assert_uint_eq(f.s.last, f.s.offsets[4]);
+    /* A subscriber at offsets[0] missed offsets[1], which is gone: first > offsets[0] + 1. */
+    ck_assert_uint_gt(f.s.first, f.s.offsets[0] + 1);
+    /* One at offsets[1] missed nothing that is gone. */
+    ck_assert_uint_le(f.s.first, f.s.offsets[1] + 1);
+    /* Consecutive offsets: the one right after `after` is included. */
+    history(&f, "chat:lobby", f.s.offsets[2], 100);
+    ck_assert_uint_eq(f.s.count, 2);
+    ck_assert_uint_eq(f.s.hoffsets[0], f.s.offsets[3]);
+    ck_assert_uint_eq(f.s.hoffsets[1], f.s.offsets[4]);
+    /* Raising the limit updates the existing stream (same epoch); new pubs are all kept. */
+    char epoch[WSF_NATS_EPOCH_MAX];
+    memcpy(epoch, f.s.epoch, sizeof(epoch));
+    fx_ensure(&f, 10);
+    ck_assert_str_eq(f.s.epoch, epoch);
+    for (int i = 0; i < 5; i++) {
+        publish(&f, "chat:lobby", "m");
+    }
+    history(&f, "chat:lobby", 0, 100);
+    ck_assert_uint_eq(f.s.count, 8);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(epoch_changes_when_stream_recreated)
+{
+    struct fx f;
+    fx_open(&f, 100);
+    char epoch[WSF_NATS_EPOCH_MAX];
+    memcpy(epoch, f.s.epoch, sizeof(epoch));
+    publish(&f, "news", "before");
+    publish(&f, "news", "before");
+    int want = f.s.stream_done + 1;
+    ck_assert_int_eq(wsf_nats_stream_delete(f.n, on_stream, &f.s), 0);
+    ck_assert(wait_for(f.base, &f.s.stream_done, want));
+    ck_assert_int_eq(f.s.stream_err, 0);
+    /* Without the stream, history and publish fail instead of inventing an answer. */
+    want = f.s.hist_done + 1;
+    ck_assert_int_eq(wsf_nats_ch_history(f.n, "news", 4, 0, 10, on_history, &f.s), 0);
+    ck_assert(wait_for(f.base, &f.s.hist_done, want));
+    ck_assert_int_eq(f.s.hist_err, -ENOENT);
+    want = f.s.acks + 1;
+    ck_assert_int_eq(wsf_nats_ch_publish(f.n, "news", 4, "x", 1, on_ack, &f.s), 0);
+    ck_assert(wait_for(f.base, &f.s.acks, want));
+    ck_assert_int_ne(f.s.ack_err, 0);
+    f.s.ack_err = 0;
+
+    fx_ensure(&f, 100);
+    ck_assert_str_ne(f.s.epoch, epoch);
+    history(&f, "news", 0, 100);
+    ck_assert_uint_eq(f.s.count, 0);
+    ck_assert_str_ne(f.s.epoch, epoch);
+    publish(&f, "news", "after");
+    ck_assert_uint_eq(f.s.offsets[f.s.acks - 1], 1);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(live_delivery_on_the_loop_thread)
+{
+    struct fx f;
+    fx_open(&f, 100);
+    struct wsf_nats_sub *sub = NULL;
+    ck_assert_int_eq(wsf_nats_ch_sub_new(&sub, f.n, "room.1", 6, on_msg, &f.s), 0);
+    /* The SUB goes out on the connection before the publication does: no warm-up needed. */
+    struct timespec t0, t1;
+    publish(&f, "room.1", "first");
+    ck_assert(wait_for(f.base, &f.s.msgs, 1));
+    ck_assert_uint_eq(f.s.moffsets[0], f.s.offsets[0]);
+    ck_assert_uint_eq(f.s.mprev[0], 0);
+    int base_msgs = f.s.msgs;
+    int base_acks = f.s.acks;
+    /* Informative only: the time from submitting a publication to its ack and to its live
+     * delivery, as the loop sees them (no assertion on it). */
+    const int rounds = 20;
+    double ack_us = 0, msg_us = 0;
+    for (int i = 0; i < rounds; i++) {
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        publish(&f, "room.1", "live");
+        ck_assert(wait_for(f.base, &f.s.msgs, base_msgs + i + 1));
+        t1 = f.s.ack_at;
+        ack_us += (double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3;
+        t1 = f.s.msg_at;
+        msg_us += (double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3;
+    }
+    fprintf(stderr, "wsf_nats: publish -> ack on the loop %.0f us, -> live delivery %.0f us\n",
+            ack_us / rounds, msg_us / rounds);
+    /* Informative: fetching a full history of 64 publications. */
+    for (int i = 0; i < 64; i++) {
+        publish(&f, "bulk", "payload");
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    history(&f, "bulk", 0, 64);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ck_assert_uint_eq(f.s.count, 64);
+    fprintf(stderr, "wsf_nats: history of 64 publications %.0f us\n",
+            (double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3);
+    ck_assert(f.s.on_loop_thread);
+    for (int i = 0; i < rounds && base_msgs + i < 64; i++) {
+        ck_assert_uint_eq(f.s.moffsets[base_msgs + i], f.s.offsets[base_acks + i]);
+        ck_assert_str_eq(f.s.mdata[base_msgs + i], "live");
+        /* Each names the channel's previous offset, so a gap shows. */
+        ck_assert_uint_eq(f.s.mprev[base_msgs + i], f.s.moffsets[base_msgs + i - 1]);
+    }
+    /* After sub_free nothing more arrives, even what was already queued. */
+    wsf_nats_sub_free(sub);
+    int before = f.s.msgs;
+    publish(&f, "room.1", "gone");
+    history(&f, "room.1", 0, 1);
+    ck_assert_int_eq(f.s.msgs, before);
+
+    /* A plain core subscription and publication, offset 0. */
+    f.s.on_loop_thread = false;
+    ck_assert_int_eq(wsf_nats_sub_new(&sub, f.n, "wsf.test.core", on_msg, &f.s), 0);
+    before = f.s.msgs;
+    ck_assert_int_eq(wsf_nats_publish(f.n, "wsf.test.core", "hi", 2), 0);
+    ck_assert(wait_for(f.base, &f.s.msgs, before + 1));
+    ck_assert(f.s.on_loop_thread);
+    ck_assert_uint_eq(f.s.moffsets[before], 0);
+    ck_assert_str_eq(f.s.mdata[before], "hi");
+    /* A burst larger than one dispatch batch arrives whole and in order. */
+    f.s.msgs = 0;
+    f.s.numbered = true;
+    for (int i = 0; i < 1000; i++) {
+        char d[16];
+        int len = snprintf(d, sizeof(d), "%d", i);
+        ck_assert_int_eq(wsf_nats_publish(f.n, "wsf.test.core", d, (size_t)len), 0);
+    }
+    ck_assert(wait_for(f.base, &f.s.msgs, 1000));
+    ck_assert_int_eq(f.s.out_of_order, 0);
+    ck_assert(f.s.on_loop_thread);
+    f.s.numbered = false;
+    f.s.msgs = 0;
+    wsf_nats_sub_free(sub);
+
+    /* Why the live feed is the republished subject: a core subscriber of the stored subject gets
+     * the publication too, but without its sequence. */
+    ck_assert_int_eq(wsf_nats_sub_new(&sub, f.n, "wsf.ch.room.1", on_msg, &f.s), 0);
+    before = f.s.msgs;
+    publish(&f, "room.1", "plain");
+    ck_assert(wait_for(f.base, &f.s.msgs, before + 1));
+    ck_assert_str_eq(f.s.mdata[before], "plain");
+    ck_assert_uint_eq(f.s.moffsets[before], 0);
+    fx_close(&f); /* frees the subscription still open */
+}
+END_TEST
+
+START_TEST(broker_killed_and_restarted)
+{
+    struct fx f;
+    fx_open(&f, 100);
+    struct wsf_nats_sub *sub = NULL;
+    ck_assert_int_eq(wsf_nats_ch_sub_new(&sub, f.n, "keep", 4, on_msg, &f.s), 0);
+    for (int i = 0; i < 3; i++) {
+        publish(&f, "keep", "k");
+    }
+    char epoch[WSF_NATS_EPOCH_MAX];
+    memcpy(epoch, f.s.epoch, sizeof(epoch));
+    int port = srv.port;
+
+    server_kill();
+    ck_assert(wait_for(f.base, &f.s.events[WSF_NATS_EV_DISCONNECTED], 1));
+    ck_assert(!wsf_nats_is_connected(f.n));
+    /* While down, JetStream calls fail at once (the worker answers "not available"). */
+    int want = f.s.acks + 1;
+    ck_assert_int_eq(wsf_nats_ch_publish(f.n, "keep", 4, "x", 1, on_ack, &f.s), 0);
+    ck_assert(wait_for(f.base, &f.s.acks, want));
+    ck_assert_int_eq(f.s.ack_err, -ENOTCONN);
+    f.s.ack_err = 0;
+
+    server_start(port);
+    ck_assert(wait_for(f.base, &f.s.events[WSF_NATS_EV_RECONNECTED], 1));
+    ck_assert(wsf_nats_is_connected(f.n));
+    history(&f, "keep", 0, 100);
+    ck_assert_uint_eq(f.s.count, 3);
+    ck_assert_uint_eq(f.s.hoffsets[0], f.s.offsets[0]);
+    ck_assert_uint_eq(f.s.hoffsets[2], f.s.offsets[2]);
+    ck_assert_str_eq(f.s.epoch, epoch);
+    /* The live subscription was renewed by the reconnect. */
+    int before = f.s.msgs;
+    publish(&f, "keep", "again");
+    ck_assert(wait_for(f.base, &f.s.msgs, before + 1));
+    ck_assert_uint_eq(f.s.moffsets[f.s.msgs - 1], f.s.offsets[f.s.acks - 1]);
+    ck_assert_uint_eq(f.s.mprev[f.s.msgs - 1], f.s.offsets[2]);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(hung_broker_counts_as_disconnected)
+{
+    char url[64];
+    snprintf(url, sizeof(url), "nats://127.0.0.1:%d", srv.port);
+    struct fx f;
+    f.base = event_base_new();
+    memset(&f.s, 0, sizeof(f.s));
+    struct wsf_nats_opts o = {.url = url,
+                              .token = TOKEN,
+                              .reconnect_wait_ms = 50,
+                              .timeout_ms = 500,
+                              .ping_interval_ms = 100};
+    ck_assert_int_eq(wsf_nats_new(&f.n, f.base, &o, on_event, &f.s), 0);
+    ck_assert(wait_for(f.base, &f.s.events[WSF_NATS_EV_CONNECTED], 1));
+    fx_ensure(&f, 10);
+    /* Stopped, the server keeps its socket open but answers no ping. */
+    kill(srv.pid, SIGSTOP);
+    bool down = wait_for(f.base, &f.s.events[WSF_NATS_EV_DISCONNECTED], 1);
+    kill(srv.pid, SIGCONT);
+    ck_assert(down);
+    ck_assert(wait_for(f.base, &f.s.events[WSF_NATS_EV_RECONNECTED], 1));
+    publish(&f, "after.hang", "x");
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(connects_when_the_broker_comes_later)
+{
+    int port = srv.port;
+    server_kill();
+    struct fx f;
+    fx_connect(&f, port);
+    ck_assert(!wsf_nats_is_connected(f.n));
+    /* Refused now, and answered at once rather than after a timeout. */
+    int want = f.s.stream_done + 1;
+    struct wsf_nats_stream_conf c = {.max_per_subject = 10};
+    ck_assert_int_eq(wsf_nats_stream_ensure(f.n, &c, on_stream, &f.s), 0);
+    ck_assert(wait_for(f.base, &f.s.stream_done, want));
+    ck_assert_int_eq(f.s.stream_err, -ENOTCONN);
+    /* A subscription made before the first connection is sent once it comes. */
+    struct wsf_nats_sub *sub = NULL;
+    ck_assert_int_eq(wsf_nats_ch_sub_new(&sub, f.n, "early", 5, on_msg, &f.s), 0);
+    server_start(port);
+    ck_assert(wait_for(f.base, &f.s.events[WSF_NATS_EV_CONNECTED], 1));
+    ck_assert(wsf_nats_is_connected(f.n));
+    fx_ensure(&f, 10);
+    publish(&f, "early", "hello");
+    ck_assert(wait_for(f.base, &f.s.msgs, 1));
+    ck_assert_str_eq(f.s.mdata[0], "hello");
+    ck_assert_uint_eq(f.s.moffsets[0], f.s.offsets[f.s.acks - 1]);
+    wsf_nats_sub_free(sub);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(history_expires_with_age)
+{
+    struct fx f;
+    fx_open(&f, 100);
+    struct wsf_nats_stream_conf c = {.max_per_subject = 100, .max_age_ms = 300};
+    int want = f.s.stream_done + 1;
+    ck_assert_int_eq(wsf_nats_stream_ensure(f.n, &c, on_stream, &f.s), 0);
+    ck_assert(wait_for(f.base, &f.s.stream_done, want));
+    ck_assert_int_eq(f.s.stream_err, 0);
+    publish(&f, "old", "a");
+    publish(&f, "old", "b");
+    history(&f, "old", 0, 100);
+    /* Both stored, unless a slow machine let them expire already. */
+    ck_assert(f.s.count == 2 || f.s.first == 0);
+    /* Polled until the server expired them (bounded), then the channel holds nothing. */
+    for (int i = 0; i < WAIT_MS / 50 && f.s.last != 0; i++) {
+        sleep_ms(50);
+        history(&f, "old", 0, 100);
+    }
+    ck_assert_uint_eq(f.s.last, 0);
+    ck_assert_uint_eq(f.s.first, 0);
+    ck_assert_uint_eq(f.s.count, 0);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(url_list_skips_a_dead_server)
+{
+    char url[128];
+    snprintf(url, sizeof(url), "nats://127.0.0.1:1,nats://127.0.0.1:%d", srv.port);
+    struct fx f;
+    f.base = event_base_new();
+    memset(&f.s, 0, sizeof(f.s));
+    struct wsf_nats_opts o = {.url = url, .token = TOKEN, .reconnect_wait_ms = 50};
+    ck_assert_int_eq(wsf_nats_new(&f.n, f.base, &o, on_event, &f.s), 0);
+    ck_assert(wait_for(f.base, &f.s.events[WSF_NATS_EV_CONNECTED], 1));
+    fx_ensure(&f, 5);
+    publish(&f, "x", "y");
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(wrong_token_never_connects)
+{
+    struct fx f;
+    f.base = event_base_new();
+    memset(&f.s, 0, sizeof(f.s));
+    char url[64];
+    snprintf(url, sizeof(url), "nats://127.0.0.1:%d", srv.port);
+    struct wsf_nats_opts o = {.url = url, .token = "wrong", .reconnect_wait_ms = 50};
+    ck_assert_int_eq(wsf_nats_new(&f.n, f.base, &o, on_event, &f.s), 0);
+    /* An ensure answered while refused proves the loop ran; still no CONNECTED. */
+    struct wsf_nats_stream_conf c = {.max_per_subject = 10};
+    ck_assert_int_eq(wsf_nats_stream_ensure(f.n, &c, on_stream, &f.s), 0);
+    ck_assert(wait_for(f.base, &f.s.stream_done, 1));
+    ck_assert_int_eq(f.s.stream_err, -ENOTCONN);
+    ck_assert_int_eq(f.s.events[WSF_NATS_EV_CONNECTED], 0);
+    ck_assert(!wsf_nats_is_connected(f.n));
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(free_cancels_queued_requests)
+{
+    struct fx f;
+    fx_open(&f, 100);
+    /* Queued behind one another; free runs or cancels each, and every callback comes once. */
+    for (int i = 0; i < 20; i++) {
+        ck_assert_int_eq(wsf_nats_ch_publish(f.n, "q", 1, "x", 1, on_ack, &f.s), 0);
+    }
+    wsf_nats_free(f.n);
+    ck_assert_int_eq(f.s.acks, 20);
+    event_base_free(f.base);
+    wsf_nats_library_fini();
+}
+END_TEST
+
+START_TEST(free_while_the_broker_is_down)
+{
+    struct fx f;
+    fx_open(&f, 100);
+    struct wsf_nats_sub *sub = NULL;
+    ck_assert_int_eq(wsf_nats_ch_sub_new(&sub, f.n, "down", 4, on_msg, &f.s), 0);
+    server_kill();
+    ck_assert(wait_for(f.base, &f.s.events[WSF_NATS_EV_DISCONNECTED], 1));
+    int before = f.s.stream_done;
+    struct wsf_nats_stream_conf c = {.max_per_subject = 10};
+    ck_assert_int_eq(wsf_nats_stream_ensure(f.n, &c, on_stream, &f.s), 0);
+    /* Owed callbacks come (refused or cancelled), and libnats lets go while reconnecting. */
+    wsf_nats_free(f.n);
+    ck_assert_int_eq(f.s.stream_done, before + 1);
+    ck_assert_int_ne(f.s.stream_err, 0);
+    event_base_free(f.base);
+    wsf_nats_library_fini();
+}
+END_TEST
+
+START_TEST(rejects_bad_arguments)
+{
+    struct fx f;
+    fx_open(&f, 100);
+    struct wsf_nats_sub *sub = NULL;
+    ck_assert_int_eq(wsf_nats_ch_sub_new(&sub, f.n, "a b", 3, on_msg, &f.s), -EINVAL);
+    ck_assert_int_eq(wsf_nats_ch_publish(f.n, "", 0, "x", 1, on_ack, &f.s), -EINVAL);
+    ck_assert_int_eq(wsf_nats_ch_history(f.n, "a", 1, 0, 0, on_history, &f.s), -EINVAL);
+    struct wsf_nats_stream_conf c = {.max_per_subject = 0};
+    ck_assert_int_eq(wsf_nats_stream_ensure(f.n, &c, on_stream, &f.s), -EINVAL);
+    ck_assert_int_eq(f.s.acks + f.s.hist_done, 0);
+    fx_close(&f);
+}
+END_TEST
+
+Suite *wsf_nats_suite(void)
+{
+    Suite *s = suite_create("wsf_nats");
+    TCase *tc = tcase_create("broker");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, offsets_increase_per_channel);
+    tcase_add_test(tc, history_since_returns_later_pubs_in_order);
+    tcase_add_test(tc, history_beyond_limit_loses_earliest);
+    tcase_add_test(tc, epoch_changes_when_stream_recreated);
+    tcase_add_test(tc, live_delivery_on_the_loop_thread);
+    tcase_add_test(tc, broker_killed_and_restarted);
+    tcase_add_test(tc, hung_broker_counts_as_disconnected);
+    tcase_add_test(tc, connects_when_the_broker_comes_later);
+    tcase_add_test(tc, history_expires_with_age);
+    tcase_add_test(tc, url_list_skips_a_dead_server);
+    tcase_add_test(tc, wrong_token_never_connects);
+    tcase_add_test(tc, free_cancels_queued_requests);
+    tcase_add_test(tc, free_while_the_broker_is_down);
+    tcase_add_test(tc, rejects_bad_arguments);
+    suite_add_tcase(s, tc);
+    return s;
+}
