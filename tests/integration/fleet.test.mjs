@@ -114,13 +114,22 @@ describe('a fleet of 4', () => {
     test('1,000 connections spread over the 4 workers within ±25 % of the mean', async (t) => {
         const n = 1000;
         const clients = await openMany(fleet, n, { concurrency: 100 });
-        // Reports every 0.5 s: wait until they add up to every connection.
+        // While the burst is still being counted, rebalancing may shed a few with 1012 (these
+        // clients do not come back): the spread is of the ones still open. Reports every 0.5 s:
+        // wait until they add up to those.
+        const open = () => clients.filter((ws) => ws.readyState === WebSocket.OPEN).length;
         const list = await fleet.waitWorkers(
-            (l) => l.reduce((sum, w) => sum + w.connections, 0) === n, slow(8000),
-            `reports adding up to ${n} connections`);
-        const mean = n / list.length;
+            (l) => l.reduce((sum, w) => sum + w.connections, 0) === open(), slow(8000),
+            'reports adding up to the open connections');
+        const held = list.reduce((sum, w) => sum + w.connections, 0);
+        const shed = clients.filter((ws) => ws.readyState !== WebSocket.OPEN);
+        assert.ok(shed.every((ws) => ws._closeCode === 1012),
+            `closed other than by a shed: ${shed.map((ws) => ws._closeCode)}`);
+        assert.ok(held >= n / 2, `only ${held} of ${n} connections left`);
+        const mean = held / list.length;
         const counts = list.map((w) => w.connections);
-        t.diagnostic(`connections per slot: ${counts}; restarts: ${list.map((w) => w.restarts)}`);
+        t.diagnostic(`connections per slot: ${counts}; ${shed.length} shed; ` +
+            `restarts: ${list.map((w) => w.restarts)}`);
         for (const w of list) {
             assert.ok(Math.abs(w.connections - mean) <= 0.25 * mean,
                 `slot ${w.slot} holds ${w.connections} connections; mean ${mean}; all: ${counts}`);
