@@ -44,7 +44,14 @@ describe('autoscaler', () => {
             const up = await fleet.waitWorkers((l) => running(l).length >= 6, slow(20000),
                 'at least 6 running workers');
             const upMs = Date.now() - started;
-            const st = await fleet.status();
+            // The status sums the workers' last Reports: the new workers' first ones may still
+            // be on their way.
+            let st = await fleet.status();
+            const countedBy = Date.now() + slow(5000);
+            while (st.connections !== n && Date.now() < countedBy) {
+                await sleep(100);
+                st = await fleet.status();
+            }
             const human = await fleet.ctl(['status']);
             console.log(`wsctl status, ${upMs} ms after the first of ${n} clients:\n` +
                 `${human.stdout}${fleet.lines(/autoscale: up/).join('\n')}`);
