@@ -122,7 +122,7 @@ describe('rebalancing', () => {
         try {
             const n = 2000;
             clients = await reconnectingClients(fleet, n, { delayMs: [50, 250] });
-            const four = await fleet.waitWorkers((l) => sumConnections(l) === n, slow(8000),
+            const four = await fleet.waitWorkers((l) => sumConnections(l) === n, slow(20000),
                 `Reports adding up to ${n} connections`);
             t.diagnostic(`on 4: ${four.map((w) => w.connections)}`);
 
