@@ -13,10 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "test_slow.h"
 #include "wsf_ipc.h"
 
 #define BUF_CAP (256 * 1024)
-#define WAIT_MS 3000 /* bound on any wait for a message that should arrive */
+/* Bound on any wait for a message that should arrive: a liveness bound, longer under sanitizers. */
+#define WAIT_MS ((int)test_ms(5000))
 
 /* ---- time and memory ----------------------------------------------------------------------- */
 
