@@ -30,10 +30,10 @@
 typedef struct sup_adopt_watch {
     sup_ctx *ctx;
     unsigned index;
-    pid_t pid;           /* the adoptee, 0 when the slot has none */
-    int pidfd;           /* readable when it exits */
-    int conn;            /* its adopt connection: our end of its new "parent pipe" */
-    struct event *ev;    /* on pidfd */
+    pid_t pid;        /* the adoptee, 0 when the slot has none */
+    int pidfd;        /* readable when it exits */
+    int conn;         /* its adopt connection: our end of its new "parent pipe" */
+    struct event *ev; /* on pidfd */
 } sup_adopt_watch;
 
 struct sup_adopt {
@@ -128,8 +128,11 @@ static void sup_adopt_on_pidfd(evutil_socket_t fd, short what, void *arg)
     if (slot->pid != pid)
         return;
     /* Not our child: its status went to its new parent. A crash as far as restarts go. */
-    wsf_log_warn("slot %u: adopted worker pid %d exited (status unknown: counted as a crash)",
-                 slot->index, (int)pid);
+    if (slot->lc.state == SUP_SLOT_DRAINING)
+        wsf_log_info("slot %u: adopted worker pid %d exited", slot->index, (int)pid);
+    else
+        wsf_log_warn("slot %u: adopted worker pid %d exited (status unknown: counted as a crash)",
+                     slot->index, (int)pid);
     sup_slot_event(w->ctx, slot, SUP_LC_EV_EXIT, -1, 0);
 }
 
@@ -261,7 +264,8 @@ static int sup_adopt_install(sup_ctx *ctx, int *fds, unsigned nl, unsigned ns)
         l->family = bound.ss.ss_family;
         for (unsigned s = 0; s < SUP_MAX_SLOTS; s++)
             l->fds[s] = s < ns ? fds[i * ns + s] : -1;
-        wsf_log_info("adopted the listeners of %s (%u sockets)", l->name, ns);
+        wsf_log_info("adopted the listeners of %s from an orphan", l->name);
+        wsf_log_info("listening on %s (%u sockets)", l->name, ns);
     }
     ctx->nlistens = nl;
     ctx->steering_cbpf = true;
@@ -416,8 +420,8 @@ static enum sup_adopt_verdict sup_adopt_check(int *pidfd, const sup_ctx *ctx,
     else
         close(pfd);
     if (v == SUP_ADOPT_STRANGER)
-        wsf_log_warn("slot %u: pid %d of the state file is not this fleet's worker any more",
-                     index, s->pid);
+        wsf_log_warn("slot %u: pid %d of the state file is not this fleet's worker any more", index,
+                     s->pid);
     return v;
 }
 
@@ -487,8 +491,7 @@ static int sup_adopt_new(sup_ctx *ctx)
     for (unsigned i = 0; i < SUP_MAX_SLOTS; i++) {
         a->watch[i] = (sup_adopt_watch){.ctx = ctx, .index = i, .pidfd = -1, .conn = -1};
     }
-    snprintf(a->state_path, sizeof a->state_path, "%s/%s", ctx->rundir->path,
-             SUP_ADOPT_STATE_FILE);
+    snprintf(a->state_path, sizeof a->state_path, "%s/%s", ctx->rundir->path, SUP_ADOPT_STATE_FILE);
     ctx->adopt = a;
     int rc = sup_adopt_listen(a, ctx->rundir->path);
     if (rc != 0) {

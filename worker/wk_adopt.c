@@ -29,8 +29,8 @@ struct wk_adopt {
     void *arg;
     struct event *seek_ev;
     struct event *conn_ev;
-    int conn;      /* the connection to the supervisor, -1 none */
-    bool adopted;  /* the supervisor said yes */
+    int conn;     /* the connection to the supervisor, -1 none */
+    bool adopted; /* the supervisor said yes */
     bool seeking;
 };
 
@@ -190,8 +190,8 @@ void wk_adopt_stop(wk_adopt *a)
         wk_adopt_close(a);
 }
 
-int wk_adopt_new(wk_adopt **out, struct event_base *base, const char *supervisor,
-                 const char *group, unsigned slot, uint64_t generation, wk_adopt_cb cb, void *arg)
+int wk_adopt_new(wk_adopt **out, struct event_base *base, const char *supervisor, const char *group,
+                 unsigned slot, uint64_t generation, wk_adopt_cb cb, void *arg)
 {
     *out = NULL;
     const char *prefix = "ipc://";

@@ -24,9 +24,8 @@ int wk_adopt_parse_group(int *first, unsigned *nlistens, unsigned *nslots, const
  * ("ipc://DIR/workers"; the adopt socket is DIR/adopt) and group is WSF_GROUP_FDS. Sets *out to
  * NULL (and returns 0) when either is missing: a worker outside a fleet has nothing to offer.
  * Returns -1 after logging a malformed value. */
-int wk_adopt_new(wk_adopt **out, struct event_base *base, const char *supervisor,
-                 const char *group, unsigned slot, uint64_t generation, wk_adopt_cb cb,
-                 void *arg);
+int wk_adopt_new(wk_adopt **out, struct event_base *base, const char *supervisor, const char *group,
+                 unsigned slot, uint64_t generation, wk_adopt_cb cb, void *arg);
 
 /* Starts looking for a new supervisor (every 100 ms); a no-op while adopted or looking. */
 void wk_adopt_seek(wk_adopt *a);

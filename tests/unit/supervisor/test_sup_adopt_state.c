@@ -79,14 +79,14 @@ static const char *const bad_files[] = {
     "wsfleet-state 2\nsupervisor 1\nlisten a:1\nslots 1\n",           /* a future version */
     "wsfleet-state 1\nsupervisor 1\nlisten a:1\nslots 1\nslot 0 5 1", /* torn: no newline */
     "wsfleet-state 1\nsupervisor 1\nlisten a:1\nslot 0 5 1 running\nslots 1\n", /* slot first */
-    "wsfleet-state 1\nlisten a:1\nslots 2\nslot 2 5 1 running\n",     /* out of range */
-    "wsfleet-state 1\nlisten a:1\nslots 2\nslot 1 5 1 sleeping\n",    /* unknown state */
-    "wsfleet-state 1\nlisten a:1\nslots 2\nslot 1 -5 1 running\n",    /* negative pid */
-    "wsfleet-state 1\nlisten a:1\nslots 0\n",                         /* no slots */
-    "wsfleet-state 1\nslots 2\n",                                     /* no address */
-    "wsfleet-state 1\nlisten a:1\nslots 2\nwhat 3\n",                 /* unknown line */
-    "wsfleet-state 1\nlisten a:1\nslots 2\nslots 2\n",                /* twice */
-    "wsfleet-state 1 x\nlisten a:1\nslots 2\n",                       /* trailing text */
+    "wsfleet-state 1\nlisten a:1\nslots 2\nslot 2 5 1 running\n",               /* out of range */
+    "wsfleet-state 1\nlisten a:1\nslots 2\nslot 1 5 1 sleeping\n",              /* unknown state */
+    "wsfleet-state 1\nlisten a:1\nslots 2\nslot 1 -5 1 running\n",              /* negative pid */
+    "wsfleet-state 1\nlisten a:1\nslots 0\n",                                   /* no slots */
+    "wsfleet-state 1\nslots 2\n",                                               /* no address */
+    "wsfleet-state 1\nlisten a:1\nslots 2\nwhat 3\n",                           /* unknown line */
+    "wsfleet-state 1\nlisten a:1\nslots 2\nslots 2\n",                          /* twice */
+    "wsfleet-state 1 x\nlisten a:1\nslots 2\n",                                 /* trailing text */
 };
 
 START_TEST(bad_files_are_refused_with_a_reason)
@@ -140,8 +140,7 @@ START_TEST(judge_takes_only_this_slots_worker)
     s.generation = 3;
     ck_assert_int_eq(sup_adopt_judge(&s, 1, env, n, "ipc:///run/other/workers"),
                      SUP_ADOPT_STRANGER);
-    ck_assert_int_eq(sup_adopt_judge(&s, 1, env, n, "ipc:///run/wsfleet/work"),
-                     SUP_ADOPT_STRANGER);
+    ck_assert_int_eq(sup_adopt_judge(&s, 1, env, n, "ipc:///run/wsfleet/work"), SUP_ADOPT_STRANGER);
     /* A reused pid: some other program. */
     const char *const other[] = {"PATH=/bin", "HOME=/root", NULL};
     n = env_of(env, sizeof env, other);
@@ -152,8 +151,7 @@ END_TEST
 START_TEST(judge_leaves_the_dead_the_leaving_and_the_empty)
 {
     char env[1024];
-    const char *const ours[] = {"WSF_SUPERVISOR=" ENDPOINT, "WSF_SLOT=0", "WSF_GENERATION=1",
-                                NULL};
+    const char *const ours[] = {"WSF_SUPERVISOR=" ENDPOINT, "WSF_SLOT=0", "WSF_GENERATION=1", NULL};
     size_t n = env_of(env, sizeof env, ours);
     sup_adopt_slot s = {.pid = 42, .generation = 1, .state = SUP_SLOT_RUNNING};
     ck_assert_int_eq(sup_adopt_judge(&s, 0, NULL, 0, ENDPOINT), SUP_ADOPT_NONE);

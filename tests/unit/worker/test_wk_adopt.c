@@ -17,7 +17,7 @@ START_TEST(group_is_first_nlistens_nslots)
 }
 END_TEST
 
-static const char *const bad[] = {"",      "5",     "5,2",    "5,2,",  ",2,8",  "5,0,8",
+static const char *const bad[] = {"",      "5",      "5,2",   "5,2,",   ",2,8",      "5,0,8",
                                   "5,2,0", "5,2,8,", "x,2,8", "5,2,8x", "70000,1,1", "3,256,257"};
 
 START_TEST(bad_groups_are_refused_and_change_nothing)
