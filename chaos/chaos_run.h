@@ -107,6 +107,13 @@ struct chaos_run {
     pid_t crash_last_pid;
     /* the supervisor */
     bool sup_killed;
+    bool sup_away;         /* restarted or stopped by the drill: polls may fail until it answers */
+    bool sup_rebase;       /* restarted: the next poll starts the restart counters afresh */
+    pid_t sup_stopped_pid; /* stop-supervisor: SIGCONT due */
+    struct event *sup_cont_ev;
+    pid_t pids_before[CHAOS_SLOTS]; /* restart-supervisor: the workers it should adopt */
+    bool restarted;
+    int64_t adopted_max;
     /* wsctl polls */
     struct event *poll_ev;
     unsigned polls;
