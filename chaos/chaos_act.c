@@ -367,8 +367,9 @@ static void chaos_act_supervisor(chaos_run *run, const chaos_action *a)
             return;
         }
         chaos_remember_pid(run, run->fleet.pid);
-        chaos_fault_note(run, "SIGKILL wsfleetd pid %d, new wsfleetd pid %d on its run dir "
-                              "(%lld workers to adopt)",
+        chaos_fault_note(run,
+                         "SIGKILL wsfleetd pid %d, new wsfleetd pid %d on its run dir "
+                         "(%lld workers to adopt)",
                          (int)old, (int)run->fleet.pid, (long long)run->workers_last);
         return;
     }
@@ -378,8 +379,8 @@ static void chaos_act_supervisor(chaos_run *run, const chaos_action *a)
         ms = run->t_end - 2000 - now; /* a quick run: back before the timeline ends */
     }
     if (run->sup_stopped_pid > 0 || run->sup_cont_ev == NULL) {
-        run->sup_cont_ev = run->sup_cont_ev ? run->sup_cont_ev
-                                            : evtimer_new(run->base, chaos_on_sup_cont, run);
+        run->sup_cont_ev =
+            run->sup_cont_ev ? run->sup_cont_ev : evtimer_new(run->base, chaos_on_sup_cont, run);
         if (run->sup_stopped_pid > 0 || run->sup_cont_ev == NULL) {
             chaos_fault_note(run, "stop-supervisor: already stopped");
             return;

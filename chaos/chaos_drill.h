@@ -42,10 +42,12 @@ enum chaos_action_kind {
     CHAOS_ACT_SCALE,           /* scale N: wsctl scale N */
     CHAOS_ACT_RESTART,         /* restart TARGET [rolling]: wsctl restart (all or a slot) */
     CHAOS_ACT_AUTOSCALE,       /* autoscale on|off [min=N] [max=N]: wsctl autoscale */
-    CHAOS_ACT_RESTART_SUPERVISOR, /* restart-supervisor: SIGKILL wsfleetd, start a new one on
-                                   * the same run dir and config (it adopts the workers) */
-    CHAOS_ACT_STOP_SUPERVISOR,    /* stop-supervisor DUR: SIGSTOP wsfleetd, SIGCONT after DUR
-                                   * (at the latest 2 s before the timeline ends) */
+    /* restart-supervisor: SIGKILL wsfleetd, start a new one on the same run dir and config (it
+     * adopts the workers) */
+    CHAOS_ACT_RESTART_SUPERVISOR,
+    /* stop-supervisor DUR: SIGSTOP wsfleetd, SIGCONT after DUR (at the latest 2 s before the
+     * timeline ends) */
+    CHAOS_ACT_STOP_SUPERVISOR,
 };
 
 typedef struct chaos_action {
