@@ -71,7 +71,7 @@ static const char *sup_parse_line(sup_adopt_state *st, const char *line, bool *s
     if (sscanf(line, "listen %127s%n", rest, &end) == 1 && line[end] == '\0') {
         if (st->nlistens == SUP_ADOPT_MAX_LISTEN || strlen(rest) >= SUP_ADOPT_NAME_MAX)
             return "too many or too long listen lines";
-        snprintf(st->listen[st->nlistens++], SUP_ADOPT_NAME_MAX, "%s", rest);
+        memcpy(st->listen[st->nlistens++], rest, strlen(rest) + 1);
         return NULL;
     }
     if (sscanf(line, "slots %u%n", &u, &end) == 1 && line[end] == '\0') {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { echo, wsClosed } from './lib/worker.mjs';
+import { echo, withTimeout, wsClosed } from './lib/worker.mjs';
 import {
     countCloses, fleetdPath, iniText, makeTempDir, openMany, ownersOf, pidAlive, runProgram,
     signalPid, sleep, startFleet, stopFleet, waitGone,
@@ -85,7 +85,16 @@ describe('a supervisor restarted after SIGKILL', () => {
                     problems.push(problem);
                 }
             } else {
-                await fleet.stop(); // SIGKILLed earlier: removes its temp dir
+                // SIGKILLed earlier. Its workers, adopted and now stopped, wrote to its stderr:
+                // once they are all gone the pipe ends, and their sanitizer reports are in.
+                if (!fleet.child.stderr.readableEnded) {
+                    await withTimeout(once(fleet.child.stderr, 'end'), 15000,
+                        'the end of the adopted workers\' stderr').catch((err) => {
+                        problems.push(err.message);
+                    });
+                }
+                problems.push(...fleet.sanitizerReports());
+                await fleet.stop(); // removes its temp dir
             }
         }
         for (const dir of dirs) {
