@@ -107,6 +107,7 @@ describe('a supervisor restarted after SIGKILL', () => {
         async () => {
             const { fleet: first, runDir } = await firstFleet();
             const before = bySlot(await first.workers());
+            assert.equal((await first.status()).workers_adopted, 0);
             const clients = await openMany(first, 20);
             const codes = new Map();
             for (const ws of clients) {
@@ -126,6 +127,7 @@ describe('a supervisor restarted after SIGKILL', () => {
                 assert.equal(adopted.get(slot).state, 'running');
             }
             assert.equal(second.lines(/adopting worker pid/).length, 2, second.tail());
+            assert.equal((await second.status()).workers_adopted, 2);
             // Counters go on: the adoptees report the clients they kept.
             await second.waitWorkers((l) => l.reduce((n, w) => n + w.connections, 0) === 20,
                 10000, 'the adopted workers to report their 20 clients');
