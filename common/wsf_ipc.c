@@ -374,6 +374,9 @@ int wsf_ipc_pack_ctl_request(uint8_t *buf, size_t cap, const wsf_ctl_request *re
     r.autoscale_on = req->autoscale_on;
     r.min = req->min;
     r.max = req->max;
+    r.channel = (char *)req->channel;
+    r.data = (char *)req->data;
+    r.limit = req->limit;
     return wsf_pack(buf, cap, &r.base);
 }
 
@@ -390,7 +393,7 @@ static int wsf_unpack_ctl_request(wsf_ctl_request *out, const uint8_t *buf, size
     }
     memset(out, 0, sizeof *out);
     int command = (int)r->command;
-    out->command = command >= WSF_CTL_STATUS && command <= WSF_CTL_AUTOSCALE
+    out->command = command >= WSF_CTL_STATUS && command <= WSF_CTL_CHANNELS
                        ? (enum wsf_ctl_command)command
                        : WSF_CTL_NONE;
     out->slot = r->slot;
@@ -404,6 +407,9 @@ static int wsf_unpack_ctl_request(wsf_ctl_request *out, const uint8_t *buf, size
     out->autoscale_on = r->autoscale_on;
     out->min = r->min;
     out->max = r->max;
+    wsf_copy_str(out->channel, sizeof out->channel, r->channel);
+    wsf_copy_str(out->data, sizeof out->data, r->data);
+    out->limit = r->limit;
     wsfleet__ctl_request__free_unpacked(r, NULL);
     return 0;
 }
@@ -418,6 +424,7 @@ int wsf_ipc_pack_ctl_response(uint8_t *buf, size_t cap, const wsf_ctl_response *
 {
     Wsfleet__CtlResponse r = WSFLEET__CTL_RESPONSE__INIT;
     Wsfleet__FleetStatus st = WSFLEET__FLEET_STATUS__INIT;
+    Wsfleet__NatsStatus ns = WSFLEET__NATS_STATUS__INIT;
     Wsfleet__WorkerStatus ws[WSF_CTL_MAX_WORKERS];
     Wsfleet__WorkerStatus *wp[WSF_CTL_MAX_WORKERS];
     size_t n = res->nworkers < WSF_CTL_MAX_WORKERS ? res->nworkers : WSF_CTL_MAX_WORKERS;
@@ -471,6 +478,18 @@ int wsf_ipc_pack_ctl_response(uint8_t *buf, size_t cap, const wsf_ctl_response *
     }
     r.n_workers = n;
     r.workers = n ? wp : NULL;
+    if (res->has_nats) {
+        ns.mode = (char *)res->nats.mode;
+        ns.state = (char *)res->nats.state;
+        ns.pid = res->nats.pid;
+        ns.port = res->nats.port;
+        ns.restarts = res->nats.restarts;
+        ns.connected = res->nats.connected;
+        ns.stream = (char *)res->nats.stream;
+        r.nats = &ns;
+    }
+    r.offset = res->offset;
+    r.body = (char *)res->body;
     return wsf_pack(buf, cap, &r.base);
 }
 
@@ -534,6 +553,18 @@ static int wsf_unpack_ctl_response(wsf_ctl_response *out, const uint8_t *buf, si
         o->times_opened = w->times_opened;
     }
     out->nworkers = n;
+    if (r->nats) {
+        out->has_nats = true;
+        wsf_copy_str(out->nats.mode, sizeof out->nats.mode, r->nats->mode);
+        wsf_copy_str(out->nats.state, sizeof out->nats.state, r->nats->state);
+        out->nats.pid = r->nats->pid;
+        out->nats.port = r->nats->port;
+        out->nats.restarts = r->nats->restarts;
+        out->nats.connected = r->nats->connected;
+        wsf_copy_str(out->nats.stream, sizeof out->nats.stream, r->nats->stream);
+    }
+    out->offset = r->offset;
+    wsf_copy_str(out->body, sizeof out->body, r->body);
     wsfleet__ctl_response__free_unpacked(r, NULL);
     return 0;
 }
@@ -672,14 +703,17 @@ int wsf_ipc_send_ctl_response(wsf_ipc *ipc, const wsf_ctl_response *res)
 int wsf_ipc_ctl_call(void *zctx, const char *endpoint, const wsf_ctl_request *req,
                      wsf_ctl_response *out, int timeout_ms)
 {
-    uint8_t buf[256];
     int rc;
-    int n = wsf_ipc_pack_ctl_request(buf, sizeof buf, req);
-    if (n < 0)
-        return n;
-    void *sock = zmq_socket(zctx, ZMQ_REQ);
-    if (sock == NULL)
-        return -errno;
+    uint8_t *buf = malloc(WSF_IPC_MAX_MSG);
+    if (buf == NULL)
+        return -ENOMEM;
+    int n = wsf_ipc_pack_ctl_request(buf, WSF_IPC_MAX_MSG, req);
+    void *sock = n < 0 ? NULL : zmq_socket(zctx, ZMQ_REQ);
+    if (n < 0 || sock == NULL) {
+        rc = n < 0 ? n : -errno;
+        free(buf);
+        return rc;
+    }
     wsf_sock_options(sock);
     zmq_setsockopt(sock, ZMQ_SNDTIMEO, &timeout_ms, sizeof timeout_ms);
     zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
@@ -705,5 +739,6 @@ int wsf_ipc_ctl_call(void *zctx, const char *endpoint, const wsf_ctl_request *re
         out->version = seen;
 out:
     zmq_close(sock);
+    free(buf);
     return rc;
 }

@@ -65,9 +65,9 @@ typedef struct wsf_command {
     uint32_t drain_ms;
     bool accepting;
     uint32_t shed_count;
-    char fault[32];     /* WSF_CMD_FAULT: error, latency, hang, crash, memory, off */
-    double fault_value; /* error: probability 0..1; memory: MiB per second */
-    uint32_t fault_ms;  /* latency: added per message */
+    char fault[32];       /* WSF_CMD_FAULT: error, latency, hang, crash, memory, off */
+    double fault_value;   /* error: probability 0..1; memory: MiB per second */
+    uint32_t fault_ms;    /* latency: added per message */
     uint32_t duration_ms; /* the fault reverts by itself after this long */
 } wsf_command;
 
@@ -107,7 +107,14 @@ enum wsf_ctl_command {
     WSF_CTL_BREAKER_TRIP = 11,
     WSF_CTL_BREAKER_RESET = 12,
     WSF_CTL_AUTOSCALE = 13,
+    WSF_CTL_PUBLISH = 14,  /* channel, data -> offset */
+    WSF_CTL_HISTORY = 15,  /* channel, limit -> body */
+    WSF_CTL_CHANNELS = 16, /* -> body */
 };
+
+#define WSF_CTL_CHANNEL_MAX 256      /* a channel name (255 bytes) and its NUL */
+#define WSF_CTL_DATA_MAX 65536       /* a publication's JSON and its NUL */
+#define WSF_CTL_BODY_MAX (192 << 10) /* a JSON answer and its NUL */
 
 typedef struct wsf_ctl_request {
     enum wsf_ctl_command command;
@@ -122,6 +129,9 @@ typedef struct wsf_ctl_request {
     bool autoscale_on; /* WSF_CTL_AUTOSCALE */
     uint32_t min;      /* 0 = unchanged */
     uint32_t max;
+    char channel[WSF_CTL_CHANNEL_MAX]; /* WSF_CTL_PUBLISH, WSF_CTL_HISTORY */
+    char data[WSF_CTL_DATA_MAX];       /* WSF_CTL_PUBLISH: one JSON value */
+    uint32_t limit;                    /* WSF_CTL_HISTORY: 0 = the default */
 } wsf_ctl_request;
 
 typedef struct wsf_fleet_status {
@@ -165,6 +175,16 @@ typedef struct wsf_worker_status {
 
 #define WSF_CTL_MAX_WORKERS 256
 
+typedef struct wsf_nats_status {
+    char mode[12];  /* sidecar, external */
+    char state[12]; /* starting, running, backoff, stopping, stopped; external */
+    uint32_t pid;   /* the sidecar's, 0 when none */
+    uint32_t port;
+    uint32_t restarts;
+    bool connected; /* wsfleetd's own connection is up */
+    char stream[36];
+} wsf_nats_status;
+
 typedef struct wsf_ctl_response {
     bool ok;
     char error[256];
@@ -175,6 +195,10 @@ typedef struct wsf_ctl_response {
     wsf_worker_status workers[WSF_CTL_MAX_WORKERS];
     char server_version[32];
     uint32_t version; /* the answer's protocol version; set also when it was refused for it */
+    bool has_nats;    /* WSF_CTL_STATUS */
+    wsf_nats_status nats;
+    uint64_t offset;             /* WSF_CTL_PUBLISH */
+    char body[WSF_CTL_BODY_MAX]; /* WSF_CTL_HISTORY, WSF_CTL_CHANNELS: a JSON document */
 } wsf_ctl_response;
 
 #endif

@@ -208,6 +208,7 @@ static void dispatch(struct wsf_nats *n, struct wsf_nats_item *it)
         if (!n->freeing && !it->sub->closed) {
             struct wsf_nats_msg m = {
                 .subject = natsMsg_GetSubject(it->msg),
+                .reply = natsMsg_GetReply(it->msg),
                 .data = natsMsg_GetData(it->msg),
                 .len = (size_t)natsMsg_GetDataLength(it->msg),
                 .offset = wsf_nats_msg_seq(it->msg),
@@ -532,4 +533,13 @@ int wsf_nats_publish(struct wsf_nats *n, const char *subject, const void *data, 
         return -EINVAL;
     }
     return wsf_nats_errno(natsConnection_Publish(n->nc, subject, data, (int)len));
+}
+
+int wsf_nats_publish_request(struct wsf_nats *n, const char *subject, const char *reply,
+                             const void *data, size_t len)
+{
+    if (len > INT32_MAX || reply == NULL) {
+        return -EINVAL;
+    }
+    return wsf_nats_errno(natsConnection_PublishRequest(n->nc, subject, reply, data, (int)len));
 }

@@ -74,6 +74,7 @@ bool wsf_nats_is_connected(const struct wsf_nats *n);
 /* A message as the loop sees it; valid during the callback only. */
 struct wsf_nats_msg {
     const char *subject;
+    const char *reply; /* where a request wants its answer (wsf_nats_publish to it), or NULL */
     const char *data;
     size_t len;
     uint64_t offset;      /* stream sequence (Nats-Sequence header of a republished channel
@@ -104,5 +105,10 @@ void wsf_nats_sub_free(struct wsf_nats_sub *s);
 /* Publishes data (core NATS, no acknowledgement). Returns 0, -EINVAL, -ENOBUFS (reconnect buffer
  * full), -ENOTCONN (closed), -EIO. */
 int wsf_nats_publish(struct wsf_nats *n, const char *subject, const void *data, size_t len);
+
+/* Publishes data with a reply subject, for a scatter/gather: every responder answers on reply
+ * (subscribe to it first). Same returns as wsf_nats_publish. */
+int wsf_nats_publish_request(struct wsf_nats *n, const char *subject, const char *reply,
+                             const void *data, size_t len);
 
 #endif

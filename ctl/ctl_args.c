@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wsf_buf.h"
+#include "wsf_chenc.h"
+#include "wsf_chproto.h"
 #include "wsf_fault.h"
 #include "wsf_parse.h"
 
@@ -37,6 +40,11 @@ const char ctl_usage[] =
     "  autoscale on|off [--min N] [--max N]\n"
     "                              switch the autoscaler; --min and --max (1-256) bound\n"
     "                              the number of workers (default: unchanged)\n"
+    "  publish CHANNEL JSON|-      publish one JSON value (- reads it from stdin);\n"
+    "                              prints its offset\n"
+    "  history CHANNEL [--limit N] a channel's epoch, last offset and newest publications\n"
+    "                              (N: 1-1000, default 100)\n"
+    "  channels                    active channels and their subscribers per worker\n"
     "options:\n"
     "  -s, --socket SOCKET         control socket path (default RUNDIR/ctl)\n"
     "  --run-dir DIR               the supervisor's run directory (default $" CTL_RUN_DIR_ENV ",\n"
@@ -67,6 +75,9 @@ static const char *const ctl_command_names[] = {
     [WSF_CTL_BREAKER_TRIP] = "breaker trip",
     [WSF_CTL_BREAKER_RESET] = "breaker reset",
     [WSF_CTL_AUTOSCALE] = "autoscale",
+    [WSF_CTL_PUBLISH] = "publish",
+    [WSF_CTL_HISTORY] = "history",
+    [WSF_CTL_CHANNELS] = "channels",
 };
 
 #define CTL_NCOMMANDS (sizeof ctl_command_names / sizeof ctl_command_names[0])
@@ -138,6 +149,7 @@ enum ctl_value_opt {
     CTL_OPT_FOR,
     CTL_OPT_MIN,
     CTL_OPT_MAX,
+    CTL_OPT_LIMIT,
     CTL_OPT_NONE,
 };
 
@@ -145,6 +157,7 @@ static const char *const ctl_value_opts[] = {
     [CTL_OPT_SOCKET] = "--socket", [CTL_OPT_RUN_DIR] = "--run-dir", [CTL_OPT_TIMEOUT] = "--timeout",
     [CTL_OPT_DRAIN] = "--drain",   [CTL_OPT_RATE] = "--rate",       [CTL_OPT_MS] = "--ms",
     [CTL_OPT_FOR] = "--for",       [CTL_OPT_MIN] = "--min",         [CTL_OPT_MAX] = "--max",
+    [CTL_OPT_LIMIT] = "--limit",
 };
 
 /* Matches arg against the value options; sets *inline_value to the text after '=', or NULL. */
@@ -168,6 +181,25 @@ static enum ctl_value_opt ctl_match_value_opt(const char *arg, const char **inli
         }
     }
     return CTL_OPT_NONE;
+}
+
+int ctl_set_data(wsf_ctl_request *req, const char *json, size_t len, char *err, size_t errcap)
+{
+    wsf_buf b = {0};
+    int rc = -EINVAL;
+    if (wsf_ch_data_compact(&b, json, len) != 0) {
+        ctl_usage_error(err, errcap, "publish: the data is not one JSON value");
+    } else if (wsf_buf_pending(&b) >= sizeof req->data) {
+        ctl_usage_error(err, errcap, "publish: the data is longer than %d bytes",
+                        WSF_CTL_DATA_MAX - 1);
+        rc = -E2BIG;
+    } else {
+        memcpy(req->data, b.data + b.off, wsf_buf_pending(&b));
+        req->data[wsf_buf_pending(&b)] = '\0';
+        rc = 0;
+    }
+    wsf_buf_fini(&b);
+    return rc;
 }
 
 /* Reads "breaker [list|trip SLOT|reset SLOT]" into req; *want gets the positional arguments the
@@ -194,6 +226,31 @@ static int ctl_parse_breaker(wsf_ctl_request *req, int *want, char **pos, int np
         return ctl_usage_error(err, errcap, "invalid slot '%s' (breaker %s takes one slot number)",
                                pos[2], pos[1]);
     return CTL_PARSE_RUN;
+}
+
+/* "publish CHANNEL JSON|-" and "history CHANNEL": the channel, and the data in compact form. */
+static int ctl_parse_channel_cmd(ctl_args *out, int *want, char **pos, int npos, char *err,
+                                 size_t errcap)
+{
+    wsf_ctl_request *req = &out->req;
+    const char *name = ctl_command_name(req->command);
+    *want = req->command == WSF_CTL_PUBLISH ? 3 : 2;
+    if (npos < 2)
+        return ctl_usage_error(err, errcap, "%s needs a CHANNEL", name);
+    if (!wsf_ch_channel_is_valid(pos[1], strlen(pos[1])))
+        return ctl_usage_error(err, errcap,
+                               "invalid channel '%.100s' (1-255 of A-Z a-z 0-9 _ . : @ -)", pos[1]);
+    snprintf(req->channel, sizeof req->channel, "%s", pos[1]);
+    if (req->command != WSF_CTL_PUBLISH)
+        return CTL_PARSE_RUN;
+    if (npos < 3)
+        return ctl_usage_error(err, errcap, "publish needs the data: JSON, or - to read stdin");
+    if (strcmp(pos[2], "-") == 0) {
+        out->data_stdin = true;
+        return CTL_PARSE_RUN;
+    }
+    return ctl_set_data(req, pos[2], strlen(pos[2]), err, errcap) == 0 ? CTL_PARSE_RUN
+                                                                       : CTL_PARSE_USAGE;
 }
 
 /* Checks the positional arguments of the command and fills in the request. */
@@ -260,6 +317,13 @@ static int ctl_parse_command(ctl_args *out, char **pos, int npos, char *err, siz
         else if (strcmp(pos[1], "off") != 0)
             return ctl_usage_error(err, errcap, "invalid autoscale mode '%s' (on or off)", pos[1]);
         break;
+    case WSF_CTL_PUBLISH:
+    case WSF_CTL_HISTORY: {
+        int rc = ctl_parse_channel_cmd(out, &want, pos, npos, err, errcap);
+        if (rc != CTL_PARSE_RUN)
+            return rc;
+        break;
+    }
     default:
         break;
     }
@@ -279,6 +343,7 @@ int ctl_args_parse(ctl_args *out, int argc, char **argv, char *err, size_t errca
     bool drain_given = false;
     bool fault_given = false;
     bool bounds_given = false;
+    bool limit_given = false;
     bool options_done = false;
     uint32_t fault_for_ms = 10000;
     uint64_t v;
@@ -378,6 +443,13 @@ int ctl_args_parse(ctl_args *out, int argc, char **argv, char *err, size_t errca
                 a.req.max = (uint32_t)v;
             bounds_given = true;
             break;
+        case CTL_OPT_LIMIT:
+            if (wsf_parse_u64(&v, value, 1, 1000) != 0)
+                return ctl_usage_error(err, errcap, "invalid value '%s' for --limit (1-1000)",
+                                       value);
+            a.req.limit = (uint32_t)v;
+            limit_given = true;
+            break;
         case CTL_OPT_NONE:
             break;
         }
@@ -396,6 +468,8 @@ int ctl_args_parse(ctl_args *out, int argc, char **argv, char *err, size_t errca
         return ctl_usage_error(err, errcap, "--drain applies only to shutdown");
     if (fault_given && a.req.command != WSF_CTL_FAULT)
         return ctl_usage_error(err, errcap, "--rate, --ms and --for apply only to fault");
+    if (limit_given && a.req.command != WSF_CTL_HISTORY)
+        return ctl_usage_error(err, errcap, "--limit applies only to history");
     if (bounds_given && a.req.command != WSF_CTL_AUTOSCALE)
         return ctl_usage_error(err, errcap, "--min and --max apply only to autoscale");
     if (a.req.min != 0 && a.req.max != 0 && a.req.min > a.req.max)

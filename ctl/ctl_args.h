@@ -18,6 +18,7 @@ typedef struct ctl_args {
     const char *run_dir; /* --run-dir DIR, borrowed from argv; NULL when not given */
     bool json;           /* --json */
     int timeout_ms;      /* --timeout SEC (2) */
+    bool data_stdin;     /* publish CHANNEL -: the caller reads the data (ctl_set_data) */
 } ctl_args;
 
 enum ctl_parse_result {
@@ -38,8 +39,14 @@ extern const char ctl_usage_hint[];
  * scale N takes 0..UINT32_MAX; SLOT is 0..INT32_MAX, or "all" for restart (slot -1);
  * shutdown --drain SECONDS takes 1..86400 (without it drain_s is 0: the supervisor's default).
  * "breaker" alone is "breaker list"; autoscale --min/--max take 1..WSF_CTL_MAX_WORKERS, min not
- * above max, and stay 0 (unchanged) when not given. */
+ * above max, and stay 0 (unchanged) when not given. publish CHANNEL JSON checks the channel name
+ * and the JSON (compacted into req.data); "publish CHANNEL -" sets data_stdin instead.
+ * history CHANNEL [--limit N] takes N in 1..1000 (0 when not given: the supervisor's default). */
 int ctl_args_parse(ctl_args *out, int argc, char **argv, char *err, size_t errcap);
+
+/* Sets req->data to the compact form of json[0..len) (one JSON value, checked with
+ * wsf_ch_data_compact). Returns 0, or -EINVAL / -E2BIG with one line in err. */
+int ctl_set_data(wsf_ctl_request *req, const char *json, size_t len, char *err, size_t errcap);
 
 /* The control socket path: -s, else --run-dir + "/ctl", else env_run_dir + "/ctl" when env_run_dir
  * is non-empty, else "/run/wsfleet/ctl" for root and "./run/ctl" for others (the supervisor's

@@ -171,6 +171,113 @@ static json_t *ctl_status_json(const wsf_fleet_status *st)
     return o;
 }
 
+static json_t *ctl_nats_json(const wsf_nats_status *n)
+{
+    json_t *o = wsf_json_checked(json_object());
+    wsf_json_set(o, "mode", CTL_JSON_TEXT(n->mode));
+    wsf_json_set(o, "state", CTL_JSON_TEXT(n->state));
+    wsf_json_set(o, "pid", ctl_json_uint(n->pid));
+    wsf_json_set(o, "port", ctl_json_uint(n->port));
+    wsf_json_set(o, "restarts", ctl_json_uint(n->restarts));
+    wsf_json_set(o, "connected", json_boolean(n->connected));
+    wsf_json_set(o, "stream", CTL_JSON_TEXT(n->stream));
+    return o;
+}
+
+static void ctl_nats_human(FILE *out, const wsf_nats_status *n)
+{
+    fputs("nats:         ", out);
+    CTL_PUT_TEXT(out, n->mode);
+    if (strcmp(n->state, n->mode) != 0) {
+        fputc(' ', out);
+        CTL_PUT_TEXT(out, n->state);
+    }
+    if (n->pid != 0)
+        fprintf(out, ", pid %u", (unsigned)n->pid);
+    if (n->port != 0)
+        fprintf(out, ", port %u", (unsigned)n->port);
+    if (strcmp(n->mode, "sidecar") == 0)
+        fprintf(out, ", %u restarts", (unsigned)n->restarts);
+    fputs(n->connected ? "; connected" : "; not connected", out);
+    fputs(", stream ", out);
+    CTL_PUT_TEXT(out, n->stream);
+    fputc('\n', out);
+}
+
+/* history: "channel C  epoch E  offset N", then "OFFSET DATA" per publication, oldest first. */
+static int ctl_history_human(FILE *out, json_t *h)
+{
+    json_t *pubs = json_object_get(h, "pubs"), *pub;
+    const char *epoch = json_string_value(json_object_get(h, "epoch"));
+    const char *chan = json_string_value(json_object_get(h, "channel"));
+    size_t i;
+    if (!json_is_array(pubs) || epoch == NULL || chan == NULL)
+        return -EPROTO;
+    fputs("channel ", out);
+    ctl_put_text(out, chan, WSF_CTL_CHANNEL_MAX);
+    fputs("  epoch ", out);
+    ctl_put_text(out, epoch, 64);
+    fprintf(out, "  offset %lld  (%zu publications)\n",
+            (long long)json_integer_value(json_object_get(h, "offset")), json_array_size(pubs));
+    json_array_foreach(pubs, i, pub)
+    {
+        char *data = json_dumps(json_object_get(pub, "data"), JSON_COMPACT | JSON_ENCODE_ANY);
+        fprintf(out, "%lld ", (long long)json_integer_value(json_object_get(pub, "offset")));
+        if (data != NULL)
+            ctl_put_text(out, data, strlen(data));
+        fputc('\n', out);
+        free(data);
+    }
+    return 0;
+}
+
+/* channels: CHANNEL SUBSCRIBERS WORKERS (slot:count ...), then how many workers answered. */
+static int ctl_channels_human(FILE *out, json_t *c)
+{
+    json_t *totals = json_object_get(c, "channels"), *workers = json_object_get(c, "workers");
+    const char *name;
+    json_t *total, *w;
+    size_t i;
+    if (!json_is_object(totals) || !json_is_array(workers))
+        return -EPROTO;
+    fprintf(out, "%-32s %11s  %s\n", "CHANNEL", "SUBSCRIBERS", "PER WORKER (SLOT:N)");
+    json_object_foreach(totals, name, total)
+    {
+        char cell[CTL_CELL];
+        ctl_cell_text(cell, name, sizeof cell);
+        fprintf(out, "%-32s %11lld ", cell, (long long)json_integer_value(total));
+        json_array_foreach(workers, i, w)
+        {
+            json_t *n = json_object_get(json_object_get(w, "channels"), name);
+            if (n != NULL)
+                fprintf(out, " %lld:%lld",
+                        (long long)json_integer_value(json_object_get(w, "slot")),
+                        (long long)json_integer_value(n));
+        }
+        fputc('\n', out);
+    }
+    fprintf(out, "%lld of %lld running workers answered\n",
+            (long long)json_integer_value(json_object_get(c, "answered")),
+            (long long)json_integer_value(json_object_get(c, "running")));
+    return 0;
+}
+
+/* history and channels carry a JSON document: --json prints it, else a table of it. */
+static int ctl_body_render(FILE *out, enum wsf_ctl_command cmd, const wsf_ctl_response *res,
+                           bool json)
+{
+    json_t *doc = json_loadb(res->body, strnlen(res->body, sizeof res->body), 0, NULL);
+    int rc = 0;
+    if (!json_is_object(doc))
+        rc = -EPROTO;
+    else if (json)
+        ctl_json_dump(out, json_incref(doc));
+    else
+        rc = cmd == WSF_CTL_HISTORY ? ctl_history_human(out, doc) : ctl_channels_human(out, doc);
+    json_decref(doc);
+    return rc;
+}
+
 static void ctl_status_human(FILE *out, const wsf_ctl_response *res)
 {
     const wsf_fleet_status *st = &res->status;
@@ -205,6 +312,8 @@ static void ctl_status_human(FILE *out, const wsf_ctl_response *res)
     } else {
         fputs("none\n", out);
     }
+    if (res->has_nats)
+        ctl_nats_human(out, &res->nats);
     if (res->server_version[0] != '\0') {
         fputs("version:      ", out);
         CTL_PUT_TEXT(out, res->server_version);
@@ -391,9 +500,12 @@ int ctl_output_render(FILE *out, enum wsf_ctl_command cmd, const wsf_ctl_respons
     case WSF_CTL_STATUS:
         if (!res->has_status)
             return -EPROTO;
-        if (json)
-            ctl_json_dump(out, ctl_status_json(&res->status));
-        else
+        if (json) {
+            json_t *o = ctl_status_json(&res->status);
+            if (res->has_nats)
+                wsf_json_set(o, "nats", ctl_nats_json(&res->nats));
+            ctl_json_dump(out, o);
+        } else
             ctl_status_human(out, res);
         return 0;
     case WSF_CTL_WORKERS:
@@ -405,6 +517,18 @@ int ctl_output_render(FILE *out, enum wsf_ctl_command cmd, const wsf_ctl_respons
     case WSF_CTL_VERSION:
         ctl_version_render(out, res, json);
         return 0;
+    case WSF_CTL_PUBLISH:
+        if (json) {
+            json_t *o = wsf_json_checked(json_object());
+            wsf_json_set(o, "offset", ctl_json_uint(res->offset));
+            ctl_json_dump(out, o);
+        } else {
+            fprintf(out, "%llu\n", (unsigned long long)res->offset);
+        }
+        return 0;
+    case WSF_CTL_HISTORY:
+    case WSF_CTL_CHANNELS:
+        return ctl_body_render(out, cmd, res, json);
     default:
         break;
     }

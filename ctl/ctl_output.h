@@ -20,9 +20,18 @@ extern const char ctl_version[];
  *   last opening at now, the current Unix time), or a JSON array of objects with slot, pid,
  *   state (the breaker's), worker_state, failure_rate, opened_at (Unix time) and times_opened;
  * - version: wsctl's and the supervisor's versions;
+ * - status also shows the NATS broker (res->nats): a "nats:" line, or a "nats" object with mode,
+ *   state, pid, port, restarts, connected and stream;
+ * - publish: the offset, or {"offset":N};
+ * - history: "channel C  epoch E  offset N  (K publications)" and "OFFSET DATA" lines, or the
+ *   supervisor's JSON object {"channel","epoch","offset","pubs":[{"offset","data"}]};
+ * - channels: a table (CHANNEL SUBSCRIBERS PER WORKER as slot:count) and how many workers
+ *   answered, or the JSON object {"channels":{NAME:N},"workers":[{"pid","slot","channels"}],
+ *   "answered","running"};
  * - the others: the supervisor's message ("ok" when empty), or {"ok":true,"message":...}.
  * Strings from the wire are bounded by their arrays; control characters print as '?'.
- * Returns 0, or -EPROTO when a status answer carries no status (nothing is written then). */
+ * Returns 0, or -EPROTO when a status answer carries no status, or a history or channels answer
+ * no JSON object of that shape (nothing is written then). */
 int ctl_output_render(FILE *out, enum wsf_ctl_command cmd, const wsf_ctl_response *res, bool json,
                       uint64_t now);
 

@@ -1,6 +1,7 @@
 /* wsfleetd: supervises a fleet of wsworker processes. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include "sup_config.h"
 #include "sup_ctx.h"
+#include "sup_natsd.h"
 #include "sup_rundir.h"
 #include "wsf_limits.h"
 #include "wsf_log.h"
@@ -97,6 +99,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "wsfleetd: %s\n", err);
         return SUP_EXIT_USAGE;
     }
+    char natsd[PATH_MAX];
+    if (cfg.nats_url[0] == '\0' && sup_natsd_find_exe(natsd, sizeof natsd) != 0) {
+        /* The sidecar is part of the configuration: refused before anything starts. */
+        fprintf(stderr, "wsfleetd: %s\n", SUP_NATSD_MISSING);
+        return SUP_EXIT_USAGE;
+    }
     wsf_log_init("wsfleetd", WSF_LOG_INFO);
     sup_raise_nofile(&cfg);
     /* Before the fork, so the refusal reaches the caller's exit status; the daemon inherits the
@@ -126,7 +134,7 @@ int main(int argc, char **argv)
         sup_verdict(&verdict_fd, 0);
         rc = sup_ctx_run(ctx);
     } else {
-        rc = rc == SUP_SOCKETS_TAKEN ? SUP_EXIT_USAGE : EXIT_FAILURE;
+        rc = rc == SUP_SOCKETS_TAKEN || rc == SUP_NATSD_ENOEXEC ? SUP_EXIT_USAGE : EXIT_FAILURE;
         sup_verdict(&verdict_fd, rc);
     }
     sup_ctx_fini(ctx); /* removes the endpoints while the lock is still held */

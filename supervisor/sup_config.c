@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wsf_nats.h"
 #include "wsf_parse.h"
 
 #define SUP_MS_MAX UINT64_C(86400000) /* durations: 1 ms .. 1 day */
@@ -22,6 +23,8 @@ enum sup_key_type {
     SUP_T_MS32,
     SUP_T_MS64,
     SUP_T_BOOL, /* yes|no, true|false, on|off, 1|0, into a uint32_t */
+    SUP_T_URLS, /* a NATS URL or a comma list, appended (repeatable) */
+    SUP_T_STREAM,
 };
 
 enum sup_key_id {
@@ -67,6 +70,9 @@ enum sup_key_id {
     K_RB_MIN_EXCESS,
     K_DR_ENABLED,
     K_DR_MAX_MEMORY,
+    K_NATS_URL,
+    K_NATS_STREAM,
+    K_NATS_STORE,
     K_NKEYS
 };
 
@@ -144,6 +150,9 @@ static const sup_key sup_keys[K_NKEYS] = {
     [K_DR_ENABLED] = {"drills", "enabled", SUP_T_BOOL, SUP_CFG(drills_enabled), 0, 1},
     [K_DR_MAX_MEMORY] = {"drills", "max_memory", SUP_T_U64, SUP_CFG(drills_max_memory),
                          UINT64_C(1) << 20, UINT64_C(1) << 40},
+    [K_NATS_URL] = {"nats", "url", SUP_T_URLS, SUP_CFG(nats_url), 0, 0},
+    [K_NATS_STREAM] = {"nats", "stream", SUP_T_STREAM, SUP_CFG(nats_stream), 0, 0},
+    [K_NATS_STORE] = {"nats", "store_dir", SUP_T_PATH, SUP_CFG(nats_store_dir), 0, 0},
 };
 
 /* Where a key's value came from, for messages about two keys at once. */
@@ -163,13 +172,15 @@ typedef struct sup_parse {
     int line;
     bool listen_from_file; /* the file's first listen replaced the default */
     bool listen_from_flag; /* the first --listen replaced the file's list */
+    wsf_chconf chconf;     /* [channels] and [namespace NAME] */
     sup_origin origin[K_NKEYS];
 } sup_parse;
 
 static const char sup_usage[] =
     "usage: wsfleetd [options]\n"
     "  -c, --config FILE      INI file: [fleet] [workers] [restart] [worker] [breaker]\n"
-    "                         [autoscale] [rebalance] [drills] (none)\n"
+    "                         [autoscale] [rebalance] [drills] [nats] [channels]\n"
+    "                         [namespace NAME] (none)\n"
     "  --listen HOST:PORT     listen address, repeatable; [V6HOST]:PORT for IPv6\n"
     "                         (default 127.0.0.1:8080)\n"
     "  --workers N            number of workers (number of CPUs, at least 2)\n"
@@ -207,6 +218,7 @@ void sup_config_init(sup_config *cfg, unsigned euid, long ncpu)
     sup_rebalance_policy_init(&cfg->rebalance);
     cfg->rebalance_enabled = 1;
     cfg->drills_max_memory = SUP_DRILLS_MAX_MEMORY;
+    snprintf(cfg->nats_stream, sizeof cfg->nats_stream, "%s", WSF_NATS_STREAM_DEFAULT);
 }
 
 /* Records the first error only: later ones are usually consequences. */
@@ -349,6 +361,13 @@ static int sup_set(sup_config *cfg, int key, const char *value, bool first_of_so
         if (sup_parse_bool(&v, value, why, whylen) != 0)
             return -1;
         break;
+    case SUP_T_URLS:
+        return sup_chcfg_add_urls(base + k->off, value, why, whylen);
+    case SUP_T_STREAM:
+        if (sup_chcfg_check_stream(value, why, whylen) != 0)
+            return -1;
+        snprintf(base + k->off, SUP_NATS_STREAM_MAX, "%s", value);
+        return 0;
     }
     if (k->type == SUP_T_U32 || k->type == SUP_T_MS32 || k->type == SUP_T_BOOL) {
         uint32_t v32 = (uint32_t)v;
@@ -369,9 +388,19 @@ static int sup_ini_handler(void *user, const char *section, const char *name, co
         ps->err_line = ps->line;
         sup_fail(ps,
                  "%s:%d: %s: key outside any section (start with [fleet], [workers], "
-                 "[restart], [worker], [breaker], [autoscale], [rebalance] or [drills])",
+                 "[restart], [worker], [breaker], [autoscale], [rebalance], [drills], [nats], "
+                 "[channels] or [namespace NAME])",
                  ps->file, ps->line, name);
         return 0;
+    }
+    if (wsf_chconf_owns_section(section)) {
+        const char *bad = wsf_chconf_set(&ps->chconf, section, name, value);
+        if (bad != NULL) {
+            ps->err_line = ps->line;
+            sup_fail(ps, "%s:%d: [%s] %s: %s", ps->file, ps->line, section, name, bad);
+            return 0;
+        }
+        return 1;
     }
     bool known_section = false;
     for (int key = 0; key < K_NKEYS; key++) {
@@ -400,6 +429,37 @@ static int sup_ini_handler(void *user, const char *section, const char *name, co
     return 0;
 }
 
+/* inih reports no section without keys: a "[namespace NAME]" header defines the namespace even
+ * when empty, so that its channels take [channels] instead of being refused as undefined. */
+static void sup_ini_section_line(sup_parse *ps, const char *line)
+{
+    static const char prefix[] = "namespace ";
+    char name[WSF_CHCONF_MAX_NAME + 2];
+    while (*line == ' ' || *line == '\t')
+        line++;
+    if (*line != '[' || strncmp(line + 1, prefix, sizeof prefix - 1) != 0)
+        return;
+    const char *p = line + sizeof prefix;
+    while (*p == ' ')
+        p++;
+    const char *end = strchr(p, ']');
+    if (end == NULL)
+        return; /* inih reports the syntax error */
+    size_t len = (size_t)(end - p);
+    while (len > 0 && p[len - 1] == ' ')
+        len--;
+    if (len >= sizeof name)
+        len = sizeof name - 1; /* too long: wsf_chconf_add_namespace says so */
+    memcpy(name, p, len);
+    name[len] = '\0';
+    const char *bad = wsf_chconf_add_namespace(&ps->chconf, name);
+    if (bad != NULL) {
+        if (!ps->failed)
+            ps->err_line = ps->line;
+        sup_fail(ps, "%s:%d: [namespace %s]: %s", ps->file, ps->line, name, bad);
+    }
+}
+
 /* fgets for inih that counts lines and refuses those longer than inih's buffer. */
 static char *sup_ini_reader(char *str, int num, void *stream)
 {
@@ -418,6 +478,7 @@ static char *sup_ini_reader(char *str, int num, void *stream)
             sup_fail(ps, "%s:%d: line longer than %d characters", ps->file, ps->line, num - 2);
         }
     }
+    sup_ini_section_line(ps, str);
     return str;
 }
 
@@ -558,9 +619,37 @@ static void sup_flag(sup_parse *ps, int opt, const char *value)
     ps->origin[key] = (sup_origin){.line = -1, .flag = flag};
 }
 
+/* The effective channel settings, once the file is read. */
+static int sup_channels_resolve(sup_parse *ps)
+{
+    sup_config *c = ps->cfg;
+    if (sup_chcfg_render(c->channels_ini, sizeof c->channels_ini, &ps->chconf,
+                         &c->channels_max_history, &c->channels_max_ttl_s) < 0) {
+        sup_fail(ps, "%s: [channels] and [namespace] sections take more than %d bytes", ps->file,
+                 SUP_CHANNELS_INI_MAX - 1);
+        return -1;
+    }
+    return 0;
+}
+
+static int sup_config_parse_in(sup_parse *ps, int argc, char **argv);
+
 int sup_config_parse(sup_config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
     sup_parse ps = {.cfg = cfg, .err = err, .errlen = errlen, .file = ""};
+    wsf_chconf_init(&ps.chconf);
+    int rc = sup_config_parse_in(&ps, argc, argv);
+    if (rc == SUP_CONFIG_RUN && sup_channels_resolve(&ps) != 0)
+        rc = SUP_CONFIG_ERROR;
+    wsf_chconf_fini(&ps.chconf);
+    return rc;
+}
+
+static int sup_config_parse_in(sup_parse *ps, int argc, char **argv)
+{
+    sup_config *cfg = ps->cfg;
+    char *err = ps->err;
+    size_t errlen = ps->errlen;
     const char *file = NULL;
     int opt;
     if (errlen > 0)
@@ -577,20 +666,20 @@ int sup_config_parse(sup_config *cfg, int argc, char **argv, char *err, size_t e
         if (opt == 'c')
             file = optarg;
         else if (opt == ':')
-            sup_fail(&ps, "%s: needs a value", argv[optind - 1]);
+            sup_fail(ps, "%s: needs a value", argv[optind - 1]);
         else if (opt == '?' && optopt >= SUP_OPT_LISTEN)
-            sup_fail(&ps, "%s: takes no value", argv[optind - 1]);
+            sup_fail(ps, "%s: takes no value", argv[optind - 1]);
         else if (opt == '?' && optopt != 0)
-            sup_fail(&ps, "-%c: unknown option (see --help)", optopt);
+            sup_fail(ps, "-%c: unknown option (see --help)", optopt);
         else if (opt == '?')
-            sup_fail(&ps, "%s: unknown option (see --help)", argv[optind - 1]);
+            sup_fail(ps, "%s: unknown option (see --help)", argv[optind - 1]);
     }
-    if (!ps.failed && optind < argc)
-        sup_fail(&ps, "%s: unexpected argument (see --help)", argv[optind]);
-    if (ps.failed)
+    if (!ps->failed && optind < argc)
+        sup_fail(ps, "%s: unexpected argument (see --help)", argv[optind]);
+    if (ps->failed)
         return SUP_CONFIG_ERROR;
 
-    if (file != NULL && sup_load_file(&ps, file) != 0)
+    if (file != NULL && sup_load_file(ps, file) != 0)
         return SUP_CONFIG_ERROR;
 
     /* Second pass: the flags override the file. */
@@ -599,11 +688,11 @@ int sup_config_parse(sup_config *cfg, int argc, char **argv, char *err, size_t e
         if (opt == SUP_OPT_FOREGROUND)
             cfg->foreground = true;
         else if (opt == SUP_OPT_LISTEN || opt == SUP_OPT_WORKERS || opt == SUP_OPT_RUN_DIR)
-            sup_flag(&ps, opt, optarg);
+            sup_flag(ps, opt, optarg);
     }
-    if (ps.failed)
+    if (ps->failed)
         return SUP_CONFIG_ERROR;
-    return sup_resolve(&ps) == 0 ? SUP_CONFIG_RUN : SUP_CONFIG_ERROR;
+    return sup_resolve(ps) == 0 ? SUP_CONFIG_RUN : SUP_CONFIG_ERROR;
 }
 
 /* The [worker] keys, in the order their flags are passed to wsworker. */

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "sup_breaker.h"
+#include "sup_chcfg.h"
 #include "sup_restart.h"
 #include "sup_scaler.h"
 
@@ -69,6 +70,16 @@ typedef struct sup_config {
     /* [drills]: fault injection (wsctl fault) */
     uint32_t drills_enabled;    /* enabled = yes|no (no): otherwise every fault is refused */
     uint64_t drills_max_memory; /* max_memory BYTES (256 MiB): what a memory fault may grow to */
+    /* [nats] */
+    char nats_url[SUP_NATS_URLS_MAX];      /* url, repeatable or a comma list; empty: the sidecar */
+    char nats_stream[SUP_NATS_STREAM_MAX]; /* stream (WSF) */
+    char nats_store_dir[SUP_CONFIG_PATH_MAX]; /* store_dir; empty: RUNDIR/nats, or
+                                                 /var/lib/wsfleet/nats as root in /run/wsfleet */
+    /* [channels] and [namespace NAME], checked by wsf_chconf: the effective settings as the
+     * workers read them (every key of every section), and the stream's limits over them */
+    char channels_ini[SUP_CHANNELS_INI_MAX];
+    uint32_t channels_max_history; /* largest history_size */
+    uint32_t channels_max_ttl_s;   /* largest history_ttl */
 } sup_config;
 
 /* Fills in the defaults. euid picks the run directory (0: /run/wsfleet, else ./run); ncpu is the
@@ -77,7 +88,8 @@ void sup_config_init(sup_config *cfg, unsigned euid, long ncpu);
 
 /* Parses `wsfleetd [-c FILE] [--listen HOST:PORT]... [--workers N] [--run-dir DIR] [--foreground]
  * [--help] [--version]` over a config set up by sup_config_init: reads FILE (INI: sections
- * [fleet], [workers], [restart], [worker]; durations in seconds with an optional fraction), then
+ * [fleet], [workers], [restart], [worker], ..., [nats], and [channels] and [namespace NAME] through
+ * wsf_chconf; durations in seconds with an optional fraction), then
  * applies the flags, which override the file; the first --listen replaces the file's list, and the
  * first listen key of the file replaces the default. Then checks min <= count <= max <= 256,
  * base_delay <= max_delay and report_interval < hang_timeout; a count left at its default is

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "sup_adopt.h"
+#include "sup_channels.h"
 #include "sup_ctx.h"
 #include "wsf_fault.h"
 #include "wsf_log.h"
@@ -253,6 +254,7 @@ void sup_ctl_handle(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *
     case WSF_CTL_STATUS:
         res->has_status = true;
         sup_fill_status(ctx, &res->status, now);
+        sup_channels_status(ctx, res);
         res->ok = true;
         return;
     case WSF_CTL_WORKERS:
@@ -306,6 +308,11 @@ void sup_ctl_handle(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *
         return;
     case WSF_CTL_FAULT:
         sup_ctl_fault(ctx, req, res);
+        return;
+    case WSF_CTL_PUBLISH:
+    case WSF_CTL_HISTORY:
+    case WSF_CTL_CHANNELS:
+        sup_channels_ctl(ctx, req, res); /* most often answered later */
         return;
     default:
         snprintf(res->error, sizeof res->error, "unknown command");

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "sup_adopt.h"
+#include "sup_channels.h"
 #include "wsf_log.h"
 
 #define SUP_TICK_MS 100
@@ -48,13 +49,13 @@ static sup_slot *sup_slot_by_pid(sup_ctx *ctx, pid_t pid)
     return NULL;
 }
 
-static bool sup_all_stopped(const sup_ctx *ctx)
+static bool sup_all_stopped(sup_ctx *ctx)
 {
     for (unsigned i = 0; i < ctx->nslots; i++) {
         if (ctx->slots[i].pid != 0)
             return false;
     }
-    return true;
+    return sup_channels_stopped(ctx); /* the sidecar goes last */
 }
 
 static void sup_on_sigchld(evutil_socket_t sig, short what, void *arg)
@@ -68,6 +69,8 @@ static void sup_on_sigchld(evutil_socket_t sig, short what, void *arg)
         sup_slot *slot = sup_slot_by_pid(ctx, pid);
         if (slot != NULL)
             sup_slot_on_exit(ctx, slot, status);
+        else
+            sup_channels_reap(ctx, pid, status);
     }
     if (ctx->stopping && sup_all_stopped(ctx))
         event_base_loopbreak(ctx->base);
@@ -186,14 +189,34 @@ static void sup_ctl_reopen(sup_ctx *ctx)
         wsf_log_error("control endpoint %s: cannot watch it again", ctx->ctl_endpoint);
 }
 
+/* Sends one answer; false when the socket had to be reopened. */
+static bool sup_ctl_send(sup_ctx *ctx, const wsf_ctl_response *res)
+{
+    int rc = wsf_ipc_send_ctl_response(ctx->ctl_ipc, res);
+    if (rc != 0) {
+        /* A REP socket that could not reply refuses to receive again: start it afresh. */
+        wsf_log_warn("control endpoint: reply failed: %s; reopening it", strerror(-rc));
+        sup_ctl_reopen(ctx);
+        return false;
+    }
+    return true;
+}
+
+void sup_ctl_reply(sup_ctx *ctx, const wsf_ctl_response *res)
+{
+    if (ctx->ctl_ipc != NULL && sup_ctl_send(ctx, res) && wsf_ipc_has_input(ctx->ctl_ipc))
+        event_active(ctx->ctl_ev, EV_READ, 0);
+}
+
 static void sup_on_ctl_ipc(evutil_socket_t fd, short what, void *arg)
 {
     sup_ctx *ctx = arg;
-    wsf_ctl_request req;
+    static wsf_ctl_request req; /* large (a publication); the loop is single-threaded */
     int rc;
     (void)fd;
     (void)what;
-    while ((rc = wsf_ipc_recv_ctl_request(ctx->ctl_ipc, &req)) != 0) {
+    while (!sup_channels_ctl_pending(ctx) &&
+           (rc = wsf_ipc_recv_ctl_request(ctx->ctl_ipc, &req)) != 0) {
         if (rc < 0 && rc != -EPROTO && rc != WSF_IPC_EVERSION) {
             wsf_log_warn("control endpoint: receive failed: %s", strerror(-rc));
             break;
@@ -215,14 +238,14 @@ static void sup_on_ctl_ipc(evutil_socket_t fd, short what, void *arg)
         } else {
             sup_ctl_handle(ctx, &req, res);
         }
-        rc = wsf_ipc_send_ctl_response(ctx->ctl_ipc, res);
-        free(res);
-        if (rc != 0) {
-            /* A REP socket that could not reply refuses to receive again: start it afresh. */
-            wsf_log_warn("control endpoint: reply failed: %s; reopening it", strerror(-rc));
-            sup_ctl_reopen(ctx);
-            return;
+        if (sup_channels_ctl_pending(ctx)) {
+            free(res); /* answered later, through sup_ctl_reply */
+            break;
         }
+        bool sent = sup_ctl_send(ctx, res);
+        free(res);
+        if (!sent)
+            return;
     }
     /* A reply can consume the notification edge of the worker socket's neighbour: recheck. */
     if (wsf_ipc_has_input(ctx->workers_ipc))
@@ -251,6 +274,7 @@ static void sup_on_tick(evutil_socket_t fd, short what, void *arg)
     }
     sup_sockets_steer(ctx);
     sup_notify_tick(ctx, now);
+    sup_channels_tick(ctx, now);
     if (ctx->stopping) {
         if (sup_all_stopped(ctx)) {
             event_base_loopbreak(ctx->base);
@@ -416,6 +440,9 @@ int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg)
     wsf_log_info("control socket %s; %u workers (min %u, max %u), worker %s", ctx->ctl_path,
                  ctx->desired, cfg->workers_min, cfg->workers_max, ctx->worker_bin);
     sup_notify_start(ctx, sup_now_ms());
+    int crc = sup_channels_start(ctx); /* the sidecar, before the workers */
+    if (crc != 0)
+        return crc;
     for (unsigned i = 0; i < ctx->desired; i++)
         sup_slot_event(ctx, &ctx->slots[i], SUP_LC_EV_WANT, 0, 0);
     return 0;
@@ -440,6 +467,7 @@ void sup_ctx_fini(sup_ctx *ctx)
         if (evs[i])
             event_free(evs[i]);
     }
+    sup_channels_fini(ctx);
     wsf_ipc_free(ctx->workers_ipc);
     wsf_ipc_free(ctx->ctl_ipc);
     wsf_ipc_context_free(ctx->zctx);

@@ -79,6 +79,8 @@ typedef struct sup_ctx {
     uint64_t breaker_eval_ms; /* last fleet-wide breaker evaluation */
     sup_notify notify;        /* systemd readiness and watchdog (sup_notify.c) */
     struct sup_adopt *adopt;  /* adoption of a dead supervisor's workers (sup_adopt.c) */
+    /* The sidecar, wsfleetd's NATS connection, deferred wsctl answers (sup_channels.c). */
+    struct sup_channels *channels;
 } sup_ctx;
 
 /* Monotonic milliseconds. */
@@ -126,5 +128,8 @@ void sup_reload(sup_ctx *ctx, wsf_ctl_response *res);
 
 /* wsctl requests (sup_ctl.c). */
 void sup_ctl_handle(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *res);
+
+/* Sends a deferred wsctl answer (sup_channels.c) and reads the control socket again. */
+void sup_ctl_reply(sup_ctx *ctx, const wsf_ctl_response *res);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sup_channels.h"
 #include "sup_ctx.h"
 #include "wsf_log.h"
 
@@ -16,7 +17,8 @@ static bool sup_workers_differ(const sup_config *a, const sup_config *b)
            strcmp(a->worker_bin, b->worker_bin) != 0 || a->orphan_grace_ms != b->orphan_grace_ms ||
            a->report_interval_ms != b->report_interval_ms ||
            a->drain_timeout_ms != b->drain_timeout_ms || a->drills_enabled != b->drills_enabled ||
-           a->drills_max_memory != b->drills_max_memory;
+           a->drills_max_memory != b->drills_max_memory ||
+           strcmp(a->channels_ini, b->channels_ini) != 0;
 }
 
 /* Names the first fixed setting that differs, or NULL. */
@@ -28,6 +30,9 @@ static const char *sup_fixed_change(const sup_config *a, const sup_config *b)
         return "[fleet] run_dir";
     if (a->workers_max != b->workers_max)
         return "[workers] max";
+    if (strcmp(a->nats_url, b->nats_url) != 0 || strcmp(a->nats_stream, b->nats_stream) != 0 ||
+        strcmp(a->nats_store_dir, b->nats_store_dir) != 0)
+        return "[nats]";
     return NULL;
 }
 
@@ -65,6 +70,7 @@ static void sup_reload_apply(sup_ctx *ctx, wsf_ctl_response *res)
         sup_find_worker_bin(ctx);
         return;
     }
+    sup_channels_reloaded(ctx);
     if (desired != ctx->desired)
         sup_scale(ctx, desired, err, sizeof err);
     if (restart_workers)

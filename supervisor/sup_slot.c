@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "sup_adopt.h"
+#include "sup_channels.h"
 #include "sup_ctx.h"
 #include "wsf_buf.h"
 #include "wsf_log.h"
@@ -131,7 +132,8 @@ static void sup_spawn_args_init(sup_spawn_args *a, const sup_ctx *ctx, const sup
     a->moved = wsf_xcalloc(ctx->nlistens * (ctx->nslots + 1) + 1, sizeof *a->moved);
 
     sup_config_worker_args(&a->wargs, cfg);
-    a->argv = wsf_xcalloc(SUP_SLOT_FIXED_ARGS + a->wargs.argc + 1, sizeof *a->argv);
+    a->argv = wsf_xcalloc(SUP_SLOT_FIXED_ARGS + a->wargs.argc + SUP_CHANNELS_WORKER_ARGS + 1,
+                          sizeof *a->argv);
     snprintf(a->num[0], sizeof a->num[0], "%.3f", cfg->orphan_grace_ms / 1000.0);
     snprintf(a->num[1], sizeof a->num[1], "%.3f", cfg->report_interval_ms / 1000.0);
     snprintf(a->num[2], sizeof a->num[2], "%.3f", cfg->drain_timeout_ms / 1000.0);
@@ -144,6 +146,7 @@ static void sup_spawn_args_init(sup_spawn_args *a, const sup_ctx *ctx, const sup
     a->argv[argc++] = a->num[2];
     for (size_t i = 0; i < a->wargs.argc; i++)
         a->argv[argc++] = a->wargs.argv[i];
+    argc = sup_channels_worker_args(ctx, a->argv, argc);
     a->argv[argc] = NULL;
 }
 

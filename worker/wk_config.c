@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,11 @@ static const char wk_usage[] =
     "  --report-interval SEC      statistics to the supervisor this often (1)\n"
     "  --drills-max-memory BYTES  accept fault injection from the supervisor, memory faults\n"
     "                             up to BYTES (without it every fault is refused)\n"
+    "  --nats-url URL[,URL...]    serve /channels (wsfleet.v1) over this NATS (with JetStream)\n"
+    "  --nats-url-file PATH       the same, read from the file's first line (keeps a token\n"
+    "                             out of argv)\n"
+    "  --channels-config PATH     [channels] and [namespace NAME] settings (INI)\n"
+    "  --nats-stream NAME         the channels' JetStream stream (WSF)\n"
     "Under wsfleetd, the environment carries WSF_LISTEN_FDS, WSF_SUPERVISOR, WSF_SLOT,\n"
     "WSF_GENERATION and WSF_PARENT_FD.\n"
     "  --help, --version\n";
@@ -50,6 +56,15 @@ void wk_config_init(wk_config *cfg)
     cfg->orphan_grace_ms = 60000;
     cfg->report_ms = 1000;
     cfg->parent_fd = -1;
+    cfg->nats_stream = "WSF";
+}
+
+/* A JetStream stream name: 1..64 bytes of [A-Za-z0-9_-] (no '.', '*', '>' or spaces). */
+static bool wk_config_stream_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n > 0 && n <= 64 &&
+           s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")] == '\0';
 }
 
 int wk_config_parse(wk_config *cfg, int argc, char **argv)
@@ -69,6 +84,10 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         OPT_ORPHAN_GRACE,
         OPT_REPORT_INTERVAL,
         OPT_DRILLS_MAX_MEMORY,
+        OPT_NATS_URL,
+        OPT_NATS_URL_FILE,
+        OPT_CHANNELS_CONFIG,
+        OPT_NATS_STREAM,
         OPT_HELP,
         OPT_VERSION,
     };
@@ -87,6 +106,10 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         {"orphan-grace", required_argument, NULL, OPT_ORPHAN_GRACE},
         {"report-interval", required_argument, NULL, OPT_REPORT_INTERVAL},
         {"drills-max-memory", required_argument, NULL, OPT_DRILLS_MAX_MEMORY},
+        {"nats-url", required_argument, NULL, OPT_NATS_URL},
+        {"nats-url-file", required_argument, NULL, OPT_NATS_URL_FILE},
+        {"channels-config", required_argument, NULL, OPT_CHANNELS_CONFIG},
+        {"nats-stream", required_argument, NULL, OPT_NATS_STREAM},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -147,6 +170,22 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         case OPT_DRILLS_MAX_MEMORY:
             bad = wsf_parse_u64(&cfg->drills_max_memory, optarg, 1, UINT64_C(1) << 40);
             break;
+        case OPT_NATS_URL:
+            cfg->nats_url = optarg;
+            bad = *optarg == '\0';
+            break;
+        case OPT_NATS_URL_FILE:
+            cfg->nats_url_file = optarg;
+            bad = *optarg == '\0';
+            break;
+        case OPT_CHANNELS_CONFIG:
+            cfg->channels_config = optarg;
+            bad = *optarg == '\0';
+            break;
+        case OPT_NATS_STREAM:
+            cfg->nats_stream = optarg;
+            bad = !wk_config_stream_ok(optarg);
+            break;
         case OPT_HELP:
             fputs(wk_usage, stdout);
             return 1;
@@ -163,6 +202,10 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
                     opts[opt - OPT_LISTEN].name);
             return -1;
         }
+    }
+    if (cfg->nats_url != NULL && cfg->nats_url_file != NULL) {
+        fprintf(stderr, "wsworker: --nats-url and --nats-url-file exclude each other\n");
+        return -1;
     }
     if (optind < argc) {
         fprintf(stderr, "wsworker: unexpected argument '%s'\n%s", argv[optind], wk_usage);

@@ -26,6 +26,10 @@ typedef struct wk_config {
     uint32_t report_ms;           /* --report-interval SEC (1): Reports to the supervisor */
     uint64_t drills_max_memory;   /* --drills-max-memory BYTES: accept the supervisor's faults,
                                      memory ones up to BYTES; 0 (not given): refuse them all */
+    const char *nats_url;         /* --nats-url URL[,URL...]: channels on, over this NATS */
+    const char *nats_url_file;    /* --nats-url-file PATH: the same, from the file's first line */
+    const char *channels_config;  /* --channels-config PATH: [channels] and [namespace NAME] */
+    const char *nats_stream;      /* --nats-stream NAME (WSF): the channels' JetStream stream */
 
     /* Fleet mode, set by the supervisor through the environment (wk_config_from_env). */
     int listen_fds[WK_MAX_LISTEN]; /* WSF_LISTEN_FDS=3,4: inherited listening sockets */

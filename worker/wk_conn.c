@@ -6,6 +6,7 @@
 #include "wk_conn.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <event2/event.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -79,6 +80,8 @@ static void wk_conn_kill(wk_conn *c)
         return;
     wk_ctx *ctx = c->ctx;
     c->dead = true;
+    if (c->service != NULL && c->service->on_close != NULL)
+        c->service->on_close(c);
     event_del(&c->ev);
     close(c->fd);
     c->fd = -1;
@@ -149,10 +152,14 @@ static int wk_conn_flush(wk_conn *c)
 
     if (wsf_buf_pending(&c->out) > 0) {
         if (c->state == WK_CONN_OPEN && wsf_buf_pending(&c->out) > ctx->cfg.max_backlog) {
-            /* The client is not reading: stop producing for it (§7.4.1 1008, policy). */
-            wsf_log_info("conn fd=%d: %zu bytes of output backlog, closing with 1008", c->fd,
-                         wsf_buf_pending(&c->out));
-            wk_conn_close(c, WS_CLOSE_POLICY, "backlog limit");
+            /* The client is not reading: stop producing for it (§7.4.1 1008, policy; a service
+             * may say otherwise, /channels says 4001 "lagging, resume"). */
+            unsigned code =
+                c->service && c->service->backlog_code ? c->service->backlog_code : WS_CLOSE_POLICY;
+            wsf_log_info("conn fd=%d: %zu bytes of output backlog, closing with %u", c->fd,
+                         wsf_buf_pending(&c->out), code);
+            wk_conn_close(c, code,
+                          code == WS_CLOSE_POLICY ? "backlog limit" : c->service->backlog_reason);
             if (c->dead)
                 return -1;
         }
@@ -196,6 +203,24 @@ void wk_conn_send(wk_conn *c, int opcode, const uint8_t *data, size_t len)
     c->ctx->stats.messages_out++;
     wk_conn_queue(c, opcode, data, len);
     wk_conn_kick(c);
+}
+
+void wk_conn_send_now(wk_conn *c, int opcode, const uint8_t *data, size_t len)
+{
+    if (c->state != WK_CONN_OPEN || c->dead)
+        return;
+    c->ctx->stats.messages_out++;
+    wk_conn_queue(c, opcode, data, len);
+    if (c->ctx->batch_conn == c)
+        return; /* the batch goes first, when this connection's input is done */
+    while (wsf_buf_pending(&c->out) > 0) {
+        ssize_t n = send(c->fd, c->out.data + c->out.off, wsf_buf_pending(&c->out), MSG_NOSIGNAL);
+        if (n <= 0)
+            break; /* EAGAIN, or an error the next flush finds and acts on */
+        c->ctx->stats.bytes_out += (uint64_t)n;
+        wsf_buf_consume(&c->out, (size_t)n);
+    }
+    wk_conn_set_events(c, wsf_buf_pending(&c->out) > 0);
 }
 
 /* Queues a close frame and enters CLOSING. */
@@ -281,7 +306,7 @@ static size_t wk_conn_handshake(wk_conn *c, uint8_t *buf, size_t len)
     }
     ws_upgrade up;
     int status = ws_http_validate_upgrade(&up, &req);
-    const wk_service *svc = status == 0 ? wk_service_find(req.path) : NULL;
+    const wk_service *svc = status == 0 ? wk_service_find(ctx, req.path) : NULL;
     if (status == 0 && svc == NULL)
         status = 404;
     if (status == 0 && wk_fault_should_fail(&ctx->fault))
@@ -291,8 +316,17 @@ static size_t wk_conn_handshake(wk_conn *c, uint8_t *buf, size_t len)
         return len;
     }
 
-    char resp[256];
+    char resp[320];
     size_t n = ws_http_write_upgrade(resp, sizeof resp, &up);
+    /* The service's subprotocol is selected when the client offers it (RFC 6455 §4.2.2); a
+     * client offering only others is served without one, and fails the connection itself if it
+     * cannot do without. */
+    if (svc->subprotocol != NULL && up.protocol.len > 0 &&
+        ws_http_has_token(up.protocol, svc->subprotocol) && n > 2) {
+        int k = snprintf(resp + n - 2, sizeof resp - (n - 2), "Sec-WebSocket-Protocol: %s\r\n\r\n",
+                         svc->subprotocol);
+        n = n - 2 + (size_t)k;
+    }
     wsf_buf_append(wk_conn_outbuf(c), resp, n);
     c->service = svc;
     c->state = WK_CONN_OPEN;

@@ -40,6 +40,7 @@ typedef struct wk_conn {
     uint64_t last_heard; /* tick of the last byte received */
     uint64_t last_ping;  /* tick of the last ping sent */
     const wk_service *service;
+    void *svc_state; /* the service's per-connection state (wk_service on_close frees it) */
     union {
         ws_http_scan scan; /* HANDSHAKE */
         ws_parser parser;  /* OPEN and later */
@@ -55,6 +56,10 @@ void wk_conn_start(wk_ctx *ctx, int fd, bool rejecting);
 
 /* Queues one whole message frame (a server frame, unmasked). Ignored once closing. */
 void wk_conn_send(wk_conn *c, int opcode, const uint8_t *data, size_t len);
+
+/* Like wk_conn_send, but sends what the kernel takes at once and never frees or kills c (a
+ * failed send is found by the next flush): for callers in the middle of a fan-out. */
+void wk_conn_send_now(wk_conn *c, int opcode, const uint8_t *data, size_t len);
 
 /* Starts the closing handshake with code (SIGTERM uses 1001). */
 void wk_conn_close(wk_conn *c, unsigned code, const char *reason);

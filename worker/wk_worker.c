@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wk_channels.h"
 #include "wk_conn.h"
 #include "wk_fleet.h"
 #include "wk_listener.h"
@@ -302,6 +303,12 @@ int wk_ctx_init(wk_ctx *ctx, const wk_config *cfg)
         if (wk_fleet_new(&ctx->fleet, ctx) != 0)
             return -1;
     }
+    if (cfg->nats_url != NULL || cfg->nats_url_file != NULL) {
+        if (wk_channels_new(&ctx->channels, ctx) != 0)
+            return -1;
+    } else {
+        wsf_log_info("channels off (no NATS URL): /channels answers 404");
+    }
     wk_ctx_update_accepting(ctx);
     return 0;
 }
@@ -325,6 +332,7 @@ void wk_ctx_fini(wk_ctx *ctx)
     wk_fault_fini(&ctx->fault);
     while (ctx->conns)
         wk_conn_free(ctx->conns);
+    wk_channels_free(ctx->channels);
     wk_fleet_free(ctx->fleet);
     for (size_t i = 0; i < ctx->nlisteners; i++)
         wk_listener_close(&ctx->listeners[i]);

@@ -39,6 +39,7 @@ typedef struct wk_stats {
 } wk_stats;
 
 typedef struct wk_fleet wk_fleet;
+typedef struct wk_chhub wk_chhub;
 
 typedef struct wk_ctx {
     wk_config cfg;
@@ -66,6 +67,7 @@ typedef struct wk_ctx {
     unsigned sample_counter; /* latency sampling */
     wk_fleet *fleet;         /* supervisor link, NULL standalone */
     wk_fault fault;          /* drills: off unless the supervisor turns one on */
+    wk_chhub *channels;      /* /channels over NATS, NULL when off */
     uint8_t *rbuf;           /* one read buffer shared by all connections */
     size_t rbuf_cap;
     wsf_buf batch;       /* output produced while one connection's input is processed */

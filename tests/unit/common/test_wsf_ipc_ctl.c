@@ -26,7 +26,7 @@ Suite *wsf_ipc_ctl_suite(void);
  * decoder leaves unset shows up. */
 static void ctl_request_round_trip(wsf_ctl_request *out, const wsf_ctl_request *in)
 {
-    uint8_t buf[256];
+    static uint8_t buf[2 * WSF_CTL_DATA_MAX];
     int n = wsf_ipc_pack_ctl_request(buf, sizeof buf, in);
     ck_assert_int_gt(n, 0);
     memset(out, 0x5a, sizeof *out);
@@ -49,7 +49,7 @@ static wsf_ctl_response *ctl_response_round_trip(const wsf_ctl_response *in)
 
 START_TEST(ctl_request_every_command_round_trip)
 {
-    for (int c = WSF_CTL_STATUS; c <= WSF_CTL_AUTOSCALE; c++) {
+    for (int c = WSF_CTL_STATUS; c <= WSF_CTL_CHANNELS; c++) {
         wsf_ctl_request in = {
             .command = (enum wsf_ctl_command)c,
             .slot = c == WSF_CTL_RESTART ? -1 : c,
@@ -64,6 +64,9 @@ START_TEST(ctl_request_every_command_round_trip)
             .max = (uint32_t)c * 20u,
         };
         snprintf(in.fault, sizeof in.fault, "kind%d", c);
+        snprintf(in.channel, sizeof in.channel, "ns:chan%d", c);
+        snprintf(in.data, sizeof in.data, "{\"n\":%d}", c);
+        in.limit = (uint32_t)c * 5u;
         wsf_ctl_request out;
         ctl_request_round_trip(&out, &in);
         ck_assert_int_eq(out.command, in.command);
@@ -78,7 +81,28 @@ START_TEST(ctl_request_every_command_round_trip)
         ck_assert_int_eq(out.autoscale_on, in.autoscale_on);
         ck_assert_uint_eq(out.min, in.min);
         ck_assert_uint_eq(out.max, in.max);
+        ck_assert_str_eq(out.channel, in.channel);
+        ck_assert_str_eq(out.data, in.data);
+        ck_assert_uint_eq(out.limit, in.limit);
     }
+}
+END_TEST
+
+START_TEST(ctl_request_largest_publication_round_trip)
+{
+    static wsf_ctl_request in, out;
+    in = (wsf_ctl_request){.command = WSF_CTL_PUBLISH};
+    snprintf(in.channel, sizeof in.channel, "%s", "chat:lobby");
+    /* a JSON string that fills the data field to its last byte */
+    memset(in.data, 'x', sizeof in.data - 1);
+    in.data[0] = '"';
+    in.data[sizeof in.data - 2] = '"';
+    in.data[sizeof in.data - 1] = '\0';
+    ctl_request_round_trip(&out, &in);
+    ck_assert_int_eq(out.command, WSF_CTL_PUBLISH);
+    ck_assert_str_eq(out.channel, "chat:lobby");
+    ck_assert_uint_eq(strlen(out.data), sizeof in.data - 1);
+    ck_assert_int_eq(memcmp(out.data, in.data, sizeof in.data), 0);
 }
 END_TEST
 
@@ -123,7 +147,7 @@ END_TEST
 START_TEST(ctl_request_unknown_command_is_none)
 {
     /* the first command this side does not know, and one far beyond it */
-    static const uint64_t unknown[] = {WSF_CTL_AUTOSCALE + 1, 99};
+    static const uint64_t unknown[] = {WSF_CTL_CHANNELS + 1, 99};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         pb_bytes req = {0};
         pb_version(&req);
@@ -452,6 +476,7 @@ Suite *wsf_ipc_ctl_suite(void)
     TCase *tc = tcase_create("encoding");
     tcase_add_test(tc, ctl_request_every_command_round_trip);
     tcase_add_test(tc, ctl_request_extremes_round_trip);
+    tcase_add_test(tc, ctl_request_largest_publication_round_trip);
     tcase_add_test(tc, ctl_request_autoscale_defaults_round_trip);
     tcase_add_test(tc, ctl_request_unknown_command_is_none);
     tcase_add_test(tc, ctl_response_status_and_max_workers_round_trip);

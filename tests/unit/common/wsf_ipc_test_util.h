@@ -278,6 +278,18 @@ static inline void assert_response_eq(const wsf_ctl_response *a, const wsf_ctl_r
     ck_assert_uint_eq(a->nworkers, b->nworkers);
     for (size_t i = 0; i < a->nworkers; i++)
         assert_worker_eq(&a->workers[i], &b->workers[i]);
+    ck_assert_int_eq(a->has_nats, b->has_nats);
+    if (a->has_nats) {
+        ck_assert_str_eq(a->nats.mode, b->nats.mode);
+        ck_assert_str_eq(a->nats.state, b->nats.state);
+        ck_assert_uint_eq(a->nats.pid, b->nats.pid);
+        ck_assert_uint_eq(a->nats.port, b->nats.port);
+        ck_assert_uint_eq(a->nats.restarts, b->nats.restarts);
+        ck_assert_int_eq(a->nats.connected, b->nats.connected);
+        ck_assert_str_eq(a->nats.stream, b->nats.stream);
+    }
+    ck_assert_uint_eq(a->offset, b->offset);
+    ck_assert_str_eq(a->body, b->body);
 }
 
 /* A full response on the heap, the caller frees it: status and all WSF_CTL_MAX_WORKERS workers. */
@@ -292,6 +304,16 @@ static inline wsf_ctl_response *full_response(void)
     res->nworkers = WSF_CTL_MAX_WORKERS;
     for (uint32_t i = 0; i < WSF_CTL_MAX_WORKERS; i++)
         fill_worker(&res->workers[i], i);
+    res->has_nats = true;
+    res->nats = (wsf_nats_status){.mode = "sidecar",
+                                  .state = "running",
+                                  .pid = 4242,
+                                  .port = 65535,
+                                  .restarts = 7,
+                                  .connected = true,
+                                  .stream = "WSF"};
+    res->offset = UINT64_MAX;
+    snprintf(res->body, sizeof res->body, "{\"channel\":\"news\",\"pubs\":[]}");
     return res;
 }
 

@@ -493,6 +493,74 @@ START_TEST(command_names)
 }
 END_TEST
 
+START_TEST(publish_compacts_the_json)
+{
+    static ctl_args a;
+    PARSE_OK(&a, "publish", "chat:lobby", "{ \"text\" : [1, 2] }");
+    ck_assert_int_eq(a.req.command, WSF_CTL_PUBLISH);
+    ck_assert_str_eq(a.req.channel, "chat:lobby");
+    ck_assert_str_eq(a.req.data, "{\"text\":[1,2]}");
+    ck_assert(!a.data_stdin);
+    PARSE_OK(&a, "--json", "publish", "news", "-3");
+    ck_assert_str_eq(a.req.data, "-3");
+    ck_assert(a.json);
+}
+END_TEST
+
+START_TEST(publish_from_stdin)
+{
+    static ctl_args a;
+    char err[256];
+    PARSE_OK(&a, "publish", "news", "-");
+    ck_assert(a.data_stdin);
+    ck_assert_str_eq(a.req.data, "");
+    ck_assert_int_eq(ctl_set_data(&a.req, "\n  \"hi\"\n", 8, err, sizeof err), 0);
+    ck_assert_str_eq(a.req.data, "\"hi\"");
+    ck_assert_int_eq(ctl_set_data(&a.req, "{\"a\":", 5, err, sizeof err), -EINVAL);
+    ck_assert(strstr(err, "not one JSON value") != NULL);
+}
+END_TEST
+
+START_TEST(publish_usage_errors)
+{
+    PARSE_USAGE("publish needs a CHANNEL", "publish");
+    PARSE_USAGE("publish needs the data", "publish", "news");
+    PARSE_USAGE("invalid channel 'a b'", "publish", "a b", "1");
+    PARSE_USAGE("invalid channel", "publish", "news!", "1");
+    PARSE_USAGE("not one JSON value", "publish", "news", "{\"a\":1");
+    PARSE_USAGE("not one JSON value", "publish", "news", "1 2");
+    PARSE_USAGE("not one JSON value", "publish", "news", "hello");
+    PARSE_USAGE("unexpected argument 'x' after publish", "publish", "news", "1", "x");
+    PARSE_USAGE("--limit applies only to history", "publish", "news", "1", "--limit", "3");
+}
+END_TEST
+
+START_TEST(history_and_channels)
+{
+    static ctl_args a;
+    PARSE_OK(&a, "history", "news");
+    ck_assert_int_eq(a.req.command, WSF_CTL_HISTORY);
+    ck_assert_str_eq(a.req.channel, "news");
+    ck_assert_uint_eq(a.req.limit, 0);
+    PARSE_OK(&a, "history", "ns:x", "--limit", "1000");
+    ck_assert_uint_eq(a.req.limit, 1000);
+    PARSE_OK(&a, "history", "--limit=5", "ns:x");
+    ck_assert_uint_eq(a.req.limit, 5);
+    PARSE_OK(&a, "channels");
+    ck_assert_int_eq(a.req.command, WSF_CTL_CHANNELS);
+    PARSE_USAGE("history needs a CHANNEL", "history");
+    PARSE_USAGE("invalid value '0' for --limit", "history", "news", "--limit", "0");
+    PARSE_USAGE("invalid value '1001' for --limit", "history", "news", "--limit", "1001");
+    PARSE_USAGE("unexpected argument 'x' after channels", "channels", "x");
+    PARSE_USAGE("--limit applies only to history", "channels", "--limit", "2");
+    ck_assert_str_eq(ctl_command_name(WSF_CTL_PUBLISH), "publish");
+    ck_assert_str_eq(ctl_command_name(WSF_CTL_HISTORY), "history");
+    ck_assert_str_eq(ctl_command_name(WSF_CTL_CHANNELS), "channels");
+    ck_assert(strstr(ctl_usage, "publish CHANNEL JSON|-") != NULL);
+    ck_assert(strstr(ctl_usage, "history CHANNEL [--limit N]") != NULL);
+}
+END_TEST
+
 Suite *ctl_args_suite(void)
 {
     Suite *s = suite_create("ctl_args");
@@ -521,6 +589,10 @@ Suite *ctl_args_suite(void)
     tcase_add_test(tc, socket_path_rule);
     tcase_add_test(tc, socket_path_too_long);
     tcase_add_test(tc, command_names);
+    tcase_add_test(tc, publish_compacts_the_json);
+    tcase_add_test(tc, publish_from_stdin);
+    tcase_add_test(tc, publish_usage_errors);
+    tcase_add_test(tc, history_and_channels);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -716,6 +716,119 @@ START_TEST(format_bytes)
 }
 END_TEST
 
+START_TEST(status_with_nats)
+{
+    res->has_nats = true;
+    res->nats = (wsf_nats_status){.mode = "sidecar",
+                                  .state = "running",
+                                  .pid = 777,
+                                  .port = 4222,
+                                  .restarts = 2,
+                                  .connected = true,
+                                  .stream = "WSF"};
+    json_t *doc = render_json(WSF_CTL_STATUS);
+    json_t *n = json_object_get(doc, "nats");
+    ck_assert(json_is_object(n));
+    ck_assert_str_eq(str_field(n, "mode"), "sidecar");
+    ck_assert_str_eq(str_field(n, "state"), "running");
+    ck_assert_int_eq(int_field(n, "pid"), 777);
+    ck_assert_int_eq(int_field(n, "port"), 4222);
+    ck_assert_int_eq(int_field(n, "restarts"), 2);
+    ck_assert(bool_field(n, "connected"));
+    ck_assert_str_eq(str_field(n, "stream"), "WSF");
+    json_decref(doc);
+    int rc;
+    char *text = render(WSF_CTL_STATUS, false, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_msg(strstr(text, "nats:         sidecar running, pid 777, port 4222, 2 restarts; "
+                               "connected, stream WSF\n") != NULL,
+                  "%s", text);
+    free(text);
+    res->nats = (wsf_nats_status){.mode = "external", .state = "external", .stream = "S"};
+    text = render(WSF_CTL_STATUS, false, &rc);
+    ck_assert_msg(strstr(text, "nats:         external; not connected, stream S\n") != NULL, "%s",
+                  text);
+    free(text);
+    res->has_nats = false;
+    text = render(WSF_CTL_STATUS, false, &rc);
+    ck_assert_ptr_null(strstr(text, "nats:"));
+    free(text);
+}
+END_TEST
+
+START_TEST(publish_offset)
+{
+    res->offset = 18446744073709551615ull;
+    int rc;
+    char *text = render(WSF_CTL_PUBLISH, false, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_str_eq(text, "18446744073709551615\n");
+    free(text);
+    res->offset = 42;
+    json_t *doc = render_json(WSF_CTL_PUBLISH);
+    ck_assert_int_eq(int_field(doc, "offset"), 42);
+    ck_assert_uint_eq(json_object_size(doc), 1);
+    json_decref(doc);
+}
+END_TEST
+
+START_TEST(history_render)
+{
+    snprintf(res->body, sizeof res->body,
+             "{\"channel\":\"news\",\"epoch\":\"00ab\",\"offset\":9,\"pubs\":[{\"offset\":3,"
+             "\"data\":{\"a\":\"x\\u0007\"}},{\"offset\":9,\"data\":[1]}]}");
+    int rc;
+    char *text = render(WSF_CTL_HISTORY, false, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_str_eq(text, "channel news  epoch 00ab  offset 9  (2 publications)\n"
+                           "3 {\"a\":\"x\\u0007\"}\n"
+                           "9 [1]\n");
+    free(text);
+    json_t *doc = render_json(WSF_CTL_HISTORY);
+    ck_assert_str_eq(str_field(doc, "epoch"), "00ab");
+    ck_assert_uint_eq(json_array_size(json_object_get(doc, "pubs")), 2);
+    json_decref(doc);
+    snprintf(res->body, sizeof res->body, "[1]");
+    free(render(WSF_CTL_HISTORY, false, &rc));
+    ck_assert_int_eq(rc, -EPROTO);
+    snprintf(res->body, sizeof res->body, "{\"pubs\":[]}");
+    free(render(WSF_CTL_HISTORY, false, &rc));
+    ck_assert_int_eq(rc, -EPROTO);
+}
+END_TEST
+
+START_TEST(channels_render)
+{
+    snprintf(res->body, sizeof res->body,
+             "{\"channels\":{\"news\":5,\"chat:lobby\":1},\"workers\":[{\"pid\":10,\"slot\":0,"
+             "\"channels\":{\"news\":2}},{\"pid\":11,\"slot\":1,\"channels\":{\"news\":3,"
+             "\"chat:lobby\":1}}],\"answered\":2,\"running\":3}");
+    int rc;
+    char *text = render(WSF_CTL_CHANNELS, false, &rc);
+    ck_assert_int_eq(rc, 0);
+    char *line = table_line(text, 0);
+    ck_assert(strncmp(line, "CHANNEL", 7) == 0);
+    free(line);
+    line = table_line(text, 1);
+    ck_assert_msg(strstr(line, "news") == line && strstr(line, " 5  0:2 1:3") != NULL, "%s", line);
+    free(line);
+    line = table_line(text, 2);
+    ck_assert_msg(strstr(line, "chat:lobby") == line && strstr(line, " 1  1:1") != NULL, "%s",
+                  line);
+    free(line);
+    line = table_line(text, 3);
+    ck_assert_str_eq(line, "2 of 3 running workers answered");
+    free(line);
+    free(text);
+    json_t *doc = render_json(WSF_CTL_CHANNELS);
+    ck_assert_int_eq(int_field(json_object_get(doc, "channels"), "news"), 5);
+    json_decref(doc);
+    snprintf(res->body, sizeof res->body, "not json");
+    free(render(WSF_CTL_CHANNELS, true, &rc));
+    ck_assert_int_eq(rc, -EPROTO);
+}
+END_TEST
+
 Suite *ctl_output_suite(void)
 {
     Suite *s = suite_create("ctl_output");
@@ -738,6 +851,14 @@ Suite *ctl_output_suite(void)
     tcase_add_test(tc, action_commands);
     tcase_add_test(tc, version);
     tcase_add_test(tc, refusal_json);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("channels");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, status_with_nats);
+    tcase_add_test(tc, publish_offset);
+    tcase_add_test(tc, history_render);
+    tcase_add_test(tc, channels_render);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("format");

@@ -459,6 +459,113 @@ START_TEST(small_error_buffer)
 }
 END_TEST
 
+START_TEST(nats_and_channels_defaults)
+{
+    char *argv[] = {"wsfleetd", NULL}, err[SUP_CONFIG_ERR_MAX];
+    sup_config cfg;
+    ck_assert_int_eq(parse(&cfg, argv, ARGC(argv), err), SUP_CONFIG_RUN);
+    ck_assert_str_eq(cfg.nats_url, "");
+    ck_assert_str_eq(cfg.nats_stream, "WSF");
+    ck_assert_str_eq(cfg.nats_store_dir, "");
+    ck_assert_str_eq(cfg.channels_ini, "[channels]\nhistory_size = 100\nhistory_ttl = 300\n"
+                                       "publish = none\nsubscribe = any\npresence = no\n");
+    ck_assert_uint_eq(cfg.channels_max_history, 100);
+    ck_assert_uint_eq(cfg.channels_max_ttl_s, 300);
+}
+END_TEST
+
+START_TEST(nats_keys)
+{
+    char err[SUP_CONFIG_ERR_MAX];
+    sup_config cfg;
+    ck_assert_int_eq(parse_ini(&cfg,
+                               "[nats]\nurl = nats://a:1\nurl = nats://b:2,tls://c:3\n"
+                               "stream = Chat_1-x\nstore_dir = /var/tmp/js\n",
+                               NULL, NULL, err),
+                     SUP_CONFIG_RUN);
+    ck_assert_str_eq(cfg.nats_url, "nats://a:1,nats://b:2,tls://c:3");
+    ck_assert_str_eq(cfg.nats_stream, "Chat_1-x");
+    ck_assert_str_eq(cfg.nats_store_dir, "/var/tmp/js");
+}
+END_TEST
+
+/* Each bad [nats] value is one line naming the file, line, section and key. */
+START_TEST(nats_bad_values)
+{
+    static const struct {
+        const char *ini;
+        const char *want;
+    } cases[] = {
+        {"[nats]\nurl = nats://a:1,,nats://b:2\n",
+         ":2: [nats] url: 'nats://a:1,,nats://b:2': empty URL"},
+        {"[nats]\nurl = nats://a:1, nats://b:2\n",
+         ":2: [nats] url: 'nats://a:1, nats://b:2': spaces"},
+        {"[nats]\nurl=a,b,c,d,e,f,g,h\nurl=i,j,k,l,m,n,o,p\nurl=q\n",
+         ":4: [nats] url: more than 16 URLs"},
+        {"[nats]\nstream = a.b\n", ":2: [nats] stream: 'a.b' may hold only letters"},
+        {"[nats]\nstream = 012345678901234567890123456789012\n", ":2: [nats] stream: '0123"},
+        {"[nats]\nstore_dir =\n", ":2: [nats] store_dir: empty value"},
+        {"[nats]\nport = 4222\n", ":2: [nats] port: unknown key"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char err[SUP_CONFIG_ERR_MAX];
+        sup_config cfg;
+        ck_assert_int_eq(parse_ini(&cfg, cases[i].ini, NULL, NULL, err), SUP_CONFIG_ERROR);
+        ck_assert_msg(strstr(err, cases[i].want) != NULL, "case %zu: %s", i, err);
+        ck_assert_ptr_null(strchr(err, '\n'));
+    }
+}
+END_TEST
+
+/* [namespace] keys it does not set come from [channels], whatever the order; an empty section
+ * still defines its namespace; the stream takes the largest limits. */
+START_TEST(channels_namespaces_resolved)
+{
+    char err[SUP_CONFIG_ERR_MAX];
+    sup_config cfg;
+    ck_assert_int_eq(parse_ini(&cfg,
+                               "[namespace chat]\nhistory_ttl = 600\npublish = client\n"
+                               "[namespace quiet]\n"
+                               "[channels]\nhistory_size = 10\npresence = yes\n"
+                               "[namespace big]\nhistory_size = 5000\n",
+                               NULL, NULL, err),
+                     SUP_CONFIG_RUN);
+    ck_assert_msg(strstr(cfg.channels_ini,
+                         "[namespace chat]\nhistory_size = 10\nhistory_ttl = 600\n"
+                         "publish = client\nsubscribe = any\npresence = yes\n") != NULL,
+                  "%s", cfg.channels_ini);
+    ck_assert_msg(strstr(cfg.channels_ini,
+                         "[namespace quiet]\nhistory_size = 10\nhistory_ttl = 300\n") != NULL,
+                  "%s", cfg.channels_ini);
+    ck_assert(strstr(cfg.channels_ini, "[namespace big]\nhistory_size = 5000\n") != NULL);
+    ck_assert(strncmp(cfg.channels_ini, "[channels]\nhistory_size = 10\n", 29) == 0);
+    ck_assert_uint_eq(cfg.channels_max_history, 5000);
+    ck_assert_uint_eq(cfg.channels_max_ttl_s, 600);
+}
+END_TEST
+
+START_TEST(channels_bad_keys)
+{
+    static const struct {
+        const char *ini;
+        const char *want;
+    } cases[] = {
+        {"[namespace chat]\nbogus = 1\n", ":2: [namespace chat] bogus: "},
+        {"[channels]\npublish = everyone\n", ":2: [channels] publish: "},
+        {"[channels]\nhistory_size = -1\n", ":2: [channels] history_size: "},
+        {"[workers]\ncount = 2\n[namespace b!d]\n", ":3: [namespace b!d]: "},
+        {"[namespace b!d]\nhistory_size = 1\n", ":1: [namespace b!d]: "},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char err[SUP_CONFIG_ERR_MAX];
+        sup_config cfg;
+        ck_assert_int_eq(parse_ini(&cfg, cases[i].ini, NULL, NULL, err), SUP_CONFIG_ERROR);
+        ck_assert_msg(strstr(err, cases[i].want) != NULL, "case %zu: %s", i, err);
+        ck_assert_ptr_null(strchr(err, '\n'));
+    }
+}
+END_TEST
+
 Suite *sup_config_suite(void)
 {
     Suite *s = suite_create("sup_config");
@@ -478,6 +585,11 @@ Suite *sup_config_suite(void)
     tcase_add_loop_test(tc, bad_flag, 0, (int)(sizeof bad_flag_cases / sizeof bad_flag_cases[0]));
     tcase_add_test(tc, flag_against_file);
     tcase_add_test(tc, small_error_buffer);
+    tcase_add_test(tc, nats_and_channels_defaults);
+    tcase_add_test(tc, nats_keys);
+    tcase_add_test(tc, nats_bad_values);
+    tcase_add_test(tc, channels_namespaces_resolved);
+    tcase_add_test(tc, channels_bad_keys);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -132,6 +132,12 @@ static const char *const bad_args[][2] = {
     {"--retry-after", "99999999"},
     {"--drills-max-memory", "0"},
     {"--drills-max-memory", "1G"},
+    {"--nats-url", ""},
+    {"--nats-url-file", ""},
+    {"--channels-config", ""},
+    {"--nats-stream", ""},
+    {"--nats-stream", "a.b"},
+    {"--nats-stream", "wsf>"},
     {"--bogus", "1"},
 };
 
@@ -141,6 +147,40 @@ START_TEST(bad_values_refused)
     wk_config cfg;
     int rc = parse_quiet(&cfg, argv, ARGC(argv));
     ck_assert_msg(rc == -1, "%s %s: got %d", bad_args[_i][0], bad_args[_i][1], rc);
+}
+END_TEST
+
+START_TEST(channels_flags)
+{
+    char *off[] = {"wsworker", NULL};
+    wk_config cfg;
+    ck_assert_int_eq(parse(&cfg, off, ARGC(off)), 0);
+    ck_assert_ptr_null(cfg.nats_url);
+    ck_assert_ptr_null(cfg.nats_url_file);
+    ck_assert_ptr_null(cfg.channels_config);
+    ck_assert_str_eq(cfg.nats_stream, "WSF");
+
+    char *direct[] = {"wsworker",
+                      "--nats-url",
+                      "nats://t@127.0.0.1:1,nats://127.0.0.1:2",
+                      "--channels-config",
+                      "/x.ini",
+                      "--nats-stream",
+                      "APP_1",
+                      NULL};
+    ck_assert_int_eq(parse(&cfg, direct, ARGC(direct)), 0);
+    ck_assert_str_eq(cfg.nats_url, "nats://t@127.0.0.1:1,nats://127.0.0.1:2");
+    ck_assert_str_eq(cfg.channels_config, "/x.ini");
+    ck_assert_str_eq(cfg.nats_stream, "APP_1");
+
+    char *file[] = {"wsworker", "--nats-url-file", "/run/nats.url", NULL};
+    ck_assert_int_eq(parse(&cfg, file, ARGC(file)), 0);
+    ck_assert_str_eq(cfg.nats_url_file, "/run/nats.url");
+    ck_assert_ptr_null(cfg.nats_url);
+
+    /* One source of URLs: both at once is a mistake, not a precedence rule to remember. */
+    char *both[] = {"wsworker", "--nats-url", "nats://a:1", "--nats-url-file", "/f", NULL};
+    ck_assert_int_eq(parse_quiet(&cfg, both, ARGC(both)), -1);
 }
 END_TEST
 
@@ -238,6 +278,7 @@ Suite *wk_config_suite(void)
     tcase_add_test(tc, every_flag);
     tcase_add_test(tc, drills_max_memory);
     tcase_add_loop_test(tc, bad_values_refused, 0, (int)(sizeof bad_args / sizeof bad_args[0]));
+    tcase_add_test(tc, channels_flags);
     tcase_add_test(tc, stray_argument_refused);
     tcase_add_test(tc, too_many_listeners_refused);
     tcase_add_test(tc, help_and_version);

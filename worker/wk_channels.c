@@ -1,0 +1,786 @@
+/* The channel side of wsworker: NATS connection, channel table, live fan-out, resume. */
+#include "wk_channels.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "wk_channels_priv.h"
+#include "wk_chini.h"
+#include "wk_conn.h"
+#include "wk_worker.h"
+#include "wsf_chenc.h"
+#include "wsf_log.h"
+#include "wsf_nats.h"
+
+#define WK_FETCH_BATCH 1000 /* publications per history request */
+#define WK_RETRY_MS 1000    /* stalled fetches are retried this often while NATS is up */
+#define WK_URL_MAX 4096
+
+/* One history request in flight for the subscriptions of a channel that asked for the same
+ * range in the same loop iteration (after a NATS reconnect, all of them at once); a slot is NULL
+ * once its subscription went away. */
+typedef struct wk_chfetch {
+    struct wk_chfetch *next; /* the channel's groups being formed in this iteration */
+    uint64_t after;
+    size_t limit;
+    wk_chsub **subs;
+    size_t n, cap;
+} wk_chfetch;
+
+static uint64_t wk_hash(const char *s, size_t n)
+{
+    return wsf_chsync_epoch_id(s, n);
+}
+
+bool wk_chhub_up(const wk_chhub *h)
+{
+    return wsf_nats_is_connected(h->nats);
+}
+
+void wk_chpub_unref(wk_chpub *p)
+{
+    if (p != NULL && --p->refs == 0)
+        free(p);
+}
+
+void wk_chhist_fini(wk_chhist *h)
+{
+    free(h->pubs);
+    wsf_buf_fini(&h->data);
+    memset(h, 0, sizeof *h);
+}
+
+void wk_chhist_copy(wk_chhist *out, const struct wsf_nats_history *h)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->epoch, sizeof out->epoch, "%s", h->epoch ? h->epoch : "");
+    out->first = h->first;
+    out->last = h->last;
+    out->npubs = h->count;
+    out->pubs = h->count ? wsf_xcalloc(h->count, sizeof *out->pubs) : NULL;
+    size_t *at = h->count ? wsf_xcalloc(h->count, sizeof *at) : NULL;
+    for (size_t i = 0; i < h->count; i++) {
+        at[i] = out->data.len;
+        wsf_buf_append(&out->data, h->pubs[i].data, h->pubs[i].len);
+        wsf_buf_append(&out->data, "", 1);
+    }
+    for (size_t i = 0; i < h->count; i++) {
+        out->pubs[i].offset = h->pubs[i].offset;
+        out->pubs[i].data = (const char *)out->data.data + at[i];
+        out->pubs[i].data_len = h->pubs[i].len;
+    }
+    free(at);
+}
+
+/* ---- channel table ---- */
+
+wk_chan *wk_chan_find(wk_chhub *h, const char *name, size_t len)
+{
+    if (h->tcap == 0)
+        return NULL;
+    for (wk_chan *c = h->table[wk_hash(name, len) & (h->tcap - 1)]; c; c = c->hnext)
+        if (c->len == len && memcmp(c->name, name, len) == 0)
+            return c;
+    return NULL;
+}
+
+static void wk_chan_insert(wk_chhub *h, wk_chan *c)
+{
+    if (h->nchans + 1 > h->tcap / 2) {
+        size_t cap = h->tcap ? h->tcap * 2 : 64;
+        wk_chan **t = wsf_xcalloc(cap, sizeof *t);
+        for (size_t i = 0; i < h->tcap; i++) {
+            wk_chan *next;
+            for (wk_chan *e = h->table[i]; e; e = next) {
+                next = e->hnext;
+                size_t b = wk_hash(e->name, e->len) & (cap - 1);
+                e->hnext = t[b];
+                t[b] = e;
+            }
+        }
+        free(h->table);
+        h->table = t;
+        h->tcap = cap;
+    }
+    size_t b = wk_hash(c->name, c->len) & (h->tcap - 1);
+    c->hnext = h->table[b];
+    h->table[b] = c;
+    h->nchans++;
+}
+
+static void wk_chan_remove(wk_chhub *h, wk_chan *c)
+{
+    wk_chan **pp = &h->table[wk_hash(c->name, c->len) & (h->tcap - 1)];
+    while (*pp != c)
+        pp = &(*pp)->hnext;
+    *pp = c->hnext;
+    h->nchans--;
+    wsf_nats_sub_free(c->nsub);
+    free(c->name);
+    free(c);
+}
+
+/* ---- one subscription ---- */
+
+static void wk_chsub_lagging(wk_chsub *sub)
+{
+    wk_chsess_close(sub->sess, WK_CH_LAGGING, "lagging, resume");
+}
+
+/* Writes one pub (encoded per subscriber: a replay) as a push. */
+static void wk_chsub_push(wk_chsub *sub, const wsf_ch_pub *p)
+{
+    wsf_buf *out = wk_chsess_out(sub->sess, 64 + sub->ch->len + p->data_len);
+    if (out != NULL)
+        wsf_ch_enc_push_pub(out, sub->ch->name, p);
+}
+
+/* Writes a live publication's shared bytes. */
+static void wk_chsub_deliver(wk_chsub *sub, const wk_chpub *p)
+{
+    wsf_buf *out = wk_chsess_out(sub->sess, p->len);
+    if (out != NULL)
+        wsf_buf_append(out, p->json, p->len);
+}
+
+static void wk_chsub_release_held(wk_chsub *sub)
+{
+    wsf_chsync_pub p;
+    while (sub->sync.nheld > 0) {
+        p = sub->sync.held[0];
+        sub->sync.nheld--;
+        memmove(&sub->sync.held[0], &sub->sync.held[1], sub->sync.nheld * sizeof p);
+        wk_chpub_unref(p.ref);
+    }
+}
+
+static void wk_chfetch_on_history(int err, const struct wsf_nats_history *h, void *arg);
+
+/* A subscription that has a request in flight asks again when its result says so. Requests are
+ * issued at the end of the loop iteration (wk_chhub_issue_fetches), one per channel and range. */
+void wk_chsub_fetch(wk_chsub *sub)
+{
+    if (sub->fetch != NULL || sub->want_fetch)
+        return;
+    wk_chhub *hub = sub->sess->hub;
+    if (!wk_chhub_up(hub)) {
+        sub->stalled = true;
+        return;
+    }
+    sub->stalled = false;
+    sub->want_fetch = true;
+    sub->fq_prev = NULL;
+    sub->fq_next = hub->fetchq;
+    if (hub->fetchq)
+        hub->fetchq->fq_prev = sub;
+    hub->fetchq = sub;
+    wk_chhub_schedule_flush(hub);
+}
+
+static void wk_chsub_unqueue(wk_chsub *sub)
+{
+    wk_chhub *hub = sub->sess->hub;
+    if (sub->fq_prev)
+        sub->fq_prev->fq_next = sub->fq_next;
+    else
+        hub->fetchq = sub->fq_next;
+    if (sub->fq_next)
+        sub->fq_next->fq_prev = sub->fq_prev;
+    sub->fq_next = sub->fq_prev = NULL;
+    sub->want_fetch = false;
+}
+
+void wk_chhub_issue_fetches(wk_chhub *hub)
+{
+    wk_chfetch *formed = NULL; /* every group of this pass, through ->next */
+    wk_chsub *sub;
+    while ((sub = hub->fetchq) != NULL) {
+        wk_chsub_unqueue(sub);
+        uint32_t window = sub->ch->set.history_size;
+        /* A subscribe without since needs only the history's end; otherwise one more than the
+         * namespace's window tells whether the client is outside it. */
+        size_t limit = !sub->sync.has_since && sub->sync.first ? 1 : (size_t)window + 1;
+        if (limit > WK_FETCH_BATCH)
+            limit = WK_FETCH_BATCH;
+        uint64_t after = wsf_chsync_position(&sub->sync);
+        wk_chfetch *f = sub->ch->forming;
+        while (f != NULL && (f->after != after || f->limit != limit))
+            f = f->next;
+        if (f == NULL) {
+            f = wsf_xcalloc(1, sizeof *f);
+            f->after = after;
+            f->limit = limit;
+            f->next = sub->ch->forming;
+            sub->ch->forming = f;
+        }
+        if (f->n == f->cap) {
+            f->cap = f->cap ? f->cap * 2 : 4;
+            f->subs = wsf_xrealloc(f->subs, f->cap * sizeof *f->subs);
+        }
+        sub->fetch = f;
+        sub->fetch_slot = f->n;
+        f->subs[f->n++] = sub;
+    }
+    /* Unhook the groups from their channels, then send them. */
+    for (size_t i = 0; i < hub->tcap; i++) {
+        for (wk_chan *c = hub->table[i]; c; c = c->hnext) {
+            wk_chfetch *next;
+            for (wk_chfetch *f = c->forming; f; f = next) {
+                next = f->next;
+                f->next = formed;
+                formed = f;
+            }
+            c->forming = NULL;
+        }
+    }
+    size_t nreq = 0, nsubs = 0;
+    for (wk_chfetch *f = formed; f; f = f->next) {
+        nreq++;
+        nsubs += f->n;
+    }
+    if (nreq > 0)
+        wsf_log_debug("channels: %zu history requests for %zu subscriptions", nreq, nsubs);
+    while (formed != NULL) {
+        wk_chfetch *f = formed;
+        formed = f->next;
+        f->next = NULL;
+        wk_chan *ch = f->subs[0]->ch;
+        if (wsf_nats_ch_history(hub->nats, ch->name, ch->len, f->after, f->limit,
+                                wk_chfetch_on_history, f) != 0) {
+            for (size_t i = 0; i < f->n; i++) {
+                f->subs[i]->fetch = NULL;
+                f->subs[i]->stalled = true; /* the retry timer asks again */
+            }
+            free(f->subs);
+            free(f);
+        }
+    }
+}
+
+void wk_chsub_drain(wk_chsub *sub)
+{
+    wsf_chsync_pub p;
+    enum wsf_chsync_action a;
+    while ((a = wsf_chsync_drain(&sub->sync, &p)) != WSF_CHSYNC_DONE) {
+        if (a == WSF_CHSYNC_FETCH) {
+            sub->replayed = 0;
+            wk_chsub_fetch(sub);
+            return;
+        }
+        if (a == WSF_CHSYNC_DELIVER)
+            wk_chsub_deliver(sub, p.ref);
+        else if (a == WSF_CHSYNC_RESET)
+            wk_chsub_lagging(sub);
+        wk_chpub_unref(p.ref);
+    }
+}
+
+void wk_chsub_fetched(wk_chsub *sub, const wk_chhist *hist, wsf_ch_state *reply)
+{
+    wk_chhub *hub = sub->sess->hub;
+    if (hist->epoch[0] != '\0' && strcmp(hist->epoch, hub->epoch) != 0) {
+        snprintf(hub->epoch, sizeof hub->epoch, "%s", hist->epoch);
+        hub->epoch_id = wsf_chsync_epoch_id(hub->epoch, strlen(hub->epoch));
+    }
+    wsf_chsync_hist h = {.epoch = wsf_chsync_epoch_id(hist->epoch, strlen(hist->epoch)),
+                         .last = hist->last,
+                         .lost_to = hist->first ? hist->first - 1 : 0};
+    /* The namespace's own window may be smaller than what the stream keeps. */
+    bool first = sub->sync.first;
+    sub->replayed += hist->npubs;
+    if (sub->replayed > sub->ch->set.history_size && (sub->sync.has_since || !first))
+        h.lost_to = hist->last;
+    wsf_chsync_pub *pubs = hist->npubs ? wsf_xcalloc(hist->npubs, sizeof *pubs) : NULL;
+    for (size_t i = 0; i < hist->npubs; i++) {
+        pubs[i].epoch = h.epoch;
+        pubs[i].offset = hist->pubs[i].offset;
+        pubs[i].prev = WSF_CHSYNC_PREV_UNKNOWN;
+    }
+    /* Publications held before this worker knew the epoch (epoch 0) belong to the stream the
+     * fetch just read. */
+    for (uint16_t i = 0; i < sub->sync.nheld; i++)
+        if (sub->sync.held[i].epoch == 0)
+            sub->sync.held[i].epoch = h.epoch;
+    wsf_chsync_result r;
+    wsf_chsync_on_fetched(&sub->sync, &h, pubs, hist->npubs, &r);
+    free(pubs);
+    if (r.action == WSF_CHSYNC_DROP)
+        return;
+    if (r.action == WSF_CHSYNC_RESET) {
+        wk_chsub_release_held(sub);
+        wk_chsub_lagging(sub);
+        return;
+    }
+    const wsf_ch_pub *replay = hist->pubs + r.replay_from;
+    if (first) {
+        wsf_ch_state st = {.channel = sub->ch->name,
+                           .epoch = hist->epoch,
+                           .offset = r.offset,
+                           .recovered = r.recovered,
+                           .pubs = replay,
+                           .npubs = r.replay_count};
+        if (reply != NULL) {
+            *reply = st;
+        } else if (sub->reply_id != 0) {
+            wsf_buf *out = wk_chsess_out(sub->sess, 128 + hist->data.len);
+            if (out != NULL)
+                wsf_ch_enc_subscribe(out, sub->reply_id, &st);
+            wsf_ch_session_done(&sub->sess->ps, sub->reply_id);
+            sub->reply_id = 0;
+        }
+    } else {
+        for (size_t i = 0; i < r.replay_count; i++)
+            wk_chsub_push(sub, &replay[i]);
+    }
+    if (r.action == WSF_CHSYNC_FETCH) {
+        wk_chsub_fetch(sub);
+        return;
+    }
+    sub->replayed = 0;
+    if (reply == NULL)
+        wk_chsub_drain(sub);
+}
+
+/* A connect's sub got its first history: the reply goes once every sub has one. */
+static void wk_chconnect_fetched(wk_chsub *sub, int err, const struct wsf_nats_history *h)
+{
+    wk_chconnect *cn = sub->connect;
+    size_t i = 0;
+    while (cn->subs[i] != sub)
+        i++;
+    if (err != 0)
+        cn->failed = true;
+    else
+        wk_chhist_copy(&cn->hists[i], h);
+    if (--cn->pending > 0)
+        return;
+    wk_chsess *s = sub->sess;
+    s->connect = NULL;
+    if (cn->failed) {
+        wk_chsess_error(s, cn->id, WSF_CH_ERR_NOT_AVAILABLE, NULL);
+        wk_chsess_close(s, 1013, "channels not available");
+    } else {
+        wsf_ch_state *st = wsf_xcalloc(cn->nsubs, sizeof *st);
+        size_t bytes = 128;
+        for (i = 0; i < cn->nsubs; i++) {
+            cn->subs[i]->connect = NULL;
+            wk_chsub_fetched(cn->subs[i], &cn->hists[i], &st[i]);
+            bytes += 128 + cn->hists[i].data.len + cn->subs[i]->ch->len;
+        }
+        wsf_buf *out = wk_chsess_out(s, bytes);
+        if (out != NULL)
+            wsf_ch_enc_connect(out, cn->id, s->client, "", st, cn->nsubs);
+        wsf_ch_session_done(&s->ps, cn->id);
+        free(st);
+        for (i = 0; i < cn->nsubs; i++) {
+            if (wsf_chsync_position(&cn->subs[i]->sync) < cn->hists[i].last)
+                wk_chsub_fetch(cn->subs[i]); /* a batch cut short: the rest as pushes */
+            else
+                wk_chsub_drain(cn->subs[i]);
+        }
+    }
+    for (i = 0; i < cn->nsubs; i++)
+        wk_chhist_fini(&cn->hists[i]);
+    free(cn->hists);
+    free(cn->subs);
+    free(cn);
+}
+
+/* One subscription's share of a fetch result; hist is the copy of h (NULL on error). */
+static void wk_chsub_result(wk_chsub *sub, int err, const struct wsf_nats_history *h,
+                            const wk_chhist *hist)
+{
+    if (err == -ENOENT && sub->connect == NULL && !(sub->no_stream && sub->reply_id != 0)) {
+        /* No stream (deleted): a new one is made, a new epoch, and the fetch runs again. */
+        wk_chhub_ensure(sub->sess->hub);
+        sub->stalled = true;
+        sub->no_stream = true;
+        return;
+    }
+    sub->no_stream = false;
+    if (sub->connect != NULL) {
+        wk_chconnect_fetched(sub, err, h);
+        return;
+    }
+    if (err != 0) {
+        if (sub->reply_id != 0) {
+            /* The subscribe fails as a whole: the client may try again. */
+            wk_chsess_error(sub->sess, sub->reply_id, WSF_CH_ERR_NOT_AVAILABLE, NULL);
+            wk_chsub_free(sub);
+            return;
+        }
+        sub->stalled = true; /* retried when NATS is back (or by the retry timer) */
+        return;
+    }
+    wk_chsub_fetched(sub, hist, NULL);
+}
+
+static void wk_chfetch_on_history(int err, const struct wsf_nats_history *h, void *arg)
+{
+    wk_chfetch *f = arg;
+    /* Detach every subscription first: handling one may ask for another fetch or free it. */
+    for (size_t i = 0; i < f->n; i++)
+        if (f->subs[i] != NULL)
+            f->subs[i]->fetch = NULL;
+    wk_chhist hist = {0};
+    if (err == 0)
+        wk_chhist_copy(&hist, h);
+    for (size_t i = 0; i < f->n; i++)
+        if (f->subs[i] != NULL && !f->subs[i]->sess->hub->closing)
+            wk_chsub_result(f->subs[i], err, h, err == 0 ? &hist : NULL);
+    wk_chhist_fini(&hist);
+    free(f->subs);
+    free(f);
+}
+
+static void wk_chan_on_msg(const struct wsf_nats_msg *m, void *arg);
+
+wk_chsub *wk_chsub_new(wk_chsess *s, const char *name, size_t len, const wsf_ch_settings *set,
+                       bool has_since, const wsf_ch_pos *since)
+{
+    wk_chhub *hub = s->hub;
+    wk_chan *ch = wk_chan_find(hub, name, len);
+    if (ch == NULL) {
+        ch = wsf_xcalloc(1, sizeof *ch);
+        ch->name = wsf_xmalloc(len + 1);
+        memcpy(ch->name, name, len);
+        ch->name[len] = '\0';
+        ch->len = len;
+        ch->set = *set;
+        if (wsf_nats_ch_sub_new(&ch->nsub, hub->nats, name, len, wk_chan_on_msg, ch) != 0) {
+            free(ch->name);
+            free(ch);
+            return NULL;
+        }
+        wk_chan_insert(hub, ch);
+    }
+    wk_chsub *sub = wsf_xcalloc(1, sizeof *sub);
+    sub->ch = ch;
+    sub->sess = s;
+    sub->ch_next = ch->subs;
+    if (ch->subs)
+        ch->subs->ch_prev = sub;
+    ch->subs = sub;
+    ch->nsubs++;
+    sub->s_next = s->subs;
+    s->subs = sub;
+    wsf_chsync_init(&sub->sync);
+    wsf_chsync_start(&sub->sync, has_since,
+                     has_since ? wsf_chsync_epoch_id(since->epoch, strlen(since->epoch)) : 0,
+                     has_since ? since->offset : 0);
+    return sub;
+}
+
+void wk_chsub_free(wk_chsub *sub)
+{
+    wk_chsess *s = sub->sess;
+    wk_chan *ch = sub->ch;
+    for (wk_chsub **pp = &s->subs; *pp; pp = &(*pp)->s_next) {
+        if (*pp == sub) {
+            *pp = sub->s_next;
+            break;
+        }
+    }
+    if (sub->ch_prev)
+        sub->ch_prev->ch_next = sub->ch_next;
+    else
+        ch->subs = sub->ch_next;
+    if (sub->ch_next)
+        sub->ch_next->ch_prev = sub->ch_prev;
+    if (sub->fetch)
+        sub->fetch->subs[sub->fetch_slot] = NULL;
+    if (sub->want_fetch)
+        wk_chsub_unqueue(sub);
+    if (sub->reply_id)
+        wsf_ch_session_done(&s->ps, sub->reply_id);
+    wk_chsub_release_held(sub);
+    wsf_chsync_fini(&sub->sync);
+    free(sub);
+    if (--ch->nsubs == 0)
+        wk_chan_remove(s->hub, ch);
+}
+
+/* ---- live feed ---- */
+
+static void wk_chan_on_msg(const struct wsf_nats_msg *m, void *arg)
+{
+    wk_chan *ch = arg;
+    wk_chhub *hub = ch->subs ? ch->subs->sess->hub : NULL;
+    if (hub == NULL || m->offset == 0)
+        return;
+    wsf_buf enc = {0};
+    wsf_buf data = {0};
+    if (wsf_ch_data_compact(&data, m->data, m->len) != 0) {
+        wsf_log_warn("channel %s: publication %llu is not JSON, skipped", ch->name,
+                     (unsigned long long)m->offset);
+        return;
+    }
+    wsf_ch_pub pub = {.offset = m->offset, .data = (const char *)data.data, .data_len = data.len};
+    wsf_ch_enc_push_pub(&enc, ch->name, &pub);
+    wsf_buf_fini(&data);
+    wk_chpub *p = wsf_xmalloc(sizeof *p + enc.len);
+    p->refs = 1;
+    p->offset = m->offset;
+    p->prev = m->prev_offset;
+    p->len = enc.len;
+    memcpy(p->json, enc.data, enc.len);
+    wsf_buf_fini(&enc);
+
+    wsf_chsync_pub cp = {.epoch = hub->epoch_id, .offset = p->offset, .prev = p->prev, .ref = p};
+    wk_chsub *next;
+    for (wk_chsub *sub = ch->subs; sub; sub = next) {
+        next = sub->ch_next;
+        if (sub->sess->close_code != 0)
+            continue; /* closing: it resumes elsewhere */
+        /* The channel's first publication while the client has some: maybe a new stream (a new
+         * epoch), maybe everything before it expired; history says which. */
+        if (p->prev == 0 && sub->sync.last > 0 && wsf_chsync_resync(&sub->sync)) {
+            sub->replayed = 0;
+            wk_chsub_fetch(sub);
+        }
+        switch (wsf_chsync_on_live(&sub->sync, &cp)) {
+        case WSF_CHSYNC_DELIVER:
+            wk_chsub_deliver(sub, p);
+            break;
+        case WSF_CHSYNC_HELD:
+            p->refs++;
+            break;
+        case WSF_CHSYNC_FETCH:
+            p->refs++;
+            sub->replayed = 0;
+            wk_chsub_fetch(sub);
+            break;
+        case WSF_CHSYNC_RESET:
+            wk_chsub_release_held(sub);
+            wk_chsub_lagging(sub);
+            break;
+        default:
+            break;
+        }
+    }
+    wk_chpub_unref(p);
+}
+
+/* Every subscription may have missed publications (NATS reconnected, a slow consumer). */
+static void wk_chhub_resync_all(wk_chhub *h)
+{
+    for (size_t i = 0; i < h->tcap; i++)
+        for (wk_chan *c = h->table[i]; c; c = c->hnext)
+            for (wk_chsub *sub = c->subs; sub; sub = sub->ch_next)
+                if (sub->stalled || wsf_chsync_resync(&sub->sync)) {
+                    sub->replayed = 0;
+                    wk_chsub_fetch(sub);
+                }
+}
+
+static void wk_chhub_retry_stalled(wk_chhub *h)
+{
+    if (!wk_chhub_up(h))
+        return;
+    for (size_t i = 0; i < h->tcap; i++)
+        for (wk_chan *c = h->table[i]; c; c = c->hnext)
+            for (wk_chsub *sub = c->subs; sub; sub = sub->ch_next)
+                if (sub->stalled)
+                    wk_chsub_fetch(sub);
+}
+
+static void wk_chhub_on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    wk_chhub_retry_stalled(arg);
+}
+
+/* ---- stream ---- */
+
+static void wk_chhub_on_stream(int err, const char *epoch, void *arg)
+{
+    wk_chhub *h = arg;
+    h->ensuring = false;
+    if (h->closing)
+        return;
+    if (err != 0) {
+        wsf_log_warn("channels: stream not ready: %s", strerror(-err));
+        return;
+    }
+    if (strcmp(epoch, h->epoch) != 0) {
+        wsf_log_info("channels: stream epoch %s", epoch);
+        snprintf(h->epoch, sizeof h->epoch, "%s", epoch);
+        h->epoch_id = wsf_chsync_epoch_id(h->epoch, strlen(h->epoch));
+    }
+    wk_chhub_retry_stalled(h);
+}
+
+/* The stream is made with the largest window over all namespaces (as wsfleetd does): a
+ * standalone worker makes it at connect so that it works against a bare nats-server; under
+ * wsfleetd (which made it with its own replicas) only when it went missing. */
+void wk_chhub_ensure(wk_chhub *h)
+{
+    if (h->ensuring || !wk_chhub_up(h))
+        return;
+    struct wsf_nats_stream_conf sc = {.max_per_subject = h->conf.defaults.history_size,
+                                      .max_age_ms = (int64_t)h->conf.defaults.history_ttl_s * 1000};
+    for (size_t i = 0; i < h->conf.nns; i++) {
+        const wsf_ch_settings *s = &h->conf.ns[i].s;
+        if (s->history_size > sc.max_per_subject)
+            sc.max_per_subject = s->history_size;
+        if ((int64_t)s->history_ttl_s * 1000 > sc.max_age_ms)
+            sc.max_age_ms = (int64_t)s->history_ttl_s * 1000;
+    }
+    if (sc.max_per_subject < 1)
+        sc.max_per_subject = 1;
+    if (wsf_nats_stream_ensure(h->nats, &sc, wk_chhub_on_stream, h) == 0)
+        h->ensuring = true;
+}
+
+static void wk_chhub_on_event(enum wsf_nats_event ev, int err, void *arg)
+{
+    wk_chhub *h = arg;
+    switch (ev) {
+    case WSF_NATS_EV_CONNECTED:
+        wsf_log_info("channels: NATS connected");
+        if (h->ctx->cfg.supervisor == NULL)
+            wk_chhub_ensure(h); /* under wsfleetd the supervisor owns the stream's settings */
+        break;
+    case WSF_NATS_EV_RECONNECTED:
+        wsf_log_info("channels: NATS reconnected: catching up from history");
+        if (h->ctx->cfg.supervisor == NULL)
+            wk_chhub_ensure(h);
+        wk_chhub_resync_all(h);
+        break;
+    case WSF_NATS_EV_DISCONNECTED:
+        wsf_log_warn("channels: NATS disconnected: channel commands answer 108 until it is back");
+        break;
+    case WSF_NATS_EV_ERROR:
+        wsf_log_warn("channels: NATS error: %s", strerror(-err));
+        if (err == -ENOBUFS)
+            wk_chhub_resync_all(h);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- flush ---- */
+
+static void wk_chhub_on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    wk_chhub *h = arg;
+    (void)fd;
+    (void)what;
+    wk_chsess *s;
+    wk_chhub_issue_fetches(h);
+    while ((s = h->dirty) != NULL) {
+        h->dirty = s->dnext;
+        if (h->dirty)
+            h->dirty->dprev = NULL;
+        s->dnext = s->dprev = NULL;
+        s->dirty = false;
+        wk_conn *c = s->conn;
+        unsigned code = s->close_code;
+        const char *reason = s->close_reason;
+        /* The session may be freed by what follows (a failed send kills the connection). */
+        if (s->pend.len > 0) {
+            wk_conn_send(c, 0x1, s->pend.data, s->pend.len);
+            if (!c->dead)
+                wsf_buf_fini(&s->pend); /* an idle subscriber holds no buffer */
+        }
+        if (!c->dead && code != 0)
+            wk_conn_close(c, code, reason);
+        if (c->dead)
+            wk_conn_free(c);
+    }
+}
+
+void wk_chhub_schedule_flush(wk_chhub *h)
+{
+    event_active(h->flush_ev, 0, 0);
+}
+
+/* ---- the hub ---- */
+
+int wk_channels_new(wk_chhub **out, wk_ctx *ctx)
+{
+    const wk_config *cfg = &ctx->cfg;
+    char url[WK_URL_MAX];
+    char err[600];
+    int rc;
+
+    if (cfg->nats_url_file != NULL) {
+        rc = wk_chini_read_url(cfg->nats_url_file, url, sizeof url);
+        if (rc != 0) {
+            wsf_log_error("--nats-url-file %s: %s", cfg->nats_url_file,
+                          rc == -EINVAL ? "no URL on its first line" : strerror(-rc));
+            return -1;
+        }
+    } else {
+        snprintf(url, sizeof url, "%s", cfg->nats_url);
+    }
+    wk_chhub *h = wsf_xcalloc(1, sizeof *h);
+    h->ctx = ctx;
+    wsf_chconf_init(&h->conf);
+    if (cfg->channels_config != NULL &&
+        wk_chini_load_file(&h->conf, cfg->channels_config, err, sizeof err) != 0) {
+        wsf_log_error("--channels-config %s", err);
+        goto fail;
+    }
+    h->flush_ev = event_new(ctx->base, -1, 0, wk_chhub_on_flush, h);
+    h->retry_ev = event_new(ctx->base, -1, EV_PERSIST, wk_chhub_on_retry, h);
+    struct timeval tv = {WK_RETRY_MS / 1000, (WK_RETRY_MS % 1000) * 1000};
+    event_add(h->retry_ev, &tv);
+    char name[64];
+    snprintf(name, sizeof name, "wsworker-%d", (int)getpid());
+    struct wsf_nats_opts o = {.url = url, .name = name, .stream = cfg->nats_stream};
+    rc = wsf_nats_new(&h->nats, ctx->base, &o, wk_chhub_on_event, h);
+    if (rc != 0) {
+        wsf_log_error("channels: NATS %s",
+                      rc == -EINVAL ? "URL or options refused" : strerror(-rc));
+        goto fail;
+    }
+    if (wk_chadmin_start(h) != 0)
+        goto fail;
+    wsf_log_info("channels on: /channels speaks wsfleet.v1 (stream %s)", cfg->nats_stream);
+    *out = h;
+    return 0;
+fail:
+    wk_channels_free(h);
+    return -1;
+}
+
+void wk_channels_free(wk_chhub *h)
+{
+    if (h == NULL)
+        return;
+    h->closing = true;
+    wsf_nats_sub_free(h->admin_sub);
+    wsf_nats_sub_free(h->presence_sub);
+    wsf_nats_free(h->nats);
+    if (h->flush_ev)
+        event_free(h->flush_ev);
+    if (h->retry_ev)
+        event_free(h->retry_ev);
+    free(h->table);
+    wsf_chconf_fini(&h->conf);
+    free(h);
+}
+
+void wk_channels_on_message(wk_conn *c, int opcode, const uint8_t *data, size_t len)
+{
+    wk_chsess *s = wk_chsess_of(c, c->ctx->channels);
+    if (opcode != 0x1) {
+        wk_chsess_error(s, 0, WSF_CH_ERR_BAD_REQUEST, "text frames only");
+        return;
+    }
+    wk_chsess_handle(s, data, len);
+}
+
+void wk_channels_on_close(wk_conn *c)
+{
+    if (c->svc_state != NULL)
+        wk_chsess_free(c->svc_state);
+    c->svc_state = NULL;
+}

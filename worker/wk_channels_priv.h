@@ -1,0 +1,166 @@
+/* Shared between wk_channels.c (hub, channel table, resume) and wk_chsess.c (commands of one
+ * connection): the structures of the channel side. Not for other modules. */
+#ifndef WK_CHANNELS_PRIV_H
+#define WK_CHANNELS_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "wk_channels.h"
+#include "wsf_buf.h"
+#include "wsf_chconf.h"
+#include "wsf_chproto.h"
+#include "wsf_chsync.h"
+#include "wsf_nats_js.h"
+
+struct event;
+typedef struct wk_chan wk_chan;
+typedef struct wk_chsess wk_chsess;
+typedef struct wk_chsub wk_chsub;
+typedef struct wk_chop wk_chop;
+
+/* A live publication, encoded once as its push object; shared by the subscriptions that hold it
+ * while their history fetch is in flight. */
+typedef struct wk_chpub {
+    unsigned refs;
+    uint64_t offset;
+    uint64_t prev;
+    size_t len;
+    char json[];
+} wk_chpub;
+
+/* A history fetch result, copied so that it can wait (a connect's other subs) and be replayed. */
+typedef struct wk_chhist {
+    char epoch[WSF_NATS_EPOCH_MAX];
+    uint64_t first, last;
+    wsf_ch_pub *pubs;
+    size_t npubs;
+    wsf_buf data; /* the pubs' data, back to back */
+} wk_chhist;
+
+/* A connect with subs: its reply waits for every sub's first fetch. */
+typedef struct wk_chconnect {
+    uint64_t id;
+    size_t nsubs, pending;
+    wk_chsub **subs;
+    wk_chhist *hists;
+    bool failed;
+} wk_chconnect;
+
+/* One connection's subscription to one channel. */
+struct wk_chsub {
+    wk_chan *ch;
+    wk_chsess *sess;
+    wk_chsub *ch_next, *ch_prev; /* the channel's subscribers */
+    wk_chsub *s_next;            /* the session's subscriptions */
+    wsf_chsync sync;
+    struct wk_chfetch *fetch; /* in flight, or NULL */
+    size_t fetch_slot;        /* its place in fetch->subs */
+    bool want_fetch;          /* queued for the end of the loop iteration */
+    wk_chsub *fq_next, *fq_prev;
+    uint64_t reply_id;     /* the subscribe this first fetch answers, 0 once answered */
+    uint64_t replayed;     /* publications fetched in this catch-up (the namespace window) */
+    wk_chconnect *connect; /* the connect this first fetch answers, or NULL */
+    bool stalled;          /* a fetch failed: retried when NATS is back */
+    bool no_stream;        /* the last fetch found no stream (a first one is retried once) */
+};
+
+struct wk_chan {
+    char *name;
+    size_t len;
+    wk_chan *hnext;
+    struct wsf_nats_sub *nsub;
+    wk_chsub *subs;
+    unsigned nsubs;
+    wsf_ch_settings set;
+    struct wk_chfetch *forming; /* requests grouped in this iteration (wk_chhub_issue_fetches) */
+};
+
+/* A command waiting for NATS (publish ack, history, presence); sess NULL once the connection
+ * went away. */
+struct wk_chop {
+    wk_chop *next, *prev;
+    wk_chsess *sess;
+    uint64_t id;
+};
+
+struct wk_chsess {
+    wk_conn *conn;
+    wk_chhub *hub;
+    wsf_ch_session ps;
+    wsf_ch_abuse abuse;
+    wk_chsub *subs;
+    wk_chop *ops;
+    wsf_buf pend; /* objects not yet sent, joined by '\n' */
+    wk_chsess *dnext, *dprev;
+    bool dirty;
+    unsigned close_code; /* close once pending output is queued */
+    const char *close_reason;
+    wk_chconnect *connect;
+    char client[32];
+};
+
+struct wk_chhub {
+    wk_ctx *ctx;
+    struct wsf_nats *nats;
+    wsf_chconf conf;
+    char epoch[WSF_NATS_EPOCH_MAX];
+    uint64_t epoch_id;
+    bool ensuring;
+    bool closing; /* wk_channels_free runs: callbacks owed by NATS do nothing */
+    wk_chan **table;
+    size_t tcap, nchans;
+    wk_chsess *dirty;
+    wk_chsub *fetchq; /* subscriptions that want a fetch, issued at the end of the iteration */
+    struct event *flush_ev;
+    struct event *retry_ev;
+    struct wsf_nats_sub *admin_sub;
+    struct wsf_nats_sub *presence_sub;
+    uint64_t next_client;
+    uint64_t next_inbox;
+};
+
+/* wk_chsess.c */
+wk_chsess *wk_chsess_of(wk_conn *c, wk_chhub *h);
+void wk_chsess_free(wk_chsess *s);
+void wk_chsess_handle(wk_chsess *s, const uint8_t *data, size_t len);
+/* Makes room for one more object in s's pending text ('\n' first when needed) and schedules the
+ * flush; returns NULL when s is closing or over its backlog (then closed with 4001). */
+wsf_buf *wk_chsess_out(wk_chsess *s, size_t need);
+void wk_chsess_close(wk_chsess *s, unsigned code, const char *reason);
+void wk_chsess_error(wk_chsess *s, uint64_t id, int code, const char *msg);
+void wk_chop_attach(wk_chop *op, wk_chsess *s, uint64_t id);
+/* Unlinks op from its session; returns the session (NULL when it went away). */
+wk_chsess *wk_chop_detach(wk_chop *op);
+
+/* wk_channels.c */
+wk_chan *wk_chan_find(wk_chhub *h, const char *name, size_t len);
+/* Subscribes s to channel (settings set), starting its first fetch; reply_id or connect says
+ * what it answers. */
+wk_chsub *wk_chsub_new(wk_chsess *s, const char *name, size_t len, const wsf_ch_settings *set,
+                       bool has_since, const wsf_ch_pos *since);
+void wk_chsub_free(wk_chsub *sub);
+void wk_chsub_fetch(wk_chsub *sub);
+/* Runs a fetched history through sub's wsf_chsync; reply (when not NULL) is filled for the
+ * first fetch instead of writing a subscribe reply. Pushes held publications afterwards unless
+ * no_drain. */
+void wk_chsub_fetched(wk_chsub *sub, const wk_chhist *hist, wsf_ch_state *reply);
+void wk_chsub_drain(wk_chsub *sub);
+void wk_chhist_fini(wk_chhist *h);
+void wk_chhist_copy(wk_chhist *out, const struct wsf_nats_history *h);
+bool wk_chhub_up(const wk_chhub *h);
+/* The stream went missing (deleted): create it again, which starts a new epoch. */
+void wk_chhub_ensure(wk_chhub *h);
+void wk_chhub_schedule_flush(wk_chhub *h);
+/* Sends the queued fetches, one request per channel and range. */
+void wk_chhub_issue_fetches(wk_chhub *h);
+void wk_chpub_unref(wk_chpub *p);
+
+/* wk_chadmin.c */
+/* Answers wsf.admin.channels and other workers' presence questions. Returns 0 or -1. */
+int wk_chadmin_start(wk_chhub *h);
+/* Asks every worker who is subscribed to channel; s gets the presence reply to id after
+ * WK_PRESENCE_WINDOW_MS. Returns 0, or a negative errno (nothing was sent). */
+int wk_chhub_presence(wk_chhub *h, wk_chsess *s, uint64_t id, const char *channel);
+
+#endif

@@ -1,0 +1,487 @@
+/* One /channels connection: its wsfleet.v1 commands, replies and errors. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wk_channels_priv.h"
+#include "wk_conn.h"
+#include "wk_worker.h"
+#include "wsf_chenc.h"
+#include "wsf_log.h"
+#include "wsf_nats.h"
+
+#define WK_PEND_FRAME (64 * 1024) /* pending objects past this leave as a frame at once */
+
+static uint64_t wk_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+wk_chsess *wk_chsess_of(wk_conn *c, wk_chhub *h)
+{
+    if (c->svc_state != NULL)
+        return c->svc_state;
+    wk_chsess *s = wsf_xcalloc(1, sizeof *s);
+    s->conn = c;
+    s->hub = h;
+    wsf_ch_session_init(&s->ps);
+    wsf_ch_abuse_init(&s->abuse);
+    snprintf(s->client, sizeof s->client, "%x.%llx", (unsigned)getpid(),
+             (unsigned long long)++h->next_client);
+    c->svc_state = s;
+    return s;
+}
+
+void wk_chop_attach(wk_chop *op, wk_chsess *s, uint64_t id)
+{
+    op->sess = s;
+    op->id = id;
+    op->prev = NULL;
+    op->next = s->ops;
+    if (s->ops)
+        s->ops->prev = op;
+    s->ops = op;
+}
+
+wk_chsess *wk_chop_detach(wk_chop *op)
+{
+    wk_chsess *s = op->sess;
+    if (s == NULL)
+        return NULL;
+    if (op->prev)
+        op->prev->next = op->next;
+    else
+        s->ops = op->next;
+    if (op->next)
+        op->next->prev = op->prev;
+    op->next = op->prev = NULL;
+    op->sess = NULL;
+    return s;
+}
+
+void wk_chsess_free(wk_chsess *s)
+{
+    wk_chhub *h = s->hub;
+    if (s->dirty) {
+        if (s->dprev)
+            s->dprev->dnext = s->dnext;
+        else
+            h->dirty = s->dnext;
+        if (s->dnext)
+            s->dnext->dprev = s->dprev;
+    }
+    while (s->ops != NULL)
+        wk_chop_detach(s->ops);
+    if (s->connect != NULL) {
+        /* The connect's pending fetches find their subs gone; its memory goes with them. */
+        wk_chconnect *cn = s->connect;
+        for (size_t i = 0; i < cn->nsubs; i++)
+            wk_chhist_fini(&cn->hists[i]);
+        free(cn->hists);
+        free(cn->subs);
+        free(cn);
+    }
+    while (s->subs != NULL)
+        wk_chsub_free(s->subs);
+    wsf_ch_session_fini(&s->ps);
+    wsf_buf_fini(&s->pend);
+    free(s);
+}
+
+static void wk_chsess_mark_dirty(wk_chsess *s)
+{
+    if (s->dirty)
+        return;
+    s->dirty = true;
+    s->dprev = NULL;
+    s->dnext = s->hub->dirty;
+    if (s->dnext)
+        s->dnext->dprev = s;
+    s->hub->dirty = s;
+    wk_chhub_schedule_flush(s->hub);
+}
+
+wsf_buf *wk_chsess_out(wk_chsess *s, size_t need)
+{
+    wk_conn *c = s->conn;
+    if (s->close_code != 0 || c->dead || c->state != WK_CONN_OPEN)
+        return NULL;
+    if (s->pend.len > 0 && s->pend.len + need > WK_PEND_FRAME) {
+        /* A burst: this much goes out now rather than at the end of the loop iteration, so that
+         * the backlog below counts what the client has not taken, not what we have not sent. */
+        wk_conn_send_now(c, 0x1, s->pend.data, s->pend.len);
+        s->pend.off = s->pend.len = 0;
+    }
+    if (wsf_buf_pending(&c->out) + s->pend.len + need > c->ctx->cfg.max_backlog) {
+        wsf_log_info("conn fd=%d: %zu bytes of output backlog, closing with 4001", c->fd,
+                     wsf_buf_pending(&c->out) + s->pend.len);
+        wsf_buf_fini(&s->pend);
+        wk_chsess_close(s, WK_CH_LAGGING, "lagging, resume");
+        return NULL;
+    }
+    wsf_ch_sep(&s->pend);
+    wk_chsess_mark_dirty(s);
+    return &s->pend;
+}
+
+void wk_chsess_close(wk_chsess *s, unsigned code, const char *reason)
+{
+    if (s->close_code != 0)
+        return;
+    /* Output queued before this still goes first: the flush sends pend, then closes. */
+    s->close_code = code;
+    s->close_reason = reason;
+    wk_chsess_mark_dirty(s);
+}
+
+void wk_chsess_error(wk_chsess *s, uint64_t id, int code, const char *msg)
+{
+    wsf_buf *out = wk_chsess_out(s, 128);
+    if (out != NULL)
+        wsf_ch_enc_error(out, id, code, msg);
+}
+
+/* An error for a command that was let in (its id is in flight). */
+static void wk_chsess_fail(wk_chsess *s, uint64_t id, int code, const char *msg)
+{
+    wk_chsess_error(s, id, code, msg);
+    wsf_ch_session_done(&s->ps, id);
+}
+
+static wk_chsub *wk_chsess_find(wk_chsess *s, const char *name)
+{
+    for (wk_chsub *sub = s->subs; sub; sub = sub->s_next)
+        if (strcmp(sub->ch->name, name) == 0)
+            return sub;
+    return NULL;
+}
+
+/* Namespace settings and the subscribe rule for an anonymous client. */
+static int wk_chsess_may_subscribe(wk_chsess *s, const char *channel, wsf_ch_settings *set)
+{
+    if (wsf_chconf_lookup(set, &s->hub->conf, channel, strlen(channel)) != 0)
+        return WSF_CH_ERR_BAD_CHANNEL;
+    if (set->subscribe != WSF_CH_SUBSCRIBE_ANY)
+        return WSF_CH_ERR_PERMISSION_DENIED; /* no user or token yet: anonymous clients only */
+    return 0;
+}
+
+static void wk_chsess_connect(wk_chsess *s, const wsf_ch_cmd *cmd)
+{
+    if (cmd->nsubs == 0) {
+        wsf_buf *out = wk_chsess_out(s, 128);
+        if (out != NULL)
+            wsf_ch_enc_connect(out, cmd->id, s->client, "", NULL, 0);
+        wsf_ch_session_done(&s->ps, cmd->id);
+        return;
+    }
+    /* A connect that fails closes the connection: the client learns it and may come back. */
+    wsf_ch_settings set[WSF_CH_MAX_SUBS];
+    for (size_t i = 0; i < cmd->nsubs; i++) {
+        int err = wk_chsess_may_subscribe(s, cmd->subs[i].channel, &set[i]);
+        if (err != 0) {
+            wk_chsess_fail(s, cmd->id, err, NULL);
+            wk_chsess_close(s, err == WSF_CH_ERR_BAD_CHANNEL ? 1008 : 4403, "connect refused");
+            return;
+        }
+    }
+    if (!wk_chhub_up(s->hub)) {
+        wk_chsess_fail(s, cmd->id, WSF_CH_ERR_NOT_AVAILABLE, NULL);
+        wk_chsess_close(s, 1013, "channels not available");
+        return;
+    }
+    wk_chconnect *cn = wsf_xcalloc(1, sizeof *cn);
+    cn->id = cmd->id;
+    cn->subs = wsf_xcalloc(cmd->nsubs, sizeof *cn->subs);
+    cn->hists = wsf_xcalloc(cmd->nsubs, sizeof *cn->hists);
+    for (size_t i = 0; i < cmd->nsubs; i++) {
+        const wsf_ch_sub *cs = &cmd->subs[i];
+        wk_chsub *sub =
+            wk_chsub_new(s, cs->channel, strlen(cs->channel), &set[i], cs->has_since, &cs->since);
+        if (sub == NULL)
+            break;
+        sub->connect = cn;
+        cn->subs[cn->nsubs++] = sub;
+    }
+    if (cn->nsubs < cmd->nsubs) {
+        /* Every sub or none: a reply without one would leave the client believing it has it. */
+        for (size_t i = 0; i < cn->nsubs; i++)
+            wk_chsub_free(cn->subs[i]);
+        free(cn->subs);
+        free(cn->hists);
+        free(cn);
+        wk_chsess_fail(s, cmd->id, WSF_CH_ERR_NOT_AVAILABLE, NULL);
+        wk_chsess_close(s, 1013, "channels not available");
+        return;
+    }
+    cn->pending = cn->nsubs;
+    s->connect = cn;
+    for (size_t i = 0; i < cn->nsubs; i++)
+        wk_chsub_fetch(cn->subs[i]);
+}
+
+static void wk_chsess_subscribe(wk_chsess *s, const wsf_ch_cmd *cmd)
+{
+    wsf_ch_settings set;
+    int err = wk_chsess_may_subscribe(s, cmd->channel, &set);
+    if (err == 0 && wk_chsess_find(s, cmd->channel) != NULL)
+        err = WSF_CH_ERR_ALREADY_SUBSCRIBED;
+    if (err == 0 && !wk_chhub_up(s->hub))
+        err = WSF_CH_ERR_NOT_AVAILABLE;
+    wk_chsub *sub = NULL;
+    if (err == 0) {
+        sub =
+            wk_chsub_new(s, cmd->channel, strlen(cmd->channel), &set, cmd->has_since, &cmd->since);
+        if (sub == NULL)
+            err = WSF_CH_ERR_NOT_AVAILABLE;
+    }
+    if (err != 0) {
+        wk_chsess_fail(s, cmd->id, err, NULL);
+        return;
+    }
+    sub->reply_id = cmd->id;
+    wk_chsub_fetch(sub);
+}
+
+static void wk_chsess_unsubscribe(wk_chsess *s, const wsf_ch_cmd *cmd)
+{
+    wk_chsub *sub = wk_chsess_find(s, cmd->channel);
+    if (sub == NULL || sub->connect != NULL) {
+        wk_chsess_fail(s, cmd->id, WSF_CH_ERR_NOT_SUBSCRIBED, NULL);
+        return;
+    }
+    if (sub->reply_id != 0) {
+        /* Its subscribe is still fetching: that command is answered first. */
+        wk_chsess_fail(s, sub->reply_id, WSF_CH_ERR_NOT_SUBSCRIBED, "unsubscribed meanwhile");
+        sub->reply_id = 0;
+    }
+    wk_chsub_free(sub);
+    wsf_buf *out = wk_chsess_out(s, 64);
+    if (out != NULL)
+        wsf_ch_enc_unsubscribe(out, cmd->id);
+    wsf_ch_session_done(&s->ps, cmd->id);
+}
+
+static int wk_chsess_nats_err(int err)
+{
+    return err == -EINVAL ? WSF_CH_ERR_BAD_REQUEST : WSF_CH_ERR_NOT_AVAILABLE;
+}
+
+static void wk_chsess_on_ack(int err, uint64_t offset, void *arg)
+{
+    wk_chop *op = arg;
+    wk_chsess *s = wk_chop_detach(op);
+    if (s != NULL) {
+        if (err == -EHOSTUNREACH)
+            wk_chhub_ensure(s->hub); /* the stream is gone: make a new one for what follows */
+        if (err != 0) {
+            wk_chsess_fail(s, op->id, wk_chsess_nats_err(err), NULL);
+        } else {
+            wsf_buf *out = wk_chsess_out(s, 64);
+            if (out != NULL)
+                wsf_ch_enc_publish(out, op->id, offset);
+            wsf_ch_session_done(&s->ps, op->id);
+        }
+    }
+    free(op);
+}
+
+static void wk_chsess_publish(wk_chsess *s, const wsf_ch_cmd *cmd)
+{
+    wsf_ch_settings set;
+    int err = 0;
+    if (wsf_chconf_lookup(&set, &s->hub->conf, cmd->channel, strlen(cmd->channel)) != 0)
+        err = WSF_CH_ERR_BAD_CHANNEL;
+    else if (set.publish != WSF_CH_PUBLISH_CLIENT)
+        err = WSF_CH_ERR_PERMISSION_DENIED;
+    else if (!wk_chhub_up(s->hub))
+        err = WSF_CH_ERR_NOT_AVAILABLE;
+    if (err != 0) {
+        wk_chsess_fail(s, cmd->id, err, NULL);
+        return;
+    }
+    wk_chop *op = wsf_xcalloc(1, sizeof *op);
+    wk_chop_attach(op, s, cmd->id);
+    int rc = wsf_nats_ch_publish(s->hub->nats, cmd->channel, strlen(cmd->channel), cmd->data,
+                                 cmd->data_len, wk_chsess_on_ack, op);
+    if (rc != 0) {
+        wk_chop_detach(op);
+        free(op);
+        wk_chsess_fail(s, cmd->id, wk_chsess_nats_err(rc), NULL);
+    }
+}
+
+/* The history command: reads the channel from the start of what is kept, keeping the newest
+ * `want` publications within the namespace window. */
+typedef struct wk_chhistop {
+    wk_chop op;
+    char *channel;
+    size_t want;
+    wk_chhist acc; /* the newest ones so far */
+} wk_chhistop;
+
+static void wk_chhistop_free(wk_chhistop *q)
+{
+    wk_chhist_fini(&q->acc);
+    free(q->channel);
+    free(q);
+}
+
+static void wk_chsess_on_history(int err, const struct wsf_nats_history *h, void *arg)
+{
+    wk_chhistop *q = arg;
+    wk_chsess *s = q->op.sess;
+    if (s == NULL) {
+        wk_chhistop_free(q);
+        return;
+    }
+    if (err != 0) {
+        wk_chop_detach(&q->op);
+        if (err == -ENOENT)
+            wk_chhub_ensure(s->hub);
+        wk_chsess_fail(s, q->op.id, wk_chsess_nats_err(err), NULL);
+        wk_chhistop_free(q);
+        return;
+    }
+    /* Merge: the old ones then these, keeping the last `want`. */
+    wk_chhist batch;
+    wk_chhist_copy(&batch, h);
+    size_t total = q->acc.npubs + batch.npubs;
+    size_t skip = total > q->want ? total - q->want : 0;
+    wk_chhist merged = {0};
+    memcpy(merged.epoch, batch.epoch, sizeof merged.epoch);
+    merged.first = batch.first;
+    merged.last = batch.last;
+    merged.pubs = total - skip ? wsf_xcalloc(total - skip, sizeof *merged.pubs) : NULL;
+    size_t *at = total - skip ? wsf_xcalloc(total - skip, sizeof *at) : NULL;
+    for (size_t i = skip; i < total; i++) {
+        const wsf_ch_pub *p = i < q->acc.npubs ? &q->acc.pubs[i] : &batch.pubs[i - q->acc.npubs];
+        merged.pubs[merged.npubs] = *p;
+        at[merged.npubs++] = merged.data.len;
+        wsf_buf_append(&merged.data, p->data, p->data_len);
+        wsf_buf_append(&merged.data, "", 1);
+    }
+    for (size_t i = 0; i < merged.npubs; i++)
+        merged.pubs[i].data = (const char *)merged.data.data + at[i];
+    free(at);
+    uint64_t reached = batch.npubs ? batch.pubs[batch.npubs - 1].offset : 0;
+    wk_chhist_fini(&batch);
+    wk_chhist_fini(&q->acc);
+    q->acc = merged;
+    if (reached != 0 && reached < h->last &&
+        wsf_nats_ch_history(s->hub->nats, q->channel, strlen(q->channel), reached, 1000,
+                            wk_chsess_on_history, q) == 0)
+        return; /* more follow */
+    wk_chop_detach(&q->op);
+    wsf_ch_state st = {
+        .epoch = q->acc.epoch, .offset = q->acc.last, .pubs = q->acc.pubs, .npubs = q->acc.npubs};
+    wsf_buf *out = wk_chsess_out(s, 128 + q->acc.data.len + 32 * q->acc.npubs);
+    if (out != NULL)
+        wsf_ch_enc_history(out, q->op.id, &st);
+    wsf_ch_session_done(&s->ps, q->op.id);
+    wk_chhistop_free(q);
+}
+
+static void wk_chsess_history(wk_chsess *s, const wsf_ch_cmd *cmd)
+{
+    wsf_ch_settings set;
+    int err = 0;
+    if (wsf_chconf_lookup(&set, &s->hub->conf, cmd->channel, strlen(cmd->channel)) != 0)
+        err = WSF_CH_ERR_BAD_CHANNEL;
+    else if (set.subscribe != WSF_CH_SUBSCRIBE_ANY)
+        err = WSF_CH_ERR_PERMISSION_DENIED;
+    else if (!wk_chhub_up(s->hub))
+        err = WSF_CH_ERR_NOT_AVAILABLE;
+    if (err != 0) {
+        wk_chsess_fail(s, cmd->id, err, NULL);
+        return;
+    }
+    wk_chhistop *q = wsf_xcalloc(1, sizeof *q);
+    q->want = cmd->has_limit && cmd->limit < set.history_size ? cmd->limit : set.history_size;
+    q->channel = wsf_xmalloc(strlen(cmd->channel) + 1);
+    strcpy(q->channel, cmd->channel);
+    wk_chop_attach(&q->op, s, cmd->id);
+    if (wsf_nats_ch_history(s->hub->nats, q->channel, strlen(q->channel), 0, 1000,
+                            wk_chsess_on_history, q) != 0) {
+        wk_chop_detach(&q->op);
+        wk_chhistop_free(q);
+        wk_chsess_fail(s, cmd->id, WSF_CH_ERR_NOT_AVAILABLE, NULL);
+    }
+}
+
+static void wk_chsess_presence(wk_chsess *s, const wsf_ch_cmd *cmd)
+{
+    wsf_ch_settings set;
+    int err = 0;
+    if (wsf_chconf_lookup(&set, &s->hub->conf, cmd->channel, strlen(cmd->channel)) != 0)
+        err = WSF_CH_ERR_BAD_CHANNEL;
+    else if (!set.presence)
+        err = WSF_CH_ERR_DISABLED;
+    else if (!wk_chhub_up(s->hub))
+        err = WSF_CH_ERR_NOT_AVAILABLE;
+    else if (wk_chhub_presence(s->hub, s, cmd->id, cmd->channel) != 0)
+        err = WSF_CH_ERR_NOT_AVAILABLE;
+    if (err != 0)
+        wk_chsess_fail(s, cmd->id, err, NULL);
+}
+
+static void wk_chsess_run(wk_chsess *s, const wsf_ch_cmd *cmd)
+{
+    switch (cmd->op) {
+    case WSF_CH_OP_CONNECT:
+        wk_chsess_connect(s, cmd);
+        return;
+    case WSF_CH_OP_SUBSCRIBE:
+        wk_chsess_subscribe(s, cmd);
+        return;
+    case WSF_CH_OP_UNSUBSCRIBE:
+        wk_chsess_unsubscribe(s, cmd);
+        return;
+    case WSF_CH_OP_PUBLISH:
+        wk_chsess_publish(s, cmd);
+        return;
+    case WSF_CH_OP_HISTORY:
+        wk_chsess_history(s, cmd);
+        return;
+    case WSF_CH_OP_PRESENCE:
+        wk_chsess_presence(s, cmd);
+        return;
+    case WSF_CH_OP_RPC:
+        wk_chsess_fail(s, cmd->id, WSF_CH_ERR_METHOD_NOT_FOUND,
+                       "no application backend answers rpc");
+        return;
+    case WSF_CH_OP_REFRESH:
+        wk_chsess_fail(s, cmd->id, WSF_CH_ERR_NOT_AVAILABLE, "tokens are not supported yet");
+        return;
+    default:
+        wk_chsess_fail(s, cmd->id, WSF_CH_ERR_UNKNOWN_COMMAND, NULL);
+        return;
+    }
+}
+
+void wk_chsess_handle(wk_chsess *s, const uint8_t *data, size_t len)
+{
+    wsf_ch_cmds cmds;
+    wsf_ch_cmds_init(&cmds);
+    wsf_ch_parse_frame(&cmds, (const char *)data, len);
+    for (size_t i = 0; i < cmds.n && s->close_code == 0; i++) {
+        const wsf_ch_cmd *cmd = &cmds.items[i];
+        int err = cmd->err;
+        if (err == 0)
+            err = wsf_ch_session_check(&s->ps, cmd);
+        if (err != 0)
+            wk_chsess_error(s, cmd->id, err, err == cmd->err ? cmd->err_msg : NULL);
+        if (wsf_ch_abuse_on_result(&s->abuse, err, wk_now_ms())) {
+            wk_chsess_close(s, WSF_CH_ABUSE_CLOSE, "protocol abuse");
+            break;
+        }
+        if (err == 0)
+            wk_chsess_run(s, cmd);
+    }
+    wsf_ch_cmds_fini(&cmds);
+}
