@@ -25,7 +25,8 @@ test: build
 
 # Chaos drills (chaos/drills), each against a fleet of its own on 127.0.0.1: the full set, and the
 # quick set CI runs. DRILLS picks others; WSCHAOS_FLAGS adds options such as --json or --keep.
-CHAOS_QUICK := kill-one hang error-spike supervisor-kill garbage-clients channel-resume
+CHAOS_QUICK := kill-one hang error-spike supervisor-kill garbage-clients channel-resume \
+               supervisor-restart supervisor-stall
 WSCHAOS_FLAGS ?=
 
 chaos: build

@@ -79,6 +79,8 @@ static const char *const chaos_action_names[] = {
     [CHAOS_ACT_RESTART] = "restart",
     [CHAOS_ACT_AUTOSCALE] = "autoscale",
     [CHAOS_ACT_KILL_BROKER] = "kill-broker",
+    [CHAOS_ACT_RESTART_SUPERVISOR] = "restart-supervisor",
+    [CHAOS_ACT_STOP_SUPERVISOR] = "stop-supervisor",
 };
 
 #define CHAOS_NACTIONS (sizeof chaos_action_names / sizeof chaos_action_names[0])
@@ -105,11 +107,13 @@ static const struct chaos_action_rule {
     [CHAOS_ACT_RESTART] = {1, 2, 0},
     [CHAOS_ACT_AUTOSCALE] = {1, 1, 1u << O_MIN | 1u << O_MAX},
     [CHAOS_ACT_KILL_BROKER] = {0, 0, 0},
+    [CHAOS_ACT_RESTART_SUPERVISOR] = {0, 0, 0},
+    [CHAOS_ACT_STOP_SUPERVISOR] = {1, 1, 0},
 };
 
 static const char chaos_action_usage[] =
     "kill, stop, fault, crash-loop, kill-supervisor, clients, slow-clients, garbage-clients, "
-    "scale, restart, autoscale or kill-broker";
+    "scale, restart, autoscale, kill-broker, restart-supervisor or stop-supervisor";
 
 typedef struct chaos_parse {
     chaos_drill *d;
@@ -385,7 +389,10 @@ static int chaos_set_words(chaos_action *a, char **w, int n, char *why, size_t w
         return 0;
     case CHAOS_ACT_KILL_SUPERVISOR:
     case CHAOS_ACT_KILL_BROKER:
+    case CHAOS_ACT_RESTART_SUPERVISOR:
         return 0;
+    case CHAOS_ACT_STOP_SUPERVISOR:
+        return chaos_value_dur_in(&a->for_ms, w[0], 1, CHAOS_HOUR_MS, why, why_len);
     }
     return -1;
 }

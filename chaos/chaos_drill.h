@@ -45,6 +45,12 @@ enum chaos_action_kind {
     CHAOS_ACT_AUTOSCALE,       /* autoscale on|off [min=N] [max=N]: wsctl autoscale */
     CHAOS_ACT_KILL_BROKER,     /* kill-broker: SIGKILL the fleet's nats-server sidecar (its pid
                                 * from wsctl --json status) */
+    /* restart-supervisor: SIGKILL wsfleetd, start a new one on the same run dir and config (it
+     * adopts the workers) */
+    CHAOS_ACT_RESTART_SUPERVISOR,
+    /* stop-supervisor DUR: SIGSTOP wsfleetd, SIGCONT after DUR (at the latest 2 s before the
+     * timeline ends) */
+    CHAOS_ACT_STOP_SUPERVISOR,
 };
 
 typedef struct chaos_action {

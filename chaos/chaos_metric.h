@@ -48,6 +48,8 @@
     X(GARBAGE_UNANSWERED, "garbage_unanswered", "garbage connections the server never closed")     \
     X(ORPHANS_LEFT, "orphans_left", "orphaned workers still running at the end")                   \
     X(SUPERVISOR_ALIVE, "supervisor_alive", "1 when wsfleetd was still running at the end")        \
+    X(ADOPTED, "adopted",                                                                          \
+      "most workers seen running under a restarted wsfleetd with the pid they had before")         \
     X(WSCTL_ERRORS, "wsctl_errors", "wsctl calls that failed")                                     \
     X(SUBSCRIBERS, "subscribers", "channel subscribers held")                                      \
     X(PUBLICATIONS_ACKED, "publications_acked", "publications the fleet acknowledged")             \

@@ -384,6 +384,7 @@ static void chaos_measure(chaos_run *run)
             }
         }
         chaos_set(run, CHAOS_M_RESTARTS, (double)restarts);
+        chaos_set(run, CHAOS_M_ADOPTED, (double)run->adopted_max);
         chaos_set(run, CHAOS_M_UNEXPECTED_RESTARTS, (double)unexpected);
         chaos_set(run, CHAOS_M_BREAKER_OPENINGS, (double)openings);
         if (!run->sup_killed) {
@@ -667,6 +668,14 @@ static void chaos_clean_up(chaos_run *run)
     run->chload = NULL;
     for (size_t i = 0; i < run->n_stopped; i++) {
         chaos_fleet_signal(run->stopped[i], SIGKILL);
+    }
+    if (run->sup_stopped_pid > 0) {
+        chaos_fleet_signal(run->sup_stopped_pid, SIGCONT);
+        run->sup_stopped_pid = 0;
+    }
+    if (run->sup_cont_ev != NULL) {
+        event_free(run->sup_cont_ev);
+        run->sup_cont_ev = NULL;
     }
     if (run->fleet.pid > 0 && chaos_fleet_alive(&run->fleet)) {
         if (chaos_fleet_stop(&run->fleet, 10000) != 0) {

@@ -97,6 +97,23 @@ void chaos_take_workers(chaos_run *run, json_t *doc, bool quiet_changes)
             run->rss_max = v->rss_mib;
         }
     }
+    if (run->sup_rebase) {
+        /* A restarted supervisor counts restarts from zero. */
+        for (int s = 0; s < CHAOS_SLOTS; s++) {
+            run->restarts_base[s] = next[s].restarts;
+        }
+        run->sup_rebase = false;
+    }
+    if (run->restarted) {
+        int64_t adopted = 0;
+        for (int s = 0; s < CHAOS_SLOTS; s++) {
+            adopted += next[s].present && next[s].pid > 0 && next[s].pid == run->pids_before[s] &&
+                       strcmp(next[s].state, "running") == 0;
+        }
+        if (adopted > run->adopted_max) {
+            run->adopted_max = adopted;
+        }
+    }
     if (!run->seen_once) {
         for (int s = 0; s < CHAOS_SLOTS; s++) {
             run->initial_pids[s] = next[s].present ? next[s].pid : 0;
@@ -172,8 +189,13 @@ static bool chaos_poll_answered(chaos_run *run, int status, const json_t *doc)
         return false;
     }
     if (status != 0 || doc == NULL) {
-        run->wsctl_errors++;
+        if (!run->sup_away) {
+            run->wsctl_errors++;
+        }
         return false;
+    }
+    if (run->sup_stopped_pid == 0) {
+        run->sup_away = false; /* it answers again */
     }
     return true;
 }

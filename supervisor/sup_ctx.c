@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sup_adopt.h"
 #include "sup_channels.h"
 #include "wsf_log.h"
 
@@ -409,8 +410,11 @@ int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg)
         wsf_log_error("pipe: %s", strerror(errno));
         return -1;
     }
-    int src = sup_sockets_open(ctx);
-    if (src != 0)
+    /* A dead supervisor's live workers keep their listeners: adopt both, or open afresh. */
+    int src = sup_adopt_start(ctx);
+    if (src < 0)
+        return -1;
+    if (src == 0 && (src = sup_sockets_open(ctx)) != 0)
         return src;
 
     ctx->workers_ev = event_new(ctx->base, wsf_ipc_fd(ctx->workers_ipc), EV_READ | EV_PERSIST,
@@ -473,6 +477,7 @@ void sup_ctx_fini(sup_ctx *ctx)
         if (strncmp(ctx->workers_endpoint, "ipc://", 6) == 0)
             unlink(ctx->workers_endpoint + 6);
     }
+    sup_adopt_fini(ctx, ctx->stopping && sup_all_stopped(ctx));
     sup_sockets_close(ctx);
     for (int i = 0; i < 2; i++) {
         if (ctx->parent_pipe[i] != -1)

@@ -187,6 +187,25 @@ END_TEST
 
 static const char minimal[] = "[drill]\nduration = 10s\n[load]\nclients = 1\n";
 
+START_TEST(supervisor_actions)
+{
+    static const char text[] = "[drill]\nduration = 30s\n[load]\nclients = 10\n"
+                               "[timeline]\n2s = restart-supervisor\n"
+                               "5s = stop-supervisor 20s\n";
+    chaos_drill d;
+    char err[ERR_MAX];
+    ck_assert_int_eq(chaos_drill_parse_string(&d, "s", text, err, sizeof err), 0);
+    ck_assert_uint_eq(d.n_actions, 2);
+    ck_assert_int_eq(d.actions[0].kind, CHAOS_ACT_RESTART_SUPERVISOR);
+    ck_assert_uint_eq(d.actions[0].at_ms, 2000);
+    ck_assert_int_eq(d.actions[1].kind, CHAOS_ACT_STOP_SUPERVISOR);
+    ck_assert_uint_eq(d.actions[1].for_ms, 20000);
+    ck_assert_str_eq(chaos_action_name(CHAOS_ACT_RESTART_SUPERVISOR), "restart-supervisor");
+    ck_assert_str_eq(chaos_action_name(CHAOS_ACT_STOP_SUPERVISOR), "stop-supervisor");
+    ck_assert_int_eq(chaos_metric_lookup("adopted"), CHAOS_M_ADOPTED);
+}
+END_TEST
+
 START_TEST(defaults)
 {
     chaos_drill d;
@@ -280,6 +299,10 @@ static const bad_case bad_cases[] = {
     {AFTER_BASE("timeline", "5s", "kill 1 2"), "unexpected argument '2'"},
     {AFTER_BASE("timeline", "5s", "kill"), "kill needs 1 argument"},
     {AFTER_BASE("timeline", "5s", "kill-supervisor now"), "unexpected argument 'now'"},
+    {AFTER_BASE("timeline", "5s", "restart-supervisor now"), "unexpected argument 'now'"},
+    {AFTER_BASE("timeline", "5s", "stop-supervisor"), "stop-supervisor needs 1 argument"},
+    {AFTER_BASE("timeline", "5s", "stop-supervisor soon"), "soon"},
+    {AFTER_BASE("timeline", "5s", "stop-supervisor 0s"), "out of range"},
     {AFTER_BASE("timeline", "5s", "scale 0"), "'0' is not a whole number"},
     {AFTER_BASE("timeline", "5s", "clients many"), "not a whole number"},
     {AFTER_BASE("timeline", "5s", "restart all quickly"), "'quickly' is not 'rolling'"},
@@ -550,6 +573,7 @@ Suite *chaos_drill_suite(void)
     TCase *tc = tcase_create("parse");
     tcase_add_test(tc, full);
     tcase_add_test(tc, defaults);
+    tcase_add_test(tc, supervisor_actions);
     tcase_add_test(tc, durations);
     tcase_add_loop_test(tc, refused, 0, (int)(sizeof bad_cases / sizeof bad_cases[0]));
     tcase_add_test(tc, too_many_actions);

@@ -652,6 +652,47 @@ START_TEST(start_waits_until_ready_and_stop_ends_it)
 }
 END_TEST
 
+/* restart-supervisor: the running one is SIGKILLed and reaped, a new one runs with the same
+ * configuration, its output appended to the same log. */
+START_TEST(respawn_kills_and_starts_another_on_the_same_dir)
+{
+    fx x;
+    fx_init(&x);
+    /* It says who it is once its SIGTERM trap is set. */
+    fx_fake_fleetd(&x, "trap 'exit 0' TERM\n"
+                       "echo \"fake wsfleetd $*\" >&2\n"
+                       ": > \"$TMPDIR/ready\"\n"
+                       "i=0\n"
+                       "while [ $i -lt 300 ]; do sleep 0.05; i=$((i+1)); done\n");
+    char ready[320];
+    snprintf(ready, sizeof(ready), "%s/ready", x.tmp);
+    ck_assert_int_eq(setenv("FAKE_WSCTL_READY", ready, 1), 0);
+    ck_assert_int_eq(chaos_fleet_start(&x.f, "", 5000, x.err, sizeof(x.err)), 0);
+    pid_t first = x.f.pid;
+    ck_assert_int_eq(chaos_fleet_respawn(&x.f, x.err, sizeof(x.err)), 0);
+    ck_assert(!chaos_proc_alive(first));
+    ck_assert_int_gt(x.f.pid, 1);
+    ck_assert_int_ne(x.f.pid, first);
+    ck_assert(!x.f.reaped);
+    ck_assert(chaos_fleet_alive(&x.f));
+    /* Both said who they are, in the one log. */
+    char text[2048];
+    char want[1024];
+    snprintf(want, sizeof(want), "fake wsfleetd --config %s --foreground\n", x.f.config);
+    const char *second = NULL;
+    for (int i = 0; i < 200 && second == NULL; i++) {
+        slurp(x.f.log, text, sizeof(text));
+        const char *one = strstr(text, want);
+        second = one != NULL ? strstr(one + 1, want) : NULL;
+        if (second == NULL)
+            usleep(25000);
+    }
+    ck_assert_msg(second != NULL, "log: %s", text);
+    ck_assert_int_eq(chaos_fleet_stop(&x.f, 3000), 0);
+    fx_fini(&x);
+}
+END_TEST
+
 /* Never ready: start gives up after its timeout and stops the supervisor. */
 START_TEST(start_times_out_and_stops_the_supervisor)
 {
@@ -703,6 +744,7 @@ Suite *chaos_fleet_suite(void)
     tcase_add_test(start, start_reports_the_supervisors_last_words);
     tcase_add_test(start, start_waits_until_ready_and_stop_ends_it);
     tcase_add_test(start, start_times_out_and_stops_the_supervisor);
+    tcase_add_test(start, respawn_kills_and_starts_another_on_the_same_dir);
     suite_add_tcase(s, start);
     return s;
 }
