@@ -392,7 +392,8 @@ static size_t client_frame(uint8_t *out, uint8_t b0, const uint8_t *payload, siz
     out[0] = b0;
     out[1] = (uint8_t)(0x80 | len);
     memset(out + 2, 0, 4);
-    memcpy(out + 6, payload, len);
+    if (len > 0)
+        memcpy(out + 6, payload, len);
     return 6 + len;
 }
 
