@@ -24,6 +24,8 @@ struct wk_zpool {
     ws_zdeflate *def[16]; /* shared compressors, by window bits */
     wsf_buf plain;        /* the last inflated message */
     wsf_buf packed;       /* the last compressed message */
+    wsf_buf packed_src;   /* the message packed holds, when a shared stream compressed it */
+    unsigned packed_bits; /* that stream's window bits; 0: packed_src is not valid */
 };
 
 static wk_zpool *wk_zpool_get(wk_ctx *ctx)
@@ -112,10 +114,24 @@ const wsf_buf *wk_deflate_compress(wk_conn *c, const uint8_t *data, size_t len)
         z = c->z->def;
     }
     wsf_buf *b = &pool->packed;
+    wsf_buf *src = &pool->packed_src;
+    /* A shared stream starts every message from the same state, so the same message compresses
+     * to the same bytes: a publication fanned out to many connections is compressed once. */
+    if (shared && pool->packed_bits == c->pmd.server_max_window_bits &&
+        wsf_buf_pending(src) == len && (len == 0 || memcmp(src->data + src->off, data, len) == 0))
+        return b;
+    pool->packed_bits = 0;
     if (b->cap > WK_Z_KEEP)
         wsf_buf_fini(b);
+    if (src->cap > WK_Z_KEEP)
+        wsf_buf_fini(src);
     b->off = b->len = 0;
+    src->off = src->len = 0;
     ws_zdeflate_message(z, b, data, len, shared);
+    if (shared) {
+        wsf_buf_append(src, data, len);
+        pool->packed_bits = c->pmd.server_max_window_bits;
+    }
     return b;
 }
 
@@ -139,6 +155,7 @@ void wk_deflate_pool_free(wk_ctx *ctx)
         ws_zdeflate_free(pool->def[i]);
     wsf_buf_fini(&pool->plain);
     wsf_buf_fini(&pool->packed);
+    wsf_buf_fini(&pool->packed_src);
     free(pool);
     ctx->zpool = NULL;
 }

@@ -155,6 +155,26 @@ for (const takeover of [false, true]) {
             assert.ok(frame.payload.length < 200, `compressed to ${frame.payload.length} bytes`);
             assert.ok(!frame.payload.subarray(-4).equals(TAIL), 'the tail is removed');
             assert.equal(inflateMessage(frame.payload).toString(), big);
+            // The same message again: without context takeover the same bytes (compressed once
+            // for both), with it far fewer, referring back into the first.
+            const text = jsonish(3000, 1);
+            client.send({ opcode: OP.TEXT, payload: text });
+            const first = await client.nextDataFrame();
+            client.send({ opcode: OP.TEXT, payload: text });
+            const second = await client.nextDataFrame();
+            assert.equal(first.rsv, 4);
+            assert.equal(second.rsv, 4);
+            if (takeover) {
+                assert.ok(second.payload.length * 4 < first.payload.length,
+                    `${second.payload.length} vs ${first.payload.length} bytes`);
+            } else {
+                assert.ok(second.payload.equals(first.payload));
+                assert.equal(inflateMessage(second.payload).toString(), text);
+            }
+            const both = zlib.inflateRawSync(
+                Buffer.concat([frame.payload, TAIL, first.payload, TAIL, second.payload, TAIL]),
+                { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+            assert.equal(both.toString(), big + text + text);
             const small = 'y'.repeat(MIN_SIZE - 1);
             client.send({ opcode: OP.TEXT, payload: small });
             frame = await client.nextDataFrame();
