@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ws_deflate.h"
 #include "ws_http.h"
 #include "ws_parser.h"
 #include "wsf_buf.h"
@@ -37,8 +38,10 @@ typedef struct wk_conn {
     bool shut_after_flush; /* shut the write side once output is drained */
     bool want_write;
     bool dead;
-    uint64_t last_heard; /* tick of the last byte received */
-    uint64_t last_ping;  /* tick of the last ping sent */
+    uint64_t last_heard;   /* tick of the last byte received */
+    uint64_t last_ping;    /* tick of the last ping sent */
+    ws_deflate_params pmd; /* permessage-deflate, when negotiated (wk_deflate) */
+    struct wk_zconn *z;    /* zlib streams kept between messages (context takeover), or NULL */
     const wk_service *service;
     void *svc_state; /* the service's per-connection state (wk_service on_close frees it) */
     union {
