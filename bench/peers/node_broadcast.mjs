@@ -1,0 +1,56 @@
+// Comparison peer for bench/channels: a Node `ws` server on ws://127.0.0.1:PORT/ that broadcasts
+// one frame to every connected client RATE times a second. The publisher is a timer in this
+// process; each publication is the same text wsworker pushes,
+// {"push":{"channel":"bench:feed","pub":{"offset":N,"data":{"t":NS}}}}, with NS the publication's
+// CLOCK_MONOTONIC time (process.hrtime), built once into a Buffer and sent to each client.
+// Usage: node node_broadcast.mjs PORT RATE   (PORT 0 picks a free port; the ready line names it)
+import { WebSocketServer } from 'ws';
+
+const port = Number.parseInt(process.argv[2] ?? '0', 10);
+const rate = Number.parseFloat(process.argv[3] ?? '100');
+if (!Number.isInteger(port) || port < 0 || port > 65535 || !(rate > 0)) {
+    console.error('usage: node node_broadcast.mjs PORT RATE');
+    process.exit(100);
+}
+
+// Defaults as a user would deploy them: no compression, the library's own limits.
+const wss = new WebSocketServer({ host: '127.0.0.1', port, perMessageDeflate: false });
+wss.on('connection', (ws) => {
+    ws.on('error', () => {});
+});
+
+let offset = 0;
+const periodNs = BigInt(Math.round(1e9 / rate));
+let next = process.hrtime.bigint() + periodNs;
+
+// setTimeout alone drifts (1 ms granularity, plus the broadcast's own time): aim at absolute
+// times, and never burst to catch up.
+function tick() {
+    const now = process.hrtime.bigint();
+    if (now >= next) {
+        offset += 1;
+        const text = `{"push":{"channel":"bench:feed","pub":{"offset":${offset},"data":{"t":${now}}}}}`;
+        const buf = Buffer.from(text);
+        for (const client of wss.clients) {
+            client.send(buf, { binary: false });
+        }
+        next += periodNs;
+        if (next < now) {
+            next = now + periodNs;
+        }
+    }
+    const waitMs = Number(next - process.hrtime.bigint()) / 1e6;
+    setTimeout(tick, Math.max(0, Math.floor(waitMs)));
+}
+
+wss.on('listening', () => {
+    const addr = wss.address();
+    console.error(`node_broadcast[${process.pid}] listening on ${addr.address}:${addr.port}`);
+    console.error(`node_broadcast[${process.pid}] ready`);
+    tick();
+});
+
+wss.on('error', (err) => {
+    console.error(`node_broadcast[${process.pid}] error: ${err.message}`);
+    process.exit(100);
+});
