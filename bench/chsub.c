@@ -64,8 +64,12 @@ static struct {
     int pids[CS_MAX_PIDS], npids;
     int conns;
     double rate, duration, warmup;
-} opt = {.mode = "sub", .path = "/channels", .channel = "bench:feed", .conns = 100,
-         .duration = 5, .warmup = 1};
+} opt = {.mode = "sub",
+         .path = "/channels",
+         .channel = "bench:feed",
+         .conns = 100,
+         .duration = 5,
+         .warmup = 1};
 
 static int ep;
 static uint8_t rbuf[CS_RBUF];
@@ -97,8 +101,8 @@ static void proc_sample(int pid, uint64_t *ticks, uint64_t *rss_kb)
         char *p = strrchr(buf, ')');
         unsigned long ut = 0, st = 0;
         /* after ") ": state(3) ... utime(14) stime(15) */
-        if (p != NULL && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-                                &ut, &st) == 2)
+        if (p != NULL &&
+            sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2)
             *ticks = ut + st;
     }
     snprintf(path, sizeof path, "/proc/%d/status", pid);
@@ -350,10 +354,10 @@ static void run_until(uint64_t deadline, cs_conn **pub, uint64_t *next_pub, uint
             return;
         if (pub != NULL && *pub != NULL && (*pub)->state == CS_UP && now >= *next_pub) {
             char cmd[160];
-            int n = snprintf(cmd, sizeof cmd,
-                             "{\"id\":%llu,\"publish\":{\"channel\":\"%s\",\"data\":{\"t\":%llu}}}",
-                             (unsigned long long)++pub_id, opt.channel,
-                             (unsigned long long)now_ns());
+            int n =
+                snprintf(cmd, sizeof cmd,
+                         "{\"id\":%llu,\"publish\":{\"channel\":\"%s\",\"data\":{\"t\":%llu}}}",
+                         (unsigned long long)++pub_id, opt.channel, (unsigned long long)now_ns());
             send_text(*pub, cmd, (size_t)n);
             *next_pub += pub_ns;
             if (*next_pub < now)
@@ -414,11 +418,11 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-    static const struct option lo[] = {
-        {"port", 1, NULL, 'p'},     {"mode", 1, NULL, 'm'},         {"path", 1, NULL, 'P'},
-        {"connections", 1, NULL, 'n'}, {"channel", 1, NULL, 'c'}, {"publish-rate", 1, NULL, 'r'},
-        {"duration", 1, NULL, 'd'}, {"warmup", 1, NULL, 'w'},       {"server-pid", 1, NULL, 's'},
-        {NULL, 0, NULL, 0}};
+    static const struct option lo[] = {{"port", 1, NULL, 'p'},       {"mode", 1, NULL, 'm'},
+                                       {"path", 1, NULL, 'P'},       {"connections", 1, NULL, 'n'},
+                                       {"channel", 1, NULL, 'c'},    {"publish-rate", 1, NULL, 'r'},
+                                       {"duration", 1, NULL, 'd'},   {"warmup", 1, NULL, 'w'},
+                                       {"server-pid", 1, NULL, 's'}, {NULL, 0, NULL, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (o) {
@@ -426,18 +430,33 @@ int main(int argc, char **argv)
             if (opt.nports < CS_MAX_PORTS)
                 opt.ports[opt.nports++] = atoi(optarg);
             break;
-        case 'm': opt.mode = optarg; break;
-        case 'P': opt.path = optarg; break;
-        case 'n': opt.conns = atoi(optarg); break;
-        case 'c': opt.channel = optarg; break;
-        case 'r': opt.rate = atof(optarg); break;
-        case 'd': opt.duration = atof(optarg); break;
-        case 'w': opt.warmup = atof(optarg); break;
+        case 'm':
+            opt.mode = optarg;
+            break;
+        case 'P':
+            opt.path = optarg;
+            break;
+        case 'n':
+            opt.conns = atoi(optarg);
+            break;
+        case 'c':
+            opt.channel = optarg;
+            break;
+        case 'r':
+            opt.rate = atof(optarg);
+            break;
+        case 'd':
+            opt.duration = atof(optarg);
+            break;
+        case 'w':
+            opt.warmup = atof(optarg);
+            break;
         case 's':
             if (opt.npids < CS_MAX_PIDS)
                 opt.pids[opt.npids++] = atoi(optarg);
             break;
-        default: usage();
+        default:
+            usage();
         }
     }
     if (opt.nports == 0 || opt.conns <= 0)
