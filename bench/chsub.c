@@ -7,7 +7,7 @@
  *         path other than /channels); once all are up and --warmup seconds have passed, every
  *         push in --duration seconds is counted and its latency taken from the data's "t"
  *         (CLOCK_MONOTONIC ns at publication). With --publish-rate R one more connection
- *         publishes {"t":NS} R times a second (wsfleet.v1 publish).
+ *         publishes {"t":NS} R times a second (wsfleet.v1 publish), from the moment all are up.
  *  setup  --connections sessions in flight, each: TCP connect, upgrade, (on /channels) connect
  *         with the channel and wait for its first push, then close; counts sessions done.
  *  idle   N connections (subscribed on /channels), held --duration seconds; reports the servers'
@@ -40,6 +40,7 @@
 #define CS_MAX_PORTS 8
 #define CS_MAX_PIDS 8
 #define CS_RBUF (256 * 1024)
+#define CS_OPENING 256
 #define CS_MAX_SAMPLES (16 * 1024 * 1024)
 
 enum { CS_CONNECTING, CS_UPGRADING, CS_JOINING, CS_UP };
@@ -76,7 +77,8 @@ static uint8_t rbuf[CS_RBUF];
 static uint64_t *samples;
 static size_t nsamples;
 static bool measuring;
-static uint64_t deliveries, sessions, errors, nup;
+static bool publishing; /* sub mode: from the end of the subscribe phase on */
+static uint64_t deliveries, sessions, errors, nup, refused;
 static uint64_t pub_id = 1;
 
 static uint64_t now_ns(void)
@@ -86,13 +88,22 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* utime + stime of pid in clock ticks, and its VmRSS in KiB. */
+/* utime and stime of pid in clock ticks, and its VmRSS in KiB. */
+static void proc_sample2(int pid, uint64_t *uticks, uint64_t *sticks, uint64_t *rss_kb);
+
 static void proc_sample(int pid, uint64_t *ticks, uint64_t *rss_kb)
+{
+    uint64_t u, s;
+    proc_sample2(pid, &u, &s, rss_kb);
+    *ticks = u + s;
+}
+
+static void proc_sample2(int pid, uint64_t *uticks, uint64_t *sticks, uint64_t *rss_kb)
 {
     char path[64], buf[2048];
     snprintf(path, sizeof path, "/proc/%d/stat", pid);
     FILE *f = fopen(path, "r");
-    *ticks = 0;
+    *uticks = *sticks = 0;
     *rss_kb = 0;
     if (f != NULL) {
         size_t n = fread(buf, 1, sizeof buf - 1, f);
@@ -102,8 +113,10 @@ static void proc_sample(int pid, uint64_t *ticks, uint64_t *rss_kb)
         unsigned long ut = 0, st = 0;
         /* after ") ": state(3) ... utime(14) stime(15) */
         if (p != NULL &&
-            sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2)
-            *ticks = ut + st;
+            sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2) {
+            *uticks = ut;
+            *sticks = st;
+        }
     }
     snprintf(path, sizeof path, "/proc/%d/status", pid);
     f = fopen(path, "r");
@@ -260,6 +273,8 @@ static void on_text(cs_conn *c, const char *buf, size_t len, uint64_t now)
         }
         if (c->state == CS_JOINING && memmem(line, ll, "\"connect\"", 9) != NULL)
             on_up(c);
+        else if (c->publisher && memmem(line, ll, "\"error\"", 7) != NULL)
+            refused++; /* the server's limit on publications awaiting their ack */
         else if (memmem(line, ll, "\"error\"", 7) != NULL) {
             errors++;
             if (errors < 5)
@@ -352,7 +367,8 @@ static void run_until(uint64_t deadline, cs_conn **pub, uint64_t *next_pub, uint
         uint64_t now = now_ns();
         if (now >= deadline)
             return;
-        if (pub != NULL && *pub != NULL && (*pub)->state == CS_UP && now >= *next_pub) {
+        if (publishing && pub != NULL && *pub != NULL && (*pub)->state == CS_UP &&
+            now >= *next_pub) {
             char cmd[160];
             int n =
                 snprintf(cmd, sizeof cmd,
@@ -468,7 +484,7 @@ int main(int argc, char **argv)
     }
     samples = malloc(CS_MAX_SAMPLES * sizeof *samples);
     ep = epoll_create1(0);
-    uint64_t t0[CS_MAX_PIDS], r0[CS_MAX_PIDS];
+    uint64_t t0[CS_MAX_PIDS], r0[CS_MAX_PIDS], u0[CS_MAX_PIDS];
     for (int i = 0; i < opt.npids; i++)
         proc_sample(opt.pids[i], &t0[i], &r0[i]);
 
@@ -480,23 +496,30 @@ int main(int argc, char **argv)
             pub->publisher = true;
     }
     uint64_t start = now_ns();
+    publishing = strcmp(opt.mode, "setup") == 0;
     struct timespec c0;
     /* Open everything, a few hundred at a time, then wait (bounded) for all to be up. */
     for (int i = 0; i < opt.conns; i++) {
         conn_open(i);
-        if (strcmp(opt.mode, "setup") != 0 && i % 200 == 199)
-            run_until(now_ns() + 2000000, pub_ns ? &pub : NULL, &next_pub, pub_ns);
+        /* At most CS_OPENING handshakes in flight: a burst past the server's accept backlog
+         * only turns into SYN retries. */
+        while (strcmp(opt.mode, "setup") != 0 && (uint64_t)i + 1 >= nup + errors + CS_OPENING &&
+               now_ns() < start + 60ull * 1000000000u)
+            run_until(now_ns() + 1000000, pub_ns ? &pub : NULL, &next_pub, pub_ns);
     }
     uint64_t limit = now_ns() + 60ull * 1000000000u;
     while (strcmp(opt.mode, "setup") != 0 && nup < (uint64_t)opt.conns && now_ns() < limit)
         run_until(now_ns() + 10000000, pub_ns ? &pub : NULL, &next_pub, pub_ns);
     double up_s = (double)(now_ns() - start) / 1e9;
+    publishing = true;
+    next_pub = now_ns();
     uint64_t up = nup;
     run_until(now_ns() + (uint64_t)(opt.warmup * 1e9), pub_ns ? &pub : NULL, &next_pub, pub_ns);
 
     for (int i = 0; i < opt.npids; i++) {
-        uint64_t rss_now;
-        proc_sample(opt.pids[i], &t0[i], &rss_now);
+        uint64_t rss_now, st;
+        proc_sample2(opt.pids[i], &u0[i], &st, &rss_now);
+        t0[i] = u0[i] + st;
     }
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
     uint64_t w0 = now_ns();
@@ -514,10 +537,12 @@ int main(int argc, char **argv)
            opt.mode, opt.path, (unsigned long long)up, up_s, win, (unsigned long long)errors,
            100.0 * client_s / win);
     uint64_t rss_idle_kb = 0, rss_before_kb = 0;
-    double cpu_s = 0;
+    double cpu_s = 0, user_s = 0;
     for (int i = 0; i < opt.npids; i++) {
-        uint64_t ticks, rss;
-        proc_sample(opt.pids[i], &ticks, &rss);
+        uint64_t ticks, rss, ut, st;
+        proc_sample2(opt.pids[i], &ut, &st, &rss);
+        ticks = ut + st;
+        user_s += (double)(ut - u0[i]) / tck;
         double s = (double)(ticks - t0[i]) / tck;
         printf(" cpu_s.%d=%.2f rss_kb.%d=%llu", opt.pids[i], s, opt.pids[i],
                (unsigned long long)rss);
@@ -525,13 +550,15 @@ int main(int argc, char **argv)
         rss_before_kb += r0[i];
         rss_idle_kb += rss;
     }
-    printf(" server_cpu_s=%.3f", cpu_s);
+    printf(" server_cpu_s=%.3f server_user_s=%.3f publish_refused=%llu", cpu_s, user_s,
+           (unsigned long long)refused);
     if (strcmp(opt.mode, "sub") == 0) {
         qsort(samples, nsamples, sizeof *samples, cmp_u64);
-        printf(" deliveries=%llu deliveries_per_s=%.0f server_us_per_delivery=%.3f p50_us=%.0f "
-               "p99_us=%.0f max_us=%.0f",
+        printf(" deliveries=%llu deliveries_per_s=%.0f server_us_per_delivery=%.3f "
+               "server_user_us_per_delivery=%.3f p50_us=%.0f p99_us=%.0f max_us=%.0f",
                (unsigned long long)deliveries, (double)deliveries / win,
-               deliveries ? cpu_s * 1e6 / (double)deliveries : -1.0, pct(0.50), pct(0.99),
+               deliveries ? cpu_s * 1e6 / (double)deliveries : -1.0,
+               deliveries ? user_s * 1e6 / (double)deliveries : -1.0, pct(0.50), pct(0.99),
                pct(1.0));
     } else if (strcmp(opt.mode, "setup") == 0) {
         printf(" sessions=%llu sessions_per_s=%.0f server_us_per_session=%.2f",

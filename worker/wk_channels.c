@@ -680,6 +680,7 @@ static void wk_chhub_on_flush(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     wk_chsess *s;
+    h->flush_due = false;
     wk_chhub_issue_fetches(h);
     while ((s = h->dirty) != NULL) {
         h->dirty = s->dnext;
@@ -712,6 +713,10 @@ static void wk_chhub_on_flush(evutil_socket_t fd, short what, void *arg)
 
 void wk_chhub_schedule_flush(wk_chhub *h)
 {
+    /* Called once per delivery in a fan-out: event_active (with its lock) only once. */
+    if (h->flush_due)
+        return;
+    h->flush_due = true;
     event_active(h->flush_ev, 0, 0);
 }
 
