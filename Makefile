@@ -4,7 +4,7 @@ BUILD := build/$(PRESET)
 JOBS ?= $(shell nproc)
 RUN_FLAGS ?=
 
-.PHONY: all deps build run test chaos chaos-quick bench bench-fleet asan fuzz install deb format clean
+.PHONY: all deps build run test chaos chaos-quick bench bench-fleet bench-channels asan fuzz install deb format clean
 
 all: build
 
@@ -54,6 +54,10 @@ bench: build
 
 bench-fleet: build
 	bench/fleet $(BUILD)
+
+bench-channels: build
+	@scripts/install-deps util-linux
+	bench/channels $(BUILD)
 
 # Installs the release build under PREFIX (binaries, man pages, the systemd unit and tmpfiles
 # naming PREFIX's paths, the example config in PREFIX/etc/wsfleet, or /etc/wsfleet for /usr);

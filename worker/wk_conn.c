@@ -236,6 +236,31 @@ void wk_conn_send_now(wk_conn *c, int opcode, const uint8_t *data, size_t len)
     wk_conn_set_events(c, wsf_buf_pending(&c->out) > 0);
 }
 
+void wk_conn_send_frame(wk_conn *c, const uint8_t *frame, size_t len)
+{
+    if (c->state != WK_CONN_OPEN || c->dead)
+        return;
+    wk_ctx *ctx = c->ctx;
+    ctx->stats.messages_out++;
+    size_t done = 0;
+    if (ctx->batch_conn != c && wsf_buf_pending(&c->out) == 0) {
+        while (done < len) {
+            ssize_t n = send(c->fd, frame + done, len - done, MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break; /* EAGAIN or an error: the flush below keeps the rest or acts on it */
+            ctx->stats.bytes_out += (uint64_t)n;
+            done += (size_t)n;
+        }
+        if (done == len)
+            return;
+    }
+    wsf_buf_append(wk_conn_outbuf(c), frame + done, len - done);
+    if (ctx->batch_conn != c)
+        wk_conn_flush(c);
+}
+
 /* Queues a close frame and enters CLOSING. */
 static void wk_conn_send_close(wk_conn *c, unsigned code, const char *reason)
 {

@@ -64,6 +64,11 @@ void wk_conn_send(wk_conn *c, int opcode, const uint8_t *data, size_t len);
  * failed send is found by the next flush): for callers in the middle of a fan-out. */
 void wk_conn_send_now(wk_conn *c, int opcode, const uint8_t *data, size_t len);
 
+/* Sends a whole prebuilt server frame (header and payload, shared by many connections): written
+ * straight from frame when nothing else is pending, so that a fan-out copies nothing; only what
+ * the kernel does not take is kept. May kill c (check c->dead); never frees it. */
+void wk_conn_send_frame(wk_conn *c, const uint8_t *frame, size_t len);
+
 /* Starts the closing handshake with code (SIGTERM uses 1001). */
 void wk_conn_close(wk_conn *c, unsigned code, const char *reason);
 
