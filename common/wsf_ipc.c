@@ -460,6 +460,7 @@ int wsf_ipc_pack_ctl_response(uint8_t *buf, size_t cap, const wsf_ctl_response *
         st.autoscale = s->autoscale;
         st.last_scaling = (char *)s->last_scaling;
         st.last_scaling_age_s = s->last_scaling_age_s;
+        st.workers_adopted = s->workers_adopted;
         r.status = &st;
     }
     for (size_t i = 0; i < n; i++) {
@@ -537,6 +538,7 @@ static int wsf_unpack_ctl_response(wsf_ctl_response *out, const uint8_t *buf, si
         o->autoscale = s->autoscale;
         wsf_copy_str(o->last_scaling, sizeof o->last_scaling, s->last_scaling);
         o->last_scaling_age_s = s->last_scaling_age_s;
+        o->workers_adopted = s->workers_adopted;
     }
     size_t n = r->n_workers < WSF_CTL_MAX_WORKERS ? r->n_workers : WSF_CTL_MAX_WORKERS;
     for (size_t i = 0; i < n; i++) {

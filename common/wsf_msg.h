@@ -151,6 +151,7 @@ typedef struct wsf_fleet_status {
     bool autoscale;
     char last_scaling[160]; /* the last scaling decision and its reason, empty if none */
     uint64_t last_scaling_age_s;
+    uint32_t workers_adopted; /* adopted from a dead supervisor at start */
 } wsf_fleet_status;
 
 typedef struct wsf_worker_status {

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sup_adopt.h"
 #include "sup_channels.h"
 #include "sup_ctx.h"
 #include "sup_upgrade.h"
@@ -49,6 +50,7 @@ static void sup_fill_status(const sup_ctx *ctx, wsf_fleet_status *st, uint64_t n
         st->errors_per_s += sup_stats_rate(&s->stats, SUP_STAT_ERRORS, SUP_RATE_WINDOW_MS);
     }
     st->uptime_s = (now - ctx->started_ms) / 1000;
+    st->workers_adopted = sup_adopt_count(ctx);
     snprintf(st->steering, sizeof st->steering, "%s", ctx->steering_cbpf ? "cbpf" : "hash");
     st->autoscale = ctx->scaler.enabled;
     if (ctx->scaler.has_change) {

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sup_adopt.h"
 #include "sup_channels.h"
 #include "sup_upgrade.h"
 #include "wsf_log.h"
@@ -452,11 +453,17 @@ int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg)
     int src;
     if (ctx->restore != NULL) {
         src = sup_upgrade_restore(ctx);
+        if (src == 0 && sup_adopt_track(ctx) != 0)
+            return -1;
     } else if (pipe2(ctx->parent_pipe, O_CLOEXEC) == -1) {
         wsf_log_error("pipe: %s", strerror(errno));
         return -1;
     } else {
-        src = sup_sockets_open(ctx);
+        /* A dead supervisor's live workers keep their listeners: adopt both, or open afresh. */
+        src = sup_adopt_start(ctx);
+        if (src < 0)
+            return -1;
+        src = src == 1 ? 0 : sup_sockets_open(ctx);
     }
     if (src != 0)
         return src;
@@ -519,6 +526,7 @@ void sup_ctx_fini(sup_ctx *ctx)
         if (strncmp(ctx->workers_endpoint, "ipc://", 6) == 0)
             unlink(ctx->workers_endpoint + 6);
     }
+    sup_adopt_fini(ctx, ctx->stopping && sup_all_stopped(ctx));
     sup_sockets_close(ctx);
     for (int i = 0; i < 2; i++) {
         if (ctx->parent_pipe[i] != -1)

@@ -79,6 +79,7 @@ typedef struct sup_ctx {
     bool steer_dirty;         /* a breaker changed a weight: re-weigh at once */
     uint64_t breaker_eval_ms; /* last fleet-wide breaker evaluation */
     sup_notify notify;        /* systemd readiness and watchdog (sup_notify.c) */
+    struct sup_adopt *adopt;  /* adoption of a dead supervisor's workers (sup_adopt.c) */
 
     /* Live upgrade (sup_upgrade.c). */
     char exe[SUP_UPGRADE_PATH_MAX];   /* wsfleetd's own path, resolved at the first start */

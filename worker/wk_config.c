@@ -36,6 +36,11 @@ static const char wk_usage[] =
     "                             out of argv)\n"
     "  --channels-config PATH     [channels] and [namespace NAME] settings (INI)\n"
     "  --nats-stream NAME         the channels' JetStream stream (WSF)\n"
+    "  --deflate on|off           offer permessage-deflate (RFC 7692) to clients (off)\n"
+    "  --deflate-context-takeover on|off\n"
+    "                             keep compression contexts between messages (off: no\n"
+    "                             zlib memory while a connection is idle)\n"
+    "  --deflate-min-size BYTES   send messages smaller than this uncompressed (64)\n"
     "Under wsfleetd, the environment carries WSF_LISTEN_FDS, WSF_SUPERVISOR, WSF_SLOT,\n"
     "WSF_GENERATION and WSF_PARENT_FD.\n"
     "  --help, --version\n";
@@ -57,6 +62,7 @@ void wk_config_init(wk_config *cfg)
     cfg->report_ms = 1000;
     cfg->parent_fd = -1;
     cfg->nats_stream = "WSF";
+    cfg->deflate_min_size = 64;
 }
 
 /* A JetStream stream name: 1..64 bytes of [A-Za-z0-9_-] (no '.', '*', '>' or spaces). */
@@ -65,6 +71,20 @@ static bool wk_config_stream_ok(const char *s)
     size_t n = strlen(s);
     return n > 0 && n <= 64 &&
            s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")] == '\0';
+}
+
+/* on|off (and yes|no, true|false, 1|0, as the supervisor's INI accepts). Returns 0 or 1 (bad). */
+static int wk_config_switch(bool *out, const char *s)
+{
+    static const char *const yes[] = {"on", "yes", "true", "1"};
+    static const char *const no[] = {"off", "no", "false", "0"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (strcmp(s, yes[i]) == 0 || strcmp(s, no[i]) == 0) {
+            *out = strcmp(s, yes[i]) == 0;
+            return 0;
+        }
+    }
+    return 1;
 }
 
 int wk_config_parse(wk_config *cfg, int argc, char **argv)
@@ -88,6 +108,9 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         OPT_NATS_URL_FILE,
         OPT_CHANNELS_CONFIG,
         OPT_NATS_STREAM,
+        OPT_DEFLATE,
+        OPT_DEFLATE_CT,
+        OPT_DEFLATE_MIN,
         OPT_HELP,
         OPT_VERSION,
     };
@@ -110,6 +133,9 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         {"nats-url-file", required_argument, NULL, OPT_NATS_URL_FILE},
         {"channels-config", required_argument, NULL, OPT_CHANNELS_CONFIG},
         {"nats-stream", required_argument, NULL, OPT_NATS_STREAM},
+        {"deflate", required_argument, NULL, OPT_DEFLATE},
+        {"deflate-context-takeover", required_argument, NULL, OPT_DEFLATE_CT},
+        {"deflate-min-size", required_argument, NULL, OPT_DEFLATE_MIN},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -185,6 +211,16 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         case OPT_NATS_STREAM:
             cfg->nats_stream = optarg;
             bad = !wk_config_stream_ok(optarg);
+            break;
+        case OPT_DEFLATE:
+            bad = wk_config_switch(&cfg->deflate, optarg);
+            break;
+        case OPT_DEFLATE_CT:
+            bad = wk_config_switch(&cfg->deflate_context_takeover, optarg);
+            break;
+        case OPT_DEFLATE_MIN:
+            bad = wsf_parse_u64(&v, optarg, 0, UINT32_MAX);
+            cfg->deflate_min_size = (uint32_t)v;
             break;
         case OPT_HELP:
             fputs(wk_usage, stdout);

@@ -2,6 +2,7 @@
 #ifndef WK_CONFIG_H
 #define WK_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,9 @@ typedef struct wk_config {
     const char *nats_url_file;    /* --nats-url-file PATH: the same, from the file's first line */
     const char *channels_config;  /* --channels-config PATH: [channels] and [namespace NAME] */
     const char *nats_stream;      /* --nats-stream NAME (WSF): the channels' JetStream stream */
+    bool deflate;                 /* --deflate on|off (off): negotiate permessage-deflate */
+    bool deflate_context_takeover; /* --deflate-context-takeover on|off (off) */
+    uint32_t deflate_min_size;     /* --deflate-min-size BYTES (64): smaller ones go plain */
 
     /* Fleet mode, set by the supervisor through the environment (wk_config_from_env). */
     int listen_fds[WK_MAX_LISTEN]; /* WSF_LISTEN_FDS=3,4: inherited listening sockets */

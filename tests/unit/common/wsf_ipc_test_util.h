@@ -13,10 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "test_slow.h"
 #include "wsf_ipc.h"
 
 #define BUF_CAP (256 * 1024)
-#define WAIT_MS 3000 /* bound on any wait for a message that should arrive */
+/* Bound on any wait for a message that should arrive: a liveness bound, longer under sanitizers. */
+#define WAIT_MS ((int)test_ms(5000))
 
 /* ---- time and memory ----------------------------------------------------------------------- */
 
@@ -197,6 +199,7 @@ static inline void fill_status(wsf_fleet_status *s)
     s->autoscale = true;
     memset(s->last_scaling, 's', sizeof s->last_scaling - 1); /* the longest text that fits */
     s->last_scaling_age_s = UINT64_MAX - 1;
+    s->workers_adopted = UINT32_MAX;
 }
 
 static inline void fill_worker(wsf_worker_status *w, uint32_t i)
@@ -241,6 +244,7 @@ static inline void assert_status_eq(const wsf_fleet_status *a, const wsf_fleet_s
     ck_assert_int_eq(a->autoscale, b->autoscale);
     ck_assert_str_eq(a->last_scaling, b->last_scaling);
     ck_assert_uint_eq(a->last_scaling_age_s, b->last_scaling_age_s);
+    ck_assert_uint_eq(a->workers_adopted, b->workers_adopted);
 }
 
 static inline void assert_worker_eq(const wsf_worker_status *a, const wsf_worker_status *b)
