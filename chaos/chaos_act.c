@@ -327,6 +327,15 @@ static void chaos_act_fleet(chaos_run *run, const chaos_action *a)
         chaos_fault_note(run, "wsctl autoscale %s", a->flag ? "on" : "off");
         break;
     }
+    case CHAOS_ACT_UPGRADE: {
+        /* No worker is targeted: any client it disconnects counts as another's disconnect. */
+        const char *const args[] = {"upgrade", NULL};
+        chaos_ctl(run, args);
+        run->faults++;
+        chaos_fault_note(run, "wsctl upgrade (wsfleetd pid %d re-executes itself)",
+                         (int)run->fleet.pid);
+        break;
+    }
     default:
         break;
     }
@@ -484,6 +493,7 @@ static void chaos_act(chaos_run *run, const chaos_action *a)
     case CHAOS_ACT_SCALE:
     case CHAOS_ACT_RESTART:
     case CHAOS_ACT_AUTOSCALE:
+    case CHAOS_ACT_UPGRADE:
         chaos_act_fleet(run, a);
         break;
     case CHAOS_ACT_KILL_BROKER:

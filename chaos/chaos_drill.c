@@ -81,6 +81,7 @@ static const char *const chaos_action_names[] = {
     [CHAOS_ACT_KILL_BROKER] = "kill-broker",
     [CHAOS_ACT_RESTART_SUPERVISOR] = "restart-supervisor",
     [CHAOS_ACT_STOP_SUPERVISOR] = "stop-supervisor",
+    [CHAOS_ACT_UPGRADE] = "upgrade",
 };
 
 #define CHAOS_NACTIONS (sizeof chaos_action_names / sizeof chaos_action_names[0])
@@ -109,11 +110,12 @@ static const struct chaos_action_rule {
     [CHAOS_ACT_KILL_BROKER] = {0, 0, 0},
     [CHAOS_ACT_RESTART_SUPERVISOR] = {0, 0, 0},
     [CHAOS_ACT_STOP_SUPERVISOR] = {1, 1, 0},
+    [CHAOS_ACT_UPGRADE] = {0, 0, 0},
 };
 
 static const char chaos_action_usage[] =
     "kill, stop, fault, crash-loop, kill-supervisor, clients, slow-clients, garbage-clients, "
-    "scale, restart, autoscale, kill-broker, restart-supervisor or stop-supervisor";
+    "scale, restart, autoscale, kill-broker, restart-supervisor, stop-supervisor or upgrade";
 
 typedef struct chaos_parse {
     chaos_drill *d;
@@ -390,6 +392,7 @@ static int chaos_set_words(chaos_action *a, char **w, int n, char *why, size_t w
     case CHAOS_ACT_KILL_SUPERVISOR:
     case CHAOS_ACT_KILL_BROKER:
     case CHAOS_ACT_RESTART_SUPERVISOR:
+    case CHAOS_ACT_UPGRADE:
         return 0;
     case CHAOS_ACT_STOP_SUPERVISOR:
         return chaos_value_dur_in(&a->for_ms, w[0], 1, CHAOS_HOUR_MS, why, why_len);

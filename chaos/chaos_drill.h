@@ -51,6 +51,7 @@ enum chaos_action_kind {
     /* stop-supervisor DUR: SIGSTOP wsfleetd, SIGCONT after DUR (at the latest 2 s before the
      * timeline ends) */
     CHAOS_ACT_STOP_SUPERVISOR,
+    CHAOS_ACT_UPGRADE, /* upgrade: wsctl upgrade (wsfleetd re-executes itself) */
 };
 
 typedef struct chaos_action {

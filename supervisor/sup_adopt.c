@@ -571,6 +571,21 @@ out:
     return rc;
 }
 
+int sup_adopt_track(sup_ctx *ctx)
+{
+    if (sup_adopt_new(ctx) != 0)
+        return -1;
+    struct sup_adopt *a = ctx->adopt;
+    for (unsigned i = 0; i < ctx->nslots && i < SUP_MAX_SLOTS; i++) {
+        a->saved[i].pid = (int)ctx->slots[i].pid;
+        a->saved[i].generation = ctx->slots[i].generation;
+        a->saved[i].state = ctx->slots[i].lc.state;
+    }
+    a->saved_valid = true;
+    sup_adopt_save(ctx);
+    return 0;
+}
+
 void sup_adopt_fini(sup_ctx *ctx, bool clean)
 {
     struct sup_adopt *a = ctx->adopt;

@@ -22,6 +22,12 @@ typedef struct sup_slot sup_slot;
  * is nothing to adopt (open the sockets as usual), or -1 after logging why. */
 int sup_adopt_start(sup_ctx *ctx);
 
+/* After an in-place upgrade the workers are still this process's children: nothing to adopt,
+ * but the fleet is recorded in RUNDIR/fleet.state and RUNDIR/adopt is served as after any start,
+ * so a later crash of this image leaves adoptable orphans. Call once the slots are restored.
+ * Returns 0, or -1 after logging why. */
+int sup_adopt_track(sup_ctx *ctx);
+
 /* After every slot event: records the fleet in RUNDIR/fleet.state when the slot changed, lets
  * go of an adoptee that is gone, and starts the pending rolling restart once no slot waits
  * for its adoptee's first Report. */

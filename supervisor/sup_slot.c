@@ -211,6 +211,9 @@ static void sup_slot_spawn(sup_ctx *ctx, sup_slot *slot)
 {
     slot->generation++;
     slot->spawn_seq = ++ctx->spawns;
+    /* What the worker runs, so an upgrade can tell whether the file was replaced since. */
+    if (sup_binid_of(&slot->bin, ctx->worker_bin) != 0)
+        memset(&slot->bin, 0, sizeof slot->bin);
     if (sup_slot_fork(ctx, slot) != 0) {
         sup_slot_event(ctx, slot, SUP_LC_EV_SPAWN_FAILED, 0, 0);
         return;

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { echo, withTimeout, wsClosed } from './lib/worker.mjs';
 import {
-    countCloses, fleetdPath, iniText, makeTempDir, openMany, ownersOf, pidAlive, runProgram,
+    countCloses, FLEET_READY_TIMEOUT_MS, fleetdPath, iniText, makeTempDir, openMany, ownersOf, pidAlive, runProgram,
     signalPid, sleep, startFleet, stopFleet, waitGone,
 } from './lib/fleet.mjs';
 
@@ -191,6 +191,33 @@ describe('a supervisor restarted after SIGKILL', () => {
             for (const ws of again) {
                 assert.equal((await echo(ws, 'back')).data.toString(), 'back');
             }
+        });
+
+    test('the workers of a supervisor that upgraded in place are adopted after it is killed',
+        async () => {
+            const { fleet: first, runDir } = await firstFleet();
+            const before = bySlot(await first.workers());
+            const r = await first.ctl(['upgrade'], 20000);
+            assert.equal(r.code, 0, r.stderr + first.tail());
+            // The upgraded image records the fleet again: the state names it and its workers.
+            // A worker replaced by the upgraded image must be recorded by it, or the successor
+            // would look for the dead one.
+            const dead = before.get(1).pid;
+            signalPid(dead, 'SIGKILL');
+            const now = bySlot(await first.waitWorkers((list) => list.length === before.size &&
+                list.every((w) => w.state === 'running' && w.pid > 0 && w.pid !== dead),
+            FLEET_READY_TIMEOUT_MS, 'slot 1 replaced after the upgrade'));
+            const state = fs.readFileSync(path.join(runDir, 'fleet.state'), 'utf8');
+            assert.match(state, new RegExp(`\\b${now.get(1).pid}\\b`), state);
+            await killSupervisor(first);
+
+            const second = await nextFleet(runDir);
+            const adopted = bySlot(await second.workers());
+            for (const [slot, w] of now) {
+                assert.equal(adopted.get(slot).pid, w.pid, `slot ${slot} was not adopted:\n` +
+                    second.tail());
+            }
+            assert.equal((await second.status()).workers_adopted, now.size);
         });
 
     test('a slot whose orphan died meanwhile is respawned', async () => {

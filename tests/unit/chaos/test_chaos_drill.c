@@ -51,6 +51,7 @@ static const char full_drill[] = "; a drill with a bit of everything\n"
                                  "68s = autoscale on min=2 max=6\n"
                                  "69s = autoscale off\n"
                                  "0s = fault random crash\n"
+                                 "70s = upgrade\n"
                                  "\n"
                                  "[objectives]\n"
                                  "max other_disconnects = 0\n"
@@ -93,7 +94,7 @@ START_TEST(full)
                                   "[workers]\n"
                                   "kill_grace = 1\n");
 
-    ck_assert_uint_eq(d.n_actions, 15);
+    ck_assert_uint_eq(d.n_actions, 16);
     const chaos_action *a = d.actions;
     ck_assert_int_eq(a[0].kind, CHAOS_ACT_KILL);
     ck_assert_uint_eq(a[0].at_ms, 5000);
@@ -164,6 +165,8 @@ START_TEST(full)
     ck_assert_uint_eq(a[14].at_ms, 0);
     ck_assert_int_eq(a[14].target, CHAOS_TARGET_RANDOM);
     ck_assert_str_eq(a[14].fault, "crash");
+    ck_assert_int_eq(a[15].kind, CHAOS_ACT_UPGRADE);
+    ck_assert_uint_eq(a[15].at_ms, 70000);
 
     ck_assert_uint_eq(d.n_objectives, 5);
     const chaos_objective *o = d.objectives;
@@ -303,6 +306,7 @@ static const bad_case bad_cases[] = {
     {AFTER_BASE("timeline", "5s", "stop-supervisor"), "stop-supervisor needs 1 argument"},
     {AFTER_BASE("timeline", "5s", "stop-supervisor soon"), "soon"},
     {AFTER_BASE("timeline", "5s", "stop-supervisor 0s"), "out of range"},
+    {AFTER_BASE("timeline", "5s", "upgrade now"), "unexpected argument 'now'"},
     {AFTER_BASE("timeline", "5s", "scale 0"), "'0' is not a whole number"},
     {AFTER_BASE("timeline", "5s", "clients many"), "not a whole number"},
     {AFTER_BASE("timeline", "5s", "restart all quickly"), "'quickly' is not 'rolling'"},
@@ -445,6 +449,7 @@ START_TEST(names)
     ck_assert_str_eq(chaos_action_name(CHAOS_ACT_KILL_SUPERVISOR), "kill-supervisor");
     ck_assert_str_eq(chaos_action_name(CHAOS_ACT_GARBAGE_CLIENTS), "garbage-clients");
     ck_assert_str_eq(chaos_action_name(CHAOS_ACT_AUTOSCALE), "autoscale");
+    ck_assert_str_eq(chaos_action_name(CHAOS_ACT_UPGRADE), "upgrade");
     ck_assert_ptr_null(chaos_action_name((enum chaos_action_kind)99));
 }
 END_TEST
@@ -533,7 +538,7 @@ START_TEST(load_file)
     write_drill(path, sizeof path, dir, "kill-one.drill", full_drill);
     ck_assert_int_eq(chaos_drill_load(&d, path, err, sizeof err), 0);
     ck_assert_str_eq(d.name, "kill-one");
-    ck_assert_uint_eq(d.n_actions, 15);
+    ck_assert_uint_eq(d.n_actions, 16);
     ck_assert_uint_eq(d.duration_ms, 120000);
     unlink(path);
 

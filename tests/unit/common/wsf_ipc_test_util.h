@@ -274,6 +274,7 @@ static inline void assert_response_eq(const wsf_ctl_response *a, const wsf_ctl_r
     ck_assert_str_eq(a->error, b->error);
     ck_assert_str_eq(a->message, b->message);
     ck_assert_str_eq(a->server_version, b->server_version);
+    ck_assert_uint_eq(a->upgrades, b->upgrades);
     ck_assert_int_eq(a->has_status, b->has_status);
     if (a->has_status)
         assert_status_eq(&a->status, &b->status);
@@ -301,6 +302,7 @@ static inline wsf_ctl_response *full_response(void)
     res->ok = true;
     snprintf(res->message, sizeof res->message, "all %d slots", WSF_CTL_MAX_WORKERS);
     snprintf(res->server_version, sizeof res->server_version, "1.2.3-test");
+    res->upgrades = UINT64_MAX - 1;
     res->has_status = true;
     fill_status(&res->status);
     res->nworkers = WSF_CTL_MAX_WORKERS;

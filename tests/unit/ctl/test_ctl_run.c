@@ -66,10 +66,19 @@ static void die_with_parent(pid_t parent)
  * so that tests see what went over the wire. */
 static void fake_answer(wsf_ctl_response *res, const wsf_ctl_request *req)
 {
+    /* Upgrades the fake went through: the first upgrade request "re-executes" (the count goes up
+     * after its answer), the second one's exec "fails" (the count stays), and so on. */
+    static uint64_t upgrades, upgrade_requests;
     memset(res, 0, sizeof *res);
     res->ok = true;
+    res->upgrades = upgrades;
     snprintf(res->server_version, sizeof res->server_version, FAKE_VERSION);
     switch (req->command) {
+    case WSF_CTL_UPGRADE:
+        snprintf(res->message, sizeof res->message, "upgrading");
+        if (upgrade_requests++ % 2 == 0)
+            upgrades++;
+        break;
     case WSF_CTL_STATUS:
         res->has_status = true;
         snprintf(res->status.state, sizeof res->status.state, "running");
@@ -557,6 +566,29 @@ START_TEST(action_human)
 }
 END_TEST
 
+/* wsctl upgrade waits for the re-executed supervisor's answer: exit 0 when its upgrade count
+ * went up, exit 1 when the old image answers (its exec failed). */
+START_TEST(upgrade_waits_for_the_new_image)
+{
+    char want[128];
+    run_result r = RUN("-s", sock, "upgrade");
+    snprintf(want, sizeof want, "upgraded: wsfleetd pid %d runs the new image (upgrade 1)\n",
+             (int)server);
+    check_ok_text(&r, want);
+    r = RUN("-s", sock, "upgrade");
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_str_eq(r.out, "");
+    ck_assert_msg(strstr(r.err, "upgrade failed: the supervisor could not execute its new image") !=
+                      NULL,
+                  "%s", r.err);
+    run_result_fini(&r);
+    r = RUN("-s", sock, "--json", "upgrade");
+    snprintf(want, sizeof want, "upgraded: wsfleetd pid %d runs the new image (upgrade 2)",
+             (int)server);
+    check_ok_json(&r, want);
+}
+END_TEST
+
 START_TEST(version)
 {
     run_result r = RUN("-s", sock, "version");
@@ -754,6 +786,7 @@ Suite *ctl_run_suite(void)
     tcase_add_test(tc, actions);
     tcase_add_test(tc, action_human);
     tcase_add_test(tc, version);
+    tcase_add_test(tc, upgrade_waits_for_the_new_image);
     tcase_add_test(tc, refused);
     tcase_add_test(tc, run_dir_and_environment);
     tcase_add_test(tc, usage_errors);
