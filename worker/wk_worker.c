@@ -272,6 +272,7 @@ int wk_ctx_init(wk_ctx *ctx, const wk_config *cfg)
     wsf_wheel_init(&ctx->wheel, ctx->now);
     ctx->rbuf_cap = WK_RBUF_SIZE;
     ctx->rbuf = wsf_xmalloc(ctx->rbuf_cap);
+    wsf_ipcount_init(&ctx->peers, (uint32_t)(ctx->last_tick_us ^ (uint64_t)getpid()));
 
     size_t total = cfg->nlisten + cfg->nlisten_fds;
     ctx->listeners = wsf_xcalloc(total, sizeof *ctx->listeners);
@@ -351,5 +352,6 @@ void wk_ctx_fini(wk_ctx *ctx)
         event_base_free(ctx->base);
     free(ctx->rbuf);
     wsf_buf_fini(&ctx->batch);
+    wsf_ipcount_fini(&ctx->peers);
     memset(ctx, 0, sizeof *ctx);
 }
