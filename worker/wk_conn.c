@@ -357,7 +357,9 @@ static size_t wk_conn_handshake(wk_conn *c, uint8_t *buf, size_t len)
     status = ws_admit_request(&req, svc != NULL);
     if (status == 0)
         status = ws_http_validate_upgrade(&up, &req);
-    if (status == 0 && !wsf_origin_allowed(ctx->cfg.origins, up.origin.p, up.origin.len))
+    /* Only browsers send Origin; the allowlist keeps other sites' pages out (wsf_origin.h). */
+    if (status == 0 && up.origin.len > 0 &&
+        !wsf_origin_allowed(ctx->cfg.origins, up.origin.p, up.origin.len))
         status = 403;
     if (status == 0 && wk_fault_should_fail(&ctx->fault))
         status = 500; /* drill: an injected server-side failure */
