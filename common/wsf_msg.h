@@ -36,6 +36,13 @@ typedef struct wsf_report {
     uint64_t protocol_errors;
     uint64_t internal_errors;
     uint64_t failed_writes;
+    /* admission refusals by cause (client-side, never server failures) */
+    uint64_t refused_bad_request;
+    uint64_t refused_not_found;
+    uint64_t refused_upgrade;
+    uint64_t refused_origin;
+    uint64_t refused_per_ip;
+    uint64_t refused_rate_limited;
     /* gauges */
     uint32_t connections_active;
     uint32_t loop_lag_us;

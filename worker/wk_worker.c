@@ -241,6 +241,12 @@ void wk_ctx_report(wk_ctx *ctx, wsf_report *out)
     out->protocol_errors = s->protocol_errors;
     out->internal_errors = s->internal_errors;
     out->handshakes_failed_server = s->handshakes_failed_server;
+    out->refused_bad_request = s->refused_bad_request;
+    out->refused_not_found = s->refused_not_found;
+    out->refused_upgrade = s->refused_upgrade;
+    out->refused_origin = s->refused_origin;
+    out->refused_per_ip = s->refused_per_ip;
+    out->refused_rate_limited = s->refused_rate_limited;
     out->failed_writes = s->failed_writes;
     out->connections_active = ctx->nconns;
     out->loop_lag_us = s->loop_lag_max_us;

@@ -121,6 +121,12 @@ static inline void fill_report(wsf_report *r)
     r->protocol_errors = 12;
     r->internal_errors = 13;
     r->failed_writes = 14;
+    r->refused_bad_request = 101;
+    r->refused_not_found = 102;
+    r->refused_upgrade = 103;
+    r->refused_origin = 104;
+    r->refused_per_ip = 105;
+    r->refused_rate_limited = 106;
     r->connections_active = 15;
     r->loop_lag_us = 16;
     r->rss_bytes = 17ull << 32;
@@ -152,6 +158,12 @@ static inline void assert_report_eq(const wsf_report *a, const wsf_report *b)
     EQ(protocol_errors);
     EQ(internal_errors);
     EQ(failed_writes);
+    EQ(refused_bad_request);
+    EQ(refused_not_found);
+    EQ(refused_upgrade);
+    EQ(refused_origin);
+    EQ(refused_per_ip);
+    EQ(refused_rate_limited);
     EQ(connections_active);
     EQ(loop_lag_us);
     EQ(rss_bytes);
