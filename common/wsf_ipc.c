@@ -485,6 +485,12 @@ int wsf_ipc_pack_ctl_response(uint8_t *buf, size_t cap, const wsf_ctl_response *
         ws[i].failure_rate = w->failure_rate;
         ws[i].opened_at = w->opened_at;
         ws[i].times_opened = w->times_opened;
+        ws[i].refused_bad_request = w->refused_bad_request;
+        ws[i].refused_not_found = w->refused_not_found;
+        ws[i].refused_upgrade = w->refused_upgrade;
+        ws[i].refused_origin = w->refused_origin;
+        ws[i].refused_per_ip = w->refused_per_ip;
+        ws[i].refused_rate_limited = w->refused_rate_limited;
         wp[i] = &ws[i];
     }
     r.n_workers = n;
@@ -561,6 +567,12 @@ static int wsf_unpack_ctl_response(wsf_ctl_response *out, const uint8_t *buf, si
         o->failure_rate = w->failure_rate;
         o->opened_at = w->opened_at;
         o->times_opened = w->times_opened;
+        o->refused_bad_request = w->refused_bad_request;
+        o->refused_not_found = w->refused_not_found;
+        o->refused_upgrade = w->refused_upgrade;
+        o->refused_origin = w->refused_origin;
+        o->refused_per_ip = w->refused_per_ip;
+        o->refused_rate_limited = w->refused_rate_limited;
     }
     out->nworkers = n;
     if (r->nats) {

@@ -8,6 +8,7 @@ import {
     IO_TIMEOUT_MS, WebSocket, echo, httpExchange, openWs, rawConnect, sleep, startWorker, stopWorker,
     upgradeRequest, withTimeout,
 } from './lib/worker.mjs';
+import { startFleet, stopFleet } from './lib/fleet.mjs';
 
 // Large on purpose: an answer that waits for the handshake timeout cannot arrive in the 10 s a
 // test waits for it, so "answered at once" is checked without a tight timing bound.
@@ -261,4 +262,56 @@ describe('--max-conns-per-ip', () => {
             assert.equal(status, 101);
             b.close();
         });
+});
+
+describe('a fleet counts refusals by cause, and they do not trip the breaker', () => {
+    let fleet;
+
+    before(async () => {
+        fleet = await startFleet({
+            workers: { count: 1 },
+            sections: {
+                worker: {
+                    origins: 'https://app.example.com',
+                    msg_rate: 5,
+                    msg_burst: 5,
+                    max_conns_per_ip: 50,
+                    server_header: 'fleet-test',
+                },
+            },
+        });
+    });
+
+    after(async () => {
+        const problem = await stopFleet(fleet);
+        assert.equal(problem, null, problem ?? '');
+    });
+
+    test('wsctl --json workers shows refused counts; the breaker stays closed', async () => {
+        // Twelve refusals: well past [breaker] min_events, were they counted as failures.
+        for (let i = 0; i < 4; i++) {
+            assertRefused(await httpExchange(fleet, 'GET /foo HTTP/1.1\r\nHost: x\r\n\r\n'), 404);
+            const bad = upgradeRequest({ extra: ['Origin: https://evil.test'] });
+            const res = await httpExchange(fleet, bad.text);
+            assertRefused(res, 403);
+            assert.deepEqual(res.headers.server, ['fleet-test'], res.head);
+            assertRefused(await httpExchange(fleet, upgradeRequest({ extra: ['Content-Length: 3'] }).text), 400);
+        }
+        const ws = await openWs(fleet, fleet.url(), { origin: 'https://app.example.com' });
+        const closed = new Promise((resolve) => ws.once('close', (code) => resolve(code)));
+        for (let i = 0; i < 200; i++) {
+            ws.send('x');
+        }
+        assert.equal(await withTimeout(closed, IO_TIMEOUT_MS * 2, 'close 4429'), 4429);
+
+        const workers = await fleet.waitWorkers((list) => list.some((w) =>
+            w.refused?.not_found === 4 && w.refused?.origin === 4 && w.refused?.bad_request === 4 &&
+            w.refused?.rate_limited === 1), IO_TIMEOUT_MS * 2, 'refusals in wsctl --json workers');
+        const w = workers.find((x) => x.refused?.origin === 4);
+        assert.equal(w.refused.per_ip, 0);
+        assert.equal(w.refused.upgrade, 0);
+        assert.equal(w.breaker, 'closed');
+        assert.equal(w.failure_rate, 0);
+        assert.equal(w.errors_per_s, 0);
+    });
 });

@@ -234,6 +234,12 @@ static inline void fill_worker(wsf_worker_status *w, uint32_t i)
     w->failure_rate = i / 256.0;
     w->opened_at = i % 3 == 0 ? 0 : 1700000000ull + i;
     w->times_opened = i % 3 == 0 ? 0 : i;
+    w->refused_bad_request = (uint64_t)i * 10 + 0;
+    w->refused_not_found = (uint64_t)i * 10 + 1;
+    w->refused_upgrade = (uint64_t)i * 10 + 2;
+    w->refused_origin = (uint64_t)i * 10 + 3;
+    w->refused_per_ip = (uint64_t)i * 10 + 4;
+    w->refused_rate_limited = (uint64_t)i * 10 + 5;
 }
 
 static inline void assert_status_eq(const wsf_fleet_status *a, const wsf_fleet_status *b)
@@ -274,6 +280,12 @@ static inline void assert_worker_eq(const wsf_worker_status *a, const wsf_worker
     ck_assert(a->failure_rate == b->failure_rate);
     ck_assert_uint_eq(a->opened_at, b->opened_at);
     ck_assert_uint_eq(a->times_opened, b->times_opened);
+    ck_assert_uint_eq(a->refused_bad_request, b->refused_bad_request);
+    ck_assert_uint_eq(a->refused_not_found, b->refused_not_found);
+    ck_assert_uint_eq(a->refused_upgrade, b->refused_upgrade);
+    ck_assert_uint_eq(a->refused_origin, b->refused_origin);
+    ck_assert_uint_eq(a->refused_per_ip, b->refused_per_ip);
+    ck_assert_uint_eq(a->refused_rate_limited, b->refused_rate_limited);
 }
 
 static inline void assert_response_eq(const wsf_ctl_response *a, const wsf_ctl_response *b)
