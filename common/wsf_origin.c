@@ -33,8 +33,8 @@ static bool wsf_origin_ieq(const char *a, size_t alen, const char *b, size_t ble
 
 static bool wsf_origin_host_char(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '[' || c == ']' || c == ':';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '[' || c == ']' || c == ':';
 }
 
 /* Splits s[0..len) into parts. need_scheme: an origin (the scheme is mandatory). Returns 0 or

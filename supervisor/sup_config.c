@@ -384,7 +384,8 @@ static int sup_set(sup_config *cfg, int key, const char *value, bool first_of_so
             return -1;
         }
         if (k->type == SUP_T_ORIGINS && wsf_origin_list_check(value) != 0) {
-            snprintf(why, whylen, "not a list of origins (scheme://host[:port], *.domain wildcards)");
+            snprintf(why, whylen,
+                     "not a list of origins (scheme://host[:port], *.domain wildcards)");
             return -1;
         }
         if (k->type == SUP_T_HEADER && value[strspn(value, sup_printable)] != '\0') {

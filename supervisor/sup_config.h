@@ -34,11 +34,12 @@ typedef struct sup_worker_settings {
     uint32_t ping_ms;         /* ping_interval SEC -> --ping-interval */
     uint32_t idle_ms;         /* idle_timeout SEC -> --idle-timeout */
     uint32_t close_ms;        /* close_timeout SEC -> --close-timeout */
-    uint32_t msg_rate_1;      /* msg_rate N -> --msg-rate, stored + 1: 0 (off) is a value */
-    uint32_t msg_burst;       /* msg_burst N -> --msg-burst */
-    uint32_t max_conns_per_ip;                   /* max_conns_per_ip N -> --max-conns-per-ip */
-    char origins[SUP_CONFIG_PATH_MAX];           /* origins LIST -> --origins; empty: any */
-    char server_header[SUP_CONFIG_PATH_MAX];     /* server_header TEXT -> --server-header */
+    /* admission */
+    uint32_t msg_rate_1;       /* msg_rate N -> --msg-rate, stored + 1: 0 (off) is a value */
+    uint32_t msg_burst;        /* msg_burst N -> --msg-burst */
+    uint32_t max_conns_per_ip; /* max_conns_per_ip N -> --max-conns-per-ip */
+    char origins[SUP_CONFIG_PATH_MAX];       /* origins LIST -> --origins; empty: any */
+    char server_header[SUP_CONFIG_PATH_MAX]; /* server_header TEXT -> --server-header */
 } sup_worker_settings;
 
 typedef struct sup_config {

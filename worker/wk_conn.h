@@ -52,6 +52,7 @@ typedef struct wk_conn {
     wsf_buf in;  /* unconsumed input between reads (a partial head or frame header) */
     wsf_buf msg; /* a message that spans reads or fragments */
     wsf_buf out; /* output the kernel has not taken yet */
+    /* admission */
     wsf_bucket bucket;       /* msg_rate: client data messages */
     wsf_ipcount_entry *peer; /* this address's count (max_conns_per_ip), or NULL */
     bool over_ip_limit;      /* answer the request with 429 */

@@ -35,6 +35,8 @@ typedef struct wk_stats {
     uint64_t protocol_errors;
     uint64_t internal_errors;               /* injected faults included */
     uint64_t handshakes_failed_server;      /* 500 answers */
+    uint32_t loop_lag_max_us;               /* worst tick lateness since the last Report */
+    uint64_t latency[WSF_HIST_BUCKETS + 1]; /* readable-event handling time, sampled */
     /* Admission refusals by cause (client-side: never server failures). */
     uint64_t refused_bad_request;  /* 400, 405, 431, 505: not a usable upgrade request */
     uint64_t refused_not_found;    /* 404 */
@@ -42,8 +44,6 @@ typedef struct wk_stats {
     uint64_t refused_origin;       /* 403: Origin not in the allowlist */
     uint64_t refused_per_ip;       /* 429: max_conns_per_ip */
     uint64_t refused_rate_limited; /* closed 4429: over msg_rate */
-    uint32_t loop_lag_max_us;               /* worst tick lateness since the last Report */
-    uint64_t latency[WSF_HIST_BUCKETS + 1]; /* readable-event handling time, sampled */
 } wk_stats;
 
 typedef struct wk_fleet wk_fleet;

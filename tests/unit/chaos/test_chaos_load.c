@@ -125,8 +125,8 @@ static pid_t start_worker_on(unsigned port)
     if (pid == 0) {
         int null = open("/dev/null", O_WRONLY);
         dup2(null, STDERR_FILENO);
-        execl(worker_path(), "wsworker", "--listen", listen, "--log-level", "error", "--msg-rate", "0",
-              (char *)NULL);
+        execl(worker_path(), "wsworker", "--listen", listen, "--log-level", "error", "--msg-rate",
+              "0", (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 500; i++) {

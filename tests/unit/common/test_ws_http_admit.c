@@ -119,7 +119,8 @@ START_TEST(error_response_shape)
         ck_assert_uint_gt(n, 0);
         ck_assert_uint_eq(strlen(out), n);
         char line[64];
-        snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", statuses[i], ws_admit_reason(statuses[i]));
+        snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", statuses[i],
+                 ws_admit_reason(statuses[i]));
         ck_assert_int_eq(strncmp(out, line, strlen(line)), 0);
         ck_assert_ptr_nonnull(strstr(out, "\r\nConnection: close\r\n"));
         ck_assert_ptr_null(strstr(out, "Server:"));

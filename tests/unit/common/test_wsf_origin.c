@@ -27,7 +27,7 @@ START_TEST(exact_entries)
     ck_assert(allowed(list, "https://app.example.com"));
     ck_assert(allowed(list, "HTTPS://App.Example.COM"));
     ck_assert(allowed(list, "http://localhost:3000"));
-    ck_assert(!allowed(list, "http://app.example.com"));   /* scheme */
+    ck_assert(!allowed(list, "http://app.example.com"));       /* scheme */
     ck_assert(!allowed(list, "https://app.example.com:8443")); /* port */
     ck_assert(!allowed(list, "http://localhost"));
     ck_assert(!allowed(list, "http://localhost:30000"));

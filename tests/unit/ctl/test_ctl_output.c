@@ -271,7 +271,8 @@ START_TEST(workers_json)
     ck_assert_double_eq(num_field(w, "failure_rate"), 0.0);
     ck_assert_int_eq(int_field(w, "opened_at"), 0);
     ck_assert_int_eq(int_field(w, "times_opened"), 0);
-    ck_assert_uint_eq(json_object_size(w), 18); /* every wsf_worker_status field, refused_* in one */
+    ck_assert_uint_eq(json_object_size(w),
+                      18); /* every wsf_worker_status field, refused_* in one */
     ck_assert_uint_eq(json_object_size(json_object_get(w, "refused")), 6);
     ck_assert_int_eq(int_field(json_object_get(w, "refused"), "origin"), 0);
 

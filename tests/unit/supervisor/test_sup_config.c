@@ -244,10 +244,11 @@ START_TEST(admission_keys)
     ck_assert_str_eq(cfg.worker.origins, "https://app.example.com, *.example.org");
     ck_assert_str_eq(cfg.worker.server_header, "edge/1 (test)");
     ck_assert_uint_eq(sup_config_worker_args(&wa, &cfg), 10);
-    const char *want[] = {"--msg-rate",       "0",         "--msg-burst",
-                          "5",                "--max-conns-per-ip", "3",
-                          "--origins",        "https://app.example.com, *.example.org",
-                          "--server-header",  "edge/1 (test)"};
+    const char *want[] = {"--msg-rate",         "0",
+                          "--msg-burst",        "5",
+                          "--max-conns-per-ip", "3",
+                          "--origins",          "https://app.example.com, *.example.org",
+                          "--server-header",    "edge/1 (test)"};
     for (size_t i = 0; i < 10; i++)
         ck_assert_str_eq(wa.argv[i], want[i]);
     ck_assert_ptr_null(wa.argv[10]);

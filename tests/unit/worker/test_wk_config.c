@@ -203,10 +203,18 @@ START_TEST(admission_flags)
     ck_assert_uint_eq(cfg.max_conns_per_ip, 0); /* no limit */
     ck_assert_ptr_null(cfg.server_header);
 
-    char *on[] = {"wsworker",           "--origins",    "https://app.example.com,*.example.org",
-                  "--msg-rate",         "0",            "--msg-burst",
-                  "5",                  "--max-conns-per-ip", "3",
-                  "--server-header",    "edge/1",       NULL};
+    char *on[] = {"wsworker",
+                  "--origins",
+                  "https://app.example.com,*.example.org",
+                  "--msg-rate",
+                  "0",
+                  "--msg-burst",
+                  "5",
+                  "--max-conns-per-ip",
+                  "3",
+                  "--server-header",
+                  "edge/1",
+                  NULL};
     ck_assert_int_eq(parse(&cfg, on, ARGC(on)), 0);
     ck_assert_str_eq(cfg.origins, "https://app.example.com,*.example.org");
     ck_assert_uint_eq(cfg.msg_rate, 0);
