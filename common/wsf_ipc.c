@@ -186,6 +186,12 @@ int wsf_ipc_pack_worker_msg(uint8_t *buf, size_t cap, const wsf_worker_msg *msg)
         rep.protocol_errors = r->protocol_errors;
         rep.internal_errors = r->internal_errors;
         rep.failed_writes = r->failed_writes;
+        rep.refused_bad_request = r->refused_bad_request;
+        rep.refused_not_found = r->refused_not_found;
+        rep.refused_upgrade = r->refused_upgrade;
+        rep.refused_origin = r->refused_origin;
+        rep.refused_per_ip = r->refused_per_ip;
+        rep.refused_rate_limited = r->refused_rate_limited;
         rep.connections_active = r->connections_active;
         rep.loop_lag_us = r->loop_lag_us;
         rep.rss_bytes = r->rss_bytes;
@@ -238,6 +244,12 @@ static void wsf_report_from_pb(wsf_report *r, const Wsfleet__Report *p)
     r->protocol_errors = p->protocol_errors;
     r->internal_errors = p->internal_errors;
     r->failed_writes = p->failed_writes;
+    r->refused_bad_request = p->refused_bad_request;
+    r->refused_not_found = p->refused_not_found;
+    r->refused_upgrade = p->refused_upgrade;
+    r->refused_origin = p->refused_origin;
+    r->refused_per_ip = p->refused_per_ip;
+    r->refused_rate_limited = p->refused_rate_limited;
     r->connections_active = p->connections_active;
     r->loop_lag_us = p->loop_lag_us;
     r->rss_bytes = p->rss_bytes;
@@ -483,6 +495,12 @@ int wsf_ipc_pack_ctl_response(uint8_t *buf, size_t cap, const wsf_ctl_response *
         ws[i].failure_rate = w->failure_rate;
         ws[i].opened_at = w->opened_at;
         ws[i].times_opened = w->times_opened;
+        ws[i].refused_bad_request = w->refused_bad_request;
+        ws[i].refused_not_found = w->refused_not_found;
+        ws[i].refused_upgrade = w->refused_upgrade;
+        ws[i].refused_origin = w->refused_origin;
+        ws[i].refused_per_ip = w->refused_per_ip;
+        ws[i].refused_rate_limited = w->refused_rate_limited;
         wp[i] = &ws[i];
     }
     r.n_workers = n;
@@ -561,6 +579,12 @@ static int wsf_unpack_ctl_response(wsf_ctl_response *out, const uint8_t *buf, si
         o->failure_rate = w->failure_rate;
         o->opened_at = w->opened_at;
         o->times_opened = w->times_opened;
+        o->refused_bad_request = w->refused_bad_request;
+        o->refused_not_found = w->refused_not_found;
+        o->refused_upgrade = w->refused_upgrade;
+        o->refused_origin = w->refused_origin;
+        o->refused_per_ip = w->refused_per_ip;
+        o->refused_rate_limited = w->refused_rate_limited;
     }
     out->nworkers = n;
     if (r->nats) {

@@ -36,6 +36,13 @@ typedef struct wsf_report {
     uint64_t protocol_errors;
     uint64_t internal_errors;
     uint64_t failed_writes;
+    /* admission refusals by cause (client-side, never server failures) */
+    uint64_t refused_bad_request;
+    uint64_t refused_not_found;
+    uint64_t refused_upgrade;
+    uint64_t refused_origin;
+    uint64_t refused_per_ip;
+    uint64_t refused_rate_limited;
     /* gauges */
     uint32_t connections_active;
     uint32_t loop_lag_us;
@@ -172,6 +179,13 @@ typedef struct wsf_worker_status {
     double failure_rate; /* over the breaker's window, 0..1 */
     uint64_t opened_at;  /* Unix time of the breaker's last opening, 0 if never */
     uint32_t times_opened;
+    /* admission refusals by cause since the worker started (its Report's refused_*) */
+    uint64_t refused_bad_request;
+    uint64_t refused_not_found;
+    uint64_t refused_upgrade;
+    uint64_t refused_origin;
+    uint64_t refused_per_ip;
+    uint64_t refused_rate_limited;
 } wsf_worker_status;
 
 #define WSF_CTL_MAX_WORKERS 256

@@ -341,6 +341,14 @@ static json_t *ctl_worker_json(const wsf_worker_status *w)
     wsf_json_set(o, "failure_rate", ctl_json_rate(w->failure_rate));
     wsf_json_set(o, "opened_at", ctl_json_uint(w->opened_at));
     wsf_json_set(o, "times_opened", ctl_json_uint(w->times_opened));
+    json_t *refused = wsf_json_checked(json_object());
+    wsf_json_set(refused, "bad_request", ctl_json_uint(w->refused_bad_request));
+    wsf_json_set(refused, "not_found", ctl_json_uint(w->refused_not_found));
+    wsf_json_set(refused, "upgrade", ctl_json_uint(w->refused_upgrade));
+    wsf_json_set(refused, "origin", ctl_json_uint(w->refused_origin));
+    wsf_json_set(refused, "per_ip", ctl_json_uint(w->refused_per_ip));
+    wsf_json_set(refused, "rate_limited", ctl_json_uint(w->refused_rate_limited));
+    wsf_json_set(o, "refused", refused);
     return o;
 }
 

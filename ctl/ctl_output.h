@@ -15,7 +15,8 @@ extern const char ctl_version[];
 /* Writes the answer to an accepted request for cmd to out:
  * - status: key/value lines, or a JSON object of every wsf_fleet_status field;
  * - workers: a table (SLOT PID STATE CONNS MSG/S-IN MSG/S-OUT ERR/S RESTARTS UPTIME ACCEPT
- *   BUCKETS RSS), or a JSON array of objects of every wsf_worker_status field;
+ *   BUCKETS RSS), or a JSON array of objects of every wsf_worker_status field (the refused_*
+ *   counts as a "refused" object: bad_request, not_found, upgrade, origin, per_ip, rate_limited);
  * - breaker list: a table (SLOT PID STATE BREAKER FAIL% OPENED TIMES, OPENED as the age of the
  *   last opening at now, the current Unix time), or a JSON array of objects with slot, pid,
  *   state (the breaker's), worker_state, failure_rate, opened_at (Unix time) and times_opened;

@@ -10,9 +10,14 @@
 #include <string.h>
 
 #include "wsf_nats.h"
+#include "wsf_origin.h"
 #include "wsf_parse.h"
 
 #define SUP_MS_MAX UINT64_C(86400000) /* durations: 1 ms .. 1 day */
+
+/* Printable ASCII, space included: what a header value written verbatim may hold. */
+static const char sup_printable[] = " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                    "[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
 
 enum sup_key_type {
     SUP_T_LISTEN,
@@ -25,6 +30,9 @@ enum sup_key_type {
     SUP_T_BOOL, /* yes|no, true|false, on|off, 1|0, into a uint32_t */
     SUP_T_URLS, /* a NATS URL or a comma list, appended (repeatable) */
     SUP_T_STREAM,
+    SUP_T_U32Z,    /* a number where 0 is a value, not "unset": stored + 1 */
+    SUP_T_ORIGINS, /* an Origin allowlist (wsf_origin.h), may be empty */
+    SUP_T_HEADER,  /* an HTTP header value of printable ASCII, may be empty */
 };
 
 enum sup_key_id {
@@ -55,6 +63,11 @@ enum sup_key_id {
     K_DEFLATE,
     K_DEFLATE_CT,
     K_DEFLATE_MIN,
+    K_MSG_RATE,
+    K_MSG_BURST,
+    K_CONNS_PER_IP,
+    K_ORIGINS,
+    K_SERVER_HEADER,
     K_BR_OPEN,
     K_BR_MAX_OPEN,
     K_BR_MIN_EVENTS,
@@ -129,6 +142,13 @@ static const sup_key sup_keys[K_NKEYS] = {
                       0, 1},
     [K_DEFLATE_MIN] = {"worker", "deflate_min_size", SUP_T_U32, SUP_CFG(worker.deflate_min), 1,
                        UINT32_MAX},
+    [K_MSG_RATE] = {"worker", "msg_rate", SUP_T_U32Z, SUP_CFG(worker.msg_rate_1), 0, 1000000},
+    [K_MSG_BURST] = {"worker", "msg_burst", SUP_T_U32, SUP_CFG(worker.msg_burst), 1, 1000000},
+    [K_CONNS_PER_IP] = {"worker", "max_conns_per_ip", SUP_T_U32, SUP_CFG(worker.max_conns_per_ip),
+                        0, 10000000},
+    [K_ORIGINS] = {"worker", "origins", SUP_T_ORIGINS, SUP_CFG(worker.origins), 0, 0},
+    [K_SERVER_HEADER] = {"worker", "server_header", SUP_T_HEADER, SUP_CFG(worker.server_header), 0,
+                         0},
     [K_BR_OPEN] = {"breaker", "open_time", SUP_T_MS64, SUP_CFG(breaker.base_open_ms), 1,
                    SUP_MS_MAX},
     [K_BR_MAX_OPEN] = {"breaker", "max_open_time", SUP_T_MS64, SUP_CFG(breaker.max_open_ms), 1,
@@ -360,6 +380,28 @@ static int sup_set(sup_config *cfg, int key, const char *value, bool first_of_so
         if (sup_parse_u64(&v, value, why, whylen, k->min, k->max) != 0)
             return -1;
         break;
+    case SUP_T_U32Z:
+        if (sup_parse_u64(&v, value, why, whylen, k->min, k->max) != 0)
+            return -1;
+        v++;
+        break;
+    case SUP_T_ORIGINS:
+    case SUP_T_HEADER:
+        if (strlen(value) >= SUP_CONFIG_PATH_MAX) {
+            snprintf(why, whylen, "longer than %d characters", SUP_CONFIG_PATH_MAX - 1);
+            return -1;
+        }
+        if (k->type == SUP_T_ORIGINS && wsf_origin_list_check(value) != 0) {
+            snprintf(why, whylen,
+                     "not a list of origins (scheme://host[:port], *.domain wildcards)");
+            return -1;
+        }
+        if (k->type == SUP_T_HEADER && value[strspn(value, sup_printable)] != '\0') {
+            snprintf(why, whylen, "characters other than printable ASCII");
+            return -1;
+        }
+        snprintf(base + k->off, SUP_CONFIG_PATH_MAX, "%s", value);
+        return 0;
     case SUP_T_MS32:
     case SUP_T_MS64:
         if (sup_parse_ms(&v, value, why, whylen, k->min, k->max) != 0)
@@ -377,7 +419,8 @@ static int sup_set(sup_config *cfg, int key, const char *value, bool first_of_so
         snprintf(base + k->off, SUP_NATS_STREAM_MAX, "%s", value);
         return 0;
     }
-    if (k->type == SUP_T_U32 || k->type == SUP_T_MS32 || k->type == SUP_T_BOOL) {
+    if (k->type == SUP_T_U32 || k->type == SUP_T_U32Z || k->type == SUP_T_MS32 ||
+        k->type == SUP_T_BOOL) {
         uint32_t v32 = (uint32_t)v;
         memcpy(base + k->off, &v32, sizeof v32);
     } else {
@@ -718,10 +761,13 @@ static const struct sup_worker_flag {
     {K_DEFLATE, "--deflate"},
     {K_DEFLATE_CT, "--deflate-context-takeover"},
     {K_DEFLATE_MIN, "--deflate-min-size"},
+    {K_MSG_RATE, "--msg-rate"},
+    {K_MSG_BURST, "--msg-burst"},
+    {K_CONNS_PER_IP, "--max-conns-per-ip"},
 };
 
-/* The [worker] flags and --drills-max-memory. */
-_Static_assert(sizeof sup_worker_flags / sizeof sup_worker_flags[0] + 1 <= SUP_WORKER_FLAGS_MAX,
+/* The [worker] flags, --origins, --server-header and --drills-max-memory. */
+_Static_assert(sizeof sup_worker_flags / sizeof sup_worker_flags[0] + 3 <= SUP_WORKER_FLAGS_MAX,
                "sup_worker_args holds SUP_WORKER_FLAGS_MAX flags: raise it");
 
 /* Appends "flag value"; value in milliseconds is written as seconds when ms. */
@@ -758,7 +804,20 @@ size_t sup_config_worker_args(sup_worker_args *out, const sup_config *cfg)
             out->argv[out->argc++] = "on";
             continue;
         }
+        if (k->type == SUP_T_U32Z)
+            n--;
         sup_add_arg(out, sup_worker_flags[i].flag, n, k->type == SUP_T_MS32);
+    }
+    /* The strings are copied: argv must not point into a configuration a reload replaces. */
+    if (cfg->worker.origins[0] != '\0') {
+        snprintf(out->origins, sizeof out->origins, "%s", cfg->worker.origins);
+        out->argv[out->argc++] = "--origins";
+        out->argv[out->argc++] = out->origins;
+    }
+    if (cfg->worker.server_header[0] != '\0') {
+        snprintf(out->server_header, sizeof out->server_header, "%s", cfg->worker.server_header);
+        out->argv[out->argc++] = "--server-header";
+        out->argv[out->argc++] = out->server_header;
     }
     /* Without it the worker refuses every fault, whoever sends it. */
     if (cfg->drills_enabled)

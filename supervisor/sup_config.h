@@ -37,6 +37,12 @@ typedef struct sup_worker_settings {
     uint32_t deflate;         /* deflate yes|no -> --deflate on */
     uint32_t deflate_ct;      /* deflate_context_takeover yes|no -> --deflate-context-takeover on */
     uint32_t deflate_min;     /* deflate_min_size BYTES -> --deflate-min-size */
+    /* admission */
+    uint32_t msg_rate_1;       /* msg_rate N -> --msg-rate, stored + 1: 0 (off) is a value */
+    uint32_t msg_burst;        /* msg_burst N -> --msg-burst */
+    uint32_t max_conns_per_ip; /* max_conns_per_ip N -> --max-conns-per-ip */
+    char origins[SUP_CONFIG_PATH_MAX];       /* origins LIST -> --origins; empty: any */
+    char server_header[SUP_CONFIG_PATH_MAX]; /* server_header TEXT -> --server-header */
 } sup_worker_settings;
 
 typedef struct sup_config {
@@ -107,13 +113,15 @@ int sup_config_parse(sup_config *cfg, int argc, char **argv, char *err, size_t e
 const char *sup_config_usage(void);
 
 /* At most this many [worker] keys become wsworker flags (checked at compile time). */
-#define SUP_WORKER_FLAGS_MAX 16
+#define SUP_WORKER_FLAGS_MAX 24
 
 /* wsworker flags for the [worker] keys that are set; argv points into vals (do not copy the
  * struct while using argv), NULL-terminated. */
 typedef struct sup_worker_args {
     char *argv[2 * SUP_WORKER_FLAGS_MAX + 1];
     char vals[SUP_WORKER_FLAGS_MAX][24];
+    char origins[SUP_CONFIG_PATH_MAX]; /* the string flags' values */
+    char server_header[SUP_CONFIG_PATH_MAX];
     size_t argc;
 } sup_worker_args;
 

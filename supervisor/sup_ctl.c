@@ -97,6 +97,12 @@ static void sup_fill_workers(const sup_ctx *ctx, wsf_ctl_response *res, uint64_t
             w->msgs_out_per_s =
                 sup_stats_rate(&s->stats, SUP_STAT_MESSAGES_OUT, SUP_RATE_WINDOW_MS);
             w->errors_per_s = sup_stats_rate(&s->stats, SUP_STAT_ERRORS, SUP_RATE_WINDOW_MS);
+            w->refused_bad_request = s->report.refused_bad_request;
+            w->refused_not_found = s->report.refused_not_found;
+            w->refused_upgrade = s->report.refused_upgrade;
+            w->refused_origin = s->report.refused_origin;
+            w->refused_per_ip = s->report.refused_per_ip;
+            w->refused_rate_limited = s->report.refused_rate_limited;
         }
     }
 }

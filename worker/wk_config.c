@@ -2,6 +2,7 @@
 #include "wk_config.h"
 #include "wsf_parse.h"
 #include "wsf_limits.h"
+#include "wsf_origin.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -41,6 +42,14 @@ static const char wk_usage[] =
     "                             keep compression contexts between messages (off: no\n"
     "                             zlib memory while a connection is idle)\n"
     "  --deflate-min-size BYTES   send messages smaller than this uncompressed (64)\n"
+    "  --origins LIST             allowed Origin values, comma-separated: scheme://host[:port],\n"
+    "                             *.domain wildcards; others are answered 403 (default any)\n"
+    "  --msg-rate N               client messages per second per connection, else close 4429;\n"
+    "                             0 turns the limit off (100)\n"
+    "  --msg-burst N              messages a connection may send at once (200)\n"
+    "  --max-conns-per-ip N       connections per client address; more are answered 429\n"
+    "                             (0: no limit, the default)\n"
+    "  --server-header TEXT       send 'Server: TEXT' (default: no Server header)\n"
     "Under wsfleetd, the environment carries WSF_LISTEN_FDS, WSF_SUPERVISOR, WSF_SLOT,\n"
     "WSF_GENERATION and WSF_PARENT_FD.\n"
     "  --help, --version\n";
@@ -63,6 +72,20 @@ void wk_config_init(wk_config *cfg)
     cfg->parent_fd = -1;
     cfg->nats_stream = "WSF";
     cfg->deflate_min_size = 64;
+    cfg->msg_rate = 100;
+    cfg->msg_burst = 200;
+}
+
+/* A header value of printable ASCII: it is written into responses verbatim. */
+static bool wk_config_header_ok(const char *s)
+{
+    if (*s == '\0' || strlen(s) > 128)
+        return false;
+    for (; *s; s++) {
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            return false;
+    }
+    return true;
 }
 
 /* A JetStream stream name: 1..64 bytes of [A-Za-z0-9_-] (no '.', '*', '>' or spaces). */
@@ -111,6 +134,11 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         OPT_DEFLATE,
         OPT_DEFLATE_CT,
         OPT_DEFLATE_MIN,
+        OPT_ORIGINS,
+        OPT_MSG_RATE,
+        OPT_MSG_BURST,
+        OPT_MAX_CONNS_PER_IP,
+        OPT_SERVER_HEADER,
         OPT_HELP,
         OPT_VERSION,
     };
@@ -136,6 +164,11 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         {"deflate", required_argument, NULL, OPT_DEFLATE},
         {"deflate-context-takeover", required_argument, NULL, OPT_DEFLATE_CT},
         {"deflate-min-size", required_argument, NULL, OPT_DEFLATE_MIN},
+        {"origins", required_argument, NULL, OPT_ORIGINS},
+        {"msg-rate", required_argument, NULL, OPT_MSG_RATE},
+        {"msg-burst", required_argument, NULL, OPT_MSG_BURST},
+        {"max-conns-per-ip", required_argument, NULL, OPT_MAX_CONNS_PER_IP},
+        {"server-header", required_argument, NULL, OPT_SERVER_HEADER},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -221,6 +254,25 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         case OPT_DEFLATE_MIN:
             bad = wsf_parse_u64(&v, optarg, 0, UINT32_MAX);
             cfg->deflate_min_size = (uint32_t)v;
+        case OPT_ORIGINS:
+            cfg->origins = optarg;
+            bad = wsf_origin_list_check(optarg) != 0;
+            break;
+        case OPT_MSG_RATE:
+            bad = wsf_parse_u64(&v, optarg, 0, 1000000);
+            cfg->msg_rate = (uint32_t)v;
+            break;
+        case OPT_MSG_BURST:
+            bad = wsf_parse_u64(&v, optarg, 1, 1000000);
+            cfg->msg_burst = (uint32_t)v;
+            break;
+        case OPT_MAX_CONNS_PER_IP:
+            bad = wsf_parse_u64(&v, optarg, 0, 10000000);
+            cfg->max_conns_per_ip = (unsigned)v;
+            break;
+        case OPT_SERVER_HEADER:
+            cfg->server_header = optarg;
+            bad = !wk_config_header_ok(optarg);
             break;
         case OPT_HELP:
             fputs(wk_usage, stdout);

@@ -34,6 +34,11 @@ typedef struct wk_config {
     bool deflate;                 /* --deflate on|off (off): negotiate permessage-deflate */
     bool deflate_context_takeover; /* --deflate-context-takeover on|off (off) */
     uint32_t deflate_min_size;     /* --deflate-min-size BYTES (64): smaller ones go plain */
+    const char *origins;          /* --origins LIST: Origin allowlist (wsf_origin.h), NULL = any */
+    uint32_t msg_rate;            /* --msg-rate N (100): client messages per second, 0 = no limit */
+    uint32_t msg_burst;           /* --msg-burst N (200): messages allowed at once */
+    unsigned max_conns_per_ip;    /* --max-conns-per-ip N (0 = no limit): more are answered 429 */
+    const char *server_header;    /* --server-header TEXT: Server header value, NULL = none */
 
     /* Fleet mode, set by the supervisor through the environment (wk_config_from_env). */
     int listen_fds[WK_MAX_LISTEN]; /* WSF_LISTEN_FDS=3,4: inherited listening sockets */

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,8 +19,10 @@
 #include "wk_deflate.h"
 #include "wk_service.h"
 #include "wk_worker.h"
+#include "ws_admit.h"
 #include "ws_writer.h"
 #include "wsf_log.h"
+#include "wsf_origin.h"
 
 static void wk_conn_on_event(evutil_socket_t fd, short what, void *arg);
 
@@ -49,6 +52,20 @@ static void wk_conn_set_events(wk_conn *c, bool want_write)
     event_add(&c->ev, NULL);
 }
 
+/* max_conns_per_ip: counts the connection against its client address, or marks it for 429. An
+ * address that cannot be read (the client already left) is not limited. */
+static void wk_conn_count_peer(wk_conn *c)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    uint8_t key[16];
+    if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) != 0 ||
+        wsf_ipcount_key(key, (struct sockaddr *)&ss) != 0)
+        return;
+    c->peer = wsf_ipcount_acquire(&c->ctx->peers, key, c->ctx->cfg.max_conns_per_ip);
+    c->over_ip_limit = c->peer == NULL;
+}
+
 void wk_conn_start(wk_ctx *ctx, int fd, bool rejecting)
 {
     wk_conn *c = wsf_xcalloc(1, sizeof *c);
@@ -58,6 +75,8 @@ void wk_conn_start(wk_ctx *ctx, int fd, bool rejecting)
     c->rejecting = rejecting;
     c->last_heard = ctx->now;
     ws_http_scan_init(&c->u.scan);
+    if (ctx->cfg.max_conns_per_ip > 0 && !rejecting)
+        wk_conn_count_peer(c);
     c->next = ctx->conns;
     if (ctx->conns)
         ctx->conns->prev = c;
@@ -83,6 +102,10 @@ static void wk_conn_kill(wk_conn *c)
     c->dead = true;
     if (c->service != NULL && c->service->on_close != NULL)
         c->service->on_close(c);
+    if (c->peer != NULL) {
+        wsf_ipcount_release(&ctx->peers, c->peer);
+        c->peer = NULL;
+    }
     event_del(&c->ev);
     close(c->fd);
     c->fd = -1;
@@ -293,20 +316,38 @@ static void wk_conn_fail(wk_conn *c, unsigned code, const char *why)
     wk_conn_kick(c);
 }
 
+/* Counts a refused handshake by cause. 4xx are the client's doing and stay out of the
+ * server-failure count that feeds the breaker. */
+static void wk_conn_count_refusal(wk_stats *st, int status)
+{
+    if (status == 503)
+        st->rejected_busy++;
+    else if (status == 408)
+        st->handshakes_timeout++;
+    else if (status >= 500 && status != 505)
+        st->handshakes_failed_server++;
+    else
+        st->handshakes_failed++;
+    if (status == 403)
+        st->refused_origin++;
+    else if (status == 404)
+        st->refused_not_found++;
+    else if (status == 426)
+        st->refused_upgrade++;
+    else if (status == 429)
+        st->refused_per_ip++;
+    else if (status == 400 || status == 405 || status == 431 || status == 505)
+        st->refused_bad_request++;
+}
+
 /* Answers the handshake with an HTTP error and closes after it is sent. */
 static void wk_conn_reject(wk_conn *c, int status)
 {
     wk_ctx *ctx = c->ctx;
     char resp[512];
-    size_t n = ws_http_error(resp, sizeof resp, status, ctx->cfg.retry_after);
-    if (status == 503)
-        ctx->stats.rejected_busy++;
-    else if (status == 408)
-        ctx->stats.handshakes_timeout++;
-    else if (status >= 500)
-        ctx->stats.handshakes_failed_server++;
-    else
-        ctx->stats.handshakes_failed++;
+    ws_admit_reply opt = {ctx->cfg.retry_after, ctx->cfg.server_header, NULL};
+    size_t n = ws_admit_error(resp, sizeof resp, status, &opt);
+    wk_conn_count_refusal(&ctx->stats, status);
     wsf_log_debug("conn fd=%d: handshake answered %d", c->fd, status);
     wsf_buf_append(wk_conn_outbuf(c), resp, n);
     c->input_done = true;
@@ -331,6 +372,13 @@ static size_t wk_conn_handshake(wk_conn *c, uint8_t *buf, size_t len)
 {
     wk_ctx *ctx = c->ctx;
     ws_http_request req;
+    /* Bytes that cannot begin a request (a TLS ClientHello, binary) are answered now, not after
+     * the handshake timeout. */
+    int status = ws_admit_prefix(buf, len);
+    if (status != 0) {
+        wk_conn_reject(c, status);
+        return len;
+    }
     ssize_t head = ws_http_parse_request(&req, &c->u.scan, (const char *)buf, len);
     if (head == 0)
         return 0;
@@ -338,15 +386,19 @@ static size_t wk_conn_handshake(wk_conn *c, uint8_t *buf, size_t len)
         wk_conn_reject(c, (int)-head);
         return len;
     }
-    if (c->rejecting) {
-        wk_conn_reject(c, 503);
+    if (c->rejecting || c->over_ip_limit) {
+        wk_conn_reject(c, c->rejecting ? 503 : 429);
         return len;
     }
     ws_upgrade up;
-    int status = ws_http_validate_upgrade(&up, &req);
-    const wk_service *svc = status == 0 ? wk_service_find(ctx, req.path) : NULL;
-    if (status == 0 && svc == NULL)
-        status = 404;
+    const wk_service *svc = wk_service_find(ctx, req.path);
+    status = ws_admit_request(&req, svc != NULL);
+    if (status == 0)
+        status = ws_http_validate_upgrade(&up, &req);
+    /* Only browsers send Origin; the allowlist keeps other sites' pages out (wsf_origin.h). */
+    if (status == 0 && up.origin.len > 0 &&
+        !wsf_origin_allowed(ctx->cfg.origins, up.origin.p, up.origin.len))
+        status = 403;
     if (status == 0 && wk_fault_should_fail(&ctx->fault))
         status = 500; /* drill: an injected server-side failure */
     if (status != 0) {
@@ -366,11 +418,13 @@ static size_t wk_conn_handshake(wk_conn *c, uint8_t *buf, size_t len)
         n = n - 2 + (size_t)k;
     }
     n = wk_deflate_accept(c, &req, resp, n, sizeof resp);
+    n = ws_admit_add_server(resp, sizeof resp, n, ctx->cfg.server_header);
     wsf_buf_append(wk_conn_outbuf(c), resp, n);
     c->service = svc;
     c->state = WK_CONN_OPEN;
     ws_parser_init(&c->u.parser, WS_ROLE_SERVER, ctx->cfg.max_message);
     c->u.parser.rsv1_ok = c->pmd.on;
+    wsf_bucket_init(&c->bucket, ctx->cfg.msg_burst, ctx->now * WK_TICK_MS);
     c->last_ping = ctx->now;
     wsf_wheel_set(&ctx->wheel, &c->timer, ctx->now + wk_ticks(ctx->cfg.ping_ms));
     ctx->stats.upgraded++;
@@ -396,7 +450,14 @@ static bool wk_conn_fault(wk_conn *c)
 
 static void wk_conn_deliver(wk_conn *c, int opcode, const uint8_t *data, size_t len)
 {
-    c->ctx->stats.messages_in++;
+    wk_ctx *ctx = c->ctx;
+    ctx->stats.messages_in++;
+    if (!wsf_bucket_take(&c->bucket, ctx->cfg.msg_rate, ctx->cfg.msg_burst,
+                         ctx->now * WK_TICK_MS)) {
+        ctx->stats.refused_rate_limited++;
+        wk_conn_fail(c, WK_CLOSE_RATE_LIMITED, "rate limited");
+        return;
+    }
     if (wk_fault_is_on(&c->ctx->fault) && !wk_conn_fault(c))
         return;
     c->service->on_message(c, opcode, data, len);

@@ -12,8 +12,12 @@
 #include "ws_deflate.h"
 #include "ws_http.h"
 #include "ws_parser.h"
+#include "wsf_bucket.h"
 #include "wsf_buf.h"
+#include "wsf_ipcount.h"
 #include "wsf_wheel.h"
+
+#define WK_CLOSE_RATE_LIMITED 4429 /* over msg_rate/msg_burst (DESIGN close codes) */
 
 typedef struct wk_ctx wk_ctx;
 typedef struct wk_service wk_service;
@@ -51,6 +55,10 @@ typedef struct wk_conn {
     wsf_buf in;  /* unconsumed input between reads (a partial head or frame header) */
     wsf_buf msg; /* a message that spans reads or fragments */
     wsf_buf out; /* output the kernel has not taken yet */
+    /* admission */
+    wsf_bucket bucket;       /* msg_rate: client data messages */
+    wsf_ipcount_entry *peer; /* this address's count (max_conns_per_ip), or NULL */
+    bool over_ip_limit;      /* answer the request with 429 */
 } wk_conn;
 
 /* Takes ownership of an accepted, non-blocking socket and starts reading its request.

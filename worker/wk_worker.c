@@ -242,6 +242,12 @@ void wk_ctx_report(wk_ctx *ctx, wsf_report *out)
     out->protocol_errors = s->protocol_errors;
     out->internal_errors = s->internal_errors;
     out->handshakes_failed_server = s->handshakes_failed_server;
+    out->refused_bad_request = s->refused_bad_request;
+    out->refused_not_found = s->refused_not_found;
+    out->refused_upgrade = s->refused_upgrade;
+    out->refused_origin = s->refused_origin;
+    out->refused_per_ip = s->refused_per_ip;
+    out->refused_rate_limited = s->refused_rate_limited;
     out->failed_writes = s->failed_writes;
     out->connections_active = ctx->nconns;
     out->loop_lag_us = s->loop_lag_max_us;
@@ -273,6 +279,7 @@ int wk_ctx_init(wk_ctx *ctx, const wk_config *cfg)
     wsf_wheel_init(&ctx->wheel, ctx->now);
     ctx->rbuf_cap = WK_RBUF_SIZE;
     ctx->rbuf = wsf_xmalloc(ctx->rbuf_cap);
+    wsf_ipcount_init(&ctx->peers, (uint32_t)(ctx->last_tick_us ^ (uint64_t)getpid()));
 
     size_t total = cfg->nlisten + cfg->nlisten_fds;
     ctx->listeners = wsf_xcalloc(total, sizeof *ctx->listeners);
@@ -353,5 +360,6 @@ void wk_ctx_fini(wk_ctx *ctx)
         event_base_free(ctx->base);
     free(ctx->rbuf);
     wsf_buf_fini(&ctx->batch);
+    wsf_ipcount_fini(&ctx->peers);
     memset(ctx, 0, sizeof *ctx);
 }

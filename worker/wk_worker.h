@@ -9,6 +9,7 @@
 #include "wk_fault.h"
 #include "wsf_msg.h"
 #include "wsf_buf.h"
+#include "wsf_ipcount.h"
 #include "wsf_wheel.h"
 
 struct event_base;
@@ -36,6 +37,13 @@ typedef struct wk_stats {
     uint64_t handshakes_failed_server;      /* 500 answers */
     uint32_t loop_lag_max_us;               /* worst tick lateness since the last Report */
     uint64_t latency[WSF_HIST_BUCKETS + 1]; /* readable-event handling time, sampled */
+    /* Admission refusals by cause (client-side: never server failures). */
+    uint64_t refused_bad_request;  /* 400, 405, 431, 505: not a usable upgrade request */
+    uint64_t refused_not_found;    /* 404 */
+    uint64_t refused_upgrade;      /* 426: plain HTTP or an unsupported WebSocket version */
+    uint64_t refused_origin;       /* 403: Origin not in the allowlist */
+    uint64_t refused_per_ip;       /* 429: max_conns_per_ip */
+    uint64_t refused_rate_limited; /* closed 4429: over msg_rate */
 } wk_stats;
 
 typedef struct wk_fleet wk_fleet;
@@ -74,6 +82,7 @@ typedef struct wk_ctx {
     wsf_buf batch;       /* output produced while one connection's input is processed */
     wk_conn *batch_conn; /* the connection batch belongs to, or NULL */
     wk_stats stats;
+    wsf_ipcount peers; /* connections per client address, with max_conns_per_ip */
 } wk_ctx;
 
 /* Creates the event loop and binds the listeners of cfg (copied). Returns 0, or -1 after

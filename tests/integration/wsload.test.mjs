@@ -12,6 +12,8 @@ import { makeTempDir, signalPid, sleep, startFleet, stopFleet } from './lib/flee
 
 // Under AddressSanitizer wsload and the servers run a few times slower: bounds allow for that.
 const RUN_LIMIT_MS = 60000;
+// wsload pushes as fast as the worker echoes: far over the default msg_rate of 100/s.
+const NO_RATE_LIMIT = ['--msg-rate', '0'];
 
 function wsloadPath() {
     const value = process.env.WSLOAD;
@@ -112,7 +114,7 @@ describe('wsload against one worker', () => {
     let worker;
 
     before(async () => {
-        worker = await startWorker({ flags: ['--max-message', '4096'] });
+        worker = await startWorker({ flags: ['--max-message', '4096', ...NO_RATE_LIMIT] });
     });
 
     after(async () => {
@@ -217,7 +219,7 @@ describe('wsload slow clients', () => {
     let worker;
 
     before(async () => {
-        worker = await startWorker({ flags: ['--max-backlog', '65536', '--close-timeout', '1'] });
+        worker = await startWorker({ flags: ['--max-backlog', '65536', '--close-timeout', '1', ...NO_RATE_LIMIT] });
     });
 
     after(async () => {
@@ -248,7 +250,7 @@ describe('wsload reconnecting to a fleet', () => {
     let dir;
 
     before(async () => {
-        fleet = await startFleet({ workers: { count: 2, drain_timeout: 1 } });
+        fleet = await startFleet({ workers: { count: 2, drain_timeout: 1 }, sections: { worker: { msg_rate: 0 } } });
         dir = makeTempDir();
     });
 

@@ -122,7 +122,8 @@ static pid_t start_worker_on(unsigned port)
     if (pid == 0) {
         int null = open("/dev/null", O_WRONLY);
         dup2(null, STDERR_FILENO);
-        execl(worker_path(), "wsworker", "--listen", listen, "--log-level", "error", (char *)NULL);
+        execl(worker_path(), "wsworker", "--listen", listen, "--log-level", "error", "--msg-rate",
+              "0", (char *)NULL);
         _exit(127);
     }
     for (long waited = 0; waited < test_ms(10000); waited += 10) {

@@ -123,6 +123,12 @@ static inline void fill_report(wsf_report *r)
     r->protocol_errors = 12;
     r->internal_errors = 13;
     r->failed_writes = 14;
+    r->refused_bad_request = 101;
+    r->refused_not_found = 102;
+    r->refused_upgrade = 103;
+    r->refused_origin = 104;
+    r->refused_per_ip = 105;
+    r->refused_rate_limited = 106;
     r->connections_active = 15;
     r->loop_lag_us = 16;
     r->rss_bytes = 17ull << 32;
@@ -154,6 +160,12 @@ static inline void assert_report_eq(const wsf_report *a, const wsf_report *b)
     EQ(protocol_errors);
     EQ(internal_errors);
     EQ(failed_writes);
+    EQ(refused_bad_request);
+    EQ(refused_not_found);
+    EQ(refused_upgrade);
+    EQ(refused_origin);
+    EQ(refused_per_ip);
+    EQ(refused_rate_limited);
     EQ(connections_active);
     EQ(loop_lag_us);
     EQ(rss_bytes);
@@ -225,6 +237,12 @@ static inline void fill_worker(wsf_worker_status *w, uint32_t i)
     w->failure_rate = i / 256.0;
     w->opened_at = i % 3 == 0 ? 0 : 1700000000ull + i;
     w->times_opened = i % 3 == 0 ? 0 : i;
+    w->refused_bad_request = (uint64_t)i * 10 + 0;
+    w->refused_not_found = (uint64_t)i * 10 + 1;
+    w->refused_upgrade = (uint64_t)i * 10 + 2;
+    w->refused_origin = (uint64_t)i * 10 + 3;
+    w->refused_per_ip = (uint64_t)i * 10 + 4;
+    w->refused_rate_limited = (uint64_t)i * 10 + 5;
 }
 
 static inline void assert_status_eq(const wsf_fleet_status *a, const wsf_fleet_status *b)
@@ -266,6 +284,12 @@ static inline void assert_worker_eq(const wsf_worker_status *a, const wsf_worker
     ck_assert(a->failure_rate == b->failure_rate);
     ck_assert_uint_eq(a->opened_at, b->opened_at);
     ck_assert_uint_eq(a->times_opened, b->times_opened);
+    ck_assert_uint_eq(a->refused_bad_request, b->refused_bad_request);
+    ck_assert_uint_eq(a->refused_not_found, b->refused_not_found);
+    ck_assert_uint_eq(a->refused_upgrade, b->refused_upgrade);
+    ck_assert_uint_eq(a->refused_origin, b->refused_origin);
+    ck_assert_uint_eq(a->refused_per_ip, b->refused_per_ip);
+    ck_assert_uint_eq(a->refused_rate_limited, b->refused_rate_limited);
 }
 
 static inline void assert_response_eq(const wsf_ctl_response *a, const wsf_ctl_response *b)

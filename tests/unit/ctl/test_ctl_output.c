@@ -73,7 +73,13 @@ static void setup(void)
                                           .rss_bytes = 3ULL * 1024 * 1024 * 1024 / 2,
                                           .failure_rate = 0.625,
                                           .opened_at = NOW - 12,
-                                          .times_opened = 3};
+                                          .times_opened = 3,
+                                          .refused_bad_request = 11,
+                                          .refused_not_found = 12,
+                                          .refused_upgrade = 13,
+                                          .refused_origin = 14,
+                                          .refused_per_ip = 15,
+                                          .refused_rate_limited = 16};
     snprintf(res->workers[1].state, sizeof res->workers[1].state, "draining");
     snprintf(res->workers[1].breaker, sizeof res->workers[1].breaker, "open");
     res->workers[2] = (wsf_worker_status){.slot = 2,
@@ -267,7 +273,10 @@ START_TEST(workers_json)
     ck_assert_double_eq(num_field(w, "failure_rate"), 0.0);
     ck_assert_int_eq(int_field(w, "opened_at"), 0);
     ck_assert_int_eq(int_field(w, "times_opened"), 0);
-    ck_assert_uint_eq(json_object_size(w), 17); /* every wsf_worker_status field */
+    ck_assert_uint_eq(json_object_size(w),
+                      18); /* every wsf_worker_status field, refused_* in one */
+    ck_assert_uint_eq(json_object_size(json_object_get(w, "refused")), 6);
+    ck_assert_int_eq(int_field(json_object_get(w, "refused"), "origin"), 0);
 
     w = json_array_get(a, 1);
     ck_assert_int_eq(int_field(w, "slot"), 1);
@@ -279,6 +288,11 @@ START_TEST(workers_json)
     ck_assert_double_eq(num_field(w, "failure_rate"), 0.625);
     ck_assert_int_eq(int_field(w, "opened_at"), (json_int_t)(NOW - 12));
     ck_assert_int_eq(int_field(w, "times_opened"), 3);
+    const json_t *refused = json_object_get(w, "refused");
+    static const char *const causes[] = {"bad_request", "not_found", "upgrade",
+                                         "origin",      "per_ip",    "rate_limited"};
+    for (int i = 0; i < 6; i++)
+        ck_assert_int_eq(int_field(refused, causes[i]), 11 + i);
 
     w = json_array_get(a, 2);
     ck_assert_int_eq(int_field(w, "slot"), 2);

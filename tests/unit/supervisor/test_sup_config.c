@@ -254,6 +254,67 @@ START_TEST(deflate_keys_become_worker_flags)
 }
 END_TEST
 
+/* The admission keys: msg_rate 0 (off) is passed, not taken for "unset"; the strings too. */
+START_TEST(admission_keys)
+{
+    char err[SUP_CONFIG_ERR_MAX];
+    sup_config cfg;
+    sup_worker_args wa;
+    ck_assert_int_eq(parse_ini(&cfg, "[worker]\nserver_header =\norigins =\n", NULL, NULL, err),
+                     SUP_CONFIG_RUN);
+    ck_assert_uint_eq(sup_config_worker_args(&wa, &cfg), 0); /* empty: wsworker's defaults */
+
+    static const char text[] = "[worker]\n"
+                               "msg_rate = 0\n"
+                               "msg_burst = 5\n"
+                               "max_conns_per_ip = 3\n"
+                               "origins = https://app.example.com, *.example.org\n"
+                               "server_header = edge/1 (test)\n";
+    ck_assert_int_eq(parse_ini(&cfg, text, NULL, NULL, err), SUP_CONFIG_RUN);
+    ck_assert_str_eq(cfg.worker.origins, "https://app.example.com, *.example.org");
+    ck_assert_str_eq(cfg.worker.server_header, "edge/1 (test)");
+    ck_assert_uint_eq(sup_config_worker_args(&wa, &cfg), 10);
+    const char *want[] = {"--msg-rate",         "0",
+                          "--msg-burst",        "5",
+                          "--max-conns-per-ip", "3",
+                          "--origins",          "https://app.example.com, *.example.org",
+                          "--server-header",    "edge/1 (test)"};
+    for (size_t i = 0; i < 10; i++)
+        ck_assert_str_eq(wa.argv[i], want[i]);
+    ck_assert_ptr_null(wa.argv[10]);
+
+    ck_assert_int_eq(parse_ini(&cfg, "[worker]\nmsg_rate = 250\n", NULL, NULL, err),
+                     SUP_CONFIG_RUN);
+    ck_assert_uint_eq(sup_config_worker_args(&wa, &cfg), 2);
+    ck_assert_str_eq(wa.argv[1], "250");
+
+    /* Every [worker] key and drills at once still fit the argument array. */
+    char all[2048];
+    snprintf(all, sizeof all, "%s%s[drills]\nenabled = yes\n", every_key, text + 9);
+    ck_assert_int_eq(parse_ini(&cfg, all, NULL, NULL, err), SUP_CONFIG_RUN);
+    ck_assert_uint_eq(sup_config_worker_args(&wa, &cfg), 26);
+    ck_assert_str_eq(wa.argv[24], "--drills-max-memory");
+    ck_assert_ptr_null(wa.argv[26]);
+
+    static const struct {
+        const char *text, *want;
+    } bad[] = {
+        {"[worker]\nmsg_rate = x\n", "msg_rate"},
+        {"[worker]\nmsg_rate = 1000001\n", "msg_rate"},
+        {"[worker]\nmsg_burst = 0\n", "msg_burst"},
+        {"[worker]\nmax_conns_per_ip = -1\n", "max_conns_per_ip"},
+        {"[worker]\norigins = https://app.*.com\n", "not a list of origins"},
+        {"[worker]\norigins = ftp://x.test\n", "[worker] origins"},
+        {"[worker]\nserver_header = a\tb\n", "printable ASCII"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(parse_ini(&cfg, bad[i].text, NULL, NULL, err), SUP_CONFIG_ERROR);
+        ck_assert_msg(strstr(err, bad[i].want) != NULL, "'%s' lacks '%s'", err, bad[i].want);
+        ck_assert_msg(strstr(err, ":2:") != NULL, "no line in '%s'", err);
+    }
+}
+END_TEST
+
 START_TEST(flags_override_the_file)
 {
     char err[SUP_CONFIG_ERR_MAX];
@@ -605,6 +666,7 @@ Suite *sup_config_suite(void)
     tcase_add_test(tc, every_key_of_the_file);
     tcase_add_test(tc, drills_are_off_unless_the_section_enables_them);
     tcase_add_test(tc, deflate_keys_become_worker_flags);
+    tcase_add_test(tc, admission_keys);
     tcase_add_test(tc, flags_override_the_file);
     tcase_add_test(tc, file_listen_replaces_the_default);
     tcase_add_test(tc, count_default_follows_min_and_max);

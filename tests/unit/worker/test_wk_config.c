@@ -143,6 +143,14 @@ static const char *const bad_args[][2] = {
     {"--deflate-min-size", "4294967296"},
     {"--nats-stream", "a.b"},
     {"--nats-stream", "wsf>"},
+    {"--origins", "https://app.*.com"},
+    {"--origins", "ftp://x.test"},
+    {"--msg-rate", "-1"},
+    {"--msg-rate", "1000001"},
+    {"--msg-burst", "0"},
+    {"--max-conns-per-ip", "x"},
+    {"--server-header", ""},
+    {"--server-header", "a\r\nSet-Cookie: x"},
     {"--bogus", "1"},
 };
 
@@ -209,6 +217,38 @@ START_TEST(channels_flags)
     /* One source of URLs: both at once is a mistake, not a precedence rule to remember. */
     char *both[] = {"wsworker", "--nats-url", "nats://a:1", "--nats-url-file", "/f", NULL};
     ck_assert_int_eq(parse_quiet(&cfg, both, ARGC(both)), -1);
+}
+END_TEST
+
+START_TEST(admission_flags)
+{
+    char *off[] = {"wsworker", NULL};
+    wk_config cfg;
+    ck_assert_int_eq(parse(&cfg, off, ARGC(off)), 0);
+    ck_assert_ptr_null(cfg.origins);
+    ck_assert_uint_eq(cfg.msg_rate, 100);
+    ck_assert_uint_eq(cfg.msg_burst, 200);
+    ck_assert_uint_eq(cfg.max_conns_per_ip, 0); /* no limit */
+    ck_assert_ptr_null(cfg.server_header);
+
+    char *on[] = {"wsworker",
+                  "--origins",
+                  "https://app.example.com,*.example.org",
+                  "--msg-rate",
+                  "0",
+                  "--msg-burst",
+                  "5",
+                  "--max-conns-per-ip",
+                  "3",
+                  "--server-header",
+                  "edge/1",
+                  NULL};
+    ck_assert_int_eq(parse(&cfg, on, ARGC(on)), 0);
+    ck_assert_str_eq(cfg.origins, "https://app.example.com,*.example.org");
+    ck_assert_uint_eq(cfg.msg_rate, 0);
+    ck_assert_uint_eq(cfg.msg_burst, 5);
+    ck_assert_uint_eq(cfg.max_conns_per_ip, 3);
+    ck_assert_str_eq(cfg.server_header, "edge/1");
 }
 END_TEST
 
@@ -308,6 +348,7 @@ Suite *wk_config_suite(void)
     tcase_add_loop_test(tc, bad_values_refused, 0, (int)(sizeof bad_args / sizeof bad_args[0]));
     tcase_add_test(tc, deflate_flags);
     tcase_add_test(tc, channels_flags);
+    tcase_add_test(tc, admission_flags);
     tcase_add_test(tc, stray_argument_refused);
     tcase_add_test(tc, too_many_listeners_refused);
     tcase_add_test(tc, help_and_version);
