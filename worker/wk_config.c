@@ -36,6 +36,11 @@ static const char wk_usage[] =
     "                             out of argv)\n"
     "  --channels-config PATH     [channels] and [namespace NAME] settings (INI)\n"
     "  --nats-stream NAME         the channels' JetStream stream (WSF)\n"
+    "  --auth-hmac-secret-file PATH  JWT HS256 secret (a 0600 file)\n"
+    "  --auth-public-key PATH     JWT RS256/ES256 public key (PEM)\n"
+    "  --auth-required yes|no     refuse clients without a token (no)\n"
+    "  --auth-audience AUD        tokens must name AUD in aud\n"
+    "  --auth-issuer ISS          tokens must carry iss ISS\n"
     "Under wsfleetd, the environment carries WSF_LISTEN_FDS, WSF_SUPERVISOR, WSF_SLOT,\n"
     "WSF_GENERATION and WSF_PARENT_FD.\n"
     "  --help, --version\n";
@@ -88,6 +93,11 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         OPT_NATS_URL_FILE,
         OPT_CHANNELS_CONFIG,
         OPT_NATS_STREAM,
+        OPT_AUTH_SECRET_FILE,
+        OPT_AUTH_PUBLIC_KEY,
+        OPT_AUTH_REQUIRED,
+        OPT_AUTH_AUDIENCE,
+        OPT_AUTH_ISSUER,
         OPT_HELP,
         OPT_VERSION,
     };
@@ -110,6 +120,11 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         {"nats-url-file", required_argument, NULL, OPT_NATS_URL_FILE},
         {"channels-config", required_argument, NULL, OPT_CHANNELS_CONFIG},
         {"nats-stream", required_argument, NULL, OPT_NATS_STREAM},
+        {"auth-hmac-secret-file", required_argument, NULL, OPT_AUTH_SECRET_FILE},
+        {"auth-public-key", required_argument, NULL, OPT_AUTH_PUBLIC_KEY},
+        {"auth-required", required_argument, NULL, OPT_AUTH_REQUIRED},
+        {"auth-audience", required_argument, NULL, OPT_AUTH_AUDIENCE},
+        {"auth-issuer", required_argument, NULL, OPT_AUTH_ISSUER},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -185,6 +200,26 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         case OPT_NATS_STREAM:
             cfg->nats_stream = optarg;
             bad = !wk_config_stream_ok(optarg);
+            break;
+        case OPT_AUTH_SECRET_FILE:
+            cfg->auth_secret_file = optarg;
+            bad = *optarg == '\0';
+            break;
+        case OPT_AUTH_PUBLIC_KEY:
+            cfg->auth_public_key = optarg;
+            bad = *optarg == '\0';
+            break;
+        case OPT_AUTH_REQUIRED:
+            cfg->auth_required = strcmp(optarg, "yes") == 0;
+            bad = !cfg->auth_required && strcmp(optarg, "no") != 0;
+            break;
+        case OPT_AUTH_AUDIENCE:
+            cfg->auth_audience = optarg;
+            bad = *optarg == '\0';
+            break;
+        case OPT_AUTH_ISSUER:
+            cfg->auth_issuer = optarg;
+            bad = *optarg == '\0';
             break;
         case OPT_HELP:
             fputs(wk_usage, stdout);

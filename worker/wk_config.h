@@ -2,6 +2,7 @@
 #ifndef WK_CONFIG_H
 #define WK_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,11 @@ typedef struct wk_config {
     const char *nats_url_file;    /* --nats-url-file PATH: the same, from the file's first line */
     const char *channels_config;  /* --channels-config PATH: [channels] and [namespace NAME] */
     const char *nats_stream;      /* --nats-stream NAME (WSF): the channels' JetStream stream */
+    const char *auth_secret_file; /* --auth-hmac-secret-file PATH: HS256 secret (mode 0600) */
+    const char *auth_public_key;  /* --auth-public-key PATH: RS256/ES256 PEM public key */
+    bool auth_required;           /* --auth-required yes|no (no): refuse anonymous clients */
+    const char *auth_audience;    /* --auth-audience AUD: tokens must name it in aud */
+    const char *auth_issuer;      /* --auth-issuer ISS: tokens must carry this iss */
 
     /* Fleet mode, set by the supervisor through the environment (wk_config_from_env). */
     int listen_fds[WK_MAX_LISTEN]; /* WSF_LISTEN_FDS=3,4: inherited listening sockets */

@@ -39,6 +39,7 @@ typedef struct wk_conn {
     bool dead;
     uint64_t last_heard; /* tick of the last byte received */
     uint64_t last_ping;  /* tick of the last ping sent */
+    uint64_t auth_until; /* tick its token expires at (close 4002), 0: no token (wk_auth) */
     const wk_service *service;
     void *svc_state; /* the service's per-connection state (wk_service on_close frees it) */
     union {

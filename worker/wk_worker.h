@@ -9,6 +9,7 @@
 #include "wk_fault.h"
 #include "wsf_msg.h"
 #include "wsf_buf.h"
+#include "wk_auth.h"
 #include "wsf_wheel.h"
 
 struct event_base;
@@ -68,6 +69,7 @@ typedef struct wk_ctx {
     wk_fleet *fleet;         /* supervisor link, NULL standalone */
     wk_fault fault;          /* drills: off unless the supervisor turns one on */
     wk_chhub *channels;      /* /channels over NATS, NULL when off */
+    wk_auth auth;            /* [auth]: JWT keys, off without them */
     uint8_t *rbuf;           /* one read buffer shared by all connections */
     size_t rbuf_cap;
     wsf_buf batch;       /* output produced while one connection's input is processed */
