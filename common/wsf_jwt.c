@@ -132,7 +132,7 @@ static int wsf_jwt_read_file(wsf_buf *out, int fd, const char **why)
 
 static int wsf_jwt_open(const char *path, struct stat *st, const char **why)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); /* a FIFO must not hang */
     if (fd == -1) {
         *why = "cannot open";
         return -errno;

@@ -127,7 +127,7 @@ for (const alg of ['HS256', 'RS256', 'ES256']) {
         });
 
         test('a connection is closed 4002 once its token expires', async () => {
-            const exp = now() + 2;
+            const exp = now() + 3;
             const { c, r } = await connect(workers[alg], token(alg, { sub: 'alice', exp }));
             assert.equal(r.connect?.user, 'alice', JSON.stringify(r));
             const { code } = await c.closed;
@@ -136,7 +136,7 @@ for (const alg of ['HS256', 'RS256', 'ES256']) {
         });
 
         test('refresh with a newer token for the same sub keeps the connection', async () => {
-            const exp = now() + 2;
+            const exp = now() + 3;
             const { c, r } = await connect(workers[alg], token(alg, { sub: 'alice', exp }));
             assert.equal(r.connect?.user, 'alice', JSON.stringify(r));
             const wrong = await c.cmd('refresh', { token: token(alg, { sub: 'bob' }) });
@@ -248,7 +248,7 @@ describe('/echo tokens', () => {
 
     test('an /echo connection is closed 4002 when its token expires', async () => {
         const w = workers.HS256;
-        const exp = now() + 2;
+        const exp = now() + 3;
         const ws = await openWs(w, `${w.url('/echo')}?access_token=${token('HS256', { exp })}`);
         const { code } = await wsClosed(ws, 20000);
         assert.equal(code, 4002);

@@ -138,6 +138,12 @@ static const char *const bad_args[][2] = {
     {"--nats-stream", ""},
     {"--nats-stream", "a.b"},
     {"--nats-stream", "wsf>"},
+    {"--auth-hmac-secret-file", ""},
+    {"--auth-public-key", ""},
+    {"--auth-required", "maybe"},
+    {"--auth-required", ""},
+    {"--auth-audience", ""},
+    {"--auth-issuer", ""},
     {"--bogus", "1"},
 };
 
@@ -181,6 +187,29 @@ START_TEST(channels_flags)
     /* One source of URLs: both at once is a mistake, not a precedence rule to remember. */
     char *both[] = {"wsworker", "--nats-url", "nats://a:1", "--nats-url-file", "/f", NULL};
     ck_assert_int_eq(parse_quiet(&cfg, both, ARGC(both)), -1);
+}
+END_TEST
+
+START_TEST(auth_flags)
+{
+    char *off[] = {"wsworker", NULL};
+    wk_config cfg;
+    ck_assert_int_eq(parse(&cfg, off, ARGC(off)), 0);
+    ck_assert_ptr_null(cfg.auth_secret_file);
+    ck_assert_ptr_null(cfg.auth_public_key);
+    ck_assert(!cfg.auth_required);
+    char *on[] = {"wsworker", "--auth-hmac-secret-file", "/s",  "--auth-public-key",
+                  "/k.pem",   "--auth-required",         "yes", "--auth-audience",
+                  "aud",      "--auth-issuer",           "iss", NULL};
+    ck_assert_int_eq(parse(&cfg, on, ARGC(on)), 0);
+    ck_assert_str_eq(cfg.auth_secret_file, "/s");
+    ck_assert_str_eq(cfg.auth_public_key, "/k.pem");
+    ck_assert(cfg.auth_required);
+    ck_assert_str_eq(cfg.auth_audience, "aud");
+    ck_assert_str_eq(cfg.auth_issuer, "iss");
+    char *no[] = {"wsworker", "--auth-required", "no", NULL};
+    ck_assert_int_eq(parse(&cfg, no, ARGC(no)), 0);
+    ck_assert(!cfg.auth_required);
 }
 END_TEST
 
@@ -279,6 +308,7 @@ Suite *wk_config_suite(void)
     tcase_add_test(tc, drills_max_memory);
     tcase_add_loop_test(tc, bad_values_refused, 0, (int)(sizeof bad_args / sizeof bad_args[0]));
     tcase_add_test(tc, channels_flags);
+    tcase_add_test(tc, auth_flags);
     tcase_add_test(tc, stray_argument_refused);
     tcase_add_test(tc, too_many_listeners_refused);
     tcase_add_test(tc, help_and_version);
