@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ChClient, channelsConfig } from './lib/channels.mjs';
+import { fleetdPath, runProgram, startFleet, stopFleet } from './lib/fleet.mjs';
 import { startNats } from './lib/nats.mjs';
 import {
     echo, httpExchange, openWs, runWorker, startWorker, stopWorker, upgradeRequest, wsClosed,
@@ -272,5 +273,36 @@ describe('key files at start', () => {
             assert.equal(r.code, 100, `${flags.join(' ')}: ${r.stderr}`);
             assert.match(r.stderr + r.stdout, re);
         }
+    });
+});
+
+describe('wsfleetd [auth]', () => {
+    test('the workers get the key paths: required refuses /echo without a token', async () => {
+        const fleet = await startFleet({
+            sections: { auth: { hmac_secret_file: file('secret'), required: 'yes' } },
+        });
+        try {
+            const res = await httpExchange(fleet, upgradeRequest({ path: '/echo' }).text);
+            assert.equal(res.status, 401);
+            const ws = await openWs(fleet, fleet.url('/echo'), {
+                headers: { Authorization: `Bearer ${token('HS256', { sub: 'a' })}` },
+            });
+            assert.equal((await echo(ws, 'fleet')).data.toString(), 'fleet');
+            ws.close();
+        } finally {
+            await stopFleet(fleet);
+        }
+    });
+
+    test('a secret readable by others stops wsfleetd at start with exit 2', async () => {
+        writeFileSync(file('fleet-open-secret'), 'shared\n');
+        chmodSync(file('fleet-open-secret'), 0o644);
+        writeFileSync(file('fleet.ini'), `[auth]\nhmac_secret_file = ${file('fleet-open-secret')}\n`);
+        const r = await runProgram(fleetdPath(), [
+            '--foreground', '-c', file('fleet.ini'), '--listen', '127.0.0.1:0', '--run-dir', file('run'),
+        ]);
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, /\[auth\] hmac_secret_file .*fleet-open-secret: must not be accessible/);
+        assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     });
 });
