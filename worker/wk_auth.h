@@ -4,6 +4,8 @@
  * Contract:
  *  - Auth is on when a secret file or a public key is given; keys load at start (a bad file is
  *    one log line and exit 100). --auth-required yes without a key refuses to start.
+ *  - With auth off, tokens are ignored (an access_token parameter is not refused; a connect
+ *    token leaves the client anonymous).
  *  - Non-/channels routes take the token from `?access_token=` or `Authorization: Bearer`; a bad
  *    or expired token is HTTP 401, and so is none when required. /channels takes it in connect.
  *  - An authenticated connection carries the tick its token expires at (wk_conn auth_until); the

@@ -188,7 +188,8 @@ static bool wk_chsess_authenticate(wk_chsess *s, const wsf_ch_cmd *cmd)
 {
     const wk_auth *a = &s->conn->ctx->auth;
     int rc = 0;
-    if (cmd->token != NULL)
+    bool token = cmd->token != NULL && a->keys != NULL; /* auth off: tokens are ignored */
+    if (token)
         rc = wk_auth_verify(a, &s->claims, cmd->token, strlen(cmd->token));
     else if (a->required)
         rc = WSF_JWT_BAD;
@@ -202,7 +203,7 @@ static bool wk_chsess_authenticate(wk_chsess *s, const wsf_ch_cmd *cmd)
         wk_chsess_close(s, WK_CLOSE_UNAUTHORIZED, "unauthorized");
         return false;
     }
-    if (cmd->token != NULL) {
+    if (token) {
         s->authed = true;
         wk_auth_set_deadline(s->conn, s->claims.exp);
     }

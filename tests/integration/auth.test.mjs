@@ -80,6 +80,7 @@ before(async () => {
     const base = ['--nats-url', nats.url, '--channels-config', channelsConfig(CONFIG)];
     workers.HS256 = await startWorker({ flags: [...base, '--auth-hmac-secret-file', file('secret')] });
     workers.RS256 = await startWorker({ flags: [...base, '--auth-public-key', file('rsa.pub')] });
+    workers.off = await startWorker({ flags: base });
     workers.ES256 = await startWorker({
         flags: [...base, '--auth-public-key', file('ec.pub'), '--auth-required', 'yes'],
     });
@@ -254,6 +255,19 @@ describe('/echo tokens', () => {
         const { code } = await wsClosed(ws, 20000);
         assert.equal(code, 4002);
         assert.ok(Date.now() / 1000 >= exp, `closed before exp ${exp}`);
+    });
+});
+
+describe('auth off', () => {
+    test('tokens are ignored: /echo with access_token is served, connect stays anonymous', async () => {
+        const w = workers.off;
+        const ws = await openWs(w, `${w.url('/echo')}?access_token=junk`);
+        assert.equal((await echo(ws, 'z')).data.toString(), 'z');
+        ws.close();
+        const { c, r } = await connect(w, token('HS256', { sub: 'alice', channels: ['t:a'] }));
+        assert.equal(r.connect?.user, '', JSON.stringify(r));
+        assert.equal((await c.cmd('subscribe', { channel: 't:a' })).error?.code, 103);
+        c.close();
     });
 });
 
