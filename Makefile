@@ -4,7 +4,7 @@ BUILD := build/$(PRESET)
 JOBS ?= $(shell nproc)
 RUN_FLAGS ?=
 
-.PHONY: all deps build run test chaos chaos-quick bench bench-fleet asan fuzz install deb format clean
+.PHONY: all deps build run test chaos chaos-quick bench bench-fleet bench-channels asan fuzz install deb format clean
 
 all: build
 
@@ -25,7 +25,8 @@ test: build
 
 # Chaos drills (chaos/drills), each against a fleet of its own on 127.0.0.1: the full set, and the
 # quick set CI runs. DRILLS picks others; WSCHAOS_FLAGS adds options such as --json or --keep.
-CHAOS_QUICK := kill-one hang error-spike supervisor-kill garbage-clients
+CHAOS_QUICK := kill-one hang error-spike supervisor-kill garbage-clients channel-resume \
+               supervisor-restart supervisor-stall
 WSCHAOS_FLAGS ?=
 
 chaos: build
@@ -53,6 +54,10 @@ bench: build
 
 bench-fleet: build
 	bench/fleet $(BUILD)
+
+bench-channels: build
+	@scripts/install-deps util-linux
+	bench/channels $(BUILD)
 
 # Installs the release build under PREFIX (binaries, man pages, the systemd unit and tmpfiles
 # naming PREFIX's paths, the example config in PREFIX/etc/wsfleet, or /etc/wsfleet for /usr);

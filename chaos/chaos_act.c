@@ -327,9 +327,130 @@ static void chaos_act_fleet(chaos_run *run, const chaos_action *a)
         chaos_fault_note(run, "wsctl autoscale %s", a->flag ? "on" : "off");
         break;
     }
+    case CHAOS_ACT_UPGRADE: {
+        /* No worker is targeted: any client it disconnects counts as another's disconnect. */
+        const char *const args[] = {"upgrade", NULL};
+        chaos_ctl(run, args);
+        run->faults++;
+        chaos_fault_note(run, "wsctl upgrade (wsfleetd pid %d re-executes itself)",
+                         (int)run->fleet.pid);
+        break;
+    }
     default:
         break;
     }
+}
+
+/* The fleet's nats-server sidecar, from `wsctl --json status` ("nats": {"mode", "pid", ...}).
+ * Returns its pid, or 0 when there is none running (with why set). */
+static pid_t chaos_broker_pid(chaos_run *run, const char **why)
+{
+    const char *const args[] = {"status", NULL};
+    json_t *doc = NULL;
+    pid_t pid = 0;
+    *why = "wsctl status failed";
+    if (chaos_fleet_ctl(&run->fleet, &doc, args) != 0 || doc == NULL) {
+        run->wsctl_errors++;
+        goto out;
+    }
+    json_t *nats = json_object_get(doc, "nats");
+    if (!json_is_object(nats)) {
+        *why = "wsctl status shows no nats broker";
+        goto out;
+    }
+    if (strcmp(chaos_json_str(nats, "mode"), "sidecar") != 0) {
+        *why = "the broker is not the fleet's sidecar ([nats] url is set)";
+        goto out;
+    }
+    json_int_t v = json_integer_value(json_object_get(nats, "pid"));
+    if (v <= 0 || v > INT32_MAX) {
+        *why = "the sidecar is not running";
+        goto out;
+    }
+    pid = (pid_t)v;
+out:
+    json_decref(doc);
+    return pid;
+}
+
+static void chaos_act_kill_broker(chaos_run *run)
+{
+    const char *why = NULL;
+    pid_t pid = chaos_broker_pid(run, &why);
+    if (pid == 0) {
+        chaos_report_error(run->r, "kill-broker: %s", why);
+        return;
+    }
+    if (chaos_fleet_signal(pid, SIGKILL) != 0) {
+        chaos_report_error(run->r, "kill-broker: cannot signal nats-server pid %d", (int)pid);
+        return;
+    }
+    run->faults++;
+    run->broker_kills++;
+    chaos_fault_note(run, "SIGKILL nats-server pid %d", (int)pid);
+}
+
+static void chaos_on_sup_cont(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    chaos_run *run = arg;
+    if (run->sup_stopped_pid > 0) {
+        chaos_fleet_signal(run->sup_stopped_pid, SIGCONT);
+        chaos_fault_note(run, "SIGCONT wsfleetd pid %d", (int)run->sup_stopped_pid);
+        run->sup_stopped_pid = 0;
+    }
+}
+
+/* restart-supervisor and stop-supervisor: the supervisor goes away for a while, the workers
+ * must carry on; polls that fail meanwhile are not wsctl errors. */
+static void chaos_act_supervisor(chaos_run *run, const chaos_action *a)
+{
+    if (a->kind == CHAOS_ACT_RESTART_SUPERVISOR) {
+        pid_t old = run->fleet.pid;
+        for (int s = 0; s < CHAOS_SLOTS; s++) {
+            const chaos_slot_view *v = &run->slots[s];
+            bool up = v->present && v->pid > 0 && strcmp(v->state, "running") == 0;
+            run->pids_before[s] = up ? v->pid : 0;
+            chaos_remember_pid(run, v->pid);
+        }
+        char err[256];
+        run->sup_away = true;
+        run->sup_rebase = true;
+        run->restarted = true;
+        run->faults++;
+        if (chaos_fleet_respawn(&run->fleet, err, sizeof err) != 0) {
+            chaos_report_error(run->r, "restart-supervisor: %s", err);
+            run->sup_killed = true;
+            return;
+        }
+        chaos_remember_pid(run, run->fleet.pid);
+        chaos_fault_note(run,
+                         "SIGKILL wsfleetd pid %d, new wsfleetd pid %d on its run dir "
+                         "(%lld workers to adopt)",
+                         (int)old, (int)run->fleet.pid, (long long)run->workers_last);
+        return;
+    }
+    uint64_t now = chaos_load_now_ms();
+    uint64_t ms = a->for_ms;
+    if (run->t_end > now + 2000 && now + ms > run->t_end - 2000) {
+        ms = run->t_end - 2000 - now; /* a quick run: back before the timeline ends */
+    }
+    if (run->sup_stopped_pid > 0 || run->sup_cont_ev == NULL) {
+        run->sup_cont_ev =
+            run->sup_cont_ev ? run->sup_cont_ev : evtimer_new(run->base, chaos_on_sup_cont, run);
+        if (run->sup_stopped_pid > 0 || run->sup_cont_ev == NULL) {
+            chaos_fault_note(run, "stop-supervisor: already stopped");
+            return;
+        }
+    }
+    run->sup_stopped_pid = run->fleet.pid;
+    run->sup_away = true;
+    chaos_fleet_signal(run->fleet.pid, SIGSTOP);
+    chaos_load_arm_ms(run->sup_cont_ev, (uint32_t)ms);
+    run->faults++;
+    chaos_fault_note(run, "SIGSTOP wsfleetd pid %d for %.1f s", (int)run->fleet.pid,
+                     (double)ms / 1000.0);
 }
 
 static void chaos_act(chaos_run *run, const chaos_action *a)
@@ -372,7 +493,15 @@ static void chaos_act(chaos_run *run, const chaos_action *a)
     case CHAOS_ACT_SCALE:
     case CHAOS_ACT_RESTART:
     case CHAOS_ACT_AUTOSCALE:
+    case CHAOS_ACT_UPGRADE:
         chaos_act_fleet(run, a);
+        break;
+    case CHAOS_ACT_KILL_BROKER:
+        chaos_act_kill_broker(run);
+        break;
+    case CHAOS_ACT_RESTART_SUPERVISOR:
+    case CHAOS_ACT_STOP_SUPERVISOR:
+        chaos_act_supervisor(run, a);
         break;
     }
 }

@@ -75,6 +75,7 @@ static void chaos_conn_teardown(chaos_conn *c)
     /* Keep the storage for the next attempt; drop the bytes. */
     c->rbuf.off = c->rbuf.len = 0;
     c->wbuf.off = c->wbuf.len = 0;
+    c->msg.off = c->msg.len = 0;
 }
 
 void chaos_conn_abort(chaos_conn *c)
@@ -87,6 +88,7 @@ void chaos_conn_fini(chaos_conn *c)
     chaos_conn_teardown(c);
     wsf_buf_fini(&c->rbuf);
     wsf_buf_fini(&c->wbuf);
+    wsf_buf_fini(&c->msg);
     free(c->stamps);
     c->stamps = NULL;
 }
@@ -274,6 +276,15 @@ void chaos_conn_send(chaos_conn *c, uint64_t n)
     chaos_conn_want_write(c);
 }
 
+void chaos_conn_send_text(chaos_conn *c, const void *data, size_t len)
+{
+    if (c->state != CHAOS_CONN_OPEN) {
+        return;
+    }
+    chaos_conn_queue_frame(c, WS_OP_TEXT, data, len);
+    chaos_conn_want_write(c);
+}
+
 void chaos_conn_close(chaos_conn *c)
 {
     uint8_t payload[WS_MAX_CONTROL_PAYLOAD];
@@ -433,6 +444,18 @@ void chaos_conn_send_malformed(chaos_conn *c)
     chaos_conn_want_write(c);
 }
 
+/* Offers opts->protocol: the header goes before the blank line that ends the request. */
+static void chaos_conn_add_protocol(chaos_conn *c)
+{
+    char hdr[96];
+    int n = snprintf(hdr, sizeof(hdr), "Sec-WebSocket-Protocol: %s\r\n", c->env->opts->protocol);
+    wsf_buf_reserve(&c->wbuf, (size_t)n);
+    uint8_t *end = c->wbuf.data + c->wbuf.len - 2; /* the final "\r\n" */
+    memmove(end + n, end, 2);
+    memcpy(end, hdr, (size_t)n);
+    c->wbuf.len += (size_t)n;
+}
+
 static void chaos_conn_on_connected(chaos_conn *c)
 {
     int err = 0;
@@ -465,6 +488,9 @@ static void chaos_conn_on_connected(chaos_conn *c)
         return;
     }
     c->wbuf.len += n;
+    if (c->env->opts->protocol[0] != '\0') {
+        chaos_conn_add_protocol(c);
+    }
     chaos_conn_flush(c);
 }
 
@@ -484,6 +510,24 @@ static void chaos_conn_on_write(evutil_socket_t fd, short what, void *arg)
     chaos_conn_flush(c);
 }
 
+/* Message mode: hands each whole message to the owner, without a copy when it came unfragmented.
+ */
+static void chaos_conn_on_message_data(chaos_conn *c, const ws_event *ev)
+{
+    if (ev->first && ev->last) {
+        c->env->on_message(c, ev->data, ev->len, c->env->arg);
+        return;
+    }
+    if (ev->first) {
+        c->msg.off = c->msg.len = 0;
+    }
+    wsf_buf_append(&c->msg, ev->data, ev->len);
+    if (ev->last) {
+        c->env->on_message(c, c->msg.data + c->msg.off, wsf_buf_pending(&c->msg), c->env->arg);
+        c->msg.off = c->msg.len = 0;
+    }
+}
+
 /* Checks one chunk of an echo against what was sent. Returns 0, or -1 after failing the
  * connection. */
 static int chaos_conn_on_data(chaos_conn *c, const ws_event *ev)
@@ -492,6 +536,10 @@ static int chaos_conn_on_data(chaos_conn *c, const ws_event *ev)
 
     if (c->state == CHAOS_CONN_CLOSING || c->garbage != CHAOS_GARBAGE_NONE) {
         return 0; /* echoes still in flight when the owner stopped: not counted */
+    }
+    if (c->env->on_message != NULL) {
+        chaos_conn_on_message_data(c, ev);
+        return c->state == CHAOS_CONN_OPEN ? 0 : -1;
     }
     if (c->echoed == c->sent) {
         chaos_conn_fail(c, CHAOS_CAUSE_ECHO, 0, 0, "message nobody sent");

@@ -47,6 +47,9 @@ typedef struct chaos_env {
                       * sending from a timer (chaos_env_tick) */
     void (*on_open)(chaos_conn *c, void *arg);                      /* upgraded */
     void (*on_echo)(chaos_conn *c, uint64_t latency_us, void *arg); /* one more echo verified */
+    /* Message mode (set: what arrives is not an echo): one whole text or binary message from the
+     * server, reassembled from its fragments; data is valid during the call only. */
+    void (*on_message)(chaos_conn *c, const uint8_t *data, size_t len, void *arg);
     /* The socket is closed (c->clean, c->cause, c->code, c->sys_errno say how); the connection
      * may be started again from here. */
     void (*on_closed)(chaos_conn *c, void *arg);
@@ -74,6 +77,7 @@ struct chaos_conn {
     uint64_t *stamps;   /* send times (env->now_us) of messages echoed..sent, by seq & stamp_mask */
     uint64_t stamp_mask;
     size_t rx_off; /* bytes of the echo in progress verified so far */
+    wsf_buf msg;   /* message mode: the fragments of the message in progress */
     bool upgraded; /* reached CHAOS_CONN_OPEN in this attempt */
     bool close_received;
     bool in_read; /* inside the read handler, which writes once at its end */
@@ -106,6 +110,9 @@ int chaos_conn_start(chaos_conn *c);
  * write. The read handler writes whatever is queued once per readable event, so calls made from
  * on_echo batch naturally. */
 void chaos_conn_send(chaos_conn *c, uint64_t n);
+
+/* Message mode: queues one text message of len bytes (copied) and schedules its write. */
+void chaos_conn_send_text(chaos_conn *c, const void *data, size_t len);
 
 /* Echoes still due. */
 static inline uint64_t chaos_conn_outstanding(const chaos_conn *c)

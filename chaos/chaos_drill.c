@@ -37,6 +37,10 @@ enum chaos_key {
     K_SOURCES,
     K_OPEN_RATE,
     K_LIFETIME,
+    K_SUBSCRIBERS,
+    K_QUICK_SUBSCRIBERS,
+    K_CHANNELS,
+    K_PUBLISH_RATE,
     K_NKEYS
 };
 
@@ -56,6 +60,10 @@ static const struct chaos_key_def {
     [K_SOURCES] = {"load", "sources"},
     [K_OPEN_RATE] = {"load", "open_rate"},
     [K_LIFETIME] = {"load", "lifetime"},
+    [K_SUBSCRIBERS] = {"load", "subscribers"},
+    [K_QUICK_SUBSCRIBERS] = {"load", "quick_subscribers"},
+    [K_CHANNELS] = {"load", "channels"},
+    [K_PUBLISH_RATE] = {"load", "publish_rate"},
 };
 
 static const char *const chaos_action_names[] = {
@@ -70,6 +78,10 @@ static const char *const chaos_action_names[] = {
     [CHAOS_ACT_SCALE] = "scale",
     [CHAOS_ACT_RESTART] = "restart",
     [CHAOS_ACT_AUTOSCALE] = "autoscale",
+    [CHAOS_ACT_KILL_BROKER] = "kill-broker",
+    [CHAOS_ACT_RESTART_SUPERVISOR] = "restart-supervisor",
+    [CHAOS_ACT_STOP_SUPERVISOR] = "stop-supervisor",
+    [CHAOS_ACT_UPGRADE] = "upgrade",
 };
 
 #define CHAOS_NACTIONS (sizeof chaos_action_names / sizeof chaos_action_names[0])
@@ -95,11 +107,15 @@ static const struct chaos_action_rule {
     [CHAOS_ACT_SCALE] = {1, 1, 0},
     [CHAOS_ACT_RESTART] = {1, 2, 0},
     [CHAOS_ACT_AUTOSCALE] = {1, 1, 1u << O_MIN | 1u << O_MAX},
+    [CHAOS_ACT_KILL_BROKER] = {0, 0, 0},
+    [CHAOS_ACT_RESTART_SUPERVISOR] = {0, 0, 0},
+    [CHAOS_ACT_STOP_SUPERVISOR] = {1, 1, 0},
+    [CHAOS_ACT_UPGRADE] = {0, 0, 0},
 };
 
 static const char chaos_action_usage[] =
     "kill, stop, fault, crash-loop, kill-supervisor, clients, slow-clients, garbage-clients, "
-    "scale, restart or autoscale";
+    "scale, restart, autoscale, kill-broker, restart-supervisor, stop-supervisor or upgrade";
 
 typedef struct chaos_parse {
     chaos_drill *d;
@@ -201,6 +217,19 @@ static int chaos_set_key(chaos_drill *d, enum chaos_key key, const char *value, 
         return chaos_value_real(&d->open_rate, value, 0.0, 1e6, false, why, why_len);
     case K_LIFETIME:
         return chaos_value_dur_in(&d->lifetime_ms, value, 100, CHAOS_HOUR_MS, why, why_len);
+    case K_SUBSCRIBERS:
+    case K_QUICK_SUBSCRIBERS:
+        if (chaos_value_count(&n, value, 1, CHAOS_POP_MAX, why, why_len) != 0)
+            return -1;
+        *(key == K_SUBSCRIBERS ? &d->subscribers : &d->quick_subscribers) = (size_t)n;
+        return 0;
+    case K_CHANNELS:
+        if (chaos_value_count(&n, value, 1, 10000, why, why_len) != 0)
+            return -1;
+        d->channels = (uint32_t)n;
+        return 0;
+    case K_PUBLISH_RATE:
+        return chaos_value_real(&d->publish_rate, value, 0.0, 10000.0, false, why, why_len);
     case K_NKEYS:
         break;
     }
@@ -227,7 +256,8 @@ static void chaos_on_setting(chaos_parse *ps, const char *section, const char *n
                   strcmp(section, "drill") == 0
                       ? "unknown key (description, duration, quick_duration, tail)"
                       : "unknown key (clients, quick_clients, inflight, rate, size, sources, "
-                        "open_rate)");
+                        "open_rate, lifetime, subscribers, quick_subscribers, channels, "
+                        "publish_rate)");
 }
 
 /* Splits s into at most max words separated by blanks, in place. Returns the count, or -1 when
@@ -360,7 +390,12 @@ static int chaos_set_words(chaos_action *a, char **w, int n, char *why, size_t w
         a->flag = strcmp(w[0], "on") == 0;
         return 0;
     case CHAOS_ACT_KILL_SUPERVISOR:
+    case CHAOS_ACT_KILL_BROKER:
+    case CHAOS_ACT_RESTART_SUPERVISOR:
+    case CHAOS_ACT_UPGRADE:
         return 0;
+    case CHAOS_ACT_STOP_SUPERVISOR:
+        return chaos_value_dur_in(&a->for_ms, w[0], 1, CHAOS_HOUR_MS, why, why_len);
     }
     return -1;
 }
@@ -624,6 +659,16 @@ static void chaos_check_drill(chaos_parse *ps)
         snprintf(why, sizeof why, "%zu is more than [load] clients (%zu)", d->quick_clients,
                  d->clients);
         chaos_fail_at(ps, ps->key_line[K_QUICK_CLIENTS], "load", "quick_clients", why);
+    } else if (d->quick_subscribers > d->subscribers) {
+        snprintf(why, sizeof why, "%zu is more than [load] subscribers (%zu)", d->quick_subscribers,
+                 d->subscribers);
+        chaos_fail_at(ps, ps->key_line[K_QUICK_SUBSCRIBERS], "load", "quick_subscribers", why);
+    } else if (d->subscribers == 0 &&
+               (ps->key_line[K_CHANNELS] != 0 || ps->key_line[K_PUBLISH_RATE] != 0)) {
+        int line =
+            ps->key_line[K_CHANNELS] != 0 ? ps->key_line[K_CHANNELS] : ps->key_line[K_PUBLISH_RATE];
+        chaos_fail_at(ps, line, "load", ps->key_line[K_CHANNELS] != 0 ? "channels" : "publish_rate",
+                      "needs [load] subscribers (the channel clients)");
     }
     for (size_t i = 0; i < d->n_actions && !ps->failed; i++) {
         const chaos_action *a = &d->actions[i];
@@ -645,6 +690,7 @@ static void chaos_drill_defaults(chaos_drill *d)
     memset(d, 0, sizeof *d);
     d->tail_ms = 10000;
     d->inflight = 1;
+    d->publish_rate = -1;
     d->size = 20;
     d->sources = 1;
 }

@@ -4,11 +4,12 @@
  *                 length under --quick, which drops what comes later), tail (how long to wait after
  *                 the timeline for clients to come back, 10 s)
  *   [load]        clients, quick_clients, inflight, rate, size, sources, open_rate, lifetime (how
- *                 long a client's session lasts before it closes and opens a new one; 0 = for good)
- *   [timeline]    one fault or step per line: "AT = ACTION ARGS", AT being "5s" or "every 10s" or
- *                 "every 10s from 3s" (see chaos_action_kind for the actions)
- *   [objectives]  "max METRIC = N" or "min METRIC = N" (metrics: chaos_metric.h; N may carry a
- *                 duration suffix for *_ms metrics: 5s, 250ms)
+ *                 long a client's session lasts before it closes and opens a new one; 0 = for
+ * good); channel clients beside the echo ones (chaos_chload): subscribers, quick_subscribers,
+ * channels (20), publish_rate (publications/s per channel, 10) [timeline]    one fault or step per
+ * line: "AT = ACTION ARGS", AT being "5s" or "every 10s" or "every 10s from 3s" (see
+ * chaos_action_kind for the actions) [objectives]  "max METRIC = N" or "min METRIC = N" (metrics:
+ * chaos_metric.h; N may carry a duration suffix for *_ms metrics: 5s, 250ms)
  *
  * and any other section ([workers], [restart], [breaker], [autoscale], [rebalance], [worker],
  * [fleet] ...) copied as written into the configuration file of the drill's wsfleetd, which
@@ -42,6 +43,15 @@ enum chaos_action_kind {
     CHAOS_ACT_SCALE,           /* scale N: wsctl scale N */
     CHAOS_ACT_RESTART,         /* restart TARGET [rolling]: wsctl restart (all or a slot) */
     CHAOS_ACT_AUTOSCALE,       /* autoscale on|off [min=N] [max=N]: wsctl autoscale */
+    CHAOS_ACT_KILL_BROKER,     /* kill-broker: SIGKILL the fleet's nats-server sidecar (its pid
+                                * from wsctl --json status) */
+    /* restart-supervisor: SIGKILL wsfleetd, start a new one on the same run dir and config (it
+     * adopts the workers) */
+    CHAOS_ACT_RESTART_SUPERVISOR,
+    /* stop-supervisor DUR: SIGSTOP wsfleetd, SIGCONT after DUR (at the latest 2 s before the
+     * timeline ends) */
+    CHAOS_ACT_STOP_SUPERVISOR,
+    CHAOS_ACT_UPGRADE, /* upgrade: wsctl upgrade (wsfleetd re-executes itself) */
 };
 
 typedef struct chaos_action {
@@ -84,6 +94,10 @@ typedef struct chaos_drill {
     uint32_t sources;                    /* 1 */
     double open_rate;                    /* 0 = as fast as possible */
     uint32_t lifetime_ms;                /* 0 = sessions last for the whole drill */
+    size_t subscribers;                  /* channel subscribers, 0 = no channel load */
+    size_t quick_subscribers;            /* 0 = same as subscribers */
+    uint32_t channels;                   /* 0 = the chaos_chload default (20) */
+    double publish_rate;                 /* per channel; -1 = the default (10) */
     char fleet_ini[CHAOS_FLEET_INI_MAX]; /* the pass-through sections, as INI text */
     chaos_action actions[CHAOS_ACTIONS_MAX];
     size_t n_actions;

@@ -428,6 +428,33 @@ int chaos_fleet_start(chaos_fleet *f, const char *fleet_ini, uint32_t timeout_ms
     return -1;
 }
 
+int chaos_fleet_respawn(chaos_fleet *f, char *err, size_t err_len)
+{
+    if (chaos_fleet_alive(f)) {
+        kill(f->pid, SIGKILL);
+        int status = 0;
+        while (waitpid(f->pid, &status, 0) == -1 && errno == EINTR) {
+        }
+        f->reaped = true;
+        f->wait_status = status;
+    }
+    int logfd = open(f->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (logfd < 0) {
+        chaos_fleet_errf(err, err_len, "cannot open %s: %s", f->log, strerror(errno));
+        return -1;
+    }
+    const char *const argv[] = {f->fleetd_path, "--config", f->config, "--foreground", NULL};
+    pid_t pid = chaos_spawn(argv, logfd, logfd);
+    close(logfd);
+    if (pid < 0) {
+        chaos_fleet_errf(err, err_len, "cannot run %s: %s", f->fleetd_path, strerror(errno));
+        return -1;
+    }
+    f->pid = pid;
+    f->reaped = false;
+    return 0;
+}
+
 int chaos_fleet_stop(chaos_fleet *f, uint32_t timeout_ms)
 {
     if (!chaos_fleet_alive(f)) {

@@ -43,6 +43,11 @@ int chaos_fleet_start(chaos_fleet *f, const char *fleet_ini, uint32_t timeout_ms
 /* True while wsfleetd has not exited (reaps it when it has). */
 bool chaos_fleet_alive(chaos_fleet *f);
 
+/* SIGKILLs wsfleetd, reaps it and starts a new one with the same configuration and run dir,
+ * its output appended to the log, without waiting for it (the drill's polls see it come back).
+ * Returns 0, or -1 with err set. */
+int chaos_fleet_respawn(chaos_fleet *f, char *err, size_t err_len);
+
 /* SIGTERM to wsfleetd, up to timeout_ms for it to exit, then SIGKILL. Returns 0 when it exited
  * by itself with status 0. */
 int chaos_fleet_stop(chaos_fleet *f, uint32_t timeout_ms);

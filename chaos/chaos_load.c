@@ -142,12 +142,16 @@ static void chaos_slot_start(chaos_slot *s)
 /* Whether an ended connection or attempt of the echo kind is worth another try. */
 static bool chaos_load_should_retry(const chaos_load *l, const chaos_conn *c)
 {
-    if (l->opts.kind != CHAOS_CLIENT_ECHO || !l->opts.reconnect || l->stopping) {
+    bool kind = l->opts.kind == CHAOS_CLIENT_ECHO || l->opts.kind == CHAOS_CLIENT_CHANNEL;
+    if (!kind || !l->opts.reconnect || l->stopping) {
         return false;
     }
     switch (c->cause) {
     case CHAOS_CAUSE_CLOSE:
-        return wsf_backoff_should_reconnect(c->code);
+        /* DESIGN "Admission and security": also 4001 (lagging, resume), 4002 (token expired)
+         * and 4429 (rate limited), which only the channel route sends. */
+        return wsf_backoff_should_reconnect(c->code) || c->code == 4001 || c->code == 4002 ||
+               c->code == 4429;
     case CHAOS_CAUSE_ABNORMAL:
     case CHAOS_CAUSE_REFUSED:
     case CHAOS_CAUSE_CONNECT:
@@ -227,7 +231,7 @@ static void chaos_slot_end(chaos_slot *s)
         s->st.disconnects++;
         l->totals.disconnects++;
         /* Garbage attempts are separate tries, not one connection coming back. */
-        if (!s->down_pending && l->opts.kind == CHAOS_CLIENT_ECHO) {
+        if (!s->down_pending && l->opts.kind != CHAOS_CLIENT_GARBAGE) {
             s->down_pending = true;
             s->down_at_ms = now;
         }
@@ -293,7 +297,7 @@ static void chaos_slot_close_own(chaos_slot *s)
     }
     chaos_slot_unwait(s);
     s->own_close = true;
-    if (l->opts.kind == CHAOS_CLIENT_ECHO) {
+    if (l->opts.kind == CHAOS_CLIENT_ECHO || l->opts.kind == CHAOS_CLIENT_CHANNEL) {
         uint64_t lost = chaos_conn_outstanding(c);
         s->st.lost += lost;
         l->totals.lost += lost;
@@ -402,11 +406,21 @@ static void chaos_load_on_open(chaos_conn *c, void *arg)
     case CHAOS_CLIENT_SLOW:
         chaos_conn_slow(c);
         break;
+    case CHAOS_CLIENT_CHANNEL:
+        break; /* the hooks speak */
     default:
         chaos_slot_traffic(s);
         break;
     }
     chaos_load_fill(l);
+}
+
+static void chaos_load_on_message(chaos_conn *c, const uint8_t *data, size_t len, void *arg)
+{
+    chaos_load *l = arg;
+    if (l->hooks.on_message != NULL && !l->stopping) {
+        l->hooks.on_message(c->index, data, len, l->hooks.arg);
+    }
 }
 
 static void chaos_load_on_echo(chaos_conn *c, uint64_t latency_us, void *arg)
@@ -618,6 +632,9 @@ chaos_load *chaos_load_new(struct event_base *base, const chaos_load_opts *opts,
     l->env.rx = wsf_xmalloc(CHAOS_RX_CAP);
     l->env.on_open = chaos_load_on_open;
     l->env.on_echo = chaos_load_on_echo;
+    if (opts->kind == CHAOS_CLIENT_CHANNEL) {
+        l->env.on_message = chaos_load_on_message;
+    }
     l->env.on_closed = chaos_load_on_closed;
     l->env.arg = l;
     chaos_env_tick(&l->env);
@@ -792,6 +809,15 @@ void chaos_load_free(chaos_load *l)
     chaos_payload_fini(&l->env.payload);
     free(l->env.rx);
     free(l);
+}
+
+int chaos_load_send_text(chaos_load *l, size_t i, const void *data, size_t len)
+{
+    if (i >= l->nslots || l->slots[i]->conn.state != CHAOS_CONN_OPEN) {
+        return -1;
+    }
+    chaos_conn_send_text(&l->slots[i]->conn, data, len);
+    return 0;
 }
 
 size_t chaos_load_size(const chaos_load *l)

@@ -9,7 +9,9 @@
  *   slow     upgrade, then send continuously and never read (the server's backlog cap must cut
  *            them off; a slow client never reconnects);
  *   garbage  connect, sometimes upgrade, then send random bytes or a malformed frame and wait for
- *            the server to close; `garbage_rate` new attempts per second over the population.
+ *            the server to close; `garbage_rate` new attempts per second over the population;
+ *   channel  upgrade (offering `protocol`), then leave the talking to the owner's hooks
+ *            (chaos_load_send_text, on_message): the wsfleet.v1 clients of chaos_chload.
  */
 #ifndef CHAOS_LOAD_H
 #define CHAOS_LOAD_H
@@ -28,6 +30,8 @@ enum chaos_client_kind {
     CHAOS_CLIENT_ECHO = 0,
     CHAOS_CLIENT_SLOW,
     CHAOS_CLIENT_GARBAGE,
+    CHAOS_CLIENT_CHANNEL, /* message mode: upgrade, then the hooks say what to send and read
+                           * every message (on_message); reconnects like echo */
 };
 
 /* Why a connection (or an attempt at one) ended. */
@@ -49,8 +53,9 @@ typedef struct chaos_load_opts {
     enum chaos_client_kind kind;
     struct sockaddr_storage addr; /* the server: a loopback address */
     socklen_t addr_len;
-    char host[96];  /* Host header, "127.0.0.1:PORT" */
-    char path[256]; /* request target, "/echo" */
+    char host[96];     /* Host header, "127.0.0.1:PORT" */
+    char path[256];    /* request target, "/echo" */
+    char protocol[32]; /* Sec-WebSocket-Protocol offered, "" = none */
     size_t connections;
     uint32_t sources;  /* spread connections over 127.0.0.1 .. 127.0.0.N as source addresses
                         * (IP_BIND_ADDRESS_NO_PORT), so more than ~28k fit; 0 or 1: the kernel's
@@ -102,6 +107,8 @@ typedef struct chaos_load_hooks {
     /* A connection upgraded; reconnect is true after an earlier disconnect, with the time from
      * that disconnect to this upgrade. */
     void (*on_up)(size_t conn, bool reconnect, uint64_t down_ms, void *arg);
+    /* Channel kind: one whole message from the server (valid during the call only). */
+    void (*on_message)(size_t conn, const uint8_t *data, size_t len, void *arg);
     void *arg;
 } chaos_load_hooks;
 
@@ -160,6 +167,9 @@ void chaos_load_stop(chaos_load *l, uint32_t grace_ms, void (*done)(void *arg), 
 
 /* Closes every socket at once, without callbacks, and frees everything. NULL is a no-op. */
 void chaos_load_free(chaos_load *l);
+
+/* Channel kind: queues one text message on connection i. Returns 0, or -1 when it is not up. */
+int chaos_load_send_text(chaos_load *l, size_t i, const void *data, size_t len);
 
 size_t chaos_load_size(const chaos_load *l); /* connections the population holds (resized) */
 const chaos_load_totals *chaos_load_get_totals(const chaos_load *l);

@@ -48,7 +48,27 @@
     X(GARBAGE_UNANSWERED, "garbage_unanswered", "garbage connections the server never closed")     \
     X(ORPHANS_LEFT, "orphans_left", "orphaned workers still running at the end")                   \
     X(SUPERVISOR_ALIVE, "supervisor_alive", "1 when wsfleetd was still running at the end")        \
-    X(WSCTL_ERRORS, "wsctl_errors", "wsctl calls that failed")
+    X(ADOPTED, "adopted",                                                                          \
+      "most workers seen running under a restarted wsfleetd with the pid they had before")         \
+    X(WSCTL_ERRORS, "wsctl_errors", "wsctl calls that failed")                                     \
+    X(SUBSCRIBERS, "subscribers", "channel subscribers held")                                      \
+    X(PUBLICATIONS_ACKED, "publications_acked", "publications the fleet acknowledged")             \
+    X(PUBLISH_ERRORS, "publish_errors", "publications refused (108 while NATS is down, ...)")      \
+    X(DELIVERIES, "deliveries", "publications subscribers received, each checked")                 \
+    X(LOST_PUBLICATIONS, "lost_publications",                                                      \
+      "acknowledged publications a subscriber was owed and never received")                        \
+    X(DUPLICATED, "duplicated", "publications a subscriber received more than once")               \
+    X(OUT_OF_ORDER, "out_of_order", "publications received below an offset already received")      \
+    X(NOT_RECOVERED, "not_recovered", "resumes the fleet answered recovered:false")                \
+    X(CHANNEL_DATA_ERRORS, "channel_data_errors",                                                  \
+      "publications whose data differed from what was published")                                  \
+    X(NOT_SUBSCRIBED, "not_subscribed", "subscribers without a subscription at the end")           \
+    X(BEHIND, "behind", "subscribers short of the last acknowledged offset at the end")            \
+    X(RESUMES, "resumes", "resubscriptions with since after a reconnect")                          \
+    X(RESUME_P50_MS, "resume_p50_ms", "disconnect to the resubscribe reply, median")               \
+    X(RESUME_P99_MS, "resume_p99_ms", "disconnect to the resubscribe reply, 99th percentile")      \
+    X(BROKER_KILLS, "broker_kills", "nats-server sidecars killed")                                 \
+    X(BROKER_RESTARTS, "broker_restarts", "nats-server sidecar restarts by the supervisor")
 
 enum chaos_metric_id {
 #define CHAOS_METRIC_ENUM(id, name, help) CHAOS_M_##id,

@@ -85,22 +85,13 @@ uint64_t chaos_peer_key(const struct sockaddr_storage *ss)
     return (uint64_t)ntohl(sin->sin_addr.s_addr) << 16 | ntohs(sin->sin_port);
 }
 
-int chaos_peers_of(chaos_peers *peers, uint16_t port, const pid_t *pids, size_t n_pids)
+/* One pass over /proc/net/tcp: the remote ends of the connections to `port` whose sockets are in
+ * in (sorted), into peers, sorted and each once. */
+static int chaos_peers_read(chaos_peers *peers, uint16_t port, const chaos_inodes *in)
 {
     peers->n = 0;
-    chaos_inodes in = {0};
-    for (size_t i = 0; i < n_pids; i++) {
-        if (chaos_socket_inodes(&in, pids[i]) != 0) {
-            free(in.v);
-            return -1;
-        }
-    }
-    if (in.n > 1) {
-        qsort(in.v, in.n, sizeof(*in.v), chaos_u64_cmp);
-    }
     FILE *fp = fopen("/proc/net/tcp", "r");
     if (fp == NULL) {
-        free(in.v);
         return -1;
     }
     char line[256];
@@ -118,7 +109,7 @@ int chaos_peers_of(chaos_peers *peers, uint16_t port, const pid_t *pids, size_t 
             continue;
         }
         /* A worker holds the listening socket too: it is no connection (its peer is 0.0.0.0:0). */
-        if (lport != port || state == CHAOS_TCP_LISTEN || !chaos_u64_has(in.v, in.n, inode)) {
+        if (lport != port || state == CHAOS_TCP_LISTEN || !chaos_u64_has(in->v, in->n, inode)) {
             continue;
         }
         /* /proc/net/tcp prints the address as the host-order value of the network-order word. */
@@ -129,10 +120,52 @@ int chaos_peers_of(chaos_peers *peers, uint16_t port, const pid_t *pids, size_t 
         }
     }
     fclose(fp);
-    free(in.v);
     if (peers->n > 1) {
         qsort(peers->keys, peers->n, sizeof(*peers->keys), chaos_u64_cmp);
+        size_t k = 1;
+        for (size_t i = 1; i < peers->n; i++) {
+            if (peers->keys[i] != peers->keys[k - 1]) {
+                peers->keys[k++] = peers->keys[i];
+            }
+        }
+        peers->n = k;
     }
+    return rc;
+}
+
+/* Reads of /proc/net/tcp this many times at most, until two agree. */
+#define CHAOS_PEERS_READS 6
+
+int chaos_peers_of(chaos_peers *peers, uint16_t port, const pid_t *pids, size_t n_pids)
+{
+    peers->n = 0;
+    chaos_inodes in = {0};
+    for (size_t i = 0; i < n_pids; i++) {
+        if (chaos_socket_inodes(&in, pids[i]) != 0) {
+            free(in.v);
+            return -1;
+        }
+    }
+    if (in.n > 1) {
+        qsort(in.v, in.n, sizeof(*in.v), chaos_u64_cmp);
+    }
+    /* The kernel lists /proc/net/tcp a page at a time and finds its place again by counting, so
+     * while other connections come and go a read can show one twice or miss one: keep each once,
+     * and read again until two reads agree. */
+    chaos_peers prev = {0};
+    int rc = chaos_peers_read(peers, port, &in);
+    for (int reads = 1; rc == 0 && reads < CHAOS_PEERS_READS; reads++) {
+        chaos_peers t = prev; /* the last read becomes prev, its buffer is reused */
+        prev = *peers;
+        *peers = t;
+        rc = chaos_peers_read(peers, port, &in);
+        if (rc == 0 && peers->n == prev.n &&
+            (peers->n == 0 || memcmp(peers->keys, prev.keys, peers->n * sizeof(uint64_t)) == 0)) {
+            break;
+        }
+    }
+    chaos_peers_fini(&prev);
+    free(in.v);
     return rc;
 }
 

@@ -20,7 +20,8 @@ typedef struct chaos_peers {
 uint64_t chaos_peer_key(const struct sockaddr_storage *ss);
 
 /* Fills peers with the remote ends of the connections to local port `port` whose server sockets
- * belong to one of pids. Returns 0, or -1 when /proc could not be read. */
+ * belong to one of pids, each once (/proc/net/tcp is read until two reads agree: under churn a
+ * single read can repeat or miss an entry). Returns 0, or -1 when /proc could not be read. */
 int chaos_peers_of(chaos_peers *peers, uint16_t port, const pid_t *pids, size_t n_pids);
 
 int chaos_peers_has(const chaos_peers *peers, uint64_t key);

@@ -107,6 +107,21 @@ struct chaos_run {
     pid_t crash_last_pid;
     /* the supervisor */
     bool sup_killed;
+    /* channel clients (chaos_chload), when the drill has subscribers */
+    struct chaos_chload *chload;
+    size_t subscribers;
+    bool chload_done;
+    uint64_t broker_kills;
+    pid_t broker_pid;         /* the sidecar's pid as last seen in wsctl status, 0 = none */
+    int64_t broker_restarts0; /* its restarts when first seen, -1 = not seen yet */
+    int64_t broker_restarts;  /* ... and as last seen */
+    bool sup_away;         /* restarted or stopped by the drill: polls may fail until it answers */
+    bool sup_rebase;       /* restarted: the next poll starts the restart counters afresh */
+    pid_t sup_stopped_pid; /* stop-supervisor: SIGCONT due */
+    struct event *sup_cont_ev;
+    pid_t pids_before[CHAOS_SLOTS]; /* restart-supervisor: the workers it should adopt */
+    bool restarted;
+    int64_t adopted_max;
     /* wsctl polls */
     struct event *poll_ev;
     unsigned polls;

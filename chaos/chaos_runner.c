@@ -4,6 +4,7 @@
 #include "chaos_runner.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chaos_chload.h"
 #include "chaos_owner.h"
 #include "chaos_proc.h"
 #include "chaos_run.h"
@@ -382,6 +384,7 @@ static void chaos_measure(chaos_run *run)
             }
         }
         chaos_set(run, CHAOS_M_RESTARTS, (double)restarts);
+        chaos_set(run, CHAOS_M_ADOPTED, (double)run->adopted_max);
         chaos_set(run, CHAOS_M_UNEXPECTED_RESTARTS, (double)unexpected);
         chaos_set(run, CHAOS_M_BREAKER_OPENINGS, (double)openings);
         if (!run->sup_killed) {
@@ -413,6 +416,89 @@ static void chaos_measure(chaos_run *run)
         chaos_set(run, CHAOS_M_GARBAGE_UNANSWERED, (double)run->garbage_unanswered);
     }
     chaos_set(run, CHAOS_M_WSCTL_ERRORS, (double)run->wsctl_errors);
+}
+
+static bool chaos_all_subscribed(chaos_run *run)
+{
+    return chaos_chload_subscribed(run->chload) >= run->subscribers;
+}
+
+static bool chaos_chload_finished(chaos_run *run)
+{
+    return run->chload_done;
+}
+
+static void chaos_on_chload_done(void *arg)
+{
+    ((chaos_run *)arg)->chload_done = true;
+}
+
+/* The channel clients, when the drill has subscribers: up and subscribed before the timeline.
+ * Returns 0, or -1 after reporting the error. */
+static int chaos_start_channels(chaos_run *run)
+{
+    const chaos_drill *d = run->d;
+    chaos_chload_opts co;
+    chaos_chload_opts_init(&co);
+    chaos_load_opts lo = co.load;
+    chaos_load_base_opts(run, &co.load);
+    co.load.kind = lo.kind;
+    memcpy(co.load.path, lo.path, sizeof(co.load.path));
+    memcpy(co.load.protocol, lo.protocol, sizeof(co.load.protocol));
+    co.load.size = lo.size;
+    co.load.connections = run->subscribers;
+    co.load.open_rate = d->open_rate;
+    co.load.reconnect = true;
+    if (d->channels != 0) {
+        co.channels = d->channels;
+    }
+    if (d->publish_rate >= 0) {
+        co.publish_rate = d->publish_rate;
+    }
+    run->chload = chaos_chload_new(run->base, &co, NULL);
+    uint64_t t_up = chaos_load_now_ms();
+    chaos_chload_start(run->chload);
+    if (!chaos_loop_until(run, CHAOS_UP_MS, chaos_all_subscribed)) {
+        chaos_report_error(run->r, "only %zu of %zu subscribers subscribed within %u s",
+                           chaos_chload_subscribed(run->chload), run->subscribers,
+                           CHAOS_UP_MS / 1000);
+        return -1;
+    }
+    chaos_progress(run, "%zu subscribers on %u channels subscribed in %.2f s, %g publications/s",
+                   run->subscribers, co.channels, (double)(chaos_load_now_ms() - t_up) / 1000.0,
+                   co.publish_rate * co.channels);
+    return 0;
+}
+
+/* Ends the channel load (publisher stopped, subscribers given the tail to catch up) and fills
+ * its metrics. */
+static void chaos_finish_channels(chaos_run *run)
+{
+    uint32_t grace = run->d->tail_ms > 1000 ? run->d->tail_ms : 1000;
+    run->chload_done = false;
+    chaos_chload_finish(run->chload, grace, chaos_on_chload_done, run);
+    chaos_loop_until(run, 2 * grace + 4 * CHAOS_STOP_GRACE_MS, chaos_chload_finished);
+    const chaos_chload_totals *t = chaos_chload_get_totals(run->chload);
+    chaos_progress(run,
+                   "channels: %" PRIu64 " acknowledged, %" PRIu64 " delivered, %" PRIu64
+                   " lost, %" PRIu64 " duplicated, %" PRIu64 " out of order",
+                   t->acked, t->k.deliveries, t->k.lost, t->k.duplicated, t->k.out_of_order);
+    chaos_set(run, CHAOS_M_SUBSCRIBERS, (double)run->subscribers);
+    chaos_set(run, CHAOS_M_PUBLICATIONS_ACKED, (double)t->acked);
+    chaos_set(run, CHAOS_M_PUBLISH_ERRORS, (double)t->publish_errors);
+    chaos_set(run, CHAOS_M_DELIVERIES, (double)t->k.deliveries);
+    chaos_set(run, CHAOS_M_LOST_PUBLICATIONS, (double)t->k.lost);
+    chaos_set(run, CHAOS_M_DUPLICATED, (double)t->k.duplicated);
+    chaos_set(run, CHAOS_M_OUT_OF_ORDER, (double)t->k.out_of_order);
+    chaos_set(run, CHAOS_M_NOT_RECOVERED, (double)t->k.not_recovered);
+    chaos_set(run, CHAOS_M_CHANNEL_DATA_ERRORS, (double)(t->k.data_errors + t->protocol_errors));
+    chaos_set(run, CHAOS_M_NOT_SUBSCRIBED, (double)t->not_subscribed);
+    chaos_set(run, CHAOS_M_BEHIND, (double)t->behind);
+    chaos_set(run, CHAOS_M_RESUMES, (double)t->resumes);
+    if (t->resume_ms.count > 0) {
+        chaos_set(run, CHAOS_M_RESUME_P50_MS, (double)wsf_hist_quantile(&t->resume_ms, 0.5));
+        chaos_set(run, CHAOS_M_RESUME_P99_MS, (double)wsf_hist_quantile(&t->resume_ms, 0.99));
+    }
 }
 
 /* Brings the clients up and plays the timeline; the caller cleans up whatever happened. */
@@ -461,6 +547,9 @@ static void chaos_play(chaos_run *run)
     }
     chaos_progress(run, "%zu clients up in %.2f s", run->clients,
                    (double)(chaos_load_now_ms() - t_up) / 1000.0);
+    if (run->subscribers > 0 && chaos_start_channels(run) != 0) {
+        return;
+    }
     /* What happened while the clients came up (an autoscaler growing the fleet under them, say)
      * is not the drill's. */
     const chaos_load_totals *base = chaos_load_get_totals(run->echo);
@@ -530,6 +619,20 @@ static void chaos_play(chaos_run *run)
         json_decref(doc);
     }
     chaos_measure(run);
+    if (run->chload != NULL) {
+        chaos_finish_channels(run);
+    }
+    bool broker = run->chload != NULL;
+    for (size_t i = 0; i < d->n_actions; i++) {
+        broker = broker || d->actions[i].kind == CHAOS_ACT_KILL_BROKER;
+    }
+    if (broker) {
+        chaos_set(run, CHAOS_M_BROKER_KILLS, (double)run->broker_kills);
+        if (run->broker_restarts0 >= 0) {
+            chaos_set(run, CHAOS_M_BROKER_RESTARTS,
+                      (double)(run->broker_restarts - run->broker_restarts0));
+        }
+    }
     run->stop_done = false;
     chaos_load_stop(run->echo, CHAOS_STOP_GRACE_MS, chaos_on_stopped, run);
     chaos_loop_until(run, 4 * CHAOS_STOP_GRACE_MS, chaos_stop_finished);
@@ -561,8 +664,18 @@ static void chaos_clean_up(chaos_run *run)
     run->slow = NULL;
     chaos_load_free(run->echo);
     run->echo = NULL;
+    chaos_chload_free(run->chload);
+    run->chload = NULL;
     for (size_t i = 0; i < run->n_stopped; i++) {
         chaos_fleet_signal(run->stopped[i], SIGKILL);
+    }
+    if (run->sup_stopped_pid > 0) {
+        chaos_fleet_signal(run->sup_stopped_pid, SIGCONT);
+        run->sup_stopped_pid = 0;
+    }
+    if (run->sup_cont_ev != NULL) {
+        event_free(run->sup_cont_ev);
+        run->sup_cont_ev = NULL;
     }
     if (run->fleet.pid > 0 && chaos_fleet_alive(&run->fleet)) {
         if (chaos_fleet_stop(&run->fleet, 10000) != 0) {
@@ -604,11 +717,14 @@ int chaos_run_drill(const chaos_drill *d, const chaos_run_opts *opts, chaos_repo
     run->curves = curves;
     run->share_slot = -1;
     run->crash_slot = -1;
+    run->broker_restarts0 = -1;
     run->rng = opts->seed != 0 ? opts->seed : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
     if (run->rng == 0) {
         run->rng = 1;
     }
     run->clients = opts->quick && d->quick_clients != 0 ? d->quick_clients : d->clients;
+    run->subscribers =
+        opts->quick && d->quick_subscribers != 0 ? d->quick_subscribers : d->subscribers;
     size_t most = run->clients;
     for (size_t i = 0; i < d->n_actions; i++) {
         if (d->actions[i].kind == CHAOS_ACT_CLIENTS && d->actions[i].count > most) {

@@ -97,6 +97,23 @@ void chaos_take_workers(chaos_run *run, json_t *doc, bool quiet_changes)
             run->rss_max = v->rss_mib;
         }
     }
+    if (run->sup_rebase) {
+        /* A restarted supervisor counts restarts from zero. */
+        for (int s = 0; s < CHAOS_SLOTS; s++) {
+            run->restarts_base[s] = next[s].restarts;
+        }
+        run->sup_rebase = false;
+    }
+    if (run->restarted) {
+        int64_t adopted = 0;
+        for (int s = 0; s < CHAOS_SLOTS; s++) {
+            adopted += next[s].present && next[s].pid > 0 && next[s].pid == run->pids_before[s] &&
+                       strcmp(next[s].state, "running") == 0;
+        }
+        if (adopted > run->adopted_max) {
+            run->adopted_max = adopted;
+        }
+    }
     if (!run->seen_once) {
         for (int s = 0; s < CHAOS_SLOTS; s++) {
             run->initial_pids[s] = next[s].present ? next[s].pid : 0;
@@ -172,8 +189,13 @@ static bool chaos_poll_answered(chaos_run *run, int status, const json_t *doc)
         return false;
     }
     if (status != 0 || doc == NULL) {
-        run->wsctl_errors++;
+        if (!run->sup_away) {
+            run->wsctl_errors++;
+        }
         return false;
+    }
+    if (run->sup_stopped_pid == 0) {
+        run->sup_away = false; /* it answers again */
     }
     return true;
 }
@@ -187,8 +209,32 @@ static void chaos_on_workers(int status, json_t *doc, void *arg)
     }
 }
 
+/* The nats-server sidecar in `wsctl --json status`: its restarts, and a note when its pid
+ * changes (the supervisor restarted it). */
+static void chaos_take_broker(chaos_run *run, json_t *doc)
+{
+    json_t *nats = json_object_get(doc, "nats");
+    if (!json_is_object(nats) || strcmp(chaos_json_str(nats, "mode"), "sidecar") != 0) {
+        return;
+    }
+    json_int_t restarts = json_integer_value(json_object_get(nats, "restarts"));
+    json_int_t pid = json_integer_value(json_object_get(nats, "pid"));
+    if (run->broker_restarts0 < 0) {
+        run->broker_restarts0 = restarts;
+    }
+    run->broker_restarts = restarts;
+    if (pid > 0 && pid <= INT32_MAX && (pid_t)pid != run->broker_pid) {
+        if (run->broker_pid != 0) {
+            chaos_action_note(run, "nats-server pid %d replaced by pid %d", (int)run->broker_pid,
+                              (int)pid);
+        }
+        run->broker_pid = (pid_t)pid;
+    }
+}
+
 void chaos_take_status(chaos_run *run, json_t *doc)
 {
+    chaos_take_broker(run, doc);
     const char *scaling = chaos_json_str(doc, "last_scaling");
     if (scaling[0] != '\0' && strcmp(scaling, run->last_scaling) != 0) {
         snprintf(run->last_scaling, sizeof(run->last_scaling), "%s", scaling);

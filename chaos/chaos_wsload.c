@@ -1,5 +1,6 @@
 /* wsload's command line: flags, defaults, conflicts, and the loopback-only target address. */
 #include "chaos_wsload.h"
+#include "wsf_chproto.h"
 #include "wsf_parse.h"
 
 #include <errno.h>
@@ -18,6 +19,8 @@
 #define CHAOS_WSLOAD_MAX_SOURCES 254u
 #define CHAOS_WSLOAD_HOST_MAX 64
 #define CHAOS_WSLOAD_GARBAGE_RATE 100.0 /* --kind garbage without --garbage-rate */
+#define CHAOS_WSLOAD_MAX_CHANNELS 100000u
+#define CHAOS_WSLOAD_MAX_PUBLISH_RATE 10000.0 /* per channel */
 
 enum {
     OPT_URL = 256,
@@ -42,6 +45,9 @@ enum {
     OPT_SERVER_PID,
     OPT_JSON,
     OPT_RECORDS,
+    OPT_CHANNELS,
+    OPT_PUBLISH_RATE,
+    OPT_CHANNEL_PREFIX,
     OPT_HELP,
 };
 
@@ -68,17 +74,22 @@ static const struct option chaos_wsload_long_opts[] = {
     {"server-pid", required_argument, NULL, OPT_SERVER_PID},
     {"json", no_argument, NULL, OPT_JSON},
     {"records", required_argument, NULL, OPT_RECORDS},
+    {"channels", required_argument, NULL, OPT_CHANNELS},
+    {"publish-rate", required_argument, NULL, OPT_PUBLISH_RATE},
+    {"channel-prefix", required_argument, NULL, OPT_CHANNEL_PREFIX},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
 
 static const char chaos_wsload_usage[] =
     "usage: wsload [--url ws://127.0.0.1:PORT/echo | --host H --port P --path /echo]\n"
-    "              [--mode echo|idle|connect] [--kind echo|slow|garbage] [--connections N]\n"
+    "              [--mode echo|idle|connect|channels] [--kind echo|slow|garbage]\n"
+    "              [--connections N]"
     "              [--inflight K | --rate MSGS_PER_S] [--size BYTES] [--binary]\n"
     "              [--duration SEC | --messages TOTAL] [--sources N] [--open-rate R]\n"
     "              [--garbage-rate R] [--reconnect | --no-reconnect] [--lifetime SEC]\n"
     "              [--server-pid PID] [--json] [--records FILE]\n"
+    "              [--channels C] [--publish-rate R] [--channel-prefix P]\n"
     "  echo     N connections of the chosen kind (default: 5 s when neither --duration nor\n"
     "           --messages is given):\n"
     "             echo     K messages outstanding on each, or R messages/s each (--rate),\n"
@@ -88,10 +99,20 @@ static const char chaos_wsload_usage[] =
     "                      over at most N connections, each waiting for the server to close\n"
     "  idle     open N upgraded connections and hold them until --duration or SIGTERM\n"
     "  connect  open, upgrade and close in a loop, N attempts at a time (default 5 s)\n"
+    "  channels N wsfleet.v1 subscribers (path /channels unless given) on C channels named\n"
+    "           P0 .. P(C-1) (20, \"load-\"), subscriber i on channel i mod C, resuming with "
+    "since\n"
+    "           after every reconnect (also after 4001, 4002, 4429); a publisher connection\n"
+    "           publishes R publications/s on each channel (10; 0 = none; the namespace must "
+    "allow\n"
+    "           client publish) with --size bytes of deterministic filler; every delivery is\n"
+    "           checked (data, offsets once and in order) and, at the end, the acknowledged\n"
+    "           publications a subscriber was owed and never received are counted lost (5 s)\n"
     "  --sources N spreads connections over source addresses 127.0.0.1 .. 127.0.0.N.\n"
     "  --open-rate R opens at most R connections/s (default: 256 attempts in flight).\n"
     "  --reconnect (default) retries, with full-jitter backoff from 500 ms, after refused or\n"
-    "  failed attempts and after closes 1001, 1005, 1006, 1011, 1012, 1013.\n"
+    "  failed attempts and after closes 1001, 1005, 1006, 1011, 1012, 1013,\n"
+    "  4001, 4002, 4429.\n"
     "  --lifetime SEC ends each echo session by itself after 0.5-1.5 x SEC (close 1000 once its\n"
     "  echoes are in) and opens a new one at once: clients arriving and leaving.\n"
     "  --server-pid samples the server's CPU time (/proc/PID/stat) over the measured window and,\n"
@@ -109,6 +130,8 @@ const char *chaos_wsload_mode_name(enum chaos_wsload_mode mode)
         return "idle";
     case CHAOS_WSLOAD_CONNECT:
         return "connect";
+    case CHAOS_WSLOAD_CHANNELS:
+        return "channels";
     default:
         return "echo";
     }
@@ -218,6 +241,9 @@ typedef struct chaos_wsload_given {
     bool sources;
     bool open_rate;
     bool lifetime;
+    bool path;
+    bool binary;
+    bool channel_opts;
 } chaos_wsload_given;
 
 /* Cross-option rules, once everything is parsed. */
@@ -249,6 +275,15 @@ static int chaos_wsload_check(chaos_wsload_opts *o, const chaos_wsload_given *g)
     if (g->open_rate && (o->mode == CHAOS_WSLOAD_CONNECT || l->kind == CHAOS_CLIENT_GARBAGE)) {
         return chaos_wsload_conflict("--open-rate does not apply to connect mode or garbage");
     }
+    if (g->channel_opts && o->mode != CHAOS_WSLOAD_CHANNELS) {
+        return chaos_wsload_conflict(
+            "--channels, --publish-rate and --channel-prefix apply to channels mode only");
+    }
+    if ((g->binary || o->records[0] != '\0' || o->server_pid != 0) &&
+        o->mode == CHAOS_WSLOAD_CHANNELS) {
+        return chaos_wsload_conflict(
+            "--binary, --records and --server-pid do not apply to channels mode");
+    }
     if (l->sources > 1 && l->addr.ss_family != AF_INET) {
         return chaos_wsload_conflict("--sources needs an IPv4 target");
     }
@@ -265,6 +300,13 @@ static int chaos_wsload_check(chaos_wsload_opts *o, const chaos_wsload_given *g)
     if (o->mode == CHAOS_WSLOAD_IDLE) {
         l->inflight = 0;
         l->rate = 0;
+    }
+    if (o->mode == CHAOS_WSLOAD_CHANNELS) {
+        l->kind = CHAOS_CLIENT_CHANNEL;
+        strcpy(l->protocol, "wsfleet.v1");
+        if (!g->path) {
+            strcpy(l->path, "/channels");
+        }
     }
     l->max_messages = o->messages;
     if (o->mode != CHAOS_WSLOAD_IDLE && o->messages == 0 && o->duration == 0) {
@@ -285,6 +327,9 @@ int chaos_wsload_parse(chaos_wsload_opts *out, int argc, char **argv)
     memset(&o, 0, sizeof(o));
     memset(&g, 0, sizeof(g));
     o.mode = CHAOS_WSLOAD_ECHO;
+    o.channels = 20;
+    o.publish_rate = 10;
+    strcpy(o.channel_prefix, "load-");
     chaos_load_opts_init(&o.load);
     chaos_load_opts *l = &o.load;
 
@@ -300,6 +345,7 @@ int chaos_wsload_parse(chaos_wsload_opts *out, int argc, char **argv)
                                        sizeof(l->path)) != 0) {
                 return chaos_wsload_fail("--url (want ws://HOST:PORT/PATH)", optarg);
             }
+            g.path = strcmp(l->path, "/") != 0;
             break;
         case OPT_HOST:
             if (strlen(optarg) >= sizeof(host)) {
@@ -317,6 +363,7 @@ int chaos_wsload_parse(chaos_wsload_opts *out, int argc, char **argv)
                 return chaos_wsload_fail("--path", optarg);
             }
             strcpy(l->path, optarg);
+            g.path = true;
             break;
         case OPT_CONNECTIONS:
             if (wsf_parse_u64(&v, optarg, 1, CHAOS_WSLOAD_MAX_CONNECTIONS) != 0) {
@@ -345,6 +392,7 @@ int chaos_wsload_parse(chaos_wsload_opts *out, int argc, char **argv)
             break;
         case OPT_BINARY:
             l->binary = true;
+            g.binary = true;
             break;
         case OPT_DURATION:
             if (chaos_wsload_parse_seconds(&o.duration, optarg) != 0) {
@@ -363,6 +411,8 @@ int chaos_wsload_parse(chaos_wsload_opts *out, int argc, char **argv)
                 o.mode = CHAOS_WSLOAD_IDLE;
             } else if (strcmp(optarg, "connect") == 0) {
                 o.mode = CHAOS_WSLOAD_CONNECT;
+            } else if (strcmp(optarg, "channels") == 0) {
+                o.mode = CHAOS_WSLOAD_CHANNELS;
             } else {
                 return chaos_wsload_fail("--mode", optarg);
             }
@@ -427,6 +477,31 @@ int chaos_wsload_parse(chaos_wsload_opts *out, int argc, char **argv)
                 return chaos_wsload_fail("--records", optarg);
             }
             strcpy(o.records, optarg);
+            break;
+        case OPT_CHANNELS:
+            if (wsf_parse_u64(&v, optarg, 1, CHAOS_WSLOAD_MAX_CHANNELS) != 0) {
+                return chaos_wsload_fail("--channels", optarg);
+            }
+            o.channels = (uint32_t)v;
+            g.channel_opts = true;
+            break;
+        case OPT_PUBLISH_RATE:
+            if (strcmp(optarg, "0") == 0) {
+                o.publish_rate = 0;
+            } else if (chaos_wsload_parse_rate(&o.publish_rate, optarg) != 0 ||
+                       o.publish_rate > CHAOS_WSLOAD_MAX_PUBLISH_RATE) {
+                return chaos_wsload_fail("--publish-rate", optarg);
+            }
+            g.channel_opts = true;
+            break;
+        case OPT_CHANNEL_PREFIX:
+            /* Room for the index; the characters are those of a channel name. */
+            if (optarg[0] == '\0' || strlen(optarg) >= sizeof(o.channel_prefix) ||
+                !wsf_ch_channel_is_valid(optarg, strlen(optarg))) {
+                return chaos_wsload_fail("--channel-prefix", optarg);
+            }
+            strcpy(o.channel_prefix, optarg);
+            g.channel_opts = true;
             break;
         case OPT_HELP:
             fputs(chaos_wsload_usage, stdout);

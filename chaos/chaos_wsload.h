@@ -1,6 +1,6 @@
 /* wsload: settings (defaults and command-line parsing, loopback targets only) and the run, built on
- * the chaos_load population (echo and idle modes, every client kind) or on bare chaos_conn
- * connections (connect mode). */
+ * the chaos_load population (echo and idle modes, every client kind), on bare chaos_conn
+ * connections (connect mode) or on chaos_chload (channels mode). */
 #ifndef CHAOS_WSLOAD_H
 #define CHAOS_WSLOAD_H
 
@@ -12,9 +12,10 @@
 #include "chaos_load.h"
 
 enum chaos_wsload_mode {
-    CHAOS_WSLOAD_ECHO = 0,    /* traffic of the chosen client kind: echoes, slow or garbage */
-    CHAOS_WSLOAD_IDLE = 1,    /* hold N upgraded connections */
-    CHAOS_WSLOAD_CONNECT = 2, /* open, upgrade, close, again, N at a time */
+    CHAOS_WSLOAD_ECHO = 0,     /* traffic of the chosen client kind: echoes, slow or garbage */
+    CHAOS_WSLOAD_IDLE = 1,     /* hold N upgraded connections */
+    CHAOS_WSLOAD_CONNECT = 2,  /* open, upgrade, close, again, N at a time */
+    CHAOS_WSLOAD_CHANNELS = 3, /* wsfleet.v1 subscribers and a publisher (chaos_chload) */
 };
 
 #define CHAOS_WSLOAD_RECORDS_MAX 1024
@@ -28,6 +29,10 @@ typedef struct chaos_wsload_opts {
     pid_t server_pid;     /* --server-pid PID: sample its CPU time and RSS, 0 = none */
     bool json;            /* --json: one JSON summary instead of the result line */
     char records[CHAOS_WSLOAD_RECORDS_MAX]; /* --records FILE, empty when not given */
+    /* Channels mode. */
+    uint32_t channels;       /* --channels N (20) */
+    double publish_rate;     /* --publish-rate R per channel (10), 0 = no publisher */
+    char channel_prefix[64]; /* --channel-prefix P ("load-") */
 } chaos_wsload_opts;
 
 /* Parses argv (strings are copied where kept). Returns 0 to run, 1 when --help was printed, -1
@@ -47,5 +52,8 @@ int chaos_wsload_run(const chaos_wsload_opts *opts);
 
 /* Connect mode, the part of chaos_wsload_run behind --mode connect. */
 int chaos_wsload_run_connect(const chaos_wsload_opts *opts);
+
+/* Channels mode, the part of chaos_wsload_run behind --mode channels. */
+int chaos_wsload_run_channels(const chaos_wsload_opts *opts);
 
 #endif

@@ -493,6 +493,9 @@ int chaos_wsload_run(const chaos_wsload_opts *opts)
     if (opts->mode == CHAOS_WSLOAD_CONNECT) {
         return chaos_wsload_run_connect(opts);
     }
+    if (opts->mode == CHAOS_WSLOAD_CHANNELS) {
+        return chaos_wsload_run_channels(opts);
+    }
     chaos_wsrun r;
     memset(&r, 0, sizeof(r));
     r.opts = opts;

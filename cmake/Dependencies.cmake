@@ -7,6 +7,8 @@ pkg_check_modules(PROTOBUFC REQUIRED IMPORTED_TARGET libprotobuf-c)
 pkg_check_modules(LIBZMQ REQUIRED IMPORTED_TARGET libzmq)
 pkg_check_modules(INIH REQUIRED IMPORTED_TARGET inih)
 pkg_check_modules(JANSSON REQUIRED IMPORTED_TARGET jansson>=2.8)
+# permessage-deflate (RFC 7692) in the worker.
+pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
 # sd_notify for wsfleetd under systemd (Type=notify, watchdog).
 pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 pkg_check_modules(LIBNATS REQUIRED IMPORTED_TARGET libnats>=3.4)

@@ -33,7 +33,7 @@ static ssize_t ws_parser_deliver(ws_parser *p, ws_event *out, uint8_t *buf, size
 
     bool frame_done = p->remaining == 0;
     bool msg_done = frame_done && p->frame_fin;
-    if (p->msg_op == WS_OP_TEXT) {
+    if (p->msg_op == WS_OP_TEXT && !p->msg_compressed) {
         if (ws_utf8_feed(&p->utf8, buf, n) != 0)
             return WS_ERR(WS_CLOSE_INVALID_DATA);
         if (msg_done && !ws_utf8_is_complete(&p->utf8))
@@ -46,6 +46,7 @@ static ssize_t ws_parser_deliver(ws_parser *p, ws_event *out, uint8_t *buf, size
     out->data = buf;
     out->len = n;
     out->code = 0;
+    out->compressed = p->msg_compressed;
     p->first_pending = false;
     if (frame_done) {
         p->in_frame = false;
@@ -72,6 +73,7 @@ static ssize_t ws_parser_control(const ws_parser *p, ws_event *out, unsigned op,
     out->data = payload;
     out->len = len;
     out->code = 0;
+    out->compressed = false;
     if (op == WS_OP_PING) {
         out->kind = WS_EV_PING;
         return 0;
@@ -112,8 +114,11 @@ ssize_t ws_parser_next(ws_parser *p, ws_event *out, uint8_t *buf, size_t len)
     bool masked = buf[1] & 0x80;
     uint64_t plen = buf[1] & 0x7F;
 
-    if (buf[0] & 0x70)
-        return WS_ERR(WS_CLOSE_PROTOCOL); /* RSV bits: no extension is negotiated */
+    bool rsv1 = buf[0] & 0x40;
+    if (buf[0] & 0x30)
+        return WS_ERR(WS_CLOSE_PROTOCOL); /* RSV2, RSV3: no extension defines them */
+    if (rsv1 && (!p->rsv1_ok || (op & 0x8) || op == WS_OP_CONT))
+        return WS_ERR(WS_CLOSE_PROTOCOL); /* RFC 7692 §6.1: first data frame only */
     if (masked != (p->role == WS_ROLE_SERVER))
         return WS_ERR(WS_CLOSE_PROTOCOL); /* §5.1: clients mask, servers do not */
     bool control = op & 0x8;
@@ -176,6 +181,7 @@ ssize_t ws_parser_next(ws_parser *p, ws_event *out, uint8_t *buf, size_t len)
         p->msg_op = (uint8_t)op;
         p->msg_len = 0;
         p->first_pending = true;
+        p->msg_compressed = rsv1;
         ws_utf8_init(&p->utf8);
     }
     p->msg_len += plen;

@@ -22,13 +22,15 @@ enum ws_event_kind {
 };
 
 typedef struct ws_event {
-    int kind;      /* enum ws_event_kind */
-    int opcode;    /* WS_EV_DATA: the message's opcode, WS_OP_TEXT or WS_OP_BINARY */
-    bool first;    /* WS_EV_DATA: this chunk starts the message */
-    bool last;     /* WS_EV_DATA: this chunk ends the message */
-    uint8_t *data; /* payload bytes, pointing into the caller's buffer */
-    size_t len;    /* payload length of this chunk */
-    uint16_t code; /* WS_EV_CLOSE: status code, or WS_CLOSE_NO_STATUS for an empty payload */
+    int kind;        /* enum ws_event_kind */
+    int opcode;      /* WS_EV_DATA: the message's opcode, WS_OP_TEXT or WS_OP_BINARY */
+    bool first;      /* WS_EV_DATA: this chunk starts the message */
+    bool last;       /* WS_EV_DATA: this chunk ends the message */
+    uint8_t *data;   /* payload bytes, pointing into the caller's buffer */
+    size_t len;      /* payload length of this chunk */
+    uint16_t code;   /* WS_EV_CLOSE: status code, or WS_CLOSE_NO_STATUS for an empty payload */
+    bool compressed; /* WS_EV_DATA: the message's first frame had RSV1 (permessage-deflate): the
+                      * payload is DEFLATE data, not yet UTF-8-checked */
 } ws_event;
 
 /* Parser state. Caller-owned; set up with ws_parser_init. */
@@ -43,6 +45,9 @@ typedef struct ws_parser {
     bool in_frame;       /* inside a data frame's payload */
     bool frame_fin;      /* the data frame being delivered has FIN set */
     bool first_pending;  /* the next data chunk is the first of its message */
+    bool rsv1_ok;        /* permessage-deflate was negotiated: RSV1 may mark a data message's
+                          * first frame as compressed (RFC 7692 §6.1); set after init */
+    bool msg_compressed; /* the message in progress is compressed */
     uint16_t sent_close; /* the close code this endpoint sent, 0 = none: the peer may echo it in
                           * its close frame (§5.5.1), so it is accepted there */
     ws_utf8 utf8;
@@ -56,6 +61,9 @@ void ws_parser_init(ws_parser *p, enum ws_role role, uint64_t max_message);
  * make progress (the caller keeps the unconsumed bytes and calls again with more; at most
  * WS_MAX_CONTROL_FRAME bytes are ever left unconsumed); or minus a close code on a protocol
  * error: -WS_CLOSE_PROTOCOL, -WS_CLOSE_INVALID_DATA (bad UTF-8), -WS_CLOSE_TOO_BIG.
+ * RSV1 is accepted only with rsv1_ok and only on the first frame of a data message (RFC 7692
+ * §6.1: never on control or continuation frames); RSV2 and RSV3 never. A compressed message is
+ * delivered with compressed set and without the UTF-8 check, which applies to its inflated form.
  * Payloads are unmasked in place, so buf must be writable; out->data points into it.
  * Data frames are delivered in chunks as their bytes arrive; control frames only whole.
  * Close codes are checked with ws_close_code_is_valid; a client-role parser also accepts

@@ -102,6 +102,14 @@ void wsf_ipc_free(wsf_ipc *ipc)
     free(ipc);
 }
 
+void wsf_ipc_close_flushing(wsf_ipc *ipc, int linger_ms)
+{
+    if (ipc == NULL)
+        return;
+    zmq_setsockopt(ipc->sock, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
+    wsf_ipc_free(ipc);
+}
+
 int wsf_ipc_fd(const wsf_ipc *ipc)
 {
     return ipc->fd;
@@ -393,7 +401,7 @@ static int wsf_unpack_ctl_request(wsf_ctl_request *out, const uint8_t *buf, size
     }
     memset(out, 0, sizeof *out);
     int command = (int)r->command;
-    out->command = command >= WSF_CTL_STATUS && command <= WSF_CTL_CHANNELS
+    out->command = command >= WSF_CTL_STATUS && command <= WSF_CTL_UPGRADE
                        ? (enum wsf_ctl_command)command
                        : WSF_CTL_NONE;
     out->slot = r->slot;
@@ -434,6 +442,7 @@ int wsf_ipc_pack_ctl_response(uint8_t *buf, size_t cap, const wsf_ctl_response *
     r.error = (char *)res->error;
     r.message = (char *)res->message;
     r.server_version = (char *)res->server_version;
+    r.upgrades = res->upgrades;
     if (res->has_status) {
         const wsf_fleet_status *s = &res->status;
         st.state = (char *)s->state;
@@ -451,6 +460,7 @@ int wsf_ipc_pack_ctl_response(uint8_t *buf, size_t cap, const wsf_ctl_response *
         st.autoscale = s->autoscale;
         st.last_scaling = (char *)s->last_scaling;
         st.last_scaling_age_s = s->last_scaling_age_s;
+        st.workers_adopted = s->workers_adopted;
         r.status = &st;
     }
     for (size_t i = 0; i < n; i++) {
@@ -508,6 +518,7 @@ static int wsf_unpack_ctl_response(wsf_ctl_response *out, const uint8_t *buf, si
     wsf_copy_str(out->error, sizeof out->error, r->error);
     wsf_copy_str(out->message, sizeof out->message, r->message);
     wsf_copy_str(out->server_version, sizeof out->server_version, r->server_version);
+    out->upgrades = r->upgrades;
     if (r->status) {
         const Wsfleet__FleetStatus *s = r->status;
         wsf_fleet_status *o = &out->status;
@@ -527,6 +538,7 @@ static int wsf_unpack_ctl_response(wsf_ctl_response *out, const uint8_t *buf, si
         o->autoscale = s->autoscale;
         wsf_copy_str(o->last_scaling, sizeof o->last_scaling, s->last_scaling);
         o->last_scaling_age_s = s->last_scaling_age_s;
+        o->workers_adopted = s->workers_adopted;
     }
     size_t n = r->n_workers < WSF_CTL_MAX_WORKERS ? r->n_workers : WSF_CTL_MAX_WORKERS;
     for (size_t i = 0; i < n; i++) {

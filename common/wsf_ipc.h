@@ -48,6 +48,11 @@ int wsf_ipc_open(wsf_ipc **out, void *zctx, enum wsf_ipc_role role, const char *
 /* Closes the socket without lingering; NULL is a no-op. */
 void wsf_ipc_free(wsf_ipc *ipc);
 
+/* Closes the socket, letting what it has queued go out for up to linger_ms: the context's
+ * wsf_ipc_context_free waits that long for it (a reply sent just before the process re-executes
+ * itself). NULL is a no-op. */
+void wsf_ipc_close_flushing(wsf_ipc *ipc, int linger_ms);
+
 /* How many messages ipc refused for their protocol version (WSF_IPC_EVERSION) so far; *version
  * gets the version the last of them carried. Lets the caller log the first refusal only. */
 unsigned long wsf_ipc_refused(const wsf_ipc *ipc, uint32_t *version);

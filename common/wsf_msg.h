@@ -110,6 +110,7 @@ enum wsf_ctl_command {
     WSF_CTL_PUBLISH = 14,  /* channel, data -> offset */
     WSF_CTL_HISTORY = 15,  /* channel, limit -> body */
     WSF_CTL_CHANNELS = 16, /* -> body */
+    WSF_CTL_UPGRADE = 17,  /* re-execute wsfleetd in place */
 };
 
 #define WSF_CTL_CHANNEL_MAX 256      /* a channel name (255 bytes) and its NUL */
@@ -150,6 +151,7 @@ typedef struct wsf_fleet_status {
     bool autoscale;
     char last_scaling[160]; /* the last scaling decision and its reason, empty if none */
     uint64_t last_scaling_age_s;
+    uint32_t workers_adopted; /* adopted from a dead supervisor at start */
 } wsf_fleet_status;
 
 typedef struct wsf_worker_status {
@@ -193,6 +195,8 @@ typedef struct wsf_ctl_response {
     size_t nworkers;
     wsf_worker_status workers[WSF_CTL_MAX_WORKERS];
     char server_version[32];
+    /* In-place upgrades the supervisor went through (WSF_CTL_UPGRADE). */
+    uint64_t upgrades;
     uint32_t version; /* the answer's protocol version; set also when it was refused for it */
     bool has_nats;    /* WSF_CTL_STATUS */
     wsf_nats_status nats;

@@ -45,6 +45,9 @@ const char ctl_usage[] =
     "  history CHANNEL [--limit N] a channel's epoch, last offset and newest publications\n"
     "                              (N: 1-1000, default 100)\n"
     "  channels                    active channels and their subscribers per worker\n"
+    "  upgrade                     re-execute wsfleetd from its binary (same pid) keeping\n"
+    "                              listeners and workers; restart workers whose wsworker\n"
+    "                              changed, one at a time\n"
     "options:\n"
     "  -s, --socket SOCKET         control socket path (default RUNDIR/ctl)\n"
     "  --run-dir DIR               the supervisor's run directory (default $" CTL_RUN_DIR_ENV ",\n"
@@ -78,6 +81,7 @@ static const char *const ctl_command_names[] = {
     [WSF_CTL_PUBLISH] = "publish",
     [WSF_CTL_HISTORY] = "history",
     [WSF_CTL_CHANNELS] = "channels",
+    [WSF_CTL_UPGRADE] = "upgrade",
 };
 
 #define CTL_NCOMMANDS (sizeof ctl_command_names / sizeof ctl_command_names[0])

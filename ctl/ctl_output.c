@@ -167,6 +167,7 @@ static json_t *ctl_status_json(const wsf_fleet_status *st)
     wsf_json_set(o, "autoscale", json_boolean(st->autoscale));
     wsf_json_set(o, "last_scaling", CTL_JSON_TEXT(st->last_scaling));
     wsf_json_set(o, "last_scaling_age_s", ctl_json_uint(st->last_scaling_age_s));
+    wsf_json_set(o, "workers_adopted", ctl_json_uint(st->workers_adopted));
     return o;
 }
 
@@ -288,6 +289,9 @@ static void ctl_status_human(FILE *out, const wsf_ctl_response *res)
     fprintf(out, "workers:      %u running, %u desired (min %u, max %u)\n",
             (unsigned)st->workers_running, (unsigned)st->workers_desired, (unsigned)st->workers_min,
             (unsigned)st->workers_max);
+    if (st->workers_adopted > 0)
+        fprintf(out, "adopted:      %u workers of a supervisor that died\n",
+                (unsigned)st->workers_adopted);
     fprintf(out, "connections:  %llu\n", (unsigned long long)st->connections);
     ctl_format_rate(buf, sizeof buf, st->msgs_in_per_s);
     fprintf(out, "msgs-in/s:    %s\n", buf);

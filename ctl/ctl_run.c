@@ -53,6 +53,54 @@ static void ctl_report_call_error(FILE *err, int rc, const char *socket_path, in
         fprintf(err, "wsctl: cannot reach the supervisor at %s: %s\n", socket_path, strerror(-rc));
 }
 
+/* After "upgrading": the supervisor re-executes itself and its endpoints are rebound. Asks for its
+ * status until the new image answers (the socket may be missing meanwhile), then sets res to an
+ * answer that says how it went. Returns CTL_EXIT_OK when the upgrade count went past before,
+ * CTL_EXIT_REFUSED when the old image answers (its exec failed), CTL_EXIT_UNREACHABLE when
+ * nobody answers in time. */
+static int ctl_upgrade_wait(void *zctx, const char *endpoint, const ctl_args *args,
+                            wsf_ctl_response *res, FILE *err)
+{
+    const int attempt_ms = 500;
+    int wait_ms = args->timeout_ms * 5 > 10000 ? args->timeout_ms * 5 : 10000;
+    uint64_t before = res->upgrades;
+    wsf_ctl_request req = {.command = WSF_CTL_STATUS, .slot = -1};
+    struct timespec pause = {0, 100 * 1000000L};
+    wsf_ctl_response *st = wsf_xcalloc(1, sizeof *st);
+    int code = CTL_EXIT_UNREACHABLE;
+    struct timespec now, end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    end.tv_sec += wait_ms / 1000;
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+            break;
+        nanosleep(&pause, NULL);
+        memset(st, 0, sizeof *st);
+        if (wsf_ipc_ctl_call(zctx, endpoint, &req, st, attempt_ms) != 0 || !st->ok ||
+            !st->has_status)
+            continue;
+        if (st->upgrades > before) {
+            snprintf(res->message, sizeof res->message,
+                     "upgraded: wsfleetd pid %u runs the new image (upgrade %llu)",
+                     (unsigned)st->status.pid, (unsigned long long)st->upgrades);
+            res->upgrades = st->upgrades;
+            code = CTL_EXIT_OK;
+        } else {
+            fputs("wsctl: upgrade failed: the supervisor could not execute its new image and "
+                  "carries on with the old one (see its log)\n",
+                  err);
+            code = CTL_EXIT_REFUSED;
+        }
+        break;
+    }
+    if (code == CTL_EXIT_UNREACHABLE)
+        fprintf(err, "wsctl: the supervisor did not answer within %g s of its upgrade\n",
+                wait_ms / 1000.0);
+    free(st);
+    return code;
+}
+
 int ctl_run(const ctl_args *args, const char *socket_path, FILE *out, FILE *err)
 {
     char endpoint[CTL_ENDPOINT_MAX];
@@ -90,6 +138,11 @@ int ctl_run(const ctl_args *args, const char *socket_path, FILE *out, FILE *err)
         fputc('\n', err);
         code = CTL_EXIT_REFUSED;
         goto out;
+    }
+    if (args->req.command == WSF_CTL_UPGRADE) {
+        code = ctl_upgrade_wait(zctx, endpoint, args, res, err);
+        if (code != CTL_EXIT_OK)
+            goto out;
     }
     if (ctl_output_render(out, args->req.command, res, args->json, (uint64_t)time(NULL)) != 0) {
         fprintf(err, "wsctl: the supervisor at %s answered '%s' without its data\n", socket_path,

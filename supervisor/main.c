@@ -11,6 +11,7 @@
 #include "sup_ctx.h"
 #include "sup_natsd.h"
 #include "sup_rundir.h"
+#include "sup_upgrade.h"
 #include "wsf_limits.h"
 #include "wsf_log.h"
 
@@ -106,16 +107,22 @@ int main(int argc, char **argv)
         return SUP_EXIT_USAGE;
     }
     wsf_log_init("wsfleetd", WSF_LOG_INFO);
+    /* An upgrade's new image: same pid, already detached, holding the run dir's lock. */
+    sup_upgrade_state *restore = NULL;
+    if (sup_upgrade_load(&restore) < 0)
+        return EXIT_FAILURE;
     sup_raise_nofile(&cfg);
     /* Before the fork, so the refusal reaches the caller's exit status; the daemon inherits the
      * lock (flock belongs to the open file, which the fork shares). */
     sup_rundir rundir;
-    if (sup_rundir_open(&rundir, cfg.run_dir, (unsigned)geteuid(), err, sizeof err) != 0) {
+    if (sup_rundir_open_held(&rundir, cfg.run_dir, (unsigned)geteuid(),
+                             restore != NULL ? restore->lock_fd : -1, err, sizeof err) != 0) {
         wsf_log_error("%s", err);
+        free(restore);
         return SUP_EXIT_USAGE;
     }
     int verdict_fd = -1;
-    if (!cfg.foreground && sup_daemonize(&verdict_fd) != 0)
+    if (!cfg.foreground && restore == NULL && sup_daemonize(&verdict_fd) != 0)
         return EXIT_FAILURE;
     /* Only for the next supervisor's refusal message: best effort. */
     sup_rundir_write_pid(&rundir, getpid());
@@ -129,7 +136,18 @@ int main(int argc, char **argv)
     ctx->euid = (unsigned)geteuid();
     ctx->ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     ctx->rundir = &rundir;
+    ctx->restore = restore;
+    /* Resolved now: after a package replaced the file, /proc/self/exe names a deleted inode,
+     * and an upgrade must run the file now at this path. */
+    if (restore != NULL) {
+        snprintf(ctx->exe, sizeof ctx->exe, "%s", restore->exe);
+    } else {
+        ssize_t n = readlink("/proc/self/exe", ctx->exe, sizeof ctx->exe - 1);
+        ctx->exe[n > 0 ? n : 0] = '\0';
+    }
     int rc = sup_ctx_init(ctx, &cfg);
+    ctx->restore = NULL;
+    free(restore);
     if (rc == 0) {
         sup_verdict(&verdict_fd, 0);
         rc = sup_ctx_run(ctx);

@@ -491,8 +491,11 @@ int sup_channels_start(sup_ctx *ctx)
     if (!ch->worker_flags)
         wsf_log_warn("worker %s does not take --nats-url-file: its channels are off",
                      ctx->worker_bin);
-    int rc = sup_natsd_start(&ch->natsd, &ctx->cfg, ctx->rundir->path, ctx->euid,
-                             SUP_CHANNELS_SIDECAR_WAIT_MS);
+    /* An upgraded image keeps the sidecar of the one before: still its child, same pid. */
+    int rc = ctx->restore != NULL ? sup_natsd_adopt(&ch->natsd, &ctx->cfg, ctx->rundir->path,
+                                                    ctx->euid, &ctx->restore->natsd)
+                                  : sup_natsd_start(&ch->natsd, &ctx->cfg, ctx->rundir->path,
+                                                    ctx->euid, SUP_CHANNELS_SIDECAR_WAIT_MS);
     if (rc != 0)
         return rc;
     return sup_channels_connect(ctx);
@@ -535,17 +538,53 @@ bool sup_channels_stopped(sup_ctx *ctx)
     return ch == NULL || sup_natsd_stop(&ch->natsd, sup_now_ms());
 }
 
+/* Closes wsfleetd's NATS connection and ends libnats' threads. */
+static void sup_channels_close(sup_channels *ch)
+{
+    ch->closing = true;
+    wsf_nats_sub_free(ch->inbox_sub);
+    ch->inbox_sub = NULL;
+    if (ch->nats != NULL) {
+        wsf_nats_free(ch->nats);
+        ch->nats = NULL;
+        wsf_nats_library_fini(); /* wsfleetd's only connection: leak checkers see it all freed */
+    }
+}
+
+void sup_channels_hand_over(const sup_ctx *ctx, sup_natsd_handover *out)
+{
+    const sup_channels *ch = sup_ch(ctx);
+    if (ch != NULL)
+        sup_natsd_hand_over(&ch->natsd, out);
+    else
+        memset(out, 0, sizeof *out);
+}
+
+void sup_channels_disconnect(sup_ctx *ctx)
+{
+    sup_channels *ch = sup_ch(ctx);
+    if (ch == NULL)
+        return;
+    sup_channels_close(ch);
+    ch->stream_ok = false;
+    ch->ensure_inflight = false;
+}
+
+int sup_channels_reconnect(sup_ctx *ctx)
+{
+    sup_channels *ch = sup_ch(ctx);
+    if (ch == NULL || ch->nats != NULL)
+        return 0;
+    ch->closing = false;
+    return sup_channels_connect(ctx);
+}
+
 void sup_channels_fini(sup_ctx *ctx)
 {
     sup_channels *ch = sup_ch(ctx);
     if (ch == NULL)
         return;
-    ch->closing = true;
-    wsf_nats_sub_free(ch->inbox_sub);
-    if (ch->nats != NULL) {
-        wsf_nats_free(ch->nats);
-        wsf_nats_library_fini(); /* wsfleetd's only connection: leak checkers see it all freed */
-    }
+    sup_channels_close(ch);
     sup_natsd_fini(&ch->natsd);
     json_decref(ch->pubs);
     json_decref(ch->workers);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "sup_natsd.h"
 #include "wsf_msg.h"
 
 struct sup_ctx;
@@ -50,6 +51,16 @@ void sup_channels_tick(struct sup_ctx *ctx, uint64_t now);
 bool sup_channels_stopped(struct sup_ctx *ctx);
 
 void sup_channels_fini(struct sup_ctx *ctx);
+
+/* A live upgrade: what the new image needs of the sidecar (zeroes: no channels). */
+void sup_channels_hand_over(const struct sup_ctx *ctx, sup_natsd_handover *out);
+
+/* Just before the upgrade's exec: closes wsfleetd's NATS connection cleanly (libnats' threads do
+ * not survive an exec) and leaves the sidecar running; the new image connects again. */
+void sup_channels_disconnect(struct sup_ctx *ctx);
+
+/* The exec failed: connects again. Returns 0 or -1 (logged). */
+int sup_channels_reconnect(struct sup_ctx *ctx);
 
 /* Most arguments sup_channels_worker_args appends. */
 #define SUP_CHANNELS_WORKER_ARGS 6

@@ -53,6 +53,9 @@ enum sup_key_id {
     K_PING,
     K_IDLE,
     K_CLOSE,
+    K_DEFLATE,
+    K_DEFLATE_CT,
+    K_DEFLATE_MIN,
     K_BR_OPEN,
     K_BR_MAX_OPEN,
     K_BR_MIN_EVENTS,
@@ -127,6 +130,11 @@ static const sup_key sup_keys[K_NKEYS] = {
     [K_PING] = {"worker", "ping_interval", SUP_T_MS32, SUP_CFG(worker.ping_ms), 1, SUP_MS_MAX},
     [K_IDLE] = {"worker", "idle_timeout", SUP_T_MS32, SUP_CFG(worker.idle_ms), 1, SUP_MS_MAX},
     [K_CLOSE] = {"worker", "close_timeout", SUP_T_MS32, SUP_CFG(worker.close_ms), 1, SUP_MS_MAX},
+    [K_DEFLATE] = {"worker", "deflate", SUP_T_BOOL, SUP_CFG(worker.deflate), 0, 1},
+    [K_DEFLATE_CT] = {"worker", "deflate_context_takeover", SUP_T_BOOL, SUP_CFG(worker.deflate_ct),
+                      0, 1},
+    [K_DEFLATE_MIN] = {"worker", "deflate_min_size", SUP_T_U32, SUP_CFG(worker.deflate_min), 1,
+                       UINT32_MAX},
     [K_BR_OPEN] = {"breaker", "open_time", SUP_T_MS64, SUP_CFG(breaker.base_open_ms), 1,
                    SUP_MS_MAX},
     [K_BR_MAX_OPEN] = {"breaker", "max_open_time", SUP_T_MS64, SUP_CFG(breaker.max_open_ms), 1,
@@ -721,6 +729,9 @@ static const struct sup_worker_flag {
     {K_PING, "--ping-interval"},
     {K_IDLE, "--idle-timeout"},
     {K_CLOSE, "--close-timeout"},
+    {K_DEFLATE, "--deflate"},
+    {K_DEFLATE_CT, "--deflate-context-takeover"},
+    {K_DEFLATE_MIN, "--deflate-min-size"},
 };
 
 /* The [worker] flags and --drills-max-memory. */
@@ -755,7 +766,12 @@ size_t sup_config_worker_args(sup_worker_args *out, const sup_config *cfg)
             n = n32;
         }
         if (n == 0)
-            continue; /* not set: wsworker's own default */
+            continue; /* not set (or off): wsworker's own default */
+        if (k->type == SUP_T_BOOL) {
+            out->argv[out->argc++] = (char *)sup_worker_flags[i].flag;
+            out->argv[out->argc++] = "on";
+            continue;
+        }
         sup_add_arg(out, sup_worker_flags[i].flag, n, k->type == SUP_T_MS32);
     }
     /* Without it the worker refuses every fault, whoever sends it. */

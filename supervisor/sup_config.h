@@ -35,6 +35,9 @@ typedef struct sup_worker_settings {
     uint32_t ping_ms;         /* ping_interval SEC -> --ping-interval */
     uint32_t idle_ms;         /* idle_timeout SEC -> --idle-timeout */
     uint32_t close_ms;        /* close_timeout SEC -> --close-timeout */
+    uint32_t deflate;         /* deflate yes|no -> --deflate on */
+    uint32_t deflate_ct;      /* deflate_context_takeover yes|no -> --deflate-context-takeover on */
+    uint32_t deflate_min;     /* deflate_min_size BYTES -> --deflate-min-size */
 } sup_worker_settings;
 
 typedef struct sup_config {

@@ -5,8 +5,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sup_adopt.h"
 #include "sup_channels.h"
 #include "sup_ctx.h"
+#include "sup_upgrade.h"
 #include "wsf_fault.h"
 #include "wsf_log.h"
 
@@ -48,6 +50,7 @@ static void sup_fill_status(const sup_ctx *ctx, wsf_fleet_status *st, uint64_t n
         st->errors_per_s += sup_stats_rate(&s->stats, SUP_STAT_ERRORS, SUP_RATE_WINDOW_MS);
     }
     st->uptime_s = (now - ctx->started_ms) / 1000;
+    st->workers_adopted = sup_adopt_count(ctx);
     snprintf(st->steering, sizeof st->steering, "%s", ctx->steering_cbpf ? "cbpf" : "hash");
     st->autoscale = ctx->scaler.enabled;
     if (ctx->scaler.has_change) {
@@ -243,6 +246,7 @@ void sup_ctl_handle(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *
 {
     uint64_t now = sup_now_ms();
     snprintf(res->server_version, sizeof res->server_version, "%s", SUP_VERSION);
+    res->upgrades = ctx->upgrades;
     if (ctx->stopping && req->command != WSF_CTL_STATUS && req->command != WSF_CTL_WORKERS &&
         req->command != WSF_CTL_VERSION) {
         snprintf(res->error, sizeof res->error, "the fleet is stopping");
@@ -306,6 +310,9 @@ void sup_ctl_handle(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *
         return;
     case WSF_CTL_FAULT:
         sup_ctl_fault(ctx, req, res);
+        return;
+    case WSF_CTL_UPGRADE:
+        sup_upgrade_request(ctx, res);
         return;
     case WSF_CTL_PUBLISH:
     case WSF_CTL_HISTORY:

@@ -17,7 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sup_adopt.h"
 #include "sup_channels.h"
+#include "sup_upgrade.h"
 #include "wsf_log.h"
 
 #define SUP_TICK_MS 100
@@ -243,8 +245,14 @@ static void sup_on_ctl_ipc(evutil_socket_t fd, short what, void *arg)
         }
         bool sent = sup_ctl_send(ctx, res);
         free(res);
-        if (!sent)
+        if (!sent) {
+            ctx->upgrade_armed = false; /* wsctl did not hear "upgrading": do not go ahead */
             return;
+        }
+        if (ctx->upgrade_armed) {
+            sup_upgrade_run(ctx); /* returns only when the exec failed: the endpoints are new */
+            return;
+        }
     }
     /* A reply can consume the notification edge of the worker socket's neighbour: recheck. */
     if (wsf_ipc_has_input(ctx->workers_ipc))
@@ -273,6 +281,7 @@ static void sup_on_tick(evutil_socket_t fd, short what, void *arg)
     }
     sup_sockets_steer(ctx);
     sup_notify_tick(ctx, now);
+    sup_upgrade_tick(ctx, now);
     sup_channels_tick(ctx, now);
     if (ctx->stopping) {
         if (sup_all_stopped(ctx)) {
@@ -363,6 +372,52 @@ static void sup_run_dir(sup_ctx *ctx)
     snprintf(ctx->ctl_endpoint, sizeof ctx->ctl_endpoint, "ipc://%s", ctx->ctl_path);
 }
 
+int sup_ctx_endpoints_open(sup_ctx *ctx)
+{
+    ctx->zctx = wsf_ipc_context_new();
+    if (ctx->zctx == NULL) {
+        wsf_log_error("cannot create the ZeroMQ context");
+        return -1;
+    }
+    /* We hold the run dir's lock: sockets left there are a dead supervisor's, or our own
+     * previous image's. */
+    unlink(ctx->ctl_path);
+    unlink(ctx->workers_endpoint + strlen("ipc://"));
+    int rc = wsf_ipc_open(&ctx->workers_ipc, ctx->zctx, WSF_IPC_SUPERVISOR, ctx->workers_endpoint);
+    if (rc == 0)
+        rc = wsf_ipc_open(&ctx->ctl_ipc, ctx->zctx, WSF_IPC_CTL_SERVER, ctx->ctl_endpoint);
+    if (rc != 0) {
+        wsf_log_error("cannot bind the ZeroMQ endpoints in %s: %s", ctx->rundir->path,
+                      strerror(-rc));
+        return -1;
+    }
+    chmod(ctx->ctl_path, 0600);
+    ctx->workers_ev = event_new(ctx->base, wsf_ipc_fd(ctx->workers_ipc), EV_READ | EV_PERSIST,
+                                sup_on_workers_ipc, ctx);
+    ctx->ctl_ev =
+        event_new(ctx->base, wsf_ipc_fd(ctx->ctl_ipc), EV_READ | EV_PERSIST, sup_on_ctl_ipc, ctx);
+    if (ctx->workers_ev == NULL || ctx->ctl_ev == NULL || event_add(ctx->workers_ev, NULL) != 0 ||
+        event_add(ctx->ctl_ev, NULL) != 0) {
+        wsf_log_error("cannot watch the ZeroMQ endpoints");
+        return -1;
+    }
+    return 0;
+}
+
+void sup_ctx_endpoints_close(sup_ctx *ctx, int ctl_linger_ms)
+{
+    if (ctx->workers_ev != NULL)
+        event_free(ctx->workers_ev);
+    if (ctx->ctl_ev != NULL)
+        event_free(ctx->ctl_ev);
+    ctx->workers_ev = ctx->ctl_ev = NULL;
+    wsf_ipc_free(ctx->workers_ipc);
+    wsf_ipc_close_flushing(ctx->ctl_ipc, ctl_linger_ms);
+    ctx->workers_ipc = ctx->ctl_ipc = NULL;
+    wsf_ipc_context_free(ctx->zctx);
+    ctx->zctx = NULL;
+}
+
 int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg)
 {
     ctx->cfg = *cfg;
@@ -388,43 +443,39 @@ int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg)
     if (sup_find_worker_bin(ctx) != 0)
         return -1;
     ctx->base = event_base_new();
-    ctx->zctx = wsf_ipc_context_new();
-    if (ctx->base == NULL || ctx->zctx == NULL) {
-        wsf_log_error("cannot create the event loop or the ZeroMQ context");
+    if (ctx->base == NULL) {
+        wsf_log_error("cannot create the event loop");
         return -1;
     }
-    /* We hold the run dir's lock: sockets left there are a dead supervisor's. */
-    unlink(ctx->ctl_path);
-    unlink(ctx->workers_endpoint + strlen("ipc://"));
-    int rc = wsf_ipc_open(&ctx->workers_ipc, ctx->zctx, WSF_IPC_SUPERVISOR, ctx->workers_endpoint);
-    if (rc == 0)
-        rc = wsf_ipc_open(&ctx->ctl_ipc, ctx->zctx, WSF_IPC_CTL_SERVER, ctx->ctl_endpoint);
-    if (rc != 0) {
-        wsf_log_error("cannot bind the ZeroMQ endpoints in %s: %s", cfg->run_dir, strerror(-rc));
+    if (sup_ctx_endpoints_open(ctx) != 0)
         return -1;
-    }
     ctx->endpoints_bound = true;
-    chmod(ctx->ctl_path, 0600);
-    if (pipe2(ctx->parent_pipe, O_CLOEXEC) == -1) {
+    int src;
+    if (ctx->restore != NULL) {
+        src = sup_upgrade_restore(ctx);
+        if (src == 0 && sup_adopt_track(ctx) != 0)
+            return -1;
+    } else if (pipe2(ctx->parent_pipe, O_CLOEXEC) == -1) {
         wsf_log_error("pipe: %s", strerror(errno));
         return -1;
+    } else {
+        /* A dead supervisor's live workers keep their listeners: adopt both, or open afresh. */
+        src = sup_adopt_start(ctx);
+        if (src < 0)
+            return -1;
+        src = src == 1 ? 0 : sup_sockets_open(ctx);
     }
-    int src = sup_sockets_open(ctx);
     if (src != 0)
         return src;
 
-    ctx->workers_ev = event_new(ctx->base, wsf_ipc_fd(ctx->workers_ipc), EV_READ | EV_PERSIST,
-                                sup_on_workers_ipc, ctx);
-    ctx->ctl_ev =
-        event_new(ctx->base, wsf_ipc_fd(ctx->ctl_ipc), EV_READ | EV_PERSIST, sup_on_ctl_ipc, ctx);
     ctx->tick_ev = event_new(ctx->base, -1, EV_PERSIST, sup_on_tick, ctx);
     ctx->sigchld_ev = evsignal_new(ctx->base, SIGCHLD, sup_on_sigchld, ctx);
     ctx->sigterm_ev = evsignal_new(ctx->base, SIGTERM, sup_on_sigterm, ctx);
     ctx->sigint_ev = evsignal_new(ctx->base, SIGINT, sup_on_sigterm, ctx);
     ctx->sighup_ev = evsignal_new(ctx->base, SIGHUP, sup_on_sighup, ctx);
     struct timeval tick = {0, SUP_TICK_MS * 1000};
-    struct event *evs[] = {ctx->workers_ev, ctx->ctl_ev,    ctx->tick_ev,  ctx->sigchld_ev,
-                           ctx->sigterm_ev, ctx->sigint_ev, ctx->sighup_ev};
+    struct event *evs[] = {ctx->tick_ev, ctx->sigchld_ev, ctx->sigterm_ev, ctx->sigint_ev,
+                           ctx->sighup_ev};
     for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++) {
         if (evs[i] == NULL || event_add(evs[i], evs[i] == ctx->tick_ev ? &tick : NULL) != 0) {
             wsf_log_error("cannot set up the event loop's events");
@@ -439,6 +490,10 @@ int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg)
     int crc = sup_channels_start(ctx); /* the sidecar, before the workers */
     if (crc != 0)
         return crc;
+    if (ctx->restore != NULL) {
+        sup_upgrade_resume(ctx);
+        return 0;
+    }
     for (unsigned i = 0; i < ctx->desired; i++)
         sup_slot_event(ctx, &ctx->slots[i], SUP_LC_EV_WANT, 0, 0);
     return 0;
@@ -457,22 +512,21 @@ int sup_ctx_run(sup_ctx *ctx)
 
 void sup_ctx_fini(sup_ctx *ctx)
 {
-    struct event *evs[] = {ctx->workers_ev, ctx->ctl_ev,    ctx->tick_ev,  ctx->sigchld_ev,
-                           ctx->sigterm_ev, ctx->sigint_ev, ctx->sighup_ev};
+    struct event *evs[] = {ctx->tick_ev, ctx->sigchld_ev, ctx->sigterm_ev, ctx->sigint_ev,
+                           ctx->sighup_ev};
     for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++) {
         if (evs[i])
             event_free(evs[i]);
     }
     sup_channels_fini(ctx);
-    wsf_ipc_free(ctx->workers_ipc);
-    wsf_ipc_free(ctx->ctl_ipc);
-    wsf_ipc_context_free(ctx->zctx);
+    sup_ctx_endpoints_close(ctx, 0);
     if (ctx->endpoints_bound) {
         /* Only what we bound: a supervisor that failed before that leaves the sockets alone. */
         unlink(ctx->ctl_path);
         if (strncmp(ctx->workers_endpoint, "ipc://", 6) == 0)
             unlink(ctx->workers_endpoint + 6);
     }
+    sup_adopt_fini(ctx, ctx->stopping && sup_all_stopped(ctx));
     sup_sockets_close(ctx);
     for (int i = 0; i < 2; i++) {
         if (ctx->parent_pipe[i] != -1)

@@ -16,6 +16,7 @@
 #include "sup_slot.h"
 #include "sup_stats.h"
 #include "sup_steer.h"
+#include "sup_upgrade_state.h"
 #include "wsf_ipc.h"
 
 struct event_base;
@@ -78,6 +79,16 @@ typedef struct sup_ctx {
     bool steer_dirty;         /* a breaker changed a weight: re-weigh at once */
     uint64_t breaker_eval_ms; /* last fleet-wide breaker evaluation */
     sup_notify notify;        /* systemd readiness and watchdog (sup_notify.c) */
+    struct sup_adopt *adopt;  /* adoption of a dead supervisor's workers (sup_adopt.c) */
+
+    /* Live upgrade (sup_upgrade.c). */
+    char exe[SUP_UPGRADE_PATH_MAX];   /* wsfleetd's own path, resolved at the first start */
+    uint64_t upgrades;                /* in-place upgrades so far (sup_upgrade.c) */
+    bool upgrade_armed;               /* wsctl upgrade was answered: re-execute after the reply */
+    bool upgrade_settings;            /* ... and the configuration changed the workers' settings */
+    const sup_upgrade_state *restore; /* set by main when this image is an upgrade's */
+    bool upgrade_roll_pending;        /* after an upgrade: compare the workers' binaries ... */
+    uint64_t upgrade_roll_at_ms;      /* ... once they all reported, or at the latest then */
     /* The sidecar, wsfleetd's NATS connection, deferred wsctl answers (sup_channels.c). */
     struct sup_channels *channels;
 } sup_ctx;
@@ -92,6 +103,12 @@ uint64_t sup_observed_ms(sup_ctx *ctx);
 /* Sets up sockets, endpoints and the loop; spawns the first workers. Returns 0, or after logging
  * why SUP_SOCKETS_TAKEN (a listen address is someone else's: exit 2) or -1 (exit 1). */
 int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg);
+
+/* The ZeroMQ context, the worker and control endpoints (bound afresh in the run dir) and their
+ * events. sup_ctx_endpoints_open returns 0 or -1 (logged); sup_ctx_endpoints_close lets a reply
+ * queued on the control endpoint go out for up to ctl_linger_ms. */
+int sup_ctx_endpoints_open(sup_ctx *ctx);
+void sup_ctx_endpoints_close(sup_ctx *ctx, int ctl_linger_ms);
 
 /* Runs until the fleet has stopped. Returns the exit code. */
 int sup_ctx_run(sup_ctx *ctx);
@@ -124,6 +141,9 @@ int sup_find_worker_bin(sup_ctx *ctx);
 
 /* Re-reads the configuration (sup_reload.c). */
 void sup_reload(sup_ctx *ctx, wsf_ctl_response *res);
+
+/* True if two configurations start workers differently (sup_reload.c). */
+bool sup_workers_differ(const sup_config *a, const sup_config *b);
 
 /* wsctl requests (sup_ctl.c). */
 void sup_ctl_handle(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *res);

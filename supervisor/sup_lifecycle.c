@@ -137,15 +137,16 @@ static const sup_lc_rule sup_lc_rules[SUP_SLOT_NSTATES][SUP_LC_NEVENTS] =
                 [SUP_LC_EV_DEADLINE] = {SUP_NX_RESPAWN, 0, 0},
                 [SUP_LC_EV_TICK] = {S_FAIL, 0, 0},
             },
-        /* Reserved for adoption: until it has rules of its own, RUNNING's. */
+        /* A previous supervisor's live worker (sup_lifecycle_adopt): RUNNING's rules, except
+         * that its first Hello or Report through our endpoint makes it ours and ready. */
         [SUP_SLOT_ADOPTED] =
             {
                 [SUP_LC_EV_WANT] = {S_ADOPT, 0, 0},
                 [SUP_LC_EV_UNWANT] = {S_DRAIN, A_DRAIN, SUP_BK_DRAIN | SUP_BK_NORESTART},
                 [SUP_LC_EV_SPAWN_OK] = {S_ADOPT, 0, 0},
                 [SUP_LC_EV_SPAWN_FAILED] = {S_ADOPT, 0, 0},
-                [SUP_LC_EV_HELLO] = {S_ADOPT, 0, SUP_BK_HEARD},
-                [SUP_LC_EV_REPORT] = {S_ADOPT, 0, SUP_BK_HEARD},
+                [SUP_LC_EV_HELLO] = {S_RUN, A_READY, SUP_BK_HEARD},
+                [SUP_LC_EV_REPORT] = {S_RUN, A_READY, SUP_BK_HEARD},
                 [SUP_LC_EV_EXIT] = {SUP_NX_EXITED, 0, 0},
                 [SUP_LC_EV_HANG] = {S_ADOPT, A_HANG, SUP_BK_HUNG},
                 [SUP_LC_EV_DRAIN] = {S_DRAIN, A_DRAIN, SUP_BK_DRAIN | SUP_BK_RESTART},
@@ -195,6 +196,14 @@ void sup_lifecycle_init(sup_lifecycle *lc)
     memset(lc, 0, sizeof *lc);
     lc->state = SUP_SLOT_STOPPED;
     sup_restart_init(&lc->restart);
+}
+
+void sup_lifecycle_adopt(sup_lifecycle *lc, uint64_t now_ms)
+{
+    sup_lifecycle_init(lc);
+    lc->state = SUP_SLOT_ADOPTED;
+    lc->started_ms = now_ms;
+    lc->heard_ms = now_ms;
 }
 
 __attribute__((format(printf, 3, 4))) static void

@@ -17,8 +17,7 @@ enum sup_slot_state {
     SUP_SLOT_DRAINING,    /* told to drain; respawned on exit if restart_after */
     SUP_SLOT_BACKOFF,     /* no worker: spawn again at spawn_at_ms */
     SUP_SLOT_FAILED,      /* crash loop or cannot boot: as BACKOFF, at the maximum delay */
-    SUP_SLOT_ADOPTED,     /* reserved for adoption (a previous supervisor's live worker); until
-                             adoption gives it rules of its own, its row is RUNNING's */
+    SUP_SLOT_ADOPTED,     /* a previous supervisor's live worker, until it reports to us */
     SUP_SLOT_NSTATES
 };
 
@@ -107,6 +106,10 @@ typedef struct sup_lifecycle_out {
 
 /* A slot that never ran: STOPPED, no deadlines, a fresh restart policy state. */
 void sup_lifecycle_init(sup_lifecycle *lc);
+
+/* A slot whose worker a previous supervisor started and that lives on (sup_adopt.h): ADOPTED,
+ * heard now (hang detection starts from adoption), no deadlines, a fresh restart streak. */
+void sup_lifecycle_adopt(sup_lifecycle *lc, uint64_t now_ms);
 
 /* The one state machine: applies ev at now_ms through the const [state][event] table, updates
  * *lc and writes the executor's actions into *out. An event that means nothing in the current

@@ -292,8 +292,10 @@ static int sup_natsd_reuse(sup_natsd *d)
     return 0;
 }
 
-int sup_natsd_start(sup_natsd *d, const sup_config *cfg, const char *run_dir, unsigned euid,
-                    uint32_t wait_ms)
+/* Sets d's paths, executable and store up for cfg. Returns 1 for an external broker (set up),
+ * 0 for a sidecar, SUP_NATSD_ENOEXEC or -1 (logged). */
+static int sup_natsd_prepare(sup_natsd *d, const sup_config *cfg, const char *run_dir,
+                             unsigned euid)
 {
     memset(d, 0, sizeof *d);
     sup_restart_init(&d->restart);
@@ -301,7 +303,7 @@ int sup_natsd_start(sup_natsd *d, const sup_config *cfg, const char *run_dir, un
     snprintf(d->url_path, sizeof d->url_path, "%s/nats.url", run_dir);
     snprintf(d->conf_path, sizeof d->conf_path, "%s/nats.conf", run_dir);
     if (cfg->nats_url[0] != '\0')
-        return sup_natsd_external(d, cfg);
+        return sup_natsd_external(d, cfg) == 0 ? 1 : -1;
     if (sup_natsd_find_exe(d->exe, sizeof d->exe) != 0) {
         wsf_log_error("%s", SUP_NATSD_MISSING);
         return SUP_NATSD_ENOEXEC;
@@ -317,6 +319,15 @@ int sup_natsd_start(sup_natsd *d, const sup_config *cfg, const char *run_dir, un
         wsf_log_error("nats-server store %s: %s", d->store_dir, strerror(-rc));
         return -1;
     }
+    return 0;
+}
+
+int sup_natsd_start(sup_natsd *d, const sup_config *cfg, const char *run_dir, unsigned euid,
+                    uint32_t wait_ms)
+{
+    int rc = sup_natsd_prepare(d, cfg, run_dir, euid);
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
     sup_natsd_remove_stale(d);
     if (sup_natsd_reuse(d) == 0) {
         wsf_log_info("nats-server: reusing port %d and the token of this run dir's last one",
@@ -368,6 +379,51 @@ int sup_natsd_start(sup_natsd *d, const sup_config *cfg, const char *run_dir, un
     d->state = SUP_NATSD_BACKOFF;
     d->restart_at_ms = sup_natsd_now();
     return 0;
+}
+
+int sup_natsd_adopt(sup_natsd *d, const sup_config *cfg, const char *run_dir, unsigned euid,
+                    const sup_natsd_handover *h)
+{
+    int rc = sup_natsd_prepare(d, cfg, run_dir, euid);
+    if (rc < 0)
+        return rc;
+    if ((rc == 1) != (h->state == SUP_NATSD_EXTERNAL)) {
+        wsf_log_error("upgrade: the hand-over's broker (%s) is not the configuration's",
+                      sup_natsd_state_name(h->state));
+        return -1;
+    }
+    if (rc == 1)
+        return 0;
+    /* The token lives in nats.conf, written by the previous image (it never travels). */
+    if (sup_natsd_reuse(d) != 0 || d->port != h->port) {
+        wsf_log_error("upgrade: %s does not hold the sidecar's port %d and token", d->conf_path,
+                      h->port);
+        return -1;
+    }
+    if (sup_natsd_fix_port(d) != 0) /* nats.url as it was: the workers keep reading it */
+        return -1;
+    d->state = h->state;
+    d->pid = (pid_t)h->pid;
+    d->failed = h->failed;
+    d->started_ms = h->started_ms;
+    d->restart_at_ms = h->restart_at_ms;
+    d->restart = h->restart;
+    if (d->pid > 0)
+        wsf_log_info("nats-server: pid %d on %s:%d kept across the upgrade", (int)d->pid,
+                     SUP_NATSD_HOST, d->port);
+    return 0;
+}
+
+void sup_natsd_hand_over(const sup_natsd *d, sup_natsd_handover *out)
+{
+    memset(out, 0, sizeof *out);
+    out->state = d->state;
+    out->pid = (int)d->pid;
+    out->port = d->port;
+    out->failed = d->failed;
+    out->started_ms = d->started_ms;
+    out->restart_at_ms = d->restart_at_ms;
+    out->restart = d->restart;
 }
 
 bool sup_natsd_reap(sup_natsd *d, pid_t pid, int status, uint64_t now, const sup_restart_policy *p,

@@ -48,6 +48,20 @@ typedef struct sup_natsd {
     bool kill_sent;
 } sup_natsd;
 
+/* What a live upgrade hands over of the sidecar (sup_upgrade_state.h): a child of wsfleetd that
+ * survives the exec like the workers (its PR_SET_PDEATHSIG fires when the forking thread dies,
+ * which an exec of that same thread is not). Its token and paths stay in the run dir's nats.conf
+ * and nats.url. */
+typedef struct sup_natsd_handover {
+    enum sup_natsd_state state; /* EXTERNAL: [nats] url, no sidecar; STOPPING is never handed */
+    int pid;                    /* > 0 exactly in STARTING and RUNNING */
+    int port;                   /* > 0 exactly for a sidecar */
+    bool failed;
+    uint64_t started_ms;
+    uint64_t restart_at_ms;
+    sup_restart restart;
+} sup_natsd_handover;
+
 /* Finds the nats-server executable: PATH (absolute entries), then /usr/sbin and /usr/local/sbin.
  * Returns 0 with its path in out, or -ENOENT. */
 int sup_natsd_find_exe(char *out, size_t size);
@@ -61,6 +75,16 @@ int sup_natsd_find_exe(char *out, size_t size);
  * -1 (logged). */
 int sup_natsd_start(sup_natsd *d, const sup_config *cfg, const char *run_dir, unsigned euid,
                     uint32_t wait_ms);
+
+/* sup_natsd_start of an upgraded image: sets d up as sup_natsd_start would, but takes the sidecar
+ * (its pid, a child of this same process, its port, state and restart streak) from h instead of
+ * starting one, its token from nats.conf. Returns 0, SUP_NATSD_ENOEXEC or -1 (logged: the
+ * broker of h is not the configuration's, or nats.conf does not hold h's port). */
+int sup_natsd_adopt(sup_natsd *d, const sup_config *cfg, const char *run_dir, unsigned euid,
+                    const sup_natsd_handover *h);
+
+/* What the new image of a live upgrade needs to take the sidecar over. */
+void sup_natsd_hand_over(const sup_natsd *d, sup_natsd_handover *out);
 
 /* The process pid exited with status: returns false when it is not the sidecar. Otherwise
  * schedules its restart (unless stopping) with policy p and rnd in [0, 1). */

@@ -10,8 +10,7 @@
 #include "sup_ctx.h"
 #include "wsf_log.h"
 
-/* True if two configurations start workers differently. */
-static bool sup_workers_differ(const sup_config *a, const sup_config *b)
+bool sup_workers_differ(const sup_config *a, const sup_config *b)
 {
     return memcmp(&a->worker, &b->worker, sizeof a->worker) != 0 ||
            strcmp(a->worker_bin, b->worker_bin) != 0 || a->orphan_grace_ms != b->orphan_grace_ms ||

@@ -20,6 +20,8 @@ int sup_next_wanted(const sup_ctx *ctx, unsigned from)
  * began. Slots without a worker (backoff, failed) get the new settings at their next spawn. */
 static bool sup_roll_owes(const sup_ctx *ctx, const sup_slot *s)
 {
+    if (ctx->roll.binary_only && sup_binid_equal(&s->bin, &ctx->roll.bin))
+        return false;
     return s->wanted && s->spawn_seq <= ctx->roll.since &&
            (s->lc.state == SUP_SLOT_STARTING || s->lc.state == SUP_SLOT_RUNNING ||
             s->lc.state == SUP_SLOT_ADOPTED);
@@ -63,9 +65,21 @@ int sup_rolling_restart(sup_ctx *ctx)
     if (ctx->roll.active)
         return -1;
     ctx->roll.active = true;
+    ctx->roll.binary_only = false;
     ctx->roll.since = ctx->spawns;
     sup_roll_advance(ctx, 0);
     return 0;
+}
+
+void sup_roll_binary(sup_ctx *ctx, const sup_binid *cur)
+{
+    if (ctx->roll.active)
+        return;
+    ctx->roll.active = true;
+    ctx->roll.binary_only = true;
+    ctx->roll.bin = *cur;
+    ctx->roll.since = ctx->spawns;
+    sup_roll_advance(ctx, 0);
 }
 
 void sup_roll_renew(sup_ctx *ctx)
@@ -76,6 +90,7 @@ void sup_roll_renew(sup_ctx *ctx)
     }
     /* Workers the roll already replaced run settings that are stale now too. */
     ctx->roll.since = ctx->spawns;
+    ctx->roll.binary_only = false;
     wsf_log_info("rolling restart: settings changed again; every worker spawned so far is "
                  "replaced");
 }

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sup_upgrade_state.h"
+
 typedef struct sup_ctx sup_ctx;
 typedef struct sup_slot sup_slot;
 
@@ -17,6 +19,8 @@ typedef struct sup_roll {
     unsigned cur;     /* the slot being replaced */
     uint64_t since;   /* workers spawned after this spawn number run the new settings */
     uint64_t cur_seq; /* cur's spawn number when it was drained: a higher one is its replacement */
+    bool binary_only; /* replace only workers spawned from another file than bin (upgrade) */
+    sup_binid bin;
 } sup_roll;
 
 /* Starts a rolling restart of the fleet's slots. Returns -1 if one is already running. */
@@ -29,6 +33,10 @@ void sup_roll_renew(sup_ctx *ctx);
 /* Called by the slot executor whenever a slot changed state or became ready: moves the roll on
  * when that slot is the one it waits for and it is done with. */
 void sup_roll_on_slot(sup_ctx *ctx, sup_slot *slot);
+
+/* After a live upgrade: a rolling restart of the workers spawned from another wsworker file than
+ * cur (the one at the worker path now). Does nothing while a roll runs (it replaces them all). */
+void sup_roll_binary(sup_ctx *ctx, const sup_binid *cur);
 
 /* Ends a roll (the fleet stops). */
 void sup_roll_cancel(sup_ctx *ctx);

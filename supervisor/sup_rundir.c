@@ -47,6 +47,29 @@ static long sup_rundir_holder(int fd)
     return end != buf && (*end == '\n' || *end == '\0') && pid > 0 ? pid : 0;
 }
 
+/* Takes over held_fd, an open RUNDIR/lock this process already locked before it re-executed
+ * itself: it must be that very file. Returns 0 or -errno with err. */
+static int sup_rundir_take_held(sup_rundir *rd, int dir_fd, int held_fd, char *err, size_t errcap)
+{
+    struct stat held, named;
+    if (fstat(held_fd, &held) == -1 ||
+        fstatat(dir_fd, SUP_RUNDIR_LOCK_NAME, &named, AT_SYMLINK_NOFOLLOW) == -1 ||
+        held.st_dev != named.st_dev || held.st_ino != named.st_ino) {
+        snprintf(err, errcap, "run dir %s: the handed-over descriptor %d is not its %s", rd->path,
+                 held_fd, SUP_RUNDIR_LOCK_NAME);
+        return -EBADF;
+    }
+    /* Workers must not inherit it; locking again what this open file holds always succeeds. */
+    if (fcntl(held_fd, F_SETFD, FD_CLOEXEC) == -1 || flock(held_fd, LOCK_EX | LOCK_NB) == -1) {
+        int rc = -errno;
+        snprintf(err, errcap, "run dir %s: cannot keep the lock %s: %s", rd->path,
+                 SUP_RUNDIR_LOCK_NAME, strerror(-rc));
+        return rc;
+    }
+    rd->lock_fd = held_fd;
+    return 0;
+}
+
 /* Takes the lock on RUNDIR/lock through dir_fd. Returns 0 or -errno (-EBUSY: held) with err. */
 static int sup_rundir_lock(sup_rundir *rd, int dir_fd, char *err, size_t errcap)
 {
@@ -92,6 +115,12 @@ out:
 }
 
 int sup_rundir_open(sup_rundir *out, const char *path, unsigned euid, char *err, size_t errcap)
+{
+    return sup_rundir_open_held(out, path, euid, -1, err, errcap);
+}
+
+int sup_rundir_open_held(sup_rundir *out, const char *path, unsigned euid, int held_fd, char *err,
+                         size_t errcap)
 {
     sup_rundir rd = {.lock_fd = -1};
     char why[256];
@@ -150,7 +179,8 @@ int sup_rundir_open(sup_rundir *out, const char *path, unsigned euid, char *err,
         goto out;
     }
     memcpy(rd.path, resolved, (size_t)n + 1);
-    rc = sup_rundir_lock(&rd, dir_fd, err, errcap);
+    rc = held_fd != -1 ? sup_rundir_take_held(&rd, dir_fd, held_fd, err, errcap)
+                       : sup_rundir_lock(&rd, dir_fd, err, errcap);
     if (rc == 0)
         *out = rd;
 out:

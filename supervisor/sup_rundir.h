@@ -36,6 +36,12 @@ int sup_rundir_check(char *why, size_t whycap, const struct stat *st, unsigned e
  * the holder's pid when the lock file names it). */
 int sup_rundir_open(sup_rundir *out, const char *path, unsigned euid, char *err, size_t errcap);
 
+/* As sup_rundir_open, for a supervisor that re-executed itself (live upgrade) holding the lock
+ * on held_fd: the same checks, then held_fd (which must be that run dir's lock file) becomes the
+ * lock, close-on-exec again, instead of a new one (which its own lock would refuse). */
+int sup_rundir_open_held(sup_rundir *out, const char *path, unsigned euid, int held_fd, char *err,
+                         size_t errcap);
+
 /* Records pid in RUNDIR/lock for the next supervisor's refusal message. Returns 0 or -errno. */
 int sup_rundir_write_pid(sup_rundir *rd, pid_t pid);
 

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sup_adopt.h"
 #include "sup_channels.h"
 #include "sup_ctx.h"
 #include "wsf_buf.h"
@@ -19,7 +20,7 @@
 
 #define SUP_CHILD_FD_BASE 3       /* inherited listeners start here, the parent pipe follows */
 #define SUP_STRANGER_LOG_MS 60000 /* a stranger claiming a slot is logged once a minute */
-#define SUP_SLOT_ENV 5            /* WSF_ variables the supervisor sets for a worker */
+#define SUP_SLOT_ENV 6            /* WSF_ variables the supervisor sets for a worker */
 #define SUP_SLOT_FIXED_ARGS 7     /* the binary and three flags with their values */
 
 double sup_random(sup_ctx *ctx)
@@ -39,20 +40,26 @@ int sup_send_command(sup_ctx *ctx, sup_slot *slot, wsf_command *cmd)
     return rc;
 }
 
-/* Child side of the spawn: only async-signal-safe calls from here to exec. */
+/* Child side of the spawn: only async-signal-safe calls from here to exec. moved has room for
+ * every descriptor the worker inherits. */
 static void sup_child(const sup_ctx *ctx, const sup_slot *slot, char *const argv[],
-                      char *const envp[], int err_fd)
+                      char *const envp[], int err_fd, int *moved)
 {
     int nfds = 0;
-    int moved[SUP_MAX_LISTEN + 1];
 
     /* First move every descriptor the worker inherits above the targets, then put them in
-     * place: listeners at 3.., the parent pipe right after. Just above, not at a fixed high
-     * number, which a low RLIMIT_NOFILE would refuse. */
-    int above = SUP_CHILD_FD_BASE + (int)ctx->nlistens + 1;
+     * place: listeners at 3.., the parent pipe right after, then a copy of every listener of
+     * every slot (the groups: while any worker lives, no member of a group closes, so a new
+     * supervisor can adopt them in their order). Just above, not at a fixed high number, which
+     * a low RLIMIT_NOFILE would refuse. */
+    int above = SUP_CHILD_FD_BASE + (int)ctx->nlistens + 1 + (int)(ctx->nlistens * ctx->nslots);
     for (size_t i = 0; i < ctx->nlistens; i++)
         moved[nfds++] = fcntl(ctx->listens[i].fds[slot->index], F_DUPFD, above);
     moved[nfds++] = fcntl(ctx->parent_pipe[0], F_DUPFD, above);
+    for (size_t i = 0; i < ctx->nlistens; i++) {
+        for (unsigned s = 0; s < ctx->nslots; s++)
+            moved[nfds++] = fcntl(ctx->listens[i].fds[s], F_DUPFD, above);
+    }
     for (int i = 0; i < nfds; i++) {
         if (moved[i] == -1 || dup2(moved[i], SUP_CHILD_FD_BASE + i) == -1)
             goto fail;
@@ -82,6 +89,8 @@ typedef struct sup_spawn_args {
     char env_slot[32];
     char env_gen[48];
     char env_parent[32];
+    char env_group[64];
+    int *moved; /* the child's scratch for its descriptors */
     char num[3][32];
     sup_worker_args wargs;
 } sup_spawn_args;
@@ -114,8 +123,13 @@ static void sup_spawn_args_init(sup_spawn_args *a, const sup_ctx *ctx, const sup
     a->envp[nenv++] = a->env_sup;
     a->envp[nenv++] = a->env_slot;
     a->envp[nenv++] = a->env_gen;
+    snprintf(a->env_group, sizeof a->env_group, "WSF_GROUP_FDS=%zu,%zu,%u",
+             SUP_CHILD_FD_BASE + ctx->nlistens + 1, ctx->nlistens, ctx->nslots);
     a->envp[nenv++] = a->env_parent;
+    if (ctx->nlistens > 0)
+        a->envp[nenv++] = a->env_group;
     a->envp[nenv] = NULL;
+    a->moved = wsf_xcalloc(ctx->nlistens * (ctx->nslots + 1) + 1, sizeof *a->moved);
 
     sup_config_worker_args(&a->wargs, cfg);
     a->argv = wsf_xcalloc(SUP_SLOT_FIXED_ARGS + a->wargs.argc + SUP_CHANNELS_WORKER_ARGS + 1,
@@ -140,6 +154,7 @@ static void sup_spawn_args_fini(sup_spawn_args *a)
 {
     free(a->argv);
     free(a->envp);
+    free(a->moved);
 }
 
 /* Forks and execs the slot's worker. Returns 0 with slot->pid set (an exec failure shows as the
@@ -164,7 +179,7 @@ static int sup_slot_fork(sup_ctx *ctx, sup_slot *slot)
     }
     if (pid == 0) {
         close(errpipe[0]);
-        sup_child(ctx, slot, a->argv, a->envp, errpipe[1]);
+        sup_child(ctx, slot, a->argv, a->envp, errpipe[1], a->moved);
     }
     close(errpipe[1]);
     errpipe[1] = -1;
@@ -196,6 +211,9 @@ static void sup_slot_spawn(sup_ctx *ctx, sup_slot *slot)
 {
     slot->generation++;
     slot->spawn_seq = ++ctx->spawns;
+    /* What the worker runs, so an upgrade can tell whether the file was replaced since. */
+    if (sup_binid_of(&slot->bin, ctx->worker_bin) != 0)
+        memset(&slot->bin, 0, sizeof slot->bin);
     if (sup_slot_fork(ctx, slot) != 0) {
         sup_slot_event(ctx, slot, SUP_LC_EV_SPAWN_FAILED, 0, 0);
         return;
@@ -298,6 +316,7 @@ void sup_slot_event(sup_ctx *ctx, sup_slot *slot, enum sup_lifecycle_event ev, i
         sup_sockets_steer(ctx);
     if (out.from != out.to || (out.acts & SUP_LC_ACT_READY))
         sup_roll_on_slot(ctx, slot);
+    sup_adopt_on_slot(ctx, slot);
 }
 
 void sup_slot_on_exit(sup_ctx *ctx, sup_slot *slot, int status)

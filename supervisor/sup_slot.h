@@ -11,6 +11,7 @@
 #include "sup_breaker.h"
 #include "sup_lifecycle.h"
 #include "sup_stats.h"
+#include "sup_upgrade_state.h"
 #include "wsf_ipc.h"
 
 typedef struct sup_ctx sup_ctx;
@@ -36,6 +37,7 @@ typedef struct sup_slot {
     unsigned buckets;             /* steering buckets it has */
     uint32_t stranger_pid;        /* last pid logged for claiming this slot, rate limit */
     uint64_t stranger_log_ms;     /* when that was logged */
+    sup_binid bin;                /* the wsworker file at its last spawn (live upgrade) */
 } sup_slot;
 
 /* Feeds a lifecycle event and executes its actions; exit_code for EXIT (-1: killed by a

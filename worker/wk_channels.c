@@ -2,6 +2,7 @@
 #include "wk_channels.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "wk_chini.h"
 #include "wk_conn.h"
 #include "wk_worker.h"
+#include "ws_writer.h"
 #include "wsf_chenc.h"
 #include "wsf_log.h"
 #include "wsf_nats.h"
@@ -30,6 +32,10 @@ typedef struct wk_chfetch {
     wk_chsub **subs;
     size_t n, cap;
 } wk_chfetch;
+
+_Static_assert(sizeof(((wk_chpub *)0)->hdr) == WS_MAX_HEADER, "hdr holds any frame header");
+_Static_assert(offsetof(wk_chpub, json) == offsetof(wk_chpub, hdr) + WS_MAX_HEADER,
+               "a publication's frame header and json are contiguous");
 
 static uint64_t wk_hash(const char *s, size_t n)
 {
@@ -140,11 +146,9 @@ static void wk_chsub_push(wk_chsub *sub, const wsf_ch_pub *p)
 }
 
 /* Writes a live publication's shared bytes. */
-static void wk_chsub_deliver(wk_chsub *sub, const wk_chpub *p)
+static void wk_chsub_deliver(wk_chsub *sub, wk_chpub *p)
 {
-    wsf_buf *out = wk_chsess_out(sub->sess, p->len);
-    if (out != NULL)
-        wsf_buf_append(out, p->json, p->len);
+    wk_chsess_push(sub->sess, p);
 }
 
 static void wk_chsub_release_held(wk_chsub *sub)
@@ -527,6 +531,9 @@ static void wk_chan_on_msg(const struct wsf_nats_msg *m, void *arg)
     p->offset = m->offset;
     p->prev = m->prev_offset;
     p->len = enc.len;
+    uint8_t hdr[WS_MAX_HEADER];
+    p->hlen = (uint8_t)ws_frame_header(hdr, true, WS_OP_TEXT, enc.len, NULL);
+    memcpy(p->hdr + sizeof p->hdr - p->hlen, hdr, p->hlen);
     memcpy(p->json, enc.data, enc.len);
     wsf_buf_fini(&enc);
 
@@ -673,6 +680,7 @@ static void wk_chhub_on_flush(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     wk_chsess *s;
+    h->flush_due = false;
     wk_chhub_issue_fetches(h);
     while ((s = h->dirty) != NULL) {
         h->dirty = s->dnext;
@@ -684,7 +692,14 @@ static void wk_chhub_on_flush(evutil_socket_t fd, short what, void *arg)
         unsigned code = s->close_code;
         const char *reason = s->close_reason;
         /* The session may be freed by what follows (a failed send kills the connection). */
-        if (s->pend.len > 0) {
+        if (s->shared != NULL) {
+            wk_chpub *p = s->shared;
+            size_t flen;
+            const uint8_t *frame = wk_chpub_frame(p, &flen);
+            s->shared = NULL;
+            wk_conn_send_frame(c, frame, flen);
+            wk_chpub_unref(p);
+        } else if (s->pend.len > 0) {
             wk_conn_send(c, 0x1, s->pend.data, s->pend.len);
             if (!c->dead)
                 wsf_buf_fini(&s->pend); /* an idle subscriber holds no buffer */
@@ -698,6 +713,10 @@ static void wk_chhub_on_flush(evutil_socket_t fd, short what, void *arg)
 
 void wk_chhub_schedule_flush(wk_chhub *h)
 {
+    /* Called once per delivery in a fan-out: event_active (with its lock) only once. */
+    if (h->flush_due)
+        return;
+    h->flush_due = true;
     event_active(h->flush_ev, 0, 0);
 }
 

@@ -21,14 +21,25 @@ typedef struct wk_chsub wk_chsub;
 typedef struct wk_chop wk_chop;
 
 /* A live publication, encoded once as its push object; shared by the subscriptions that hold it
- * while their history fetch is in flight. */
+ * while their history fetch is in flight, and by the connections it is the only pending object
+ * of (their flush writes the shared frame itself). The text frame's header is built once, right-
+ * aligned in hdr so that header and json are one contiguous frame (wk_chpub_frame). */
 typedef struct wk_chpub {
     unsigned refs;
     uint64_t offset;
     uint64_t prev;
     size_t len;
+    uint8_t hlen;
+    uint8_t hdr[14]; /* WS_MAX_HEADER; the header is its last hlen bytes */
     char json[];
 } wk_chpub;
+
+/* The whole text frame of p (header then json): *len bytes. */
+static inline const uint8_t *wk_chpub_frame(const wk_chpub *p, size_t *len)
+{
+    *len = p->hlen + p->len;
+    return p->hdr + sizeof p->hdr - p->hlen;
+}
 
 /* A history fetch result, copied so that it can wait (a connect's other subs) and be replayed. */
 typedef struct wk_chhist {
@@ -92,7 +103,8 @@ struct wk_chsess {
     wsf_ch_abuse abuse;
     wk_chsub *subs;
     wk_chop *ops;
-    wsf_buf pend; /* objects not yet sent, joined by '\n' */
+    wsf_buf pend;     /* objects not yet sent, joined by '\n' */
+    wk_chpub *shared; /* the only pending object, a live push: sent as its shared frame */
     wk_chsess *dnext, *dprev;
     bool dirty;
     unsigned close_code; /* close once pending output is queued */
@@ -116,6 +128,7 @@ struct wk_chhub {
     wk_chsess *dirty;
     wk_chsub *fetchq; /* subscriptions that want a fetch, issued at the end of the iteration */
     struct event *flush_ev;
+    bool flush_due; /* flush_ev is active */
     struct event *retry_ev;
     struct wsf_nats_sub *admin_sub;
     struct wsf_nats_sub *presence_sub;
@@ -130,6 +143,9 @@ void wk_chsess_handle(wk_chsess *s, const uint8_t *data, size_t len);
 /* Makes room for one more object in s's pending text ('\n' first when needed) and schedules the
  * flush; returns NULL when s is closing or over its backlog (then closed with 4001). */
 wsf_buf *wk_chsess_out(wk_chsess *s, size_t need);
+/* Adds a live push to s's pending output: by reference (no copy) when it is the only object,
+ * else its bytes are appended to the pending text. */
+void wk_chsess_push(wk_chsess *s, wk_chpub *p);
 void wk_chsess_close(wk_chsess *s, unsigned code, const char *reason);
 void wk_chsess_error(wk_chsess *s, uint64_t id, int code, const char *msg);
 void wk_chop_attach(wk_chop *op, wk_chsess *s, uint64_t id);

@@ -91,6 +91,7 @@ void wk_chsess_free(wk_chsess *s)
     wsf_jwt_claims_fini(&s->claims);
     wsf_ch_session_fini(&s->ps);
     wsf_buf_fini(&s->pend);
+    wk_chpub_unref(s->shared);
     free(s);
 }
 
@@ -112,6 +113,13 @@ wsf_buf *wk_chsess_out(wk_chsess *s, size_t need)
     wk_conn *c = s->conn;
     if (s->close_code != 0 || c->dead || c->state != WK_CONN_OPEN)
         return NULL;
+    if (s->shared != NULL) {
+        /* A second object in this iteration: both leave in one frame, so the shared push
+         * becomes text of this connection's own. */
+        wsf_buf_append(&s->pend, s->shared->json, s->shared->len);
+        wk_chpub_unref(s->shared);
+        s->shared = NULL;
+    }
     if (s->pend.len > 0 && s->pend.len + need > WK_PEND_FRAME) {
         /* A burst: this much goes out now rather than at the end of the loop iteration, so that
          * the backlog below counts what the client has not taken, not what we have not sent. */
@@ -128,6 +136,21 @@ wsf_buf *wk_chsess_out(wk_chsess *s, size_t need)
     wsf_ch_sep(&s->pend);
     wk_chsess_mark_dirty(s);
     return &s->pend;
+}
+
+void wk_chsess_push(wk_chsess *s, wk_chpub *p)
+{
+    wk_conn *c = s->conn;
+    if (s->pend.len == 0 && s->shared == NULL && s->close_code == 0 && !c->dead &&
+        c->state == WK_CONN_OPEN && wsf_buf_pending(&c->out) + p->len <= c->ctx->cfg.max_backlog) {
+        p->refs++;
+        s->shared = p;
+        wk_chsess_mark_dirty(s);
+        return;
+    }
+    wsf_buf *out = wk_chsess_out(s, p->len);
+    if (out != NULL)
+        wsf_buf_append(out, p->json, p->len);
 }
 
 void wk_chsess_close(wk_chsess *s, unsigned code, const char *reason)

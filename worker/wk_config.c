@@ -41,6 +41,11 @@ static const char wk_usage[] =
     "  --auth-required yes|no     refuse clients without a token (no)\n"
     "  --auth-audience AUD        tokens must name AUD in aud\n"
     "  --auth-issuer ISS          tokens must carry iss ISS\n"
+    "  --deflate on|off           offer permessage-deflate (RFC 7692) to clients (off)\n"
+    "  --deflate-context-takeover on|off\n"
+    "                             keep compression contexts between messages (off: no\n"
+    "                             zlib memory while a connection is idle)\n"
+    "  --deflate-min-size BYTES   send messages smaller than this uncompressed (64)\n"
     "Under wsfleetd, the environment carries WSF_LISTEN_FDS, WSF_SUPERVISOR, WSF_SLOT,\n"
     "WSF_GENERATION and WSF_PARENT_FD.\n"
     "  --help, --version\n";
@@ -62,6 +67,7 @@ void wk_config_init(wk_config *cfg)
     cfg->report_ms = 1000;
     cfg->parent_fd = -1;
     cfg->nats_stream = "WSF";
+    cfg->deflate_min_size = 64;
 }
 
 /* A JetStream stream name: 1..64 bytes of [A-Za-z0-9_-] (no '.', '*', '>' or spaces). */
@@ -70,6 +76,20 @@ static bool wk_config_stream_ok(const char *s)
     size_t n = strlen(s);
     return n > 0 && n <= 64 &&
            s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")] == '\0';
+}
+
+/* on|off (and yes|no, true|false, 1|0, as the supervisor's INI accepts). Returns 0 or 1 (bad). */
+static int wk_config_switch(bool *out, const char *s)
+{
+    static const char *const yes[] = {"on", "yes", "true", "1"};
+    static const char *const no[] = {"off", "no", "false", "0"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (strcmp(s, yes[i]) == 0 || strcmp(s, no[i]) == 0) {
+            *out = strcmp(s, yes[i]) == 0;
+            return 0;
+        }
+    }
+    return 1;
 }
 
 int wk_config_parse(wk_config *cfg, int argc, char **argv)
@@ -98,6 +118,9 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         OPT_AUTH_REQUIRED,
         OPT_AUTH_AUDIENCE,
         OPT_AUTH_ISSUER,
+        OPT_DEFLATE,
+        OPT_DEFLATE_CT,
+        OPT_DEFLATE_MIN,
         OPT_HELP,
         OPT_VERSION,
     };
@@ -125,6 +148,9 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         {"auth-required", required_argument, NULL, OPT_AUTH_REQUIRED},
         {"auth-audience", required_argument, NULL, OPT_AUTH_AUDIENCE},
         {"auth-issuer", required_argument, NULL, OPT_AUTH_ISSUER},
+        {"deflate", required_argument, NULL, OPT_DEFLATE},
+        {"deflate-context-takeover", required_argument, NULL, OPT_DEFLATE_CT},
+        {"deflate-min-size", required_argument, NULL, OPT_DEFLATE_MIN},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -220,6 +246,16 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         case OPT_AUTH_ISSUER:
             cfg->auth_issuer = optarg;
             bad = *optarg == '\0';
+            break;
+        case OPT_DEFLATE:
+            bad = wk_config_switch(&cfg->deflate, optarg);
+            break;
+        case OPT_DEFLATE_CT:
+            bad = wk_config_switch(&cfg->deflate_context_takeover, optarg);
+            break;
+        case OPT_DEFLATE_MIN:
+            bad = wsf_parse_u64(&v, optarg, 0, UINT32_MAX);
+            cfg->deflate_min_size = (uint32_t)v;
             break;
         case OPT_HELP:
             fputs(wk_usage, stdout);

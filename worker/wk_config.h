@@ -36,6 +36,9 @@ typedef struct wk_config {
     bool auth_required;           /* --auth-required yes|no (no): refuse anonymous clients */
     const char *auth_audience;    /* --auth-audience AUD: tokens must name it in aud */
     const char *auth_issuer;      /* --auth-issuer ISS: tokens must carry this iss */
+    bool deflate;                 /* --deflate on|off (off): negotiate permessage-deflate */
+    bool deflate_context_takeover; /* --deflate-context-takeover on|off (off) */
+    uint32_t deflate_min_size;     /* --deflate-min-size BYTES (64): smaller ones go plain */
 
     /* Fleet mode, set by the supervisor through the environment (wk_config_from_env). */
     int listen_fds[WK_MAX_LISTEN]; /* WSF_LISTEN_FDS=3,4: inherited listening sockets */

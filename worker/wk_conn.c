@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wk_deflate.h"
 #include "wk_service.h"
 #include "wk_worker.h"
 #include "ws_writer.h"
@@ -110,6 +111,7 @@ void wk_conn_free(wk_conn *c)
     wsf_buf_fini(&c->in);
     wsf_buf_fini(&c->msg);
     wsf_buf_fini(&c->out);
+    wk_deflate_conn_free(c);
     free(c);
 }
 
@@ -181,9 +183,20 @@ static int wk_conn_flush(wk_conn *c)
 /* Appends a whole frame to the output. */
 static void wk_conn_queue(wk_conn *c, int opcode, const uint8_t *data, size_t len)
 {
+    bool rsv1 = false;
+    if (c->pmd.on && (opcode == WS_OP_TEXT || opcode == WS_OP_BINARY)) {
+        const wsf_buf *z = wk_deflate_compress(c, data, len);
+        if (z != NULL) {
+            data = z->data + z->off;
+            len = wsf_buf_pending(z);
+            rsv1 = true; /* RFC 7692 §6: compressed, marked on the (only) frame */
+        }
+    }
     wsf_buf *b = wk_conn_outbuf(c);
     uint8_t *p = wsf_buf_reserve(b, WS_MAX_HEADER + len);
     size_t n = ws_frame_header(p, true, opcode, len, NULL);
+    if (rsv1)
+        p[0] |= 0x40;
     if (len > 0)
         memcpy(p + n, data, len);
     b->len += n + len;
@@ -221,6 +234,31 @@ void wk_conn_send_now(wk_conn *c, int opcode, const uint8_t *data, size_t len)
         wsf_buf_consume(&c->out, (size_t)n);
     }
     wk_conn_set_events(c, wsf_buf_pending(&c->out) > 0);
+}
+
+void wk_conn_send_frame(wk_conn *c, const uint8_t *frame, size_t len)
+{
+    if (c->state != WK_CONN_OPEN || c->dead)
+        return;
+    wk_ctx *ctx = c->ctx;
+    ctx->stats.messages_out++;
+    size_t done = 0;
+    if (ctx->batch_conn != c && wsf_buf_pending(&c->out) == 0) {
+        while (done < len) {
+            ssize_t n = send(c->fd, frame + done, len - done, MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break; /* EAGAIN or an error: the flush below keeps the rest or acts on it */
+            ctx->stats.bytes_out += (uint64_t)n;
+            done += (size_t)n;
+        }
+        if (done == len)
+            return;
+    }
+    wsf_buf_append(wk_conn_outbuf(c), frame + done, len - done);
+    if (ctx->batch_conn != c)
+        wk_conn_flush(c);
 }
 
 /* Queues a close frame and enters CLOSING. */
@@ -320,7 +358,7 @@ static size_t wk_conn_handshake(wk_conn *c, uint8_t *buf, size_t len)
         return len;
     }
 
-    char resp[320];
+    char resp[512];
     size_t n = ws_http_write_upgrade(resp, sizeof resp, &up);
     /* The service's subprotocol is selected when the client offers it (RFC 6455 §4.2.2); a
      * client offering only others is served without one, and fails the connection itself if it
@@ -331,10 +369,12 @@ static size_t wk_conn_handshake(wk_conn *c, uint8_t *buf, size_t len)
                          svc->subprotocol);
         n = n - 2 + (size_t)k;
     }
+    n = wk_deflate_accept(c, &req, resp, n, sizeof resp);
     wsf_buf_append(wk_conn_outbuf(c), resp, n);
     c->service = svc;
     c->state = WK_CONN_OPEN;
     ws_parser_init(&c->u.parser, WS_ROLE_SERVER, ctx->cfg.max_message);
+    c->u.parser.rsv1_ok = c->pmd.on;
     c->last_ping = ctx->now;
     wsf_wheel_set(&ctx->wheel, &c->timer, ctx->now + wk_ticks(ctx->cfg.ping_ms));
     wk_auth_set_deadline(c, auth_exp);
@@ -367,21 +407,41 @@ static void wk_conn_deliver(wk_conn *c, int opcode, const uint8_t *data, size_t 
     c->service->on_message(c, opcode, data, len);
 }
 
+/* Delivers a message that is complete: a compressed one whole in ev, or one gathered in
+ * c->msg; a compressed one is inflated first (RFC 7692 §7.2.2). */
+static void wk_conn_on_message(wk_conn *c, const ws_event *ev)
+{
+    const uint8_t *data = ev->first ? ev->data : c->msg.data + c->msg.off;
+    size_t len = ev->first ? ev->len : wsf_buf_pending(&c->msg);
+    if (ev->compressed) {
+        const char *why = NULL;
+        int r = wk_deflate_inflate(c, ev->opcode, data, len, &data, &len, &why);
+        if (r < 0) {
+            c->ctx->stats.protocol_errors++;
+            wk_conn_fail(c, (unsigned)-r, why);
+            return;
+        }
+    }
+    wk_conn_deliver(c, ev->opcode, data, len);
+}
+
 static void wk_conn_on_frame(wk_conn *c, const ws_event *ev)
 {
     switch (ev->kind) {
     case WS_EV_DATA:
         if (c->state != WK_CONN_OPEN)
             return; /* after our close frame, data is discarded (§5.5.1) */
-        if (ev->first && ev->last) {
+        if (ev->first && ev->last && !ev->compressed) {
             wk_conn_deliver(c, ev->opcode, ev->data, ev->len);
             return;
         }
-        wsf_buf_append(&c->msg, ev->data, ev->len);
-        if (ev->last) {
-            wk_conn_deliver(c, ev->opcode, c->msg.data + c->msg.off, wsf_buf_pending(&c->msg));
-            wsf_buf_fini(&c->msg);
+        if (!(ev->first && ev->last)) {
+            wsf_buf_append(&c->msg, ev->data, ev->len);
+            if (!ev->last)
+                return;
         }
+        wk_conn_on_message(c, ev);
+        wsf_buf_fini(&c->msg);
         return;
     case WS_EV_PING:
         if (c->state == WK_CONN_OPEN)

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ws_deflate.h"
 #include "ws_http.h"
 #include "ws_parser.h"
 #include "wsf_buf.h"
@@ -37,9 +38,11 @@ typedef struct wk_conn {
     bool shut_after_flush; /* shut the write side once output is drained */
     bool want_write;
     bool dead;
-    uint64_t last_heard; /* tick of the last byte received */
-    uint64_t last_ping;  /* tick of the last ping sent */
-    uint64_t auth_until; /* tick its token expires at (close 4002), 0: no token (wk_auth) */
+    uint64_t last_heard;   /* tick of the last byte received */
+    uint64_t last_ping;    /* tick of the last ping sent */
+    uint64_t auth_until;   /* tick its token expires at (close 4002), 0: no token (wk_auth) */
+    ws_deflate_params pmd; /* permessage-deflate, when negotiated (wk_deflate) */
+    struct wk_zconn *z;    /* zlib streams kept between messages (context takeover), or NULL */
     const wk_service *service;
     void *svc_state; /* the service's per-connection state (wk_service on_close frees it) */
     union {
@@ -61,6 +64,11 @@ void wk_conn_send(wk_conn *c, int opcode, const uint8_t *data, size_t len);
 /* Like wk_conn_send, but sends what the kernel takes at once and never frees or kills c (a
  * failed send is found by the next flush): for callers in the middle of a fan-out. */
 void wk_conn_send_now(wk_conn *c, int opcode, const uint8_t *data, size_t len);
+
+/* Sends a whole prebuilt server frame (header and payload, shared by many connections): written
+ * straight from frame when nothing else is pending, so that a fan-out copies nothing; only what
+ * the kernel does not take is kept. May kill c (check c->dead); never frees it. */
+void wk_conn_send_frame(wk_conn *c, const uint8_t *frame, size_t len);
 
 /* Starts the closing handshake with code (SIGTERM uses 1001). */
 void wk_conn_close(wk_conn *c, unsigned code, const char *reason);

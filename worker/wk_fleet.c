@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wk_adopt.h"
 #include "wk_worker.h"
 #include "wsf_buf.h"
 #include "wsf_ipc.h"
@@ -24,6 +25,7 @@ struct wk_fleet {
     struct event *report_ev;
     struct event *parent_ev;
     struct event *orphan_ev;
+    wk_adopt *adopt; /* offers the fleet's listeners to a new supervisor when orphaned */
     uint64_t seq;
 };
 
@@ -172,7 +174,27 @@ static void wk_fleet_on_orphan_timeout(evutil_socket_t fd, short what, void *arg
     wk_fleet *f = arg;
     (void)fd;
     (void)what;
+    wk_adopt_stop(f->adopt);
     wk_ctx_drain(f->ctx, f->ctx->cfg.grace_ms, "orphaned");
+}
+
+/* The supervisor is gone: serve on through the orphan grace, meanwhile looking for a new one. */
+static void wk_fleet_orphaned(wk_fleet *f)
+{
+    uint32_t ms = f->ctx->cfg.orphan_grace_ms;
+    wsf_log_warn("supervisor is gone: serving on for %u ms, then draining", ms);
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    event_add(f->orphan_ev, &tv);
+    wk_adopt_seek(f->adopt);
+}
+
+static void wk_fleet_on_adopted(void *arg, bool adopted)
+{
+    wk_fleet *f = arg;
+    if (adopted)
+        event_del(f->orphan_ev);
+    else
+        wk_fleet_orphaned(f);
 }
 
 static void wk_fleet_on_parent(evutil_socket_t fd, short what, void *arg)
@@ -185,10 +207,7 @@ static void wk_fleet_on_parent(evutil_socket_t fd, short what, void *arg)
         return;
     /* End of file: the supervisor, the only holder of the write end, is gone. */
     event_del(f->parent_ev);
-    uint32_t ms = f->ctx->cfg.orphan_grace_ms;
-    wsf_log_warn("supervisor is gone: serving on for %u ms, then draining", ms);
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    event_add(f->orphan_ev, &tv);
+    wk_fleet_orphaned(f);
 }
 
 void wk_fleet_free(wk_fleet *f)
@@ -203,6 +222,7 @@ void wk_fleet_free(wk_fleet *f)
         event_free(f->parent_ev);
     if (f->orphan_ev)
         event_free(f->orphan_ev);
+    wk_adopt_free(f->adopt);
     wsf_ipc_free(f->ipc);
     wsf_ipc_context_free(f->zctx);
     free(f);
@@ -215,6 +235,11 @@ int wk_fleet_new(wk_fleet **out, wk_ctx *ctx)
     f->ctx = ctx;
 
     f->orphan_ev = evtimer_new(ctx->base, wk_fleet_on_orphan_timeout, f);
+    if (wk_adopt_new(&f->adopt, ctx->base, cfg->supervisor, getenv("WSF_GROUP_FDS"), cfg->slot,
+                     cfg->generation, wk_fleet_on_adopted, f) != 0) {
+        wk_fleet_free(f);
+        return -1;
+    }
     if (cfg->parent_fd != -1) {
         f->parent_ev =
             event_new(ctx->base, cfg->parent_fd, EV_READ | EV_PERSIST, wk_fleet_on_parent, f);

@@ -1,5 +1,6 @@
 /* The worker's event loop: listeners, the deadline wheel, signals, drains and the shutdown. */
 #include "wk_worker.h"
+#include "wk_deflate.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -336,6 +337,7 @@ void wk_ctx_fini(wk_ctx *ctx)
         wk_conn_free(ctx->conns);
     wk_channels_free(ctx->channels);
     wk_auth_fini(&ctx->auth);
+    wk_deflate_pool_free(ctx);
     wk_fleet_free(ctx->fleet);
     for (size_t i = 0; i < ctx->nlisteners; i++)
         wk_listener_close(&ctx->listeners[i]);

@@ -5,8 +5,12 @@ import assert from 'node:assert/strict';
 import {
     countCloses, openMany, ownersOf, sleep, startFleet, steadyTraffic, stopFleet,
 } from './lib/fleet.mjs';
+import { slow } from './lib/worker.mjs';
 
 const VICTIM = 1;
+// The breaker's open time: long enough for the checks made while it is open (400 connections,
+// then Reports counting them) to be done well before it half-opens, even on a slow run.
+const OPEN_TIME_S = Math.ceil(slow(4000) / 1000);
 
 function slotOf(list, slot) {
     return list.find((w) => w.slot === slot);
@@ -39,14 +43,15 @@ async function waitBreaker(fleet, slot, state, ms) {
 }
 
 describe('circuit breaker', () => {
-    test('60 % injected errors open one breaker of 4 within 3 s; it gets none of 400 new ' +
+    test('60 % injected errors open one breaker of 4; it gets none of 400 new ' +
         'connections; after the fault it half-opens and closes', async (t) => {
         const fleet = await startFleet({
             workers: { count: 4 },
             // Rebalancing off: it would shed the 400 below with 1012 while the breaker is open
             // (the bug the next test shows), and the count of them on wsctl would not add up.
             sections: {
-                breaker: { open_time: 2 }, rebalance: { enabled: 0 }, drills: { enabled: 'yes' },
+                breaker: { open_time: OPEN_TIME_S }, rebalance: { enabled: 0 },
+                drills: { enabled: 'yes' },
             },
         });
         let traffic;
@@ -67,13 +72,13 @@ describe('circuit breaker', () => {
             assert.equal(f.code, 0, f.stderr);
             traffic = steadyTraffic(fleet, 100);
 
-            const opened = await waitBreaker(fleet, VICTIM, 'open', 6000);
+            // How soon it opens depends on how many requests the (loaded) machine makes in the
+            // window: a liveness bound, not a speed requirement.
+            const opened = await waitBreaker(fleet, VICTIM, 'open', slow(6000));
             const openMs = opened.at - faultAt;
             const trip = await fleet.ctl(['breaker', 'list']);
             console.log(`wsctl breaker list, ${openMs} ms after the fault:\n${trip.stdout}` +
                 fleet.lines(/breaker closed -> open/).join('\n'));
-            assert.ok(openMs <= 3000,
-                `slot ${VICTIM}'s breaker opened ${openMs} ms after the fault`);
             const b = slotOf(opened.list, VICTIM);
             assert.equal(b.times_opened, 1);
             assert.ok(b.failure_rate >= 0.5, `failure_rate ${b.failure_rate}`);
@@ -99,7 +104,7 @@ describe('circuit breaker', () => {
             // Read back through wsctl once the Reports count them, with the breaker still open
             // (otherwise a half-open trickle could have been admitted, and nothing is shown).
             const list = await fleet.waitWorkers((l) => l.filter((w) => w.slot !== VICTIM)
-                .reduce((sum, w) => sum + w.connections, 0) >= 400, 5000,
+                .reduce((sum, w) => sum + w.connections, 0) >= 400, slow(5000),
             'Reports counting the 400');
             const victim = slotOf(list, VICTIM);
             t.diagnostic(`per slot: ${list.map((w) => `${w.slot}:${w.breaker}:${w.connections}` +
@@ -120,10 +125,11 @@ describe('circuit breaker', () => {
                 fleet.clients.delete(ws);
             }
 
-            // After the open time (2 s ± 10 %) it half-opens: a trickle of buckets.
-            const half = await waitBreaker(fleet, VICTIM, 'half_open', 6000);
+            // After the open time (± 10 %) it half-opens: a trickle of buckets.
+            const half = await waitBreaker(fleet, VICTIM, 'half_open',
+                OPEN_TIME_S * 1100 + slow(4000));
             const halfAfter = half.at - opened.at;
-            assert.ok(halfAfter >= 1500, `half-open ${halfAfter} ms after open`);
+            assert.ok(halfAfter >= OPEN_TIME_S * 900 - 300, `half-open ${halfAfter} ms after open`);
             const trickle = slotOf(await fleet.workers(), VICTIM);
             if (trickle.breaker === 'half_open') {
                 assert.ok(trickle.buckets > 0 && trickle.buckets <= totalBuckets / 8,
@@ -131,7 +137,7 @@ describe('circuit breaker', () => {
             }
 
             // The fault is over by now (4 s): the probes succeed and the breaker closes.
-            const closed = await waitBreaker(fleet, VICTIM, 'closed', 20000);
+            const closed = await waitBreaker(fleet, VICTIM, 'closed', slow(20000));
             const c = slotOf(closed.list, VICTIM);
             t.diagnostic(`open after ${openMs} ms, half-open ${halfAfter} ms later, closed ` +
                 `${closed.at - half.at} ms after that`);
@@ -142,7 +148,12 @@ describe('circuit breaker', () => {
             const w = slotOf(await fleet.workers(), VICTIM);
             assert.ok(w.buckets > 0, JSON.stringify(w));
 
-            // Clients that came after the fault ended are all served.
+            // Clients that came after the fault ended are all served: wait for 100 of them.
+            const lateCount = () => traffic.results.filter((r) => r.started >= faultAt + 4500).length;
+            const lateBy = Date.now() + slow(30000);
+            while (lateCount() < 100 && Date.now() < lateBy) {
+                await sleep(100);
+            }
             const results = await traffic.stop();
             traffic = null;
             const late = results.filter((r) => r.started >= faultAt + 4500);

@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-    OP, WebSocket, buildFrame, closePayload, echo, httpExchange, openWs, rawWebSocket, sleep,
+    OP, WebSocket, buildFrame, closePayload, echo, httpExchange, openWs, rawWebSocket, sleep, slow,
     startWorker, stopWorker, upgradeRequest, wsClosed,
 } from './lib/worker.mjs';
 
@@ -284,7 +284,7 @@ describe('close timeout', () => {
         await raw.send({ opcode: OP.TEXT, payload: 'x', masked: false });
         await expectCloseFrame(raw, 1002);
         // The client neither answers the close nor closes its side.
-        const elapsed = await msUntilReset(raw, 5000, started);
+        const elapsed = await msUntilReset(raw, 1000 + slow(4000), started);
         assert.ok(elapsed !== null, 'worker never closed the connection');
         assert.ok(elapsed >= 990, `closed after ${elapsed} ms, before --close-timeout 1`);
         raw.destroy();
@@ -292,8 +292,9 @@ describe('close timeout', () => {
 
     test('after a protocol error the client closing its side frees the connection at once', async () => {
         // With room for one connection, the next handshake succeeds only once the failed one is
-        // gone: that shows the worker closed it on the client's FIN, not at --close-timeout.
-        const single = await startWorker({ flags: ['--close-timeout', '5', '--max-connections', '1'] });
+        // gone: that shows the worker closed it on the client's FIN, not at --close-timeout,
+        // which is far longer than the (generous) wait below.
+        const single = await startWorker({ flags: ['--close-timeout', '60', '--max-connections', '1'] });
         try {
             const raw = await rawWebSocket(single);
             await raw.send({ opcode: OP.TEXT, payload: 'x', masked: false });
@@ -302,7 +303,8 @@ describe('close timeout', () => {
             raw.socket.end();
             const started = Date.now();
             let status = null;
-            for (let i = 0; i < 100 && status !== 101 && Date.now() - started < 4000; i++) {
+            const bound = slow(10000);
+            while (status !== 101 && Date.now() - started < bound) {
                 status = (await httpExchange(single, upgradeRequest().text)).status;
                 if (status !== 101) {
                     await sleep(20);
@@ -310,7 +312,6 @@ describe('close timeout', () => {
             }
             const elapsed = Date.now() - started;
             assert.equal(status, 101, `still refused (${status}) ${elapsed} ms after the client closed`);
-            assert.ok(elapsed < 1500, `slot freed only after ${elapsed} ms`);
             raw.destroy();
         } finally {
             const problem = await stopWorker(single);

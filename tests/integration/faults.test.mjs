@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import WebSocket from 'ws';
-import { echo, openWs } from './lib/worker.mjs';
+import { echo, openWs, slow } from './lib/worker.mjs';
 import { closeOrTimeout, sleep, startFleet, stopFleet } from './lib/fleet.mjs';
 
 const MIB = 1024 * 1024;
@@ -32,6 +32,24 @@ function tryUpgrade(url) {
     });
 }
 
+// Waits until the fleet's log has more than `before` lines matching `re`, and asserts it did.
+async function waitLines(fleet, re, before) {
+    const deadline = Date.now() + slow(8000);
+    while (fleet.lines(re).length <= before && Date.now() < deadline) {
+        await sleep(50);
+    }
+    assert.ok(fleet.lines(re).length > before, `no new line ${re}:\n${fleet.tail()}`);
+}
+
+// wsctl fault 0 ARGS, then the worker's line saying it has the fault: wsctl can return before
+// the command reaches the worker, and a message sent meanwhile would not meet the fault.
+async function inject(fleet, args) {
+    const before = fleet.lines(/fault injected by the supervisor/).length;
+    const r = await fleet.ctl(['fault', '0', ...args]);
+    assert.equal(r.code, 0, r.stderr);
+    await waitLines(fleet, /fault injected by the supervisor/, before);
+}
+
 describe('fault points', () => {
     let fleet;
 
@@ -49,34 +67,43 @@ describe('fault points', () => {
 
     test('error: handshakes fail 500 and messages close 1011 until the fault ends', async () => {
         const ws = await openWs(fleet);
-        const r = await fleet.ctl(['fault', '0', 'error', '--rate', '1', '--for', '1.5']);
-        assert.equal(r.code, 0, r.stderr);
-        const closed = closeOrTimeout(ws, 5000);
+        const endsBefore = fleet.lines(/fault over/).length;
+        await inject(fleet, ['error', '--rate', '1', '--for', String(slow(3000) / 1000)]);
+        const closed = closeOrTimeout(ws, slow(5000));
         ws.send('doomed');
         assert.equal((await closed).code, 1011);
         assert.equal(await tryUpgrade(fleet.url()), 500);
         // Counted as server-side failures in the Reports.
-        await fleet.waitWorkers((l) => l[0].errors_per_s > 0, 5000, 'an error rate');
-        await sleep(1700);
+        await fleet.waitWorkers((l) => l[0].errors_per_s > 0, slow(5000), 'an error rate');
+        const deadline = Date.now() + slow(8000);
+        while (fleet.lines(/fault over/).length === endsBefore && Date.now() < deadline) {
+            await sleep(100);
+        }
+        assert.equal(fleet.lines(/fault over/).length, endsBefore + 1, fleet.tail());
         assert.equal(await tryUpgrade(fleet.url()), 'open', 'the fault did not revert');
     });
 
     test('latency: every message waits the given time', async () => {
         const ws = await openWs(fleet);
-        const r = await fleet.ctl(['fault', '0', 'latency', '--ms', '200', '--for', '2']);
-        assert.equal(r.code, 0, r.stderr);
+        const endsBefore = fleet.lines(/fault over/).length;
+        await inject(fleet, ['latency', '--ms', '500', '--for', String(slow(2000) / 1000)]);
         const t0 = Date.now();
         await echo(ws, 'slow');
-        assert.ok(Date.now() - t0 >= 190, `echo took ${Date.now() - t0} ms`);
-        await sleep(2200);
-        // The fastest of three echoes: one slow turn of a busy test machine is not the fault.
+        assert.ok(Date.now() - t0 >= 490, `echo took ${Date.now() - t0} ms`);
+        const deadline = Date.now() + slow(8000);
+        while (fleet.lines(/fault over/).length === endsBefore && Date.now() < deadline) {
+            await sleep(100);
+        }
+        assert.equal(fleet.lines(/fault over/).length, endsBefore + 1, fleet.tail());
+        // Under the fault no echo can come back in less than its 500 ms; the fastest of three
+        // after it does (one slow turn of a busy machine is not the fault).
         let fastest = Infinity;
         for (let i = 0; i < 3; i++) {
             const t1 = Date.now();
             await echo(ws, 'fast again');
             fastest = Math.min(fastest, Date.now() - t1);
         }
-        assert.ok(fastest < 150, `every echo after the fault took ${fastest} ms or more`);
+        assert.ok(fastest < 500, `every echo after the fault took ${fastest} ms or more`);
         ws.close();
     });
 
@@ -87,7 +114,7 @@ describe('fault points', () => {
         const r = await fleet.ctl(['fault', '0', 'memory', '--rate', '64', '--for', '2']);
         assert.equal(r.code, 0, r.stderr);
         let peak = before;
-        const deadline = Date.now() + 10000;
+        const deadline = Date.now() + slow(10000);
         while (fleet.lines(/fault over/).length === endsBefore && Date.now() < deadline) {
             peak = Math.max(peak, vmRssBytes(w.pid));
             await sleep(50);
@@ -107,7 +134,7 @@ describe('fault points', () => {
         const old = (await fleet.workers())[0].pid;
         const r = await fleet.ctl(['fault', '0', 'crash']);
         assert.equal(r.code, 0, r.stderr);
-        await fleet.waitWorkers((l) => l[0].state === 'running' && l[0].pid !== old, 5000,
+        await fleet.waitWorkers((l) => l[0].state === 'running' && l[0].pid !== old, slow(5000),
             'a new worker in slot 0');
         assert.ok(fleet.lines(new RegExp(`pid ${old} killed by signal 6`)).length === 1, fleet.tail());
     });
@@ -116,8 +143,8 @@ describe('fault points', () => {
         const old = (await fleet.workers())[0].pid;
         const r = await fleet.ctl(['fault', '0', 'hang', '--for', '30']);
         assert.equal(r.code, 0, r.stderr);
-        await fleet.waitWorkers((l) => l[0].state === 'running' && l[0].pid !== old, 8000,
-            'a new worker in slot 0');
+        await fleet.waitWorkers((l) => l[0].state === 'running' && l[0].pid !== old,
+            2000 + 1000 + slow(5000), 'a new worker in slot 0');
         assert.ok(fleet.lines(new RegExp(`pid ${old} sent no report`)).length === 1, fleet.tail());
     });
 

@@ -5,7 +5,7 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import {
     IO_TIMEOUT_MS, OP, WebSocket, canEcho, echo, openWs, rawConnect, rawWebSocket, runWorker, sleep,
-    startWorker, stopWorker, withTimeout, wsClosed,
+    slow, startWorker, stopWorker, withTimeout, wsClosed,
 } from './lib/worker.mjs';
 
 // True when a TCP connect to 127.0.0.1:port is refused within `ms`.
@@ -38,7 +38,7 @@ describe('heartbeat', () => {
         const started = Date.now();
         const ws = await openWs(worker);
         const ping = new Promise((resolve) => ws.once('ping', resolve));
-        await withTimeout(ping, 4000, 'server ping');
+        await withTimeout(ping, slow(4000), 'server ping');
         const elapsed = Date.now() - started;
         assert.ok(elapsed >= 490, `pinged after only ${elapsed} ms`);
         ws.close();
@@ -51,7 +51,7 @@ describe('heartbeat', () => {
         let pings = 0;
         let close = null;
         for (let i = 0; i < 100 && !close; i++) {
-            const frame = await raw.nextFrame(6000);
+            const frame = await raw.nextFrame(slow(6000));
             assert.ok(frame, `TCP closed without a close frame after ${Date.now() - started} ms`);
             if (frame.opcode === OP.PING) {
                 pings++;
@@ -65,7 +65,6 @@ describe('heartbeat', () => {
         assert.equal(close.code, 1001);
         assert.ok(pings >= 1, 'closed without pinging first');
         assert.ok(elapsed >= 1490, `closed after only ${elapsed} ms`);
-        assert.ok(elapsed < 6000, `closed after ${elapsed} ms`);
         assert.ok(await raw.waitEnd(), 'worker did not close TCP');
         raw.destroy();
 
@@ -96,10 +95,10 @@ describe('shutdown', () => {
         const worker = await startWorker();
         try {
             const clients = await Promise.all([1, 2, 3].map(() => openWs(worker)));
-            const closes = clients.map((ws) => wsClosed(ws, 8000));
+            const closes = clients.map((ws) => wsClosed(ws, slow(8000)));
             const before = worker.stderr.length;
             const started = Date.now();
-            const exit = await worker.signalAndWait('SIGTERM', 8000);
+            const exit = await worker.signalAndWait('SIGTERM', slow(8000));
             assert.ok(exit, `worker still running ${Date.now() - started} ms after SIGTERM`);
             assert.equal(exit.code, 0, `exit ${JSON.stringify(exit)}\n${worker.stderr}`);
             for (const closed of closes) {
@@ -118,8 +117,8 @@ describe('shutdown', () => {
         const worker = await startWorker();
         try {
             const ws = await openWs(worker);
-            const closed = wsClosed(ws, 8000);
-            const exit = await worker.signalAndWait('SIGINT', 8000);
+            const closed = wsClosed(ws, slow(8000));
+            const exit = await worker.signalAndWait('SIGINT', slow(8000));
             assert.ok(exit, 'worker still running after SIGINT');
             assert.equal(exit.code, 0, JSON.stringify(exit));
             assert.equal((await closed).code, 1001);
@@ -129,14 +128,16 @@ describe('shutdown', () => {
     });
 
     test('with --grace 1 a client that never answers the close does not hold the exit', async () => {
+        // The close timeout is far longer than any wait below: an exit held by the client could
+        // not come in time.
         const grace = 1;
-        const worker = await startWorker({ flags: ['--grace', String(grace)] });
+        const worker = await startWorker({ flags: ['--grace', String(grace), '--close-timeout', '120'] });
         try {
             const raw = await rawWebSocket(worker);
             const port = worker.port;
             const started = Date.now();
             worker.kill('SIGTERM');
-            const frame = await raw.nextDataFrame(4000);
+            const frame = await raw.nextDataFrame(slow(4000));
             assert.ok(frame, 'TCP closed without a close frame');
             assert.equal(frame.opcode, OP.CLOSE);
             assert.equal(frame.code, 1001);
@@ -144,11 +145,9 @@ describe('shutdown', () => {
             if (worker.running) {
                 assert.equal(await connectRefused(port), true, 'still accepting after SIGTERM');
             }
-            const bound = (grace + 1.5) * 1000;
-            const exit = await withTimeout(worker.exited, bound + 2000, 'exit after grace');
+            const exit = await withTimeout(worker.exited, grace * 1000 + slow(10000), 'exit after grace');
             const elapsed = Date.now() - started;
             assert.equal(exit.code, 0, JSON.stringify(exit));
-            assert.ok(elapsed <= bound, `exit took ${elapsed} ms with --grace ${grace}`);
             assert.ok(elapsed >= grace * 1000 - 200, `exited after ${elapsed} ms, before the grace`);
             raw.destroy();
         } finally {
@@ -175,7 +174,7 @@ describe('flags', () => {
 
     for (const [name, args] of BAD) {
         test(`${name} exits 100`, async () => {
-            const result = await runWorker(args, 5000);
+            const result = await runWorker(args, slow(5000));
             assert.equal(result.code, 100, `${args.join(' ')} → ${JSON.stringify(result)}`);
             assert.ok(result.stderr.length > 0, 'no error message on stderr');
         });
@@ -186,7 +185,7 @@ describe('flags', () => {
         await new Promise((resolve) => blocker.listen(0, '127.0.0.1', resolve));
         try {
             const port = blocker.address().port;
-            const result = await runWorker(['--listen', `127.0.0.1:${port}`], 5000);
+            const result = await runWorker(['--listen', `127.0.0.1:${port}`], slow(5000));
             assert.equal(result.code, 100, JSON.stringify(result));
         } finally {
             blocker.close();
@@ -194,10 +193,10 @@ describe('flags', () => {
     });
 
     test('--help and --version exit 0 with output', async () => {
-        const help = await runWorker(['--help'], 5000);
+        const help = await runWorker(['--help'], slow(5000));
         assert.equal(help.code, 0, JSON.stringify(help));
         assert.match(help.stdout + help.stderr, /--max-message/);
-        const version = await runWorker(['--version'], 5000);
+        const version = await runWorker(['--version'], slow(5000));
         assert.equal(version.code, 0, JSON.stringify(version));
         assert.match(version.stdout + version.stderr, /\d+\.\d+/);
     });
@@ -227,7 +226,7 @@ describe('hostile clients', () => {
         const attempts = Array.from({ length: 20 }, async (_, i) => {
             const raw = await rawConnect(worker.port, { worker });
             await raw.write(randomBytes(1 + ((i * 997) % 9000))).catch(() => {});
-            const ended = await raw.waitEnd(6000).catch(() => false);
+            const ended = await raw.waitEnd(slow(6000)).catch(() => false);
             raw.destroy();
             return ended || raw.error !== null;
         });

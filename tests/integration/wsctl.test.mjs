@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { echo } from './lib/worker.mjs';
+import { echo, slow } from './lib/worker.mjs';
 import {
     closeOrTimeout, fleetdPath, makeTempDir, openMany, ownersOf, runProgram, sleep, startFleet,
     stopFleet, wsctl,
@@ -38,7 +38,7 @@ describe('wsctl with a running fleet', () => {
         })();
         try {
             await fleet.waitWorkers((l) => l.reduce((s, w) => s + w.connections, 0) === clients.length &&
-                l.every((w) => w.connections === 0 || w.msgs_in_per_s > 0), 8000,
+                l.every((w) => w.connections === 0 || w.msgs_in_per_s > 0), slow(8000),
                 'reports of the open connections and their messages');
         } finally {
             sending = false;
@@ -130,7 +130,7 @@ describe('wsctl with a running fleet', () => {
     test('a second wsfleetd on the same run dir is refused and leaves the first one reachable',
         async () => {
             const r = await runProgram(fleetdPath(), ['--foreground', '--listen', '127.0.0.1:0',
-                '--run-dir', fleet.runDir, '--workers', '1'], 10000);
+                '--run-dir', fleet.runDir, '--workers', '1'], slow(10000));
             assert.equal(r.code, 2, `exit ${r.code}\n${r.stderr}`);
             assert.match(r.stderr, new RegExp(`in use by wsfleetd pid ${fleet.pid}\\b`));
             assert.ok(fs.existsSync(path.join(fleet.runDir, 'ctl')), 'the control socket is gone');
@@ -154,11 +154,11 @@ describe('wsctl with a running fleet', () => {
             const owners = ownersOf(clients.map((ws) => ws.clientPort), fleet.port,
                 before.map((w) => w.pid));
             const onSlot = (slot) => clients.filter((ws) => owners.get(ws.clientPort) === before[slot].pid);
-            const closes = onSlot(1).map((ws) => closeOrTimeout(ws, 1000 + 1000 + 5000));
+            const closes = onSlot(1).map((ws) => closeOrTimeout(ws, 1000 + 1000 + slow(5000)));
             const r = await fleet.ctl(['restart', '1']);
             assert.equal(r.code, 0, r.stderr);
             const list = await fleet.waitWorkers((l) => l.length === 2 && l[1].state === 'running' &&
-                l[1].pid > 0 && l[1].pid !== before[1].pid, 1000 + 1000 + 5000, 'slot 1 restarted');
+                l[1].pid > 0 && l[1].pid !== before[1].pid, 1000 + 1000 + slow(5000), 'slot 1 restarted');
             assert.equal(list[0].pid, before[0].pid);
             assert.deepEqual((await Promise.all(closes)).map((c) => c.code), closes.map(() => 1001));
             for (const ws of onSlot(0)) {
@@ -178,28 +178,28 @@ describe('wsctl without a supervisor', () => {
         fs.rmSync(dir, { recursive: true, force: true });
     });
 
+    // With --timeout 60, an exit of its own (wsctl is killed after slow(10000) ms, which shows as
+    // no exit code) shows wsctl did not wait for a supervisor it could tell was not there.
     test('an empty run dir: exit 3 naming the socket, at once', async () => {
         for (const json of [[], ['--json']]) {
-            const r = await wsctl(['--run-dir', dir, ...json, 'status'], 5000);
-            assert.equal(r.code, 3, `exit ${r.code}: ${r.stderr}`);
+            const r = await wsctl(['--run-dir', dir, '--timeout', '60', ...json, 'status'], slow(10000));
+            assert.equal(r.code, 3, `exit ${r.code} ${r.signal ?? ''}: ${r.stderr}`);
             assert.ok(r.stderr.includes(path.join(dir, 'ctl')), r.stderr);
-            assert.ok(r.ms <= 2500, `took ${r.ms} ms`);
         }
     });
 
     test('a run dir that does not exist: exit 3', async () => {
-        const r = await wsctl(['--run-dir', path.join(dir, 'nowhere'), 'workers'], 5000);
+        const r = await wsctl(['--run-dir', path.join(dir, 'nowhere'), 'workers'], slow(10000));
         assert.equal(r.code, 3, r.stderr);
         assert.ok(r.stderr.includes(path.join(dir, 'nowhere', 'ctl')), r.stderr);
     });
 
-    test('a ctl path that is no live socket: exit 3 within ~2 s', async () => {
+    test('a ctl path that is no live socket: exit 3 at once', async () => {
         // (fleet.test.mjs has the real stale socket a SIGKILLed supervisor leaves behind.)
         const sock = path.join(dir, 'ctl');
         fs.writeFileSync(sock, '');
-        const r = await wsctl(['-s', sock, '--json', 'workers'], 8000);
+        const r = await wsctl(['-s', sock, '--timeout', '60', '--json', 'workers'], slow(10000));
         assert.equal(r.code, 3, `exit ${r.code} ${r.signal ?? ''}: ${r.stderr}`);
         assert.ok(r.stderr.includes(sock), r.stderr);
-        assert.ok(r.ms <= 3000, `took ${r.ms} ms`);
     });
 });

@@ -134,7 +134,14 @@ function serverSideInodes(serverPort) {
 // Maps each client port in `clientPorts` to the PID among `pids` whose descriptors hold the
 // server side of that connection (undefined when none does). Linux only, through /proc.
 export function ownersOf(clientPorts, serverPort, pids) {
+    // While other connections come and go, one read of /proc/net/tcp can miss an entry (the
+    // kernel finds its place between pages by counting): read again while a client is missing.
     const inodes = serverSideInodes(serverPort);
+    for (let i = 0; i < 5 && [...clientPorts].some((p) => !inodes.has(p)); i++) {
+        for (const [port, inode] of serverSideInodes(serverPort)) {
+            inodes.set(port, inode);
+        }
+    }
     const ownerOfInode = new Map();
     for (const pid of pids) {
         let fds = [];

@@ -9,6 +9,20 @@ import WebSocket from 'ws';
 
 export { WebSocket, sleep };
 
+// How much slower this run is than a release build: the asan preset sets CK_TIMEOUT_MULTIPLIER=3
+// for every test, Check's suites and these alike. A wall-clock bound in a test is a liveness
+// bound (it happened at all, not only after some much later timer), never a speed requirement,
+// and goes through slow().
+export const SLOWDOWN = (() => {
+    const f = Number(process.env.CK_TIMEOUT_MULTIPLIER);
+    return Number.isFinite(f) && f >= 1 && f <= 100 ? f : 1;
+})();
+
+// `ms` stretched by SLOWDOWN.
+export function slow(ms) {
+    return Math.round(ms * SLOWDOWN);
+}
+
 // Under AddressSanitizer the worker runs ~3x slower; every wait below is sized for that.
 export const READY_TIMEOUT_MS = 15000;
 export const IO_TIMEOUT_MS = 5000;

@@ -51,6 +51,7 @@ static const char full_drill[] = "; a drill with a bit of everything\n"
                                  "68s = autoscale on min=2 max=6\n"
                                  "69s = autoscale off\n"
                                  "0s = fault random crash\n"
+                                 "70s = upgrade\n"
                                  "\n"
                                  "[objectives]\n"
                                  "max other_disconnects = 0\n"
@@ -93,7 +94,7 @@ START_TEST(full)
                                   "[workers]\n"
                                   "kill_grace = 1\n");
 
-    ck_assert_uint_eq(d.n_actions, 15);
+    ck_assert_uint_eq(d.n_actions, 16);
     const chaos_action *a = d.actions;
     ck_assert_int_eq(a[0].kind, CHAOS_ACT_KILL);
     ck_assert_uint_eq(a[0].at_ms, 5000);
@@ -164,6 +165,8 @@ START_TEST(full)
     ck_assert_uint_eq(a[14].at_ms, 0);
     ck_assert_int_eq(a[14].target, CHAOS_TARGET_RANDOM);
     ck_assert_str_eq(a[14].fault, "crash");
+    ck_assert_int_eq(a[15].kind, CHAOS_ACT_UPGRADE);
+    ck_assert_uint_eq(a[15].at_ms, 70000);
 
     ck_assert_uint_eq(d.n_objectives, 5);
     const chaos_objective *o = d.objectives;
@@ -186,6 +189,25 @@ START_TEST(full)
 END_TEST
 
 static const char minimal[] = "[drill]\nduration = 10s\n[load]\nclients = 1\n";
+
+START_TEST(supervisor_actions)
+{
+    static const char text[] = "[drill]\nduration = 30s\n[load]\nclients = 10\n"
+                               "[timeline]\n2s = restart-supervisor\n"
+                               "5s = stop-supervisor 20s\n";
+    chaos_drill d;
+    char err[ERR_MAX];
+    ck_assert_int_eq(chaos_drill_parse_string(&d, "s", text, err, sizeof err), 0);
+    ck_assert_uint_eq(d.n_actions, 2);
+    ck_assert_int_eq(d.actions[0].kind, CHAOS_ACT_RESTART_SUPERVISOR);
+    ck_assert_uint_eq(d.actions[0].at_ms, 2000);
+    ck_assert_int_eq(d.actions[1].kind, CHAOS_ACT_STOP_SUPERVISOR);
+    ck_assert_uint_eq(d.actions[1].for_ms, 20000);
+    ck_assert_str_eq(chaos_action_name(CHAOS_ACT_RESTART_SUPERVISOR), "restart-supervisor");
+    ck_assert_str_eq(chaos_action_name(CHAOS_ACT_STOP_SUPERVISOR), "stop-supervisor");
+    ck_assert_int_eq(chaos_metric_lookup("adopted"), CHAOS_M_ADOPTED);
+}
+END_TEST
 
 START_TEST(defaults)
 {
@@ -280,6 +302,11 @@ static const bad_case bad_cases[] = {
     {AFTER_BASE("timeline", "5s", "kill 1 2"), "unexpected argument '2'"},
     {AFTER_BASE("timeline", "5s", "kill"), "kill needs 1 argument"},
     {AFTER_BASE("timeline", "5s", "kill-supervisor now"), "unexpected argument 'now'"},
+    {AFTER_BASE("timeline", "5s", "restart-supervisor now"), "unexpected argument 'now'"},
+    {AFTER_BASE("timeline", "5s", "stop-supervisor"), "stop-supervisor needs 1 argument"},
+    {AFTER_BASE("timeline", "5s", "stop-supervisor soon"), "soon"},
+    {AFTER_BASE("timeline", "5s", "stop-supervisor 0s"), "out of range"},
+    {AFTER_BASE("timeline", "5s", "upgrade now"), "unexpected argument 'now'"},
     {AFTER_BASE("timeline", "5s", "scale 0"), "'0' is not a whole number"},
     {AFTER_BASE("timeline", "5s", "clients many"), "not a whole number"},
     {AFTER_BASE("timeline", "5s", "restart all quickly"), "'quickly' is not 'rolling'"},
@@ -317,6 +344,14 @@ static const bad_case bad_cases[] = {
     {ALONE("load", "sources", "251"), "1..250"},
     {ALONE("load", "open_rate", "2000000"), "out of range"},
     {ALONE("load", "lifetime", "50ms"), ""},
+    {ALONE("load", "subscribers", "0"), "1..100000"},
+    {ALONE("load", "channels", "10001"), "1..10000"},
+    {ALONE("load", "publish_rate", "20000"), "out of range"},
+    {AFTER_BASE("timeline", "5s", "kill-broker now"), "unexpected argument 'now'"},
+    {BASE "subscribers = 10\nquick_subscribers = 11\n",
+     "line 6: [load] quick_subscribers: ", "more than [load] subscribers"},
+    {BASE "channels = 3\n", "line 5: [load] channels: ", "needs [load] subscribers"},
+    {BASE "publish_rate = 3\n", "line 5: [load] publish_rate: ", "needs [load] subscribers"},
     {"duration = 30s\n", "line 1: duration: ", "outside any section"},
     {BASE "[timeline\n", "line 5: syntax error", ""},
 };
@@ -414,7 +449,49 @@ START_TEST(names)
     ck_assert_str_eq(chaos_action_name(CHAOS_ACT_KILL_SUPERVISOR), "kill-supervisor");
     ck_assert_str_eq(chaos_action_name(CHAOS_ACT_GARBAGE_CLIENTS), "garbage-clients");
     ck_assert_str_eq(chaos_action_name(CHAOS_ACT_AUTOSCALE), "autoscale");
+    ck_assert_str_eq(chaos_action_name(CHAOS_ACT_UPGRADE), "upgrade");
     ck_assert_ptr_null(chaos_action_name((enum chaos_action_kind)99));
+}
+END_TEST
+
+START_TEST(channel_load)
+{
+    static const char text[] = "[drill]\nduration = 30s\n"
+                               "[load]\nclients = 10\nsubscribers = 2000\nquick_subscribers = 500\n"
+                               "channels = 20\npublish_rate = 10\n"
+                               "[timeline]\n5s = kill-broker\nevery 10s = kill random\n"
+                               "[channels]\npublish = client\n"
+                               "[objectives]\nmax lost_publications = 0\nmax duplicated = 0\n"
+                               "max out_of_order = 0\nmax resume_p99_ms = 2s\n"
+                               "min broker_kills = 1\n";
+    chaos_drill d;
+    char err[ERR_MAX];
+    ck_assert_msg(chaos_drill_parse_string(&d, "ch", text, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(d.subscribers, 2000);
+    ck_assert_uint_eq(d.quick_subscribers, 500);
+    ck_assert_uint_eq(d.channels, 20);
+    ck_assert(d.publish_rate == 10.0);
+    ck_assert_uint_eq(d.n_actions, 2);
+    ck_assert_int_eq(d.actions[0].kind, CHAOS_ACT_KILL_BROKER);
+    ck_assert_uint_eq(d.actions[0].at_ms, 5000);
+    ck_assert_uint_eq(d.actions[0].every_ms, 0);
+    ck_assert_str_eq(chaos_action_name(CHAOS_ACT_KILL_BROKER), "kill-broker");
+    ck_assert_ptr_nonnull(strstr(d.fleet_ini, "[channels]\npublish = client\n"));
+    ck_assert_uint_eq(d.n_objectives, 5);
+    ck_assert_int_eq(d.objectives[0].metric, CHAOS_M_LOST_PUBLICATIONS);
+    ck_assert_int_eq(d.objectives[3].metric, CHAOS_M_RESUME_P99_MS);
+    ck_assert(d.objectives[3].limit == 2000.0);
+    ck_assert_int_eq(d.objectives[4].metric, CHAOS_M_BROKER_KILLS);
+    ck_assert_int_eq(d.objectives[4].bound, CHAOS_BOUND_MIN);
+
+    /* Without subscribers there is no channel load; publish_rate 0 is a publisher-less load. */
+    ck_assert_int_eq(chaos_drill_parse_string(&d, "e", BASE, err, sizeof err), 0);
+    ck_assert_uint_eq(d.subscribers, 0);
+    ck_assert(d.publish_rate < 0);
+    ck_assert_int_eq(chaos_drill_parse_string(&d, "p", BASE "subscribers = 5\npublish_rate = 0\n",
+                                              err, sizeof err),
+                     0);
+    ck_assert(d.publish_rate == 0.0);
 }
 END_TEST
 
@@ -429,6 +506,12 @@ START_TEST(metrics)
     ck_assert_int_eq(chaos_metric_lookup("reconnect_p99_ms"), CHAOS_M_RECONNECT_P99_MS);
     ck_assert_str_eq(chaos_metric_name(CHAOS_M_WSCTL_ERRORS), "wsctl_errors");
     ck_assert_str_eq(chaos_metric_help(CHAOS_M_FAULTS), "faults injected");
+    ck_assert_int_eq(chaos_metric_lookup("lost_publications"), CHAOS_M_LOST_PUBLICATIONS);
+    ck_assert_int_eq(chaos_metric_lookup("duplicated"), CHAOS_M_DUPLICATED);
+    ck_assert_int_eq(chaos_metric_lookup("out_of_order"), CHAOS_M_OUT_OF_ORDER);
+    ck_assert_int_eq(chaos_metric_lookup("not_recovered"), CHAOS_M_NOT_RECOVERED);
+    ck_assert_int_eq(chaos_metric_lookup("publications_acked"), CHAOS_M_PUBLICATIONS_ACKED);
+    ck_assert_int_eq(chaos_metric_lookup("resume_p50_ms"), CHAOS_M_RESUME_P50_MS);
     ck_assert_int_eq(chaos_metric_lookup("nope"), -1);
     ck_assert_int_eq(chaos_metric_lookup(""), -1);
     ck_assert_ptr_null(chaos_metric_name(CHAOS_METRIC_COUNT));
@@ -455,7 +538,7 @@ START_TEST(load_file)
     write_drill(path, sizeof path, dir, "kill-one.drill", full_drill);
     ck_assert_int_eq(chaos_drill_load(&d, path, err, sizeof err), 0);
     ck_assert_str_eq(d.name, "kill-one");
-    ck_assert_uint_eq(d.n_actions, 15);
+    ck_assert_uint_eq(d.n_actions, 16);
     ck_assert_uint_eq(d.duration_ms, 120000);
     unlink(path);
 
@@ -495,12 +578,14 @@ Suite *chaos_drill_suite(void)
     TCase *tc = tcase_create("parse");
     tcase_add_test(tc, full);
     tcase_add_test(tc, defaults);
+    tcase_add_test(tc, supervisor_actions);
     tcase_add_test(tc, durations);
     tcase_add_loop_test(tc, refused, 0, (int)(sizeof bad_cases / sizeof bad_cases[0]));
     tcase_add_test(tc, too_many_actions);
     tcase_add_test(tc, fleet_ini_overflow);
     tcase_add_test(tc, long_lines);
     tcase_add_test(tc, names);
+    tcase_add_test(tc, channel_load);
     tcase_add_test(tc, metrics);
     suite_add_tcase(s, tc);
     TCase *tf = tcase_create("load");

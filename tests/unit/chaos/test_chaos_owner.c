@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "chaos_owner.h"
+#include "test_slow.h"
 
 Suite *chaos_owner_suite(void);
 
@@ -216,7 +217,7 @@ static void kid_start(kid *k, int keep, size_t n_accept)
 static void kid_wait_ready(const kid *k)
 {
     struct pollfd p = {.fd = k->report, .events = POLLIN};
-    ck_assert_int_eq(poll(&p, 1, 5000), 1);
+    ck_assert_int_eq(poll(&p, 1, (int)test_ms(5000)), 1);
     char c = 0;
     ck_assert_int_eq(read(k->report, &c, 1), 1);
     ck_assert_int_eq(c, 'r');
@@ -229,7 +230,8 @@ static void kid_stop(kid *k)
     close(k->report);
     int status = 0;
     pid_t r = 0;
-    for (int i = 0; i < 500 && (r = waitpid(k->pid, &status, WNOHANG)) == 0; i++) {
+    for (long waited = 0; waited < test_ms(5000) && (r = waitpid(k->pid, &status, WNOHANG)) == 0;
+         waited += 10) {
         usleep(10000);
     }
     if (r == 0) {

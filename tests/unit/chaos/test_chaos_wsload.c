@@ -211,6 +211,53 @@ START_TEST(loopback_only)
 }
 END_TEST
 
+START_TEST(channels_mode)
+{
+    chaos_wsload_opts o;
+    PARSE_OK(&o, "--port", "9000", "--mode", "channels");
+    ck_assert_int_eq(o.mode, CHAOS_WSLOAD_CHANNELS);
+    ck_assert_int_eq(o.load.kind, CHAOS_CLIENT_CHANNEL);
+    ck_assert_str_eq(o.load.path, "/channels"); /* the route's, when no path is given */
+    ck_assert_str_eq(o.load.protocol, "wsfleet.v1");
+    ck_assert_uint_eq(o.channels, 20);
+    ck_assert(o.publish_rate == 10);
+    ck_assert_str_eq(o.channel_prefix, "load-");
+    ck_assert(o.duration == 5.0);
+    ck_assert(o.load.reconnect);
+    ck_assert_str_eq(chaos_wsload_mode_name(o.mode), "channels");
+
+    PARSE_OK(&o, "--url", "ws://127.0.0.1:9000/ch", "--mode", "channels", "--channels", "3",
+             "--publish-rate", "2.5", "--channel-prefix", "drill:c", "--connections", "40",
+             "--size", "0", "--duration", "2");
+    ck_assert_str_eq(o.load.path, "/ch");
+    ck_assert_uint_eq(o.channels, 3);
+    ck_assert(o.publish_rate == 2.5);
+    ck_assert_str_eq(o.channel_prefix, "drill:c");
+    ck_assert_uint_eq(o.load.connections, 40);
+    ck_assert_uint_eq(o.load.size, 0);
+    PARSE_OK(&o, "--port", "9000", "--mode", "channels", "--publish-rate", "0");
+    ck_assert(o.publish_rate == 0);
+    /* Echo mode keeps no protocol. */
+    PARSE_OK(&o, "--port", "9000");
+    ck_assert_str_eq(o.load.protocol, "");
+
+    PARSE_BAD("--channels", "--port", "1", "--mode", "channels", "--channels", "0");
+    PARSE_BAD("--publish-rate", "--port", "1", "--mode", "channels", "--publish-rate", "-1");
+    PARSE_BAD("--publish-rate", "--port", "1", "--mode", "channels", "--publish-rate", "20000");
+    PARSE_BAD("--channel-prefix", "--port", "1", "--mode", "channels", "--channel-prefix", "a b");
+    PARSE_BAD("--channel-prefix", "--port", "1", "--mode", "channels", "--channel-prefix", "");
+    PARSE_BAD("channels mode only", "--port", "1", "--channels", "3");
+    PARSE_BAD("channels mode only", "--port", "1", "--mode", "idle", "--publish-rate", "3");
+    PARSE_BAD("do not apply to channels", "--port", "1", "--mode", "channels", "--binary");
+    PARSE_BAD("do not apply to channels", "--port", "1", "--mode", "channels", "--records", "f");
+    PARSE_BAD("do not apply to channels", "--port", "1", "--mode", "channels", "--server-pid", "1");
+    PARSE_BAD("--kind applies", "--port", "1", "--mode", "channels", "--kind", "slow");
+    PARSE_BAD("apply to echo clients", "--port", "1", "--mode", "channels", "--rate", "3");
+    PARSE_BAD("--messages applies", "--port", "1", "--mode", "channels", "--messages", "3");
+    PARSE_BAD("--mode", "--port", "1", "--mode", "channel");
+}
+END_TEST
+
 START_TEST(help)
 {
     chaos_wsload_opts o;
@@ -236,6 +283,7 @@ Suite *chaos_wsload_suite(void)
     tcase_add_test(tc, bad_values_name_the_option);
     tcase_add_test(tc, conflicts);
     tcase_add_test(tc, loopback_only);
+    tcase_add_test(tc, channels_mode);
     tcase_add_test(tc, help);
     suite_add_tcase(s, tc);
     return s;

@@ -49,7 +49,7 @@ static wsf_ctl_response *ctl_response_round_trip(const wsf_ctl_response *in)
 
 START_TEST(ctl_request_every_command_round_trip)
 {
-    for (int c = WSF_CTL_STATUS; c <= WSF_CTL_CHANNELS; c++) {
+    for (int c = WSF_CTL_STATUS; c <= WSF_CTL_UPGRADE; c++) {
         wsf_ctl_request in = {
             .command = (enum wsf_ctl_command)c,
             .slot = c == WSF_CTL_RESTART ? -1 : c,
@@ -147,7 +147,7 @@ END_TEST
 START_TEST(ctl_request_unknown_command_is_none)
 {
     /* the first command this side does not know, and one far beyond it */
-    static const uint64_t unknown[] = {WSF_CTL_CHANNELS + 1, 99};
+    static const uint64_t unknown[] = {WSF_CTL_UPGRADE + 1, 99};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         pb_bytes req = {0};
         pb_version(&req);
@@ -302,7 +302,7 @@ static _Noreturn void server_main(int ready_fd, int count)
     if (write(ready_fd, "r", 1) != 1)
         _exit(1);
     close(ready_fd);
-    long deadline = now_ms() + 10000;
+    long deadline = now_ms() + test_ms(10000);
     while (count > 0 && now_ms() < deadline) {
         wsf_ctl_request req;
         int rc = wsf_ipc_recv_ctl_request(srv, &req);
@@ -368,8 +368,8 @@ static void call_answered(void *zctx, wsf_ctl_request req, wsf_ctl_response *res
     ck_assert_int_eq(wsf_ipc_ctl_call(zctx, dir.ctl, &req, res, 2000), 0);
 }
 
-/* One call to the control socket that must give -ETIMEDOUT: not before CTL_TIMEOUT_MS, and well
- * within 2 s. */
+/* One call to the control socket that must give -ETIMEDOUT: not before CTL_TIMEOUT_MS, and not
+ * long after it either (a generous bound: the call must not wait on anything else). */
 static void call_times_out(void *zctx, wsf_ctl_request req)
 {
     wsf_ctl_response *res = xcalloc(sizeof *res);
@@ -377,7 +377,7 @@ static void call_times_out(void *zctx, wsf_ctl_request req)
     ck_assert_int_eq(wsf_ipc_ctl_call(zctx, dir.ctl, &req, res, CTL_TIMEOUT_MS), -ETIMEDOUT);
     long elapsed = now_ms() - t0;
     ck_assert_int_ge(elapsed, CTL_TIMEOUT_MS - 50);
-    ck_assert_int_lt(elapsed, 2000);
+    ck_assert_int_lt(elapsed, CTL_TIMEOUT_MS + test_ms(5000));
     free(res);
 }
 
@@ -444,10 +444,11 @@ START_TEST(ctl_call_nobody_listening_times_out)
     void *zctx = wsf_ipc_context_new();
     ck_assert_ptr_nonnull(zctx);
     call_times_out(zctx, (wsf_ctl_request){.command = WSF_CTL_STATUS});
-    /* the context can still be closed: nothing lingers on the failed call's socket */
+    /* the context can still be closed: nothing lingers on the failed call's socket (a linger
+     * would block here for good) */
     long t0 = now_ms();
     wsf_ipc_context_free(zctx);
-    ck_assert_int_lt(now_ms() - t0, 1000);
+    ck_assert_int_lt(now_ms() - t0, test_ms(5000));
 }
 END_TEST
 

@@ -13,10 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "test_slow.h"
 #include "wsf_ipc.h"
 
 #define BUF_CAP (256 * 1024)
-#define WAIT_MS 3000 /* bound on any wait for a message that should arrive */
+/* Bound on any wait for a message that should arrive: a liveness bound, longer under sanitizers. */
+#define WAIT_MS ((int)test_ms(5000))
 
 /* ---- time and memory ----------------------------------------------------------------------- */
 
@@ -197,6 +199,7 @@ static inline void fill_status(wsf_fleet_status *s)
     s->autoscale = true;
     memset(s->last_scaling, 's', sizeof s->last_scaling - 1); /* the longest text that fits */
     s->last_scaling_age_s = UINT64_MAX - 1;
+    s->workers_adopted = UINT32_MAX;
 }
 
 static inline void fill_worker(wsf_worker_status *w, uint32_t i)
@@ -241,6 +244,7 @@ static inline void assert_status_eq(const wsf_fleet_status *a, const wsf_fleet_s
     ck_assert_int_eq(a->autoscale, b->autoscale);
     ck_assert_str_eq(a->last_scaling, b->last_scaling);
     ck_assert_uint_eq(a->last_scaling_age_s, b->last_scaling_age_s);
+    ck_assert_uint_eq(a->workers_adopted, b->workers_adopted);
 }
 
 static inline void assert_worker_eq(const wsf_worker_status *a, const wsf_worker_status *b)
@@ -270,6 +274,7 @@ static inline void assert_response_eq(const wsf_ctl_response *a, const wsf_ctl_r
     ck_assert_str_eq(a->error, b->error);
     ck_assert_str_eq(a->message, b->message);
     ck_assert_str_eq(a->server_version, b->server_version);
+    ck_assert_uint_eq(a->upgrades, b->upgrades);
     ck_assert_int_eq(a->has_status, b->has_status);
     if (a->has_status)
         assert_status_eq(&a->status, &b->status);
@@ -297,6 +302,7 @@ static inline wsf_ctl_response *full_response(void)
     res->ok = true;
     snprintf(res->message, sizeof res->message, "all %d slots", WSF_CTL_MAX_WORKERS);
     snprintf(res->server_version, sizeof res->server_version, "1.2.3-test");
+    res->upgrades = UINT64_MAX - 1;
     res->has_status = true;
     fill_status(&res->status);
     res->nworkers = WSF_CTL_MAX_WORKERS;

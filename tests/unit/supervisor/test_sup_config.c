@@ -227,6 +227,36 @@ START_TEST(drills_are_off_unless_the_section_enables_them)
 }
 END_TEST
 
+START_TEST(deflate_keys_become_worker_flags)
+{
+    char err[SUP_CONFIG_ERR_MAX];
+    sup_config cfg;
+    sup_worker_args wa;
+    ck_assert_int_eq(parse_ini(&cfg, "[worker]\ndeflate = off\ndeflate_context_takeover = no\n",
+                               NULL, NULL, err),
+                     SUP_CONFIG_RUN);
+    ck_assert_uint_eq(sup_config_worker_args(&wa, &cfg), 0); /* off: the worker's default */
+
+    ck_assert_int_eq(parse_ini(&cfg,
+                               "[worker]\ndeflate = on\ndeflate_context_takeover = yes\n"
+                               "deflate_min_size = 256\n",
+                               NULL, NULL, err),
+                     SUP_CONFIG_RUN);
+    ck_assert_uint_eq(sup_config_worker_args(&wa, &cfg), 6);
+    const char *want[] = {"--deflate",          "on", "--deflate-context-takeover", "on",
+                          "--deflate-min-size", "256"};
+    for (size_t i = 0; i < 6; i++)
+        ck_assert_str_eq(wa.argv[i], want[i]);
+    ck_assert_ptr_null(wa.argv[6]);
+
+    ck_assert_int_eq(parse_ini(&cfg, "[worker]\ndeflate = sometimes\n", NULL, NULL, err),
+                     SUP_CONFIG_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "deflate"));
+    ck_assert_int_eq(parse_ini(&cfg, "[worker]\ndeflate_min_size = 0\n", NULL, NULL, err),
+                     SUP_CONFIG_ERROR);
+}
+END_TEST
+
 START_TEST(flags_override_the_file)
 {
     char err[SUP_CONFIG_ERR_MAX];
@@ -662,6 +692,7 @@ Suite *sup_config_suite(void)
     tcase_add_test(tc, defaults_from_euid_and_cpus);
     tcase_add_test(tc, every_key_of_the_file);
     tcase_add_test(tc, drills_are_off_unless_the_section_enables_them);
+    tcase_add_test(tc, deflate_keys_become_worker_flags);
     tcase_add_test(tc, flags_override_the_file);
     tcase_add_test(tc, file_listen_replaces_the_default);
     tcase_add_test(tc, count_default_follows_min_and_max);

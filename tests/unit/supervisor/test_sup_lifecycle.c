@@ -111,7 +111,7 @@ static const cell cells[] = {
         TO(FAILED, 0), TO(FAILED, 0), TO(FAILED, 0), TO(FAILED, 0), TO(STARTING, A_SPAWN),
         TO(FAILED, 0)),
     ROW(ADOPTED, TO(ADOPTED, 0), TO(DRAINING, A_DRAIN), TO(ADOPTED, 0), TO(ADOPTED, 0),
-        TO(ADOPTED, 0), TO(ADOPTED, 0), TO(BACKOFF, A_EXIT_RETRY), TO(ADOPTED, A_HANG),
+        TO(RUNNING, A_READY), TO(RUNNING, A_READY), TO(BACKOFF, A_EXIT_RETRY), TO(ADOPTED, A_HANG),
         TO(DRAINING, A_DRAIN), TO(ADOPTED, A_KILL), TO(ADOPTED, 0)),
 };
 
@@ -330,6 +330,39 @@ START_TEST(a_starting_worker_without_hello_hangs_too)
 }
 END_TEST
 
+START_TEST(an_adopted_worker_reports_then_runs)
+{
+    fake f;
+    fake_init(&f);
+    f.lc.restart.streak = 3;
+    sup_lifecycle_adopt(&f.lc, T0);
+    ck_assert_int_eq(f.lc.state, SUP_SLOT_ADOPTED);
+    ck_assert_uint_eq(f.lc.restart.streak, 0);
+    ck_assert(sup_lifecycle_has_process(f.lc.state));
+    f.now = T0 + 10;
+    step(&f, SUP_LC_EV_REPORT);
+    ck_assert_int_eq(f.lc.state, SUP_SLOT_RUNNING);
+    ck_assert_uint_eq(f.out.acts, A_READY);
+    ck_assert_uint_eq(f.lc.heard_ms, T0 + 10);
+}
+END_TEST
+
+START_TEST(a_silent_adoptee_hangs_from_its_adoption)
+{
+    fake f;
+    fake_init(&f);
+    sup_lifecycle_adopt(&f.lc, T0 + 500);
+    f.now = T0 + 500 + HANG - 1;
+    ck_assert_int_eq(sup_lifecycle_due(&f.lc, f.now, &f.in), SUP_LC_EV_TICK);
+    f.now = T0 + 500 + HANG;
+    ck_assert_int_eq(sup_lifecycle_due(&f.lc, f.now, &f.in), SUP_LC_EV_HANG);
+    /* Its exit, seen through a pidfd with no status, is a crash like any other. */
+    f.in.exit_code = -1;
+    step(&f, SUP_LC_EV_EXIT);
+    ck_assert_int_eq(f.lc.state, SUP_SLOT_BACKOFF);
+}
+END_TEST
+
 START_TEST(drain_deadline_and_restart)
 {
     fake f;
@@ -505,6 +538,8 @@ Suite *sup_lifecycle_suite(void)
     tcase_add_test(tc, hang_term_then_kill);
     tcase_add_test(tc, a_report_postpones_the_hang);
     tcase_add_test(tc, a_starting_worker_without_hello_hangs_too);
+    tcase_add_test(tc, an_adopted_worker_reports_then_runs);
+    tcase_add_test(tc, a_silent_adoptee_hangs_from_its_adoption);
     tcase_add_test(tc, drain_deadline_and_restart);
     tcase_add_test(tc, scale_down_then_up_while_draining);
     tcase_add_test(tc, a_long_run_is_stable_again);

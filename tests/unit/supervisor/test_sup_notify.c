@@ -1,7 +1,8 @@
 /* Unit tests for supervisor/sup_notify.c: the pure step over a fake clock, then the real wsfleetd
  * (WSFLEETD_PATH) on 127.0.0.1:0 with NOTIFY_SOCKET pointing at a datagram socket the test
- * holds: READY, STATUS, WATCHDOG, RELOADING on SIGHUP, STOPPING on SIGTERM and exit 0; and the
- * packaged example configuration (WSF_EXAMPLE_CONFIG) running a fleet. */
+ * holds: READY, STATUS, WATCHDOG, RELOADING on SIGHUP, STOPPING on SIGTERM and exit 0; RELOADING
+ * and READY around a live upgrade, the pid and the watchdog unchanged; and the packaged example
+ * configuration (WSF_EXAMPLE_CONFIG) running a fleet. */
 #include <check.h>
 #include <errno.h>
 #include <ftw.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "sup_notify.h"
+#include "wsf_ipc.h"
 
 Suite *sup_notify_suite(void);
 
@@ -307,6 +309,49 @@ START_TEST(test_wsfleetd_notifies)
 }
 END_TEST
 
+/* wsctl upgrade: the supervisor re-executes itself under the same pid, so systemd (MAINPID
+ * unchanged) sees a reload: RELOADING=1 from the old image, READY=1 from the new one, and the
+ * watchdog pings go on. */
+START_TEST(test_wsfleetd_notifies_across_an_upgrade)
+{
+    fleet f;
+    char msg[1024], endpoint[160];
+    fleet_start(&f, NULL);
+    fleet_expect(&f, "READY=1", msg, sizeof msg);
+
+    void *zctx = wsf_ipc_context_new();
+    ck_assert_ptr_nonnull(zctx);
+    wsf_ctl_request req = {.command = WSF_CTL_UPGRADE, .slot = -1};
+    wsf_ctl_response *res = calloc(1, sizeof *res);
+    ck_assert_ptr_nonnull(res);
+    snprintf(endpoint, sizeof endpoint, "ipc://%s/ctl", f.run_dir);
+    ck_assert_int_eq(wsf_ipc_ctl_call(zctx, endpoint, &req, res, WAIT_MS), 0);
+    ck_assert_msg(res->ok, "upgrade refused: %s", res->error);
+    ck_assert_uint_eq(res->upgrades, 0);
+
+    fleet_expect(&f, "RELOADING=1", msg, sizeof msg);
+    fleet_expect(&f, "READY=1", msg, sizeof msg);
+    ck_assert_msg(strstr(msg, "STATUS=2/2 workers running") != NULL, "READY: %s", msg);
+    fleet_expect(&f, "WATCHDOG=1", msg, sizeof msg);
+
+    /* The same process answers, as its first upgrade. */
+    req.command = WSF_CTL_STATUS;
+    memset(res, 0, sizeof *res);
+    ck_assert_int_eq(wsf_ipc_ctl_call(zctx, endpoint, &req, res, WAIT_MS), 0);
+    ck_assert_uint_eq(res->upgrades, 1);
+    ck_assert_uint_eq(res->status.pid, (unsigned)f.pid);
+    free(res);
+    wsf_ipc_context_free(zctx);
+
+    ck_assert_int_eq(kill(f.pid, SIGTERM), 0);
+    fleet_expect(&f, "STOPPING=1", msg, sizeof msg);
+    int status = fleet_wait(&f);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "wsfleetd ended with status %d",
+                  status);
+    fleet_cleanup(&f);
+}
+END_TEST
+
 /* The example configuration the package installs (packaging/wsfleet.ini) is accepted and runs a
  * fleet: listen and run dir overridden to stay on loopback port 0 in a temp dir. */
 START_TEST(test_example_config_runs)
@@ -340,6 +385,7 @@ Suite *sup_notify_suite(void)
     TCase *real = tcase_create("wsfleetd");
     tcase_set_timeout(real, 120);
     tcase_add_test(real, test_wsfleetd_notifies);
+    tcase_add_test(real, test_wsfleetd_notifies_across_an_upgrade);
     tcase_add_test(real, test_example_config_runs);
     suite_add_tcase(s, real);
     return s;

@@ -229,6 +229,30 @@ START_TEST(the_lock_survives_a_fork_and_dies_with_its_holder)
 }
 END_TEST
 
+/* After an in-place exec the held lock's descriptor is taken over (close-on-exec again); any
+ * other descriptor is refused, and the lock stays held against others throughout. */
+START_TEST(a_held_lock_is_taken_over_and_only_that_one)
+{
+    fx x;
+    fx_init(&x, "run");
+    sup_rundir a, b, c;
+    unsigned me = (unsigned)geteuid();
+    ck_assert_int_eq(sup_rundir_open(&a, x.path, me, x.err, sizeof x.err), 0);
+    ck_assert_int_eq(fcntl(a.lock_fd, F_SETFD, 0), 0); /* as the exec left it */
+    int other = open(x.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ck_assert_int_ge(other, 0);
+    ck_assert_int_eq(sup_rundir_open_held(&b, x.path, me, other, x.err, sizeof x.err), -EBADF);
+    ck_assert_msg(strstr(x.err, "is not its lock") != NULL, "%s", x.err);
+    close(other);
+    ck_assert_int_eq(sup_rundir_open_held(&b, x.path, me, a.lock_fd, x.err, sizeof x.err), 0);
+    ck_assert_int_eq(b.lock_fd, a.lock_fd);
+    ck_assert_int_eq(fcntl(b.lock_fd, F_GETFD), FD_CLOEXEC);
+    ck_assert_int_eq(sup_rundir_open(&c, x.path, me, x.err, sizeof x.err), -EBUSY);
+    sup_rundir_close(&b);
+    fx_fini(&x);
+}
+END_TEST
+
 Suite *sup_rundir_suite(void)
 {
     Suite *s = suite_create("sup_rundir");
@@ -239,6 +263,7 @@ Suite *sup_rundir_suite(void)
     tcase_add_test(tc, refusals_name_the_path_and_change_nothing);
     tcase_add_test(tc, a_second_open_is_refused_with_the_holder_pid_until_the_first_closes);
     tcase_add_test(tc, the_lock_survives_a_fork_and_dies_with_its_holder);
+    tcase_add_test(tc, a_held_lock_is_taken_over_and_only_that_one);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,5 +1,6 @@
 /* Unit tests for supervisor/sup_steer.c: weights, the bucket map's properties, and the BPF
- * program run by the real kernel on loopback SO_REUSEPORT groups (IPv4 and IPv6). */
+ * program run by the real kernel on loopback SO_REUSEPORT groups (IPv4 and IPv6): one connection
+ * from a chosen source port per bucket, each landing where the map says. */
 #include <check.h>
 #include <errno.h>
 #include <arpa/inet.h>
@@ -11,11 +12,11 @@
 #include <unistd.h>
 
 #include "sup_steer.h"
+#include "test_slow.h"
 
 Suite *sup_steer_suite(void);
 
 #define NSOCK 4
-#define NCONN 200
 
 static uint32_t lcg(uint32_t *s)
 {
@@ -327,63 +328,157 @@ static void attach_map(const group *g, int via, const uint32_t *map)
     ck_assert_msg(rc == 0, "attach: %s", strerror(-rc));
 }
 
-/* The bucket of the peer of an accepted connection, computed in C. */
-static uint32_t peer_bucket(int fd)
+/* The source address a client uses for bucket b: IPv4 ones from 127.0.0.1..7, so the address
+ * varies as well as the port. */
+static const char *source_ip(int family, uint32_t b, char *buf, size_t cap)
 {
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    ck_assert_int_eq(getpeername(fd, (struct sockaddr *)&ss, &len), 0);
-    if (ss.ss_family == AF_INET) {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-        return sup_steer_bucket(ntohl(a->sin_addr.s_addr), ntohs(a->sin_port));
-    }
-    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-    return sup_steer_bucket(sup_steer_fold6(a->sin6_addr.s6_addr), ntohs(a->sin6_port));
+    if (family == AF_INET6)
+        return "::1";
+    snprintf(buf, cap, "127.0.0.%u", 1 + b % 7);
+    return buf;
 }
 
-/* Makes NCONN connections (IPv4 ones from 127.0.0.1..7, so the source address varies too), then
- * accepts them all and checks each landed on map[bucket of its source]. Fills count[NSOCK]. */
-static void connect_and_check(const group *g, const uint32_t *map, unsigned *count)
+/* The source address as the program hashes it (host order; IPv6 folded). */
+static uint32_t bucket_src(const struct sockaddr_storage *ss)
 {
-    int cs[NCONN];
-    for (int i = 0; i < NCONN; i++) {
-        struct sockaddr_storage ss;
-        cs[i] = socket(g->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        ck_assert_int_ge(cs[i], 0);
-        if (g->family == AF_INET) {
-            char src[32];
-            snprintf(src, sizeof src, "127.0.0.%d", 1 + i % 7);
-            socklen_t len = addr_of(&ss, AF_INET, src, 0);
-            ck_assert_int_eq(bind(cs[i], (struct sockaddr *)&ss, len), 0);
-        }
-        socklen_t len =
-            addr_of(&ss, g->family, g->family == AF_INET ? "127.0.0.1" : "::1", g->port);
-        ck_assert_msg(connect(cs[i], (struct sockaddr *)&ss, len) == 0, "connect %d: %s", i,
-                      strerror(errno));
+    if (ss->ss_family == AF_INET)
+        return ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
+    return sup_steer_fold6(((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr);
+}
+
+/* The bucket of a source address and port, as the program computes it. */
+static uint32_t bucket_of(const struct sockaddr_storage *ss)
+{
+    uint16_t port = ss->ss_family == AF_INET ? ((const struct sockaddr_in *)ss)->sin_port
+                                             : ((const struct sockaddr_in6 *)ss)->sin6_port;
+    return sup_steer_bucket(bucket_src(ss), ntohs(port));
+}
+
+/* Source ports are chosen, not left to the kernel, so that every bucket gets a connection. They
+ * come from below the ephemeral range (which other sockets take from) and each is used once per
+ * test; a port someone else holds is skipped. */
+#define PORT_LO 10000u
+#define PORT_HI 32767u
+
+/* The next port at or after *cursor whose hash from src lands in bucket b. */
+static uint16_t port_for(uint32_t src_fold, uint32_t b, unsigned *cursor)
+{
+    for (unsigned n = 0; n <= PORT_HI - PORT_LO; n++) {
+        unsigned p = *cursor;
+        *cursor = p == PORT_HI ? PORT_LO : p + 1;
+        if (sup_steer_bucket(src_fold, (uint16_t)p) == b)
+            return (uint16_t)p;
     }
-    memset(count, 0, NSOCK * sizeof *count);
-    int accepted = 0, wrong = 0;
-    for (int spins = 0; accepted < NCONN && spins < 200; spins++) {
+    ck_abort_msg("no port hashes to bucket %u", b);
+    return 0;
+}
+
+/* A client socket bound to a source in bucket b (port 0: wherever the kernel puts it), or -1
+ * if that port was in use. */
+static int client_for(const group *g, uint32_t b, uint16_t port)
+{
+    char buf[32];
+    struct sockaddr_storage ss;
+    socklen_t len = addr_of(&ss, g->family, source_ip(g->family, b, buf, sizeof buf), port);
+    int fd = socket(g->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    if (bind(fd, (struct sockaddr *)&ss, len) == -1) {
+        int err = errno;
+        ck_assert_msg(err == EADDRINUSE && port != 0, "bind to port %u: %s", port, strerror(err));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Whether two addresses have the same family, address and port. */
+static bool same_source(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return false;
+    if (a->ss_family == AF_INET) {
+        const struct sockaddr_in *x = (const struct sockaddr_in *)a;
+        const struct sockaddr_in *y = (const struct sockaddr_in *)b;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
+    const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b;
+    return x->sin6_port == y->sin6_port &&
+           memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+}
+
+/* Connects fd to the group and accepts the connection: returns the index of the listener that
+ * got it (the one whose peer is fd's own address). */
+static int connect_one(const group *g, int fd)
+{
+    struct sockaddr_storage to, local, peer;
+    socklen_t len = addr_of(&to, g->family, g->family == AF_INET ? "127.0.0.1" : "::1", g->port);
+    ck_assert_msg(connect(fd, (struct sockaddr *)&to, len) == 0, "connect: %s", strerror(errno));
+    len = sizeof local;
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&local, &len), 0);
+    /* The handshake is done when connect returns; give the accept queue a generous while. */
+    for (int waited = 0; waited < (int)test_ms(10000); waited += 10) {
         struct pollfd pf[NSOCK];
         for (int j = 0; j < NSOCK; j++)
             pf[j] = (struct pollfd){.fd = g->fd[j], .events = POLLIN};
         poll(pf, NSOCK, 10);
         for (int j = 0; j < NSOCK; j++) {
-            int c;
-            while ((c = accept4(g->fd[j], NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-                uint32_t want = map[peer_bucket(c)];
-                if (want != (uint32_t)j && wrong++ < 5)
-                    fprintf(stderr, "connection on socket %d, map says %u\n", j, want);
-                count[j]++;
-                accepted++;
-                close(c);
-            }
+            socklen_t plen = sizeof peer;
+            int c = accept4(g->fd[j], (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
+            if (c < 0)
+                continue;
+            close(c);
+            /* Only this test's clients connect to the group's port, one at a time. */
+            ck_assert_msg(same_source(&peer, &local), "accepted someone else's connection");
+            return j;
         }
     }
-    for (int i = 0; i < NCONN; i++)
-        close(cs[i]);
-    ck_assert_int_eq(accepted, NCONN);
-    ck_assert_int_eq(wrong, 0);
+    ck_abort_msg("connection never accepted");
+    return -1;
+}
+
+/* Connects once from a source in every bucket (and NEPHEMERAL more times from ports the kernel
+ * picks), checks each connection landed on map[its bucket], and checks that the connections per
+ * listener are exactly the map's bucket counts. Fills count[NSOCK] with the per-bucket ones. */
+#define NEPHEMERAL 16
+static void connect_and_check(const group *g, const uint32_t *map, unsigned *count,
+                              unsigned *cursor)
+{
+    unsigned want[NSOCK];
+    sup_steer_count(want, NSOCK, map);
+    memset(count, 0, NSOCK * sizeof *count);
+    for (uint32_t b = 0; b < SUP_STEER_BUCKETS; b++) {
+        char buf[32];
+        struct sockaddr_storage src;
+        addr_of(&src, g->family, source_ip(g->family, b, buf, sizeof buf), 0);
+        uint32_t fold = bucket_src(&src);
+        int fd = -1;
+        for (int tries = 0; fd < 0; tries++) {
+            ck_assert_msg(tries < 64, "every port for bucket %u is taken", b);
+            fd = client_for(g, b, port_for(fold, b, &cursor[b]));
+        }
+        int j = connect_one(g, fd);
+        close(fd);
+        ck_assert_msg((uint32_t)j == map[b], "bucket %u landed on socket %d, map says %u", b, j,
+                      map[b]);
+        count[j]++;
+    }
+    for (int j = 0; j < NSOCK; j++)
+        ck_assert_msg(count[j] == want[j], "socket %d: %u connections, %u buckets in the map", j,
+                      count[j], want[j]);
+    for (int i = 0; i < NEPHEMERAL; i++) {
+        int fd = client_for(g, (uint32_t)i, 0);
+        struct sockaddr_storage local;
+        socklen_t len = sizeof local;
+        ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&local, &len), 0);
+        uint32_t b = bucket_of(&local);
+        int j = connect_one(g, fd);
+        close(fd);
+        ck_assert_msg((uint32_t)j == map[b],
+                      "kernel-picked port (bucket %u) landed on socket %d, "
+                      "map says %u",
+                      b, j, map[b]);
+    }
 }
 
 static void kernel_steering(int family)
@@ -396,29 +491,32 @@ static void kernel_steering(int family)
         fprintf(stderr, "note: ::1 unavailable (%s), IPv6 steering test skipped\n", strerror(-rc));
         return;
     }
+    unsigned cursor[SUP_STEER_BUCKETS];
+    for (uint32_t b = 0; b < SUP_STEER_BUCKETS; b++)
+        cursor[b] = PORT_LO + (unsigned)getpid() % (PORT_HI - PORT_LO);
     uint32_t w[NSOCK] = {1, 1, 0, 1}, map[SUP_STEER_BUCKETS];
     unsigned count[NSOCK];
     ck_assert_int_eq(sup_steer_map(map, w, NSOCK), 3);
     attach_map(&g, 0, map);
-    connect_and_check(&g, map, count);
+    connect_and_check(&g, map, count, cursor);
     ck_assert_uint_eq(count[2], 0);
-    ck_assert_uint_gt(count[0], 0);
-    ck_assert_uint_gt(count[1], 0);
-    ck_assert_uint_gt(count[3], 0);
+    ck_assert_uint_ge(count[0], SUP_STEER_BUCKETS / 3);
+    ck_assert_uint_ge(count[1], SUP_STEER_BUCKETS / 3);
+    ck_assert_uint_ge(count[3], SUP_STEER_BUCKETS / 3);
 
     /* All to one slot, attached through another socket of the group: applies group-wide. */
     uint32_t one[NSOCK] = {0, 0, 0, 9};
     ck_assert_int_eq(sup_steer_map(map, one, NSOCK), 1);
     attach_map(&g, 1, map);
-    connect_and_check(&g, map, count);
-    ck_assert_uint_eq(count[3], NCONN);
+    connect_and_check(&g, map, count, cursor);
+    ck_assert_uint_eq(count[3], SUP_STEER_BUCKETS);
 
     /* Weights from load: slot 1 idle gets the most. */
     sup_steer_slot s[NSOCK] = {{true, 300}, {true, 0}, {true, 300}, {false, 0}};
     sup_steer_weights(w, s, NSOCK);
     ck_assert_int_eq(sup_steer_map(map, w, NSOCK), 3);
     attach_map(&g, 2, map);
-    connect_and_check(&g, map, count);
+    connect_and_check(&g, map, count, cursor);
     ck_assert_uint_eq(count[3], 0);
     ck_assert_uint_gt(count[1], count[0]);
 

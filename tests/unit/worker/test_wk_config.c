@@ -136,6 +136,11 @@ static const char *const bad_args[][2] = {
     {"--nats-url-file", ""},
     {"--channels-config", ""},
     {"--nats-stream", ""},
+    {"--deflate", "maybe"},
+    {"--deflate", ""},
+    {"--deflate-context-takeover", "2"},
+    {"--deflate-min-size", "-1"},
+    {"--deflate-min-size", "4294967296"},
     {"--nats-stream", "a.b"},
     {"--nats-stream", "wsf>"},
     {"--auth-hmac-secret-file", ""},
@@ -153,6 +158,29 @@ START_TEST(bad_values_refused)
     wk_config cfg;
     int rc = parse_quiet(&cfg, argv, ARGC(argv));
     ck_assert_msg(rc == -1, "%s %s: got %d", bad_args[_i][0], bad_args[_i][1], rc);
+}
+END_TEST
+
+START_TEST(deflate_flags)
+{
+    char *off[] = {"wsworker", NULL};
+    wk_config cfg;
+    ck_assert_int_eq(parse(&cfg, off, ARGC(off)), 0);
+    ck_assert(!cfg.deflate);
+    ck_assert(!cfg.deflate_context_takeover);
+    ck_assert_uint_eq(cfg.deflate_min_size, 64);
+
+    char *on[] = {"wsworker", "--deflate",          "on", "--deflate-context-takeover",
+                  "on",       "--deflate-min-size", "0",  NULL};
+    ck_assert_int_eq(parse(&cfg, on, ARGC(on)), 0);
+    ck_assert(cfg.deflate);
+    ck_assert(cfg.deflate_context_takeover);
+    ck_assert_uint_eq(cfg.deflate_min_size, 0);
+
+    char *words[] = {"wsworker", "--deflate", "yes", "--deflate-context-takeover", "off", NULL};
+    ck_assert_int_eq(parse(&cfg, words, ARGC(words)), 0);
+    ck_assert(cfg.deflate);
+    ck_assert(!cfg.deflate_context_takeover);
 }
 END_TEST
 
@@ -307,6 +335,7 @@ Suite *wk_config_suite(void)
     tcase_add_test(tc, every_flag);
     tcase_add_test(tc, drills_max_memory);
     tcase_add_loop_test(tc, bad_values_refused, 0, (int)(sizeof bad_args / sizeof bad_args[0]));
+    tcase_add_test(tc, deflate_flags);
     tcase_add_test(tc, channels_flags);
     tcase_add_test(tc, auth_flags);
     tcase_add_test(tc, stray_argument_refused);

@@ -1,0 +1,77 @@
+// wsload --mode channels for integration tests: runs it, parses its JSON summary, and checks
+// what every run against a healthy server shows.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+
+const RUN_LIMIT_MS = 90000;
+
+function wsloadPath() {
+    const value = process.env.WSLOAD;
+    if (!value) {
+        throw new Error('set WSLOAD to the wsload executable (ctest does this)');
+    }
+    return value;
+}
+
+const liveLoads = new Set();
+process.on('exit', () => {
+    for (const child of liveLoads) {
+        child.kill('SIGKILL');
+    }
+});
+
+// Starts wsload in channels mode with `args` after the target. Returns { done }, done resolving
+// with { code, signal, stdout, stderr, json }.
+export function startChannels(port, args) {
+    const child = spawn(wsloadPath(), ['--port', String(port), '--mode', 'channels', '--json',
+        ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    liveLoads.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c) => { stdout += c; });
+    child.stderr.setEncoding('utf8').on('data', (c) => { stderr += c; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS);
+    const done = new Promise((resolve) => {
+        child.on('error', (err) => resolve({ code: null, signal: `spawn error ${err.code}` }));
+        child.on('close', (code, signal) => resolve({ code, signal }));
+    }).then((exit) => {
+        clearTimeout(timer);
+        liveLoads.delete(child);
+        let json;
+        try {
+            const lines = stdout.trim().split('\n');
+            json = JSON.parse(lines[lines.length - 1]);
+        } catch {
+            json = undefined;
+        }
+        return { ...exit, stdout, stderr, json };
+    });
+    return { done };
+}
+
+export function describeRun(r) {
+    return `exit ${r.code} ${r.signal ?? ''}\nstdout: ${r.stdout}\nstderr: ${r.stderr.slice(-4000)}`;
+}
+
+// What every run against a healthy fleet shows, whatever was killed in between.
+export function assertExactlyOnce(r, subscribers) {
+    const j = r.json;
+    assert.ok(j, describeRun(r));
+    assert.equal(j.mode, 'channels');
+    assert.equal(j.errors, 0, describeRun(r));
+    assert.equal(r.code, 0, describeRun(r));
+    assert.ok(j.publications_acked > 0, describeRun(r));
+    assert.equal(j.lost_publications, 0, describeRun(r));
+    assert.equal(j.duplicated, 0, describeRun(r));
+    assert.equal(j.out_of_order, 0, describeRun(r));
+    assert.equal(j.not_recovered, 0, describeRun(r));
+    assert.equal(j.data_errors, 0, describeRun(r));
+    assert.equal(j.protocol_errors, 0, describeRun(r));
+    assert.equal(j.not_subscribed, 0, describeRun(r));
+    assert.equal(j.behind, 0, describeRun(r));
+    assert.equal(j.gave_up, 0, describeRun(r));
+    assert.ok(j.subscribes >= subscribers, describeRun(r));
+    // Each acknowledged publication went to every subscriber of its channel that was there.
+    assert.ok(j.deliveries > 0 && j.deliveries >= j.publications_acked, describeRun(r));
+}
+
