@@ -302,6 +302,8 @@ const char *ws_http_reason(int status)
         return "Switching Protocols";
     case 400:
         return "Bad Request";
+    case 401:
+        return "Unauthorized";
     case 403:
         return "Forbidden";
     case 404:

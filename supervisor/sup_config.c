@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sup_auth.h"
 #include "wsf_nats.h"
 #include "wsf_origin.h"
 #include "wsf_parse.h"
@@ -89,6 +90,11 @@ enum sup_key_id {
     K_NATS_URL,
     K_NATS_STREAM,
     K_NATS_STORE,
+    K_AUTH_SECRET,
+    K_AUTH_PUBLIC_KEY,
+    K_AUTH_REQUIRED,
+    K_AUTH_AUDIENCE,
+    K_AUTH_ISSUER,
     K_NKEYS
 };
 
@@ -181,6 +187,11 @@ static const sup_key sup_keys[K_NKEYS] = {
     [K_NATS_URL] = {"nats", "url", SUP_T_URLS, SUP_CFG(nats_url), 0, 0},
     [K_NATS_STREAM] = {"nats", "stream", SUP_T_STREAM, SUP_CFG(nats_stream), 0, 0},
     [K_NATS_STORE] = {"nats", "store_dir", SUP_T_PATH, SUP_CFG(nats_store_dir), 0, 0},
+    [K_AUTH_SECRET] = {"auth", "hmac_secret_file", SUP_T_PATH0, SUP_CFG(auth_secret_file), 0, 0},
+    [K_AUTH_PUBLIC_KEY] = {"auth", "public_key", SUP_T_PATH0, SUP_CFG(auth_public_key), 0, 0},
+    [K_AUTH_REQUIRED] = {"auth", "required", SUP_T_BOOL, SUP_CFG(auth_required), 0, 1},
+    [K_AUTH_AUDIENCE] = {"auth", "audience", SUP_T_PATH0, SUP_CFG(auth_audience), 0, 0},
+    [K_AUTH_ISSUER] = {"auth", "issuer", SUP_T_PATH0, SUP_CFG(auth_issuer), 0, 0},
 };
 
 /* Where a key's value came from, for messages about two keys at once. */
@@ -208,7 +219,7 @@ static const char sup_usage[] =
     "usage: wsfleetd [options]\n"
     "  -c, --config FILE      INI file: [fleet] [workers] [restart] [worker] [breaker]\n"
     "                         [autoscale] [rebalance] [drills] [nats] [channels]\n"
-    "                         [namespace NAME] (none)\n"
+    "                         [namespace NAME] [auth] (none)\n"
     "  --listen HOST:PORT     listen address, repeatable; [V6HOST]:PORT for IPv6\n"
     "                         (default 127.0.0.1:8080)\n"
     "  --workers N            number of workers (number of CPUs, at least 2)\n"
@@ -621,6 +632,9 @@ static int sup_resolve(sup_parse *ps)
         sup_order(ps, K_BR_OPEN, c->breaker.base_open_ms, K_BR_MAX_OPEN, c->breaker.max_open_ms,
                   " ms");
     }
+    char awhy[2 * SUP_CONFIG_PATH_MAX];
+    if (!ps->failed && sup_auth_check(c, awhy, sizeof awhy) != 0)
+        sup_fail(ps, "%s", awhy);
     /* The scaler works within the fleet's bounds and with busyness as a fraction. */
     c->scaler.target_busy = c->target_busy_pct / 100.0;
     c->scaler.min_workers = c->workers_min;
@@ -822,6 +836,7 @@ size_t sup_config_worker_args(sup_worker_args *out, const sup_config *cfg)
     /* Without it the worker refuses every fault, whoever sends it. */
     if (cfg->drills_enabled)
         sup_add_arg(out, "--drills-max-memory", cfg->drills_max_memory, false);
+    sup_auth_worker_args(out->argv, &out->argc, cfg);
     out->argv[out->argc] = NULL;
     return out->argc;
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sup_auth.h"
 #include "sup_breaker.h"
 #include "sup_chcfg.h"
 #include "sup_restart.h"
@@ -87,8 +88,14 @@ typedef struct sup_config {
     /* [channels] and [namespace NAME], checked by wsf_chconf: the effective settings as the
      * workers read them (every key of every section), and the stream's limits over them */
     char channels_ini[SUP_CHANNELS_INI_MAX];
-    uint32_t channels_max_history; /* largest history_size */
-    uint32_t channels_max_ttl_s;   /* largest history_ttl */
+    /* [auth] (sup_auth): key file paths, required, audience, issuer; empty: not set */
+    char auth_secret_file[SUP_CONFIG_PATH_MAX]; /* hmac_secret_file */
+    char auth_public_key[SUP_CONFIG_PATH_MAX];  /* public_key */
+    uint32_t auth_required;                     /* required = yes|no (no) */
+    char auth_audience[SUP_CONFIG_PATH_MAX];    /* audience */
+    char auth_issuer[SUP_CONFIG_PATH_MAX];      /* issuer */
+    uint32_t channels_max_history;              /* largest history_size */
+    uint32_t channels_max_ttl_s;                /* largest history_ttl */
 } sup_config;
 
 /* Fills in the defaults. euid picks the run directory (0: /run/wsfleet, else ./run); ncpu is the
@@ -118,15 +125,16 @@ const char *sup_config_usage(void);
 /* wsworker flags for the [worker] keys that are set; argv points into vals (do not copy the
  * struct while using argv), NULL-terminated. */
 typedef struct sup_worker_args {
-    char *argv[2 * SUP_WORKER_FLAGS_MAX + 1];
+    char *argv[2 * SUP_WORKER_FLAGS_MAX + SUP_AUTH_ARGS + 1]; /* + [auth]'s, into the cfg */
     char vals[SUP_WORKER_FLAGS_MAX][24];
     char origins[SUP_CONFIG_PATH_MAX]; /* the string flags' values */
     char server_header[SUP_CONFIG_PATH_MAX];
     size_t argc;
 } sup_worker_args;
 
-/* Fills out with the flags of cfg->worker, and --drills-max-memory BYTES when [drills] is
- * enabled. Returns out->argc. */
+/* Fills out with the flags of cfg->worker, --drills-max-memory BYTES when [drills] is enabled
+ * and the --auth-* flags of [auth] (those point into cfg: keep it while argv is used). Returns
+ * out->argc. */
 size_t sup_config_worker_args(sup_worker_args *out, const sup_config *cfg);
 
 #endif

@@ -377,7 +377,7 @@ static void wk_chconnect_fetched(wk_chsub *sub, int err, const struct wsf_nats_h
         }
         wsf_buf *out = wk_chsess_out(s, bytes);
         if (out != NULL)
-            wsf_ch_enc_connect(out, cn->id, s->client, "", st, cn->nsubs);
+            wsf_ch_enc_connect(out, cn->id, s->client, s->claims.sub, st, cn->nsubs);
         wsf_ch_session_done(&s->ps, cn->id);
         free(st);
         for (i = 0; i < cn->nsubs; i++) {

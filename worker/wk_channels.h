@@ -5,8 +5,12 @@
  *  - The handshake selects wsfleet.v1 when the client offers it; a client that offers none, or
  *    only others, is served without a Sec-WebSocket-Protocol (RFC 6455 lets such a client fail
  *    the connection itself; one that goes on speaks wsfleet.v1 or is closed 1008 for abuse).
- *  - Clients are anonymous (user ""): namespaces with subscribe other than `any` answer 103, rpc
- *    answers 104 (no application backend yet), refresh 108 (no tokens yet).
+ *  - Tokens (wk_auth): connect's "token" makes `sub` the user (bad: 101 and close 4401; expired:
+ *    109 and close 4002; none with --auth-required yes: 4401). subscribe = user needs a user,
+ *    subscribe = token the channel in the token's `channels` (else 103), backend answers 103;
+ *    history follows the same rule. refresh with a valid token for the same sub moves the
+ *    expiry (close 4002 at it). Without [auth] keys a token is ignored (anonymous). rpc
+ *    answers 104 (no application backend yet).
  *  - One NATS connection per worker (wsf_nats on the worker's loop). Channels are on when a NATS
  *    URL is given; without one wk_channels_new is not called and /channels answers 404.
  *  - Channel table: channel -> its subscribers on this worker, and exactly one live NATS

@@ -11,6 +11,7 @@
 #include "wsf_chconf.h"
 #include "wsf_chproto.h"
 #include "wsf_chsync.h"
+#include "wsf_jwt.h"
 #include "wsf_nats_js.h"
 
 struct event;
@@ -110,6 +111,8 @@ struct wk_chsess {
     const char *close_reason;
     wk_chconnect *connect;
     char client[32];
+    wsf_jwt_claims claims; /* the connect's or last refresh's token; sub "" when anonymous */
+    bool authed;           /* a token was accepted */
 };
 
 struct wk_chhub {

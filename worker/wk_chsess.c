@@ -88,6 +88,7 @@ void wk_chsess_free(wk_chsess *s)
     }
     while (s->subs != NULL)
         wk_chsub_free(s->subs);
+    wsf_jwt_claims_fini(&s->claims);
     wsf_ch_session_fini(&s->ps);
     wsf_buf_fini(&s->pend);
     wk_chpub_unref(s->shared);
@@ -184,22 +185,92 @@ static wk_chsub *wk_chsess_find(wk_chsess *s, const char *name)
     return NULL;
 }
 
-/* Namespace settings and the subscribe rule for an anonymous client. */
+/* Namespace settings and the subscribe rule: user needs a token with a sub, token a token whose
+ * channels claim names the channel; backend has no application backend to ask yet. */
 static int wk_chsess_may_subscribe(wk_chsess *s, const char *channel, wsf_ch_settings *set)
 {
     if (wsf_chconf_lookup(set, &s->hub->conf, channel, strlen(channel)) != 0)
         return WSF_CH_ERR_BAD_CHANNEL;
-    if (set->subscribe != WSF_CH_SUBSCRIBE_ANY)
-        return WSF_CH_ERR_PERMISSION_DENIED; /* no user or token yet: anonymous clients only */
-    return 0;
+    switch (set->subscribe) {
+    case WSF_CH_SUBSCRIBE_ANY:
+        return 0;
+    case WSF_CH_SUBSCRIBE_USER:
+        return s->authed && s->claims.sub[0] != '\0' ? 0 : WSF_CH_ERR_PERMISSION_DENIED;
+    case WSF_CH_SUBSCRIBE_TOKEN:
+        return s->authed && wsf_jwt_claims_has_channel(&s->claims, channel)
+                   ? 0
+                   : WSF_CH_ERR_PERMISSION_DENIED;
+    default:
+        return WSF_CH_ERR_PERMISSION_DENIED;
+    }
+}
+
+/* The connect's token: accepted, or the connect fails and the connection closes (4401 bad or
+ * missing when required, 4002 expired). Returns true when the connect goes on. */
+static bool wk_chsess_authenticate(wk_chsess *s, const wsf_ch_cmd *cmd)
+{
+    const wk_auth *a = &s->conn->ctx->auth;
+    int rc = 0;
+    bool token = cmd->token != NULL && a->keys != NULL; /* auth off: tokens are ignored */
+    if (token)
+        rc = wk_auth_verify(a, &s->claims, cmd->token, strlen(cmd->token));
+    else if (a->required)
+        rc = WSF_JWT_BAD;
+    if (rc == WSF_JWT_EXPIRED) {
+        wk_chsess_fail(s, cmd->id, WSF_CH_ERR_TOKEN_EXPIRED, NULL);
+        wk_chsess_close(s, WK_CLOSE_TOKEN_EXPIRED, "token expired");
+        return false;
+    }
+    if (rc != 0) {
+        wk_chsess_fail(s, cmd->id, WSF_CH_ERR_UNAUTHORIZED, NULL);
+        wk_chsess_close(s, WK_CLOSE_UNAUTHORIZED, "unauthorized");
+        return false;
+    }
+    if (token) {
+        s->authed = true;
+        wk_auth_set_deadline(s->conn, s->claims.exp);
+    }
+    return true;
+}
+
+/* refresh: a valid token for the same user moves the connection's expiry; a bad one is answered
+ * with an error and changes nothing (the old token still runs out). */
+static void wk_chsess_refresh(wk_chsess *s, const wsf_ch_cmd *cmd)
+{
+    if (!s->authed) {
+        wk_chsess_fail(s, cmd->id, WSF_CH_ERR_UNAUTHORIZED, "connect had no token");
+        return;
+    }
+    wsf_jwt_claims c;
+    int rc = wk_auth_verify(&s->conn->ctx->auth, &c, cmd->token, strlen(cmd->token));
+    if (rc != 0) {
+        wk_chsess_fail(s, cmd->id,
+                       rc == WSF_JWT_EXPIRED ? WSF_CH_ERR_TOKEN_EXPIRED : WSF_CH_ERR_UNAUTHORIZED,
+                       NULL);
+        return;
+    }
+    if (strcmp(c.sub, s->claims.sub) != 0) {
+        wsf_jwt_claims_fini(&c);
+        wk_chsess_fail(s, cmd->id, WSF_CH_ERR_UNAUTHORIZED, "token for another user");
+        return;
+    }
+    wsf_jwt_claims_fini(&s->claims);
+    s->claims = c;
+    wk_auth_set_deadline(s->conn, c.exp);
+    wsf_buf *out = wk_chsess_out(s, 64);
+    if (out != NULL)
+        wsf_ch_enc_refresh(out, cmd->id, c.exp);
+    wsf_ch_session_done(&s->ps, cmd->id);
 }
 
 static void wk_chsess_connect(wk_chsess *s, const wsf_ch_cmd *cmd)
 {
+    if (!wk_chsess_authenticate(s, cmd))
+        return;
     if (cmd->nsubs == 0) {
         wsf_buf *out = wk_chsess_out(s, 128);
         if (out != NULL)
-            wsf_ch_enc_connect(out, cmd->id, s->client, "", NULL, 0);
+            wsf_ch_enc_connect(out, cmd->id, s->client, s->claims.sub, NULL, 0);
         wsf_ch_session_done(&s->ps, cmd->id);
         return;
     }
@@ -414,10 +485,9 @@ static void wk_chsess_history(wk_chsess *s, const wsf_ch_cmd *cmd)
 {
     wsf_ch_settings set;
     int err = 0;
-    if (wsf_chconf_lookup(&set, &s->hub->conf, cmd->channel, strlen(cmd->channel)) != 0)
-        err = WSF_CH_ERR_BAD_CHANNEL;
-    else if (set.subscribe != WSF_CH_SUBSCRIBE_ANY)
-        err = WSF_CH_ERR_PERMISSION_DENIED;
+    int rule = wk_chsess_may_subscribe(s, cmd->channel, &set);
+    if (rule != 0)
+        err = rule;
     else if (!wk_chhub_up(s->hub))
         err = WSF_CH_ERR_NOT_AVAILABLE;
     if (err != 0) {
@@ -479,7 +549,7 @@ static void wk_chsess_run(wk_chsess *s, const wsf_ch_cmd *cmd)
                        "no application backend answers rpc");
         return;
     case WSF_CH_OP_REFRESH:
-        wk_chsess_fail(s, cmd->id, WSF_CH_ERR_NOT_AVAILABLE, "tokens are not supported yet");
+        wk_chsess_refresh(s, cmd);
         return;
     default:
         wk_chsess_fail(s, cmd->id, WSF_CH_ERR_UNKNOWN_COMMAND, NULL);

@@ -37,6 +37,11 @@ static const char wk_usage[] =
     "                             out of argv)\n"
     "  --channels-config PATH     [channels] and [namespace NAME] settings (INI)\n"
     "  --nats-stream NAME         the channels' JetStream stream (WSF)\n"
+    "  --auth-hmac-secret-file PATH  JWT HS256 secret (a 0600 file)\n"
+    "  --auth-public-key PATH     JWT RS256/ES256 public key (PEM)\n"
+    "  --auth-required yes|no     refuse clients without a token (no)\n"
+    "  --auth-audience AUD        tokens must name AUD in aud\n"
+    "  --auth-issuer ISS          tokens must carry iss ISS\n"
     "  --deflate on|off           offer permessage-deflate (RFC 7692) to clients (off)\n"
     "  --deflate-context-takeover on|off\n"
     "                             keep compression contexts between messages (off: no\n"
@@ -131,6 +136,11 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         OPT_NATS_URL_FILE,
         OPT_CHANNELS_CONFIG,
         OPT_NATS_STREAM,
+        OPT_AUTH_SECRET_FILE,
+        OPT_AUTH_PUBLIC_KEY,
+        OPT_AUTH_REQUIRED,
+        OPT_AUTH_AUDIENCE,
+        OPT_AUTH_ISSUER,
         OPT_DEFLATE,
         OPT_DEFLATE_CT,
         OPT_DEFLATE_MIN,
@@ -161,6 +171,11 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         {"nats-url-file", required_argument, NULL, OPT_NATS_URL_FILE},
         {"channels-config", required_argument, NULL, OPT_CHANNELS_CONFIG},
         {"nats-stream", required_argument, NULL, OPT_NATS_STREAM},
+        {"auth-hmac-secret-file", required_argument, NULL, OPT_AUTH_SECRET_FILE},
+        {"auth-public-key", required_argument, NULL, OPT_AUTH_PUBLIC_KEY},
+        {"auth-required", required_argument, NULL, OPT_AUTH_REQUIRED},
+        {"auth-audience", required_argument, NULL, OPT_AUTH_AUDIENCE},
+        {"auth-issuer", required_argument, NULL, OPT_AUTH_ISSUER},
         {"deflate", required_argument, NULL, OPT_DEFLATE},
         {"deflate-context-takeover", required_argument, NULL, OPT_DEFLATE_CT},
         {"deflate-min-size", required_argument, NULL, OPT_DEFLATE_MIN},
@@ -244,6 +259,26 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         case OPT_NATS_STREAM:
             cfg->nats_stream = optarg;
             bad = !wk_config_stream_ok(optarg);
+            break;
+        case OPT_AUTH_SECRET_FILE:
+            cfg->auth_secret_file = optarg;
+            bad = *optarg == '\0';
+            break;
+        case OPT_AUTH_PUBLIC_KEY:
+            cfg->auth_public_key = optarg;
+            bad = *optarg == '\0';
+            break;
+        case OPT_AUTH_REQUIRED:
+            cfg->auth_required = strcmp(optarg, "yes") == 0;
+            bad = !cfg->auth_required && strcmp(optarg, "no") != 0;
+            break;
+        case OPT_AUTH_AUDIENCE:
+            cfg->auth_audience = optarg;
+            bad = *optarg == '\0';
+            break;
+        case OPT_AUTH_ISSUER:
+            cfg->auth_issuer = optarg;
+            bad = *optarg == '\0';
             break;
         case OPT_DEFLATE:
             bad = wk_config_switch(&cfg->deflate, optarg);

@@ -31,6 +31,11 @@ typedef struct wk_config {
     const char *nats_url_file;    /* --nats-url-file PATH: the same, from the file's first line */
     const char *channels_config;  /* --channels-config PATH: [channels] and [namespace NAME] */
     const char *nats_stream;      /* --nats-stream NAME (WSF): the channels' JetStream stream */
+    const char *auth_secret_file; /* --auth-hmac-secret-file PATH: HS256 secret (mode 0600) */
+    const char *auth_public_key;  /* --auth-public-key PATH: RS256/ES256 PEM public key */
+    bool auth_required;           /* --auth-required yes|no (no): refuse anonymous clients */
+    const char *auth_audience;    /* --auth-audience AUD: tokens must name it in aud */
+    const char *auth_issuer;      /* --auth-issuer ISS: tokens must carry this iss */
     bool deflate;                 /* --deflate on|off (off): negotiate permessage-deflate */
     bool deflate_context_takeover; /* --deflate-context-takeover on|off (off) */
     uint32_t deflate_min_size;     /* --deflate-min-size BYTES (64): smaller ones go plain */

@@ -401,6 +401,10 @@ static size_t wk_conn_handshake(wk_conn *c, uint8_t *buf, size_t len)
         status = 403;
     if (status == 0 && wk_fault_should_fail(&ctx->fault))
         status = 500; /* drill: an injected server-side failure */
+    int64_t auth_exp = 0;
+    /* wsfleet.v1 (the only service with a subprotocol) takes its token in connect. */
+    if (status == 0 && svc->subprotocol == NULL)
+        status = wk_auth_check_request(&ctx->auth, &req, &auth_exp);
     if (status != 0) {
         wk_conn_reject(c, status);
         return len;
@@ -427,6 +431,7 @@ static size_t wk_conn_handshake(wk_conn *c, uint8_t *buf, size_t len)
     wsf_bucket_init(&c->bucket, ctx->cfg.msg_burst, ctx->now * WK_TICK_MS);
     c->last_ping = ctx->now;
     wsf_wheel_set(&ctx->wheel, &c->timer, ctx->now + wk_ticks(ctx->cfg.ping_ms));
+    wk_auth_set_deadline(c, auth_exp);
     ctx->stats.upgraded++;
     return (size_t)head;
 }
@@ -639,6 +644,10 @@ void wk_conn_on_timer(wk_conn *c)
             wk_conn_fail(c, WS_CLOSE_GOING_AWAY, "idle timeout");
             return;
         }
+        if (c->auth_until != 0 && now >= c->auth_until) {
+            wk_conn_fail(c, WK_CLOSE_TOKEN_EXPIRED, "token expired");
+            return;
+        }
         uint64_t since = c->last_ping > c->last_heard ? c->last_ping : c->last_heard;
         uint64_t ping_at = since + wk_ticks(ctx->cfg.ping_ms);
         if (now >= ping_at) {
@@ -649,7 +658,10 @@ void wk_conn_on_timer(wk_conn *c)
             if (c->dead)
                 return;
         }
-        wsf_wheel_set(&ctx->wheel, &c->timer, ping_at < idle_at ? ping_at : idle_at);
+        uint64_t next = ping_at < idle_at ? ping_at : idle_at;
+        if (c->auth_until != 0 && c->auth_until < next)
+            next = c->auth_until;
+        wsf_wheel_set(&ctx->wheel, &c->timer, next);
         return;
     }
     case WK_CONN_CLOSING:

@@ -44,6 +44,7 @@ typedef struct wk_conn {
     bool dead;
     uint64_t last_heard;   /* tick of the last byte received */
     uint64_t last_ping;    /* tick of the last ping sent */
+    uint64_t auth_until;   /* tick its token expires at (close 4002), 0: no token (wk_auth) */
     ws_deflate_params pmd; /* permessage-deflate, when negotiated (wk_deflate) */
     struct wk_zconn *z;    /* zlib streams kept between messages (context takeover), or NULL */
     const wk_service *service;

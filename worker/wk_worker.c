@@ -311,6 +311,8 @@ int wk_ctx_init(wk_ctx *ctx, const wk_config *cfg)
         if (wk_fleet_new(&ctx->fleet, ctx) != 0)
             return -1;
     }
+    if (wk_auth_init(&ctx->auth, cfg) != 0)
+        return -1;
     if (cfg->nats_url != NULL || cfg->nats_url_file != NULL) {
         if (wk_channels_new(&ctx->channels, ctx) != 0)
             return -1;
@@ -341,6 +343,7 @@ void wk_ctx_fini(wk_ctx *ctx)
     while (ctx->conns)
         wk_conn_free(ctx->conns);
     wk_channels_free(ctx->channels);
+    wk_auth_fini(&ctx->auth);
     wk_deflate_pool_free(ctx);
     wk_fleet_free(ctx->fleet);
     for (size_t i = 0; i < ctx->nlisteners; i++)

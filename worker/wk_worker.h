@@ -9,6 +9,7 @@
 #include "wk_fault.h"
 #include "wsf_msg.h"
 #include "wsf_buf.h"
+#include "wk_auth.h"
 #include "wsf_ipcount.h"
 #include "wsf_wheel.h"
 
@@ -76,6 +77,7 @@ typedef struct wk_ctx {
     wk_fleet *fleet;         /* supervisor link, NULL standalone */
     wk_fault fault;          /* drills: off unless the supervisor turns one on */
     wk_chhub *channels;      /* /channels over NATS, NULL when off */
+    wk_auth auth;            /* [auth]: JWT keys, off without them */
     struct wk_zpool *zpool;  /* permessage-deflate's shared streams, made on first use */
     uint8_t *rbuf;           /* one read buffer shared by all connections */
     size_t rbuf_cap;

@@ -134,7 +134,7 @@ describe('commands and errors', () => {
         assert.equal((await c.cmd('presence', { channel: 'news' })).error.code, 115);
         assert.equal((await c.cmd('unsubscribe', { channel: 'news' })).error.code, 114);
         assert.equal((await c.cmd('rpc', { method: 'm', data: 1 })).error.code, 104);
-        assert.equal((await c.cmd('refresh', { token: 't' })).error.code, 108);
+        assert.equal((await c.cmd('refresh', { token: 't' })).error.code, 101); // connect had no token
         assert.equal((await c.cmd('bogus', {})).error.code, 113);
         assert.ok((await c.cmd('subscribe', { channel: 'errs' })).subscribe);
         assert.equal((await c.cmd('subscribe', { channel: 'errs' })).error.code, 105);

@@ -1,9 +1,12 @@
 /* Unit tests for supervisor/sup_config.c: defaults, every key of the INI file, flags over the
  * file, and the one-line errors that make wsfleetd exit 2 before starting anything. */
 #include <check.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sup_config.h"
@@ -657,6 +660,91 @@ START_TEST(channels_bad_keys)
 }
 END_TEST
 
+/* A file of text with mode; returns its path in a static buffer of the caller. */
+static void write_file(char *out, const char *text, mode_t mode)
+{
+    strcpy(out, "/tmp/test_sup_auth_XXXXXX");
+    int fd = mkstemp(out);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    ck_assert_int_eq(chmod(out, mode), 0);
+}
+
+static void write_ec_pub(char *out)
+{
+    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    ck_assert_ptr_nonnull(k);
+    BIO *b = BIO_new(BIO_s_mem());
+    ck_assert_int_eq(PEM_write_bio_PUBKEY(b, k), 1);
+    char *p;
+    long n = BIO_get_mem_data(b, &p);
+    char text[1024];
+    ck_assert_int_lt(n, (long)sizeof text);
+    memcpy(text, p, (size_t)n);
+    text[n] = '\0';
+    write_file(out, text, 0644);
+    BIO_free(b);
+    EVP_PKEY_free(k);
+}
+
+START_TEST(auth_keys_become_worker_flags)
+{
+    char err[SUP_CONFIG_ERR_MAX], secret[64], pub[64], text[512];
+    write_file(secret, "s3cret\n", 0600);
+    write_ec_pub(pub);
+    snprintf(text, sizeof text,
+             "[auth]\nhmac_secret_file = %s\npublic_key = %s\nrequired = yes\n"
+             "audience = wsfleet\nissuer = https://issuer.example\n",
+             secret, pub);
+    sup_config cfg;
+    ck_assert_int_eq(parse_ini(&cfg, text, NULL, NULL, err), SUP_CONFIG_RUN);
+    sup_worker_args wa;
+    ck_assert_uint_eq(sup_config_worker_args(&wa, &cfg), 10);
+    const char *want[] = {"--auth-hmac-secret-file", secret,
+                          "--auth-public-key",       pub,
+                          "--auth-required",         "yes",
+                          "--auth-audience",         "wsfleet",
+                          "--auth-issuer",           "https://issuer.example"};
+    for (size_t i = 0; i < 10; i++)
+        ck_assert_str_eq(wa.argv[i], want[i]);
+    ck_assert_ptr_null(wa.argv[10]);
+    /* Not required: no flag for it. */
+    snprintf(text, sizeof text, "[auth]\nhmac_secret_file = %s\nrequired = no\n", secret);
+    ck_assert_int_eq(parse_ini(&cfg, text, NULL, NULL, err), SUP_CONFIG_RUN);
+    ck_assert_uint_eq(sup_config_worker_args(&wa, &cfg), 2);
+    unlink(secret);
+    unlink(pub);
+}
+END_TEST
+
+START_TEST(auth_bad_key_files)
+{
+    char err[SUP_CONFIG_ERR_MAX], secret[64], text[512];
+    sup_config cfg;
+    write_file(secret, "s3cret\n", 0640);
+    snprintf(text, sizeof text, "[auth]\nhmac_secret_file = %s\n", secret);
+    ck_assert_int_eq(parse_ini(&cfg, text, NULL, NULL, err), SUP_CONFIG_ERROR);
+    ck_assert_msg(strstr(err, "[auth] hmac_secret_file") && strstr(err, "chmod 0600"), "%s", err);
+    /* The secret is no PEM key either. */
+    ck_assert_int_eq(chmod(secret, 0600), 0);
+    snprintf(text, sizeof text, "[auth]\npublic_key = %s\n", secret);
+    ck_assert_int_eq(parse_ini(&cfg, text, NULL, NULL, err), SUP_CONFIG_ERROR);
+    ck_assert_msg(strstr(err, "not a PEM public key") != NULL, "%s", err);
+    unlink(secret);
+    ck_assert_int_eq(
+        parse_ini(&cfg, "[auth]\npublic_key = /nonexistent/key.pem\n", NULL, NULL, err),
+        SUP_CONFIG_ERROR);
+    ck_assert_msg(strstr(err, "/nonexistent/key.pem: cannot open") != NULL, "%s", err);
+    ck_assert_int_eq(parse_ini(&cfg, "[auth]\nrequired = yes\n", NULL, NULL, err),
+                     SUP_CONFIG_ERROR);
+    ck_assert_msg(strstr(err, "required = yes needs") != NULL, "%s", err);
+    ck_assert_int_eq(parse_ini(&cfg, "[auth]\nrequired = maybe\n", NULL, NULL, err),
+                     SUP_CONFIG_ERROR);
+    ck_assert_int_eq(parse_ini(&cfg, "[auth]\ntoken = x\n", NULL, NULL, err), SUP_CONFIG_ERROR);
+}
+END_TEST
+
 Suite *sup_config_suite(void)
 {
     Suite *s = suite_create("sup_config");
@@ -683,6 +771,8 @@ Suite *sup_config_suite(void)
     tcase_add_test(tc, nats_bad_values);
     tcase_add_test(tc, channels_namespaces_resolved);
     tcase_add_test(tc, channels_bad_keys);
+    tcase_add_test(tc, auth_keys_become_worker_flags);
+    tcase_add_test(tc, auth_bad_key_files);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -151,6 +151,12 @@ static const char *const bad_args[][2] = {
     {"--max-conns-per-ip", "x"},
     {"--server-header", ""},
     {"--server-header", "a\r\nSet-Cookie: x"},
+    {"--auth-hmac-secret-file", ""},
+    {"--auth-public-key", ""},
+    {"--auth-required", "maybe"},
+    {"--auth-required", ""},
+    {"--auth-audience", ""},
+    {"--auth-issuer", ""},
     {"--bogus", "1"},
 };
 
@@ -252,6 +258,29 @@ START_TEST(admission_flags)
 }
 END_TEST
 
+START_TEST(auth_flags)
+{
+    char *off[] = {"wsworker", NULL};
+    wk_config cfg;
+    ck_assert_int_eq(parse(&cfg, off, ARGC(off)), 0);
+    ck_assert_ptr_null(cfg.auth_secret_file);
+    ck_assert_ptr_null(cfg.auth_public_key);
+    ck_assert(!cfg.auth_required);
+    char *on[] = {"wsworker", "--auth-hmac-secret-file", "/s",  "--auth-public-key",
+                  "/k.pem",   "--auth-required",         "yes", "--auth-audience",
+                  "aud",      "--auth-issuer",           "iss", NULL};
+    ck_assert_int_eq(parse(&cfg, on, ARGC(on)), 0);
+    ck_assert_str_eq(cfg.auth_secret_file, "/s");
+    ck_assert_str_eq(cfg.auth_public_key, "/k.pem");
+    ck_assert(cfg.auth_required);
+    ck_assert_str_eq(cfg.auth_audience, "aud");
+    ck_assert_str_eq(cfg.auth_issuer, "iss");
+    char *no[] = {"wsworker", "--auth-required", "no", NULL};
+    ck_assert_int_eq(parse(&cfg, no, ARGC(no)), 0);
+    ck_assert(!cfg.auth_required);
+}
+END_TEST
+
 START_TEST(stray_argument_refused)
 {
     char *argv[] = {"wsworker", "--listen", "127.0.0.1:1", "extra", NULL};
@@ -349,6 +378,7 @@ Suite *wk_config_suite(void)
     tcase_add_test(tc, deflate_flags);
     tcase_add_test(tc, channels_flags);
     tcase_add_test(tc, admission_flags);
+    tcase_add_test(tc, auth_flags);
     tcase_add_test(tc, stray_argument_refused);
     tcase_add_test(tc, too_many_listeners_refused);
     tcase_add_test(tc, help_and_version);
