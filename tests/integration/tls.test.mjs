@@ -1,0 +1,224 @@
+// TLS (wss://): a standalone worker with --tls-listen serves Node ws over TLS (text, binary, large
+// and compressed messages); openssl s_client checks the protocol, the AEAD suite and that no ALPN
+// is chosen; TLS 1.1, plain HTTP on the TLS port and a silent client are refused; a bad cert or
+// key stops the worker at start with exit 100.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import {
+    IO_TIMEOUT_MS, WebSocket, echo, runWorker, slow, startWorker, stopWorker, withTimeout,
+} from './lib/worker.mjs';
+
+// A self-signed P-256 certificate and key in dir; returns their paths.
+export function makeCert(dir, name = 'server', cn = 'localhost') {
+    const cert = path.join(dir, `${name}.crt`);
+    const key = path.join(dir, `${name}.key`);
+    execFileSync('openssl', [
+        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+        '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${cn}`,
+    ], { stdio: 'ignore' });
+    return { cert, key };
+}
+
+// The worker's TLS port, from its "listening on HOST:PORT (TLS)" line.
+export function tlsPort(worker) {
+    const m = worker.stderr.match(/listening on 127\.0\.0\.1:(\d+) \(TLS\)$/m);
+    assert.ok(m, `no TLS listening line:\n${worker.stderr}`);
+    return Number(m[1]);
+}
+
+// Runs openssl s_client against port with args; resolves with { code, out } (stdout + stderr).
+export function sClient(port, args, ms = slow(IO_TIMEOUT_MS * 2)) {
+    return new Promise((resolve, reject) => {
+        const child = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, ...args],
+            { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        child.stdout.setEncoding('utf8').on('data', (c) => { out += c; });
+        child.stderr.setEncoding('utf8').on('data', (c) => { out += c; });
+        const timer = setTimeout(() => {
+            child.kill('SIGKILL');
+            reject(new Error(`s_client ${args.join(' ')} did not finish:\n${out}`));
+        }, ms);
+        child.on('close', (code) => {
+            clearTimeout(timer);
+            resolve({ code, out });
+        });
+    });
+}
+
+// Opens a wss client; resolves once open.
+async function openWss(worker, port, options = {}) {
+    const ws = worker.track(new WebSocket(`wss://127.0.0.1:${port}/echo`, {
+        handshakeTimeout: IO_TIMEOUT_MS, rejectUnauthorized: false, ...options,
+    }));
+    await withTimeout(new Promise((resolve, reject) => {
+        ws.once('open', resolve);
+        ws.once('error', reject);
+    }), IO_TIMEOUT_MS * 2, 'wss open');
+    return ws;
+}
+
+// Connects a raw TCP socket, writes bytes (if any) and resolves with everything received once the
+// worker closes it, and how long that took.
+function rawUntilClosed(port, bytes, ms) {
+    return new Promise((resolve, reject) => {
+        const t0 = Date.now();
+        const sock = net.connect(port, '127.0.0.1');
+        const chunks = [];
+        const timer = setTimeout(() => {
+            sock.destroy();
+            reject(new Error(`the worker did not close within ${ms} ms`));
+        }, ms);
+        sock.on('connect', () => {
+            if (bytes) {
+                sock.write(bytes);
+            }
+        });
+        sock.on('data', (c) => chunks.push(c));
+        sock.on('error', () => {});
+        sock.on('close', () => {
+            clearTimeout(timer);
+            resolve({ data: Buffer.concat(chunks), elapsed: Date.now() - t0 });
+        });
+    });
+}
+
+describe('wss on a standalone worker', () => {
+    let dir;
+    let certs;
+    let worker;
+    let port;
+
+    before(async () => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsf-tls-'));
+        certs = makeCert(dir);
+        worker = await startWorker({
+            flags: ['--tls-listen', '127.0.0.1:0', '--cert', certs.cert, '--key', certs.key,
+                '--handshake-timeout', '1', '--deflate', 'on'],
+        });
+        port = tlsPort(worker);
+    });
+
+    after(async () => {
+        const problem = await stopWorker(worker);
+        fs.rmSync(dir, { recursive: true, force: true });
+        assert.equal(problem, null);
+    });
+
+    test('echoes text, binary and large messages over wss', async () => {
+        const ws = await openWss(worker, port, { perMessageDeflate: false });
+        const text = await echo(ws, 'héllo over TLS');
+        assert.equal(text.isBinary, false);
+        assert.equal(text.data.toString(), 'héllo over TLS');
+        const bin = randomBytes(1000);
+        const got = await echo(ws, bin);
+        assert.equal(got.isBinary, true);
+        assert.ok(got.data.equals(bin));
+        const big = randomBytes(700 * 1024); // many records, more than the socket takes at once
+        const gotBig = await echo(ws, big, { ms: slow(IO_TIMEOUT_MS * 2) });
+        assert.ok(gotBig.data.equals(big), 'large binary echo differs');
+        ws.close(1000);
+    });
+
+    test('echoes compressed messages over wss with permessage-deflate', async () => {
+        const ws = await openWss(worker, port, { perMessageDeflate: true });
+        assert.match(ws.extensions, /permessage-deflate/);
+        const text = 'abcdefgh'.repeat(40000);
+        const got = await echo(ws, text, { ms: slow(IO_TIMEOUT_MS * 2) });
+        assert.equal(got.data.toString(), text);
+        ws.close(1000);
+    });
+
+    test('many wss clients at once each get their own echo', async () => {
+        const clients = await Promise.all(Array.from({ length: 20 }, () => openWss(worker, port)));
+        const replies = await Promise.all(clients.map((ws, i) => echo(ws, `client ${i}`)));
+        replies.forEach((r, i) => assert.equal(r.data.toString(), `client ${i}`));
+        clients.forEach((ws) => ws.close(1000));
+    });
+
+    for (const [flag, proto] of [['-tls1_2', 'TLSv1.2'], ['-tls1_3', 'TLSv1.3']]) {
+        test(`s_client ${flag}: ${proto}, an AEAD suite, no ALPN`, async () => {
+            const { out } = await sClient(port, [flag, '-alpn', 'http/1.1']);
+            const m = out.match(/New, (TLSv1\.\d), Cipher is (\S+)/);
+            assert.ok(m, out);
+            assert.equal(m[1], proto);
+            assert.match(m[2], /GCM|CHACHA20-POLY1305|CHACHA20_POLY1305/);
+            if (proto === 'TLSv1.2') {
+                assert.match(m[2], /^ECDHE-/, 'forward-secret key exchange');
+            }
+            assert.match(out, /No ALPN negotiated/);
+        });
+    }
+
+    test('TLS 1.1 is refused', async () => {
+        // SECLEVEL=0 lets this client offer TLS 1.1 at all; the worker must say no.
+        const { out } = await sClient(port, ['-tls1_1', '-cipher', 'DEFAULT@SECLEVEL=0']);
+        assert.doesNotMatch(out, /New, TLSv1\.1/);
+        assert.match(out, /alert protocol version|unsupported protocol|no protocols available/i);
+        assert.doesNotMatch(out, /no protocols available/i, 'the client never offered TLS 1.1');
+    });
+
+    test('plain HTTP on the TLS port is closed without an HTTP answer', async () => {
+        const req = 'GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n\r\n';
+        const { data } = await rawUntilClosed(port, req, slow(IO_TIMEOUT_MS));
+        assert.doesNotMatch(data.toString('latin1'), /HTTP\/1\.1/);
+    });
+
+    test('the handshake timeout closes a client that sends nothing', async () => {
+        const { data, elapsed } = await rawUntilClosed(port, null, slow(IO_TIMEOUT_MS * 2));
+        assert.equal(data.length, 0);
+        assert.ok(elapsed >= 900, `closed after ${elapsed} ms, before the 1 s timeout`);
+    });
+
+    test('the plain listener still serves ws:// beside it', async () => {
+        const ws = worker.track(new WebSocket(worker.url(), { handshakeTimeout: IO_TIMEOUT_MS }));
+        await withTimeout(new Promise((resolve, reject) => {
+            ws.once('open', resolve);
+            ws.once('error', reject);
+        }), IO_TIMEOUT_MS * 2, 'ws open');
+        assert.equal((await echo(ws, 'plain')).data.toString(), 'plain');
+        ws.close(1000);
+    });
+});
+
+describe('wsworker refuses a bad certificate or key at start', () => {
+    let dir;
+    let certs;
+
+    before(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsf-tls-bad-'));
+        certs = makeCert(dir);
+        fs.writeFileSync(path.join(dir, 'garbage.pem'), 'not a certificate\n');
+        makeCert(dir, 'other');
+    });
+
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    const cases = [
+        ['a missing cert', () => [path.join(dir, 'missing.crt'), certs.key], /cert .*missing\.crt/],
+        ['a cert that is not PEM', () => [path.join(dir, 'garbage.pem'), certs.key], /cert /],
+        ['a key of another cert', () => [certs.cert, path.join(dir, 'other.key')], /key /],
+    ];
+    for (const [what, files, re] of cases) {
+        test(`${what}: one line and exit 100`, async () => {
+            const [cert, key] = files();
+            const r = await runWorker(['--tls-listen', '127.0.0.1:0', '--cert', cert, '--key', key]);
+            assert.equal(r.code, 100, r.stderr);
+            const errors = r.stderr.split('\n').filter((l) => /error/.test(l));
+            assert.equal(errors.length, 1, r.stderr);
+            assert.match(errors[0], re);
+            assert.doesNotMatch(r.stderr, /ready$/m);
+        });
+    }
+
+    test('--tls-listen without --cert is a usage error (exit 100)', async () => {
+        const r = await runWorker(['--tls-listen', '127.0.0.1:0']);
+        assert.equal(r.code, 100);
+        assert.match(r.stderr, /--cert and --key/);
+    });
+});
