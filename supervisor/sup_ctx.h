@@ -28,6 +28,7 @@ struct event;
 typedef struct sup_listen {
     char name[96]; /* HOST:PORT as bound */
     int family;
+    bool tls; /* a [tls] listen address: its workers handshake TLS (WSF_TLS_LISTEN_FDS) */
     int fds[SUP_MAX_SLOTS]; /* one SO_REUSEPORT socket per slot, index = group position */
 } sup_listen;
 

@@ -1,7 +1,8 @@
 // TLS (wss://): a standalone worker with --tls-listen serves Node ws over TLS (text, binary, large
 // and compressed messages); openssl s_client checks the protocol, the AEAD suite and that no ALPN
 // is chosen; TLS 1.1, plain HTTP on the TLS port and a silent client are refused; a bad cert or
-// key stops the worker at start with exit 100.
+// key stops the worker at start with exit 100. A fleet with [tls] listen serves wss through its
+// workers, and refuses a bad cert at start with exit 2.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -10,6 +11,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import {
+    fleetdPath, iniText, makeTempDir, runProgram, startFleet, stopFleet, TEST_WORKERS,
+} from './lib/fleet.mjs';
 import {
     IO_TIMEOUT_MS, WebSocket, echo, runWorker, slow, startWorker, stopWorker, withTimeout,
 } from './lib/worker.mjs';
@@ -221,4 +225,75 @@ describe('wsworker refuses a bad certificate or key at start', () => {
         assert.equal(r.code, 100);
         assert.match(r.stderr, /--cert and --key/);
     });
+});
+
+describe('a fleet with [tls] listen', () => {
+    let dir;
+    let certs;
+    let fleet;
+    let port;
+
+    before(async () => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsf-tls-fleet-'));
+        certs = makeCert(dir);
+        fleet = await startFleet({
+            workers: { count: 2 },
+            sections: { tls: { listen: '127.0.0.1:0', cert: certs.cert, key: certs.key } },
+        });
+        const m = fleet.stderr.match(/listening on 127\.0\.0\.1:(\d+) \((\d+) sockets, TLS\)$/m);
+        assert.ok(m, fleet.stderr);
+        port = Number(m[1]);
+    });
+
+    after(async () => {
+        const problem = await stopFleet(fleet);
+        fs.rmSync(dir, { recursive: true, force: true });
+        assert.equal(problem, null);
+    });
+
+    test('wss clients echo through the fleet, and ws:// still works', async () => {
+        const clients = await Promise.all(Array.from({ length: 16 }, () => openWss(fleet, port)));
+        const replies = await Promise.all(clients.map((ws, i) => echo(ws, `fleet ${i}`)));
+        replies.forEach((r, i) => assert.equal(r.data.toString(), `fleet ${i}`));
+        clients.forEach((ws) => ws.close(1000));
+        const plain = fleet.track(new WebSocket(fleet.url(), { handshakeTimeout: IO_TIMEOUT_MS }));
+        await withTimeout(new Promise((resolve, reject) => {
+            plain.once('open', resolve);
+            plain.once('error', reject);
+        }), IO_TIMEOUT_MS * 2, 'ws open');
+        assert.equal((await echo(plain, 'plain')).data.toString(), 'plain');
+        plain.close(1000);
+    });
+
+    test('s_client through the fleet: TLS 1.3 with an AEAD suite', async () => {
+        const { out } = await sClient(port, ['-tls1_3']);
+        assert.match(out, /New, TLSv1\.3, Cipher is TLS_(AES_\d+_GCM|CHACHA20_POLY1305)_SHA\d+/);
+    });
+});
+
+describe('wsfleetd refuses a bad [tls] cert at start', () => {
+    for (const [what, bad] of [['a missing cert', 'missing'], ['a cert that is not PEM', 'garbage']]) {
+        test(`${what}: one line and exit 2`, async () => {
+            const dir = makeTempDir();
+            try {
+                const certs = makeCert(dir);
+                const garbage = path.join(dir, 'garbage.pem');
+                fs.writeFileSync(garbage, 'not a certificate\n');
+                const cert = bad === 'missing' ? path.join(dir, 'missing.crt') : garbage;
+                const ini = path.join(dir, 'fleet.ini');
+                fs.writeFileSync(ini, iniText({
+                    workers: TEST_WORKERS,
+                    tls: { listen: '127.0.0.1:0', cert, key: certs.key },
+                }));
+                const r = await runProgram(fleetdPath(), ['--foreground', '-c', ini, '--listen',
+                    '127.0.0.1:0', '--run-dir', path.join(dir, 'run')]);
+                assert.equal(r.code, 2, r.stderr);
+                const lines = r.stderr.split('\n').filter((l) => l.length > 0);
+                assert.equal(lines.length, 1, r.stderr);
+                assert.match(lines[0], /\[tls\] cert /);
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        });
+    }
 });
