@@ -21,7 +21,7 @@ static int sup_tls_abs(char *path, const char *what, char *err, size_t errlen)
         snprintf(err, errlen, "[tls] %s %s: path too long", what, path);
         return -1;
     }
-    snprintf(path, SUP_CONFIG_PATH_MAX, "%s", abs);
+    memcpy(path, abs, strlen(abs) + 1);
     return 0;
 }
 

@@ -269,6 +269,46 @@ describe('a fleet with [tls] listen', () => {
         const { out } = await sClient(port, ['-tls1_3']);
         assert.match(out, /New, TLSv1\.3, Cipher is TLS_(AES_\d+_GCM|CHACHA20_POLY1305)_SHA\d+/);
     });
+
+    test('wsctl reload loads a replaced certificate; clients stay; a bad one is refused',
+        async () => {
+            const subject = async () => {
+                const { out } = await sClient(port, ['-tls1_3']);
+                const m = out.match(/subject=.*CN ?= ?(\S+)/);
+                assert.ok(m, out);
+                return m[1];
+            };
+            assert.equal(await subject(), 'localhost');
+            const client = await openWss(fleet, port);
+            assert.equal((await echo(client, 'before')).data.toString(), 'before');
+            const reloadedBefore = (fleet.stderr.match(/TLS certificate reloaded$/gm) ?? []).length;
+
+            const next = makeCert(dir, 'next', 'reloaded.example');
+            fs.copyFileSync(next.cert, certs.cert);
+            fs.copyFileSync(next.key, certs.key);
+            const r = await fleet.ctl(['reload']);
+            assert.equal(r.code, 0, r.stderr);
+            assert.match(r.stdout, /TLS certificate sent to 2 workers/);
+            // Both workers say so once the command is handled; then every handshake is new.
+            const deadline = Date.now() + slow(IO_TIMEOUT_MS * 2);
+            while ((fleet.stderr.match(/TLS certificate reloaded$/gm) ?? []).length <
+                reloadedBefore + 2) {
+                assert.ok(Date.now() < deadline, `workers did not reload:\n${fleet.stderr}`);
+                await new Promise((resolve) => setTimeout(resolve, 50));
+            }
+            for (let i = 0; i < 6; i++) {
+                assert.equal(await subject(), 'reloaded.example');
+            }
+            assert.equal((await echo(client, 'after')).data.toString(), 'after');
+
+            fs.writeFileSync(certs.cert, 'not a certificate\n');
+            const bad = await fleet.ctl(['reload']);
+            assert.equal(bad.code, 1);
+            assert.match(bad.stderr, /\[tls\] cert /);
+            assert.equal(await subject(), 'reloaded.example');
+            assert.equal((await echo(client, 'still')).data.toString(), 'still');
+            client.close(1000);
+        });
 });
 
 describe('wsfleetd refuses a bad [tls] cert at start', () => {
