@@ -96,6 +96,7 @@ enum sup_key_id {
     K_TLS_KEY,
     K_TLS_CIPHERS,
     K_TLS_PROTOCOLS,
+    K_TLS_ROTATION,
     K_NKEYS
 };
 
@@ -193,6 +194,8 @@ static const sup_key sup_keys[K_NKEYS] = {
     [K_TLS_KEY] = {"tls", "key", SUP_T_PATH, SUP_CFG(tls.key), 0, 0},
     [K_TLS_CIPHERS] = {"tls", "ciphers", SUP_T_HEADER, SUP_CFG(tls.ciphers), 0, 0},
     [K_TLS_PROTOCOLS] = {"tls", "protocols", SUP_T_PROTOCOLS, SUP_CFG(tls.protocols), 0, 0},
+    [K_TLS_ROTATION] = {"tls", "ticket_rotation", SUP_T_MS64, SUP_CFG(tls.ticket_rotation_ms), 1000,
+                        SUP_MS_MAX},
 };
 
 /* Where a key's value came from, for messages about two keys at once. */
@@ -259,6 +262,7 @@ void sup_config_init(sup_config *cfg, unsigned euid, long ncpu)
     cfg->rebalance_enabled = 1;
     cfg->drills_max_memory = SUP_DRILLS_MAX_MEMORY;
     snprintf(cfg->nats_stream, sizeof cfg->nats_stream, "%s", WSF_NATS_STREAM_DEFAULT);
+    cfg->tls.ticket_rotation_ms = UINT64_C(12) * 3600 * 1000;
 }
 
 /* Records the first error only: later ones are usually consequences. */
@@ -803,8 +807,8 @@ static const struct sup_worker_flag {
     {K_CONNS_PER_IP, "--max-conns-per-ip"},
 };
 
-/* The [worker] flags, --origins, --server-header, --drills-max-memory and four of [tls]. */
-_Static_assert(sizeof sup_worker_flags / sizeof sup_worker_flags[0] + 7 <= SUP_WORKER_FLAGS_MAX,
+/* The [worker] flags, --origins, --server-header, --drills-max-memory and five of [tls]. */
+_Static_assert(sizeof sup_worker_flags / sizeof sup_worker_flags[0] + 8 <= SUP_WORKER_FLAGS_MAX,
                "sup_worker_args holds SUP_WORKER_FLAGS_MAX flags: raise it");
 
 /* Appends "flag value"; value in milliseconds is written as seconds when ms. */
@@ -856,9 +860,11 @@ size_t sup_config_worker_args(sup_worker_args *out, const sup_config *cfg)
         out->argv[out->argc++] = "--server-header";
         out->argv[out->argc++] = out->server_header;
     }
-    static const char *const tls_flags[4] = {"--cert", "--key", "--ciphers", "--tls-protocols"};
-    const char *tls_vals[4] = {cfg->tls.cert, cfg->tls.key, cfg->tls.ciphers, cfg->tls.protocols};
-    for (size_t i = 0; i < 4 && cfg->tls.nlisten > 0; i++) {
+    static const char *const tls_flags[5] = {"--cert", "--key", "--ciphers", "--tls-protocols",
+                                             "--ticket-keys"};
+    const char *tls_vals[5] = {cfg->tls.cert, cfg->tls.key, cfg->tls.ciphers, cfg->tls.protocols,
+                               cfg->tls.tickets};
+    for (size_t i = 0; i < 5 && cfg->tls.nlisten > 0; i++) {
         if (tls_vals[i][0] == '\0')
             continue;
         snprintf(out->tls[i], sizeof out->tls[i], "%s", tls_vals[i]);

@@ -53,6 +53,8 @@ typedef struct sup_tls_settings {
     char key[SUP_CONFIG_PATH_MAX];       /* key PEM -> --key */
     char ciphers[SUP_CONFIG_PATH_MAX];   /* ciphers LIST -> --ciphers; empty: ECDHE + AEAD */
     char protocols[SUP_CONFIG_PATH_MAX]; /* protocols LIST -> --tls-protocols; empty: 1.2, 1.3 */
+    uint64_t ticket_rotation_ms;         /* ticket_rotation SEC (12 h): session ticket key life */
+    char tickets[SUP_CONFIG_PATH_MAX];   /* -> --ticket-keys: RUNDIR/tls-tickets, set by wsfleetd */
 } sup_tls_settings;
 
 typedef struct sup_config {
@@ -134,7 +136,7 @@ typedef struct sup_worker_args {
     char vals[SUP_WORKER_FLAGS_MAX][24];
     char origins[SUP_CONFIG_PATH_MAX]; /* the string flags' values */
     char server_header[SUP_CONFIG_PATH_MAX];
-    char tls[4][SUP_CONFIG_PATH_MAX]; /* --cert, --key, --ciphers, --tls-protocols */
+    char tls[5][SUP_CONFIG_PATH_MAX]; /* --cert, --key, --ciphers, --tls-protocols, --ticket-keys */
     size_t argc;
 } sup_worker_args;
 

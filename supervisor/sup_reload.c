@@ -59,6 +59,8 @@ static void sup_reload_apply(sup_ctx *ctx, wsf_ctl_response *res)
         wsf_log_error("reload refused: %s", err);
         return;
     }
+    /* The ticket key file is the supervisor's own, not the file's. */
+    memcpy(next.tls.tickets, ctx->cfg.tls.tickets, sizeof next.tls.tickets);
     const char *fixed = sup_fixed_change(&ctx->cfg, &next);
     if (fixed != NULL) {
         snprintf(res->error, sizeof res->error,

@@ -24,6 +24,8 @@ static const char wk_usage[] =
     "  --key PEM                  the certificate's private key\n"
     "  --ciphers LIST             TLS 1.2 suites, OpenSSL syntax (ECDHE with AEAD only)\n"
     "  --tls-protocols LIST       TLSv1.2 and/or TLSv1.3, comma-separated (both)\n"
+    "  --ticket-keys PATH         session ticket keys (hex NAME AES HMAC lines, newest first),\n"
+    "                             shared by the fleet's workers (default: this process's own)\n"
     "  --max-message BYTES        largest message accepted, else close 1009 (1048576)\n"
     "  --max-backlog BYTES        unsent output per connection, else close 1008 (4194304)\n"
     "  --max-connections N        connections served; more are answered 503 (10000)\n"
@@ -179,6 +181,7 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         OPT_KEY,
         OPT_CIPHERS,
         OPT_TLS_PROTOCOLS,
+        OPT_TICKET_KEYS,
         OPT_HELP,
         OPT_VERSION,
     };
@@ -214,6 +217,7 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         {"key", required_argument, NULL, OPT_KEY},
         {"ciphers", required_argument, NULL, OPT_CIPHERS},
         {"tls-protocols", required_argument, NULL, OPT_TLS_PROTOCOLS},
+        {"ticket-keys", required_argument, NULL, OPT_TICKET_KEYS},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -341,6 +345,10 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
             break;
         case OPT_TLS_PROTOCOLS:
             bad = wk_config_protocols(cfg, optarg);
+            break;
+        case OPT_TICKET_KEYS:
+            cfg->ticket_keys = optarg;
+            bad = *optarg == '\0';
             break;
         case OPT_HELP:
             fputs(wk_usage, stdout);

@@ -20,6 +20,7 @@ typedef struct wk_config {
     const char *ciphers; /* --ciphers LIST: TLS 1.2 suites (OpenSSL syntax); NULL = ECDHE+AEAD */
     int tls_min;         /* --tls-protocols LIST (TLSv1.2,TLSv1.3): lowest version */
     int tls_max;         /* highest version */
+    const char *ticket_keys; /* --ticket-keys PATH: session ticket keys shared by the fleet */
     uint64_t max_message;         /* --max-message BYTES (1 MiB): larger messages close with 1009 */
     uint64_t max_backlog;         /* --max-backlog BYTES (4 MiB): unsent output cap, close 1008 */
     unsigned max_connections;     /* --max-connections N (10000): more are answered 503 */

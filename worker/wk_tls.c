@@ -4,7 +4,10 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +25,18 @@
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                                   \
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
+/* A session ticket key of the fleet (--ticket-keys): the same on every worker, so a ticket one
+ * worker issued resumes on any other. */
+typedef struct wk_ticket_key {
+    unsigned char name[16];
+    unsigned char aes[32];  /* AES-256-CBC */
+    unsigned char hmac[32]; /* HMAC-SHA256 */
+} wk_ticket_key;
+
 struct wk_tls {
-    SSL_CTX *ctx; /* for new handshakes */
+    SSL_CTX *ctx;          /* for new handshakes */
+    wk_ticket_key keys[2]; /* current, then previous (still accepted, its tickets renewed) */
+    int nkeys;             /* 0: OpenSSL's own per-process keys */
 };
 
 static char wk_tls_msg[512];
@@ -51,7 +64,89 @@ static const char *wk_tls_check_file(const char *what, const char *path)
     return NULL;
 }
 
-static SSL_CTX *wk_tls_ctx_new(const wk_config *cfg, const char **why)
+/* Reads the ticket key file: lines of NAME AES HMAC in hex (32, 64, 64 digits), newest first.
+ * Returns 0 or -1 with why. */
+static int wk_tls_load_tickets(wk_tls *t, const char *path, const char **why)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(wk_tls_msg, sizeof wk_tls_msg, "ticket keys %s: %s", path, strerror(errno));
+        *why = wk_tls_msg;
+        return -1;
+    }
+    wk_ticket_key keys[2];
+    int n = 0;
+    char line[256];
+    while (n < 2 && fgets(line, sizeof line, f) != NULL) {
+        unsigned char *parts[3] = {keys[n].name, keys[n].aes, keys[n].hmac};
+        size_t lens[3] = {16, 32, 32};
+        const char *p = line;
+        bool ok = true;
+        for (int i = 0; i < 3 && ok; i++) {
+            while (*p == ' ')
+                p++;
+            for (size_t j = 0; j < lens[i] && ok; j++) {
+                unsigned v;
+                ok = sscanf(p, "%2x", &v) == 1 && p[0] != ' ' && p[1] != ' ';
+                parts[i][j] = (unsigned char)v;
+                p += 2;
+            }
+        }
+        if (!ok) {
+            fclose(f);
+            snprintf(wk_tls_msg, sizeof wk_tls_msg, "ticket keys %s: malformed line", path);
+            *why = wk_tls_msg;
+            return -1;
+        }
+        n++;
+    }
+    fclose(f);
+    if (n == 0) {
+        snprintf(wk_tls_msg, sizeof wk_tls_msg, "ticket keys %s: no key", path);
+        *why = wk_tls_msg;
+        return -1;
+    }
+    memcpy(t->keys, keys, sizeof keys);
+    t->nkeys = n;
+    return 0;
+}
+
+/* Encrypts a new ticket with the current key, or finds the key of a presented one: 1 to use it,
+ * 2 to use it and issue a fresh ticket (the previous key), 0 for a full handshake. */
+static int wk_tls_ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
+                            EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+{
+    wk_tls *t = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+    const wk_ticket_key *k = NULL;
+    int rc = 1;
+    if (enc) {
+        k = &t->keys[0];
+        if (RAND_bytes(iv, 16) != 1)
+            return -1;
+        memcpy(name, k->name, sizeof k->name);
+    } else {
+        for (int i = 0; i < t->nkeys && k == NULL; i++) {
+            if (memcmp(name, t->keys[i].name, sizeof t->keys[i].name) == 0) {
+                k = &t->keys[i];
+                rc = i == 0 ? 1 : 2;
+            }
+        }
+        if (k == NULL)
+            return 0;
+    }
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, (void *)k->hmac, sizeof k->hmac),
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (EVP_MAC_CTX_set_params(hctx, params) != 1)
+        return -1;
+    int ok = enc ? EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv)
+                 : EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv);
+    return ok == 1 ? rc : -1;
+}
+
+static SSL_CTX *wk_tls_ctx_new(wk_tls *t, const wk_config *cfg, const char **why)
 {
     SSL_CTX *ctx = NULL;
     ERR_clear_error();
@@ -91,6 +186,9 @@ static SSL_CTX *wk_tls_ctx_new(const wk_config *cfg, const char **why)
         *why = wk_tls_why("key does not match cert", cfg->key);
         goto fail;
     }
+    SSL_CTX_set_app_data(ctx, t);
+    if (t->nkeys > 0)
+        SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, wk_tls_ticket_cb);
     return ctx;
 fail:
     SSL_CTX_free(ctx);
@@ -99,17 +197,25 @@ fail:
 
 wk_tls *wk_tls_new(const wk_config *cfg, const char **why)
 {
-    SSL_CTX *ctx = wk_tls_ctx_new(cfg, why);
-    if (ctx == NULL)
-        return NULL;
     wk_tls *t = wsf_xcalloc(1, sizeof *t);
-    t->ctx = ctx;
+    if (cfg->ticket_keys != NULL && wk_tls_load_tickets(t, cfg->ticket_keys, why) != 0) {
+        free(t);
+        return NULL;
+    }
+    t->ctx = wk_tls_ctx_new(t, cfg, why);
+    if (t->ctx == NULL) {
+        free(t);
+        return NULL;
+    }
     return t;
 }
 
 int wk_tls_reload(wk_tls *t, const wk_config *cfg, const char **why)
 {
-    SSL_CTX *ctx = wk_tls_ctx_new(cfg, why);
+    /* Rotated ticket keys apply to every context at once: they live in t, not in a context. */
+    if (cfg->ticket_keys != NULL && wk_tls_load_tickets(t, cfg->ticket_keys, why) != 0)
+        return -1;
+    SSL_CTX *ctx = wk_tls_ctx_new(t, cfg, why);
     if (ctx == NULL)
         return -1;
     SSL_CTX_free(t->ctx); /* connections made with it hold their own references */

@@ -18,9 +18,9 @@ typedef struct wk_tls wk_tls;
  * after writing one line saying why to *why (a static or thread-local message). */
 wk_tls *wk_tls_new(const wk_config *cfg, const char **why);
 
-/* Loads cfg's cert and key again into a new context for the handshakes that follow; connections
- * already made keep theirs. On failure the old context stays and why says what was wrong.
- * Returns 0 or -1. */
+/* Loads cfg's ticket keys (--ticket-keys), then its cert and key again into a new context for
+ * the handshakes that follow; connections already made keep theirs. On failure the old
+ * certificate stays and why says what was wrong. Returns 0 or -1. */
 int wk_tls_reload(wk_tls *t, const wk_config *cfg, const char **why);
 
 /* Frees the context (connections hold their own references). NULL is ignored. */

@@ -55,6 +55,47 @@ export function sClient(port, args, ms = slow(IO_TIMEOUT_MS * 2)) {
     });
 }
 
+// Runs s_client -sess_out file against port and ends its input once the session (with its
+// ticket: TLS 1.3 sends tickets after the handshake) is in file. Resolves with its output.
+function sClientSession(port, args, file, ms = slow(IO_TIMEOUT_MS * 2)) {
+    fs.rmSync(file, { force: true });
+    return new Promise((resolve, reject) => {
+        const child = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, ...args,
+            '-sess_out', file], { stdio: ['pipe', 'pipe', 'pipe'] });
+        let out = '';
+        child.stdout.setEncoding('utf8').on('data', (c) => { out += c; });
+        child.stderr.setEncoding('utf8').on('data', (c) => { out += c; });
+        const poll = setInterval(() => {
+            if (fs.existsSync(file) && fs.statSync(file).size > 0) {
+                clearInterval(poll);
+                child.stdin.end();
+            }
+        }, 20);
+        const timer = setTimeout(() => {
+            clearInterval(poll);
+            child.kill('SIGKILL');
+            reject(new Error(`no session from s_client ${args.join(' ')}:\n${out}`));
+        }, ms);
+        child.on('close', (code) => {
+            clearInterval(poll);
+            clearTimeout(timer);
+            resolve({ code, out });
+        });
+    });
+}
+
+// "New" or "Reused": how s_client's handshake went.
+function handshakeKind(out) {
+    const m = out.match(/^(New|Reused), TLSv1\.\d/m);
+    assert.ok(m, out);
+    return m[1];
+}
+
+// A line of a ticket key file: NAME AES HMAC in hex.
+function ticketKeyLine() {
+    return [16, 32, 32].map((n) => randomBytes(n).toString('hex')).join(' ');
+}
+
 // Opens a wss client; resolves once open.
 async function openWss(worker, port, options = {}) {
     const ws = worker.track(new WebSocket(`wss://127.0.0.1:${port}/echo`, {
@@ -227,6 +268,65 @@ describe('wsworker refuses a bad certificate or key at start', () => {
     });
 });
 
+describe('session tickets shared through --ticket-keys', () => {
+    let dir;
+    let certs;
+    const workers = {};
+    const ports = {};
+
+    before(async () => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsf-tls-tickets-'));
+        certs = makeCert(dir);
+        const shared = ticketKeyLine();
+        const files = {
+            a: `${shared}\n`,
+            b: `${shared}\n`,
+            other: `${ticketKeyLine()}\n`,
+            rotated: `${ticketKeyLine()}\n${shared}\n`, // shared is now the previous key
+        };
+        for (const [name, text] of Object.entries(files)) {
+            const file = path.join(dir, `${name}.keys`);
+            fs.writeFileSync(file, text, { mode: 0o600 });
+            workers[name] = await startWorker({
+                flags: ['--tls-listen', '127.0.0.1:0', '--cert', certs.cert, '--key', certs.key,
+                    '--ticket-keys', file],
+            });
+            ports[name] = tlsPort(workers[name]);
+        }
+    });
+
+    after(async () => {
+        const problems = [];
+        for (const w of Object.values(workers)) {
+            problems.push(await stopWorker(w));
+        }
+        fs.rmSync(dir, { recursive: true, force: true });
+        assert.deepEqual(problems.filter((p) => p !== null), []);
+    });
+
+    for (const flag of ['-tls1_2', '-tls1_3']) {
+        test(`${flag}: a session from one worker resumes on another with the same keys`,
+            async () => {
+                const sess = path.join(dir, `sess${flag}`);
+                const first = await sClientSession(ports.a, [flag], sess);
+                assert.equal(handshakeKind(first.out), 'New');
+                const b = await sClient(ports.b, [flag, '-sess_in', sess]);
+                assert.equal(handshakeKind(b.out), 'Reused', 'same keys on another worker');
+                const prev = await sClient(ports.rotated, [flag, '-sess_in', sess]);
+                assert.equal(handshakeKind(prev.out), 'Reused', 'the previous key still works');
+                const other = await sClient(ports.other, [flag, '-sess_in', sess]);
+                assert.equal(handshakeKind(other.out), 'New', 'other keys: a full handshake');
+            });
+    }
+
+    test('a missing --ticket-keys file: one line and exit 100', async () => {
+        const r = await runWorker(['--tls-listen', '127.0.0.1:0', '--cert', certs.cert, '--key',
+            certs.key, '--ticket-keys', path.join(dir, 'missing.keys')]);
+        assert.equal(r.code, 100, r.stderr);
+        assert.match(r.stderr, /ticket keys .*missing\.keys/);
+    });
+});
+
 describe('a fleet with [tls] listen', () => {
     let dir;
     let certs;
@@ -268,6 +368,20 @@ describe('a fleet with [tls] listen', () => {
     test('s_client through the fleet: TLS 1.3 with an AEAD suite', async () => {
         const { out } = await sClient(port, ['-tls1_3']);
         assert.match(out, /New, TLSv1\.3, Cipher is TLS_(AES_\d+_GCM|CHACHA20_POLY1305)_SHA\d+/);
+    });
+
+    test('the fleet keeps ticket keys in RUNDIR/tls-tickets (0600) and sessions resume', async () => {
+        const file = path.join(fleet.runDir, 'tls-tickets');
+        const st = fs.statSync(file);
+        assert.equal(st.mode & 0o777, 0o600);
+        assert.match(fs.readFileSync(file, 'utf8'), /^[0-9a-f]{32} [0-9a-f]{64} [0-9a-f]{64}\n/);
+        const sess = path.join(dir, 'fleet.sess');
+        assert.equal(handshakeKind((await sClientSession(port, ['-tls1_3'], sess)).out), 'New');
+        // Each connection comes from a new port, so the fleet's steering spreads them.
+        for (let i = 0; i < 8; i++) {
+            const r = await sClient(port, ['-tls1_3', '-sess_in', sess]);
+            assert.equal(handshakeKind(r.out), 'Reused', `resumption ${i}`);
+        }
     });
 
     test('wsctl reload loads a replaced certificate; clients stay; a bad one is refused',
