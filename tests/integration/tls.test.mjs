@@ -451,3 +451,37 @@ describe('wsfleetd refuses a bad [tls] cert at start', () => {
         });
     }
 });
+
+describe('[tls] ticket_rotation', () => {
+    test('rotates the key file and tells the workers, keeping the previous key', async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsf-tls-rotate-'));
+        let fleet;
+        try {
+            const certs = makeCert(dir);
+            fleet = await startFleet({
+                workers: { count: 2 },
+                sections: {
+                    tls: { listen: '127.0.0.1:0', cert: certs.cert, key: certs.key,
+                        ticket_rotation: 3 },
+                },
+            });
+            const file = path.join(fleet.runDir, 'tls-tickets');
+            const first = fs.readFileSync(file, 'utf8').split('\n')[0];
+            const deadline = Date.now() + slow(IO_TIMEOUT_MS * 2);
+            while (!/TLS session ticket key rotated; 2 workers told$/m.test(fleet.stderr)) {
+                assert.ok(Date.now() < deadline, `no rotation:\n${fleet.stderr}`);
+                await new Promise((resolve) => setTimeout(resolve, 50));
+            }
+            const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l);
+            assert.equal(lines.length, 2);
+            assert.notEqual(lines[0], first);
+            // The next rotation is 3 s away: this is the file of the first one.
+            assert.equal(lines[1], first, 'the former key is kept as the previous one');
+            assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+        } finally {
+            const problem = await stopFleet(fleet);
+            fs.rmSync(dir, { recursive: true, force: true });
+            assert.equal(problem, null);
+        }
+    });
+});
