@@ -54,8 +54,8 @@ typedef struct sup_ctx {
     char workers_endpoint[320];
     char ctl_endpoint[320];
     char ctl_path[300];
-    bool endpoints_bound; /* the sockets in the run dir are ours (bound under the lock) */
-    int parent_pipe[2];   /* workers read [0]; EOF when the supervisor is gone */
+    bool endpoints_bound;        /* the sockets in the run dir are ours (bound under the lock) */
+    int parent_pipe[2];          /* workers read [0]; EOF when the supervisor is gone */
     struct sup_tickets *tickets; /* TLS session ticket keys (sup_tls.c), NULL without TLS */
     sup_listen listens[SUP_MAX_LISTEN];
     size_t nlistens;

@@ -18,9 +18,8 @@ bool sup_workers_differ(const sup_config *a, const sup_config *b)
            a->report_interval_ms != b->report_interval_ms ||
            a->drain_timeout_ms != b->drain_timeout_ms || a->drills_enabled != b->drills_enabled ||
            a->drills_max_memory != b->drills_max_memory ||
-           strcmp(a->channels_ini, b->channels_ini) != 0 ||
-           strcmp(a->tls.cert, b->tls.cert) != 0 || strcmp(a->tls.key, b->tls.key) != 0 ||
-           strcmp(a->tls.ciphers, b->tls.ciphers) != 0 ||
+           strcmp(a->channels_ini, b->channels_ini) != 0 || strcmp(a->tls.cert, b->tls.cert) != 0 ||
+           strcmp(a->tls.key, b->tls.key) != 0 || strcmp(a->tls.ciphers, b->tls.ciphers) != 0 ||
            strcmp(a->tls.protocols, b->tls.protocols) != 0;
 }
 
@@ -98,7 +97,8 @@ static void sup_reload_apply(sup_ctx *ctx, wsf_ctl_response *res)
     }
     char tls_note[64] = "";
     if (tls_sent > 0)
-        snprintf(tls_note, sizeof tls_note, "; TLS certificate sent to %u workers to reload", tls_sent);
+        snprintf(tls_note, sizeof tls_note, "; TLS certificate sent to %u workers to reload",
+                 tls_sent);
     snprintf(res->message, sizeof res->message, "configuration reloaded%s%s",
              restart_workers ? "; restarting workers one at a time" : "", tls_note);
     wsf_log_info("reload: %s", res->message);

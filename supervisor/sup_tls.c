@@ -122,8 +122,8 @@ static int sup_tickets_write(const sup_ctx *ctx, const struct sup_tickets *t)
         return -1;
     }
     char buf[2 * (SUP_TICKET_LINE + 1) + 1];
-    int n = snprintf(buf, sizeof buf, "%s\n%s%s", t->current, t->previous,
-                     t->previous[0] ? "\n" : "");
+    int n =
+        snprintf(buf, sizeof buf, "%s\n%s%s", t->current, t->previous, t->previous[0] ? "\n" : "");
     bool ok = fchmod(fd, 0600) == 0 && write(fd, buf, (size_t)n) == n;
     int err = errno;
     close(fd);

@@ -19,7 +19,7 @@ static const char wk_usage[] =
     "usage: wsworker [options]\n"
     "  --listen HOST:PORT         listen address, repeatable; [V6HOST]:PORT for IPv6,\n"
     "                             port 0 picks a free port (default 127.0.0.1:8080)\n"
-"  --tls-listen HOST:PORT     TLS (wss://) listen address, repeatable; needs --cert, --key\n"
+    "  --tls-listen HOST:PORT     TLS (wss://) listen address, repeatable; needs --cert, --key\n"
     "  --cert PEM                 certificate chain for TLS, leaf first\n"
     "  --key PEM                  the certificate's private key\n"
     "  --ciphers LIST             TLS 1.2 suites, OpenSSL syntax (ECDHE with AEAD only)\n"

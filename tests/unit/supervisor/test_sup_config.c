@@ -282,9 +282,9 @@ START_TEST(tls_keys)
     for (size_t i = 0; i < 6; i++)
         ck_assert_str_eq(wa.argv[i], want[i]);
 
-    ck_assert_int_eq(parse_ini(&cfg, "[tls]\nlisten = 127.0.0.1:2\ncert = /c.pem\n", NULL, NULL,
-                               err),
-                     SUP_CONFIG_ERROR);
+    ck_assert_int_eq(
+        parse_ini(&cfg, "[tls]\nlisten = 127.0.0.1:2\ncert = /c.pem\n", NULL, NULL, err),
+        SUP_CONFIG_ERROR);
     ck_assert_ptr_nonnull(strstr(err, "needs [tls] cert and key"));
     ck_assert_int_eq(parse_ini(&cfg, "[tls]\nprotocols = TLSv1.1\n", NULL, NULL, err),
                      SUP_CONFIG_ERROR);

@@ -196,10 +196,10 @@ START_TEST(tls_flags)
     ck_assert_int_eq(cfg.tls_min, TLS1_2_VERSION);
     ck_assert_int_eq(cfg.tls_max, TLS1_3_VERSION);
 
-    char *all[] = {"wsworker",        "--tls-listen",    "127.0.0.1:0", "--tls-listen",
-                   "[::1]:0",         "--cert",          "c.pem",       "--key",
-                   "k.pem",           "--ciphers",       "ECDHE+AESGCM", "--tls-protocols",
-                   "TLSv1.3",         "--ticket-keys",   "t.keys",      NULL};
+    char *all[] = {"wsworker", "--tls-listen",  "127.0.0.1:0",  "--tls-listen",
+                   "[::1]:0",  "--cert",        "c.pem",        "--key",
+                   "k.pem",    "--ciphers",     "ECDHE+AESGCM", "--tls-protocols",
+                   "TLSv1.3",  "--ticket-keys", "t.keys",       NULL};
     ck_assert_int_eq(parse(&cfg, all, ARGC(all)), 0);
     ck_assert_uint_eq(cfg.ntls_listen, 2);
     ck_assert_str_eq(cfg.tls_listen[1], "[::1]:0");
