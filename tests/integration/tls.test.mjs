@@ -143,8 +143,8 @@ describe('wss on a standalone worker', () => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsf-tls-'));
         certs = makeCert(dir);
         worker = await startWorker({
-            flags: ['--tls-listen', '127.0.0.1:0', '--cert', certs.cert, '--key', certs.key,
-                '--handshake-timeout', '1', '--deflate', 'on'],
+            flags: ['--tls-listen', '127.0.0.1:0', '--tls-listen', '[::1]:0', '--cert', certs.cert,
+                '--key', certs.key, '--handshake-timeout', '1', '--deflate', 'on'],
         });
         port = tlsPort(worker);
     });
@@ -167,6 +167,20 @@ describe('wss on a standalone worker', () => {
         const big = randomBytes(700 * 1024); // many records, more than the socket takes at once
         const gotBig = await echo(ws, big, { ms: slow(IO_TIMEOUT_MS * 2) });
         assert.ok(gotBig.data.equals(big), 'large binary echo differs');
+        ws.close(1000);
+    });
+
+    test('the IPv6 TLS listener serves wss too', async () => {
+        const m = worker.stderr.match(/listening on \[::1\]:(\d+) \(TLS\)$/m);
+        assert.ok(m, worker.stderr);
+        const ws = worker.track(new WebSocket(`wss://[::1]:${m[1]}/echo`, {
+            handshakeTimeout: IO_TIMEOUT_MS, rejectUnauthorized: false,
+        }));
+        await withTimeout(new Promise((resolve, reject) => {
+            ws.once('open', resolve);
+            ws.once('error', reject);
+        }), IO_TIMEOUT_MS * 2, 'wss open over IPv6');
+        assert.equal((await echo(ws, 'v6')).data.toString(), 'v6');
         ws.close(1000);
     });
 
