@@ -3,6 +3,8 @@ find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
 pkg_check_modules(LIBEVENT REQUIRED IMPORTED_TARGET libevent_core>=2.1)
 pkg_check_modules(LIBCRYPTO REQUIRED IMPORTED_TARGET libcrypto>=3.0)
+# TLS (wss://) in the worker; the supervisor checks certificates with it.
+pkg_check_modules(LIBSSL REQUIRED IMPORTED_TARGET libssl>=3.0)
 pkg_check_modules(PROTOBUFC REQUIRED IMPORTED_TARGET libprotobuf-c)
 pkg_check_modules(LIBZMQ REQUIRED IMPORTED_TARGET libzmq)
 pkg_check_modules(INIH REQUIRED IMPORTED_TARGET inih)

@@ -9,6 +9,7 @@
 
 #include "sup_config.h"
 #include "sup_ctx.h"
+#include "sup_tls.h"
 #include "sup_natsd.h"
 #include "sup_rundir.h"
 #include "sup_upgrade.h"
@@ -97,6 +98,10 @@ int main(int argc, char **argv)
         puts("wsfleetd " WSF_VERSION);
         return EXIT_SUCCESS;
     default:
+        fprintf(stderr, "wsfleetd: %s\n", err);
+        return SUP_EXIT_USAGE;
+    }
+    if (sup_tls_check(&cfg, err, sizeof err) != 0) {
         fprintf(stderr, "wsfleetd: %s\n", err);
         return SUP_EXIT_USAGE;
     }

@@ -244,7 +244,7 @@ static int sup_adopt_install(sup_ctx *ctx, int *fds, unsigned nl, unsigned ns)
         const char *why;
         char want_name[WSF_LISTEN_NAME_MAX];
         if (wsf_listen_bound(&bound, fds[i * ns]) != 0 ||
-            wsf_listen_resolve(&want, ctx->cfg.listen[i], &why) != 0)
+            wsf_listen_resolve(&want, sup_config_listen_at(&ctx->cfg, i), &why) != 0)
             return -1;
         if (wsf_addr_port(&want) == 0)
             wsf_addr_set_port(&want, wsf_addr_port(&bound));
@@ -253,7 +253,7 @@ static int sup_adopt_install(sup_ctx *ctx, int *fds, unsigned nl, unsigned ns)
         if (strcmp(l->name, want_name) != 0) {
             wsf_log_error("adoption: the orphans listen on %s, but listen %s is configured; "
                           "stop them (or configure the same addresses) first",
-                          l->name, ctx->cfg.listen[i]);
+                          l->name, sup_config_listen_at(&ctx->cfg, i));
             return -1;
         }
     }
@@ -262,6 +262,7 @@ static int sup_adopt_install(sup_ctx *ctx, int *fds, unsigned nl, unsigned ns)
         wsf_addr bound;
         wsf_listen_bound(&bound, fds[i * ns]);
         l->family = bound.ss.ss_family;
+        l->tls = i >= ctx->cfg.nlisten;
         for (unsigned s = 0; s < SUP_MAX_SLOTS; s++)
             l->fds[s] = s < ns ? fds[i * ns + s] : -1;
         wsf_log_info("adopted the listeners of %s from an orphan", l->name);
@@ -518,7 +519,7 @@ int sup_adopt_start(sup_ctx *ctx)
     if (sup_adopt_read_state(&run->st, a->state_path) != 0)
         goto out;
     sup_adopt_state *st = &run->st;
-    if (st->nslots > SUP_MAX_SLOTS || st->nlistens != ctx->cfg.nlisten ||
+    if (st->nslots > SUP_MAX_SLOTS || st->nlistens != ctx->cfg.nlisten + ctx->cfg.tls.nlisten ||
         st->nlistens > SUP_MAX_LISTEN)
         goto out; /* other addresses: nothing of ours to adopt (the port check decides) */
     unsigned span = 0;

@@ -34,6 +34,8 @@ enum sup_key_type {
     SUP_T_U32Z,    /* a number where 0 is a value, not "unset": stored + 1 */
     SUP_T_ORIGINS, /* an Origin allowlist (wsf_origin.h), may be empty */
     SUP_T_HEADER,  /* an HTTP header value of printable ASCII, may be empty */
+    SUP_T_TLS_LISTEN,
+    SUP_T_PROTOCOLS, /* TLSv1.2 and/or TLSv1.3, comma-separated */
 };
 
 enum sup_key_id {
@@ -95,6 +97,12 @@ enum sup_key_id {
     K_AUTH_REQUIRED,
     K_AUTH_AUDIENCE,
     K_AUTH_ISSUER,
+    K_TLS_LISTEN,
+    K_TLS_CERT,
+    K_TLS_KEY,
+    K_TLS_CIPHERS,
+    K_TLS_PROTOCOLS,
+    K_TLS_ROTATION,
     K_NKEYS
 };
 
@@ -192,6 +200,13 @@ static const sup_key sup_keys[K_NKEYS] = {
     [K_AUTH_REQUIRED] = {"auth", "required", SUP_T_BOOL, SUP_CFG(auth_required), 0, 1},
     [K_AUTH_AUDIENCE] = {"auth", "audience", SUP_T_PATH0, SUP_CFG(auth_audience), 0, 0},
     [K_AUTH_ISSUER] = {"auth", "issuer", SUP_T_PATH0, SUP_CFG(auth_issuer), 0, 0},
+    [K_TLS_LISTEN] = {"tls", "listen", SUP_T_TLS_LISTEN, 0, 0, 0},
+    [K_TLS_CERT] = {"tls", "cert", SUP_T_PATH, SUP_CFG(tls.cert), 0, 0},
+    [K_TLS_KEY] = {"tls", "key", SUP_T_PATH, SUP_CFG(tls.key), 0, 0},
+    [K_TLS_CIPHERS] = {"tls", "ciphers", SUP_T_HEADER, SUP_CFG(tls.ciphers), 0, 0},
+    [K_TLS_PROTOCOLS] = {"tls", "protocols", SUP_T_PROTOCOLS, SUP_CFG(tls.protocols), 0, 0},
+    [K_TLS_ROTATION] = {"tls", "ticket_rotation", SUP_T_MS64, SUP_CFG(tls.ticket_rotation_ms), 1000,
+                        SUP_MS_MAX},
 };
 
 /* Where a key's value came from, for messages about two keys at once. */
@@ -218,7 +233,7 @@ typedef struct sup_parse {
 static const char sup_usage[] =
     "usage: wsfleetd [options]\n"
     "  -c, --config FILE      INI file: [fleet] [workers] [restart] [worker] [breaker]\n"
-    "                         [autoscale] [rebalance] [drills] [nats] [channels]\n"
+    "                         [autoscale] [rebalance] [drills] [tls] [nats] [channels]\n"
     "                         [namespace NAME] [auth] (none)\n"
     "  --listen HOST:PORT     listen address, repeatable; [V6HOST]:PORT for IPv6\n"
     "                         (default 127.0.0.1:8080)\n"
@@ -258,6 +273,7 @@ void sup_config_init(sup_config *cfg, unsigned euid, long ncpu)
     cfg->rebalance_enabled = 1;
     cfg->drills_max_memory = SUP_DRILLS_MAX_MEMORY;
     snprintf(cfg->nats_stream, sizeof cfg->nats_stream, "%s", WSF_NATS_STREAM_DEFAULT);
+    cfg->tls.ticket_rotation_ms = UINT64_C(12) * 3600 * 1000;
 }
 
 /* Records the first error only: later ones are usually consequences. */
@@ -374,6 +390,26 @@ static int sup_set(sup_config *cfg, int key, const char *value, bool first_of_so
         }
         snprintf(cfg->listen[cfg->nlisten++], SUP_CONFIG_ADDR_MAX, "%s", value);
         return 0;
+    case SUP_T_TLS_LISTEN:
+        if (sup_check_listen(value, why, whylen) != 0)
+            return -1;
+        if (cfg->tls.nlisten == SUP_CONFIG_MAX_LISTEN) {
+            snprintf(why, whylen, "more than %d listen addresses", SUP_CONFIG_MAX_LISTEN);
+            return -1;
+        }
+        snprintf(cfg->tls.listen[cfg->tls.nlisten++], SUP_CONFIG_ADDR_MAX, "%s", value);
+        return 0;
+    case SUP_T_PROTOCOLS:
+        for (const char *p = value; *p;) {
+            size_t n = strcspn(p, ",");
+            if (!(n == 7 && (strncmp(p, "TLSv1.2", 7) == 0 || strncmp(p, "TLSv1.3", 7) == 0))) {
+                snprintf(why, whylen, "not TLSv1.2 and/or TLSv1.3, comma-separated");
+                return -1;
+            }
+            p += n + (p[n] == ',');
+        }
+        snprintf(base + k->off, SUP_CONFIG_PATH_MAX, "%s", value);
+        return 0;
     case SUP_T_PATH:
     case SUP_T_PATH0:
         if (k->type == SUP_T_PATH && value[0] == '\0') {
@@ -450,8 +486,8 @@ static int sup_ini_handler(void *user, const char *section, const char *name, co
         ps->err_line = ps->line;
         sup_fail(ps,
                  "%s:%d: %s: key outside any section (start with [fleet], [workers], "
-                 "[restart], [worker], [breaker], [autoscale], [rebalance], [drills], [nats], "
-                 "[channels] or [namespace NAME])",
+                 "[restart], [worker], [breaker], [autoscale], [rebalance], [drills], [tls], "
+                 "[nats], [channels] or [namespace NAME])",
                  ps->file, ps->line, name);
         return 0;
     }
@@ -635,6 +671,11 @@ static int sup_resolve(sup_parse *ps)
     char awhy[2 * SUP_CONFIG_PATH_MAX];
     if (!ps->failed && sup_auth_check(c, awhy, sizeof awhy) != 0)
         sup_fail(ps, "%s", awhy);
+    if (!ps->failed && c->tls.nlisten > 0 && (c->tls.cert[0] == '\0' || c->tls.key[0] == '\0'))
+        sup_fail(ps, "%s: [tls] listen needs [tls] cert and key", ps->file ? ps->file : "wsfleetd");
+    if (!ps->failed && c->nlisten + c->tls.nlisten > SUP_CONFIG_MAX_LISTEN)
+        sup_fail(ps, "%s: more than %d listen addresses in [fleet] and [tls]",
+                 ps->file ? ps->file : "wsfleetd", SUP_CONFIG_MAX_LISTEN);
     /* The scaler works within the fleet's bounds and with busyness as a fraction. */
     c->scaler.target_busy = c->target_busy_pct / 100.0;
     c->scaler.min_workers = c->workers_min;
@@ -780,8 +821,8 @@ static const struct sup_worker_flag {
     {K_CONNS_PER_IP, "--max-conns-per-ip"},
 };
 
-/* The [worker] flags, --origins, --server-header and --drills-max-memory. */
-_Static_assert(sizeof sup_worker_flags / sizeof sup_worker_flags[0] + 3 <= SUP_WORKER_FLAGS_MAX,
+/* The [worker] flags, --origins, --server-header, --drills-max-memory and five of [tls]. */
+_Static_assert(sizeof sup_worker_flags / sizeof sup_worker_flags[0] + 8 <= SUP_WORKER_FLAGS_MAX,
                "sup_worker_args holds SUP_WORKER_FLAGS_MAX flags: raise it");
 
 /* Appends "flag value"; value in milliseconds is written as seconds when ms. */
@@ -833,10 +874,26 @@ size_t sup_config_worker_args(sup_worker_args *out, const sup_config *cfg)
         out->argv[out->argc++] = "--server-header";
         out->argv[out->argc++] = out->server_header;
     }
+    static const char *const tls_flags[5] = {"--cert", "--key", "--ciphers", "--tls-protocols",
+                                             "--ticket-keys"};
+    const char *tls_vals[5] = {cfg->tls.cert, cfg->tls.key, cfg->tls.ciphers, cfg->tls.protocols,
+                               cfg->tls.tickets};
+    for (size_t i = 0; i < 5 && cfg->tls.nlisten > 0; i++) {
+        if (tls_vals[i][0] == '\0')
+            continue;
+        snprintf(out->tls[i], sizeof out->tls[i], "%s", tls_vals[i]);
+        out->argv[out->argc++] = (char *)tls_flags[i];
+        out->argv[out->argc++] = out->tls[i];
+    }
     /* Without it the worker refuses every fault, whoever sends it. */
     if (cfg->drills_enabled)
         sup_add_arg(out, "--drills-max-memory", cfg->drills_max_memory, false);
     sup_auth_worker_args(out->argv, &out->argc, cfg);
     out->argv[out->argc] = NULL;
     return out->argc;
+}
+
+const char *sup_config_listen_at(const sup_config *cfg, size_t i)
+{
+    return i < cfg->nlisten ? cfg->listen[i] : cfg->tls.listen[i - cfg->nlisten];
 }

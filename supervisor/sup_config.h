@@ -46,6 +46,18 @@ typedef struct sup_worker_settings {
     char server_header[SUP_CONFIG_PATH_MAX]; /* server_header TEXT -> --server-header */
 } sup_worker_settings;
 
+/* The [tls] section: wss:// listeners and what their workers present. */
+typedef struct sup_tls_settings {
+    char listen[SUP_CONFIG_MAX_LISTEN][SUP_CONFIG_ADDR_MAX]; /* listen, repeatable (none) */
+    size_t nlisten;
+    char cert[SUP_CONFIG_PATH_MAX];      /* cert PEM -> --cert (a chain, leaf first) */
+    char key[SUP_CONFIG_PATH_MAX];       /* key PEM -> --key */
+    char ciphers[SUP_CONFIG_PATH_MAX];   /* ciphers LIST -> --ciphers; empty: ECDHE + AEAD */
+    char protocols[SUP_CONFIG_PATH_MAX]; /* protocols LIST -> --tls-protocols; empty: 1.2, 1.3 */
+    uint64_t ticket_rotation_ms;         /* ticket_rotation SEC (12 h): session ticket key life */
+    char tickets[SUP_CONFIG_PATH_MAX];   /* -> --ticket-keys: RUNDIR/tls-tickets, set by wsfleetd */
+} sup_tls_settings;
+
 typedef struct sup_config {
     char config_file[SUP_CONFIG_PATH_MAX]; /* -c FILE; empty when none was given */
     bool foreground;                       /* --foreground */
@@ -80,6 +92,8 @@ typedef struct sup_config {
     /* [drills]: fault injection (wsctl fault) */
     uint32_t drills_enabled;    /* enabled = yes|no (no): otherwise every fault is refused */
     uint64_t drills_max_memory; /* max_memory BYTES (256 MiB): what a memory fault may grow to */
+    /* [tls] */
+    sup_tls_settings tls;
     /* [nats] */
     char nats_url[SUP_NATS_URLS_MAX];      /* url, repeatable or a comma list; empty: the sidecar */
     char nats_stream[SUP_NATS_STREAM_MAX]; /* stream (WSF) */
@@ -120,7 +134,7 @@ int sup_config_parse(sup_config *cfg, int argc, char **argv, char *err, size_t e
 const char *sup_config_usage(void);
 
 /* At most this many [worker] keys become wsworker flags (checked at compile time). */
-#define SUP_WORKER_FLAGS_MAX 24
+#define SUP_WORKER_FLAGS_MAX 28
 
 /* wsworker flags for the [worker] keys that are set; argv points into vals (do not copy the
  * struct while using argv), NULL-terminated. */
@@ -129,12 +143,17 @@ typedef struct sup_worker_args {
     char vals[SUP_WORKER_FLAGS_MAX][24];
     char origins[SUP_CONFIG_PATH_MAX]; /* the string flags' values */
     char server_header[SUP_CONFIG_PATH_MAX];
+    char tls[5][SUP_CONFIG_PATH_MAX]; /* --cert, --key, --ciphers, --tls-protocols, --ticket-keys */
     size_t argc;
 } sup_worker_args;
 
-/* Fills out with the flags of cfg->worker, --drills-max-memory BYTES when [drills] is enabled
- * and the --auth-* flags of [auth] (those point into cfg: keep it while argv is used). Returns
- * out->argc. */
+/* Fills out with the flags of cfg->worker, --drills-max-memory BYTES when [drills] is enabled,
+ * the [tls] files and settings when TLS listeners are configured, and the --auth-* flags of
+ * [auth] (those point into cfg: keep it while argv is used). Returns out->argc. */
 size_t sup_config_worker_args(sup_worker_args *out, const sup_config *cfg);
+
+/* Listen address i of every listener in the order of the fleet's sockets: [fleet] listen first,
+ * then [tls] listen (i < cfg->nlisten + cfg->tls.nlisten). */
+const char *sup_config_listen_at(const sup_config *cfg, size_t i);
 
 #endif

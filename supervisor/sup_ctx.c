@@ -2,6 +2,7 @@
  * reaping, the 100 ms tick that drives restarts and hang detection, worker messages, wsctl
  * requests, scaling and the graceful stop. */
 #include "sup_ctx.h"
+#include "sup_tls.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -468,6 +469,8 @@ int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg)
     if (src != 0)
         return src;
 
+    if (sup_tls_tickets_start(ctx) != 0)
+        return -1;
     ctx->tick_ev = event_new(ctx->base, -1, EV_PERSIST, sup_on_tick, ctx);
     ctx->sigchld_ev = evsignal_new(ctx->base, SIGCHLD, sup_on_sigchld, ctx);
     ctx->sigterm_ev = evsignal_new(ctx->base, SIGTERM, sup_on_sigterm, ctx);
@@ -519,6 +522,7 @@ void sup_ctx_fini(sup_ctx *ctx)
             event_free(evs[i]);
     }
     sup_channels_fini(ctx);
+    sup_tls_tickets_fini(ctx);
     sup_ctx_endpoints_close(ctx, 0);
     if (ctx->endpoints_bound) {
         /* Only what we bound: a supervisor that failed before that leaves the sockets alone. */

@@ -28,6 +28,7 @@ struct event;
 typedef struct sup_listen {
     char name[96]; /* HOST:PORT as bound */
     int family;
+    bool tls; /* a [tls] listen address: its workers handshake TLS (WSF_TLS_LISTEN_FDS) */
     int fds[SUP_MAX_SLOTS]; /* one SO_REUSEPORT socket per slot, index = group position */
 } sup_listen;
 
@@ -53,8 +54,9 @@ typedef struct sup_ctx {
     char workers_endpoint[320];
     char ctl_endpoint[320];
     char ctl_path[300];
-    bool endpoints_bound; /* the sockets in the run dir are ours (bound under the lock) */
-    int parent_pipe[2];   /* workers read [0]; EOF when the supervisor is gone */
+    bool endpoints_bound;        /* the sockets in the run dir are ours (bound under the lock) */
+    int parent_pipe[2];          /* workers read [0]; EOF when the supervisor is gone */
+    struct sup_tickets *tickets; /* TLS session ticket keys (sup_tls.c), NULL without TLS */
     sup_listen listens[SUP_MAX_LISTEN];
     size_t nlistens;
     sup_slot slots[SUP_MAX_SLOTS];

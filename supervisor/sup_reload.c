@@ -8,6 +8,7 @@
 
 #include "sup_channels.h"
 #include "sup_ctx.h"
+#include "sup_tls.h"
 #include "wsf_log.h"
 
 bool sup_workers_differ(const sup_config *a, const sup_config *b)
@@ -17,7 +18,9 @@ bool sup_workers_differ(const sup_config *a, const sup_config *b)
            a->report_interval_ms != b->report_interval_ms ||
            a->drain_timeout_ms != b->drain_timeout_ms || a->drills_enabled != b->drills_enabled ||
            a->drills_max_memory != b->drills_max_memory ||
-           strcmp(a->channels_ini, b->channels_ini) != 0;
+           strcmp(a->channels_ini, b->channels_ini) != 0 || strcmp(a->tls.cert, b->tls.cert) != 0 ||
+           strcmp(a->tls.key, b->tls.key) != 0 || strcmp(a->tls.ciphers, b->tls.ciphers) != 0 ||
+           strcmp(a->tls.protocols, b->tls.protocols) != 0;
 }
 
 /* Names the first fixed setting that differs, or NULL. */
@@ -25,6 +28,9 @@ static const char *sup_fixed_change(const sup_config *a, const sup_config *b)
 {
     if (a->nlisten != b->nlisten || memcmp(a->listen, b->listen, sizeof a->listen) != 0)
         return "[fleet] listen";
+    if (a->tls.nlisten != b->tls.nlisten ||
+        memcmp(a->tls.listen, b->tls.listen, sizeof a->tls.listen) != 0)
+        return "[tls] listen";
     if (strcmp(a->run_dir, b->run_dir) != 0)
         return "[fleet] run_dir";
     if (a->workers_max != b->workers_max)
@@ -46,6 +52,14 @@ static void sup_reload_apply(sup_ctx *ctx, wsf_ctl_response *res)
         wsf_log_error("reload refused: %s", err);
         return;
     }
+    /* A certificate that does not load is refused here, before any worker sees it. */
+    if (sup_tls_check(&next, err, sizeof err) != 0) {
+        snprintf(res->error, sizeof res->error, "%.250s", err);
+        wsf_log_error("reload refused: %s", err);
+        return;
+    }
+    /* The ticket key file is the supervisor's own, not the file's. */
+    memcpy(next.tls.tickets, ctx->cfg.tls.tickets, sizeof next.tls.tickets);
     const char *fixed = sup_fixed_change(&ctx->cfg, &next);
     if (fixed != NULL) {
         snprintf(res->error, sizeof res->error,
@@ -74,8 +88,19 @@ static void sup_reload_apply(sup_ctx *ctx, wsf_ctl_response *res)
         sup_scale(ctx, desired, err, sizeof err);
     if (restart_workers)
         sup_roll_renew(ctx);
-    snprintf(res->message, sizeof res->message, "configuration reloaded%s",
-             restart_workers ? "; restarting workers one at a time" : "");
+    /* Same files, maybe new contents: every running worker loads them again (WSF_CMD_RELOAD)
+     * for its next handshakes. A restart gives new workers the new files anyway. */
+    unsigned tls_sent = 0;
+    for (unsigned i = 0; i < ctx->nslots && !restart_workers && ctx->cfg.tls.nlisten > 0; i++) {
+        wsf_command cmd = {.kind = WSF_CMD_RELOAD};
+        tls_sent += ctx->slots[i].has_peer && sup_send_command(ctx, &ctx->slots[i], &cmd) == 0;
+    }
+    char tls_note[64] = "";
+    if (tls_sent > 0)
+        snprintf(tls_note, sizeof tls_note, "; TLS certificate sent to %u workers to reload",
+                 tls_sent);
+    snprintf(res->message, sizeof res->message, "configuration reloaded%s%s",
+             restart_workers ? "; restarting workers one at a time" : "", tls_note);
     wsf_log_info("reload: %s", res->message);
     res->ok = true;
 }

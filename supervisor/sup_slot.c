@@ -20,7 +20,7 @@
 
 #define SUP_CHILD_FD_BASE 3       /* inherited listeners start here, the parent pipe follows */
 #define SUP_STRANGER_LOG_MS 60000 /* a stranger claiming a slot is logged once a minute */
-#define SUP_SLOT_ENV 6            /* WSF_ variables the supervisor sets for a worker */
+#define SUP_SLOT_ENV 7            /* WSF_ variables the supervisor sets for a worker */
 #define SUP_SLOT_FIXED_ARGS 7     /* the binary and three flags with their values */
 
 double sup_random(sup_ctx *ctx)
@@ -85,6 +85,7 @@ typedef struct sup_spawn_args {
     char **argv;
     char **envp;
     char env_fds[128];
+    char env_tls_fds[128];
     char env_sup[352];
     char env_slot[32];
     char env_gen[48];
@@ -109,10 +110,19 @@ static void sup_spawn_args_init(sup_spawn_args *a, const sup_ctx *ctx, const sup
         if (strncmp(*e, "WSF_", 4) != 0)
             a->envp[nenv++] = *e;
     }
+    /* Listener i is at descriptor 3 + i; the TLS ones are named apart. */
     size_t len = (size_t)snprintf(a->env_fds, sizeof a->env_fds, "WSF_LISTEN_FDS=");
-    for (size_t i = 0; i < ctx->nlistens; i++)
-        len += (size_t)snprintf(a->env_fds + len, sizeof a->env_fds - len, "%s%zu", i ? "," : "",
-                                SUP_CHILD_FD_BASE + i);
+    size_t tlen = (size_t)snprintf(a->env_tls_fds, sizeof a->env_tls_fds, "WSF_TLS_LISTEN_FDS=");
+    size_t ntls = 0;
+    for (size_t i = 0; i < ctx->nlistens; i++) {
+        bool tls = ctx->listens[i].tls;
+        char *b = tls ? a->env_tls_fds : a->env_fds;
+        size_t *n = tls ? &tlen : &len;
+        size_t cap = tls ? sizeof a->env_tls_fds : sizeof a->env_fds;
+        bool first = b[*n - 1] == '=';
+        *n += (size_t)snprintf(b + *n, cap - *n, "%s%zu", first ? "" : ",", SUP_CHILD_FD_BASE + i);
+        ntls += tls;
+    }
     snprintf(a->env_sup, sizeof a->env_sup, "WSF_SUPERVISOR=%s", ctx->workers_endpoint);
     snprintf(a->env_slot, sizeof a->env_slot, "WSF_SLOT=%u", slot->index);
     snprintf(a->env_gen, sizeof a->env_gen, "WSF_GENERATION=%llu",
@@ -120,6 +130,8 @@ static void sup_spawn_args_init(sup_spawn_args *a, const sup_ctx *ctx, const sup
     snprintf(a->env_parent, sizeof a->env_parent, "WSF_PARENT_FD=%zu",
              SUP_CHILD_FD_BASE + ctx->nlistens);
     a->envp[nenv++] = a->env_fds;
+    if (ntls > 0)
+        a->envp[nenv++] = a->env_tls_fds;
     a->envp[nenv++] = a->env_sup;
     a->envp[nenv++] = a->env_slot;
     a->envp[nenv++] = a->env_gen;

@@ -104,7 +104,7 @@ static int sup_listen_open(sup_ctx *ctx, sup_listen *l, const char *spec)
     }
     if (foreign < 0)
         wsf_log_warn("listen %s: cannot list the host's listeners: %s", spec, strerror(-foreign));
-    wsf_log_info("listening on %s (%u sockets)", l->name, ctx->nslots);
+    wsf_log_info("listening on %s (%u sockets%s)", l->name, ctx->nslots, l->tls ? ", TLS" : "");
     rc = 0;
 out:
     if (probe != -1)
@@ -114,13 +114,16 @@ out:
 
 int sup_sockets_open(sup_ctx *ctx)
 {
-    for (size_t i = 0; i < ctx->cfg.nlisten; i++) {
+    /* [fleet] listen first, then [tls] listen: a listener's index is its place in the workers'
+     * descriptors and in the groups an orphan offers (sup_config_listen_at). */
+    for (size_t i = 0; i < ctx->cfg.nlisten + ctx->cfg.tls.nlisten; i++) {
         if (ctx->nlistens == SUP_MAX_LISTEN) {
             wsf_log_error("at most %d listen addresses", SUP_MAX_LISTEN);
             return -1;
         }
         sup_listen *l = &ctx->listens[ctx->nlistens++];
-        int rc = sup_listen_open(ctx, l, ctx->cfg.listen[i]);
+        l->tls = i >= ctx->cfg.nlisten;
+        int rc = sup_listen_open(ctx, l, sup_config_listen_at(&ctx->cfg, i));
         if (rc != 0)
             return rc;
     }

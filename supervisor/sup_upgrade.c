@@ -350,6 +350,7 @@ int sup_upgrade_restore(sup_ctx *ctx)
         sup_listen *l = &ctx->listens[ctx->nlistens++];
         snprintf(l->name, sizeof l->name, "%s", st->listens[i].name);
         l->family = st->listens[i].family;
+        l->tls = i >= ctx->cfg.nlisten; /* [fleet] listen first, then [tls] (sup_sockets) */
         for (unsigned s = 0; s < SUP_MAX_SLOTS; s++)
             l->fds[s] = s < st->nslots ? st->listens[i].fds[s] : -1;
         for (unsigned s = 0; s < st->nslots; s++) {

@@ -5,6 +5,7 @@
 #include "wsf_origin.h"
 
 #include <errno.h>
+#include <openssl/ssl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdbool.h>
@@ -18,6 +19,13 @@ static const char wk_usage[] =
     "usage: wsworker [options]\n"
     "  --listen HOST:PORT         listen address, repeatable; [V6HOST]:PORT for IPv6,\n"
     "                             port 0 picks a free port (default 127.0.0.1:8080)\n"
+    "  --tls-listen HOST:PORT     TLS (wss://) listen address, repeatable; needs --cert, --key\n"
+    "  --cert PEM                 certificate chain for TLS, leaf first\n"
+    "  --key PEM                  the certificate's private key\n"
+    "  --ciphers LIST             TLS 1.2 suites, OpenSSL syntax (ECDHE with AEAD only)\n"
+    "  --tls-protocols LIST       TLSv1.2 and/or TLSv1.3, comma-separated (both)\n"
+    "  --ticket-keys PATH         session ticket keys (hex NAME AES HMAC lines, newest first),\n"
+    "                             shared by the fleet's workers (default: this process's own)\n"
     "  --max-message BYTES        largest message accepted, else close 1009 (1048576)\n"
     "  --max-backlog BYTES        unsent output per connection, else close 1008 (4194304)\n"
     "  --max-connections N        connections served; more are answered 503 (10000)\n"
@@ -55,8 +63,8 @@ static const char wk_usage[] =
     "  --max-conns-per-ip N       connections per client address; more are answered 429\n"
     "                             (0: no limit, the default)\n"
     "  --server-header TEXT       send 'Server: TEXT' (default: no Server header)\n"
-    "Under wsfleetd, the environment carries WSF_LISTEN_FDS, WSF_SUPERVISOR, WSF_SLOT,\n"
-    "WSF_GENERATION and WSF_PARENT_FD.\n"
+    "Under wsfleetd, the environment carries WSF_LISTEN_FDS, WSF_TLS_LISTEN_FDS, WSF_SUPERVISOR,\n"
+    "WSF_SLOT, WSF_GENERATION and WSF_PARENT_FD.\n"
     "  --help, --version\n";
 
 void wk_config_init(wk_config *cfg)
@@ -79,6 +87,35 @@ void wk_config_init(wk_config *cfg)
     cfg->deflate_min_size = 64;
     cfg->msg_rate = 100;
     cfg->msg_burst = 200;
+    cfg->tls_min = TLS1_2_VERSION;
+    cfg->tls_max = TLS1_3_VERSION;
+}
+
+/* --tls-protocols: TLSv1.2 and/or TLSv1.3. Returns 0 or 1 (bad). */
+static int wk_config_protocols(wk_config *cfg, const char *s)
+{
+    int lo = 0, hi = 0;
+    while (*s) {
+        size_t n = strcspn(s, ",");
+        int v = 0;
+        if ((n == 7 && strncasecmp(s, "TLSv1.2", 7) == 0) || (n == 3 && strncmp(s, "1.2", 3) == 0))
+            v = TLS1_2_VERSION;
+        else if ((n == 7 && strncasecmp(s, "TLSv1.3", 7) == 0) ||
+                 (n == 3 && strncmp(s, "1.3", 3) == 0))
+            v = TLS1_3_VERSION;
+        else
+            return 1;
+        lo = lo == 0 || v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+        s += n;
+        if (*s == ',')
+            s++;
+    }
+    if (lo == 0)
+        return 1;
+    cfg->tls_min = lo;
+    cfg->tls_max = hi;
+    return 0;
 }
 
 /* A header value of printable ASCII: it is written into responses verbatim. */
@@ -149,6 +186,12 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         OPT_MSG_BURST,
         OPT_MAX_CONNS_PER_IP,
         OPT_SERVER_HEADER,
+        OPT_TLS_LISTEN,
+        OPT_CERT,
+        OPT_KEY,
+        OPT_CIPHERS,
+        OPT_TLS_PROTOCOLS,
+        OPT_TICKET_KEYS,
         OPT_HELP,
         OPT_VERSION,
     };
@@ -184,6 +227,12 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         {"msg-burst", required_argument, NULL, OPT_MSG_BURST},
         {"max-conns-per-ip", required_argument, NULL, OPT_MAX_CONNS_PER_IP},
         {"server-header", required_argument, NULL, OPT_SERVER_HEADER},
+        {"tls-listen", required_argument, NULL, OPT_TLS_LISTEN},
+        {"cert", required_argument, NULL, OPT_CERT},
+        {"key", required_argument, NULL, OPT_KEY},
+        {"ciphers", required_argument, NULL, OPT_CIPHERS},
+        {"tls-protocols", required_argument, NULL, OPT_TLS_PROTOCOLS},
+        {"ticket-keys", required_argument, NULL, OPT_TICKET_KEYS},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -310,6 +359,32 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
             cfg->server_header = optarg;
             bad = !wk_config_header_ok(optarg);
             break;
+        case OPT_TLS_LISTEN:
+            if (cfg->ntls_listen == WK_MAX_LISTEN) {
+                fprintf(stderr, "wsworker: at most %d --tls-listen addresses\n", WK_MAX_LISTEN);
+                return -1;
+            }
+            cfg->tls_listen[cfg->ntls_listen++] = optarg;
+            break;
+        case OPT_CERT:
+            cfg->cert = optarg;
+            bad = *optarg == '\0';
+            break;
+        case OPT_KEY:
+            cfg->key = optarg;
+            bad = *optarg == '\0';
+            break;
+        case OPT_CIPHERS:
+            cfg->ciphers = optarg;
+            bad = *optarg == '\0';
+            break;
+        case OPT_TLS_PROTOCOLS:
+            bad = wk_config_protocols(cfg, optarg);
+            break;
+        case OPT_TICKET_KEYS:
+            cfg->ticket_keys = optarg;
+            bad = *optarg == '\0';
+            break;
         case OPT_HELP:
             fputs(wk_usage, stdout);
             return 1;
@@ -331,6 +406,10 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         fprintf(stderr, "wsworker: --nats-url and --nats-url-file exclude each other\n");
         return -1;
     }
+    if (cfg->ntls_listen > 0 && (cfg->cert == NULL || cfg->key == NULL)) {
+        fprintf(stderr, "wsworker: --tls-listen needs --cert and --key\n");
+        return -1;
+    }
     if (optind < argc) {
         fprintf(stderr, "wsworker: unexpected argument '%s'\n%s", argv[optind], wk_usage);
         return -1;
@@ -338,31 +417,46 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
     return 0;
 }
 
+/* A comma-separated list of descriptors (WSF_LISTEN_FDS=3,4). Returns 0 or -1. */
+static int wk_config_fds(int *fds, size_t *nfds, const char *p)
+{
+    uint64_t v;
+    while (p != NULL && *p) {
+        char num[16];
+        size_t n = strcspn(p, ",");
+        if (n == 0 || n >= sizeof num || *nfds == WK_MAX_LISTEN)
+            return -1;
+        memcpy(num, p, n);
+        num[n] = '\0';
+        if (wsf_parse_u64(&v, num, 0, 65535) != 0)
+            return -1;
+        fds[(*nfds)++] = (int)v;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
 int wk_config_from_env(wk_config *cfg, const char *(*getenv_fn)(const char *name, void *arg),
                        void *arg)
 {
+    const char *tls_fds = getenv_fn("WSF_TLS_LISTEN_FDS", arg);
     const char *fds = getenv_fn("WSF_LISTEN_FDS", arg);
     const char *slot = getenv_fn("WSF_SLOT", arg);
     const char *gen = getenv_fn("WSF_GENERATION", arg);
     const char *parent = getenv_fn("WSF_PARENT_FD", arg);
     uint64_t v;
 
-    if (fds && *fds) {
-        const char *p = fds;
-        while (*p) {
-            char num[16];
-            size_t n = strcspn(p, ",");
-            if (n == 0 || n >= sizeof num || cfg->nlisten_fds == WK_MAX_LISTEN)
-                goto bad_fds;
-            memcpy(num, p, n);
-            num[n] = '\0';
-            if (wsf_parse_u64(&v, num, 0, 65535) != 0)
-                goto bad_fds;
-            cfg->listen_fds[cfg->nlisten_fds++] = (int)v;
-            p += n;
-            if (*p == ',')
-                p++;
-        }
+    if (wk_config_fds(cfg->listen_fds, &cfg->nlisten_fds, fds) != 0)
+        goto bad_fds;
+    if (wk_config_fds(cfg->tls_listen_fds, &cfg->ntls_listen_fds, tls_fds) != 0) {
+        fprintf(stderr, "wsworker: invalid WSF_TLS_LISTEN_FDS '%s'\n", tls_fds);
+        return -1;
+    }
+    if (cfg->ntls_listen_fds > 0 && (cfg->cert == NULL || cfg->key == NULL)) {
+        fprintf(stderr, "wsworker: WSF_TLS_LISTEN_FDS needs --cert and --key\n");
+        return -1;
     }
     cfg->supervisor = getenv_fn("WSF_SUPERVISOR", arg);
     if (cfg->supervisor && *cfg->supervisor == '\0')
@@ -385,7 +479,8 @@ int wk_config_from_env(wk_config *cfg, const char *(*getenv_fn)(const char *name
         }
         cfg->parent_fd = (int)v;
     }
-    if (cfg->nlisten == 0 && cfg->nlisten_fds == 0)
+    if (cfg->nlisten == 0 && cfg->nlisten_fds == 0 && cfg->ntls_listen == 0 &&
+        cfg->ntls_listen_fds == 0)
         cfg->listen[cfg->nlisten++] = "127.0.0.1:8080";
     return 0;
 bad_fds:

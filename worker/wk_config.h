@@ -13,6 +13,14 @@
 typedef struct wk_config {
     const char *listen[WK_MAX_LISTEN]; /* HOST:PORT or [V6HOST]:PORT, port 0 = any free port */
     size_t nlisten;
+    const char *tls_listen[WK_MAX_LISTEN]; /* --tls-listen HOST:PORT: TLS (wss://) listeners */
+    size_t ntls_listen;
+    const char *cert;    /* --cert PEM: certificate chain, leaf first */
+    const char *key;     /* --key PEM: its private key */
+    const char *ciphers; /* --ciphers LIST: TLS 1.2 suites (OpenSSL syntax); NULL = ECDHE+AEAD */
+    int tls_min;         /* --tls-protocols LIST (TLSv1.2,TLSv1.3): lowest version */
+    int tls_max;         /* highest version */
+    const char *ticket_keys;      /* --ticket-keys PATH: session ticket keys shared by the fleet */
     uint64_t max_message;         /* --max-message BYTES (1 MiB): larger messages close with 1009 */
     uint64_t max_backlog;         /* --max-backlog BYTES (4 MiB): unsent output cap, close 1008 */
     unsigned max_connections;     /* --max-connections N (10000): more are answered 503 */
@@ -39,15 +47,17 @@ typedef struct wk_config {
     bool deflate;                 /* --deflate on|off (off): negotiate permessage-deflate */
     bool deflate_context_takeover; /* --deflate-context-takeover on|off (off) */
     uint32_t deflate_min_size;     /* --deflate-min-size BYTES (64): smaller ones go plain */
-    const char *origins;          /* --origins LIST: Origin allowlist (wsf_origin.h), NULL = any */
-    uint32_t msg_rate;            /* --msg-rate N (100): client messages per second, 0 = no limit */
-    uint32_t msg_burst;           /* --msg-burst N (200): messages allowed at once */
-    unsigned max_conns_per_ip;    /* --max-conns-per-ip N (0 = no limit): more are answered 429 */
-    const char *server_header;    /* --server-header TEXT: Server header value, NULL = none */
+    const char *origins;           /* --origins LIST: Origin allowlist (wsf_origin.h), NULL = any */
+    uint32_t msg_rate;         /* --msg-rate N (100): client messages per second, 0 = no limit */
+    uint32_t msg_burst;        /* --msg-burst N (200): messages allowed at once */
+    unsigned max_conns_per_ip; /* --max-conns-per-ip N (0 = no limit): more are answered 429 */
+    const char *server_header; /* --server-header TEXT: Server header value, NULL = none */
 
     /* Fleet mode, set by the supervisor through the environment (wk_config_from_env). */
     int listen_fds[WK_MAX_LISTEN]; /* WSF_LISTEN_FDS=3,4: inherited listening sockets */
     size_t nlisten_fds;
+    int tls_listen_fds[WK_MAX_LISTEN]; /* WSF_TLS_LISTEN_FDS=5,6: inherited TLS listeners */
+    size_t ntls_listen_fds;
     const char *supervisor; /* WSF_SUPERVISOR: ZeroMQ endpoint for Hello/Report/Command */
     unsigned slot;          /* WSF_SLOT */
     uint64_t generation;    /* WSF_GENERATION */

@@ -18,6 +18,7 @@
 
 #include "wk_deflate.h"
 #include "wk_service.h"
+#include "wk_tls.h"
 #include "wk_worker.h"
 #include "ws_admit.h"
 #include "ws_writer.h"
@@ -66,7 +67,7 @@ static void wk_conn_count_peer(wk_conn *c)
     c->over_ip_limit = c->peer == NULL;
 }
 
-void wk_conn_start(wk_ctx *ctx, int fd, bool rejecting)
+int wk_conn_start(wk_ctx *ctx, int fd, bool rejecting, bool tls)
 {
     wk_conn *c = wsf_xcalloc(1, sizeof *c);
     c->ctx = ctx;
@@ -90,6 +91,11 @@ void wk_conn_start(wk_ctx *ctx, int fd, bool rejecting)
     event_assign(&c->ev, ctx->base, fd, EV_READ | EV_PERSIST, wk_conn_on_event, c);
     event_add(&c->ev, NULL);
     wsf_wheel_set(&ctx->wheel, &c->timer, ctx->now + wk_ticks(ctx->cfg.handshake_ms));
+    if (tls && (ctx->tls == NULL || wk_tls_attach(ctx->tls, c) != 0)) {
+        wk_conn_free(c);
+        return -1;
+    }
+    return 0;
 }
 
 /* Closes the socket and unlinks the connection; the memory is freed by whoever holds the last
@@ -107,6 +113,8 @@ static void wk_conn_kill(wk_conn *c)
         c->peer = NULL;
     }
     event_del(&c->ev);
+    wk_tls_shutdown(c);
+    wk_tls_conn_free(c);
     close(c->fd);
     c->fd = -1;
     wsf_wheel_cancel(&ctx->wheel, &c->timer);
@@ -156,13 +164,11 @@ static int wk_conn_flush(wk_conn *c)
         b = &c->out; /* the batch belongs to another connection: nothing of ours in it */
 
     while (wsf_buf_pending(b) > 0) {
-        ssize_t n = send(c->fd, b->data + b->off, wsf_buf_pending(b), MSG_NOSIGNAL);
-        if (n == -1) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
+        ssize_t n = wk_conn_io_write(c, b->data + b->off, wsf_buf_pending(b));
+        if (n < 0) {
+            if (n == -EAGAIN || n == -EWOULDBLOCK)
                 break;
-            wsf_log_debug("conn fd=%d: send failed: %s", c->fd, strerror(errno));
+            wsf_log_debug("conn fd=%d: send failed: %s", c->fd, strerror((int)-n));
             ctx->stats.failed_writes++;
             wk_conn_kill(c);
             return -1;
@@ -192,10 +198,11 @@ static int wk_conn_flush(wk_conn *c)
         return 0;
     }
     wsf_buf_fini(&c->out);
-    wk_conn_set_events(c, false);
+    wk_conn_set_events(c, c->tls_rblocked);
     if (c->shut_after_flush && c->state != WK_CONN_LINGER) {
         /* Half-close and read until the peer closes, so that unread input does not turn our
          * close into a reset that could destroy the close frame in flight. */
+        wk_tls_shutdown(c);
         shutdown(c->fd, SHUT_WR);
         c->state = WK_CONN_LINGER;
         wsf_wheel_set(&ctx->wheel, &c->timer, ctx->now + wk_ticks(ctx->cfg.close_ms));
@@ -250,7 +257,7 @@ void wk_conn_send_now(wk_conn *c, int opcode, const uint8_t *data, size_t len)
     if (c->ctx->batch_conn == c)
         return; /* the batch goes first, when this connection's input is done */
     while (wsf_buf_pending(&c->out) > 0) {
-        ssize_t n = send(c->fd, c->out.data + c->out.off, wsf_buf_pending(&c->out), MSG_NOSIGNAL);
+        ssize_t n = wk_conn_io_write(c, c->out.data + c->out.off, wsf_buf_pending(&c->out));
         if (n <= 0)
             break; /* EAGAIN, or an error the next flush finds and acts on */
         c->ctx->stats.bytes_out += (uint64_t)n;
@@ -268,9 +275,7 @@ void wk_conn_send_frame(wk_conn *c, const uint8_t *frame, size_t len)
     size_t done = 0;
     if (ctx->batch_conn != c && wsf_buf_pending(&c->out) == 0) {
         while (done < len) {
-            ssize_t n = send(c->fd, frame + done, len - done, MSG_NOSIGNAL);
-            if (n < 0 && errno == EINTR)
-                continue;
+            ssize_t n = wk_conn_io_write(c, frame + done, len - done);
             if (n <= 0)
                 break; /* EAGAIN or an error: the flush below keeps the rest or acts on it */
             ctx->stats.bytes_out += (uint64_t)n;
@@ -551,14 +556,11 @@ static void wk_conn_on_readable(wk_conn *c)
 
     if (have > 0)
         memcpy(buf, c->in.data + c->in.off, have);
-    ssize_t n;
-    do
-        n = recv(c->fd, buf + have, ctx->rbuf_cap - have, 0);
-    while (n == -1 && errno == EINTR);
-    if (n == -1) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
+    ssize_t n = wk_conn_io_read(c, buf + have, ctx->rbuf_cap - have);
+    if (n < 0) {
+        if (n == -EAGAIN || n == -EWOULDBLOCK)
             return;
-        wsf_log_debug("conn fd=%d: recv failed: %s", c->fd, strerror(errno));
+        wsf_log_debug("conn fd=%d: recv failed: %s", c->fd, strerror((int)-n));
         wk_conn_kill(c);
         return;
     }
@@ -587,6 +589,23 @@ static void wk_conn_on_readable(wk_conn *c)
         wk_conn_flush(c);
     ctx->batch_conn = NULL;
     ctx->batch.off = ctx->batch.len = 0;
+    if (!c->dead && wk_conn_io_pending(c))
+        event_active(&c->ev, EV_READ, 1); /* decrypted input the socket will not announce */
+}
+
+/* One step of a TLS handshake; once done, the request may already be waiting. Returns true when
+ * the connection is ready for the HTTP upgrade. */
+static bool wk_conn_tls_step(wk_conn *c)
+{
+    bool want_write = false;
+    int r = wk_tls_handshake(c, &want_write);
+    if (r < 0) {
+        c->ctx->stats.handshakes_failed++;
+        wk_conn_kill(c);
+        return false;
+    }
+    wk_conn_set_events(c, r == 0 && want_write);
+    return r == 1;
 }
 
 /* Adds one handling time to the latency histogram (bucket i: at most 2^i µs). */
@@ -612,9 +631,11 @@ static void wk_conn_on_event(evutil_socket_t fd, short what, void *arg)
     struct timespec t0;
     if (sample)
         clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (c->ssl != NULL && !c->tls_ready)
+        what = wk_conn_tls_step(c) ? EV_READ : 0;
     if (what & EV_WRITE)
         wk_conn_flush(c);
-    if (!c->dead && (what & EV_READ))
+    if (!c->dead && ((what & EV_READ) || c->tls_rblocked))
         wk_conn_on_readable(c);
     if (sample)
         wk_conn_record_latency(ctx, &t0);
@@ -629,6 +650,11 @@ void wk_conn_on_timer(wk_conn *c)
 
     switch (c->state) {
     case WK_CONN_HANDSHAKE:
+        if (c->ssl != NULL && !c->tls_ready) {
+            ctx->stats.handshakes_timeout++; /* no HTTP answer outside TLS */
+            wk_conn_kill(c);
+            return;
+        }
         if (c->input_done) {
             wk_conn_kill(c); /* an error response the client never took */
             return;

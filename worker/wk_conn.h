@@ -1,6 +1,7 @@
 /* One client connection: HTTP upgrade, WebSocket frames, output buffering, closing handshake and
  * deadlines. Plain sockets are read and written directly (one recv and one send per readable
- * event), with per-connection memory only for what is pending. */
+ * event), TLS ones through wk_tls on the same event, with per-connection memory only for what is
+ * pending. */
 #ifndef WK_CONN_H
 #define WK_CONN_H
 
@@ -42,6 +43,13 @@ typedef struct wk_conn {
     bool shut_after_flush; /* shut the write side once output is drained */
     bool want_write;
     bool dead;
+    /* TLS (wk_tls), when accepted on a TLS listener */
+    bool tls_ready;        /* handshake done */
+    bool tls_failed;       /* a fatal TLS error: no close_notify, no more I/O */
+    bool tls_shut;         /* close_notify sent */
+    bool tls_rblocked;     /* a read needs the socket writable first */
+    bool tls_again;        /* read again: an end or error follows what was returned */
+    struct ssl_st *ssl;    /* NULL on plain connections */
     uint64_t last_heard;   /* tick of the last byte received */
     uint64_t last_ping;    /* tick of the last ping sent */
     uint64_t auth_until;   /* tick its token expires at (close 4002), 0: no token (wk_auth) */
@@ -63,8 +71,9 @@ typedef struct wk_conn {
 } wk_conn;
 
 /* Takes ownership of an accepted, non-blocking socket and starts reading its request.
- * rejecting: the worker is full; the request is answered 503. */
-void wk_conn_start(wk_ctx *ctx, int fd, bool rejecting);
+ * rejecting: the worker is full; the request is answered 503. tls: handshake first (ctx->tls).
+ * Returns 0, or -1 when TLS could not be set up (the socket is closed). */
+int wk_conn_start(wk_ctx *ctx, int fd, bool rejecting, bool tls);
 
 /* Queues one whole message frame (a server frame, unmasked). Ignored once closing. */
 void wk_conn_send(wk_conn *c, int opcode, const uint8_t *data, size_t len);

@@ -15,6 +15,7 @@
 #include "wk_worker.h"
 #include "wsf_buf.h"
 #include "wsf_ipc.h"
+#include "wk_tls.h"
 #include "wsf_log.h"
 
 struct wk_fleet {
@@ -133,6 +134,19 @@ static void wk_fleet_on_command(wk_fleet *f, const wsf_command *cmd)
     case WSF_CMD_FAULT:
         wk_fleet_on_fault(f, cmd);
         return;
+    case WSF_CMD_RELOAD: {
+        /* The certificate files were replaced: new handshakes get the new ones, connections
+         * already made keep theirs; a bad one is refused and the current one stays. */
+        const char *why = NULL;
+        if (ctx->tls != NULL && wk_tls_reload(ctx->tls, &ctx->cfg, &why) != 0) {
+            wsf_log_warn("TLS reload refused, keeping the current certificate: %s", why);
+            wk_fleet_ack(f, cmd->id, false, why);
+            return;
+        }
+        if (ctx->tls != NULL)
+            wsf_log_info("TLS certificate reloaded");
+        break;
+    }
     default:
         wk_fleet_ack(f, cmd->id, false, "unsupported command");
         return;

@@ -56,7 +56,7 @@ static void wk_listener_on_accept(evutil_socket_t fd, short what, void *arg)
         }
         int one = 1;
         setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        wk_conn_start(ctx, cfd, full);
+        wk_conn_start(ctx, cfd, full, l->tls);
     }
 }
 

@@ -3,6 +3,7 @@
 #define WK_LISTENER_H
 
 #include <event2/event_struct.h>
+#include <stdbool.h>
 
 typedef struct wk_ctx wk_ctx;
 
@@ -10,6 +11,7 @@ typedef struct wk_listener {
     struct event ev;
     wk_ctx *ctx;
     int fd;
+    bool tls;      /* connections handshake TLS first (set by the owner after opening) */
     char name[64]; /* bound address as HOST:PORT, [V6HOST]:PORT */
 } wk_listener;
 

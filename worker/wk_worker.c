@@ -16,6 +16,7 @@
 #include "wk_conn.h"
 #include "wk_fleet.h"
 #include "wk_listener.h"
+#include "wk_tls.h"
 #include "wsf_log.h"
 
 #define WK_RBUF_SIZE (256 * 1024)
@@ -281,11 +282,19 @@ int wk_ctx_init(wk_ctx *ctx, const wk_config *cfg)
     ctx->rbuf = wsf_xmalloc(ctx->rbuf_cap);
     wsf_ipcount_init(&ctx->peers, (uint32_t)(ctx->last_tick_us ^ (uint64_t)getpid()));
 
-    size_t total = cfg->nlisten + cfg->nlisten_fds;
+    size_t total = cfg->nlisten + cfg->nlisten_fds + cfg->ntls_listen + cfg->ntls_listen_fds;
     ctx->listeners = wsf_xcalloc(total, sizeof *ctx->listeners);
     for (size_t i = 0; i < total; i++)
         ctx->listeners[i].fd = -1;
     ctx->nlisteners = total;
+    if (cfg->ntls_listen + cfg->ntls_listen_fds > 0) {
+        const char *why = NULL;
+        ctx->tls = wk_tls_new(cfg, &why);
+        if (ctx->tls == NULL) {
+            wsf_log_error("TLS: %s", why);
+            return -1;
+        }
+    }
     for (size_t i = 0; i < cfg->nlisten; i++) {
         if (wk_listener_open(&ctx->listeners[i], ctx, cfg->listen[i]) != 0)
             return -1;
@@ -296,6 +305,22 @@ int wk_ctx_init(wk_ctx *ctx, const wk_config *cfg)
         if (wk_listener_adopt(l, ctx, cfg->listen_fds[i]) != 0)
             return -1;
         wsf_log_info("serving inherited socket %s (fd %d)", l->name, l->fd);
+    }
+    size_t base = cfg->nlisten + cfg->nlisten_fds;
+    for (size_t i = 0; i < cfg->ntls_listen; i++) {
+        wk_listener *l = &ctx->listeners[base + i];
+        if (wk_listener_open(l, ctx, cfg->tls_listen[i]) != 0)
+            return -1;
+        l->tls = true;
+        wsf_log_info("listening on %s (TLS)", l->name);
+    }
+    base += cfg->ntls_listen;
+    for (size_t i = 0; i < cfg->ntls_listen_fds; i++) {
+        wk_listener *l = &ctx->listeners[base + i];
+        if (wk_listener_adopt(l, ctx, cfg->tls_listen_fds[i]) != 0)
+            return -1;
+        l->tls = true;
+        wsf_log_info("serving inherited socket %s (fd %d, TLS)", l->name, l->fd);
     }
 
     ctx->tick = event_new(ctx->base, -1, EV_PERSIST, wk_ctx_on_tick, ctx);
@@ -349,6 +374,7 @@ void wk_ctx_fini(wk_ctx *ctx)
     for (size_t i = 0; i < ctx->nlisteners; i++)
         wk_listener_close(&ctx->listeners[i]);
     free(ctx->listeners);
+    wk_tls_free(ctx->tls);
     if (ctx->tick)
         event_free(ctx->tick);
     if (ctx->resume_accept)

@@ -78,6 +78,7 @@ typedef struct wk_ctx {
     wk_fault fault;          /* drills: off unless the supervisor turns one on */
     wk_chhub *channels;      /* /channels over NATS, NULL when off */
     wk_auth auth;            /* [auth]: JWT keys, off without them */
+    struct wk_tls *tls;      /* TLS listeners' context, NULL without them */
     struct wk_zpool *zpool;  /* permessage-deflate's shared streams, made on first use */
     uint8_t *rbuf;           /* one read buffer shared by all connections */
     size_t rbuf_cap;

@@ -257,6 +257,46 @@ START_TEST(deflate_keys_become_worker_flags)
 }
 END_TEST
 
+/* [tls]: listen addresses after [fleet]'s, the files and settings as worker flags. */
+START_TEST(tls_keys)
+{
+    char err[SUP_CONFIG_ERR_MAX];
+    sup_config cfg;
+    sup_worker_args wa;
+    ck_assert_int_eq(parse_ini(&cfg, "[fleet]\nlisten = 127.0.0.1:1\n", NULL, NULL, err),
+                     SUP_CONFIG_RUN);
+    ck_assert_uint_eq(cfg.tls.nlisten, 0);
+    ck_assert_uint_eq(cfg.tls.ticket_rotation_ms, UINT64_C(12) * 3600 * 1000);
+    ck_assert_uint_eq(sup_config_worker_args(&wa, &cfg), 0);
+
+    ck_assert_int_eq(parse_ini(&cfg,
+                               "[fleet]\nlisten = 127.0.0.1:1\n"
+                               "[tls]\nlisten = 127.0.0.1:2\nlisten = [::1]:3\n"
+                               "cert = /c.pem\nkey = /k.pem\nprotocols = TLSv1.3\n"
+                               "ticket_rotation = 60\n",
+                               NULL, NULL, err),
+                     SUP_CONFIG_RUN);
+    ck_assert_uint_eq(cfg.tls.nlisten, 2);
+    ck_assert_str_eq(sup_config_listen_at(&cfg, 0), "127.0.0.1:1");
+    ck_assert_str_eq(sup_config_listen_at(&cfg, 2), "[::1]:3");
+    ck_assert_uint_eq(cfg.tls.ticket_rotation_ms, 60000);
+    ck_assert_uint_eq(sup_config_worker_args(&wa, &cfg), 6);
+    const char *want[] = {"--cert", "/c.pem", "--key", "/k.pem", "--tls-protocols", "TLSv1.3"};
+    for (size_t i = 0; i < 6; i++)
+        ck_assert_str_eq(wa.argv[i], want[i]);
+
+    ck_assert_int_eq(
+        parse_ini(&cfg, "[tls]\nlisten = 127.0.0.1:2\ncert = /c.pem\n", NULL, NULL, err),
+        SUP_CONFIG_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "needs [tls] cert and key"));
+    ck_assert_int_eq(parse_ini(&cfg, "[tls]\nprotocols = TLSv1.1\n", NULL, NULL, err),
+                     SUP_CONFIG_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "protocols"));
+    ck_assert_int_eq(parse_ini(&cfg, "[tls]\nlisten = nowhere\n", NULL, NULL, err),
+                     SUP_CONFIG_ERROR);
+}
+END_TEST
+
 /* The admission keys: msg_rate 0 (off) is passed, not taken for "unset"; the strings too. */
 START_TEST(admission_keys)
 {
@@ -755,6 +795,7 @@ Suite *sup_config_suite(void)
     tcase_add_test(tc, drills_are_off_unless_the_section_enables_them);
     tcase_add_test(tc, deflate_keys_become_worker_flags);
     tcase_add_test(tc, admission_keys);
+    tcase_add_test(tc, tls_keys);
     tcase_add_test(tc, flags_override_the_file);
     tcase_add_test(tc, file_listen_replaces_the_default);
     tcase_add_test(tc, count_default_follows_min_and_max);

@@ -1,6 +1,7 @@
 /* Unit tests for worker/wk_config.c: defaults, every flag, and the errors that make wsworker exit
  * 100 before it binds anything. */
 #include <check.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -189,6 +190,55 @@ START_TEST(deflate_flags)
     ck_assert_int_eq(parse(&cfg, words, ARGC(words)), 0);
     ck_assert(cfg.deflate);
     ck_assert(!cfg.deflate_context_takeover);
+}
+END_TEST
+
+START_TEST(tls_flags)
+{
+    wk_config cfg;
+    char *none[] = {"wsworker", NULL};
+    ck_assert_int_eq(parse(&cfg, none, ARGC(none)), 0);
+    ck_assert_uint_eq(cfg.ntls_listen, 0);
+    ck_assert_int_eq(cfg.tls_min, TLS1_2_VERSION);
+    ck_assert_int_eq(cfg.tls_max, TLS1_3_VERSION);
+
+    char *all[] = {"wsworker", "--tls-listen",  "127.0.0.1:0",  "--tls-listen",
+                   "[::1]:0",  "--cert",        "c.pem",        "--key",
+                   "k.pem",    "--ciphers",     "ECDHE+AESGCM", "--tls-protocols",
+                   "TLSv1.3",  "--ticket-keys", "t.keys",       NULL};
+    ck_assert_int_eq(parse(&cfg, all, ARGC(all)), 0);
+    ck_assert_uint_eq(cfg.ntls_listen, 2);
+    ck_assert_str_eq(cfg.tls_listen[1], "[::1]:0");
+    ck_assert_uint_eq(cfg.nlisten, 0); /* no plain default beside TLS listeners */
+    ck_assert_str_eq(cfg.cert, "c.pem");
+    ck_assert_str_eq(cfg.key, "k.pem");
+    ck_assert_str_eq(cfg.ciphers, "ECDHE+AESGCM");
+    ck_assert_str_eq(cfg.ticket_keys, "t.keys");
+    ck_assert_int_eq(cfg.tls_min, TLS1_3_VERSION);
+    ck_assert_int_eq(cfg.tls_max, TLS1_3_VERSION);
+
+    char *both[] = {"wsworker", "--tls-protocols", "1.3,1.2", NULL};
+    ck_assert_int_eq(parse(&cfg, both, ARGC(both)), 0);
+    ck_assert_int_eq(cfg.tls_min, TLS1_2_VERSION);
+    ck_assert_int_eq(cfg.tls_max, TLS1_3_VERSION);
+
+    char *old[] = {"wsworker", "--tls-protocols", "TLSv1.1", NULL};
+    ck_assert_int_eq(parse_quiet(&cfg, old, ARGC(old)), -1);
+    char *empty[] = {"wsworker", "--tls-protocols", ",", NULL};
+    ck_assert_int_eq(parse_quiet(&cfg, empty, ARGC(empty)), -1);
+    char *nocert[] = {"wsworker", "--tls-listen", "127.0.0.1:0", "--key", "k.pem", NULL};
+    ck_assert_int_eq(parse_quiet(&cfg, nocert, ARGC(nocert)), -1);
+
+    /* Fleet mode: the inherited TLS listeners are named apart, and need the files too. */
+    char *files[] = {"wsworker", "--cert", "c.pem", "--key", "k.pem", NULL};
+    const char *env[] = {"WSF_LISTEN_FDS", "3", "WSF_TLS_LISTEN_FDS", "4,5", NULL};
+    ck_assert_int_eq(parse_env(&cfg, files, ARGC(files), env), 0);
+    ck_assert_uint_eq(cfg.nlisten_fds, 1);
+    ck_assert_uint_eq(cfg.ntls_listen_fds, 2);
+    ck_assert_int_eq(cfg.tls_listen_fds[1], 5);
+    ck_assert_int_eq(parse_quiet_env(&cfg, none, ARGC(none), env), -1);
+    const char *bad[] = {"WSF_TLS_LISTEN_FDS", "4,x", NULL};
+    ck_assert_int_eq(parse_quiet_env(&cfg, files, ARGC(files), bad), -1);
 }
 END_TEST
 
@@ -383,6 +433,7 @@ Suite *wk_config_suite(void)
     tcase_add_test(tc, too_many_listeners_refused);
     tcase_add_test(tc, help_and_version);
     tcase_add_test(tc, fleet_environment);
+    tcase_add_test(tc, tls_flags);
     tcase_add_loop_test(tc, bad_environment_refused, 0,
                         (int)(sizeof bad_envs / sizeof bad_envs[0]));
     suite_add_tcase(s, tc);
