@@ -57,6 +57,19 @@ static void wk_ctx_drain_step(wk_ctx *ctx)
     }
 }
 
+/* A shutdown's close: 1001 to every upgraded connection that is not closing yet. */
+static void wk_ctx_close_open(wk_ctx *ctx)
+{
+    wk_conn *next;
+    for (wk_conn *c = ctx->conns; c != NULL; c = next) {
+        next = c->next;
+        if (c->state == WK_CONN_OPEN)
+            wk_conn_close(c, WS_CLOSE_GOING_AWAY, "shutting down");
+        if (c->dead)
+            wk_conn_free(c);
+    }
+}
+
 static void wk_ctx_on_tick(evutil_socket_t fd, short what, void *arg)
 {
     wk_ctx *ctx = arg;
@@ -79,6 +92,8 @@ static void wk_ctx_on_tick(evutil_socket_t fd, short what, void *arg)
     }
     if (ctx->draining)
         wk_ctx_drain_step(ctx);
+    else if (ctx->stopping)
+        wk_ctx_close_open(ctx); /* upgraded after the shutdown began */
     if (wk_fault_is_on(&ctx->fault)) {
         wk_fault_tick(&ctx->fault, us / 1000);
         if (!wk_fault_is_on(&ctx->fault))
@@ -139,12 +154,9 @@ static bool wk_ctx_begin_stop(wk_ctx *ctx, uint32_t deadline_ms)
      * queued connections wait for the slot's next worker. */
     for (size_t i = 0; i < ctx->nlisteners; i++)
         wk_listener_close(&ctx->listeners[i]);
-    wk_conn *next;
-    for (wk_conn *c = ctx->conns; c != NULL; c = next) {
-        next = c->next;
-        if (c->state == WK_CONN_HANDSHAKE)
-            wk_conn_free(c);
-    }
+    /* Handshakes in progress are let finish (within the handshake timeout): dropping one would
+     * reset a client the kernel had already accepted for us. Once upgraded, a drain closes it
+     * with the others, a shutdown at the next tick. */
     if (ctx->nconns == 0 && ctx->nrejecting == 0) {
         event_base_loopbreak(ctx->base);
         return false;
@@ -163,14 +175,7 @@ void wk_ctx_shutdown(wk_ctx *ctx, const char *why)
     ctx->draining = false;
     if (!wk_ctx_begin_stop(ctx, ctx->cfg.grace_ms))
         return;
-    wk_conn *next;
-    for (wk_conn *c = ctx->conns; c != NULL; c = next) {
-        next = c->next;
-        if (c->state == WK_CONN_OPEN)
-            wk_conn_close(c, WS_CLOSE_GOING_AWAY, "shutting down");
-        if (c->dead)
-            wk_conn_free(c);
-    }
+    wk_ctx_close_open(ctx);
 }
 
 void wk_ctx_drain(wk_ctx *ctx, uint32_t drain_ms, const char *why)

@@ -5,7 +5,7 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import {
     IO_TIMEOUT_MS, OP, WebSocket, canEcho, echo, openWs, rawConnect, rawWebSocket, runWorker, sleep,
-    slow, startWorker, stopWorker, withTimeout, wsClosed,
+    slow, startWorker, stopWorker, upgradeRequest, withTimeout, wsClosed,
 } from './lib/worker.mjs';
 
 // True when a TCP connect to 127.0.0.1:port is refused within `ms`.
@@ -107,6 +107,40 @@ describe('shutdown', () => {
             const tail = worker.stderr.slice(before);
             assert.match(tail, /shut(ting)? ?down|stopp|terminat|drain|exit/i,
                 `no shutdown line after SIGTERM:\n${tail}`);
+        } finally {
+            const problem = await stopWorker(worker);
+            assert.equal(problem, null, problem ?? '');
+        }
+    });
+
+    test('a handshake in progress at SIGTERM is let finish, then closed with 1001', async () => {
+        const worker = await startWorker();
+        try {
+            const raw = await rawConnect(worker.port, { worker });
+            const { text } = upgradeRequest();
+            raw.write(Buffer.from(text.slice(0, 24), 'latin1'));
+            // The accept queue is first in, first out: once a later client is upgraded, the
+            // worker has accepted the raw one too.
+            const later = await openWs(worker);
+            const closed = wsClosed(later, slow(8000));
+            const before = worker.stderr.length;
+            const exit = worker.signalAndWait('SIGTERM', slow(8000));
+            const deadline = Date.now() + slow(5000);
+            while (!/shutting down/.test(worker.stderr.slice(before)) && Date.now() < deadline) {
+                await sleep(20);
+            }
+            assert.match(worker.stderr.slice(before), /shutting down/, worker.stderr);
+            raw.write(Buffer.from(text.slice(24), 'latin1'));
+            const head = await raw.readHttpHead(slow(5000));
+            assert.equal(head?.status, 101, `no 101 after the shutdown began:\n${worker.stderr}`);
+            const frame = await raw.nextFrame(slow(5000));
+            assert.equal(frame?.opcode, OP.CLOSE);
+            assert.equal(frame.payload.readUInt16BE(0), 1001);
+            assert.equal((await closed).code, 1001);
+            raw.send({ opcode: OP.CLOSE, payload: frame.payload });
+            raw.destroy(); // our end of TCP: the worker need not linger for it
+            const done = await exit;
+            assert.equal(done?.code, 0, `exit ${JSON.stringify(done)}\n${worker.stderr}`);
         } finally {
             const problem = await stopWorker(worker);
             assert.equal(problem, null, problem ?? '');
