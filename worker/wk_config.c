@@ -254,6 +254,7 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         case OPT_DEFLATE_MIN:
             bad = wsf_parse_u64(&v, optarg, 0, UINT32_MAX);
             cfg->deflate_min_size = (uint32_t)v;
+            break;
         case OPT_ORIGINS:
             cfg->origins = optarg;
             bad = wsf_origin_list_check(optarg) != 0;
