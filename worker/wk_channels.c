@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "wk_channels_priv.h"
@@ -29,6 +30,7 @@ typedef struct wk_chfetch {
     struct wk_chfetch *next; /* the channel's groups being formed in this iteration */
     uint64_t after;
     size_t limit;
+    uint32_t ttl_s; /* the channel's history_ttl */
     wk_chsub **subs;
     size_t n, cap;
 } wk_chfetch;
@@ -60,24 +62,36 @@ void wk_chhist_fini(wk_chhist *h)
     memset(h, 0, sizeof *h);
 }
 
-void wk_chhist_copy(wk_chhist *out, const struct wsf_nats_history *h)
+void wk_chhist_copy(wk_chhist *out, const struct wsf_nats_history *h, uint32_t ttl_s)
 {
     memset(out, 0, sizeof *out);
     snprintf(out->epoch, sizeof out->epoch, "%s", h->epoch ? h->epoch : "");
     out->first = h->first;
     out->last = h->last;
-    out->npubs = h->count;
-    out->pubs = h->count ? wsf_xcalloc(h->count, sizeof *out->pubs) : NULL;
-    size_t *at = h->count ? wsf_xcalloc(h->count, sizeof *at) : NULL;
-    for (size_t i = 0; i < h->count; i++) {
+    /* Stored times increase with offsets, so the expired ones are a prefix. */
+    size_t skip = 0;
+    if (ttl_s > 0) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        int64_t oldest = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 - (int64_t)ttl_s * 1000;
+        while (skip < h->count && h->pubs[skip].time_ms != 0 && h->pubs[skip].time_ms < oldest)
+            skip++;
+        if (skip > 0)
+            out->expired_to = h->pubs[skip - 1].offset;
+    }
+    size_t n = h->count - skip;
+    out->npubs = n;
+    out->pubs = n ? wsf_xcalloc(n, sizeof *out->pubs) : NULL;
+    size_t *at = n ? wsf_xcalloc(n, sizeof *at) : NULL;
+    for (size_t i = 0; i < n; i++) {
         at[i] = out->data.len;
-        wsf_buf_append(&out->data, h->pubs[i].data, h->pubs[i].len);
+        wsf_buf_append(&out->data, h->pubs[skip + i].data, h->pubs[skip + i].len);
         wsf_buf_append(&out->data, "", 1);
     }
-    for (size_t i = 0; i < h->count; i++) {
-        out->pubs[i].offset = h->pubs[i].offset;
+    for (size_t i = 0; i < n; i++) {
+        out->pubs[i].offset = h->pubs[skip + i].offset;
         out->pubs[i].data = (const char *)out->data.data + at[i];
-        out->pubs[i].data_len = h->pubs[i].len;
+        out->pubs[i].data_len = h->pubs[skip + i].len;
     }
     free(at);
 }
@@ -218,6 +232,7 @@ void wk_chhub_issue_fetches(wk_chhub *hub)
             f = wsf_xcalloc(1, sizeof *f);
             f->after = after;
             f->limit = limit;
+            f->ttl_s = sub->ch->set.history_ttl_s;
             f->next = sub->ch->forming;
             sub->ch->forming = f;
         }
@@ -293,6 +308,9 @@ void wk_chsub_fetched(wk_chsub *sub, const wk_chhist *hist, wsf_ch_state *reply)
     wsf_chsync_hist h = {.epoch = wsf_chsync_epoch_id(hist->epoch, strlen(hist->epoch)),
                          .last = hist->last,
                          .lost_to = hist->first ? hist->first - 1 : 0};
+    /* Publications past the namespace's history_ttl are lost to it, like those past its size. */
+    if (hist->expired_to > h.lost_to)
+        h.lost_to = hist->expired_to;
     /* The namespace's own window may be smaller than what the stream keeps. */
     bool first = sub->sync.first;
     sub->replayed += hist->npubs;
@@ -359,7 +377,7 @@ static void wk_chconnect_fetched(wk_chsub *sub, int err, const struct wsf_nats_h
     if (err != 0)
         cn->failed = true;
     else
-        wk_chhist_copy(&cn->hists[i], h);
+        wk_chhist_copy(&cn->hists[i], h, sub->ch->set.history_ttl_s);
     if (--cn->pending > 0)
         return;
     wk_chsess *s = sub->sess;
@@ -432,7 +450,7 @@ static void wk_chfetch_on_history(int err, const struct wsf_nats_history *h, voi
             f->subs[i]->fetch = NULL;
     wk_chhist hist = {0};
     if (err == 0)
-        wk_chhist_copy(&hist, h);
+        wk_chhist_copy(&hist, h, f->ttl_s);
     for (size_t i = 0; i < f->n; i++)
         if (f->subs[i] != NULL && !f->subs[i]->sess->hub->closing)
             wk_chsub_result(f->subs[i], err, h, err == 0 ? &hist : NULL);

@@ -44,6 +44,7 @@ static inline const uint8_t *wk_chpub_frame(const wk_chpub *p, size_t *len)
 typedef struct wk_chhist {
     char epoch[WSF_NATS_EPOCH_MAX];
     uint64_t first, last;
+    uint64_t expired_to; /* highest offset cut for being older than the namespace's history_ttl */
     wsf_ch_pub *pubs;
     size_t npubs;
     wsf_buf data; /* the pubs' data, back to back */
@@ -163,7 +164,9 @@ void wk_chsub_fetch(wk_chsub *sub);
 void wk_chsub_fetched(wk_chsub *sub, const wk_chhist *hist, wsf_ch_state *reply);
 void wk_chsub_drain(wk_chsub *sub);
 void wk_chhist_fini(wk_chhist *h);
-void wk_chhist_copy(wk_chhist *out, const struct wsf_nats_history *h);
+/* Copies h without the publications older than ttl_s seconds (0: no age limit): the stream keeps
+ * them for the namespace with the longest history_ttl, not for this channel's. */
+void wk_chhist_copy(wk_chhist *out, const struct wsf_nats_history *h, uint32_t ttl_s);
 bool wk_chhub_up(const wk_chhub *h);
 /* The stream went missing (deleted): create it again, which starts a new epoch. */
 void wk_chhub_ensure(wk_chhub *h);

@@ -345,7 +345,8 @@ typedef struct wk_chhistop {
     wk_chop op;
     char *channel;
     size_t want;
-    wk_chhist acc; /* the newest ones so far */
+    uint32_t ttl_s; /* the namespace's history_ttl */
+    wk_chhist acc;  /* the newest ones so far */
 } wk_chhistop;
 
 static void wk_chhistop_free(wk_chhistop *q)
@@ -373,7 +374,7 @@ static void wk_chsess_on_history(int err, const struct wsf_nats_history *h, void
     }
     /* Merge: the old ones then these, keeping the last `want`. */
     wk_chhist batch;
-    wk_chhist_copy(&batch, h);
+    wk_chhist_copy(&batch, h, q->ttl_s);
     size_t total = q->acc.npubs + batch.npubs;
     size_t skip = total > q->want ? total - q->want : 0;
     wk_chhist merged = {0};
@@ -392,7 +393,8 @@ static void wk_chsess_on_history(int err, const struct wsf_nats_history *h, void
     for (size_t i = 0; i < merged.npubs; i++)
         merged.pubs[i].data = (const char *)merged.data.data + at[i];
     free(at);
-    uint64_t reached = batch.npubs ? batch.pubs[batch.npubs - 1].offset : 0;
+    /* From what was read, expired or not: an expired batch may be followed by live ones. */
+    uint64_t reached = h->count ? h->pubs[h->count - 1].offset : 0;
     wk_chhist_fini(&batch);
     wk_chhist_fini(&q->acc);
     q->acc = merged;
@@ -426,6 +428,7 @@ static void wk_chsess_history(wk_chsess *s, const wsf_ch_cmd *cmd)
     }
     wk_chhistop *q = wsf_xcalloc(1, sizeof *q);
     q->want = cmd->has_limit && cmd->limit < set.history_size ? cmd->limit : set.history_size;
+    q->ttl_s = set.history_ttl_s;
     q->channel = wsf_xmalloc(strlen(cmd->channel) + 1);
     strcpy(q->channel, cmd->channel);
     wk_chop_attach(&q->op, s, cmd->id);

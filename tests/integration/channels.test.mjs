@@ -22,6 +22,9 @@ presence = yes
 publish = client
 [namespace ro]
 publish = none
+[namespace brief]
+history_ttl = 2
+publish = client
 `;
 
 let nats;
@@ -318,6 +321,37 @@ describe('resume', () => {
         assert.equal(outside.subscribe.recovered, false);
         assert.deepEqual(outside.subscribe.pubs, []);
         assert.equal(outside.subscribe.offset, offsets[5]);
+        c.close();
+        c2.close();
+    });
+
+    test('recovered is false past the namespace history_ttl, though the stream keeps them', async () => {
+        // The stream keeps 300 s (the longest history_ttl); brief: keeps 2 s of it.
+        const c = await connected(a);
+        const short = [await publish(c, 'brief:t', 1), await publish(c, 'brief:t', 2)];
+        const long = [await publish(c, 'ttl.long', 1), await publish(c, 'ttl.long', 2)];
+        const { epoch } = (await c.cmd('history', { channel: 'ttl.long' })).history;
+        await sleep(2200); // past brief's ttl; the worker's own clock decides, nothing races it
+        const c2 = await connected(b);
+        const gone = await c2.cmd('subscribe', {
+            channel: 'brief:t', since: { epoch, offset: short[0] - 1 },
+        });
+        assert.equal(gone.subscribe.recovered, false, JSON.stringify(gone));
+        assert.deepEqual(gone.subscribe.pubs, []);
+        assert.equal(gone.subscribe.offset, short[1]);
+        const kept = await c2.cmd('subscribe', {
+            channel: 'ttl.long', since: { epoch, offset: long[0] - 1 },
+        });
+        assert.equal(kept.subscribe.recovered, true, JSON.stringify(kept));
+        assert.deepEqual(kept.subscribe.pubs.map((p) => p.offset), long);
+        const hist = (await c2.cmd('history', { channel: 'brief:t' })).history;
+        assert.deepEqual(hist.pubs, []);
+        assert.equal(hist.offset, short[1]);
+        // A new publication is within the ttl again: history and live delivery both have it.
+        const fresh = await publish(c, 'brief:t', 3);
+        assert.deepEqual((await c2.pubsOf('brief:t', 1)).map((p) => p.offset), [fresh]);
+        const again = (await c2.cmd('history', { channel: 'brief:t' })).history;
+        assert.deepEqual(again.pubs.map((p) => p.offset), [fresh]);
         c.close();
         c2.close();
     });
