@@ -31,6 +31,8 @@ typedef struct wk_chfetch {
     uint64_t after;
     size_t limit;
     uint32_t ttl_s; /* the channel's history_ttl */
+    uint64_t gen;   /* the hub's feed_gen when sent */
+    wk_chan *ch;    /* valid while one of subs is not NULL */
     wk_chsub **subs;
     size_t n, cap;
 } wk_chfetch;
@@ -233,6 +235,8 @@ void wk_chhub_issue_fetches(wk_chhub *hub)
             f->after = after;
             f->limit = limit;
             f->ttl_s = sub->ch->set.history_ttl_s;
+            f->gen = hub->feed_gen;
+            f->ch = sub->ch;
             f->next = sub->ch->forming;
             sub->ch->forming = f;
         }
@@ -449,8 +453,22 @@ static void wk_chfetch_on_history(int err, const struct wsf_nats_history *h, voi
         if (f->subs[i] != NULL)
             f->subs[i]->fetch = NULL;
     wk_chhist hist = {0};
+    wk_chhub *hub = NULL;
+    for (size_t i = 0; i < f->n && hub == NULL; i++)
+        if (f->subs[i] != NULL)
+            hub = f->subs[i]->sess->hub;
     if (err == 0)
         wk_chhist_copy(&hist, h, f->ttl_s);
+    if (err == 0 && hub != NULL && !hub->closing && f->gen == hub->feed_gen && hist.epoch[0]) {
+        /* The live feed ran since this was sent: from now on the channel's newest offset is
+         * known here (see wk_chan). */
+        wk_chan *ch = f->ch;
+        uint64_t eid = wsf_chsync_epoch_id(hist.epoch, strlen(hist.epoch));
+        if (ch->last_epoch != eid || hist.last > ch->last)
+            ch->last = hist.last;
+        ch->last_epoch = eid;
+        ch->known = true;
+    }
     for (size_t i = 0; i < f->n; i++)
         if (f->subs[i] != NULL && !f->subs[i]->sess->hub->closing)
             wk_chsub_result(f->subs[i], err, h, err == 0 ? &hist : NULL);
@@ -460,6 +478,21 @@ static void wk_chfetch_on_history(int err, const struct wsf_nats_history *h, voi
 }
 
 static void wk_chan_on_msg(const struct wsf_nats_msg *m, void *arg);
+
+bool wk_chsub_known(wk_chsub *sub)
+{
+    wk_chhub *hub = sub->sess->hub;
+    wk_chan *ch = sub->ch;
+    if (sub->sync.has_since || !ch->known || hub->epoch[0] == '\0' ||
+        ch->last_epoch != hub->epoch_id || !wk_chhub_up(hub))
+        return false;
+    /* What a fetch of the history's end would say; answered through the same path. */
+    struct wsf_nats_history h = {.epoch = hub->epoch, .first = 0, .last = ch->last};
+    wk_chhist hist = {.first = 0, .last = ch->last};
+    memcpy(hist.epoch, hub->epoch, sizeof hist.epoch);
+    wk_chsub_result(sub, 0, &h, &hist);
+    return true;
+}
 
 wk_chsub *wk_chsub_new(wk_chsess *s, const char *name, size_t len, const wsf_ch_settings *set,
                        bool has_since, const wsf_ch_pos *since)
@@ -555,6 +588,12 @@ static void wk_chan_on_msg(const struct wsf_nats_msg *m, void *arg)
     memcpy(p->json, enc.data, enc.len);
     wsf_buf_fini(&enc);
 
+    if (p->prev == 0 && ch->last > 0)
+        ch->known = false; /* a first publication after some: maybe a new stream */
+    if (ch->last_epoch != hub->epoch_id || p->offset > ch->last) {
+        ch->last = p->offset;
+        ch->last_epoch = hub->epoch_id;
+    }
     wsf_chsync_pub cp = {.epoch = hub->epoch_id, .offset = p->offset, .prev = p->prev, .ref = p};
     wk_chsub *next;
     for (wk_chsub *sub = ch->subs; sub; sub = next) {
@@ -590,9 +629,19 @@ static void wk_chan_on_msg(const struct wsf_nats_msg *m, void *arg)
     wk_chpub_unref(p);
 }
 
+/* The live feed may have missed publications: no channel's newest offset is known any more. */
+static void wk_chhub_feed_broke(wk_chhub *h)
+{
+    h->feed_gen++;
+    for (size_t i = 0; i < h->tcap; i++)
+        for (wk_chan *c = h->table[i]; c; c = c->hnext)
+            c->known = false;
+}
+
 /* Every subscription may have missed publications (NATS reconnected, a slow consumer). */
 static void wk_chhub_resync_all(wk_chhub *h)
 {
+    wk_chhub_feed_broke(h);
     for (size_t i = 0; i < h->tcap; i++)
         for (wk_chan *c = h->table[i]; c; c = c->hnext)
             for (wk_chsub *sub = c->subs; sub; sub = sub->ch_next)
@@ -679,6 +728,7 @@ static void wk_chhub_on_event(enum wsf_nats_event ev, int err, void *arg)
         break;
     case WSF_NATS_EV_DISCONNECTED:
         wsf_log_warn("channels: NATS disconnected: channel commands answer 108 until it is back");
+        wk_chhub_feed_broke(h);
         break;
     case WSF_NATS_EV_ERROR:
         wsf_log_warn("channels: NATS error: %s", strerror(-err));

@@ -86,6 +86,14 @@ struct wk_chan {
     unsigned nsubs;
     wsf_ch_settings set;
     struct wk_chfetch *forming; /* requests grouped in this iteration (wk_chhub_issue_fetches) */
+    /* The channel's newest offset as this worker knows it (the largest of fetched lasts and live
+     * offsets, in epoch last_epoch), so that a subscribe without since needs no fetch. Valid
+     * (known) once a fetch returned while the live feed ran without a break since it was sent:
+     * every later publication then arrives on the live feed, and any it missed shows as a gap in
+     * prev, which wsf_chsync fills from history. */
+    uint64_t last;
+    uint64_t last_epoch;
+    bool known;
 };
 
 /* A command waiting for NATS (publish ack, history, presence); sess NULL once the connection
@@ -132,6 +140,7 @@ struct wk_chhub {
     struct wsf_nats_sub *presence_sub;
     uint64_t next_client;
     uint64_t next_inbox;
+    uint64_t feed_gen; /* counts breaks of the live feed (reconnects, dropped messages) */
 };
 
 /* wk_chsess.c */
@@ -158,6 +167,9 @@ wk_chsub *wk_chsub_new(wk_chsess *s, const char *name, size_t len, const wsf_ch_
                        bool has_since, const wsf_ch_pos *since);
 void wk_chsub_free(wk_chsub *sub);
 void wk_chsub_fetch(wk_chsub *sub);
+/* A sub without since on a channel whose newest offset is known: answered at once from it (no
+ * history fetch) and returns true; false when it must fetch. */
+bool wk_chsub_known(wk_chsub *sub);
 /* Runs a fetched history through sub's wsf_chsync; reply (when not NULL) is filled for the
  * first fetch instead of writing a subscribe reply. Pushes held publications afterwards unless
  * no_drain. */

@@ -244,8 +244,21 @@ static void wk_chsess_connect(wk_chsess *s, const wsf_ch_cmd *cmd)
     }
     cn->pending = cn->nsubs;
     s->connect = cn;
-    for (size_t i = 0; i < cn->nsubs; i++)
-        wk_chsub_fetch(cn->subs[i]);
+    /* Fetches first: the last sub answered from what the worker knows may complete (and free)
+     * the connect. */
+    wk_chsub *subs[WSF_CH_MAX_SUBS];
+    size_t n = cn->nsubs;
+    memcpy(subs, cn->subs, n * sizeof *subs);
+    bool known[WSF_CH_MAX_SUBS];
+    for (size_t i = 0; i < n; i++) {
+        wk_chsub *sub = subs[i];
+        known[i] = !sub->sync.has_since && sub->ch->known;
+        if (!known[i])
+            wk_chsub_fetch(sub);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (known[i] && !wk_chsub_known(subs[i]))
+            wk_chsub_fetch(subs[i]);
 }
 
 static void wk_chsess_subscribe(wk_chsess *s, const wsf_ch_cmd *cmd)
@@ -268,7 +281,8 @@ static void wk_chsess_subscribe(wk_chsess *s, const wsf_ch_cmd *cmd)
         return;
     }
     sub->reply_id = cmd->id;
-    wk_chsub_fetch(sub);
+    if (!wk_chsub_known(sub))
+        wk_chsub_fetch(sub);
 }
 
 static void wk_chsess_unsubscribe(wk_chsess *s, const wsf_ch_cmd *cmd)

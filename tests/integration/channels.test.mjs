@@ -325,6 +325,42 @@ describe('resume', () => {
         c2.close();
     });
 
+    test('no since on a followed channel: its newest offset, then each later pub once', async () => {
+        const pub = await connected(b);
+        const first = await connected(a);
+        await first.cmd('subscribe', { channel: 'known' });
+        const offs = [];
+        for (let i = 0; i < 3; i++) {
+            offs.push(await publish(pub, 'known', i));
+        }
+        await first.pubsOf('known', 3);
+        // Publications in flight while the others subscribe: none may be missed or doubled.
+        const racing = [];
+        for (let i = 0; i < 20; i++) {
+            racing.push(pub.cmd('publish', { channel: 'known', data: 100 + i }));
+        }
+        const second = await connected(a);
+        const r = await second.cmd('subscribe', { channel: 'known' });
+        const third = await ChClient.open(a.url('/channels'), { worker: a });
+        const c = await third.cmd('connect', { subs: { known: {} } });
+        const acked = (await Promise.all(racing)).map((x) => x.publish.offset);
+        const all = [...offs, ...acked].sort((x, y) => x - y);
+        const end = await publish(pub, 'known', 'end');
+        all.push(end);
+        for (const [client, st] of [[second, r.subscribe], [third, c.connect.subs.known]]) {
+            assert.equal(st.recovered, true);
+            assert.deepEqual(st.pubs, []);
+            assert.ok(all.includes(st.offset), `offset ${st.offset} is a publication`);
+            const want = all.filter((o) => o > st.offset);
+            await client.until(() => client.pushes.some((p) => p.pub.offset === end), 'end');
+            assert.deepEqual(client.pushes.map((p) => p.pub.offset), want);
+        }
+        pub.close();
+        first.close();
+        second.close();
+        third.close();
+    });
+
     test('recovered is false past the namespace history_ttl, though the stream keeps them', async () => {
         // The stream keeps 300 s (the longest history_ttl); brief: keeps 2 s of it.
         const c = await connected(a);
