@@ -22,6 +22,7 @@
 #define WK_FETCH_BATCH 1000 /* publications per history request */
 #define WK_RETRY_MS 1000    /* stalled fetches are retried this often while NATS is up */
 #define WK_URL_MAX 4096
+#define WK_LINGER_TICKS 5 /* retry ticks a channel without subscribers is kept */
 
 /* One history request in flight for the subscriptions of a channel that asked for the same
  * range in the same loop iteration (after a NATS reconnect, all of them at once); a slot is NULL
@@ -506,6 +507,7 @@ wk_chsub *wk_chsub_new(wk_chsess *s, const char *name, size_t len, const wsf_ch_
         ch->name[len] = '\0';
         ch->len = len;
         ch->set = *set;
+        ch->hub = hub;
         if (wsf_nats_ch_sub_new(&ch->nsub, hub->nats, name, len, wk_chan_on_msg, ch) != 0) {
             free(ch->name);
             free(ch);
@@ -556,7 +558,7 @@ void wk_chsub_free(wk_chsub *sub)
     wsf_chsync_fini(&sub->sync);
     free(sub);
     if (--ch->nsubs == 0)
-        wk_chan_remove(s->hub, ch);
+        ch->idle_ticks = 0; /* lingers: wk_chhub_sweep */
 }
 
 /* ---- live feed ---- */
@@ -564,9 +566,17 @@ void wk_chsub_free(wk_chsub *sub)
 static void wk_chan_on_msg(const struct wsf_nats_msg *m, void *arg)
 {
     wk_chan *ch = arg;
-    wk_chhub *hub = ch->subs ? ch->subs->sess->hub : NULL;
-    if (hub == NULL || m->offset == 0)
+    wk_chhub *hub = ch->hub;
+    if (hub->closing || m->offset == 0)
         return;
+    if (m->prev_offset == 0 && ch->last > 0)
+        ch->known = false; /* a first publication after some: maybe a new stream */
+    if (ch->last_epoch != hub->epoch_id || m->offset > ch->last) {
+        ch->last = m->offset;
+        ch->last_epoch = hub->epoch_id;
+    }
+    if (ch->subs == NULL)
+        return; /* lingering */
     wsf_buf enc = {0};
     wsf_buf data = {0};
     if (wsf_ch_data_compact(&data, m->data, m->len) != 0) {
@@ -588,12 +598,6 @@ static void wk_chan_on_msg(const struct wsf_nats_msg *m, void *arg)
     memcpy(p->json, enc.data, enc.len);
     wsf_buf_fini(&enc);
 
-    if (p->prev == 0 && ch->last > 0)
-        ch->known = false; /* a first publication after some: maybe a new stream */
-    if (ch->last_epoch != hub->epoch_id || p->offset > ch->last) {
-        ch->last = p->offset;
-        ch->last_epoch = hub->epoch_id;
-    }
     wsf_chsync_pub cp = {.epoch = hub->epoch_id, .offset = p->offset, .prev = p->prev, .ref = p};
     wk_chsub *next;
     for (wk_chsub *sub = ch->subs; sub; sub = next) {
@@ -662,10 +666,24 @@ static void wk_chhub_retry_stalled(wk_chhub *h)
                     wk_chsub_fetch(sub);
 }
 
+/* Removes the channels without subscribers for WK_LINGER_TICKS ticks (all with now). */
+static void wk_chhub_sweep(wk_chhub *h, bool now)
+{
+    for (size_t i = 0; i < h->tcap; i++) {
+        wk_chan *next;
+        for (wk_chan *c = h->table[i]; c; c = next) {
+            next = c->hnext;
+            if (c->nsubs == 0 && (now || ++c->idle_ticks >= WK_LINGER_TICKS))
+                wk_chan_remove(h, c);
+        }
+    }
+}
+
 static void wk_chhub_on_retry(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
+    wk_chhub_sweep(arg, false);
     wk_chhub_retry_stalled(arg);
 }
 
@@ -843,6 +861,7 @@ void wk_channels_free(wk_chhub *h)
     if (h == NULL)
         return;
     h->closing = true;
+    wk_chhub_sweep(h, true);
     wsf_nats_sub_free(h->admin_sub);
     wsf_nats_sub_free(h->presence_sub);
     wsf_nats_free(h->nats);

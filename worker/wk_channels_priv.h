@@ -94,6 +94,10 @@ struct wk_chan {
     uint64_t last;
     uint64_t last_epoch;
     bool known;
+    /* A channel without subscribers lingers a few retry ticks, live feed and all, so that
+     * sessions coming and going on it keep that knowledge. */
+    wk_chhub *hub;
+    unsigned idle_ticks;
 };
 
 /* A command waiting for NATS (publish ack, history, presence); sess NULL once the connection
