@@ -293,6 +293,43 @@ void wsf_nats_js_stop(struct wsf_nats *n)
     }
 }
 
+/* The stored time of a message read by direct get: the client library's own when it has one,
+ * else the Nats-Time-Stamp header (RFC 3339, UTC, e.g. 2026-12-07T18:54:04.123456789Z). */
+static int64_t msg_time_ms(natsMsg *m)
+{
+    int64_t ns = natsMsg_GetTime(m);
+    if (ns > 0) {
+        return ns / 1000000;
+    }
+    const char *v = NULL;
+    if (natsMsgHeader_Get(m, "Nats-Time-Stamp", &v) != NATS_OK || v == NULL) {
+        return 0;
+    }
+    struct tm tm = {0};
+    int consumed = 0;
+    if (sscanf(v, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+               &tm.tm_min, &tm.tm_sec, &consumed) != 6) {
+        return 0;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    int64_t ms = 0;
+    const char *frac = v + consumed;
+    if (*frac == '.') {
+        int digits = 0;
+        for (frac++; *frac >= '0' && *frac <= '9'; frac++) {
+            if (digits++ < 3) {
+                ms = ms * 10 + (*frac - '0');
+            }
+        }
+        for (; digits < 3; digits++) {
+            ms *= 10;
+        }
+    }
+    time_t t = timegm(&tm);
+    return t < 0 ? 0 : (int64_t)t * 1000 + ms;
+}
+
 void wsf_nats_job_finish(struct wsf_nats_job *j)
 {
     switch (j->kind) {
@@ -309,6 +346,7 @@ void wsf_nats_job_finish(struct wsf_nats_job *j)
             pubs[i].offset = wsf_nats_msg_seq(j->msgs[i]);
             pubs[i].data = natsMsg_GetData(j->msgs[i]);
             pubs[i].len = (size_t)natsMsg_GetDataLength(j->msgs[i]);
+            pubs[i].time_ms = msg_time_ms(j->msgs[i]);
         }
         struct wsf_nats_history h = {
             .epoch = j->epoch,

@@ -68,6 +68,7 @@ struct wsf_nats_pub {
     uint64_t offset;
     const char *data;
     size_t len;
+    int64_t time_ms; /* when the stream stored it, Unix ms (its Nats-Time-Stamp); 0 unknown */
 };
 
 /* What a channel's history holds now; valid during the callback only. */

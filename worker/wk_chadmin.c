@@ -31,6 +31,8 @@ static void wk_chhub_on_admin(const struct wsf_nats_msg *m, void *arg)
     bool first = true;
     for (size_t i = 0; i < h->tcap; i++) {
         for (wk_chan *c = h->table[i]; c; c = c->hnext) {
+            if (c->nsubs == 0)
+                continue; /* lingering (wk_chan) */
             /* Names are [A-Za-z0-9_.:@-]: nothing to escape. */
             n = snprintf(head, sizeof head, "%s\"", first ? "" : ",");
             wsf_buf_append(&out, head, (size_t)n);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "wk_channels_priv.h"
@@ -21,6 +22,7 @@
 #define WK_FETCH_BATCH 1000 /* publications per history request */
 #define WK_RETRY_MS 1000    /* stalled fetches are retried this often while NATS is up */
 #define WK_URL_MAX 4096
+#define WK_LINGER_TICKS 5 /* retry ticks a channel without subscribers is kept */
 
 /* One history request in flight for the subscriptions of a channel that asked for the same
  * range in the same loop iteration (after a NATS reconnect, all of them at once); a slot is NULL
@@ -29,6 +31,9 @@ typedef struct wk_chfetch {
     struct wk_chfetch *next; /* the channel's groups being formed in this iteration */
     uint64_t after;
     size_t limit;
+    uint32_t ttl_s; /* the channel's history_ttl */
+    uint64_t gen;   /* the hub's feed_gen when sent */
+    wk_chan *ch;    /* valid while one of subs is not NULL */
     wk_chsub **subs;
     size_t n, cap;
 } wk_chfetch;
@@ -60,24 +65,36 @@ void wk_chhist_fini(wk_chhist *h)
     memset(h, 0, sizeof *h);
 }
 
-void wk_chhist_copy(wk_chhist *out, const struct wsf_nats_history *h)
+void wk_chhist_copy(wk_chhist *out, const struct wsf_nats_history *h, uint32_t ttl_s)
 {
     memset(out, 0, sizeof *out);
     snprintf(out->epoch, sizeof out->epoch, "%s", h->epoch ? h->epoch : "");
     out->first = h->first;
     out->last = h->last;
-    out->npubs = h->count;
-    out->pubs = h->count ? wsf_xcalloc(h->count, sizeof *out->pubs) : NULL;
-    size_t *at = h->count ? wsf_xcalloc(h->count, sizeof *at) : NULL;
-    for (size_t i = 0; i < h->count; i++) {
+    /* Stored times increase with offsets, so the expired ones are a prefix. */
+    size_t skip = 0;
+    if (ttl_s > 0) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        int64_t oldest = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 - (int64_t)ttl_s * 1000;
+        while (skip < h->count && h->pubs[skip].time_ms != 0 && h->pubs[skip].time_ms < oldest)
+            skip++;
+        if (skip > 0)
+            out->expired_to = h->pubs[skip - 1].offset;
+    }
+    size_t n = h->count - skip;
+    out->npubs = n;
+    out->pubs = n ? wsf_xcalloc(n, sizeof *out->pubs) : NULL;
+    size_t *at = n ? wsf_xcalloc(n, sizeof *at) : NULL;
+    for (size_t i = 0; i < n; i++) {
         at[i] = out->data.len;
-        wsf_buf_append(&out->data, h->pubs[i].data, h->pubs[i].len);
+        wsf_buf_append(&out->data, h->pubs[skip + i].data, h->pubs[skip + i].len);
         wsf_buf_append(&out->data, "", 1);
     }
-    for (size_t i = 0; i < h->count; i++) {
-        out->pubs[i].offset = h->pubs[i].offset;
+    for (size_t i = 0; i < n; i++) {
+        out->pubs[i].offset = h->pubs[skip + i].offset;
         out->pubs[i].data = (const char *)out->data.data + at[i];
-        out->pubs[i].data_len = h->pubs[i].len;
+        out->pubs[i].data_len = h->pubs[skip + i].len;
     }
     free(at);
 }
@@ -218,6 +235,9 @@ void wk_chhub_issue_fetches(wk_chhub *hub)
             f = wsf_xcalloc(1, sizeof *f);
             f->after = after;
             f->limit = limit;
+            f->ttl_s = sub->ch->set.history_ttl_s;
+            f->gen = hub->feed_gen;
+            f->ch = sub->ch;
             f->next = sub->ch->forming;
             sub->ch->forming = f;
         }
@@ -293,6 +313,9 @@ void wk_chsub_fetched(wk_chsub *sub, const wk_chhist *hist, wsf_ch_state *reply)
     wsf_chsync_hist h = {.epoch = wsf_chsync_epoch_id(hist->epoch, strlen(hist->epoch)),
                          .last = hist->last,
                          .lost_to = hist->first ? hist->first - 1 : 0};
+    /* Publications past the namespace's history_ttl are lost to it, like those past its size. */
+    if (hist->expired_to > h.lost_to)
+        h.lost_to = hist->expired_to;
     /* The namespace's own window may be smaller than what the stream keeps. */
     bool first = sub->sync.first;
     sub->replayed += hist->npubs;
@@ -359,7 +382,7 @@ static void wk_chconnect_fetched(wk_chsub *sub, int err, const struct wsf_nats_h
     if (err != 0)
         cn->failed = true;
     else
-        wk_chhist_copy(&cn->hists[i], h);
+        wk_chhist_copy(&cn->hists[i], h, sub->ch->set.history_ttl_s);
     if (--cn->pending > 0)
         return;
     wk_chsess *s = sub->sess;
@@ -431,8 +454,22 @@ static void wk_chfetch_on_history(int err, const struct wsf_nats_history *h, voi
         if (f->subs[i] != NULL)
             f->subs[i]->fetch = NULL;
     wk_chhist hist = {0};
+    wk_chhub *hub = NULL;
+    for (size_t i = 0; i < f->n && hub == NULL; i++)
+        if (f->subs[i] != NULL)
+            hub = f->subs[i]->sess->hub;
     if (err == 0)
-        wk_chhist_copy(&hist, h);
+        wk_chhist_copy(&hist, h, f->ttl_s);
+    if (err == 0 && hub != NULL && !hub->closing && f->gen == hub->feed_gen && hist.epoch[0]) {
+        /* The live feed ran since this was sent: from now on the channel's newest offset is
+         * known here (see wk_chan). */
+        wk_chan *ch = f->ch;
+        uint64_t eid = wsf_chsync_epoch_id(hist.epoch, strlen(hist.epoch));
+        if (ch->last_epoch != eid || hist.last > ch->last)
+            ch->last = hist.last;
+        ch->last_epoch = eid;
+        ch->known = true;
+    }
     for (size_t i = 0; i < f->n; i++)
         if (f->subs[i] != NULL && !f->subs[i]->sess->hub->closing)
             wk_chsub_result(f->subs[i], err, h, err == 0 ? &hist : NULL);
@@ -442,6 +479,21 @@ static void wk_chfetch_on_history(int err, const struct wsf_nats_history *h, voi
 }
 
 static void wk_chan_on_msg(const struct wsf_nats_msg *m, void *arg);
+
+bool wk_chsub_known(wk_chsub *sub)
+{
+    wk_chhub *hub = sub->sess->hub;
+    wk_chan *ch = sub->ch;
+    if (sub->sync.has_since || !ch->known || hub->epoch[0] == '\0' ||
+        ch->last_epoch != hub->epoch_id || !wk_chhub_up(hub))
+        return false;
+    /* What a fetch of the history's end would say; answered through the same path. */
+    struct wsf_nats_history h = {.epoch = hub->epoch, .first = 0, .last = ch->last};
+    wk_chhist hist = {.first = 0, .last = ch->last};
+    memcpy(hist.epoch, hub->epoch, sizeof hist.epoch);
+    wk_chsub_result(sub, 0, &h, &hist);
+    return true;
+}
 
 wk_chsub *wk_chsub_new(wk_chsess *s, const char *name, size_t len, const wsf_ch_settings *set,
                        bool has_since, const wsf_ch_pos *since)
@@ -455,6 +507,7 @@ wk_chsub *wk_chsub_new(wk_chsess *s, const char *name, size_t len, const wsf_ch_
         ch->name[len] = '\0';
         ch->len = len;
         ch->set = *set;
+        ch->hub = hub;
         if (wsf_nats_ch_sub_new(&ch->nsub, hub->nats, name, len, wk_chan_on_msg, ch) != 0) {
             free(ch->name);
             free(ch);
@@ -505,7 +558,7 @@ void wk_chsub_free(wk_chsub *sub)
     wsf_chsync_fini(&sub->sync);
     free(sub);
     if (--ch->nsubs == 0)
-        wk_chan_remove(s->hub, ch);
+        ch->idle_ticks = 0; /* lingers: wk_chhub_sweep */
 }
 
 /* ---- live feed ---- */
@@ -513,9 +566,17 @@ void wk_chsub_free(wk_chsub *sub)
 static void wk_chan_on_msg(const struct wsf_nats_msg *m, void *arg)
 {
     wk_chan *ch = arg;
-    wk_chhub *hub = ch->subs ? ch->subs->sess->hub : NULL;
-    if (hub == NULL || m->offset == 0)
+    wk_chhub *hub = ch->hub;
+    if (hub->closing || m->offset == 0)
         return;
+    if (m->prev_offset == 0 && ch->last > 0)
+        ch->known = false; /* a first publication after some: maybe a new stream */
+    if (ch->last_epoch != hub->epoch_id || m->offset > ch->last) {
+        ch->last = m->offset;
+        ch->last_epoch = hub->epoch_id;
+    }
+    if (ch->subs == NULL)
+        return; /* lingering */
     wsf_buf enc = {0};
     wsf_buf data = {0};
     if (wsf_ch_data_compact(&data, m->data, m->len) != 0) {
@@ -572,9 +633,19 @@ static void wk_chan_on_msg(const struct wsf_nats_msg *m, void *arg)
     wk_chpub_unref(p);
 }
 
+/* The live feed may have missed publications: no channel's newest offset is known any more. */
+static void wk_chhub_feed_broke(wk_chhub *h)
+{
+    h->feed_gen++;
+    for (size_t i = 0; i < h->tcap; i++)
+        for (wk_chan *c = h->table[i]; c; c = c->hnext)
+            c->known = false;
+}
+
 /* Every subscription may have missed publications (NATS reconnected, a slow consumer). */
 static void wk_chhub_resync_all(wk_chhub *h)
 {
+    wk_chhub_feed_broke(h);
     for (size_t i = 0; i < h->tcap; i++)
         for (wk_chan *c = h->table[i]; c; c = c->hnext)
             for (wk_chsub *sub = c->subs; sub; sub = sub->ch_next)
@@ -595,10 +666,24 @@ static void wk_chhub_retry_stalled(wk_chhub *h)
                     wk_chsub_fetch(sub);
 }
 
+/* Removes the channels without subscribers for WK_LINGER_TICKS ticks (all with now). */
+static void wk_chhub_sweep(wk_chhub *h, bool now)
+{
+    for (size_t i = 0; i < h->tcap; i++) {
+        wk_chan *next;
+        for (wk_chan *c = h->table[i]; c; c = next) {
+            next = c->hnext;
+            if (c->nsubs == 0 && (now || ++c->idle_ticks >= WK_LINGER_TICKS))
+                wk_chan_remove(h, c);
+        }
+    }
+}
+
 static void wk_chhub_on_retry(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
+    wk_chhub_sweep(arg, false);
     wk_chhub_retry_stalled(arg);
 }
 
@@ -661,6 +746,7 @@ static void wk_chhub_on_event(enum wsf_nats_event ev, int err, void *arg)
         break;
     case WSF_NATS_EV_DISCONNECTED:
         wsf_log_warn("channels: NATS disconnected: channel commands answer 108 until it is back");
+        wk_chhub_feed_broke(h);
         break;
     case WSF_NATS_EV_ERROR:
         wsf_log_warn("channels: NATS error: %s", strerror(-err));
@@ -775,6 +861,7 @@ void wk_channels_free(wk_chhub *h)
     if (h == NULL)
         return;
     h->closing = true;
+    wk_chhub_sweep(h, true);
     wsf_nats_sub_free(h->admin_sub);
     wsf_nats_sub_free(h->presence_sub);
     wsf_nats_free(h->nats);

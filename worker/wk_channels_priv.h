@@ -45,6 +45,7 @@ static inline const uint8_t *wk_chpub_frame(const wk_chpub *p, size_t *len)
 typedef struct wk_chhist {
     char epoch[WSF_NATS_EPOCH_MAX];
     uint64_t first, last;
+    uint64_t expired_to; /* highest offset cut for being older than the namespace's history_ttl */
     wsf_ch_pub *pubs;
     size_t npubs;
     wsf_buf data; /* the pubs' data, back to back */
@@ -86,6 +87,18 @@ struct wk_chan {
     unsigned nsubs;
     wsf_ch_settings set;
     struct wk_chfetch *forming; /* requests grouped in this iteration (wk_chhub_issue_fetches) */
+    /* The channel's newest offset as this worker knows it (the largest of fetched lasts and live
+     * offsets, in epoch last_epoch), so that a subscribe without since needs no fetch. Valid
+     * (known) once a fetch returned while the live feed ran without a break since it was sent:
+     * every later publication then arrives on the live feed, and any it missed shows as a gap in
+     * prev, which wsf_chsync fills from history. */
+    uint64_t last;
+    uint64_t last_epoch;
+    bool known;
+    /* A channel without subscribers lingers a few retry ticks, live feed and all, so that
+     * sessions coming and going on it keep that knowledge. */
+    wk_chhub *hub;
+    unsigned idle_ticks;
 };
 
 /* A command waiting for NATS (publish ack, history, presence); sess NULL once the connection
@@ -134,6 +147,7 @@ struct wk_chhub {
     struct wsf_nats_sub *presence_sub;
     uint64_t next_client;
     uint64_t next_inbox;
+    uint64_t feed_gen; /* counts breaks of the live feed (reconnects, dropped messages) */
 };
 
 /* wk_chsess.c */
@@ -160,13 +174,18 @@ wk_chsub *wk_chsub_new(wk_chsess *s, const char *name, size_t len, const wsf_ch_
                        bool has_since, const wsf_ch_pos *since);
 void wk_chsub_free(wk_chsub *sub);
 void wk_chsub_fetch(wk_chsub *sub);
+/* A sub without since on a channel whose newest offset is known: answered at once from it (no
+ * history fetch) and returns true; false when it must fetch. */
+bool wk_chsub_known(wk_chsub *sub);
 /* Runs a fetched history through sub's wsf_chsync; reply (when not NULL) is filled for the
  * first fetch instead of writing a subscribe reply. Pushes held publications afterwards unless
  * no_drain. */
 void wk_chsub_fetched(wk_chsub *sub, const wk_chhist *hist, wsf_ch_state *reply);
 void wk_chsub_drain(wk_chsub *sub);
 void wk_chhist_fini(wk_chhist *h);
-void wk_chhist_copy(wk_chhist *out, const struct wsf_nats_history *h);
+/* Copies h without the publications older than ttl_s seconds (0: no age limit): the stream keeps
+ * them for the namespace with the longest history_ttl, not for this channel's. */
+void wk_chhist_copy(wk_chhist *out, const struct wsf_nats_history *h, uint32_t ttl_s);
 bool wk_chhub_up(const wk_chhub *h);
 /* The stream went missing (deleted): create it again, which starts a new epoch. */
 void wk_chhub_ensure(wk_chhub *h);

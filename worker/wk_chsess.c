@@ -315,8 +315,21 @@ static void wk_chsess_connect(wk_chsess *s, const wsf_ch_cmd *cmd)
     }
     cn->pending = cn->nsubs;
     s->connect = cn;
-    for (size_t i = 0; i < cn->nsubs; i++)
-        wk_chsub_fetch(cn->subs[i]);
+    /* Fetches first: the last sub answered from what the worker knows may complete (and free)
+     * the connect. */
+    wk_chsub *subs[WSF_CH_MAX_SUBS];
+    size_t n = cn->nsubs;
+    memcpy(subs, cn->subs, n * sizeof *subs);
+    bool known[WSF_CH_MAX_SUBS];
+    for (size_t i = 0; i < n; i++) {
+        wk_chsub *sub = subs[i];
+        known[i] = !sub->sync.has_since && sub->ch->known;
+        if (!known[i])
+            wk_chsub_fetch(sub);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (known[i] && !wk_chsub_known(subs[i]))
+            wk_chsub_fetch(subs[i]);
 }
 
 static void wk_chsess_subscribe(wk_chsess *s, const wsf_ch_cmd *cmd)
@@ -339,7 +352,8 @@ static void wk_chsess_subscribe(wk_chsess *s, const wsf_ch_cmd *cmd)
         return;
     }
     sub->reply_id = cmd->id;
-    wk_chsub_fetch(sub);
+    if (!wk_chsub_known(sub))
+        wk_chsub_fetch(sub);
 }
 
 static void wk_chsess_unsubscribe(wk_chsess *s, const wsf_ch_cmd *cmd)
@@ -416,7 +430,8 @@ typedef struct wk_chhistop {
     wk_chop op;
     char *channel;
     size_t want;
-    wk_chhist acc; /* the newest ones so far */
+    uint32_t ttl_s; /* the namespace's history_ttl */
+    wk_chhist acc;  /* the newest ones so far */
 } wk_chhistop;
 
 static void wk_chhistop_free(wk_chhistop *q)
@@ -444,7 +459,7 @@ static void wk_chsess_on_history(int err, const struct wsf_nats_history *h, void
     }
     /* Merge: the old ones then these, keeping the last `want`. */
     wk_chhist batch;
-    wk_chhist_copy(&batch, h);
+    wk_chhist_copy(&batch, h, q->ttl_s);
     size_t total = q->acc.npubs + batch.npubs;
     size_t skip = total > q->want ? total - q->want : 0;
     wk_chhist merged = {0};
@@ -463,7 +478,8 @@ static void wk_chsess_on_history(int err, const struct wsf_nats_history *h, void
     for (size_t i = 0; i < merged.npubs; i++)
         merged.pubs[i].data = (const char *)merged.data.data + at[i];
     free(at);
-    uint64_t reached = batch.npubs ? batch.pubs[batch.npubs - 1].offset : 0;
+    /* From what was read, expired or not: an expired batch may be followed by live ones. */
+    uint64_t reached = h->count ? h->pubs[h->count - 1].offset : 0;
     wk_chhist_fini(&batch);
     wk_chhist_fini(&q->acc);
     q->acc = merged;
@@ -496,6 +512,7 @@ static void wk_chsess_history(wk_chsess *s, const wsf_ch_cmd *cmd)
     }
     wk_chhistop *q = wsf_xcalloc(1, sizeof *q);
     q->want = cmd->has_limit && cmd->limit < set.history_size ? cmd->limit : set.history_size;
+    q->ttl_s = set.history_ttl_s;
     q->channel = wsf_xmalloc(strlen(cmd->channel) + 1);
     strcpy(q->channel, cmd->channel);
     wk_chop_attach(&q->op, s, cmd->id);

@@ -22,6 +22,9 @@ presence = yes
 publish = client
 [namespace ro]
 publish = none
+[namespace brief]
+history_ttl = 2
+publish = client
 `;
 
 let nats;
@@ -318,6 +321,73 @@ describe('resume', () => {
         assert.equal(outside.subscribe.recovered, false);
         assert.deepEqual(outside.subscribe.pubs, []);
         assert.equal(outside.subscribe.offset, offsets[5]);
+        c.close();
+        c2.close();
+    });
+
+    test('no since on a followed channel: its newest offset, then each later pub once', async () => {
+        const pub = await connected(b);
+        const first = await connected(a);
+        await first.cmd('subscribe', { channel: 'known' });
+        const offs = [];
+        for (let i = 0; i < 3; i++) {
+            offs.push(await publish(pub, 'known', i));
+        }
+        await first.pubsOf('known', 3);
+        // Publications in flight while the others subscribe: none may be missed or doubled.
+        const racing = [];
+        for (let i = 0; i < 20; i++) {
+            racing.push(pub.cmd('publish', { channel: 'known', data: 100 + i }));
+        }
+        const second = await connected(a);
+        const r = await second.cmd('subscribe', { channel: 'known' });
+        const third = await ChClient.open(a.url('/channels'), { worker: a });
+        const c = await third.cmd('connect', { subs: { known: {} } });
+        const acked = (await Promise.all(racing)).map((x) => x.publish.offset);
+        const all = [...offs, ...acked].sort((x, y) => x - y);
+        const end = await publish(pub, 'known', 'end');
+        all.push(end);
+        for (const [client, st] of [[second, r.subscribe], [third, c.connect.subs.known]]) {
+            assert.equal(st.recovered, true);
+            assert.deepEqual(st.pubs, []);
+            assert.ok(all.includes(st.offset), `offset ${st.offset} is a publication`);
+            const want = all.filter((o) => o > st.offset);
+            await client.until(() => client.pushes.some((p) => p.pub.offset === end), 'end');
+            assert.deepEqual(client.pushes.map((p) => p.pub.offset), want);
+        }
+        pub.close();
+        first.close();
+        second.close();
+        third.close();
+    });
+
+    test('recovered is false past the namespace history_ttl, though the stream keeps them', async () => {
+        // The stream keeps 300 s (the longest history_ttl); brief: keeps 2 s of it.
+        const c = await connected(a);
+        const short = [await publish(c, 'brief:t', 1), await publish(c, 'brief:t', 2)];
+        const long = [await publish(c, 'ttl.long', 1), await publish(c, 'ttl.long', 2)];
+        const { epoch } = (await c.cmd('history', { channel: 'ttl.long' })).history;
+        await sleep(2200); // past brief's ttl; the worker's own clock decides, nothing races it
+        const c2 = await connected(b);
+        const gone = await c2.cmd('subscribe', {
+            channel: 'brief:t', since: { epoch, offset: short[0] - 1 },
+        });
+        assert.equal(gone.subscribe.recovered, false, JSON.stringify(gone));
+        assert.deepEqual(gone.subscribe.pubs, []);
+        assert.equal(gone.subscribe.offset, short[1]);
+        const kept = await c2.cmd('subscribe', {
+            channel: 'ttl.long', since: { epoch, offset: long[0] - 1 },
+        });
+        assert.equal(kept.subscribe.recovered, true, JSON.stringify(kept));
+        assert.deepEqual(kept.subscribe.pubs.map((p) => p.offset), long);
+        const hist = (await c2.cmd('history', { channel: 'brief:t' })).history;
+        assert.deepEqual(hist.pubs, []);
+        assert.equal(hist.offset, short[1]);
+        // A new publication is within the ttl again: history and live delivery both have it.
+        const fresh = await publish(c, 'brief:t', 3);
+        assert.deepEqual((await c2.pubsOf('brief:t', 1)).map((p) => p.offset), [fresh]);
+        const again = (await c2.cmd('history', { channel: 'brief:t' })).history;
+        assert.deepEqual(again.pubs.map((p) => p.offset), [fresh]);
         c.close();
         c2.close();
     });

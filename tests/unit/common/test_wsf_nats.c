@@ -140,6 +140,7 @@ struct seen {
     uint64_t first, last;
     size_t count;
     uint64_t hoffsets[64];
+    int64_t htime[64];
     char hdata[64][16];
     int msgs;
     uint64_t moffsets[64];
@@ -195,6 +196,7 @@ static void on_history(int err, const struct wsf_nats_history *h, void *arg)
     s->count = h->count;
     for (size_t i = 0; i < h->count && i < 64; i++) {
         s->hoffsets[i] = h->pubs[i].offset;
+        s->htime[i] = h->pubs[i].time_ms;
         snprintf(s->hdata[i], sizeof(s->hdata[i]), "%.*s", (int)h->pubs[i].len, h->pubs[i].data);
     }
 }
@@ -328,6 +330,34 @@ START_TEST(offsets_increase_per_channel)
     ck_assert_uint_eq(f.s.hoffsets[0], f.s.offsets[0]);
     ck_assert_uint_eq(f.s.hoffsets[1], f.s.offsets[2]);
     ck_assert_uint_eq(f.s.hoffsets[2], f.s.offsets[4]);
+    fx_close(&f);
+}
+END_TEST
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+START_TEST(history_gives_each_pub_its_stored_time)
+{
+    struct fx f;
+    fx_open(&f, 100);
+    /* The server stamps each stored message; callers cut a shorter history_ttl with it. The
+     * server runs on this host, so its clock is ours (1 s of slack for rounding). */
+    int64_t before = wall_ms();
+    publish(&f, "ttl", "a");
+    publish(&f, "ttl", "b");
+    int64_t after = wall_ms();
+    history(&f, "ttl", 0, 100);
+    ck_assert_uint_eq(f.s.count, 2);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_ge(f.s.htime[i], before - 1000);
+        ck_assert_int_le(f.s.htime[i], after + 1000);
+    }
+    ck_assert_int_le(f.s.htime[0], f.s.htime[1]);
     fx_close(&f);
 }
 END_TEST
@@ -746,6 +776,7 @@ Suite *wsf_nats_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, offsets_increase_per_channel);
     tcase_add_test(tc, history_since_returns_later_pubs_in_order);
+    tcase_add_test(tc, history_gives_each_pub_its_stored_time);
     tcase_add_test(tc, history_beyond_limit_loses_earliest);
     tcase_add_test(tc, epoch_changes_when_stream_recreated);
     tcase_add_test(tc, live_delivery_on_the_loop_thread);
