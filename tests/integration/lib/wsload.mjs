@@ -75,3 +75,33 @@ export function assertExactlyOnce(r, subscribers) {
     assert.ok(j.deliveries > 0 && j.deliveries >= j.publications_acked, describeRun(r));
 }
 
+
+// A quiet run of 40 subscribers over 4 channels at 20 publications/s: nothing disconnects,
+// every publication is acknowledged and reaches each of its channel's subscribers.
+export async function assertQuietRun(port) {
+    const r = await startChannels(port, ['--connections', '40', '--channels', '4',
+        '--publish-rate', '20', '--duration', '3']).done;
+    assertExactlyOnce(r, 40);
+    const j = r.json;
+    assert.equal(j.disconnects, 0, describeRun(r));
+    assert.equal(j.resumes, 0);
+    assert.equal(j.publish_errors, 0, describeRun(r));
+    assert.equal(j.publications_acked, j.published, describeRun(r));
+    // 10 subscribers per channel, subscribed before most publications.
+    assert.ok(j.deliveries >= 5 * j.publications_acked, describeRun(r));
+}
+
+// Publications to channels of the namespace `closed` (publish = none): every one refused, nothing
+// delivered, the subscribers still subscribed.
+export async function assertClosedNamespace(port) {
+    const r = await startChannels(port, ['--connections', '4', '--channels', '2',
+        '--channel-prefix', 'closed:c', '--publish-rate', '10', '--duration', '1.5']).done;
+    const j = r.json;
+    assert.ok(j, describeRun(r));
+    assert.ok(j.published > 0, describeRun(r));
+    assert.equal(j.publish_errors, j.published, describeRun(r));
+    assert.equal(j.publications_acked, 0);
+    assert.equal(j.deliveries, 0);
+    assert.equal(j.lost_publications, 0);
+    assert.equal(j.subscribes, 4, describeRun(r));
+}
