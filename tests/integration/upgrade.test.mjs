@@ -15,24 +15,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ChClient } from './lib/channels.mjs';
 import {
-    makeTempDir, openMany, pidAlive, sleep, startFleet, steadyTraffic, stopFleet,
+    makeTempDir, openMany, pidAlive, sleep, startFleet, steadyTraffic, stopFleet, waitFor,
 } from './lib/fleet.mjs';
 import { IO_TIMEOUT_MS, WebSocket } from './lib/worker.mjs';
-
-// Polls `pred()` every 50 ms; resolves with its value, rejects with `what` after `ms`.
-async function waitFor(pred, ms, what, detail = () => '') {
-    const deadline = Date.now() + ms;
-    for (;;) {
-        const value = await pred();
-        if (value) {
-            return value;
-        }
-        if (Date.now() >= deadline) {
-            throw new Error(`timed out after ${ms} ms waiting for ${what}\n${detail()}`);
-        }
-        await sleep(50);
-    }
-}
 
 // Replaces `dest` with a fresh copy of `src` (a new inode, as a package upgrade does), or with
 // `content` when given.

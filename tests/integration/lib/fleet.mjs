@@ -94,6 +94,21 @@ export async function waitGone(pids, ms) {
     }
 }
 
+// Polls `pred()` every 50 ms; resolves with its value, rejects with `what` after `ms`.
+export async function waitFor(pred, ms, what, detail = () => '') {
+    const deadline = Date.now() + ms;
+    for (;;) {
+        const value = await pred();
+        if (value) {
+            return value;
+        }
+        if (Date.now() >= deadline) {
+            throw new Error(`timed out after ${ms} ms waiting for ${what}\n${detail()}`);
+        }
+        await sleep(50);
+    }
+}
+
 // Every supervisor not yet known to have exited and every worker PID seen: if the test process
 // ends without stopping them (a crash, an uncaught error), the exit hook kills them by PID.
 const liveSupervisors = new Set();
