@@ -4,8 +4,6 @@
 // connected); a namespace without client publish refuses every publication; a worker without
 // channels answers the upgrade 404, which wsload reports instead of counting nothing.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { channelsConfig } from './lib/channels.mjs';
 import { startNats } from './lib/nats.mjs';
@@ -20,8 +18,7 @@ describe('wsload channels mode against a worker', () => {
 
     before(async () => {
         nats = await startNats();
-        const urlFile = path.join(nats.dir, 'nats.url');
-        writeFileSync(urlFile, `${nats.url}\n`, { mode: 0o600 });
+        const urlFile = nats.writeUrlFile();
         w = await startWorker({
             flags: ['--nats-url-file', urlFile, '--channels-config',
                 channelsConfig('[channels]\npublish = client\n[namespace closed]\npublish = none\n')],
