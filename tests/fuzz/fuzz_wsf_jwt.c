@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jwt_test_util.h"
 #include "wsf_jwt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -57,26 +58,6 @@ static void check(const wsf_jwt_keys *k, const char *tok, size_t len)
     wsf_jwt_claims_fini(&c);
 }
 
-static size_t b64url(char *out, const uint8_t *p, size_t len)
-{
-    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t n = 0;
-    uint32_t acc = 0;
-    unsigned bits = 0;
-    for (size_t i = 0; i < len; i++) {
-        acc = (acc << 8) | p[i];
-        bits += 8;
-        while (bits >= 6) {
-            bits -= 6;
-            out[n++] = a[(acc >> bits) & 63];
-        }
-        acc &= (1u << bits) - 1;
-    }
-    if (bits > 0)
-        out[n++] = a[(acc << (6 - bits)) & 63];
-    return n;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const wsf_jwt_keys *k = keys();
@@ -86,16 +67,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The input as the payload of a correctly signed HS256 token. */
     static const char head[] = "{\"alg\":\"HS256\"}";
     char *tok = malloc(64 + (size + 2) * 4 / 3 + 64);
-    size_t n = b64url(tok, (const uint8_t *)head, strlen(head));
+    size_t n = b64url_encode(tok, head, strlen(head));
     tok[n++] = '.';
-    n += b64url(tok + n, data, size);
+    n += b64url_encode(tok + n, data, size);
     uint8_t mac[32];
     size_t mlen = 0;
     if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, SECRET, strlen(SECRET), (uint8_t *)tok, n,
                   mac, sizeof mac, &mlen) == NULL)
         fail("hmac");
     tok[n++] = '.';
-    n += b64url(tok + n, mac, mlen);
+    n += b64url_encode(tok + n, mac, mlen);
     check(k, tok, n);
     free(tok);
     return 0;

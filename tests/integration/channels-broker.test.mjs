@@ -3,8 +3,6 @@
 // the broker is back they receive everything published after it returned plus what they missed,
 // exactly once and in order.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ChClient, channelsConfig } from './lib/channels.mjs';
 import { startNats } from './lib/nats.mjs';
@@ -16,8 +14,7 @@ let w;
 before(async () => {
     nats = await startNats();
     // The URL (with its token) from a file, as wsfleetd passes it.
-    const urlFile = path.join(nats.dir, 'nats.url');
-    writeFileSync(urlFile, `${nats.url}\n`, { mode: 0o600 });
+    const urlFile = nats.writeUrlFile();
     w = await startWorker({
         flags: ['--log-level', 'debug', '--nats-url-file', urlFile, '--channels-config',
             channelsConfig('[channels]\npublish = client\n')],

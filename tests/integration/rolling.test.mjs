@@ -6,26 +6,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-    makeTempDir, openMany, ownersOf, signalPid, sleep, startFleet, stopFleet,
+    makeTempDir, openMany, ownersOf, signalPid, startFleet, stopFleet, waitFor,
 } from './lib/fleet.mjs';
 
 function slotOf(list, slot) {
     return list.find((w) => w.slot === slot);
-}
-
-// Polls `pred()` every 50 ms; resolves with its value, rejects with `what` after `ms`.
-async function waitFor(pred, ms, what, detail = () => '') {
-    const deadline = Date.now() + ms;
-    for (;;) {
-        const value = await pred();
-        if (value) {
-            return value;
-        }
-        if (Date.now() >= deadline) {
-            throw new Error(`timed out after ${ms} ms waiting for ${what}\n${detail()}`);
-        }
-        await sleep(50);
-    }
 }
 
 describe('a rolling restart while another slot crashes', () => {

@@ -15,24 +15,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ChClient } from './lib/channels.mjs';
 import {
-    makeTempDir, openMany, pidAlive, sleep, startFleet, steadyTraffic, stopFleet,
+    makeTempDir, openMany, pidAlive, reconnectingClients, sleep, startFleet, steadyTraffic,
+    stopFleet, waitFor,
 } from './lib/fleet.mjs';
-import { IO_TIMEOUT_MS, WebSocket } from './lib/worker.mjs';
-
-// Polls `pred()` every 50 ms; resolves with its value, rejects with `what` after `ms`.
-async function waitFor(pred, ms, what, detail = () => '') {
-    const deadline = Date.now() + ms;
-    for (;;) {
-        const value = await pred();
-        if (value) {
-            return value;
-        }
-        if (Date.now() >= deadline) {
-            throw new Error(`timed out after ${ms} ms waiting for ${what}\n${detail()}`);
-        }
-        await sleep(50);
-    }
-}
 
 // Replaces `dest` with a fresh copy of `src` (a new inode, as a package upgrade does), or with
 // `content` when given.
@@ -90,56 +75,11 @@ async function echoers(fleet, n, everyMs = 50) {
 }
 
 // `n` clients that reconnect when a drain closes them (1001, or 1012 from a shed), as clients
-// of a draining server should. Resolves with { codes, failures, open(), stop() }: codes counts
-// every close by code, failures lists reconnects that did not open.
-async function drainFollowers(fleet, n) {
-    const st = { codes: new Map(), failures: [], live: new Set(), stopped: false };
-    const watch = (ws) => {
-        st.live.add(ws);
-        ws.once('close', (code) => {
-            st.live.delete(ws);
-            fleet.clients.delete(ws);
-            st.codes.set(code, (st.codes.get(code) ?? 0) + 1);
-            if ((code === 1001 || code === 1012) && !st.stopped) {
-                setTimeout(reconnect, 20 + Math.random() * 100);
-            }
-        });
-    };
-    const reconnect = () => {
-        if (st.stopped) {
-            return;
-        }
-        const ws = fleet.track(new WebSocket(fleet.url(), { handshakeTimeout: IO_TIMEOUT_MS * 3 }));
-        let opened = false;
-        ws.once('open', () => {
-            opened = true;
-            watch(ws);
-        });
-        ws.once('unexpected-response', (req, res) => {
-            st.failures.push(`HTTP ${res.statusCode}`);
-            req.destroy();
-        });
-        ws.once('error', (err) => {
-            if (!opened) {
-                st.failures.push(err.code ?? err.message);
-            }
-        });
-    };
-    for (const ws of await openMany(fleet, n)) {
-        watch(ws);
-    }
-    return {
-        codes: st.codes,
-        failures: st.failures,
-        open: () => st.live.size,
-        stop() {
-            st.stopped = true;
-            for (const ws of st.live) {
-                ws.terminate();
-                fleet.clients.delete(ws);
-            }
-        },
-    };
+// of a draining server should: reconnectingClients with the codes a drain closes with.
+function drainFollowers(fleet, n) {
+    return reconnectingClients(fleet, n, {
+        delayMs: [20, 120], concurrency: 50, reconnectOn: [1001, 1012],
+    });
 }
 
 function exeOf(pid) {

@@ -1,52 +1,21 @@
 // wschaos against real fleets: the drill list, a small drill that passes, one whose objective
 // cannot hold, bad drill files, a fleet that cannot start, and nothing left running afterwards.
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeTempDir, pidAlive, runProgram, signalPid } from './lib/fleet.mjs';
+import {
+    assertNothingLeft, drillTmp, wschaos as runWschaos, writeDrill,
+} from './lib/wschaos.mjs';
 import { slow } from './lib/worker.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const drillDir = path.resolve(here, '../../chaos/drills');
 const DRILL_MS = 90000;
 
-function wschaosPath() {
-    const p = process.env.WSCHAOS;
-    assert.ok(p, 'WSCHAOS must name the wschaos binary');
-    return p;
-}
-
-const tmp = makeTempDir();
-const started = new Set(); // every PID a drill's progress lines name, for the final check
-
-after(() => {
-    for (const pid of started) {
-        if (pidAlive(pid)) {
-            signalPid(pid, 'SIGKILL');
-        }
-    }
-    fs.rmSync(tmp, { recursive: true, force: true });
-});
-
-function writeDrill(name, text) {
-    const file = path.join(tmp, `${name}.drill`);
-    fs.writeFileSync(file, text);
-    return file;
-}
-
-async function wschaos(args, ms = DRILL_MS) {
-    const result = await runProgram(wschaosPath(), args, ms);
-    for (const m of result.stderr.matchAll(/fleet pid (\d+)|pid (\d+)/g)) {
-        started.add(Number(m[1] ?? m[2]));
-    }
-    try {
-        result.json = JSON.parse(result.stdout);
-    } catch {
-        result.json = undefined;
-    }
-    return result;
+function wschaos(args, ms = DRILL_MS) {
+    return runWschaos(args, ms);
 }
 
 // A small fleet and load; `timeline` and `objectives` are INI lines.
@@ -70,12 +39,6 @@ function smallDrill(timeline, objectives) {
         ...objectives,
         '',
     ].join('\n');
-}
-
-function assertNothingLeft() {
-    assert.ok(started.size > 0, 'the progress lines named no process');
-    const alive = [...started].filter((pid) => pidAlive(pid));
-    assert.deepEqual(alive, [], `still running after wschaos exited: ${alive.join(' ')}`);
 }
 
 describe('wschaos', () => {
@@ -140,7 +103,7 @@ describe('wschaos', () => {
         });
 
     test('--all runs every drill of --dir, with a summary line per drill', async () => {
-        const dir = path.join(tmp, 'set');
+        const dir = path.join(drillTmp, 'set');
         fs.mkdirSync(dir);
         const quick = smallDrill([], ['max disconnects = 0', 'min echoed = 100'])
             .replace('duration = 5s', 'duration = 2s');

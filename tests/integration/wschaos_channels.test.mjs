@@ -2,44 +2,15 @@
 // (every subscriber resumes, nothing lost), the nats-server sidecar killed by kill-broker (the
 // supervisor restarts it, nothing lost), the channel metrics in the JSON report, and nothing left
 // running afterwards.
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { makeTempDir, pidAlive, runProgram, signalPid } from './lib/fleet.mjs';
+import { assertNothingLeft, wschaos, writeDrill } from './lib/wschaos.mjs';
 
 const DRILL_MS = 120000;
 
-function wschaosPath() {
-    const p = process.env.WSCHAOS;
-    assert.ok(p, 'WSCHAOS must name the wschaos binary');
-    return p;
-}
-
-const tmp = makeTempDir();
-const started = new Set(); // every PID a drill's progress lines name, for the final check
-
-after(() => {
-    for (const pid of started) {
-        if (pidAlive(pid)) {
-            signalPid(pid, 'SIGKILL');
-        }
-    }
-    fs.rmSync(tmp, { recursive: true, force: true });
-});
-
 async function runDrill(name, text) {
-    const file = path.join(tmp, `${name}.drill`);
-    fs.writeFileSync(file, text);
-    const r = await runProgram(wschaosPath(), ['run', '--json', '--seed', '11', file], DRILL_MS);
-    for (const m of r.stderr.matchAll(/fleet pid (\d+)|pid (\d+)/g)) {
-        started.add(Number(m[1] ?? m[2]));
-    }
-    try {
-        r.json = JSON.parse(r.stdout);
-    } catch {
-        r.json = undefined;
-    }
+    const file = writeDrill(name, text);
+    const r = await wschaos(['run', '--json', '--seed', '11', file], DRILL_MS);
     assert.ok(r.json, `not JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
     assert.equal(r.json.drills.length, 1);
     return { r, d: r.json.drills[0] };
@@ -77,12 +48,6 @@ function channelDrill(timeline, objectives) {
         ...objectives,
         '',
     ].join('\n');
-}
-
-function assertNothingLeft() {
-    assert.ok(started.size > 0, 'the progress lines named no process');
-    const alive = [...started].filter((pid) => pidAlive(pid));
-    assert.deepEqual(alive, [], `still running after wschaos exited: ${alive.join(' ')}`);
 }
 
 describe('wschaos channel drills', () => {

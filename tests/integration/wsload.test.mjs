@@ -4,67 +4,19 @@
 // the server closes.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { canEcho, slow, startWorker, stopWorker } from './lib/worker.mjs';
 import { makeTempDir, signalPid, sleep, startFleet, stopFleet } from './lib/fleet.mjs';
+import { describeRun, startWsload } from './lib/wsload.mjs';
 
 // Under AddressSanitizer wsload and the servers run a few times slower: bounds allow for that.
 const RUN_LIMIT_MS = 60000;
 // wsload pushes as fast as the worker echoes: far over the default msg_rate of 100/s.
 const NO_RATE_LIMIT = ['--msg-rate', '0'];
 
-function wsloadPath() {
-    const value = process.env.WSLOAD;
-    if (!value) {
-        throw new Error('set WSLOAD to the wsload executable (ctest does this)');
-    }
-    return value;
-}
-
-// Every wsload still running: killed by PID if the test process ends first.
-const liveLoads = new Set();
-process.on('exit', () => {
-    for (const child of liveLoads) {
-        child.kill('SIGKILL');
-    }
-});
-
-// Starts wsload with `args`. Returns { pid, done }, done resolving with { code, signal, stdout,
-// stderr, json } (json: the last stdout line parsed, when it parses). Killed after `ms`.
-function startWsload(args, ms = RUN_LIMIT_MS) {
-    const child = spawn(wsloadPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    liveLoads.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c) => { stdout += c; });
-    child.stderr.setEncoding('utf8').on('data', (c) => { stderr += c; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-    const done = new Promise((resolve) => {
-        child.on('error', (err) => resolve({ code: null, signal: `spawn error ${err.code}` }));
-        child.on('close', (code, signal) => resolve({ code, signal }));
-    }).then((exit) => {
-        clearTimeout(timer);
-        liveLoads.delete(child);
-        let json;
-        const lines = stdout.trim().split('\n');
-        try {
-            json = JSON.parse(lines[lines.length - 1]);
-        } catch {
-            json = undefined;
-        }
-        return { ...exit, stdout, stderr, json };
-    });
-    return { pid: child.pid, done };
-}
-
-async function runWsload(args, ms) {
+async function runWsload(args, ms = RUN_LIMIT_MS) {
     return startWsload(args, ms).done;
-}
-
-function describeRun(r) {
-    return `exit ${r.code} ${r.signal ?? ''}\nstdout: ${r.stdout}\nstderr: ${r.stderr.slice(-4000)}`;
 }
 
 // Asserts what every clean echo run shows: all sent echoed, nothing lost or wrong, percentiles
@@ -162,7 +114,8 @@ describe('wsload against one worker', () => {
 
     test('--sources 4: connections come from four loopback addresses', async () => {
         const run = startWsload(['--port', String(worker.port), '--mode', 'idle',
-            '--connections', '16', '--sources', '4', '--duration', String(slow(3000) / 1000), '--json']);
+            '--connections', '16', '--sources', '4', '--duration', String(slow(3000) / 1000), '--json'],
+        RUN_LIMIT_MS);
         let ips = new Set();
         const deadline = Date.now() + slow(10000);
         while (Date.now() < deadline) {
@@ -267,7 +220,7 @@ describe('wsload reconnecting to a fleet', () => {
         // up_at_end below counts them.
         const run = startWsload(['--port', String(fleet.port), '--connections', '20',
             '--inflight', String(inflight), '--duration', String(slow(6000) / 1000), '--json',
-            '--records', records]);
+            '--records', records], RUN_LIMIT_MS);
         const workers = await fleet.waitWorkers((l) => l.some((w) => w.state === 'running' &&
             w.connections > 0), slow(5000), 'a worker with clients');
         const victim = workers.find((w) => w.state === 'running' && w.connections > 0);
@@ -317,7 +270,7 @@ describe('wsload reconnecting to a fleet', () => {
     test('a drain (1001): the clients of the drained worker reconnect', async () => {
         await fleet.waitRunning(2);
         const run = startWsload(['--port', String(fleet.port), '--connections', '10',
-            '--rate', '20', '--duration', String(slow(6000) / 1000), '--json']);
+            '--rate', '20', '--duration', String(slow(6000) / 1000), '--json'], RUN_LIMIT_MS);
         const workers = await fleet.waitWorkers((l) => l.some((w) => w.state === 'running' &&
             w.connections > 0), slow(5000), 'a worker with clients');
         const slot = workers.find((w) => w.state === 'running' && w.connections > 0).slot;

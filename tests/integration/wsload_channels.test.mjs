@@ -4,13 +4,13 @@
 // connected); a namespace without client publish refuses every publication; a worker without
 // channels answers the upgrade 404, which wsload reports instead of counting nothing.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { channelsConfig } from './lib/channels.mjs';
 import { startNats } from './lib/nats.mjs';
 import { sleep, startWorker, stopWorker } from './lib/worker.mjs';
-import { assertExactlyOnce, describeRun, startChannels } from './lib/wsload.mjs';
+import {
+    assertClosedNamespace, assertExactlyOnce, assertQuietRun, describeRun, startChannels,
+} from './lib/wsload.mjs';
 
 describe('wsload channels mode against a worker', () => {
     let nats;
@@ -18,8 +18,7 @@ describe('wsload channels mode against a worker', () => {
 
     before(async () => {
         nats = await startNats();
-        const urlFile = path.join(nats.dir, 'nats.url');
-        writeFileSync(urlFile, `${nats.url}\n`, { mode: 0o600 });
+        const urlFile = nats.writeUrlFile();
         w = await startWorker({
             flags: ['--nats-url-file', urlFile, '--channels-config',
                 channelsConfig('[channels]\npublish = client\n[namespace closed]\npublish = none\n')],
@@ -34,16 +33,7 @@ describe('wsload channels mode against a worker', () => {
     });
 
     test('a quiet run: every publication to every subscriber, once and in order', async () => {
-        const r = await startChannels(w.port, ['--connections', '40', '--channels', '4',
-            '--publish-rate', '20', '--duration', '3']).done;
-        assertExactlyOnce(r, 40);
-        const j = r.json;
-        assert.equal(j.disconnects, 0, describeRun(r));
-        assert.equal(j.resumes, 0);
-        assert.equal(j.publish_errors, 0, describeRun(r));
-        assert.equal(j.publications_acked, j.published, describeRun(r));
-        // 10 subscribers per channel, subscribed before most publications.
-        assert.ok(j.deliveries >= 5 * j.publications_acked, describeRun(r));
+        await assertQuietRun(w.port);
     });
 
     test('nats-server SIGKILLed and restarted: subscribers stay and catch up', async () => {
@@ -64,16 +54,7 @@ describe('wsload channels mode against a worker', () => {
     });
 
     test('a namespace without client publish: every publish refused, nothing delivered', async () => {
-        const r = await startChannels(w.port, ['--connections', '4', '--channels', '2',
-            '--channel-prefix', 'closed:c', '--publish-rate', '10', '--duration', '1.5']).done;
-        const j = r.json;
-        assert.ok(j, describeRun(r));
-        assert.ok(j.published > 0, describeRun(r));
-        assert.equal(j.publish_errors, j.published, describeRun(r));
-        assert.equal(j.publications_acked, 0);
-        assert.equal(j.deliveries, 0);
-        assert.equal(j.lost_publications, 0);
-        assert.equal(j.subscribes, 4, describeRun(r));
+        await assertClosedNamespace(w.port);
     });
 });
 

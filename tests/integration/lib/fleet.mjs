@@ -94,6 +94,21 @@ export async function waitGone(pids, ms) {
     }
 }
 
+// Polls `pred()` every 50 ms; resolves with its value, rejects with `what` after `ms`.
+export async function waitFor(pred, ms, what, detail = () => '') {
+    const deadline = Date.now() + ms;
+    for (;;) {
+        const value = await pred();
+        if (value) {
+            return value;
+        }
+        if (Date.now() >= deadline) {
+            throw new Error(`timed out after ${ms} ms waiting for ${what}\n${detail()}`);
+        }
+        await sleep(50);
+    }
+}
+
 // Every supervisor not yet known to have exited and every worker PID seen: if the test process
 // ends without stopping them (a crash, an uncaught error), the exit hook kills them by PID.
 const liveSupervisors = new Set();
@@ -625,11 +640,14 @@ export function countCloses(ws, codes) {
 }
 
 // `n` clients (opened as by openMany) that reconnect, after a delay drawn from `delayMs`
-// ([low, high] ms), when and only when the server closes them with 1012 (Service Restart), as
-// the design asks clients to. Resolves with { codes, open(), reconnects, failures, stop() }:
-// codes counts every close by code, open() is how many are open now, failures lists reconnects
-// that did not open; stop() stops reconnecting and terminates every client.
-export async function reconnectingClients(fleet, n, { delayMs = [50, 250], concurrency = 100 } = {}) {
+// ([low, high] ms), when and only when the server closes them with a code of `reconnectOn` (by
+// default 1012, Service Restart, as the design asks clients to). Resolves with { codes, open(),
+// reconnects, failures, stop() }: codes counts every close by code, open() is how many are open
+// now, failures lists reconnects that did not open; stop() stops reconnecting and terminates
+// every client.
+export async function reconnectingClients(fleet, n, {
+    delayMs = [50, 250], concurrency = 100, reconnectOn = [1012],
+} = {}) {
     const state = { codes: new Map(), reconnects: 0, failures: [], live: new Set(), stopped: false };
     const timers = new Set();
     const watch = (ws) => {
@@ -638,7 +656,7 @@ export async function reconnectingClients(fleet, n, { delayMs = [50, 250], concu
             state.live.delete(ws);
             fleet.clients.delete(ws);
             state.codes.set(code, (state.codes.get(code) ?? 0) + 1);
-            if (code !== 1012 || state.stopped) {
+            if (!reconnectOn.includes(code) || state.stopped) {
                 return;
             }
             const delay = delayMs[0] + Math.random() * (delayMs[1] - delayMs[0]);

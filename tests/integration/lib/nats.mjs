@@ -33,6 +33,14 @@ export class NatsServer {
         return `nats://${this.token}@127.0.0.1:${this.port}`;
     }
 
+    // Writes the URL (with its token) to a file of mode 0600 in the server's directory, as wsfleetd
+    // hands it to workers for --nats-url-file; returns the file's path.
+    writeUrlFile() {
+        const file = path.join(this.dir, 'nats.url');
+        writeFileSync(file, `${this.url}\n`, { mode: 0o600 });
+        return file;
+    }
+
     // Starts the server (again, on the same port and store once it has one).
     async start() {
         const conf = path.join(this.dir, 'nats.conf');

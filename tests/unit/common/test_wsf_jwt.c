@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "jwt_test_util.h"
 #include "wsf_jwt.h"
 
 Suite *wsf_jwt_suite(void);
@@ -20,23 +21,8 @@ static const char SECRET[] = "a shared secret of the test";
 
 static char *b64url(const void *data, size_t len)
 {
-    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    const uint8_t *p = data;
     char *out = malloc(len * 4 / 3 + 4);
-    size_t n = 0;
-    uint32_t acc = 0;
-    unsigned bits = 0;
-    for (size_t i = 0; i < len; i++) {
-        acc = (acc << 8) | p[i];
-        bits += 8;
-        while (bits >= 6) {
-            bits -= 6;
-            out[n++] = a[(acc >> bits) & 63];
-        }
-    }
-    if (bits > 0)
-        out[n++] = a[(acc << (6 - bits)) & 63];
-    out[n] = '\0';
+    out[b64url_encode(out, data, len)] = '\0';
     return out;
 }
 
