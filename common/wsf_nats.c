@@ -434,9 +434,11 @@ void wsf_nats_free(struct wsf_nats *n)
         return;
     }
     n->freeing = true;
-    /* Closing first makes the helper's request in flight fail at once. */
-    natsConnection_Close(n->nc);
+    /* The helper finishes its request in flight (bounded by the request timeout) and leaves the
+     * queued ones to be cancelled below before the connection closes: libnats 3.4 can crash its
+     * reader thread when a connection closes under a request whose reply is being read. */
     wsf_nats_js_stop(n);
+    natsConnection_Close(n->nc);
     wait_released(n);
     jsCtx_Destroy(n->js);
     natsConnection_Destroy(n->nc);
