@@ -271,6 +271,8 @@ Suite *wsf_listen_suite(void)
 {
     Suite *s = suite_create("wsf_listen");
     TCase *tc = tcase_create("listen");
+    /* Real sockets on a busy machine: 4 s of Check's default ran out once beside a CPU hog. */
+    tcase_set_timeout(tc, 30);
     tcase_add_test(tc, resolve_forms);
     tcase_add_test(tc, overlapping_addresses);
     tcase_add_test(tc, v4_listens_and_accepts);
