@@ -33,7 +33,6 @@ typedef struct sup_channels {
     struct wsf_nats_sub *inbox_sub;
     char inbox[48]; /* "_INBOX.wsfleetd.<hex>" */
     char ini_path[PATH_MAX];
-    bool worker_flags; /* the worker binary takes the channel flags */
     wsf_chconf conf;   /* the namespaces, to refuse a channel of one that is not defined */
     bool closing;      /* wsf_nats_free runs: owed callbacks answer nobody */
     /* the stream */
@@ -115,40 +114,6 @@ static void sup_channels_load_conf(sup_ctx *ctx)
         }
         p += len + (end != NULL);
     }
-}
-
-/* Whether wsworker's usage mentions --nats-url-file: a worker binary from before channels would
- * refuse the flags and never boot, so they are passed only to one that takes them. */
-static bool sup_channels_probe_worker(const char *bin)
-{
-    int p[2];
-    bool found = false;
-    if (pipe2(p, O_CLOEXEC) == -1)
-        return false;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(p[1], 1);
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull > 0)
-            dup2(devnull, 2);
-        execl(bin, bin, "--help", (char *)NULL);
-        _exit(127);
-    }
-    close(p[1]);
-    if (pid > 0) {
-        char buf[8192];
-        size_t len = 0;
-        ssize_t n;
-        while (len < sizeof buf - 1 && ((n = read(p[0], buf + len, sizeof buf - 1 - len)) > 0 ||
-                                        (n == -1 && errno == EINTR)))
-            len += n > 0 ? (size_t)n : 0;
-        buf[len] = '\0';
-        found = strstr(buf, "--nats-url-file") != NULL;
-        while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-            ;
-    }
-    close(p[0]);
-    return found;
 }
 
 /* ---- the stream -------------------------------------------------------------------------- */
@@ -487,10 +452,6 @@ int sup_channels_start(sup_ctx *ctx)
     sup_channels_load_conf(ctx);
     if (sup_channels_write_ini(ctx) != 0)
         return -1;
-    ch->worker_flags = sup_channels_probe_worker(ctx->worker_bin);
-    if (!ch->worker_flags)
-        wsf_log_warn("worker %s does not take --nats-url-file: its channels are off",
-                     ctx->worker_bin);
     /* An upgraded image keeps the sidecar of the one before: still its child, same pid. */
     int rc = ctx->restore != NULL ? sup_natsd_adopt(&ch->natsd, &ctx->cfg, ctx->rundir->path,
                                                     ctx->euid, &ctx->restore->natsd)
@@ -508,7 +469,6 @@ void sup_channels_reloaded(sup_ctx *ctx)
         return;
     sup_channels_write_ini(ctx);
     sup_channels_load_conf(ctx);
-    ch->worker_flags = sup_channels_probe_worker(ctx->worker_bin);
     ch->stream_ok = false;
     ch->ensure_at_ms = 0;
 }
@@ -596,7 +556,7 @@ void sup_channels_fini(sup_ctx *ctx)
 size_t sup_channels_worker_args(const sup_ctx *ctx, char **argv, size_t argc)
 {
     const sup_channels *ch = sup_ch(ctx);
-    if (ch == NULL || !ch->worker_flags)
+    if (ch == NULL)
         return argc;
     argv[argc++] = "--nats-url-file";
     argv[argc++] = (char *)ch->natsd.url_path;
