@@ -156,6 +156,56 @@ describe('against a fleet', () => {
         assert.deepEqual(got.map((p) => p.data.i), [0, 1, 2, 3, 4, 5, 6, 7]);
     });
 
+    test('subscribe with since replays, an unknown epoch is a gap, unsubscribe stops '
+        + 'delivery, errors reject with their code', async () => {
+        const c = track(client(fleet));
+        await c.connect();
+        const offsets = [];
+        for (let i = 0; i < 4; i++) {
+            offsets.push(await ctlPublish(fleet, 'app:api', { i }));
+        }
+        const h = await c.history('app:api', { limit: 2 });
+        assert.deepEqual(h.pubs.map((p) => p.offset), offsets.slice(2));
+        assert.equal(h.offset, offsets[3]);
+        // From a position: the publications after it, in order.
+        const replayed = [];
+        const sub = c.subscribe('app:api', (p) => replayed.push(p.data.i),
+            { since: { epoch: h.epoch, offset: offsets[0] } });
+        const gaps = [];
+        sub.on('gap', (g) => gaps.push(g));
+        await sub.ready;
+        assert.deepEqual(replayed, [1, 2, 3]);
+        assert.deepEqual(gaps, []);
+        assert.deepEqual(sub.position, { epoch: h.epoch, offset: offsets[3] });
+        assert.throws(() => c.subscribe('app:api'), (e) => e.code === 105);
+        // A position in a history that is gone: the 'gap' event, then live publications.
+        const other = track(client(fleet));
+        await other.connect();
+        const live = [];
+        const lost = other.subscribe('app:api', (p) => live.push(p.offset),
+            { since: { epoch: 'not-this-one', offset: 1 } });
+        const lostGaps = [];
+        lost.on('gap', (g) => lostGaps.push(g));
+        await lost.ready;
+        assert.deepEqual(lostGaps, [{ epoch: h.epoch, offset: offsets[3],
+            since: { epoch: 'not-this-one', offset: 1 } }]);
+        assert.deepEqual(live, []);
+        // Unsubscribed, a subscription gets nothing more; the other still does.
+        sub.unsubscribe();
+        assert.equal(sub.state, 'unsubscribed');
+        const o5 = (await other.publish('app:api', { i: 5 })).offset;
+        await waitFor(() => live.includes(o5), WAIT_MS, 'the live publication');
+        assert.deepEqual(replayed, [1, 2, 3]);
+        // Server errors reject with their code.
+        await assert.rejects(c.rpc('nobody', {}), (e) => e instanceof WsfleetError &&
+            e.code === 104);
+        await assert.rejects(c.publish('news', 1), (e) => e.code === 103);
+        const bad = c.subscribe('bad channel!');
+        await assert.rejects(bad.ready, (e) => e.code === 102);
+        assert.equal(bad.state, 'unsubscribed');
+        assert.equal(c.getSubscription('bad channel!'), undefined);
+    });
+
     test('the backoff grows while the fleet cannot be reached, and stays up after a worker is '
         + 'drained unless the connection lasted resetAfter', async () => {
         const dead = await deadServer();

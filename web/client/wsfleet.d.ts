@@ -72,6 +72,8 @@ export interface GapEvent {
 /** A server error (`code` a number, see the README's error table) or a client-side one
  *  (`code` 'disconnected' | 'timeout' | 'closed' | 'protocol'). */
 export declare class WsfleetError extends Error {
+    constructor(code: number | string, message?: string,
+        extra?: { closeCode?: number; reason?: string; channel?: string });
     code: number | string;
     closeCode?: number;
     reason?: string;

@@ -228,6 +228,7 @@ export class Client extends Emitter {
         this._inFlight = new Map(); // id -> {resolve, reject, timer, kind}
         this._queue = []; // commands waiting for a connection or for room in flight
         this._timer = null;
+        this._connectTimer = null;
         this._connectWaiters = [];
         this._tokenNeeded = false;
     }
@@ -273,6 +274,9 @@ export class Client extends Emitter {
             } catch {
                 // already closing
             }
+        }
+        for (const sub of this.subs.values()) {
+            clearTimeout(sub._retry);
         }
         const err = new WsfleetError('closed', 'client closed');
         this._failAll(err, true);
@@ -403,6 +407,7 @@ export class Client extends Emitter {
             // Fire and forget: a 114 (not subscribed) answer is as good as a success.
             this._command('unsubscribe', { channel: sub.channel }).catch(() => {});
         }
+        clearTimeout(sub._retry);
         sub._rejectReady(new WsfleetError('closed', 'unsubscribed'));
         sub._emit('unsubscribed', { reason: 'unsubscribe' });
     }
@@ -437,6 +442,7 @@ export class Client extends Emitter {
             return;
         }
         this._ws = ws;
+        clearTimeout(this._connectTimer);
         const connectTimer = setTimeout(() => {
             this._onClose(ws, { code: 1006, reason: 'connect timeout' });
             try {
@@ -445,6 +451,7 @@ export class Client extends Emitter {
                 // never opened
             }
         }, this.timeout);
+        this._connectTimer = connectTimer;
         ws.onopen = () => {
             if (this._ws !== ws) {
                 return;
@@ -593,7 +600,8 @@ export class Client extends Emitter {
             // The channels' broker is down for now: ask again after a backoff delay.
             sub._emit('error', err);
             const delay = backoffDelay(1, this.backoff, this.random) + this.backoff.min;
-            setTimeout(() => {
+            clearTimeout(sub._retry);
+            sub._retry = setTimeout(() => {
                 if (this.subs.get(sub.channel) === sub && this.state === 'connected' &&
                     !sub._pending) {
                     this._sendSubscribe(sub);
@@ -610,6 +618,8 @@ export class Client extends Emitter {
     _detach() {
         const ws = this._ws;
         this._ws = null;
+        clearTimeout(this._connectTimer);
+        this._connectTimer = null;
         if (ws) {
             ws.onopen = ws.onmessage = ws.onclose = null;
             ws.onerror = () => {}; // a socket closed while connecting may still report an error
