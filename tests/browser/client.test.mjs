@@ -130,8 +130,11 @@ describe('against a fleet', () => {
                 return this._userOnMessage;
             }
 
+            // Hands over what was held as one frame, with a message push (what an application
+            // sends a user; the fleet has no application backends to send one yet) in between.
             release() {
                 HoldingWebSocket.hold = false;
+                this.held.splice(1, 0, '{"push":{"message":{"data":{"hello":"you"}}}}');
                 this._userOnMessage?.({ data: `\r\n${this.held.join('\r\n\n')}\n` });
             }
         }
@@ -139,6 +142,8 @@ describe('against a fleet', () => {
         const info = await c.connect();
         assert.equal(info.user, 'alice');
         const got = [];
+        const pushes = [];
+        c.on('push', (m) => pushes.push(m));
         const sub = c.subscribe('app:frames', (p) => got.push(p));
         await sub.ready;
         HoldingWebSocket.hold = true;
@@ -154,6 +159,7 @@ describe('against a fleet', () => {
         assert.ok(offsets.every((o, k) => k === 0 || o > offsets[k - 1]), String(offsets));
         assert.deepEqual(got.map((p) => p.offset), offsets);
         assert.deepEqual(got.map((p) => p.data.i), [0, 1, 2, 3, 4, 5, 6, 7]);
+        assert.deepEqual(pushes, [{ data: { hello: 'you' } }]);
     });
 
     test('subscribe with since replays, an unknown epoch is a gap, unsubscribe stops '
@@ -204,6 +210,14 @@ describe('against a fleet', () => {
         await assert.rejects(bad.ready, (e) => e.code === 102);
         assert.equal(bad.state, 'unsubscribed');
         assert.equal(c.getSubscription('bad channel!'), undefined);
+        // More subscribes at once than the 64 commands the fleet takes in flight.
+        const many = Array.from({ length: 100 }, (_, i) => c.subscribe(`app:many.${i}`));
+        await Promise.all(many.map((m) => m.ready));
+        assert.ok(many.every((m) => m.state === 'subscribed'));
+        c.close();
+        assert.ok(many.every((m) => m.state === 'unsubscribed'));
+        assert.equal(c.subs.size, 0);
+        assert.throws(() => c.subscribe('app:after'), (e) => e.code === 'closed');
     });
 
     test('the backoff grows while the fleet cannot be reached, and stays up after a worker is '

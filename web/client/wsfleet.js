@@ -275,11 +275,15 @@ export class Client extends Emitter {
                 // already closing
             }
         }
-        for (const sub of this.subs.values()) {
-            clearTimeout(sub._retry);
-        }
         const err = new WsfleetError('closed', 'client closed');
         this._failAll(err, true);
+        const subs = [...this.subs.values()];
+        this.subs.clear();
+        for (const sub of subs) {
+            clearTimeout(sub._retry);
+            sub.state = 'unsubscribed';
+            sub._emit('unsubscribed', { reason: 'closed' });
+        }
         this._setState('closed');
     }
 
@@ -322,10 +326,11 @@ export class Client extends Emitter {
         return this._command('presence', { channel });
     }
 
-    // Sends a new token; it is also the one later connects use.
-    refresh(token) {
+    // Sends a new token; once accepted it is also the one later connects use.
+    async refresh(token) {
+        const r = await this._command('refresh', { token });
         this.token = token;
-        return this._command('refresh', { token });
+        return r;
     }
 
     // ---- commands ----
@@ -384,23 +389,28 @@ export class Client extends Emitter {
         }
     }
 
+    // Queues a subscribe for `sub` (the server takes at most 64 commands in flight, subscribes
+    // included); its position is fixed while it waits, since nothing is delivered meanwhile.
     _sendSubscribe(sub) {
-        const body = { channel: sub.channel };
-        if (sub.position) {
-            body.since = sub.position;
-        }
         sub._pending = true;
         sub.state = 'subscribing';
-        const id = this._id();
-        this._inFlight.set(id, { kind: 'subscribe', sub, resolve: () => {}, reject: () => {} });
-        this._send({ id, subscribe: body });
+        this._queue.push({ kind: 'subscribe', sub, timer: null, resolve: () => {},
+            reject: () => {}, get body() {
+                return sub.position ? { channel: sub.channel, since: sub.position } :
+                    { channel: sub.channel };
+            } });
+        this._flush();
     }
 
     _unsubscribe(sub) {
         if (sub.state === 'unsubscribed' || this.subs.get(sub.channel) !== sub) {
             return;
         }
-        const wasSubscribed = sub.state === 'subscribed' || sub._pending;
+        const queued = this._queue.findIndex((cmd) => cmd.sub === sub);
+        if (queued >= 0) {
+            this._queue.splice(queued, 1); // never sent: nothing to undo
+        }
+        const wasSubscribed = queued < 0 && (sub.state === 'subscribed' || sub._pending);
         sub.state = 'unsubscribed';
         this.subs.delete(sub.channel);
         if (wasSubscribed && this.state === 'connected') {
@@ -634,6 +644,7 @@ export class Client extends Emitter {
             cmd.reject(err);
         }
         this._inFlight.clear();
+        this._queue = this._queue.filter((cmd) => cmd.kind !== 'subscribe');
         for (const sub of this.subs.values()) {
             sub._pending = false;
             sub._held = []; // the next connection's replay covers them
