@@ -21,6 +21,7 @@ run: build
 
 test: build
 	cd tests/integration && npm ci --no-audit --no-fund --loglevel=error
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
 	ctest --preset $(PRESET)
 
 # Chaos drills (chaos/drills), each against a fleet of its own on 127.0.0.1: the full set, and the
@@ -40,6 +41,7 @@ asan:
 	cmake --preset asan >/dev/null
 	cmake --build --preset asan -j$(JOBS)
 	cd tests/integration && npm ci --no-audit --no-fund --loglevel=error
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
 	ctest --preset asan
 
 fuzz:
