@@ -192,9 +192,9 @@ void sup_alert_description(char *out, size_t size, const sup_alert *al)
     switch (al->rule) {
     case SUP_ALERT_SLOT_FAILED:
         snprintf(out, size,
-                 "slot %d stopped restarting after too many exits (or an exit 100) and stays "
-                 "failed until an operator restarts it (wsctl restart %d)",
-                 al->slot, al->slot);
+                 "slot %d exited too often in the restart window (or with code 100): it is "
+                 "failed and retried only every [restart] max_delay",
+                 al->slot);
         break;
     case SUP_ALERT_BREAKER_OPEN:
         snprintf(out, size,
