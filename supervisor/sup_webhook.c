@@ -28,6 +28,7 @@ struct sup_webhook {
     uint64_t backoff_ms; /* the next retry's delay; 0 while delivery works */
     bool failing;        /* logged as failing, not yet as working again */
     bool drop_logged;    /* a full queue was logged in this failing period */
+    bool closing;        /* being freed: a callback from libevent does nothing */
     uint64_t attempts;   /* failed attempts in this failing period */
     uint64_t delivered, dropped;
 };
@@ -74,6 +75,8 @@ static void sup_webhook_on_response(struct evhttp_request *req, void *arg)
 {
     sup_webhook *w = arg;
     char why[96];
+    if (w->closing)
+        return;
     w->inflight = NULL;
     int code = req != NULL ? evhttp_request_get_response_code(req) : 0;
     if (code >= 200 && code < 300) {
@@ -164,7 +167,7 @@ void sup_webhook_free(sup_webhook *w)
 {
     if (w == NULL)
         return;
-    /* Frees the request in flight without calling back. */
+    w->closing = true;
     if (w->conn != NULL)
         evhttp_connection_free(w->conn);
     event_free(w->retry_ev);
@@ -179,8 +182,10 @@ void sup_webhook_post(sup_webhook *w, const char *body)
     if (w->n == w->queue_max) {
         /* The oldest batch waits for a retry, never in flight: in flight it has been sent. */
         if (w->inflight == NULL || w->queue_max == 1) {
-            if (w->inflight != NULL)
-                return; /* the one slot is in flight: drop the new batch instead */
+            if (w->inflight != NULL) {
+                w->dropped++; /* the one place is in flight: the new batch goes instead */
+                return;
+            }
             sup_webhook_pop(w);
         } else {
             size_t second = (w->head + 1) % w->queue_max;
