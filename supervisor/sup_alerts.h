@@ -22,7 +22,9 @@
 #define SUP_ALERTS_RECENT 32 /* resolved alerts kept for `wsctl alerts` and the dashboard */
 /* Most transitions one evaluation can produce: every instance of every rule. */
 #define SUP_ALERTS_MAX_TRANSITIONS (2 * SUP_ALERTS_MAX_SLOTS + SUP_ALERT_NRULES)
-#define SUP_ALERTS_P99_MIN_EVENTS 100 /* fewer events in the window give no p99 */
+/* Fewer timed events in the window give no p99. Workers time one event in 64, so this is about
+ * 1,300 events over the fleet in SUP_ALERTING_P99_WINDOW seconds. */
+#define SUP_ALERTS_P99_MIN_EVENTS 20
 #define SUP_ALERTS_P99_OVER_US 16385  /* a p99 past the histograms' last bound (16384 µs) */
 
 typedef struct sup_alerts_slot_in {
@@ -39,7 +41,7 @@ typedef struct sup_alerts_input {
     sup_alerts_slot_in slot[SUP_ALERTS_MAX_SLOTS];
     bool degraded;     /* the fleet state is degraded */
     double error_rate; /* fleet errors per second */
-    bool has_p99;      /* enough events for a p99 (SUP_ALERTS_P99_MIN_EVENTS) */
+    bool has_p99;      /* enough timed events for a p99 (SUP_ALERTS_P99_MIN_EVENTS) */
     uint32_t p99_us;   /* the fleet's p99 event latency */
     int sidecar;       /* -1: no sidecar (external broker or none); 0: down; 1: running */
 } sup_alerts_input;

@@ -9,9 +9,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import {
-    makeTempDir, sleep, startFleet, stopFleet, waitFor,
+    makeTempDir, sleep, startFleet, steadyTraffic, stopFleet, waitFor,
 } from './lib/fleet.mjs';
-import { slow } from './lib/worker.mjs';
+import { echo, openWs, slow } from './lib/worker.mjs';
 
 const ALERTMANAGER = process.env.ALERTMANAGER || '/usr/bin/prometheus-alertmanager';
 const FLEET_LABEL = `it-alerts-${process.pid}`;
@@ -113,6 +113,29 @@ class Alertmanager {
     }
 }
 
+// n WebSocket clients that each echo a message about every 12 ms (below the workers' message
+// rate limit) until stop().
+async function echoLoad(fleet, n) {
+    const clients = await Promise.all(Array.from({ length: n }, () => openWs(fleet)));
+    let running = true;
+    const loops = clients.map(async (ws, c) => {
+        for (let i = 0; running; i++) {
+            await echo(ws, `load ${c} ${i}`);
+            await sleep(12);
+        }
+    });
+    return {
+        async stop() {
+            running = false;
+            const results = await Promise.allSettled(loops);
+            for (const ws of clients) {
+                ws.terminate();
+            }
+            return results;
+        },
+    };
+}
+
 function find(list, name, slot) {
     return list.find((a) => a.labels.alertname === name &&
         (slot === undefined || a.labels.slot === String(slot)));
@@ -139,11 +162,17 @@ describe('alerts to Alertmanager', () => {
                 // One exit makes a slot failed, and it stays so (retried every 60 s).
                 restart: { fail_count: 1, max_delay: 60 },
                 drills: { enabled: 'yes' },
+                // No breaker opens on the injected errors of the last test.
+                breaker: { min_events: 1000000 },
                 alerts: {
                     fleet: FLEET_LABEL,
                     webhook: am.url,
                     fleet_degraded_for: 1,
                     breaker_open_for: 1,
+                    error_rate_above: 2,
+                    error_rate_for: 1,
+                    p99_latency_above: 0.5,
+                    p99_latency_for: 1,
                     resend_interval: RESEND_S,
                     webhook_timeout: 2,
                 },
@@ -251,6 +280,41 @@ describe('alerts to Alertmanager', () => {
         for (const name of ['WsfleetSlotFailed', 'WsfleetFleetDegraded']) {
             assert.ok(doc.recent.some((a) => a.alertname === name && a.state === 'resolved'),
                 `${name} not among the resolved: ${JSON.stringify(doc)}`);
+        }
+    });
+
+    test('the workers\' latency histograms and error counters feed the p99 and error-rate ' +
+        'rules', async () => {
+        // One worker is left (slot 0). Eight clients echo up to 600 messages a second, each
+        // delayed 1 ms: nearly all timed events take longer than the 0.5 ms threshold. Workers
+        // time one event in 64 and the rule wants 20 of them in 10 s: 128 events a second do.
+        const lat = await fleet.ctl(['fault', '0', 'latency', '--ms', '1', '--for', '60']);
+        assert.equal(lat.code, 0, lat.stderr);
+        const load = await echoLoad(fleet, 8);
+        let traffic;
+        try {
+            const p99 = await waitFor(async () => find(await am.alerts(), 'WsfleetP99Latency'),
+                WAIT_MS, 'WsfleetP99Latency in Alertmanager', () => fleet.tail());
+            assert.match(p99.annotations.summary, /^p99 event latency [\d.]+ ms above 0\.500 ms$/);
+            assert.equal(p99.labels.slot, undefined);
+            const results = await load.stop();
+            assert.ok(results.every((r) => r.status === 'fulfilled'),
+                JSON.stringify(results.filter((r) => r.status !== 'fulfilled')));
+
+            // Every message fails: errors well above 2/s.
+            traffic = steadyTraffic(fleet, 20);
+            const err = await fleet.ctl(['fault', '0', 'error', '--rate', '1', '--for', '60']);
+            assert.equal(err.code, 0, err.stderr);
+            const rate = await waitFor(async () => find(await am.alerts(), 'WsfleetErrorRate'),
+                WAIT_MS, 'WsfleetErrorRate in Alertmanager', () => fleet.tail());
+            assert.match(rate.annotations.summary, /^fleet error rate [\d.]+\/s above 2\.00\/s$/);
+            const doc = await ctlAlerts(fleet);
+            assert.ok(doc.firing.some((a) => a.alertname === 'WsfleetErrorRate' &&
+                a.value > 2 && a.threshold === 2), JSON.stringify(doc));
+        } finally {
+            await fleet.ctl(['fault', '0', 'off']);
+            await load.stop();
+            await traffic?.stop();
         }
     });
 });
