@@ -52,6 +52,21 @@ static bool sup_alcfg_is_bad_char(unsigned char ch)
     return ch <= ' ' || ch == 0x7f;
 }
 
+/* A host name or IPv4 address: letters, digits, '-', '.', '_'; an IPv6 address (v6): hex
+ * digits, ':' and '.'. */
+static bool sup_alcfg_host_ok(const char *h, size_t len, bool v6)
+{
+    for (size_t i = 0; i < len; i++) {
+        char c = h[i];
+        bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        bool name = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '.' || c == '_';
+        if (v6 ? !(hex || c == ':' || c == '.') : !name)
+            return false;
+    }
+    return true;
+}
+
 int sup_alcfg_parse_url(sup_alert_url *out, const char *url, char *why, size_t whylen)
 {
     static const char scheme[] = "http://";
@@ -101,6 +116,10 @@ int sup_alcfg_parse_url(sup_alert_url *out, const char *url, char *why, size_t w
     }
     if (hend == h) {
         snprintf(why, whylen, "'%s': no host", url);
+        return -1;
+    }
+    if (!sup_alcfg_host_ok(h, (size_t)(hend - h), h[-1] == '[')) {
+        snprintf(why, whylen, "'%s': bad host", url);
         return -1;
     }
     memcpy(u.host, h, (size_t)(hend - h));
