@@ -63,6 +63,13 @@ static void sup_alerting_hooks_free(sup_alerting *al)
 
 static void sup_alerting_hooks_make(sup_ctx *ctx, sup_alerting *al)
 {
+    /* Names resolve without blocking the loop; the resolver exists only for webhooks. */
+    if (al->cfg.nwebhooks > 0 && al->dns == NULL) {
+        al->dns = evdns_base_new(ctx->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+        if (al->dns == NULL)
+            wsf_log_warn("alerts: no DNS resolver (/etc/resolv.conf?): webhooks need numeric "
+                         "hosts");
+    }
     for (size_t i = 0; i < al->cfg.nwebhooks; i++) {
         sup_webhook *w = sup_webhook_new(ctx->base, al->dns, al->cfg.webhook[i],
                                          al->cfg.timeout_ms, al->cfg.queue);
@@ -90,10 +97,6 @@ int sup_alerting_start(sup_ctx *ctx)
     sup_alerting *al = wsf_xcalloc(1, sizeof *al);
     sup_alerts_init(&al->rules);
     sup_alerting_take_cfg(al, &ctx->cfg.alerts);
-    /* Names resolve without blocking the loop; numeric hosts need no resolver. */
-    al->dns = evdns_base_new(ctx->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
-    if (al->dns == NULL)
-        wsf_log_warn("alerts: no DNS resolver (/etc/resolv.conf?): webhooks need numeric hosts");
     ctx->alerting = al;
     sup_alerting_hooks_make(ctx, al);
     return 0;
