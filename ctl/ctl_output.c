@@ -317,10 +317,12 @@ static int ctl_body_render(FILE *out, enum wsf_ctl_command cmd, const wsf_ctl_re
         rc = -EPROTO;
     else if (json)
         ctl_json_dump(out, json_incref(doc));
+    else if (cmd == WSF_CTL_HISTORY)
+        rc = ctl_history_human(out, doc);
+    else if (cmd == WSF_CTL_ALERTS)
+        rc = ctl_alerts_human(out, doc);
     else
-        rc = cmd == WSF_CTL_HISTORY    ? ctl_history_human(out, doc)
-             : cmd == WSF_CTL_ALERTS ? ctl_alerts_human(out, doc)
-                                     : ctl_channels_human(out, doc);
+        rc = ctl_channels_human(out, doc);
     json_decref(doc);
     return rc;
 }

@@ -199,8 +199,7 @@ static int sup_alcfg_rule_key(const char *name, bool *is_for)
     return -1;
 }
 
-int sup_alcfg_set(sup_alerts_cfg *c, const char *name, const char *value, char *why,
-                  size_t whylen)
+int sup_alcfg_set(sup_alerts_cfg *c, const char *name, const char *value, char *why, size_t whylen)
 {
     bool is_for = false;
     uint64_t v;
@@ -241,8 +240,10 @@ int sup_alcfg_set(sup_alerts_cfg *c, const char *name, const char *value, char *
         for (size_t i = 0; i < len; i++) {
             if (sup_alcfg_is_bad_char((unsigned char)value[i]) || value[i] == '"' ||
                 value[i] == '\\') {
-                snprintf(why, whylen, "'%s': spaces, quotes and control characters are not "
-                                      "allowed", value);
+                snprintf(why, whylen,
+                         "'%s': spaces, quotes and control characters are not "
+                         "allowed",
+                         value);
                 return -1;
             }
         }

@@ -38,11 +38,11 @@ typedef struct sup_alert_url {
 
 typedef struct sup_alerts_cfg {
     sup_alert_rule_cfg rule[SUP_ALERT_NRULES];
-    double error_rate_above;    /* error_rate_above (10): errors per second, fleet total */
-    uint32_t p99_above_us;      /* p99_latency_above MS (10 ms), microseconds */
-    uint64_t resend_ms;         /* resend_interval (60 s): firing alerts are POSTed again */
-    uint64_t timeout_ms;        /* webhook_timeout (5 s): one POST's limit */
-    uint32_t queue;             /* webhook_queue (64): batches waiting per webhook */
+    double error_rate_above;          /* error_rate_above (10): errors per second, fleet total */
+    uint32_t p99_above_us;            /* p99_latency_above MS (10 ms), microseconds */
+    uint64_t resend_ms;               /* resend_interval (60 s): firing alerts are POSTed again */
+    uint64_t timeout_ms;              /* webhook_timeout (5 s): one POST's limit */
+    uint32_t queue;                   /* webhook_queue (64): batches waiting per webhook */
     char fleet[SUP_ALERTS_LABEL_MAX]; /* fleet: the "fleet" label (empty: the host name) */
     char webhook[SUP_ALERTS_MAX_WEBHOOKS][SUP_ALERTS_URL_MAX]; /* webhook, repeatable */
     size_t nwebhooks;
@@ -56,8 +56,7 @@ void sup_alcfg_init(sup_alerts_cfg *c);
  * fraction allowed), p99_latency_above = MS (0.001..16.384: the workers' histograms end at
  * 16384 µs), resend_interval, webhook_timeout = SEC, webhook_queue = N, fleet = LABEL,
  * webhook = URL (repeatable). Returns 0, or -1 with the reason in why (unknown keys too). */
-int sup_alcfg_set(sup_alerts_cfg *c, const char *name, const char *value, char *why,
-                  size_t whylen);
+int sup_alcfg_set(sup_alerts_cfg *c, const char *name, const char *value, char *why, size_t whylen);
 
 /* Parses "http://HOST[:PORT][/PATH]" (HOST may be [V6]); no userinfo, query or fragment, no
  * spaces or control characters. A URL without a path, or with "/" alone, posts to

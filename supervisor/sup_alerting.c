@@ -71,8 +71,8 @@ static void sup_alerting_hooks_make(sup_ctx *ctx, sup_alerting *al)
                          "hosts");
     }
     for (size_t i = 0; i < al->cfg.nwebhooks; i++) {
-        sup_webhook *w = sup_webhook_new(ctx->base, al->dns, al->cfg.webhook[i],
-                                         al->cfg.timeout_ms, al->cfg.queue);
+        sup_webhook *w = sup_webhook_new(ctx->base, al->dns, al->cfg.webhook[i], al->cfg.timeout_ms,
+                                         al->cfg.queue);
         if (w == NULL) {
             wsf_log_error("alerts: webhook %s: cannot set it up", al->cfg.webhook[i]);
             continue;
@@ -167,8 +167,8 @@ static void sup_alerting_latency(sup_ctx *ctx, sup_alerting *al, sup_alerts_inpu
             for (int b = 0; b <= WSF_HIST_BUCKETS; b++)
                 sum[b] += r->latency[b] - p->lat[b];
         }
-        *p = (sup_alerting_prev){.has = true, .pid = r->pid, .generation = r->generation,
-                                 .seq = r->seq};
+        *p = (sup_alerting_prev){
+            .has = true, .pid = r->pid, .generation = r->generation, .seq = r->seq};
         memcpy(p->lat, r->latency, sizeof p->lat);
     }
     al->lat_head = (al->lat_head + 1) % SUP_ALERTING_P99_WINDOW;

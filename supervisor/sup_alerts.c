@@ -67,8 +67,8 @@ size_t sup_alerts_eval(sup_alerts *a, const sup_alerts_cfg *cfg, const sup_alert
         for (unsigned i = 0; i < count; i++) {
             sup_alert *al = &a->inst[r][i];
             double value, threshold;
-            bool holds = cfg->rule[r].enabled && sup_alerts_holds(r, i, cfg, in, &value,
-                                                                  &threshold);
+            bool holds =
+                cfg->rule[r].enabled && sup_alerts_holds(r, i, cfg, in, &value, &threshold);
             al->slot = sup_alerts_per_slot(r) ? (int)i : -1;
             if (!holds) {
                 if (al->firing) {
@@ -206,7 +206,8 @@ void sup_alert_description(char *out, size_t size, const sup_alert *al)
         snprintf(out, size, "half or more of the wanted slots have been failed for %g s", for_s);
         break;
     case SUP_ALERT_ERROR_RATE:
-        snprintf(out, size, "the workers' errors summed over the fleet stayed above %.2f/s for %g s",
+        snprintf(out, size,
+                 "the workers' errors summed over the fleet stayed above %.2f/s for %g s",
                  al->threshold, for_s);
         break;
     case SUP_ALERT_P99_LATENCY:

@@ -25,7 +25,7 @@
 /* Fewer timed events in the window give no p99. Workers time one event in 64, so this is about
  * 1,300 events over the fleet in SUP_ALERTING_P99_WINDOW seconds. */
 #define SUP_ALERTS_P99_MIN_EVENTS 20
-#define SUP_ALERTS_P99_OVER_US 16385  /* a p99 past the histograms' last bound (16384 µs) */
+#define SUP_ALERTS_P99_OVER_US 16385 /* a p99 past the histograms' last bound (16384 µs) */
 
 typedef struct sup_alerts_slot_in {
     bool present;      /* a wanted slot of the fleet */
@@ -49,15 +49,15 @@ typedef struct sup_alerts_input {
 /* One alert: a rule instance's state, and a transition as reported. */
 typedef struct sup_alert {
     enum sup_alert_rule rule;
-    int slot;               /* -1 for fleet-wide rules */
-    bool pending;           /* the condition holds, the rule's time may not be over */
-    bool firing;            /* fired and not resolved */
-    uint64_t pending_ms;    /* monotonic, when the condition was first seen */
-    uint64_t starts_ms;     /* wall ms when it fired */
-    uint64_t ends_ms;       /* wall ms when it resolved; 0 while firing */
-    double value;           /* the measure the rule compares (errors/s, p99 µs), last seen */
-    double threshold;       /* what it was compared against (0 for state rules) */
-    uint64_t for_ms;        /* the rule's duration when it fired */
+    int slot;            /* -1 for fleet-wide rules */
+    bool pending;        /* the condition holds, the rule's time may not be over */
+    bool firing;         /* fired and not resolved */
+    uint64_t pending_ms; /* monotonic, when the condition was first seen */
+    uint64_t starts_ms;  /* wall ms when it fired */
+    uint64_t ends_ms;    /* wall ms when it resolved; 0 while firing */
+    double value;        /* the measure the rule compares (errors/s, p99 µs), last seen */
+    double threshold;    /* what it was compared against (0 for state rules) */
+    uint64_t for_ms;     /* the rule's duration when it fired */
 } sup_alert;
 
 /* Rule state: about 100 KiB; caller-owned. */

@@ -38,13 +38,14 @@ static char *render(bool json, int *rc)
 
 START_TEST(alerts_table)
 {
-    snprintf(res->body, sizeof res->body, "%s",
-             "{\"fleet\":\"f\",\"firing\":[{\"alertname\":\"WsfleetSlotFailed\",\"slot\":2,"
-             "\"severity\":\"warning\",\"state\":\"firing\",\"summary\":\"worker slot 2 failed\","
-             "\"startsAt\":\"2026-12-07T20:40:01.250Z\"}],"
-             "\"recent\":[{\"alertname\":\"WsfleetFleetDegraded\",\"severity\":\"critical\","
-             "\"state\":\"resolved\",\"summary\":\"fleet\\u0007degraded\","
-             "\"startsAt\":\"2026-12-07T20:30:00.000Z\",\"endsAt\":\"2026-12-07T20:31:00.000Z\"}]}");
+    snprintf(
+        res->body, sizeof res->body, "%s",
+        "{\"fleet\":\"f\",\"firing\":[{\"alertname\":\"WsfleetSlotFailed\",\"slot\":2,"
+        "\"severity\":\"warning\",\"state\":\"firing\",\"summary\":\"worker slot 2 failed\","
+        "\"startsAt\":\"2026-12-07T20:40:01.250Z\"}],"
+        "\"recent\":[{\"alertname\":\"WsfleetFleetDegraded\",\"severity\":\"critical\","
+        "\"state\":\"resolved\",\"summary\":\"fleet\\u0007degraded\","
+        "\"startsAt\":\"2026-12-07T20:30:00.000Z\",\"endsAt\":\"2026-12-07T20:31:00.000Z\"}]}");
     int rc;
     char *text = render(false, &rc);
     ck_assert_int_eq(rc, 0);

@@ -166,10 +166,10 @@ START_TEST(test_urls)
     ck_assert_str_eq(u.path, "/hook/in");
     ck_assert_int_eq(sup_alcfg_parse_url(&u, "http://[::1]/", why, sizeof why), 0);
     ck_assert_uint_eq(u.port, 80);
-    const char *bad[] = {"",          "http://",      "http://[::1",  "http://[]:80",
-                         "http://[::1]x/", "http://a:/", "http://a:0/", "http://a b/",
-                         "HTTP://a/", "http://a\t/", "http://[[]", "http://[::1]]/",
-                         "http://a%20b/", "http://[::g]/", "http://a[b]/"};
+    const char *bad[] = {
+        "",           "http://",        "http://[::1",   "http://[]:80",  "http://[::1]x/",
+        "http://a:/", "http://a:0/",    "http://a b/",   "HTTP://a/",     "http://a\t/",
+        "http://[[]", "http://[::1]]/", "http://a%20b/", "http://[::g]/", "http://a[b]/"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ck_assert_msg(sup_alcfg_parse_url(&u, bad[i], why, sizeof why) == -1, "'%s'", bad[i]);
     char longurl[SUP_ALERTS_URL_MAX + 8];
