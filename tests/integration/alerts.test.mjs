@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import {
-    makeTempDir, sleep, startFleet, steadyTraffic, stopFleet, waitFor,
+    TEST_WORKERS, iniText, makeTempDir, signalPid, sleep, startFleet, steadyTraffic, stopFleet,
+    waitFor,
 } from './lib/fleet.mjs';
 import { echo, openWs, slow } from './lib/worker.mjs';
 
@@ -141,6 +142,28 @@ function find(list, name, slot) {
         (slot === undefined || a.labels.slot === String(slot)));
 }
 
+// Waits until Alertmanager lists none of `alerts` (copies read from it while they fired), and
+// checks that this happened before the endsAt of each one's last firing copy: wsfleetd resolved
+// them, they did not just expire.
+async function waitResolved(am, fleet, alerts) {
+    const key = (a) => `${a.labels.alertname}/${a.labels.slot ?? ''}`;
+    const endsAt = new Map(alerts.map((a) => [key(a), Date.parse(a.endsAt)]));
+    await waitFor(async () => {
+        let left = 0;
+        for (const a of await am.alerts()) {
+            if (endsAt.has(key(a))) {
+                endsAt.set(key(a), Math.max(endsAt.get(key(a)), Date.parse(a.endsAt)));
+                left++;
+            }
+        }
+        return left === 0;
+    }, WAIT_MS, `${[...endsAt.keys()]} resolved in Alertmanager`, () => fleet.tail());
+    const now = Date.now();
+    for (const [k, t] of endsAt) {
+        assert.ok(now < t, `${k} expired instead of being resolved`);
+    }
+}
+
 // `wsctl --json alerts`, checked for exit 0.
 async function ctlAlerts(fleet) {
     const r = await fleet.ctl(['--json', 'alerts']);
@@ -152,13 +175,12 @@ async function ctlAlerts(fleet) {
 describe('alerts to Alertmanager', () => {
     let am;
     let fleet;
+    let sections;
 
     before(async () => {
         am = new Alertmanager();
         await am.start();
-        fleet = await startFleet({
-            workers: { count: 2 },
-            sections: {
+        sections = {
                 // One exit makes a slot failed, and it stays so (retried every 60 s).
                 restart: { fail_count: 1, max_delay: 60 },
                 drills: { enabled: 'yes' },
@@ -173,11 +195,12 @@ describe('alerts to Alertmanager', () => {
                     error_rate_for: 1,
                     p99_latency_above: 0.5,
                     p99_latency_for: 1,
+                    sidecar_down_for: 1,
                     resend_interval: RESEND_S,
                     webhook_timeout: 2,
                 },
-            },
-        });
+        };
+        fleet = await startFleet({ workers: { count: 2 }, sections });
     });
 
     after(async () => {
@@ -225,15 +248,7 @@ describe('alerts to Alertmanager', () => {
 
             const reset = await fleet.ctl(['breaker', 'reset', '0']);
             assert.equal(reset.code, 0, reset.stderr);
-            let lastEndsAt = Date.parse(resent.endsAt);
-            await waitFor(async () => {
-                const a = find(await am.alerts(), 'WsfleetBreakerOpen', 0);
-                if (a) {
-                    lastEndsAt = Math.max(lastEndsAt, Date.parse(a.endsAt));
-                }
-                return !a;
-            }, WAIT_MS, 'WsfleetBreakerOpen resolved in Alertmanager', () => fleet.tail());
-            assert.ok(Date.now() < lastEndsAt, 'the alert expired instead of being resolved');
+            await waitResolved(am, fleet, [resent]);
             const after = await waitFor(async () => {
                 const d = await ctlAlerts(fleet);
                 return d.firing.length === 0 ? d : null;
@@ -248,6 +263,30 @@ describe('alerts to Alertmanager', () => {
             assert.equal(fleet.lines(/alert resolved: WsfleetBreakerOpen slot=0 /).length, 1,
                 fleet.tail());
         });
+
+    test('a reload that switches a rule off resolves its firing alert', async () => {
+        const trip = await fleet.ctl(['breaker', 'trip', '0']);
+        assert.equal(trip.code, 0, trip.stderr);
+        try {
+            const firing = await waitFor(async () => find(await am.alerts(), 'WsfleetBreakerOpen',
+                0), WAIT_MS, 'WsfleetBreakerOpen in Alertmanager', () => fleet.tail());
+            const off = { ...sections, alerts: { ...sections.alerts, breaker_open: 'no' } };
+            fs.writeFileSync(fleet.configPath,
+                iniText({ workers: { ...TEST_WORKERS, count: 2 }, ...off }));
+            const reload = await fleet.ctl(['reload']);
+            assert.equal(reload.code, 0, `${reload.stdout}${reload.stderr}`);
+            await waitFor(async () => (await ctlAlerts(fleet)).firing.length === 0, WAIT_MS,
+                'WsfleetBreakerOpen resolved after the reload', () => fleet.tail());
+            await waitResolved(am, fleet, [firing]);
+        } finally {
+            fs.writeFileSync(fleet.configPath,
+                iniText({ workers: { ...TEST_WORKERS, count: 2 }, ...sections }));
+            const reload = await fleet.ctl(['reload']);
+            assert.equal(reload.code, 0, `${reload.stdout}${reload.stderr}`);
+            const reset = await fleet.ctl(['breaker', 'reset', '0']);
+            assert.equal(reset.code, 0, reset.stderr);
+        }
+    });
 
     test('a failed slot fires WsfleetSlotFailed and WsfleetFleetDegraded; scaling it away ' +
         'resolves both', async () => {
@@ -266,13 +305,7 @@ describe('alerts to Alertmanager', () => {
 
         const scale = await fleet.ctl(['scale', '1']);
         assert.equal(scale.code, 0, scale.stderr);
-        await waitFor(async () => {
-            const l = await am.alerts();
-            return !find(l, 'WsfleetSlotFailed', 1) && !find(l, 'WsfleetFleetDegraded');
-        }, WAIT_MS, 'both resolved in Alertmanager', () => fleet.tail());
-        // Resolved by wsfleetd: the firing ones would have stayed until their endsAt.
-        assert.ok(Date.now() < Date.parse(failed.endsAt) - 1000 * RESEND_S,
-            'the alerts expired instead of being resolved');
+        await waitResolved(am, fleet, [failed, find(list, 'WsfleetFleetDegraded')]);
         const doc = await waitFor(async () => {
             const d = await ctlAlerts(fleet);
             return d.firing.length === 0 ? d : null;
@@ -316,5 +349,18 @@ describe('alerts to Alertmanager', () => {
             await load.stop();
             await traffic?.stop();
         }
+    });
+
+    // Last: the sidecar stays down for the rest of the fleet's life.
+    test('a nats-server sidecar that stays down fires WsfleetSidecarDown', async () => {
+        const st = await fleet.status();
+        assert.equal(st.nats?.mode, 'sidecar', JSON.stringify(st));
+        assert.ok(st.nats.pid > 0, JSON.stringify(st));
+        // One exit makes it failed (the fleet's [restart] fail_count = 1): retried in 60 s.
+        signalPid(st.nats.pid, 'SIGKILL');
+        const got = await waitFor(async () => find(await am.alerts(), 'WsfleetSidecarDown'),
+            WAIT_MS, 'WsfleetSidecarDown in Alertmanager', () => `${fleet.tail()}\n${am.log}`);
+        assert.equal(got.labels.severity, 'critical');
+        assert.equal(got.annotations.summary, 'nats-server sidecar down');
     });
 });
