@@ -181,24 +181,24 @@ describe('alerts to Alertmanager', () => {
         am = new Alertmanager();
         await am.start();
         sections = {
-                // One exit makes a slot failed, and it stays so (retried every 60 s).
-                restart: { fail_count: 1, max_delay: 60 },
-                drills: { enabled: 'yes' },
-                // No breaker opens on the injected errors of the last test.
-                breaker: { min_events: 1000000 },
-                alerts: {
-                    fleet: FLEET_LABEL,
-                    webhook: am.url,
-                    fleet_degraded_for: 1,
-                    breaker_open_for: 1,
-                    error_rate_above: 2,
-                    error_rate_for: 1,
-                    p99_latency_above: 0.5,
-                    p99_latency_for: 1,
-                    sidecar_down_for: 1,
-                    resend_interval: RESEND_S,
-                    webhook_timeout: 2,
-                },
+            // One exit makes a slot failed, and it stays so (retried every 60 s).
+            restart: { fail_count: 1, max_delay: 60 },
+            drills: { enabled: 'yes' },
+            // No breaker opens on the errors the error-rate test injects.
+            breaker: { min_events: 1000000 },
+            alerts: {
+                fleet: FLEET_LABEL,
+                webhook: am.url,
+                fleet_degraded_for: 1,
+                breaker_open_for: 1,
+                error_rate_above: 2,
+                error_rate_for: 1,
+                p99_latency_above: 0.5,
+                p99_latency_for: 1,
+                sidecar_down_for: 1,
+                resend_interval: RESEND_S,
+                webhook_timeout: 2,
+            },
         };
         fleet = await startFleet({ workers: { count: 2 }, sections });
     });
@@ -279,12 +279,13 @@ describe('alerts to Alertmanager', () => {
                 'WsfleetBreakerOpen resolved after the reload', () => fleet.tail());
             await waitResolved(am, fleet, [firing]);
         } finally {
+            // Closed first, so that the rule switched on again finds nothing to fire about.
+            const reset = await fleet.ctl(['breaker', 'reset', '0']);
+            assert.equal(reset.code, 0, reset.stderr);
             fs.writeFileSync(fleet.configPath,
                 iniText({ workers: { ...TEST_WORKERS, count: 2 }, ...sections }));
             const reload = await fleet.ctl(['reload']);
             assert.equal(reload.code, 0, `${reload.stdout}${reload.stderr}`);
-            const reset = await fleet.ctl(['breaker', 'reset', '0']);
-            assert.equal(reset.code, 0, reset.stderr);
         }
     });
 
