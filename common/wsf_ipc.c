@@ -413,7 +413,7 @@ static int wsf_unpack_ctl_request(wsf_ctl_request *out, const uint8_t *buf, size
     }
     memset(out, 0, sizeof *out);
     int command = (int)r->command;
-    out->command = command >= WSF_CTL_STATUS && command <= WSF_CTL_UPGRADE
+    out->command = command >= WSF_CTL_STATUS && command <= WSF_CTL_ALERTS
                        ? (enum wsf_ctl_command)command
                        : WSF_CTL_NONE;
     out->slot = r->slot;

@@ -118,6 +118,7 @@ enum wsf_ctl_command {
     WSF_CTL_HISTORY = 15,  /* channel, limit -> body */
     WSF_CTL_CHANNELS = 16, /* -> body */
     WSF_CTL_UPGRADE = 17,  /* re-execute wsfleetd in place */
+    WSF_CTL_ALERTS = 18,   /* -> body: firing and recently resolved alerts */
 };
 
 #define WSF_CTL_CHANNEL_MAX 256      /* a channel name (255 bytes) and its NUL */
@@ -215,7 +216,7 @@ typedef struct wsf_ctl_response {
     bool has_nats;    /* WSF_CTL_STATUS */
     wsf_nats_status nats;
     uint64_t offset;             /* WSF_CTL_PUBLISH */
-    char body[WSF_CTL_BODY_MAX]; /* WSF_CTL_HISTORY, WSF_CTL_CHANNELS: a JSON document */
+    char body[WSF_CTL_BODY_MAX]; /* WSF_CTL_HISTORY, WSF_CTL_CHANNELS, WSF_CTL_ALERTS: JSON */
 } wsf_ctl_response;
 
 #endif

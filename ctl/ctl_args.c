@@ -45,6 +45,7 @@ const char ctl_usage[] =
     "  history CHANNEL [--limit N] a channel's epoch, last offset and newest publications\n"
     "                              (N: 1-1000, default 100)\n"
     "  channels                    active channels and their subscribers per worker\n"
+    "  alerts                      firing alerts and the recently resolved ones\n"
     "  upgrade                     re-execute wsfleetd from its binary (same pid) keeping\n"
     "                              listeners and workers; restart workers whose wsworker\n"
     "                              changed, one at a time\n"
@@ -82,6 +83,7 @@ static const char *const ctl_command_names[] = {
     [WSF_CTL_HISTORY] = "history",
     [WSF_CTL_CHANNELS] = "channels",
     [WSF_CTL_UPGRADE] = "upgrade",
+    [WSF_CTL_ALERTS] = "alerts",
 };
 
 #define CTL_NCOMMANDS (sizeof ctl_command_names / sizeof ctl_command_names[0])

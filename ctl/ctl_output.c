@@ -262,7 +262,52 @@ static int ctl_channels_human(FILE *out, json_t *c)
     return 0;
 }
 
-/* history and channels carry a JSON document: --json prints it, else a table of it. */
+/* One alert row; times as the supervisor wrote them (RFC 3339), "-" when absent. */
+static void ctl_alert_row(FILE *out, json_t *a)
+{
+    char state[CTL_CELL], name[CTL_CELL], sev[CTL_CELL], start[CTL_CELL], end[CTL_CELL];
+    const char *s;
+    s = json_string_value(json_object_get(a, "state"));
+    ctl_cell_text(state, s ? s : "?", CTL_CELL);
+    s = json_string_value(json_object_get(a, "alertname"));
+    ctl_cell_text(name, s ? s : "?", CTL_CELL);
+    s = json_string_value(json_object_get(a, "severity"));
+    ctl_cell_text(sev, s ? s : "?", CTL_CELL);
+    s = json_string_value(json_object_get(a, "startsAt"));
+    ctl_cell_text(start, s ? s : "-", CTL_CELL);
+    s = json_string_value(json_object_get(a, "endsAt"));
+    ctl_cell_text(end, s ? s : "-", CTL_CELL);
+    json_t *slot = json_object_get(a, "slot");
+    char slotcell[16] = "-";
+    if (json_is_integer(slot))
+        snprintf(slotcell, sizeof slotcell, "%lld", (long long)json_integer_value(slot));
+    fprintf(out, "%-9s %-22s %4s %-8s %-24s %-24s ", state, name, slotcell, sev, start, end);
+    s = json_string_value(json_object_get(a, "summary"));
+    if (s != NULL)
+        ctl_put_text(out, s, strlen(s));
+    fputc('\n', out);
+}
+
+/* alerts: the firing alerts, then the recently resolved ones. */
+static int ctl_alerts_human(FILE *out, json_t *doc)
+{
+    json_t *firing = json_object_get(doc, "firing"), *recent = json_object_get(doc, "recent");
+    json_t *a;
+    size_t i;
+    if (!json_is_array(firing) || !json_is_array(recent))
+        return -EPROTO;
+    if (json_array_size(firing) + json_array_size(recent) == 0) {
+        fputs("no alerts\n", out);
+        return 0;
+    }
+    fprintf(out, "%-9s %-22s %4s %-8s %-24s %-24s %s\n", "STATE", "ALERT", "SLOT", "SEVERITY",
+            "STARTED", "ENDED", "SUMMARY");
+    json_array_foreach(firing, i, a) ctl_alert_row(out, a);
+    json_array_foreach(recent, i, a) ctl_alert_row(out, a);
+    return 0;
+}
+
+/* history, channels and alerts carry a JSON document: --json prints it, else a table of it. */
 static int ctl_body_render(FILE *out, enum wsf_ctl_command cmd, const wsf_ctl_response *res,
                            bool json)
 {
@@ -272,8 +317,12 @@ static int ctl_body_render(FILE *out, enum wsf_ctl_command cmd, const wsf_ctl_re
         rc = -EPROTO;
     else if (json)
         ctl_json_dump(out, json_incref(doc));
+    else if (cmd == WSF_CTL_HISTORY)
+        rc = ctl_history_human(out, doc);
+    else if (cmd == WSF_CTL_ALERTS)
+        rc = ctl_alerts_human(out, doc);
     else
-        rc = cmd == WSF_CTL_HISTORY ? ctl_history_human(out, doc) : ctl_channels_human(out, doc);
+        rc = ctl_channels_human(out, doc);
     json_decref(doc);
     return rc;
 }
@@ -536,6 +585,7 @@ int ctl_output_render(FILE *out, enum wsf_ctl_command cmd, const wsf_ctl_respons
         return 0;
     case WSF_CTL_HISTORY:
     case WSF_CTL_CHANNELS:
+    case WSF_CTL_ALERTS:
         return ctl_body_render(out, cmd, res, json);
     default:
         break;

@@ -29,9 +29,13 @@ extern const char ctl_version[];
  * - channels: a table (CHANNEL SUBSCRIBERS PER WORKER as slot:count) and how many workers
  *   answered, or the JSON object {"channels":{NAME:N},"workers":[{"pid","slot","channels"}],
  *   "answered","running"};
+ * - alerts: a table (STATE ALERT SLOT SEVERITY STARTED ENDED SUMMARY, firing ones first, then
+ *   the recently resolved, newest first), or the supervisor's JSON object {"fleet","firing":[...],
+ *   "recent":[...]} whose alerts have alertname, rule, slot (slot rules), severity, state,
+ *   summary, description, startsAt, endsAt (resolved), value and threshold;
  * - the others: the supervisor's message ("ok" when empty), or {"ok":true,"message":...}.
  * Strings from the wire are bounded by their arrays; control characters print as '?'.
- * Returns 0, or -EPROTO when a status answer carries no status, or a history or channels answer
+ * Returns 0, or -EPROTO when a status answer carries no status, or a history, channels or alerts answer
  * no JSON object of that shape (nothing is written then). */
 int ctl_output_render(FILE *out, enum wsf_ctl_command cmd, const wsf_ctl_response *res, bool json,
                       uint64_t now);

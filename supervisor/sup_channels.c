@@ -585,6 +585,14 @@ void sup_channels_status(const sup_ctx *ctx, wsf_ctl_response *res)
     snprintf(s->stream, sizeof s->stream, "%s", ctx->cfg.nats_stream);
 }
 
+int sup_channels_sidecar_up(const sup_ctx *ctx)
+{
+    const sup_channels *ch = sup_ch(ctx);
+    if (ch == NULL || ch->natsd.state == SUP_NATSD_EXTERNAL)
+        return -1;
+    return ch->natsd.state == SUP_NATSD_RUNNING;
+}
+
 bool sup_channels_ctl_pending(const sup_ctx *ctx)
 {
     const sup_channels *ch = sup_ch(ctx);

@@ -73,6 +73,10 @@ size_t sup_channels_worker_args(const struct sup_ctx *ctx, char **argv, size_t a
 /* Fills res->nats for wsctl status. */
 void sup_channels_status(const struct sup_ctx *ctx, wsf_ctl_response *res);
 
+/* The sidecar for the alerts: 1 running, 0 not running (starting, backoff, stopped), -1 no
+ * sidecar (an external broker, or channels not set up). */
+int sup_channels_sidecar_up(const struct sup_ctx *ctx);
+
 /* Starts a wsctl publish, history or channels request. Returns 1 when the answer is deferred
  * (sent later through sup_ctl_reply), 0 when res holds it now (a refusal). */
 int sup_channels_ctl(struct sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *res);

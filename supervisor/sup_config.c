@@ -234,7 +234,7 @@ static const char sup_usage[] =
     "usage: wsfleetd [options]\n"
     "  -c, --config FILE      INI file: [fleet] [workers] [restart] [worker] [breaker]\n"
     "                         [autoscale] [rebalance] [drills] [tls] [nats] [channels]\n"
-    "                         [namespace NAME] [auth] (none)\n"
+    "                         [namespace NAME] [auth] [alerts] (none)\n"
     "  --listen HOST:PORT     listen address, repeatable; [V6HOST]:PORT for IPv6\n"
     "                         (default 127.0.0.1:8080)\n"
     "  --workers N            number of workers (number of CPUs, at least 2)\n"
@@ -274,6 +274,7 @@ void sup_config_init(sup_config *cfg, unsigned euid, long ncpu)
     cfg->drills_max_memory = SUP_DRILLS_MAX_MEMORY;
     snprintf(cfg->nats_stream, sizeof cfg->nats_stream, "%s", WSF_NATS_STREAM_DEFAULT);
     cfg->tls.ticket_rotation_ms = UINT64_C(12) * 3600 * 1000;
+    sup_alcfg_init(&cfg->alerts);
 }
 
 /* Records the first error only: later ones are usually consequences. */
@@ -487,7 +488,7 @@ static int sup_ini_handler(void *user, const char *section, const char *name, co
         sup_fail(ps,
                  "%s:%d: %s: key outside any section (start with [fleet], [workers], "
                  "[restart], [worker], [breaker], [autoscale], [rebalance], [drills], [tls], "
-                 "[nats], [channels] or [namespace NAME])",
+                 "[nats], [alerts], [channels] or [namespace NAME])",
                  ps->file, ps->line, name);
         return 0;
     }
@@ -496,6 +497,14 @@ static int sup_ini_handler(void *user, const char *section, const char *name, co
         if (bad != NULL) {
             ps->err_line = ps->line;
             sup_fail(ps, "%s:%d: [%s] %s: %s", ps->file, ps->line, section, name, bad);
+            return 0;
+        }
+        return 1;
+    }
+    if (strcmp(section, "alerts") == 0) {
+        if (sup_alcfg_set(&ps->cfg->alerts, name, value, why, sizeof why) != 0) {
+            ps->err_line = ps->line;
+            sup_fail(ps, "%s:%d: [%s] %s: %s", ps->file, ps->line, section, name, why);
             return 0;
         }
         return 1;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sup_alcfg.h"
 #include "sup_auth.h"
 #include "sup_breaker.h"
 #include "sup_chcfg.h"
@@ -110,6 +111,8 @@ typedef struct sup_config {
     char auth_issuer[SUP_CONFIG_PATH_MAX];      /* issuer */
     uint32_t channels_max_history;              /* largest history_size */
     uint32_t channels_max_ttl_s;                /* largest history_ttl */
+    /* [alerts] (sup_alcfg.h): rules, thresholds, webhooks */
+    sup_alerts_cfg alerts;
 } sup_config;
 
 /* Fills in the defaults. euid picks the run directory (0: /run/wsfleet, else ./run); ncpu is the
@@ -118,7 +121,7 @@ void sup_config_init(sup_config *cfg, unsigned euid, long ncpu);
 
 /* Parses `wsfleetd [-c FILE] [--listen HOST:PORT]... [--workers N] [--run-dir DIR] [--foreground]
  * [--help] [--version]` over a config set up by sup_config_init: reads FILE (INI: sections
- * [fleet], [workers], [restart], [worker], ..., [nats], and [channels] and [namespace NAME] through
+ * [fleet], [workers], [restart], [worker], ..., [nats], [alerts] through sup_alcfg, and [channels] and [namespace NAME] through
  * wsf_chconf; durations in seconds with an optional fraction), then
  * applies the flags, which override the file; the first --listen replaces the file's list, and the
  * first listen key of the file replaces the default. Then checks min <= count <= max <= 256,

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "sup_adopt.h"
+#include "sup_alerting.h"
 #include "sup_channels.h"
 #include "sup_ctx.h"
 #include "sup_upgrade.h"
@@ -23,7 +24,7 @@ static unsigned sup_running(const sup_ctx *ctx)
     return n;
 }
 
-static const char *sup_fleet_state(const sup_ctx *ctx)
+const char *sup_fleet_state(const sup_ctx *ctx)
 {
     if (ctx->stopping)
         return "stopping";
@@ -324,6 +325,9 @@ void sup_ctl_handle(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *
     case WSF_CTL_HISTORY:
     case WSF_CTL_CHANNELS:
         sup_channels_ctl(ctx, req, res); /* most often answered later */
+        return;
+    case WSF_CTL_ALERTS:
+        sup_alerting_ctl(ctx, res);
         return;
     default:
         snprintf(res->error, sizeof res->error, "unknown command");

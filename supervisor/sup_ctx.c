@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "sup_adopt.h"
+#include "sup_alerting.h"
 #include "sup_channels.h"
 #include "sup_upgrade.h"
 #include "wsf_log.h"
@@ -284,6 +285,7 @@ static void sup_on_tick(evutil_socket_t fd, short what, void *arg)
     sup_notify_tick(ctx, now);
     sup_upgrade_tick(ctx, now);
     sup_channels_tick(ctx, now);
+    sup_alerting_tick(ctx, now);
     if (ctx->stopping) {
         if (sup_all_stopped(ctx)) {
             event_base_loopbreak(ctx->base);
@@ -493,6 +495,8 @@ int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg)
     int crc = sup_channels_start(ctx); /* the sidecar, before the workers */
     if (crc != 0)
         return crc;
+    if (sup_alerting_start(ctx) != 0)
+        return -1;
     if (ctx->restore != NULL) {
         sup_upgrade_resume(ctx);
         return 0;
@@ -521,6 +525,7 @@ void sup_ctx_fini(sup_ctx *ctx)
         if (evs[i])
             event_free(evs[i]);
     }
+    sup_alerting_fini(ctx);
     sup_channels_fini(ctx);
     sup_tls_tickets_fini(ctx);
     sup_ctx_endpoints_close(ctx, 0);

@@ -93,7 +93,13 @@ typedef struct sup_ctx {
     uint64_t upgrade_roll_at_ms;      /* ... once they all reported, or at the latest then */
     /* The sidecar, wsfleetd's NATS connection, deferred wsctl answers (sup_channels.c). */
     struct sup_channels *channels;
+    /* Alert rules, the transition hook and the webhooks (sup_alerting.c). */
+    struct sup_alerting *alerting;
 } sup_ctx;
+
+/* The fleet's state for wsctl status and the alerts (sup_ctl.c): "stopping", "degraded" when
+ * half or more of the wanted slots are failed, else "running". */
+const char *sup_fleet_state(const sup_ctx *ctx);
 
 /* Monotonic milliseconds. */
 uint64_t sup_now_ms(void);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sup_alerting.h"
 #include "sup_channels.h"
 #include "sup_ctx.h"
 #include "sup_tls.h"
@@ -84,6 +85,7 @@ static void sup_reload_apply(sup_ctx *ctx, wsf_ctl_response *res)
         return;
     }
     sup_channels_reloaded(ctx);
+    sup_alerting_reloaded(ctx);
     if (desired != ctx->desired)
         sup_scale(ctx, desired, err, sizeof err);
     if (restart_workers)

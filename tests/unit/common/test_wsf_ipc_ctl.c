@@ -49,7 +49,7 @@ static wsf_ctl_response *ctl_response_round_trip(const wsf_ctl_response *in)
 
 START_TEST(ctl_request_every_command_round_trip)
 {
-    for (int c = WSF_CTL_STATUS; c <= WSF_CTL_UPGRADE; c++) {
+    for (int c = WSF_CTL_STATUS; c <= WSF_CTL_ALERTS; c++) {
         wsf_ctl_request in = {
             .command = (enum wsf_ctl_command)c,
             .slot = c == WSF_CTL_RESTART ? -1 : c,
@@ -147,7 +147,7 @@ END_TEST
 START_TEST(ctl_request_unknown_command_is_none)
 {
     /* the first command this side does not know, and one far beyond it */
-    static const uint64_t unknown[] = {WSF_CTL_UPGRADE + 1, 99};
+    static const uint64_t unknown[] = {WSF_CTL_ALERTS + 1, 99};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         pb_bytes req = {0};
         pb_version(&req);

@@ -556,6 +556,11 @@ START_TEST(history_and_channels)
     ck_assert_str_eq(ctl_command_name(WSF_CTL_PUBLISH), "publish");
     ck_assert_str_eq(ctl_command_name(WSF_CTL_HISTORY), "history");
     ck_assert_str_eq(ctl_command_name(WSF_CTL_CHANNELS), "channels");
+    PARSE_OK(&a, "alerts");
+    ck_assert_int_eq(a.req.command, WSF_CTL_ALERTS);
+    PARSE_USAGE("unexpected argument 'x' after alerts", "alerts", "x");
+    ck_assert_str_eq(ctl_command_name(WSF_CTL_ALERTS), "alerts");
+    ck_assert(strstr(ctl_usage, "  alerts  ") != NULL);
     ck_assert(strstr(ctl_usage, "publish CHANNEL JSON|-") != NULL);
     ck_assert(strstr(ctl_usage, "history CHANNEL [--limit N]") != NULL);
 }
