@@ -651,6 +651,16 @@ void wk_backend_stats(const wk_backend *b, wk_bkstats *out)
     out->state = (uint32_t)b->breaker.state;
 }
 
+void wk_backend_hub_stats(const wk_chhub *h, wk_bkstats *out)
+{
+    if (h->backend == NULL) {
+        *out = (wk_bkstats){0};
+        return;
+    }
+    wk_backend_stats(h->backend, out);
+    out->pending = h->backend->stats.pending;
+}
+
 int wk_backend_new(wk_backend **out, wk_chhub *h)
 {
     wk_backend *b = wsf_xcalloc(1, sizeof *b);

@@ -59,6 +59,8 @@ void wk_backend_free(wk_backend *b);
 
 /* The counters, with the breaker's current state. */
 void wk_backend_stats(const wk_backend *b, wk_bkstats *out);
+/* The same for the channel side h (zeros when it has no backend side). */
+void wk_backend_hub_stats(const wk_chhub *h, wk_bkstats *out);
 
 /* A /channels connection was upgraded: keeps its address and selected headers for the connect
  * event when connect = yes. */
