@@ -32,7 +32,7 @@ ${extra}
 
 // The breaker worker's own application: its subjects are those of every worker (one NATS), so it
 // times out only on its methods ("slow"), which the others never call.
-const BREAKER_CONFIG = CONFIG('breaker_failures = 3\nbreaker_window = 30\nopen_time = 2\n')
+const BREAKER_CONFIG = CONFIG('breaker_failures = 3\nbreaker_window = 30\nopen_time = 4\n')
     .replace('breaker_failures = 1000\n', '');
 
 const jc = JSONCodec();
