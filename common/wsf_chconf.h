@@ -68,8 +68,8 @@ typedef struct wsf_chconf {
 void wsf_chconf_init(wsf_chconf *c);
 void wsf_chconf_fini(wsf_chconf *c);
 
-/* Whether section ("channels", "namespace NAME", "backend") is one this module owns: a loader routes the
- * section's keys here when it is. */
+/* Whether section ("channels", "namespace NAME", "backend") is one this module owns: a loader
+ * routes the section's keys here when it is. */
 bool wsf_chconf_owns_section(const char *section);
 
 /* Sets key = value in section. Returns NULL, or a static message saying what is wrong with the

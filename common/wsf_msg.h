@@ -167,7 +167,7 @@ typedef struct wsf_fleet_status {
     bool autoscale;
     char last_scaling[160]; /* the last scaling decision and its reason, empty if none */
     uint64_t last_scaling_age_s;
-    uint32_t workers_adopted; /* adopted from a dead supervisor at start */
+    uint32_t workers_adopted;  /* adopted from a dead supervisor at start */
     uint64_t backend_requests; /* application backends, over the running workers */
     uint64_t backend_failures;
     uint64_t backend_timeouts;

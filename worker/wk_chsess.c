@@ -497,8 +497,8 @@ void wk_chsess_publish_go(wk_chsess *s, uint64_t id, const char *channel, const 
 {
     wk_chop *op = wsf_xcalloc(1, sizeof *op);
     wk_chop_attach(op, s, id);
-    int rc =
-        wsf_nats_ch_publish(s->hub->nats, channel, strlen(channel), data, len, wk_chsess_on_ack, op);
+    int rc = wsf_nats_ch_publish(s->hub->nats, channel, strlen(channel), data, len,
+                                 wk_chsess_on_ack, op);
     if (rc != 0) {
         wk_chop_detach(op);
         free(op);

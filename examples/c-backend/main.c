@@ -198,8 +198,7 @@ int main(int argc, char **argv)
     if (s == NATS_OK)
         s = natsConnection_Connect(&a.nc, opts);
     if (s == NATS_OK)
-        s = natsConnection_QueueSubscribe(&subs[0], a.nc, "wsf.app.connect", queue, on_connect,
-                                          &a);
+        s = natsConnection_QueueSubscribe(&subs[0], a.nc, "wsf.app.connect", queue, on_connect, &a);
     if (s == NATS_OK)
         s = natsConnection_QueueSubscribe(&subs[1], a.nc, "wsf.app.rpc", queue, on_rpc, &a);
     if (s == NATS_OK)

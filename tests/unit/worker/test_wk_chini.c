@@ -38,7 +38,7 @@ START_TEST(sections_and_keys)
     ck_assert_int_eq(wsf_chconf_lookup(&s, &c, "chat:1", 6), 0);
     ck_assert(s.presence);
     ck_assert_uint_eq(s.history_size, 10); /* from [channels] */
-    ck_assert(!c.backend.connect); /* [backend] defaults */
+    ck_assert(!c.backend.connect);         /* [backend] defaults */
     ck_assert_uint_eq(c.backend.timeout_ms, 1000);
     /* An empty section still defines its namespace. */
     ck_assert_int_eq(wsf_chconf_lookup(&s, &c, "empty:x", 7), 0);
