@@ -5,7 +5,7 @@
 // and the JWT user in events.
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -161,6 +161,7 @@ after(async () => {
     }
     await app?.close();
     await nats?.stop();
+    rmSync(dir, { recursive: true, force: true });
     assert.deepEqual(problems.filter(Boolean), []);
 });
 
