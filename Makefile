@@ -61,6 +61,10 @@ bench-channels: build
 	@scripts/install-deps util-linux
 	bench/channels $(BUILD)
 
+bench-backend: build
+	@scripts/install-deps util-linux
+	bench/backend $(BUILD)
+
 # Installs the release build under PREFIX (binaries, man pages, the systemd unit and tmpfiles
 # naming PREFIX's paths, the example config in PREFIX/etc/wsfleet, or /etc/wsfleet for /usr);
 # DESTDIR stages it elsewhere.

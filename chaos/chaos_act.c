@@ -499,6 +499,12 @@ static void chaos_act(chaos_run *run, const chaos_action *a)
     case CHAOS_ACT_KILL_BROKER:
         chaos_act_kill_broker(run);
         break;
+    case CHAOS_ACT_KILL_BACKEND:
+        chaos_rpc_kill_backend(run);
+        break;
+    case CHAOS_ACT_START_BACKEND:
+        chaos_rpc_start_backend(run);
+        break;
     case CHAOS_ACT_RESTART_SUPERVISOR:
     case CHAOS_ACT_STOP_SUPERVISOR:
         chaos_act_supervisor(run, a);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chaos_drill_rpc.h"
 #include "chaos_value.h"
 #include "wsf_buf.h"
 #include "wsf_fault.h"
@@ -82,6 +83,8 @@ static const char *const chaos_action_names[] = {
     [CHAOS_ACT_RESTART_SUPERVISOR] = "restart-supervisor",
     [CHAOS_ACT_STOP_SUPERVISOR] = "stop-supervisor",
     [CHAOS_ACT_UPGRADE] = "upgrade",
+    [CHAOS_ACT_KILL_BACKEND] = "kill-backend",
+    [CHAOS_ACT_START_BACKEND] = "start-backend",
 };
 
 #define CHAOS_NACTIONS (sizeof chaos_action_names / sizeof chaos_action_names[0])
@@ -111,11 +114,14 @@ static const struct chaos_action_rule {
     [CHAOS_ACT_RESTART_SUPERVISOR] = {0, 0, 0},
     [CHAOS_ACT_STOP_SUPERVISOR] = {1, 1, 0},
     [CHAOS_ACT_UPGRADE] = {0, 0, 0},
+    [CHAOS_ACT_KILL_BACKEND] = {0, 0, 0},
+    [CHAOS_ACT_START_BACKEND] = {0, 0, 0},
 };
 
 static const char chaos_action_usage[] =
     "kill, stop, fault, crash-loop, kill-supervisor, clients, slow-clients, garbage-clients, "
-    "scale, restart, autoscale, kill-broker, restart-supervisor, stop-supervisor or upgrade";
+    "scale, restart, autoscale, kill-broker, restart-supervisor, stop-supervisor, upgrade, "
+    "kill-backend or start-backend";
 
 typedef struct chaos_parse {
     chaos_drill *d;
@@ -393,6 +399,8 @@ static int chaos_set_words(chaos_action *a, char **w, int n, char *why, size_t w
     case CHAOS_ACT_KILL_BROKER:
     case CHAOS_ACT_RESTART_SUPERVISOR:
     case CHAOS_ACT_UPGRADE:
+    case CHAOS_ACT_KILL_BACKEND:
+    case CHAOS_ACT_START_BACKEND:
         return 0;
     case CHAOS_ACT_STOP_SUPERVISOR:
         return chaos_value_dur_in(&a->for_ms, w[0], 1, CHAOS_HOUR_MS, why, why_len);
@@ -602,6 +610,7 @@ static void chaos_on_fleet(chaos_parse *ps, const char *section, const char *nam
 static int chaos_ini_handler(void *user, const char *section, const char *name, const char *value)
 {
     chaos_parse *ps = user;
+    char why[160];
     if (ps->failed)
         return 1;
     if (section[0] == '\0') {
@@ -614,6 +623,10 @@ static int chaos_ini_handler(void *user, const char *section, const char *name, 
         chaos_on_timeline(ps, name, value);
     else if (strcmp(section, "objectives") == 0)
         chaos_on_objective(ps, name, value);
+    else if (strcmp(section, "rpc") == 0 && chaos_rpc_key(ps->d, name, value, why, sizeof why) != 0)
+        chaos_fail_at(ps, ps->line, section, name, why);
+    else if (strcmp(section, "rpc") == 0)
+        return 1;
     else
         chaos_on_fleet(ps, section, name, value);
     return ps->failed ? 0 : 1;
@@ -691,6 +704,7 @@ static void chaos_drill_defaults(chaos_drill *d)
     d->tail_ms = 10000;
     d->inflight = 1;
     d->publish_rate = -1;
+    d->rpc_rate = 2;
     d->size = 20;
     d->sources = 1;
 }

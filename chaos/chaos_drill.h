@@ -12,6 +12,8 @@
  * chaos_metric.h; N may carry a duration suffix for *_ms metrics: 5s, 250ms)
  *
  * and any other section ([workers], [restart], [breaker], [autoscale], [rebalance], [worker],
+ * [rpc] (chaos_rpc.h: rpc clients against the example application backend, which the runner
+ * starts), and
  * [fleet] ...) copied as written into the configuration file of the drill's wsfleetd, which
  * validates it. listen and run_dir are the runner's and may not be set. */
 #ifndef CHAOS_DRILL_H
@@ -51,7 +53,9 @@ enum chaos_action_kind {
     /* stop-supervisor DUR: SIGSTOP wsfleetd, SIGCONT after DUR (at the latest 2 s before the
      * timeline ends) */
     CHAOS_ACT_STOP_SUPERVISOR,
-    CHAOS_ACT_UPGRADE, /* upgrade: wsctl upgrade (wsfleetd re-executes itself) */
+    CHAOS_ACT_UPGRADE,       /* upgrade: wsctl upgrade (wsfleetd re-executes itself) */
+    CHAOS_ACT_KILL_BACKEND,  /* kill-backend: SIGKILL the application backend ([rpc]) */
+    CHAOS_ACT_START_BACKEND, /* start-backend: start it again */
 };
 
 typedef struct chaos_action {
@@ -98,6 +102,9 @@ typedef struct chaos_drill {
     size_t quick_subscribers;            /* 0 = same as subscribers */
     uint32_t channels;                   /* 0 = the chaos_chload default (20) */
     double publish_rate;                 /* per channel; -1 = the default (10) */
+    size_t rpc_clients;                  /* [rpc] clients: 0 = no rpc load, no backend */
+    size_t quick_rpc_clients;            /* 0 = same as rpc_clients */
+    double rpc_rate;                     /* rpc per second per client (2) */
     char fleet_ini[CHAOS_FLEET_INI_MAX]; /* the pass-through sections, as INI text */
     chaos_action actions[CHAOS_ACTIONS_MAX];
     size_t n_actions;

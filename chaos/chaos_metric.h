@@ -68,7 +68,17 @@
     X(RESUME_P50_MS, "resume_p50_ms", "disconnect to the resubscribe reply, median")               \
     X(RESUME_P99_MS, "resume_p99_ms", "disconnect to the resubscribe reply, 99th percentile")      \
     X(BROKER_KILLS, "broker_kills", "nats-server sidecars killed")                                 \
-    X(BROKER_RESTARTS, "broker_restarts", "nats-server sidecar restarts by the supervisor")
+    X(BROKER_RESTARTS, "broker_restarts", "nats-server sidecar restarts by the supervisor")        \
+    X(RPC_CLIENTS, "rpc_clients", "rpc clients held")                                              \
+    X(RPC_OK, "rpc_ok", "rpc answered by the application backend")                                 \
+    X(RPC_UNAVAILABLE, "rpc_unavailable", "rpc answered 108 (backend down, timeout, breaker)")     \
+    X(RPC_OTHER_ERRORS, "rpc_other_errors", "rpc answered with another error")                     \
+    X(RPC_DISCONNECTS, "rpc_disconnects", "rpc clients' connections lost")                         \
+    X(RPC_RECOVERY_MS, "rpc_recovery_ms",                                                          \
+      "from the backend's (re)start to the last failed rpc sent after it")                         \
+    X(RPC_P50_MS, "rpc_p50_ms", "rpc round trip, median")                                          \
+    X(RPC_P99_MS, "rpc_p99_ms", "rpc round trip, 99th percentile")                                 \
+    X(BACKEND_KILLS, "backend_kills", "application backends killed")
 
 enum chaos_metric_id {
 #define CHAOS_METRIC_ENUM(id, name, help) CHAOS_M_##id,

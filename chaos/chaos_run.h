@@ -16,6 +16,7 @@
 #include "chaos_fleet.h"
 #include "chaos_load.h"
 #include "chaos_report.h"
+#include "chaos_rpc.h"
 #include "chaos_runner.h"
 
 #define CHAOS_SLOTS 256
@@ -109,6 +110,7 @@ struct chaos_run {
     bool sup_killed;
     /* channel clients (chaos_chload), when the drill has subscribers */
     struct chaos_chload *chload;
+    struct chaos_rpc *rpc; /* rpc clients and the application backend ([rpc]), or NULL */
     size_t subscribers;
     bool chload_done;
     uint64_t broker_kills;

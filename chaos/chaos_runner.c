@@ -470,6 +470,33 @@ static int chaos_start_channels(chaos_run *run)
     return 0;
 }
 
+static bool chaos_rpc_all_connected(chaos_run *run)
+{
+    size_t want = run->o->quick && run->d->quick_rpc_clients ? run->d->quick_rpc_clients
+                                                             : run->d->rpc_clients;
+    return chaos_rpc_connected(run->rpc) >= want;
+}
+
+/* The application backend and its rpc clients ([rpc]), connected before the timeline. Returns
+ * 0, or -1 after reporting the error. */
+static int chaos_start_rpc(chaos_run *run)
+{
+    const chaos_drill *d = run->d;
+    size_t n = run->o->quick && d->quick_rpc_clients ? d->quick_rpc_clients : d->rpc_clients;
+    uint64_t t_up = chaos_load_now_ms();
+    run->rpc = chaos_rpc_new(run, n);
+    if (run->rpc == NULL)
+        return -1;
+    if (!chaos_loop_until(run, CHAOS_UP_MS, chaos_rpc_all_connected)) {
+        chaos_report_error(run->r, "only %zu of %zu rpc clients connected within %u s",
+                           chaos_rpc_connected(run->rpc), n, CHAOS_UP_MS / 1000);
+        return -1;
+    }
+    chaos_progress(run, "%zu rpc clients connected through the backend in %.2f s, %g rpc/s", n,
+                   (double)(chaos_load_now_ms() - t_up) / 1000.0, d->rpc_rate * (double)n);
+    return 0;
+}
+
 /* Ends the channel load (publisher stopped, subscribers given the tail to catch up) and fills
  * its metrics. */
 static void chaos_finish_channels(chaos_run *run)
@@ -550,6 +577,9 @@ static void chaos_play(chaos_run *run)
     if (run->subscribers > 0 && chaos_start_channels(run) != 0) {
         return;
     }
+    if (d->rpc_clients > 0 && chaos_start_rpc(run) != 0) {
+        return;
+    }
     /* What happened while the clients came up (an autoscaler growing the fleet under them, say)
      * is not the drill's. */
     const chaos_load_totals *base = chaos_load_get_totals(run->echo);
@@ -562,6 +592,9 @@ static void chaos_play(chaos_run *run)
     run->refused = 0;
     memset(run->r->by_cause, 0, sizeof(run->r->by_cause));
     memset(run->r->close_codes, 0, sizeof(run->r->close_codes));
+    if (run->rpc != NULL) {
+        chaos_rpc_begin(run->rpc);
+    }
 
     uint32_t timeline = chaos_timeline_ms(d, run->o->quick);
     run->t0 = chaos_load_now_ms();
@@ -619,6 +652,9 @@ static void chaos_play(chaos_run *run)
         json_decref(doc);
     }
     chaos_measure(run);
+    if (run->rpc != NULL) {
+        chaos_rpc_measure(run);
+    }
     if (run->chload != NULL) {
         chaos_finish_channels(run);
     }
@@ -666,6 +702,8 @@ static void chaos_clean_up(chaos_run *run)
     run->echo = NULL;
     chaos_chload_free(run->chload);
     run->chload = NULL;
+    chaos_rpc_free(run->rpc);
+    run->rpc = NULL;
     for (size_t i = 0; i < run->n_stopped; i++) {
         chaos_fleet_signal(run->stopped[i], SIGKILL);
     }

@@ -46,6 +46,7 @@ void wsf_chconf_init(wsf_chconf *c)
     c->defaults.publish = WSF_CH_PUBLISH_NONE;
     c->defaults.subscribe = WSF_CH_SUBSCRIBE_ANY;
     c->defaults.presence = false;
+    wsf_bkconf_init(&c->backend);
 }
 
 void wsf_chconf_fini(wsf_chconf *c)
@@ -74,7 +75,7 @@ static bool wsf_chconf_name_ok(const char *name)
 
 bool wsf_chconf_owns_section(const char *section)
 {
-    return strcmp(section, "channels") == 0 ||
+    return strcmp(section, "channels") == 0 || strcmp(section, "backend") == 0 ||
            strncmp(section, WSF_CHCONF_NS_PREFIX, strlen(WSF_CHCONF_NS_PREFIX)) == 0;
 }
 
@@ -184,6 +185,8 @@ const char *wsf_chconf_set(wsf_chconf *c, const char *section, const char *key, 
     int k = wsf_chconf_enum(key, wsf_chconf_keys, CK_NKEYS);
     if (!wsf_chconf_owns_section(section))
         return "unknown section";
+    if (strcmp(section, "backend") == 0)
+        return wsf_bkconf_set(&c->backend, key, value);
     if (k < 0)
         return "unknown key";
     if (strcmp(section, "channels") == 0)

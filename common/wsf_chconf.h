@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wsf_bkconf.h"
+
 #define WSF_CHCONF_MAX_NAME 64
 #define WSF_CHCONF_MAX_NAMESPACES 1024
 
@@ -59,14 +61,15 @@ typedef struct wsf_chconf {
     wsf_ch_namespace *ns;
     size_t nns;
     size_t cap;
+    wsf_bkconf backend; /* [backend]: the same files carry it (wsf_bkconf.h) */
 } wsf_chconf;
 
 /* Built-in defaults, no namespace. */
 void wsf_chconf_init(wsf_chconf *c);
 void wsf_chconf_fini(wsf_chconf *c);
 
-/* Whether section ("channels", "namespace NAME") is one this module owns: a loader routes the
- * section's keys here when it is. */
+/* Whether section ("channels", "namespace NAME", "backend") is one this module owns: a loader
+ * routes the section's keys here when it is. */
 bool wsf_chconf_owns_section(const char *section);
 
 /* Sets key = value in section. Returns NULL, or a static message saying what is wrong with the

@@ -73,6 +73,11 @@ static void wsf_ch_put_str(wsf_buf *out, const char *s)
     wsf_buf_append(out, "\"", 1);
 }
 
+void wsf_ch_enc_str(wsf_buf *out, const char *s)
+{
+    wsf_ch_put_str(out, s);
+}
+
 /* "key": with a leading comma unless first. */
 static void wsf_ch_key(wsf_buf *out, const char *key, bool first)
 {
@@ -164,6 +169,13 @@ static void wsf_ch_put_state(wsf_buf *out, const wsf_ch_state *st, bool with_rec
 void wsf_ch_enc_connect(wsf_buf *out, uint64_t id, const char *client, const char *user,
                         const wsf_ch_state *subs, size_t nsubs)
 {
+    wsf_ch_enc_connect_data(out, id, client, user, subs, nsubs, NULL, 0);
+}
+
+void wsf_ch_enc_connect_data(wsf_buf *out, uint64_t id, const char *client, const char *user,
+                             const wsf_ch_state *subs, size_t nsubs, const char *data,
+                             size_t data_len)
+{
     wsf_ch_reply_open(out, id, "connect");
     wsf_ch_put(out, "{");
     wsf_ch_key(out, "client", true);
@@ -176,7 +188,12 @@ void wsf_ch_enc_connect(wsf_buf *out, uint64_t id, const char *client, const cha
         wsf_ch_key(out, subs[i].channel, i == 0);
         wsf_ch_put_state(out, &subs[i], true);
     }
-    wsf_ch_put(out, "}}}");
+    wsf_ch_put(out, "}");
+    if (data != NULL) {
+        wsf_ch_key(out, "data", false);
+        wsf_buf_append(out, data, data_len);
+    }
+    wsf_ch_put(out, "}}");
 }
 
 void wsf_ch_enc_subscribe(wsf_buf *out, uint64_t id, const wsf_ch_state *st)

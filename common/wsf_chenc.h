@@ -10,6 +10,9 @@
 #include "wsf_buf.h"
 #include "wsf_chproto.h"
 
+/* s (valid UTF-8, NUL-terminated) as a JSON string, quoted and escaped. */
+void wsf_ch_enc_str(wsf_buf *out, const char *s);
+
 /* Appends '\n' when out already holds bytes, so that several objects share a frame. */
 void wsf_ch_sep(wsf_buf *out);
 
@@ -20,6 +23,12 @@ void wsf_ch_enc_error(wsf_buf *out, uint64_t id, int code, const char *message);
  * user "" is an anonymous client. */
 void wsf_ch_enc_connect(wsf_buf *out, uint64_t id, const char *client, const char *user,
                         const wsf_ch_state *subs, size_t nsubs);
+
+/* The same with "data":D after "subs" (the connect's answer from an application backend); data
+ * NULL: none. */
+void wsf_ch_enc_connect_data(wsf_buf *out, uint64_t id, const char *client, const char *user,
+                             const wsf_ch_state *subs, size_t nsubs, const char *data,
+                             size_t data_len);
 
 /* {"id":N,"subscribe":{"epoch":E,"offset":O,"recovered":B,"pubs":[...]}} */
 void wsf_ch_enc_subscribe(wsf_buf *out, uint64_t id, const wsf_ch_state *st);

@@ -192,6 +192,14 @@ int wsf_ipc_pack_worker_msg(uint8_t *buf, size_t cap, const wsf_worker_msg *msg)
         rep.refused_origin = r->refused_origin;
         rep.refused_per_ip = r->refused_per_ip;
         rep.refused_rate_limited = r->refused_rate_limited;
+        rep.backend_requests = r->backend_requests;
+        rep.backend_failures = r->backend_failures;
+        rep.backend_timeouts = r->backend_timeouts;
+        rep.backend_malformed = r->backend_malformed;
+        rep.backend_rejected = r->backend_rejected;
+        rep.backend_breaker_opened = r->backend_breaker_opened;
+        rep.backend_breaker_state = r->backend_breaker_state;
+        rep.backend_pushes = r->backend_pushes;
         rep.connections_active = r->connections_active;
         rep.loop_lag_us = r->loop_lag_us;
         rep.rss_bytes = r->rss_bytes;
@@ -250,6 +258,14 @@ static void wsf_report_from_pb(wsf_report *r, const Wsfleet__Report *p)
     r->refused_origin = p->refused_origin;
     r->refused_per_ip = p->refused_per_ip;
     r->refused_rate_limited = p->refused_rate_limited;
+    r->backend_requests = p->backend_requests;
+    r->backend_failures = p->backend_failures;
+    r->backend_timeouts = p->backend_timeouts;
+    r->backend_malformed = p->backend_malformed;
+    r->backend_rejected = p->backend_rejected;
+    r->backend_breaker_opened = p->backend_breaker_opened;
+    r->backend_breaker_state = p->backend_breaker_state;
+    r->backend_pushes = p->backend_pushes;
     r->connections_active = p->connections_active;
     r->loop_lag_us = p->loop_lag_us;
     r->rss_bytes = p->rss_bytes;
@@ -473,6 +489,10 @@ int wsf_ipc_pack_ctl_response(uint8_t *buf, size_t cap, const wsf_ctl_response *
         st.last_scaling = (char *)s->last_scaling;
         st.last_scaling_age_s = s->last_scaling_age_s;
         st.workers_adopted = s->workers_adopted;
+        st.backend_requests = s->backend_requests;
+        st.backend_failures = s->backend_failures;
+        st.backend_timeouts = s->backend_timeouts;
+        st.backend_breakers_open = s->backend_breakers_open;
         r.status = &st;
     }
     for (size_t i = 0; i < n; i++) {
@@ -501,6 +521,13 @@ int wsf_ipc_pack_ctl_response(uint8_t *buf, size_t cap, const wsf_ctl_response *
         ws[i].refused_origin = w->refused_origin;
         ws[i].refused_per_ip = w->refused_per_ip;
         ws[i].refused_rate_limited = w->refused_rate_limited;
+        ws[i].backend_breaker = (char *)w->backend_breaker;
+        ws[i].backend_requests = w->backend_requests;
+        ws[i].backend_failures = w->backend_failures;
+        ws[i].backend_timeouts = w->backend_timeouts;
+        ws[i].backend_breaker_opened = w->backend_breaker_opened;
+        ws[i].backend_malformed = w->backend_malformed;
+        ws[i].backend_rejected = w->backend_rejected;
         wp[i] = &ws[i];
     }
     r.n_workers = n;
@@ -557,6 +584,10 @@ static int wsf_unpack_ctl_response(wsf_ctl_response *out, const uint8_t *buf, si
         wsf_copy_str(o->last_scaling, sizeof o->last_scaling, s->last_scaling);
         o->last_scaling_age_s = s->last_scaling_age_s;
         o->workers_adopted = s->workers_adopted;
+        o->backend_requests = s->backend_requests;
+        o->backend_failures = s->backend_failures;
+        o->backend_timeouts = s->backend_timeouts;
+        o->backend_breakers_open = s->backend_breakers_open;
     }
     size_t n = r->n_workers < WSF_CTL_MAX_WORKERS ? r->n_workers : WSF_CTL_MAX_WORKERS;
     for (size_t i = 0; i < n; i++) {
@@ -585,6 +616,13 @@ static int wsf_unpack_ctl_response(wsf_ctl_response *out, const uint8_t *buf, si
         o->refused_origin = w->refused_origin;
         o->refused_per_ip = w->refused_per_ip;
         o->refused_rate_limited = w->refused_rate_limited;
+        wsf_copy_str(o->backend_breaker, sizeof o->backend_breaker, w->backend_breaker);
+        o->backend_requests = w->backend_requests;
+        o->backend_failures = w->backend_failures;
+        o->backend_timeouts = w->backend_timeouts;
+        o->backend_breaker_opened = w->backend_breaker_opened;
+        o->backend_malformed = w->backend_malformed;
+        o->backend_rejected = w->backend_rejected;
     }
     out->nworkers = n;
     if (r->nats) {

@@ -43,6 +43,15 @@ typedef struct wsf_report {
     uint64_t refused_origin;
     uint64_t refused_per_ip;
     uint64_t refused_rate_limited;
+    /* application backends (never the worker's errors) */
+    uint64_t backend_requests;
+    uint64_t backend_failures; /* timeouts, no responders, malformed replies */
+    uint64_t backend_timeouts;
+    uint64_t backend_malformed;
+    uint64_t backend_rejected; /* failed at once: breaker open, worker limit */
+    uint64_t backend_breaker_opened;
+    uint32_t backend_breaker_state; /* 0 closed, 1 open, 2 half open */
+    uint64_t backend_pushes;
     /* gauges */
     uint32_t connections_active;
     uint32_t loop_lag_us;
@@ -159,7 +168,11 @@ typedef struct wsf_fleet_status {
     bool autoscale;
     char last_scaling[160]; /* the last scaling decision and its reason, empty if none */
     uint64_t last_scaling_age_s;
-    uint32_t workers_adopted; /* adopted from a dead supervisor at start */
+    uint32_t workers_adopted;  /* adopted from a dead supervisor at start */
+    uint64_t backend_requests; /* application backends, over the running workers */
+    uint64_t backend_failures;
+    uint64_t backend_timeouts;
+    uint32_t backend_breakers_open; /* workers whose backend breaker is open or half open */
 } wsf_fleet_status;
 
 typedef struct wsf_worker_status {
@@ -187,6 +200,13 @@ typedef struct wsf_worker_status {
     uint64_t refused_origin;
     uint64_t refused_per_ip;
     uint64_t refused_rate_limited;
+    char backend_breaker[12]; /* closed, open, half_open */
+    uint64_t backend_requests;
+    uint64_t backend_failures;
+    uint64_t backend_timeouts;
+    uint64_t backend_breaker_opened;
+    uint64_t backend_malformed;
+    uint64_t backend_rejected;
 } wsf_worker_status;
 
 #define WSF_CTL_MAX_WORKERS 256

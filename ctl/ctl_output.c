@@ -16,7 +16,7 @@
 
 #define CTL_JSON_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(10))
 #define CTL_CELL 32        /* one table cell, NUL included */
-#define CTL_MAX_COLUMNS 12 /* the widest table */
+#define CTL_MAX_COLUMNS 13 /* the widest table */
 
 const char ctl_version[] = CTL_VERSION;
 
@@ -37,7 +37,8 @@ typedef struct ctl_table {
 static const ctl_column ctl_worker_columns[] = {
     {"SLOT", true},     {"PID", true},       {"STATE", false},  {"CONNS", true},
     {"MSG/S-IN", true}, {"MSG/S-OUT", true}, {"ERR/S", true},   {"RESTARTS", true},
-    {"UPTIME", true},   {"ACCEPT", false},   {"BUCKETS", true}, {"RSS", true},
+    {"UPTIME", true},   {"ACCEPT", false},   {"BUCKETS", true}, {"BACKEND", false},
+    {"RSS", true},
 };
 
 static const ctl_column ctl_breaker_columns[] = {
@@ -168,6 +169,12 @@ static json_t *ctl_status_json(const wsf_fleet_status *st)
     wsf_json_set(o, "last_scaling", CTL_JSON_TEXT(st->last_scaling));
     wsf_json_set(o, "last_scaling_age_s", ctl_json_uint(st->last_scaling_age_s));
     wsf_json_set(o, "workers_adopted", ctl_json_uint(st->workers_adopted));
+    json_t *bk = wsf_json_checked(json_object());
+    wsf_json_set(bk, "requests", ctl_json_uint(st->backend_requests));
+    wsf_json_set(bk, "failures", ctl_json_uint(st->backend_failures));
+    wsf_json_set(bk, "timeouts", ctl_json_uint(st->backend_timeouts));
+    wsf_json_set(bk, "breakers_open", ctl_json_uint(st->backend_breakers_open));
+    wsf_json_set(o, "backend", bk);
     return o;
 }
 
@@ -346,6 +353,10 @@ static void ctl_status_human(FILE *out, const wsf_ctl_response *res)
     fprintf(out, "msgs-in/s:    %s\n", buf);
     ctl_format_rate(buf, sizeof buf, st->errors_per_s);
     fprintf(out, "errors/s:     %s\n", buf);
+    if (st->backend_requests > 0 || st->backend_breakers_open > 0)
+        fprintf(out, "backend:      %llu requests, %llu failed (%llu timeouts), %u breakers open\n",
+                (unsigned long long)st->backend_requests, (unsigned long long)st->backend_failures,
+                (unsigned long long)st->backend_timeouts, (unsigned)st->backend_breakers_open);
     ctl_format_duration(buf, sizeof buf, st->uptime_s);
     fprintf(out, "uptime:       %s\n", buf);
     fputs("steering:     ", out);
@@ -398,6 +409,15 @@ static json_t *ctl_worker_json(const wsf_worker_status *w)
     wsf_json_set(refused, "per_ip", ctl_json_uint(w->refused_per_ip));
     wsf_json_set(refused, "rate_limited", ctl_json_uint(w->refused_rate_limited));
     wsf_json_set(o, "refused", refused);
+    json_t *bk = wsf_json_checked(json_object());
+    wsf_json_set(bk, "breaker", CTL_JSON_TEXT(w->backend_breaker));
+    wsf_json_set(bk, "requests", ctl_json_uint(w->backend_requests));
+    wsf_json_set(bk, "failures", ctl_json_uint(w->backend_failures));
+    wsf_json_set(bk, "timeouts", ctl_json_uint(w->backend_timeouts));
+    wsf_json_set(bk, "malformed", ctl_json_uint(w->backend_malformed));
+    wsf_json_set(bk, "rejected", ctl_json_uint(w->backend_rejected));
+    wsf_json_set(bk, "breaker_opened", ctl_json_uint(w->backend_breaker_opened));
+    wsf_json_set(o, "backend", bk);
     return o;
 }
 
@@ -442,7 +462,12 @@ static void ctl_worker_cells(char (*cells)[CTL_CELL], const wsf_worker_status *w
         snprintf(cells[8], CTL_CELL, "-");
     snprintf(cells[9], CTL_CELL, "%s", w->accepting ? "yes" : "no");
     snprintf(cells[10], CTL_CELL, "%u", (unsigned)w->buckets);
-    ctl_format_bytes(cells[11], CTL_CELL, w->rss_bytes);
+    /* The application backend's breaker (never the worker's own). */
+    if (w->backend_breaker[0] != '\0')
+        ctl_cell_text(cells[11], w->backend_breaker, sizeof w->backend_breaker);
+    else
+        snprintf(cells[11], CTL_CELL, "-");
+    ctl_format_bytes(cells[12], CTL_CELL, w->rss_bytes);
 }
 
 /* Fills one breaker row, in ctl_breaker_columns order. OPENED is the age of the last opening

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "sup_auth.h"
+#include "sup_bkcfg.h"
 #include "wsf_nats.h"
 #include "wsf_origin.h"
 #include "wsf_parse.h"
@@ -234,7 +235,7 @@ static const char sup_usage[] =
     "usage: wsfleetd [options]\n"
     "  -c, --config FILE      INI file: [fleet] [workers] [restart] [worker] [breaker]\n"
     "                         [autoscale] [rebalance] [drills] [tls] [nats] [channels]\n"
-    "                         [namespace NAME] [auth] [alerts] (none)\n"
+    "                         [namespace NAME] [backend] [auth] [alerts] (none)\n"
     "  --listen HOST:PORT     listen address, repeatable; [V6HOST]:PORT for IPv6\n"
     "                         (default 127.0.0.1:8080)\n"
     "  --workers N            number of workers (number of CPUs, at least 2)\n"
@@ -488,7 +489,7 @@ static int sup_ini_handler(void *user, const char *section, const char *name, co
         sup_fail(ps,
                  "%s:%d: %s: key outside any section (start with [fleet], [workers], "
                  "[restart], [worker], [breaker], [autoscale], [rebalance], [drills], [tls], "
-                 "[nats], [alerts], [channels] or [namespace NAME])",
+                 "[nats], [alerts], [channels], [namespace NAME] or [backend])",
                  ps->file, ps->line, name);
         return 0;
     }
@@ -739,7 +740,8 @@ static int sup_channels_resolve(sup_parse *ps)
 {
     sup_config *c = ps->cfg;
     if (sup_chcfg_render(c->channels_ini, sizeof c->channels_ini, &ps->chconf,
-                         &c->channels_max_history, &c->channels_max_ttl_s) < 0) {
+                         &c->channels_max_history, &c->channels_max_ttl_s) < 0 ||
+        sup_bkcfg_append(c->channels_ini, sizeof c->channels_ini, &ps->chconf.backend) != 0) {
         sup_fail(ps, "%s: [channels] and [namespace] sections take more than %d bytes", ps->file,
                  SUP_CHANNELS_INI_MAX - 1);
         return -1;

@@ -34,6 +34,12 @@ const char *sup_fleet_state(const sup_ctx *ctx)
     return ctx->desired > 0 && failed * 2 >= ctx->desired ? "degraded" : "running";
 }
 
+/* The Report's backend_breaker_state (wk_bkbreaker) by name. */
+static const char *sup_backend_breaker_name(uint32_t state)
+{
+    return state == 1 ? "open" : state == 2 ? "half_open" : "closed";
+}
+
 static void sup_fill_status(const sup_ctx *ctx, wsf_fleet_status *st, uint64_t now)
 {
     snprintf(st->state, sizeof st->state, "%s", sup_fleet_state(ctx));
@@ -49,6 +55,10 @@ static void sup_fill_status(const sup_ctx *ctx, wsf_fleet_status *st, uint64_t n
         st->connections += s->report.connections_active;
         st->msgs_in_per_s += sup_stats_rate(&s->stats, SUP_STAT_MESSAGES_IN, SUP_RATE_WINDOW_MS);
         st->errors_per_s += sup_stats_rate(&s->stats, SUP_STAT_ERRORS, SUP_RATE_WINDOW_MS);
+        st->backend_requests += s->report.backend_requests;
+        st->backend_failures += s->report.backend_failures;
+        st->backend_timeouts += s->report.backend_timeouts;
+        st->backend_breakers_open += s->report.backend_breaker_state != 0;
     }
     st->uptime_s = (now - ctx->started_ms) / 1000;
     st->workers_adopted = sup_adopt_count(ctx);
@@ -104,6 +114,14 @@ static void sup_fill_workers(const sup_ctx *ctx, wsf_ctl_response *res, uint64_t
             w->refused_origin = s->report.refused_origin;
             w->refused_per_ip = s->report.refused_per_ip;
             w->refused_rate_limited = s->report.refused_rate_limited;
+            snprintf(w->backend_breaker, sizeof w->backend_breaker, "%s",
+                     sup_backend_breaker_name(s->report.backend_breaker_state));
+            w->backend_requests = s->report.backend_requests;
+            w->backend_failures = s->report.backend_failures;
+            w->backend_timeouts = s->report.backend_timeouts;
+            w->backend_breaker_opened = s->report.backend_breaker_opened;
+            w->backend_malformed = s->report.backend_malformed;
+            w->backend_rejected = s->report.backend_rejected;
         }
     }
 }

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wk_backend.h"
 #include "wk_channels_priv.h"
 #include "wk_chini.h"
 #include "wk_conn.h"
@@ -398,10 +399,13 @@ static void wk_chconnect_fetched(wk_chsub *sub, int err, const struct wsf_nats_h
             wk_chsub_fetched(cn->subs[i], &cn->hists[i], &st[i]);
             bytes += 128 + cn->hists[i].data.len + cn->subs[i]->ch->len;
         }
-        wsf_buf *out = wk_chsess_out(s, bytes);
+        wsf_buf *out = wk_chsess_out(s, bytes + s->bk_data_len);
         if (out != NULL)
-            wsf_ch_enc_connect(out, cn->id, s->client, s->claims.sub, st, cn->nsubs);
+            wsf_ch_enc_connect_data(out, cn->id, s->client, s->claims.sub, st, cn->nsubs,
+                                    s->bk_data, s->bk_data_len);
         wsf_ch_session_done(&s->ps, cn->id);
+        if (s->hub->backend != NULL)
+            wk_backend_on_connected(s);
         free(st);
         for (i = 0; i < cn->nsubs; i++) {
             if (wsf_chsync_position(&cn->subs[i]->sync) < cn->hists[i].last)
@@ -846,7 +850,7 @@ int wk_channels_new(wk_chhub **out, wk_ctx *ctx)
                       rc == -EINVAL ? "URL or options refused" : strerror(-rc));
         goto fail;
     }
-    if (wk_chadmin_start(h) != 0)
+    if (wk_chadmin_start(h) != 0 || wk_backend_new(&h->backend, h) != 0)
         goto fail;
     wsf_log_info("channels on: /channels speaks wsfleet.v1 (stream %s)", cfg->nats_stream);
     *out = h;
@@ -862,6 +866,7 @@ void wk_channels_free(wk_chhub *h)
         return;
     h->closing = true;
     wk_chhub_sweep(h, true);
+    wk_backend_free(h->backend);
     wsf_nats_sub_free(h->admin_sub);
     wsf_nats_sub_free(h->presence_sub);
     wsf_nats_free(h->nats);
@@ -882,6 +887,13 @@ void wk_channels_on_message(wk_conn *c, int opcode, const uint8_t *data, size_t 
         return;
     }
     wk_chsess_handle(s, data, len);
+}
+
+void wk_channels_on_open(wk_conn *c, const struct ws_http_request *req)
+{
+    wk_chsess *s = wk_chsess_of(c, c->ctx->channels);
+    if (s->hub->backend != NULL)
+        wk_backend_on_open(s, req);
 }
 
 void wk_channels_on_close(wk_conn *c)

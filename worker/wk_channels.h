@@ -9,8 +9,9 @@
  *    109 and close 4002; none with --auth-required yes: 4401). subscribe = user needs a user,
  *    subscribe = token the channel in the token's `channels` (else 103), backend answers 103;
  *    history follows the same rule. refresh with a valid token for the same sub moves the
- *    expiry (close 4002 at it). Without [auth] keys a token is ignored (anonymous). rpc
- *    answers 104 (no application backend yet).
+ *    expiry (close 4002 at it). Without [auth] keys a token is ignored (anonymous).
+ *  - Application backends (wk_backend.h): connect (with [backend] connect = yes), rpc, and
+ *    subscribe/publish in namespaces whose rule is backend ask the application over NATS.
  *  - One NATS connection per worker (wsf_nats on the worker's loop). Channels are on when a NATS
  *    URL is given; without one wk_channels_new is not called and /channels answers 404.
  *  - Channel table: channel -> its subscribers on this worker, and exactly one live NATS
@@ -56,6 +57,10 @@ void wk_channels_free(wk_chhub *h);
 
 /* The /channels service: a whole message arrived on c (wk_service on_message). */
 void wk_channels_on_message(wk_conn *c, int opcode, const uint8_t *data, size_t len);
+
+/* c was upgraded to /channels with request req (valid during the call only). */
+struct ws_http_request;
+void wk_channels_on_open(wk_conn *c, const struct ws_http_request *req);
 
 /* c is going away: its session and subscriptions are dropped (wk_service on_close). */
 void wk_channels_on_close(wk_conn *c);

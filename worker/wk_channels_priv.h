@@ -126,6 +126,17 @@ struct wk_chsess {
     char client[32];
     wsf_jwt_claims claims; /* the connect's or last refresh's token; sub "" when anonymous */
     bool authed;           /* a token was accepted */
+    /* Application backend (wk_backend.c). */
+    struct wk_bkopen *bk_open; /* address and headers for wsf.app.connect, until connect */
+    char *bk_data;             /* the connect reply's "data" from the backend, or NULL */
+    size_t bk_data_len;
+    unsigned bk_pending; /* backend requests in flight */
+    bool bk_connected;   /* connect done: pushes reach it */
+    bool bk_accepted;    /* the backend accepted its connect: its disconnect is notified */
+    uint64_t client_n;   /* the number in client */
+    wk_chsess *bk_cnext; /* the backend's client table */
+    struct wk_bkuser *bk_user;
+    wk_chsess *bk_unext, *bk_uprev; /* the sessions of bk_user */
 };
 
 struct wk_chhub {
@@ -148,6 +159,7 @@ struct wk_chhub {
     uint64_t next_client;
     uint64_t next_inbox;
     uint64_t feed_gen; /* counts breaks of the live feed (reconnects, dropped messages) */
+    struct wk_backend *backend;
 };
 
 /* wk_chsess.c */
@@ -162,6 +174,19 @@ wsf_buf *wk_chsess_out(wk_chsess *s, size_t need);
 void wk_chsess_push(wk_chsess *s, wk_chpub *p);
 void wk_chsess_close(wk_chsess *s, unsigned code, const char *reason);
 void wk_chsess_error(wk_chsess *s, uint64_t id, int code, const char *msg);
+/* An error for a command that was let in: its id is no longer in flight. */
+void wk_chsess_fail(wk_chsess *s, uint64_t id, int code, const char *msg);
+/* The rest of a connect once allowed: subscribes subs (the client's, checked against their
+ * namespaces) and granted (channels an application backend gave, not checked; a client's since
+ * for one of them is kept), then replies with s->bk_data. */
+void wk_chsess_connect_go(wk_chsess *s, uint64_t id, const wsf_ch_sub *subs, size_t nsubs,
+                          const char *const *granted, size_t ngranted);
+/* The rest of a subscribe once allowed. */
+void wk_chsess_subscribe_go(wk_chsess *s, uint64_t id, const char *channel,
+                            const wsf_ch_settings *set, bool has_since, const wsf_ch_pos *since);
+/* The rest of a publish once allowed: data (len bytes of JSON) goes to the channel. */
+void wk_chsess_publish_go(wk_chsess *s, uint64_t id, const char *channel, const char *data,
+                          size_t len);
 void wk_chop_attach(wk_chop *op, wk_chsess *s, uint64_t id);
 /* Unlinks op from its session; returns the session (NULL when it went away). */
 wk_chsess *wk_chop_detach(wk_chop *op);

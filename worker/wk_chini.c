@@ -50,7 +50,7 @@ int wk_chini_load_text(wsf_chconf *c, const char *text, size_t len, char *err, s
             memcpy(section, s, sn);
             section[sn] = '\0';
             if (!wsf_chconf_owns_section(section)) {
-                why = "only [channels] and [namespace NAME] belong in this file";
+                why = "only [channels], [namespace NAME] and [backend] belong in this file";
                 goto bad;
             }
             if (strncmp(section, "namespace ", 10) == 0) {

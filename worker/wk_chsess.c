@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wk_backend.h"
 #include "wk_channels_priv.h"
 #include "wk_conn.h"
 #include "wk_worker.h"
@@ -67,6 +68,7 @@ wk_chsess *wk_chop_detach(wk_chop *op)
 void wk_chsess_free(wk_chsess *s)
 {
     wk_chhub *h = s->hub;
+    wk_backend_on_close(s);
     if (s->dirty) {
         if (s->dprev)
             s->dprev->dnext = s->dnext;
@@ -170,8 +172,7 @@ void wk_chsess_error(wk_chsess *s, uint64_t id, int code, const char *msg)
         wsf_ch_enc_error(out, id, code, msg);
 }
 
-/* An error for a command that was let in (its id is in flight). */
-static void wk_chsess_fail(wk_chsess *s, uint64_t id, int code, const char *msg)
+void wk_chsess_fail(wk_chsess *s, uint64_t id, int code, const char *msg)
 {
     wk_chsess_error(s, id, code, msg);
     wsf_ch_session_done(&s->ps, id);
@@ -185,8 +186,9 @@ static wk_chsub *wk_chsess_find(wk_chsess *s, const char *name)
     return NULL;
 }
 
-/* Namespace settings and the subscribe rule: user needs a token with a sub, token a token whose
- * channels claim names the channel; backend has no application backend to ask yet. */
+/* Namespace settings and the subscribe rule: user needs a user (a token's sub or the one an
+ * application backend gave at connect), token a token whose channels claim names the channel;
+ * backend is asked by the caller (103 here). */
 static int wk_chsess_may_subscribe(wk_chsess *s, const char *channel, wsf_ch_settings *set)
 {
     if (wsf_chconf_lookup(set, &s->hub->conf, channel, strlen(channel)) != 0)
@@ -195,7 +197,7 @@ static int wk_chsess_may_subscribe(wk_chsess *s, const char *channel, wsf_ch_set
     case WSF_CH_SUBSCRIBE_ANY:
         return 0;
     case WSF_CH_SUBSCRIBE_USER:
-        return s->authed && s->claims.sub[0] != '\0' ? 0 : WSF_CH_ERR_PERMISSION_DENIED;
+        return s->claims.sub[0] != '\0' ? 0 : WSF_CH_ERR_PERMISSION_DENIED;
     case WSF_CH_SUBSCRIBE_TOKEN:
         return s->authed && wsf_jwt_claims_has_channel(&s->claims, channel)
                    ? 0
@@ -267,34 +269,83 @@ static void wk_chsess_connect(wk_chsess *s, const wsf_ch_cmd *cmd)
 {
     if (!wk_chsess_authenticate(s, cmd))
         return;
-    if (cmd->nsubs == 0) {
-        wsf_buf *out = wk_chsess_out(s, 128);
-        if (out != NULL)
-            wsf_ch_enc_connect(out, cmd->id, s->client, s->claims.sub, NULL, 0);
-        wsf_ch_session_done(&s->ps, cmd->id);
+    if (s->hub->backend != NULL && wk_backend_hooks_connect(s->hub->backend)) {
+        wk_backend_connect(s, cmd);
         return;
     }
+    wk_chsess_connect_go(s, cmd->id, cmd->subs, cmd->nsubs, NULL, 0);
+}
+
+/* The channels of a connect: those granted (settings looked up, not checked), then the client's
+ * others (checked). Returns the count, or -1 after failing the connect. */
+static int wk_chsess_connect_subs(wk_chsess *s, uint64_t id, const wsf_ch_sub *subs, size_t nsubs,
+                                  const char *const *granted, size_t ngranted, wsf_ch_sub *all,
+                                  wsf_ch_settings *set)
+{
+    size_t n = 0;
+    int err = 0;
+    for (size_t i = 0; i < ngranted + nsubs && err == 0; i++) {
+        const char *name = i < ngranted ? granted[i] : subs[i - ngranted].channel;
+        bool dup = false;
+        for (size_t k = 0; k < n && !dup; k++)
+            dup = strcmp(all[k].channel, name) == 0;
+        if (dup)
+            continue;
+        if (n == WSF_CH_MAX_SUBS) {
+            err = WSF_CH_ERR_LIMIT_EXCEEDED;
+            break;
+        }
+        all[n] = (wsf_ch_sub){.channel = name};
+        for (size_t k = 0; k < nsubs; k++)
+            if (strcmp(subs[k].channel, name) == 0)
+                all[n] = subs[k];
+        if (i < ngranted)
+            err = wsf_chconf_lookup(&set[n], &s->hub->conf, name, strlen(name)) != 0
+                      ? WSF_CH_ERR_BAD_CHANNEL
+                      : 0;
+        else
+            err = wk_chsess_may_subscribe(s, name, &set[n]);
+        n++;
+    }
+    if (err != 0) {
+        wk_chsess_fail(s, id, err, NULL);
+        wk_chsess_close(s, err == WSF_CH_ERR_PERMISSION_DENIED ? 4403 : 1008, "connect refused");
+        return -1;
+    }
+    return (int)n;
+}
+
+void wk_chsess_connect_go(wk_chsess *s, uint64_t id, const wsf_ch_sub *subs, size_t nsubs,
+                          const char *const *granted, size_t ngranted)
+{
     /* A connect that fails closes the connection: the client learns it and may come back. */
     wsf_ch_settings set[WSF_CH_MAX_SUBS];
-    for (size_t i = 0; i < cmd->nsubs; i++) {
-        int err = wk_chsess_may_subscribe(s, cmd->subs[i].channel, &set[i]);
-        if (err != 0) {
-            wk_chsess_fail(s, cmd->id, err, NULL);
-            wk_chsess_close(s, err == WSF_CH_ERR_BAD_CHANNEL ? 1008 : 4403, "connect refused");
-            return;
-        }
+    wsf_ch_sub all[WSF_CH_MAX_SUBS];
+    int nall = wk_chsess_connect_subs(s, id, subs, nsubs, granted, ngranted, all, set);
+    if (nall < 0)
+        return;
+    if (nall == 0) {
+        wsf_buf *out = wk_chsess_out(s, 128 + s->bk_data_len);
+        if (out != NULL)
+            wsf_ch_enc_connect_data(out, id, s->client, s->claims.sub, NULL, 0, s->bk_data,
+                                    s->bk_data_len);
+        wsf_ch_session_done(&s->ps, id);
+        if (s->hub->backend != NULL)
+            wk_backend_on_connected(s);
+        return;
     }
     if (!wk_chhub_up(s->hub)) {
-        wk_chsess_fail(s, cmd->id, WSF_CH_ERR_NOT_AVAILABLE, NULL);
+        wk_chsess_fail(s, id, WSF_CH_ERR_NOT_AVAILABLE, NULL);
         wk_chsess_close(s, 1013, "channels not available");
         return;
     }
+    size_t want = (size_t)nall;
     wk_chconnect *cn = wsf_xcalloc(1, sizeof *cn);
-    cn->id = cmd->id;
-    cn->subs = wsf_xcalloc(cmd->nsubs, sizeof *cn->subs);
-    cn->hists = wsf_xcalloc(cmd->nsubs, sizeof *cn->hists);
-    for (size_t i = 0; i < cmd->nsubs; i++) {
-        const wsf_ch_sub *cs = &cmd->subs[i];
+    cn->id = id;
+    cn->subs = wsf_xcalloc(want, sizeof *cn->subs);
+    cn->hists = wsf_xcalloc(want, sizeof *cn->hists);
+    for (size_t i = 0; i < want; i++) {
+        const wsf_ch_sub *cs = &all[i];
         wk_chsub *sub =
             wk_chsub_new(s, cs->channel, strlen(cs->channel), &set[i], cs->has_since, &cs->since);
         if (sub == NULL)
@@ -302,14 +353,14 @@ static void wk_chsess_connect(wk_chsess *s, const wsf_ch_cmd *cmd)
         sub->connect = cn;
         cn->subs[cn->nsubs++] = sub;
     }
-    if (cn->nsubs < cmd->nsubs) {
+    if (cn->nsubs < want) {
         /* Every sub or none: a reply without one would leave the client believing it has it. */
         for (size_t i = 0; i < cn->nsubs; i++)
             wk_chsub_free(cn->subs[i]);
         free(cn->subs);
         free(cn->hists);
         free(cn);
-        wk_chsess_fail(s, cmd->id, WSF_CH_ERR_NOT_AVAILABLE, NULL);
+        wk_chsess_fail(s, id, WSF_CH_ERR_NOT_AVAILABLE, NULL);
         wk_chsess_close(s, 1013, "channels not available");
         return;
     }
@@ -317,41 +368,62 @@ static void wk_chsess_connect(wk_chsess *s, const wsf_ch_cmd *cmd)
     s->connect = cn;
     /* Fetches first: the last sub answered from what the worker knows may complete (and free)
      * the connect. */
-    wk_chsub *subs[WSF_CH_MAX_SUBS];
+    wk_chsub *made[WSF_CH_MAX_SUBS];
     size_t n = cn->nsubs;
-    memcpy(subs, cn->subs, n * sizeof *subs);
+    memcpy(made, cn->subs, n * sizeof *made);
     bool known[WSF_CH_MAX_SUBS];
     for (size_t i = 0; i < n; i++) {
-        wk_chsub *sub = subs[i];
+        wk_chsub *sub = made[i];
         known[i] = !sub->sync.has_since && sub->ch->known;
         if (!known[i])
             wk_chsub_fetch(sub);
     }
     for (size_t i = 0; i < n; i++)
-        if (known[i] && !wk_chsub_known(subs[i]))
-            wk_chsub_fetch(subs[i]);
+        if (known[i] && !wk_chsub_known(made[i]))
+            wk_chsub_fetch(made[i]);
 }
 
 static void wk_chsess_subscribe(wk_chsess *s, const wsf_ch_cmd *cmd)
 {
     wsf_ch_settings set;
     int err = wk_chsess_may_subscribe(s, cmd->channel, &set);
+    bool ask = err == WSF_CH_ERR_PERMISSION_DENIED && set.subscribe == WSF_CH_SUBSCRIBE_BACKEND &&
+               s->hub->backend != NULL;
+    if (ask)
+        err = 0;
     if (err == 0 && wk_chsess_find(s, cmd->channel) != NULL)
         err = WSF_CH_ERR_ALREADY_SUBSCRIBED;
     if (err == 0 && !wk_chhub_up(s->hub))
         err = WSF_CH_ERR_NOT_AVAILABLE;
-    wk_chsub *sub = NULL;
-    if (err == 0) {
-        sub =
-            wk_chsub_new(s, cmd->channel, strlen(cmd->channel), &set, cmd->has_since, &cmd->since);
-        if (sub == NULL)
-            err = WSF_CH_ERR_NOT_AVAILABLE;
-    }
     if (err != 0) {
         wk_chsess_fail(s, cmd->id, err, NULL);
         return;
     }
-    sub->reply_id = cmd->id;
+    if (ask)
+        wk_backend_subscribe(s, cmd, &set);
+    else
+        wk_chsess_subscribe_go(s, cmd->id, cmd->channel, &set, cmd->has_since, &cmd->since);
+}
+
+void wk_chsess_subscribe_go(wk_chsess *s, uint64_t id, const char *channel,
+                            const wsf_ch_settings *set, bool has_since, const wsf_ch_pos *since)
+{
+    int err = 0;
+    if (wk_chsess_find(s, channel) != NULL)
+        err = WSF_CH_ERR_ALREADY_SUBSCRIBED; /* two subscribes asked the backend at once */
+    else if (!wk_chhub_up(s->hub))
+        err = WSF_CH_ERR_NOT_AVAILABLE;
+    wk_chsub *sub = NULL;
+    if (err == 0) {
+        sub = wk_chsub_new(s, channel, strlen(channel), set, has_since, since);
+        if (sub == NULL)
+            err = WSF_CH_ERR_NOT_AVAILABLE;
+    }
+    if (err != 0) {
+        wk_chsess_fail(s, id, err, NULL);
+        return;
+    }
+    sub->reply_id = id;
     if (!wk_chsub_known(sub))
         wk_chsub_fetch(sub);
 }
@@ -405,7 +477,8 @@ static void wk_chsess_publish(wk_chsess *s, const wsf_ch_cmd *cmd)
     int err = 0;
     if (wsf_chconf_lookup(&set, &s->hub->conf, cmd->channel, strlen(cmd->channel)) != 0)
         err = WSF_CH_ERR_BAD_CHANNEL;
-    else if (set.publish != WSF_CH_PUBLISH_CLIENT)
+    else if (set.publish != WSF_CH_PUBLISH_CLIENT &&
+             !(set.publish == WSF_CH_PUBLISH_BACKEND && s->hub->backend != NULL))
         err = WSF_CH_ERR_PERMISSION_DENIED;
     else if (!wk_chhub_up(s->hub))
         err = WSF_CH_ERR_NOT_AVAILABLE;
@@ -413,14 +486,23 @@ static void wk_chsess_publish(wk_chsess *s, const wsf_ch_cmd *cmd)
         wk_chsess_fail(s, cmd->id, err, NULL);
         return;
     }
+    if (set.publish == WSF_CH_PUBLISH_BACKEND)
+        wk_backend_publish(s, cmd);
+    else
+        wk_chsess_publish_go(s, cmd->id, cmd->channel, cmd->data, cmd->data_len);
+}
+
+void wk_chsess_publish_go(wk_chsess *s, uint64_t id, const char *channel, const char *data,
+                          size_t len)
+{
     wk_chop *op = wsf_xcalloc(1, sizeof *op);
-    wk_chop_attach(op, s, cmd->id);
-    int rc = wsf_nats_ch_publish(s->hub->nats, cmd->channel, strlen(cmd->channel), cmd->data,
-                                 cmd->data_len, wk_chsess_on_ack, op);
+    wk_chop_attach(op, s, id);
+    int rc = wsf_nats_ch_publish(s->hub->nats, channel, strlen(channel), data, len,
+                                 wk_chsess_on_ack, op);
     if (rc != 0) {
         wk_chop_detach(op);
         free(op);
-        wk_chsess_fail(s, cmd->id, wk_chsess_nats_err(rc), NULL);
+        wk_chsess_fail(s, id, wk_chsess_nats_err(rc), NULL);
     }
 }
 
@@ -562,8 +644,11 @@ static void wk_chsess_run(wk_chsess *s, const wsf_ch_cmd *cmd)
         wk_chsess_presence(s, cmd);
         return;
     case WSF_CH_OP_RPC:
-        wk_chsess_fail(s, cmd->id, WSF_CH_ERR_METHOD_NOT_FOUND,
-                       "no application backend answers rpc");
+        if (s->hub->backend != NULL && wk_backend_hooks_rpc(s->hub->backend))
+            wk_backend_rpc(s, cmd);
+        else
+            wk_chsess_fail(s, cmd->id, WSF_CH_ERR_METHOD_NOT_FOUND,
+                           "no application backend answers rpc");
         return;
     case WSF_CH_OP_REFRESH:
         wk_chsess_refresh(s, cmd);

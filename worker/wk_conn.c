@@ -431,6 +431,8 @@ static size_t wk_conn_handshake(wk_conn *c, uint8_t *buf, size_t len)
     wsf_buf_append(wk_conn_outbuf(c), resp, n);
     c->service = svc;
     c->state = WK_CONN_OPEN;
+    if (svc->on_open != NULL)
+        svc->on_open(c, &req);
     ws_parser_init(&c->u.parser, WS_ROLE_SERVER, ctx->cfg.max_message);
     c->u.parser.rsv1_ok = c->pmd.on;
     wsf_bucket_init(&c->bucket, ctx->cfg.msg_burst, ctx->now * WK_TICK_MS);

@@ -14,9 +14,9 @@ static void wk_echo_on_message(wk_conn *c, int opcode, const uint8_t *data, size
 }
 
 static const wk_service wk_services[] = {
-    {"/echo", wk_echo_on_message, NULL, NULL, 0, NULL},
-    {"/channels", wk_channels_on_message, wk_channels_on_close, "wsfleet.v1", WK_CH_LAGGING,
-     "lagging, resume"},
+    {"/echo", wk_echo_on_message, NULL, NULL, NULL, 0, NULL},
+    {"/channels", wk_channels_on_message, wk_channels_on_open, wk_channels_on_close, "wsfleet.v1",
+     WK_CH_LAGGING, "lagging, resume"},
 };
 
 const wk_service *wk_service_find(const wk_ctx *ctx, ws_str path)

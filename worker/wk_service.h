@@ -14,6 +14,8 @@ typedef struct wk_service {
     const char *path;
     /* A whole message arrived; data is valid only during the call. */
     void (*on_message)(wk_conn *c, int opcode, const uint8_t *data, size_t len);
+    /* The connection was upgraded; req is valid during the call only (may be NULL). */
+    void (*on_open)(wk_conn *c, const ws_http_request *req);
     /* The connection is going away (may be NULL); frees c->svc_state. */
     void (*on_close)(wk_conn *c);
     const char *subprotocol;    /* selected when the client offers it; NULL for none */

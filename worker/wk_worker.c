@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wk_backend.h"
 #include "wk_channels.h"
 #include "wk_conn.h"
 #include "wk_fleet.h"
@@ -254,6 +255,18 @@ void wk_ctx_report(wk_ctx *ctx, wsf_report *out)
     out->refused_origin = s->refused_origin;
     out->refused_per_ip = s->refused_per_ip;
     out->refused_rate_limited = s->refused_rate_limited;
+    if (ctx->channels != NULL) {
+        wk_bkstats bk;
+        wk_backend_hub_stats(ctx->channels, &bk);
+        out->backend_requests = bk.requests;
+        out->backend_failures = bk.failures;
+        out->backend_timeouts = bk.timeouts;
+        out->backend_malformed = bk.malformed;
+        out->backend_rejected = bk.rejected;
+        out->backend_breaker_opened = bk.opened;
+        out->backend_breaker_state = bk.state;
+        out->backend_pushes = bk.pushes;
+    }
     out->failed_writes = s->failed_writes;
     out->connections_active = ctx->nconns;
     out->loop_lag_us = s->loop_lag_max_us;

@@ -495,6 +495,43 @@ START_TEST(channel_load)
 }
 END_TEST
 
+START_TEST(rpc_load)
+{
+    static const char text[] = "[drill]\nduration = 20s\n"
+                               "[load]\nclients = 10\n"
+                               "[rpc]\nclients = 500\nquick_clients = 200\nrate = 2.5\n"
+                               "[timeline]\n5s = kill-backend\n10s = start-backend\n"
+                               "[backend]\nrpc = yes\n"
+                               "[objectives]\nmax rpc_recovery_ms = 2s\nmin rpc_unavailable = 1\n";
+    chaos_drill d;
+    char err[ERR_MAX];
+    ck_assert_msg(chaos_drill_parse_string(&d, "rpc", text, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(d.rpc_clients, 500);
+    ck_assert_uint_eq(d.quick_rpc_clients, 200);
+    ck_assert(d.rpc_rate == 2.5);
+    ck_assert_uint_eq(d.n_actions, 2);
+    ck_assert_int_eq(d.actions[0].kind, CHAOS_ACT_KILL_BACKEND);
+    ck_assert_int_eq(d.actions[1].kind, CHAOS_ACT_START_BACKEND);
+    ck_assert_str_eq(chaos_action_name(CHAOS_ACT_START_BACKEND), "start-backend");
+    ck_assert_ptr_nonnull(strstr(d.fleet_ini, "[backend]\nrpc = yes\n"));
+    ck_assert_ptr_null(strstr(d.fleet_ini, "[rpc]")); /* the runner's, not the fleet's */
+    ck_assert_int_eq(d.objectives[0].metric, CHAOS_M_RPC_RECOVERY_MS);
+    ck_assert(d.objectives[0].limit == 2000.0);
+
+    /* defaults, and refusals */
+    ck_assert_int_eq(chaos_drill_parse_string(&d, "e", BASE, err, sizeof err), 0);
+    ck_assert_uint_eq(d.rpc_clients, 0);
+    ck_assert(d.rpc_rate == 2.0);
+    ck_assert_int_eq(chaos_drill_parse_string(&d, "b", BASE "[rpc]\nrate = 0\n", err, sizeof err),
+                     -1);
+    ck_assert_ptr_nonnull(strstr(err, "[rpc] rate"));
+    ck_assert_int_eq(chaos_drill_parse_string(&d, "b", BASE "[rpc]\nbogus = 1\n", err, sizeof err),
+                     -1);
+    ck_assert_int_eq(
+        chaos_drill_parse_string(&d, "b", BASE "[rpc]\nclients = 100001\n", err, sizeof err), -1);
+}
+END_TEST
+
 START_TEST(metrics)
 {
     for (int i = 0; i < CHAOS_METRIC_COUNT; i++) {
@@ -586,6 +623,7 @@ Suite *chaos_drill_suite(void)
     tcase_add_test(tc, long_lines);
     tcase_add_test(tc, names);
     tcase_add_test(tc, channel_load);
+    tcase_add_test(tc, rpc_load);
     tcase_add_test(tc, metrics);
     suite_add_tcase(s, tc);
     TCase *tf = tcase_create("load");

@@ -129,6 +129,14 @@ static inline void fill_report(wsf_report *r)
     r->refused_origin = 104;
     r->refused_per_ip = 105;
     r->refused_rate_limited = 106;
+    r->backend_requests = 150;
+    r->backend_failures = 151;
+    r->backend_timeouts = 152;
+    r->backend_malformed = 153;
+    r->backend_rejected = 154;
+    r->backend_breaker_opened = 155;
+    r->backend_pushes = 156;
+    r->backend_breaker_state = 2;
     r->connections_active = 15;
     r->loop_lag_us = 16;
     r->rss_bytes = 17ull << 32;
@@ -166,6 +174,14 @@ static inline void assert_report_eq(const wsf_report *a, const wsf_report *b)
     EQ(refused_origin);
     EQ(refused_per_ip);
     EQ(refused_rate_limited);
+    EQ(backend_requests);
+    EQ(backend_failures);
+    EQ(backend_timeouts);
+    EQ(backend_malformed);
+    EQ(backend_rejected);
+    EQ(backend_breaker_opened);
+    EQ(backend_pushes);
+    EQ(backend_breaker_state);
     EQ(connections_active);
     EQ(loop_lag_us);
     EQ(rss_bytes);
@@ -212,6 +228,10 @@ static inline void fill_status(wsf_fleet_status *s)
     memset(s->last_scaling, 's', sizeof s->last_scaling - 1); /* the longest text that fits */
     s->last_scaling_age_s = UINT64_MAX - 1;
     s->workers_adopted = UINT32_MAX;
+    s->backend_requests = UINT64_MAX;
+    s->backend_failures = 41;
+    s->backend_timeouts = 42;
+    s->backend_breakers_open = UINT32_MAX;
 }
 
 static inline void fill_worker(wsf_worker_status *w, uint32_t i)
@@ -243,6 +263,13 @@ static inline void fill_worker(wsf_worker_status *w, uint32_t i)
     w->refused_origin = (uint64_t)i * 10 + 3;
     w->refused_per_ip = (uint64_t)i * 10 + 4;
     w->refused_rate_limited = (uint64_t)i * 10 + 5;
+    snprintf(w->backend_breaker, sizeof w->backend_breaker, "%s", i % 2 ? "half_open" : "open");
+    w->backend_requests = (uint64_t)i * 10 + 6;
+    w->backend_failures = (uint64_t)i * 10 + 7;
+    w->backend_timeouts = (uint64_t)i * 10 + 8;
+    w->backend_breaker_opened = (uint64_t)i * 10 + 9;
+    w->backend_malformed = (uint64_t)i * 100 + 1;
+    w->backend_rejected = (uint64_t)i * 100 + 2;
 }
 
 static inline void assert_status_eq(const wsf_fleet_status *a, const wsf_fleet_status *b)
@@ -263,6 +290,10 @@ static inline void assert_status_eq(const wsf_fleet_status *a, const wsf_fleet_s
     ck_assert_str_eq(a->last_scaling, b->last_scaling);
     ck_assert_uint_eq(a->last_scaling_age_s, b->last_scaling_age_s);
     ck_assert_uint_eq(a->workers_adopted, b->workers_adopted);
+    ck_assert_uint_eq(a->backend_requests, b->backend_requests);
+    ck_assert_uint_eq(a->backend_failures, b->backend_failures);
+    ck_assert_uint_eq(a->backend_timeouts, b->backend_timeouts);
+    ck_assert_uint_eq(a->backend_breakers_open, b->backend_breakers_open);
 }
 
 static inline void assert_worker_eq(const wsf_worker_status *a, const wsf_worker_status *b)
@@ -290,6 +321,13 @@ static inline void assert_worker_eq(const wsf_worker_status *a, const wsf_worker
     ck_assert_uint_eq(a->refused_origin, b->refused_origin);
     ck_assert_uint_eq(a->refused_per_ip, b->refused_per_ip);
     ck_assert_uint_eq(a->refused_rate_limited, b->refused_rate_limited);
+    ck_assert_str_eq(a->backend_breaker, b->backend_breaker);
+    ck_assert_uint_eq(a->backend_requests, b->backend_requests);
+    ck_assert_uint_eq(a->backend_failures, b->backend_failures);
+    ck_assert_uint_eq(a->backend_timeouts, b->backend_timeouts);
+    ck_assert_uint_eq(a->backend_breaker_opened, b->backend_breaker_opened);
+    ck_assert_uint_eq(a->backend_malformed, b->backend_malformed);
+    ck_assert_uint_eq(a->backend_rejected, b->backend_rejected);
 }
 
 static inline void assert_response_eq(const wsf_ctl_response *a, const wsf_ctl_response *b)

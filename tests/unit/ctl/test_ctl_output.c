@@ -43,6 +43,9 @@ static void setup(void)
     snprintf(st->last_scaling, sizeof st->last_scaling, "%s", SCALING);
     st->last_scaling_age_s = 65;
     st->workers_adopted = 2;
+    st->backend_requests = 40;
+    st->backend_failures = 3;
+    st->backend_breakers_open = 1;
 
     res->nworkers = 3;
     res->workers[0] = (wsf_worker_status){.slot = 0,
@@ -59,6 +62,7 @@ static void setup(void)
                                           .rss_bytes = 12 * 1024 * 1024 + 300 * 1024};
     snprintf(res->workers[0].state, sizeof res->workers[0].state, "running");
     snprintf(res->workers[0].breaker, sizeof res->workers[0].breaker, "closed");
+    snprintf(res->workers[0].backend_breaker, sizeof res->workers[0].backend_breaker, "closed");
     res->workers[1] = (wsf_worker_status){.slot = 1,
                                           .pid = 5002,
                                           .connections = 634567,
@@ -82,6 +86,8 @@ static void setup(void)
                                           .refused_rate_limited = 16};
     snprintf(res->workers[1].state, sizeof res->workers[1].state, "draining");
     snprintf(res->workers[1].breaker, sizeof res->workers[1].breaker, "open");
+    snprintf(res->workers[1].backend_breaker, sizeof res->workers[1].backend_breaker, "open");
+    res->workers[1].backend_failures = 7;
     res->workers[2] = (wsf_worker_status){.slot = 2,
                                           .restarts = 5,
                                           .generation = 7,
@@ -186,7 +192,8 @@ START_TEST(status_json)
     ck_assert_str_eq(str_field(o, "last_scaling"), SCALING);
     ck_assert_int_eq(int_field(o, "last_scaling_age_s"), 65);
     ck_assert_int_eq(int_field(o, "workers_adopted"), 2);
-    ck_assert_uint_eq(json_object_size(o), 16); /* every wsf_fleet_status field */
+    ck_assert_uint_eq(json_object_size(o), 17); /* every wsf_fleet_status field, backend_* in one */
+    ck_assert_int_eq(int_field(json_object_get(o, "backend"), "breakers_open"), 1);
     json_decref(o);
 
     res->status.autoscale = false;
@@ -213,6 +220,7 @@ START_TEST(status_human)
     ck_assert_contains(text, "8765.2"); /* one decimal, whichever way the tie rounds */
     ck_assert_contains(text, "errors/s:     0.5\n");
     ck_assert_contains(text, "uptime:       1h02m\n");
+    ck_assert_contains(text, "backend:      40 requests, 3 failed (0 timeouts), 1 breakers open\n");
     ck_assert_contains(text, "steering:     cbpf\n");
     ck_assert_contains(text, "listen:       127.0.0.1:8080\n");
     ck_assert_contains(text, "version:      0.1.0-test\n");
@@ -274,7 +282,9 @@ START_TEST(workers_json)
     ck_assert_int_eq(int_field(w, "opened_at"), 0);
     ck_assert_int_eq(int_field(w, "times_opened"), 0);
     ck_assert_uint_eq(json_object_size(w),
-                      18); /* every wsf_worker_status field, refused_* in one */
+                      19); /* every wsf_worker_status field, refused_* and backend_* in one */
+    ck_assert_uint_eq(json_object_size(json_object_get(w, "backend")), 7);
+    ck_assert_str_eq(str_field(json_object_get(w, "backend"), "breaker"), "closed");
     ck_assert_uint_eq(json_object_size(json_object_get(w, "refused")), 6);
     ck_assert_int_eq(int_field(json_object_get(w, "refused"), "origin"), 0);
 
@@ -293,6 +303,8 @@ START_TEST(workers_json)
                                          "origin",      "per_ip",    "rate_limited"};
     for (int i = 0; i < 6; i++)
         ck_assert_int_eq(int_field(refused, causes[i]), 11 + i);
+    ck_assert_str_eq(str_field(json_object_get(w, "backend"), "breaker"), "open");
+    ck_assert_int_eq(int_field(json_object_get(w, "backend"), "failures"), 7);
 
     w = json_array_get(a, 2);
     ck_assert_int_eq(int_field(w, "slot"), 2);
@@ -385,20 +397,21 @@ START_TEST(workers_human)
     char *text = render(WSF_CTL_WORKERS, false, &rc);
     ck_assert_int_eq(rc, 0);
 
-    static const char *const head[] = {"SLOT",     "PID",       "STATE",   "CONNS",
-                                       "MSG/S-IN", "MSG/S-OUT", "ERR/S",   "RESTARTS",
-                                       "UPTIME",   "ACCEPT",    "BUCKETS", "RSS"};
-    static const char *const row0[] = {"0",   "5001", "running", "600", "4000.5", "4001.2",
-                                       "0.2", "1",    "59s",     "yes", "128",    "12.3M"};
-    static const char *const row1[] = {"1",   "5002", "draining", "634567", "4764.8", "4764.8",
-                                       "0.0", "0",    "1d01h",    "no",     "0",      "1.5G"};
-    static const char *const row2[] = {"2",   "-", "backoff", "0",  "0.0", "0.0",
-                                       "0.0", "5", "-",       "no", "0",   "0B"};
-    size_t width = check_row(text, 0, head, 12);
+    static const char *const head[] = {"SLOT",      "PID",     "STATE",    "CONNS",  "MSG/S-IN",
+                                       "MSG/S-OUT", "ERR/S",   "RESTARTS", "UPTIME", "ACCEPT",
+                                       "BUCKETS",   "BACKEND", "RSS"};
+    static const char *const row0[] = {"0", "5001", "running", "600", "4000.5", "4001.2", "0.2",
+                                       "1", "59s",  "yes",     "128", "closed", "12.3M"};
+    static const char *const row1[] = {"1",      "5002", "draining", "634567", "4764.8",
+                                       "4764.8", "0.0",  "0",        "1d01h",  "no",
+                                       "0",      "open", "1.5G"};
+    static const char *const row2[] = {"2", "-", "backoff", "0", "0.0", "0.0", "0.0",
+                                       "5", "-", "no",      "0", "-",   "0B"};
+    size_t width = check_row(text, 0, head, 13);
     /* printf rounds ties to even: 4001.25 → 4001.2, 0.25 → 0.2 */
-    check_row(text, 1, row0, 12);
-    ck_assert_uint_eq(check_row(text, 2, row1, 12), width); /* columns are aligned */
-    check_row(text, 3, row2, 12);
+    check_row(text, 1, row0, 13);
+    ck_assert_uint_eq(check_row(text, 2, row1, 13), width); /* columns are aligned */
+    check_row(text, 3, row2, 13);
     ck_assert_uint_eq(count_lines(text), 4);     /* heading and three workers */
     ck_assert_ptr_null(strstr(text, "BREAKER")); /* the breaker has its own table */
 

@@ -601,8 +601,12 @@ START_TEST(nats_and_channels_defaults)
     ck_assert_str_eq(cfg.nats_url, "");
     ck_assert_str_eq(cfg.nats_stream, "WSF");
     ck_assert_str_eq(cfg.nats_store_dir, "");
-    ck_assert_str_eq(cfg.channels_ini, "[channels]\nhistory_size = 100\nhistory_ttl = 300\n"
-                                       "publish = none\nsubscribe = any\npresence = no\n");
+    ck_assert_str_eq(cfg.channels_ini,
+                     "[channels]\nhistory_size = 100\nhistory_ttl = 300\n"
+                     "publish = none\nsubscribe = any\npresence = no\n"
+                     "\n[backend]\nconnect = no\nrpc = no\ntimeout = 1.000\nheaders = \n"
+                     "max_pending = 16\nmax_pending_worker = 10000\nbreaker_failures = 20\n"
+                     "breaker_window = 10.000\nopen_time = 1.000\n");
     ck_assert_uint_eq(cfg.channels_max_history, 100);
     ck_assert_uint_eq(cfg.channels_max_ttl_s, 300);
 }

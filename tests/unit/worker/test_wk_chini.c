@@ -38,6 +38,8 @@ START_TEST(sections_and_keys)
     ck_assert_int_eq(wsf_chconf_lookup(&s, &c, "chat:1", 6), 0);
     ck_assert(s.presence);
     ck_assert_uint_eq(s.history_size, 10); /* from [channels] */
+    ck_assert(!c.backend.connect);         /* [backend] defaults */
+    ck_assert_uint_eq(c.backend.timeout_ms, 1000);
     /* An empty section still defines its namespace. */
     ck_assert_int_eq(wsf_chconf_lookup(&s, &c, "empty:x", 7), 0);
     ck_assert_int_eq(wsf_chconf_lookup(&s, &c, "other:x", 7), -102);
@@ -52,7 +54,9 @@ static const struct {
     {"history_size = 1\n", "line 1: [] key outside a section"},
     {"[channels]\nbogus = 1\n", "line 2: [channels] "},
     {"[channels]\nhistory_size = -1\n", "line 2: [channels] "},
-    {"[nats]\nurl = x\n", "line 1: [nats] only [channels] and [namespace NAME]"},
+    {"[nats]\nurl = x\n", "line 1: [nats] only [channels], [namespace NAME] and [backend]"},
+    {"[backend]\ntimeout = 0\n", "line 2: [backend] must be seconds"},
+    {"[backend]\nbogus = 1\n", "line 2: [backend] unknown key"},
     {"[channels\n", "line 1: [] section header without ']'"},
     {"[channels]\njust words\n", "line 2: [channels] expected key = value"},
     {"[namespace bad/name]\n", "line 1: [namespace bad/name] "},
