@@ -236,7 +236,10 @@ static bool wk_chsess_authenticate(wk_chsess *s, const wsf_ch_cmd *cmd)
 }
 
 /* refresh: a valid token for the same user moves the connection's expiry; a bad one is answered
- * with an error and changes nothing (the old token still runs out). */
+ * with an error and changes nothing (the old token still runs out). A refresh never shortens the
+ * connection's life: a token that expires before the current one is refused (error 101) and the
+ * current one stays, so a replayed older token cannot cut a connection off early, and retrying
+ * the same token is harmless. */
 static void wk_chsess_refresh(wk_chsess *s, const wsf_ch_cmd *cmd)
 {
     if (!s->authed) {
@@ -254,6 +257,12 @@ static void wk_chsess_refresh(wk_chsess *s, const wsf_ch_cmd *cmd)
     if (strcmp(c.sub, s->claims.sub) != 0) {
         wsf_jwt_claims_fini(&c);
         wk_chsess_fail(s, cmd->id, WSF_CH_ERR_UNAUTHORIZED, "token for another user");
+        return;
+    }
+    if (c.exp < s->claims.exp) {
+        wsf_jwt_claims_fini(&c);
+        wk_chsess_fail(s, cmd->id, WSF_CH_ERR_UNAUTHORIZED,
+                       "token expires before the current one");
         return;
     }
     wsf_jwt_claims_fini(&s->claims);

@@ -215,6 +215,25 @@ static void wk_ctx_on_signal(evutil_socket_t sig, short what, void *arg)
     wk_ctx_shutdown(arg, sig == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
+/* SIGHUP: the certificate and key files are read again, as on the supervisor's reload command
+ * (a standalone wsworker has no other way to hear of new ones). New handshakes use the new pair,
+ * connections already made keep theirs; a bad pair is refused and the current one stays. */
+static void wk_ctx_on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    wk_ctx *ctx = arg;
+    const char *why = NULL;
+    (void)sig;
+    (void)what;
+    if (ctx->tls == NULL) {
+        wsf_log_info("SIGHUP: no TLS listener, nothing to reload");
+        return;
+    }
+    if (wk_tls_reload(ctx->tls, &ctx->cfg, &why) != 0)
+        wsf_log_warn("SIGHUP: TLS reload refused, keeping the current certificate: %s", why);
+    else
+        wsf_log_info("SIGHUP: TLS certificate reloaded");
+}
+
 /* Resident set size from /proc/self/statm. */
 static uint64_t wk_rss_bytes(void)
 {
@@ -346,10 +365,12 @@ int wk_ctx_init(wk_ctx *ctx, const wk_config *cfg)
     ctx->grace = evtimer_new(ctx->base, wk_ctx_on_grace, ctx);
     ctx->sig_term = evsignal_new(ctx->base, SIGTERM, wk_ctx_on_signal, ctx);
     ctx->sig_int = evsignal_new(ctx->base, SIGINT, wk_ctx_on_signal, ctx);
+    ctx->sig_hup = evsignal_new(ctx->base, SIGHUP, wk_ctx_on_hup, ctx);
     struct timeval tick = {0, WK_TICK_MS * 1000};
     event_add(ctx->tick, &tick);
     event_add(ctx->sig_term, NULL);
     event_add(ctx->sig_int, NULL);
+    event_add(ctx->sig_hup, NULL);
     if (cfg->supervisor != NULL || cfg->parent_fd != -1) {
         if (wk_fleet_new(&ctx->fleet, ctx) != 0)
             return -1;
@@ -403,6 +424,8 @@ void wk_ctx_fini(wk_ctx *ctx)
         event_free(ctx->sig_term);
     if (ctx->sig_int)
         event_free(ctx->sig_int);
+    if (ctx->sig_hup)
+        event_free(ctx->sig_hup);
     if (ctx->base)
         event_base_free(ctx->base);
     free(ctx->rbuf);

@@ -59,6 +59,7 @@ typedef struct wk_ctx {
     struct event *resume_accept;
     struct event *sig_term;
     struct event *sig_int;
+    struct event *sig_hup; /* reloads the TLS certificate and key */
     struct event *grace;
     wsf_wheel wheel;
     uint64_t now;        /* current tick, WK_TICK_MS each */

@@ -1,6 +1,7 @@
-/* Comparison peer for bench/run: a single-threaded libwebsockets echo server on
- * ws://127.0.0.1:PORT/echo that answers text with text and binary with binary, queueing replies and
- * sending one per writable callback as libwebsockets requires. Usage: lws_echo PORT */
+/* Comparison peer for bench/run and bench/tls: a single-threaded libwebsockets echo server on
+ * ws://127.0.0.1:PORT/echo (wss:// when given a certificate and key, with the library's OpenSSL
+ * defaults) that answers text with text and binary with binary, queueing replies and sending one
+ * per writable callback as libwebsockets requires. Usage: lws_echo PORT [CERT KEY] */
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -208,8 +209,8 @@ static const struct lws_protocols peer_protocols[] = {
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fputs("usage: lws_echo PORT\n", stderr);
+    if (argc != 2 && argc != 4) {
+        fputs("usage: lws_echo PORT [CERT KEY]\n", stderr);
         return 100;
     }
     char *end = NULL;
@@ -238,6 +239,11 @@ int main(int argc, char **argv)
     info.gid = (gid_t)-1;
     info.uid = (uid_t)-1;
     info.count_threads = 1;
+    if (argc == 4) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = argv[2];
+        info.ssl_private_key_filepath = argv[3];
+    }
 
     struct lws_context *ctx = lws_create_context(&info);
     if (ctx == NULL) {
@@ -245,7 +251,8 @@ int main(int argc, char **argv)
                 port);
         return 100;
     }
-    fprintf(stderr, "lws_echo[%d] listening on 127.0.0.1:%ld\n", (int)getpid(), port);
+    fprintf(stderr, "lws_echo[%d] listening on 127.0.0.1:%ld%s\n", (int)getpid(), port,
+            argc == 4 ? " (TLS)" : "");
     fprintf(stderr, "lws_echo[%d] ready\n", (int)getpid());
 
     peer_ticker ticker;

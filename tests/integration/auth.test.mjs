@@ -148,6 +148,13 @@ for (const alg of ['HS256', 'RS256', 'ES256']) {
             const newExp = now() + 3600;
             const ok = await c.cmd('refresh', { token: token(alg, { sub: 'alice', exp: newExp }) });
             assert.deepEqual(ok.refresh, { expires: newExp });
+            // A refresh never shortens the connection's life: an earlier exp is refused and the
+            // current expiry stays; the same exp again is accepted.
+            const shorter = await c.cmd('refresh', { token: token(alg, { sub: 'alice', exp: now() + 60 }) });
+            assert.equal(shorter.error?.code, 101, JSON.stringify(shorter));
+            assert.match(shorter.error?.message ?? '', /expires before/);
+            const same = await c.cmd('refresh', { token: token(alg, { sub: 'alice', exp: newExp }) });
+            assert.deepEqual(same.refresh, { expires: newExp });
             // Past the old expiry (and its leeway), the connection still answers.
             while (now() <= exp + 4) {
                 await new Promise((resolve) => setTimeout(resolve, 250));

@@ -1,11 +1,11 @@
 // TLS (wss://): a standalone worker with --tls-listen serves Node ws over TLS (text, binary, large
 // and compressed messages); openssl s_client checks the protocol, the AEAD suite and that no ALPN
 // is chosen; TLS 1.1, plain HTTP on the TLS port and a silent client are refused; a bad cert or
-// key stops the worker at start with exit 100. A fleet with [tls] listen serves wss through its
-// workers, and refuses a bad cert at start with exit 2.
+// key stops the worker at start with exit 100; SIGHUP reloads a replaced one. A fleet with
+// [tls] listen serves wss through its workers, and refuses a bad cert at start with exit 2.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -17,72 +17,7 @@ import {
 import {
     IO_TIMEOUT_MS, WebSocket, echo, runWorker, slow, startWorker, stopWorker, withTimeout,
 } from './lib/worker.mjs';
-
-// A self-signed P-256 certificate and key in dir; returns their paths.
-export function makeCert(dir, name = 'server', cn = 'localhost') {
-    const cert = path.join(dir, `${name}.crt`);
-    const key = path.join(dir, `${name}.key`);
-    execFileSync('openssl', [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-        '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${cn}`,
-    ], { stdio: 'ignore' });
-    return { cert, key };
-}
-
-// The worker's TLS port, from its "listening on HOST:PORT (TLS)" line.
-export function tlsPort(worker) {
-    const m = worker.stderr.match(/listening on 127\.0\.0\.1:(\d+) \(TLS\)$/m);
-    assert.ok(m, `no TLS listening line:\n${worker.stderr}`);
-    return Number(m[1]);
-}
-
-// Runs openssl s_client against port with args; resolves with { code, out } (stdout + stderr).
-export function sClient(port, args, ms = slow(IO_TIMEOUT_MS * 2)) {
-    return new Promise((resolve, reject) => {
-        const child = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, ...args],
-            { stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        child.stdout.setEncoding('utf8').on('data', (c) => { out += c; });
-        child.stderr.setEncoding('utf8').on('data', (c) => { out += c; });
-        const timer = setTimeout(() => {
-            child.kill('SIGKILL');
-            reject(new Error(`s_client ${args.join(' ')} did not finish:\n${out}`));
-        }, ms);
-        child.on('close', (code) => {
-            clearTimeout(timer);
-            resolve({ code, out });
-        });
-    });
-}
-
-// Runs s_client -sess_out file against port and ends its input once the session (with its
-// ticket: TLS 1.3 sends tickets after the handshake) is in file. Resolves with its output.
-function sClientSession(port, args, file, ms = slow(IO_TIMEOUT_MS * 2)) {
-    fs.rmSync(file, { force: true });
-    return new Promise((resolve, reject) => {
-        const child = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, ...args,
-            '-sess_out', file], { stdio: ['pipe', 'pipe', 'pipe'] });
-        let out = '';
-        child.stdout.setEncoding('utf8').on('data', (c) => { out += c; });
-        child.stderr.setEncoding('utf8').on('data', (c) => { out += c; });
-        const poll = setInterval(() => {
-            if (fs.existsSync(file) && fs.statSync(file).size > 0) {
-                clearInterval(poll);
-                child.stdin.end();
-            }
-        }, 20);
-        const timer = setTimeout(() => {
-            clearInterval(poll);
-            child.kill('SIGKILL');
-            reject(new Error(`no session from s_client ${args.join(' ')}:\n${out}`));
-        }, ms);
-        child.on('close', (code) => {
-            clearInterval(poll);
-            clearTimeout(timer);
-            resolve({ code, out });
-        });
-    });
-}
+import { makeCert, sClient, sClientSession, tlsPort } from './lib/tls.mjs';
 
 // "New" or "Reused": how s_client's handshake went.
 function handshakeKind(out) {
@@ -242,6 +177,47 @@ describe('wss on a standalone worker', () => {
         }), IO_TIMEOUT_MS * 2, 'ws open');
         assert.equal((await echo(ws, 'plain')).data.toString(), 'plain');
         ws.close(1000);
+    });
+
+    // Last in this block: it replaces the worker's certificate.
+    test('SIGHUP reloads a replaced certificate; clients stay; a bad one is refused', async () => {
+        const subject = async () => {
+            const { out } = await sClient(port, ['-tls1_3']);
+            const m = out.match(/subject=.*CN ?= ?(\S+)/);
+            assert.ok(m, out);
+            return m[1];
+        };
+        const count = (re) => (worker.stderr.match(re) ?? []).length;
+        const waitCount = async (re, n) => {
+            const deadline = Date.now() + slow(IO_TIMEOUT_MS * 2);
+            while (count(re) < n) {
+                assert.ok(Date.now() < deadline, `no ${re} after SIGHUP:\n${worker.stderr}`);
+                await new Promise((resolve) => setTimeout(resolve, 50));
+            }
+        };
+        const okLine = /SIGHUP: TLS certificate reloaded$/gm;
+        const badLine = /SIGHUP: TLS reload refused, keeping the current certificate: .+$/gm;
+        assert.equal(await subject(), 'localhost');
+        const client = await openWss(worker, port, { perMessageDeflate: false });
+        assert.equal((await echo(client, 'before')).data.toString(), 'before');
+
+        const next = makeCert(dir, 'next', 'reloaded.example');
+        fs.copyFileSync(next.cert, certs.cert);
+        fs.copyFileSync(next.key, certs.key);
+        worker.kill('SIGHUP');
+        await waitCount(okLine, 1);
+        for (let i = 0; i < 4; i++) {
+            assert.equal(await subject(), 'reloaded.example');
+        }
+        assert.equal((await echo(client, 'after')).data.toString(), 'after');
+
+        fs.writeFileSync(certs.cert, 'not a certificate\n');
+        worker.kill('SIGHUP');
+        await waitCount(badLine, 1);
+        assert.equal(count(okLine), 1);
+        assert.equal(await subject(), 'reloaded.example');
+        assert.equal((await echo(client, 'still')).data.toString(), 'still');
+        client.close(1000);
     });
 });
 
