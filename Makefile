@@ -4,7 +4,7 @@ BUILD := build/$(PRESET)
 JOBS ?= $(shell nproc)
 RUN_FLAGS ?=
 
-.PHONY: all deps build run test chaos chaos-quick bench bench-fleet bench-channels bench-tls asan fuzz install deb format clean
+.PHONY: all deps build run test chaos chaos-quick bench bench-fleet bench-channels bench-backend bench-tls asan fuzz install deb format clean
 
 all: build
 
