@@ -233,8 +233,8 @@ typedef struct sup_parse {
 static const char sup_usage[] =
     "usage: wsfleetd [options]\n"
     "  -c, --config FILE      INI file: [fleet] [workers] [restart] [worker] [breaker]\n"
-    "                         [autoscale] [rebalance] [drills] [tls] [nats] [channels]\n"
-    "                         [namespace NAME] [auth] (none)\n"
+    "                         [autoscale] [rebalance] [drills] [tls] [nats] [admin]\n"
+    "                         [channels] [namespace NAME] [auth] (none)\n"
     "  --listen HOST:PORT     listen address, repeatable; [V6HOST]:PORT for IPv6\n"
     "                         (default 127.0.0.1:8080)\n"
     "  --workers N            number of workers (number of CPUs, at least 2)\n"
@@ -274,6 +274,7 @@ void sup_config_init(sup_config *cfg, unsigned euid, long ncpu)
     cfg->drills_max_memory = SUP_DRILLS_MAX_MEMORY;
     snprintf(cfg->nats_stream, sizeof cfg->nats_stream, "%s", WSF_NATS_STREAM_DEFAULT);
     cfg->tls.ticket_rotation_ms = UINT64_C(12) * 3600 * 1000;
+    sup_admcfg_init(&cfg->admin);
 }
 
 /* Records the first error only: later ones are usually consequences. */
@@ -487,7 +488,7 @@ static int sup_ini_handler(void *user, const char *section, const char *name, co
         sup_fail(ps,
                  "%s:%d: %s: key outside any section (start with [fleet], [workers], "
                  "[restart], [worker], [breaker], [autoscale], [rebalance], [drills], [tls], "
-                 "[nats], [channels] or [namespace NAME])",
+                 "[nats], [admin], [channels] or [namespace NAME])",
                  ps->file, ps->line, name);
         return 0;
     }
@@ -496,6 +497,14 @@ static int sup_ini_handler(void *user, const char *section, const char *name, co
         if (bad != NULL) {
             ps->err_line = ps->line;
             sup_fail(ps, "%s:%d: [%s] %s: %s", ps->file, ps->line, section, name, bad);
+            return 0;
+        }
+        return 1;
+    }
+    if (strcmp(section, "admin") == 0) {
+        if (sup_admcfg_set(&ps->cfg->admin, name, value, why, sizeof why) != 0) {
+            ps->err_line = ps->line;
+            sup_fail(ps, "%s:%d: [%s] %s: %s", ps->file, ps->line, section, name, why);
             return 0;
         }
         return 1;
@@ -673,6 +682,8 @@ static int sup_resolve(sup_parse *ps)
         sup_fail(ps, "%s", awhy);
     if (!ps->failed && c->tls.nlisten > 0 && (c->tls.cert[0] == '\0' || c->tls.key[0] == '\0'))
         sup_fail(ps, "%s: [tls] listen needs [tls] cert and key", ps->file ? ps->file : "wsfleetd");
+    if (!ps->failed && sup_admcfg_check(&c->admin, awhy, sizeof awhy) != 0)
+        sup_fail(ps, "%s: %s", ps->file ? ps->file : "wsfleetd", awhy);
     if (!ps->failed && c->nlisten + c->tls.nlisten > SUP_CONFIG_MAX_LISTEN)
         sup_fail(ps, "%s: more than %d listen addresses in [fleet] and [tls]",
                  ps->file ? ps->file : "wsfleetd", SUP_CONFIG_MAX_LISTEN);

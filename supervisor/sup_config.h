@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sup_admcfg.h"
 #include "sup_auth.h"
 #include "sup_breaker.h"
 #include "sup_chcfg.h"
@@ -110,6 +111,8 @@ typedef struct sup_config {
     char auth_issuer[SUP_CONFIG_PATH_MAX];      /* issuer */
     uint32_t channels_max_history;              /* largest history_size */
     uint32_t channels_max_ttl_s;                /* largest history_ttl */
+    /* [admin] (sup_admcfg): the admin HTTP server */
+    sup_admin_settings admin;
 } sup_config;
 
 /* Fills in the defaults. euid picks the run directory (0: /run/wsfleet, else ./run); ncpu is the

@@ -8,6 +8,8 @@
 #include <sys/types.h>
 
 #include "sup_config.h"
+#include "sup_events.h"
+#include "sup_history.h"
 #include "sup_lifecycle.h"
 #include "sup_notify.h"
 #include "sup_restart.h"
@@ -93,6 +95,13 @@ typedef struct sup_ctx {
     uint64_t upgrade_roll_at_ms;      /* ... once they all reported, or at the latest then */
     /* The sidecar, wsfleetd's NATS connection, deferred wsctl answers (sup_channels.c). */
     struct sup_channels *channels;
+    /* The admin HTTP server (sup_admin.c), the fleet's events and its 5-minute history. */
+    struct sup_admin *admin; /* NULL when [admin] listen = off */
+    bool ctl_for_admin;      /* the deferred wsctl answer owed is the admin server's */
+    sup_events events;
+    sup_history history;
+    uint64_t history_ms;     /* last recording */
+    char sidecar_state[12]; /* the NATS sidecar's state at the last look, for its events */
 } sup_ctx;
 
 /* Monotonic milliseconds. */
