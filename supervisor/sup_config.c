@@ -239,6 +239,8 @@ static const char sup_usage[] =
     "                         (default 127.0.0.1:8080)\n"
     "  --workers N            number of workers (number of CPUs, at least 2)\n"
     "  --run-dir DIR          control socket and state (./run, /run/wsfleet as root)\n"
+    "  --admin-listen HOST:PORT|off\n"
+    "                         admin HTTP server ([admin] listen, 127.0.0.1:8001)\n"
     "  --foreground           stay in the foreground, log to stderr\n"
     "  --help, --version\n";
 
@@ -698,6 +700,7 @@ enum {
     SUP_OPT_LISTEN = 256,
     SUP_OPT_WORKERS,
     SUP_OPT_RUN_DIR,
+    SUP_OPT_ADMIN,
     SUP_OPT_FOREGROUND,
     SUP_OPT_HELP,
     SUP_OPT_VERSION,
@@ -708,6 +711,7 @@ static const struct option sup_options[] = {
     {"listen", required_argument, NULL, SUP_OPT_LISTEN},
     {"workers", required_argument, NULL, SUP_OPT_WORKERS},
     {"run-dir", required_argument, NULL, SUP_OPT_RUN_DIR},
+    {"admin-listen", required_argument, NULL, SUP_OPT_ADMIN},
     {"foreground", no_argument, NULL, SUP_OPT_FOREGROUND},
     {"help", no_argument, NULL, SUP_OPT_HELP},
     {"version", no_argument, NULL, SUP_OPT_VERSION},
@@ -734,6 +738,14 @@ static void sup_flag(sup_parse *ps, int opt, const char *value)
     if (key == K_LISTEN)
         ps->listen_from_flag = true;
     ps->origin[key] = (sup_origin){.line = -1, .flag = flag};
+}
+
+/* --admin-listen HOST:PORT|off replaces [admin] listen. */
+static void sup_admin_flag(sup_parse *ps, const char *value)
+{
+    char why[256];
+    if (sup_admcfg_set(&ps->cfg->admin, "listen", value, why, sizeof why) != 0)
+        sup_fail(ps, "--admin-listen: %s", why);
 }
 
 /* The effective channel settings, once the file is read. */
@@ -806,6 +818,8 @@ static int sup_config_parse_in(sup_parse *ps, int argc, char **argv)
             cfg->foreground = true;
         else if (opt == SUP_OPT_LISTEN || opt == SUP_OPT_WORKERS || opt == SUP_OPT_RUN_DIR)
             sup_flag(ps, opt, optarg);
+        else if (opt == SUP_OPT_ADMIN)
+            sup_admin_flag(ps, optarg);
     }
     if (ps->failed)
         return SUP_CONFIG_ERROR;
