@@ -56,7 +56,8 @@ bool sup_admin_is_ready(const sup_ctx *ctx)
         return false;
     for (unsigned i = 0; i < ctx->nslots; i++) {
         const sup_slot *s = &ctx->slots[i];
-        if (s->lc.state == SUP_SLOT_RUNNING && s->accepting)
+        if (s->lc.state == SUP_SLOT_RUNNING && s->accepting &&
+            s->breaker.state != SUP_BREAKER_OPEN)
             return true;
     }
     return false;

@@ -39,8 +39,8 @@ json_t *sup_admin_history_json(const sup_ctx *ctx, int slot, unsigned seconds);
 /* The /ws snapshot: {"type":"snapshot","status":{...},"workers":[...],"point":{...}}. */
 json_t *sup_admin_snapshot_json(sup_ctx *ctx);
 
-/* True when /readyz answers 200: at least one worker running and accepting, and the fleet
- * neither degraded nor stopping. */
+/* True when /readyz answers 200: at least one worker running, accepting and not ejected by an
+ * open breaker, and the fleet neither degraded nor stopping. */
 bool sup_admin_is_ready(const sup_ctx *ctx);
 
 /* Runs a POST route's action with its JSON body (body, len). Returns the HTTP status and sets
