@@ -562,20 +562,44 @@ static int sup_admin_write_token(sup_admin *adm)
     return 0;
 }
 
+/* The TLS context of [admin] tls_cert and tls_key: TLS 1.2 and up. NULL with the reason in err
+ * when they do not load or do not match. */
+static SSL_CTX *sup_admin_ssl_new(const sup_admin_settings *a, char *err, size_t errlen)
+{
+    SSL_CTX *ssl = SSL_CTX_new(TLS_server_method());
+    if (ssl == NULL || SSL_CTX_set_min_proto_version(ssl, TLS1_2_VERSION) != 1 ||
+        SSL_CTX_use_certificate_chain_file(ssl, a->tls_cert) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ssl, a->tls_key, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ssl) != 1) {
+        char why[256];
+        ERR_error_string_n(ERR_get_error(), why, sizeof why);
+        ERR_clear_error();
+        snprintf(err, errlen, "[admin] tls_cert %s and tls_key %s: cannot load: %s", a->tls_cert,
+                 a->tls_key, why);
+        SSL_CTX_free(ssl);
+        return NULL;
+    }
+    return ssl;
+}
+
+int sup_admin_check(const sup_config *cfg, char *err, size_t errlen)
+{
+    if (cfg->admin.listen[0] == '\0' || cfg->admin.tls_cert[0] == '\0')
+        return 0;
+    SSL_CTX *ssl = sup_admin_ssl_new(&cfg->admin, err, errlen);
+    SSL_CTX_free(ssl);
+    return ssl != NULL ? 0 : -1;
+}
+
 static int sup_admin_tls(sup_admin *adm)
 {
     const sup_admin_settings *a = &adm->ctx->cfg.admin;
+    char err[700];
     if (a->tls_cert[0] == '\0')
         return 0;
-    adm->ssl = SSL_CTX_new(TLS_server_method());
-    if (adm->ssl == NULL || SSL_CTX_set_min_proto_version(adm->ssl, TLS1_2_VERSION) != 1 ||
-        SSL_CTX_use_certificate_chain_file(adm->ssl, a->tls_cert) != 1 ||
-        SSL_CTX_use_PrivateKey_file(adm->ssl, a->tls_key, SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(adm->ssl) != 1) {
-        char why[256];
-        ERR_error_string_n(ERR_get_error(), why, sizeof why);
-        wsf_log_error("admin: cannot load [admin] tls_cert %s and tls_key %s: %s", a->tls_cert,
-                      a->tls_key, why);
+    adm->ssl = sup_admin_ssl_new(a, err, sizeof err);
+    if (adm->ssl == NULL) {
+        wsf_log_error("admin: %s", err);
         return -1;
     }
     return 0;

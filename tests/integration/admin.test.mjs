@@ -2,13 +2,14 @@
 // CORS, keep-alive and request limits, /readyz flipping with the fleet, the /ws feed, and
 // /metrics checked by promtool and scraped by a real Prometheus.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-    makeTempDir, signalPid, startFleet, stopFleet, waitFor, waitGone,
+    fleetdPath, iniText, makeTempDir, runProgram, signalPid, startFleet, stopFleet, waitFor, waitGone,
 } from './lib/fleet.mjs';
 import { slow, WebSocket } from './lib/worker.mjs';
 
@@ -396,7 +397,74 @@ describe('admin HTTP server', { timeout: slow(120000) }, () => {
     });
 });
 
+// A self-signed P-256 certificate for 127.0.0.1 in dir.
+function makeCert(dir) {
+    const cert = path.join(dir, 'admin.crt');
+    const key = path.join(dir, 'admin.key');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+        '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1',
+        '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    return { cert, key };
+}
+
+// GET over HTTPS trusting only `ca`; resolves with { status, body }.
+function httpsGet(url, ca, headers = {}) {
+    return new Promise((resolve, reject) => {
+        const req = https.get(url, { ca, headers }, (res) => {
+            let body = '';
+            res.on('data', (d) => { body += d; });
+            res.on('end', () => resolve({ status: res.statusCode, body }));
+        });
+        req.on('error', reject);
+    });
+}
+
 describe('admin settings at start', { timeout: slow(60000) }, () => {
+    test('TLS: [admin] tls_cert and tls_key serve HTTPS; a bad pair or a clear-text '
+        + 'non-loopback listen is refused with exit 2', async () => {
+        const dir = makeTempDir();
+        try {
+            const { cert, key } = makeCert(dir);
+            const fleet = await startFleet({ workers: { count: 1 }, sections: {
+                admin: { listen: '127.0.0.1:0', tls_cert: cert, tls_key: key } } });
+            try {
+                const m = /admin listening on https:\/\/127\.0\.0\.1:(\d+)$/m.exec(fleet.stderr);
+                assert.ok(m, fleet.tail());
+                const ca = fs.readFileSync(cert);
+                const st = await httpsGet(`https://127.0.0.1:${m[1]}/api/status`, ca);
+                assert.equal(st.status, 200);
+                assert.equal(JSON.parse(st.body).pid, fleet.pid);
+                const ready = await httpsGet(`https://127.0.0.1:${m[1]}/readyz`, ca);
+                assert.equal(ready.status, 200);
+                // Clear text on the TLS port gets no HTTP answer (a reset or an alert).
+                const plain = await raw(Number(m[1]), 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')
+                    .catch((err) => err.code);
+                assert.doesNotMatch(plain, /^HTTP\/1\.1 200/);
+            } finally {
+                const bad = await stopFleet(fleet);
+                assert.equal(bad, null, bad);
+            }
+            const refuse = async (admin, re) => {
+                const ini = path.join(dir, 'refused.ini');
+                fs.writeFileSync(ini, iniText({ admin }));
+                const r = await runProgram(fleetdPath(), ['--foreground', '-c', ini, '--listen',
+                    '127.0.0.1:0', '--run-dir', path.join(dir, 'run')], slow(10000));
+                assert.equal(r.code, 2, r.stderr);
+                const lines = r.stderr.split('\n').filter((l) => l !== '');
+                assert.equal(lines.length, 1, r.stderr);
+                assert.match(lines[0], re);
+            };
+            await refuse({ listen: '0.0.0.0:0' }, /\[admin\] listen 0\.0\.0\.0:0 is not a loopback address/);
+            await refuse({ listen: '127.0.0.1:0', tls_cert: cert }, /tls_cert and tls_key go together/);
+            await refuse({ listen: '127.0.0.1:0', tls_cert: key, tls_key: key },
+                /\[admin\] tls_cert .* cannot load/);
+            await refuse({ listen: '127.0.0.1:0', cors_origins: 'https://a.example/path' },
+                /\[admin\] cors_origins: not a list of origins/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     test('a taken admin port is exit 2 naming it; off disables the server', async () => {
         const holder = net.createServer();
         await new Promise((resolve) => holder.listen(0, '127.0.0.1', resolve));
