@@ -129,6 +129,10 @@ static void sup_admin_respond(sup_admin_conn *c, const ws_http_request *req, int
     ws_str cors = sup_admin_cors_origin(req, c->adm->ctx->cfg.admin.cors_origins);
     bool keep = c->keep_alive && status < 500 && status != 400 && status != 413;
     size_t hl = sup_admin_head(head, sizeof head, status, type, len, keep, cors, extra);
+    if (hl == 0) {
+        c->closing = true; /* cannot happen with these sizes; never send half a head */
+        return;
+    }
     sup_admin_write(c, head, hl);
     bool head_only = req->method.len == 4 && memcmp(req->method.p, "HEAD", 4) == 0;
     if (body != NULL && len > 0 && !head_only)

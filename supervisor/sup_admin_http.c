@@ -224,14 +224,17 @@ size_t sup_admin_head(char *out, size_t cap, int status, const char *content_typ
                       size_t content_length, bool keep_alive, ws_str cors_origin,
                       const char *extra)
 {
-    char cors[400] = "";
-    if (cors_origin.len > 0)
-        snprintf(cors, sizeof cors,
-                 "Access-Control-Allow-Origin: %.*s\r\nVary: Origin\r\n"
-                 "Access-Control-Allow-Headers: Authorization, Content-Type\r\n"
-                 "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n"
-                 "Access-Control-Max-Age: 600\r\n",
-                 (int)cors_origin.len, cors_origin.p);
+    char cors[768] = ""; /* room for the longest origin sup_admin_cors_origin passes */
+    if (cors_origin.len > 0) {
+        int c = snprintf(cors, sizeof cors,
+                         "Access-Control-Allow-Origin: %.*s\r\nVary: Origin\r\n"
+                         "Access-Control-Allow-Headers: Authorization, Content-Type\r\n"
+                         "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n"
+                         "Access-Control-Max-Age: 600\r\n",
+                         (int)cors_origin.len, cors_origin.p);
+        if (c < 0 || (size_t)c >= sizeof cors)
+            return 0;
+    }
     int n = snprintf(out, cap,
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                      "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"

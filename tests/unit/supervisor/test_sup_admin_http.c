@@ -242,6 +242,14 @@ START_TEST(response_heads)
     ck_assert(strstr(out, "Access-Control-Allow-Origin: https://a.b\r\nVary: Origin\r\n") != NULL);
     ck_assert(strstr(out, "Retry-After: 1\r\n\r\n") != NULL);
     ck_assert_uint_eq(sup_admin_head(out, 40, 200, "text/plain", 1, true, S(""), NULL), 0);
+    /* The longest origin the CORS check passes (256 bytes) fits whole. */
+    char origin[257];
+    memset(origin, 'o', 256);
+    origin[256] = '\0';
+    n = sup_admin_head(out, sizeof out, 200, "text/plain", 0, true, S(origin), NULL);
+    ck_assert_uint_eq(n, strlen(out));
+    ck_assert(strstr(out, origin) != NULL);
+    ck_assert(strcmp(out + n - 4, "\r\n\r\n") == 0);
 }
 END_TEST
 
