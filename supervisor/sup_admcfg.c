@@ -55,7 +55,8 @@ int sup_admcfg_set(sup_admin_settings *a, const char *name, const char *value, c
             return -1;
         }
         if (wsf_origin_list_check(value) != 0) {
-            snprintf(why, whylen, "not a list of origins (scheme://host[:port], *.domain wildcards)");
+            snprintf(why, whylen,
+                     "not a list of origins (scheme://host[:port], *.domain wildcards)");
             return -1;
         }
         snprintf(a->cors_origins, sizeof a->cors_origins, "%s", value);

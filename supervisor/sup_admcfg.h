@@ -6,15 +6,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define SUP_ADMIN_ADDR_MAX 64   /* HOST:PORT or [V6HOST]:PORT, with its NUL */
-#define SUP_ADMIN_PATH_MAX 256  /* a path or an origin list, with its NUL */
+#define SUP_ADMIN_ADDR_MAX 64  /* HOST:PORT or [V6HOST]:PORT, with its NUL */
+#define SUP_ADMIN_PATH_MAX 256 /* a path or an origin list, with its NUL */
 #define SUP_ADMIN_DEFAULT_LISTEN "127.0.0.1:8001"
 
 typedef struct sup_admin_settings {
-    char listen[SUP_ADMIN_ADDR_MAX];        /* listen HOST:PORT (127.0.0.1:8001); "" = off */
-    char tls_cert[SUP_ADMIN_PATH_MAX];      /* tls_cert PEM; "" = plain HTTP */
-    char tls_key[SUP_ADMIN_PATH_MAX];       /* tls_key PEM */
-    char cors_origins[SUP_ADMIN_PATH_MAX];  /* cors_origins LIST (wsf_origin syntax); "" = none */
+    char listen[SUP_ADMIN_ADDR_MAX];       /* listen HOST:PORT (127.0.0.1:8001); "" = off */
+    char tls_cert[SUP_ADMIN_PATH_MAX];     /* tls_cert PEM; "" = plain HTTP */
+    char tls_key[SUP_ADMIN_PATH_MAX];      /* tls_key PEM */
+    char cors_origins[SUP_ADMIN_PATH_MAX]; /* cors_origins LIST (wsf_origin syntax); "" = none */
 } sup_admin_settings;
 
 /* The defaults: listen on 127.0.0.1:8001, no TLS, no CORS. */

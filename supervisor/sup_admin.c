@@ -218,8 +218,7 @@ static void sup_admin_upgrade(sup_admin_conn *c, const ws_http_request *req)
     sup_admin_ws_snapshot(c);
 }
 
-static void sup_admin_get(sup_admin_conn *c, const ws_http_request *req,
-                          enum sup_admin_route route)
+static void sup_admin_get(sup_admin_conn *c, const ws_http_request *req, enum sup_admin_route route)
 {
     sup_ctx *ctx = c->adm->ctx;
     char v[32];
@@ -247,8 +246,8 @@ static void sup_admin_get(sup_admin_conn *c, const ws_http_request *req,
         uint64_t seconds = SUP_HISTORY_POINTS;
         int slot = -1;
         int q = sup_admin_query(&req->target, "seconds", v, sizeof v);
-        if (q < 0 || (q == 1 && (wsf_parse_u64(&seconds, v, 1, SUP_HISTORY_POINTS) != 0 || seconds == 0 ||
-                                 seconds > SUP_HISTORY_POINTS))) {
+        if (q < 0 || (q == 1 && (wsf_parse_u64(&seconds, v, 1, SUP_HISTORY_POINTS) != 0 ||
+                                 seconds == 0 || seconds > SUP_HISTORY_POINTS))) {
             sup_admin_error(c, req, 400, "seconds: 1..300");
             return;
         }
@@ -275,8 +274,7 @@ static void sup_admin_get(sup_admin_conn *c, const ws_http_request *req,
             sup_admin_error(c, req, 500, "cannot render the metrics");
             return;
         }
-        sup_admin_respond(c, req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len,
-                          NULL);
+        sup_admin_respond(c, req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len, NULL);
         free(text);
         return;
     }
@@ -372,7 +370,8 @@ static void sup_admin_on_ws_input(sup_admin_conn *c)
         off += (size_t)n;
         if (ev.kind == WS_EV_PING) {
             uint8_t frame[WS_MAX_CONTROL_FRAME];
-            sup_admin_write(c, frame, ws_frame_write(frame, true, WS_OP_PONG, ev.data, ev.len, NULL));
+            sup_admin_write(c, frame,
+                            ws_frame_write(frame, true, WS_OP_PONG, ev.data, ev.len, NULL));
         } else if (ev.kind == WS_EV_CLOSE) {
             uint8_t frame[WS_MAX_CONTROL_FRAME], payload[WS_MAX_CONTROL_PAYLOAD];
             unsigned code = ev.code == WS_CLOSE_NO_STATUS ? 0 : WS_CLOSE_NORMAL;
@@ -486,8 +485,8 @@ static void sup_admin_on_accept(evutil_socket_t lfd, short what, void *arg)
                 close(fd);
                 continue;
             }
-            bev = bufferevent_openssl_socket_new(adm->ctx->base, fd, ssl,
-                                                 BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+            bev = bufferevent_openssl_socket_new(adm->ctx->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                 BEV_OPT_CLOSE_ON_FREE);
         } else {
             bev = bufferevent_socket_new(adm->ctx->base, fd, BEV_OPT_CLOSE_ON_FREE);
         }

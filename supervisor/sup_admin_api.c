@@ -56,8 +56,7 @@ bool sup_admin_is_ready(const sup_ctx *ctx)
         return false;
     for (unsigned i = 0; i < ctx->nslots; i++) {
         const sup_slot *s = &ctx->slots[i];
-        if (s->lc.state == SUP_SLOT_RUNNING && s->accepting &&
-            s->breaker.state != SUP_BREAKER_OPEN)
+        if (s->lc.state == SUP_SLOT_RUNNING && s->accepting && s->breaker.state != SUP_BREAKER_OPEN)
             return true;
     }
     return false;
@@ -343,8 +342,7 @@ static int sup_api_request(wsf_ctl_request *req, enum sup_admin_route route, jso
         json_t *c = json_object_get(body, "channel");
         json_t *d = json_object_get(body, "data");
         req->command = WSF_CTL_PUBLISH;
-        if (!json_is_string(c) || d == NULL ||
-            json_string_length(c) >= sizeof req->channel)
+        if (!json_is_string(c) || d == NULL || json_string_length(c) >= sizeof req->channel)
             goto bad;
         snprintf(req->channel, sizeof req->channel, "%s", json_string_value(c));
         char *text = json_dumps(d, JSON_COMPACT | JSON_ENCODE_ANY);

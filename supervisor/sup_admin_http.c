@@ -221,8 +221,7 @@ size_t sup_admin_error_json(char *out, size_t cap, int status, const char *messa
 }
 
 size_t sup_admin_head(char *out, size_t cap, int status, const char *content_type,
-                      size_t content_length, bool keep_alive, ws_str cors_origin,
-                      const char *extra)
+                      size_t content_length, bool keep_alive, ws_str cors_origin, const char *extra)
 {
     char cors[768] = ""; /* room for the longest origin sup_admin_cors_origin passes */
     if (cors_origin.len > 0) {

@@ -100,7 +100,7 @@ typedef struct sup_ctx {
     bool ctl_for_admin;      /* the deferred wsctl answer owed is the admin server's */
     sup_events events;
     sup_history history;
-    uint64_t history_ms;     /* last recording */
+    uint64_t history_ms;    /* last recording */
     char sidecar_state[12]; /* the NATS sidecar's state at the last look, for its events */
 } sup_ctx;
 

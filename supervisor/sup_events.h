@@ -7,9 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SUP_EVENTS_MAX 512      /* events kept; the oldest go first */
-#define SUP_EVENT_KIND_MAX 24   /* a kind and its NUL: [a-z0-9_.-] */
-#define SUP_EVENT_TEXT_MAX 240  /* a text and its NUL */
+#define SUP_EVENTS_MAX 512     /* events kept; the oldest go first */
+#define SUP_EVENT_KIND_MAX 24  /* a kind and its NUL: [a-z0-9_.-] */
+#define SUP_EVENT_TEXT_MAX 240 /* a text and its NUL */
 
 typedef struct sup_event {
     uint64_t id;   /* 1, 2, 3 ... over the supervisor's life */

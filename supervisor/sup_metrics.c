@@ -52,10 +52,10 @@ static bool sup_m_live(const sup_slot *s)
     return s->pid != 0 && s->has_report;
 }
 
-#define SUP_M_REPORT(field)                                                                       \
-    static double sup_m_##field(const sup_slot *s)                                                \
-    {                                                                                             \
-        return sup_m_live(s) ? (double)s->report.field : 0.0;                                     \
+#define SUP_M_REPORT(field)                                                                        \
+    static double sup_m_##field(const sup_slot *s)                                                 \
+    {                                                                                              \
+        return sup_m_live(s) ? (double)s->report.field : 0.0;                                      \
     }
 SUP_M_REPORT(connections_active)
 SUP_M_REPORT(connections_opened)
@@ -223,8 +223,10 @@ static void sup_m_slots(FILE *f, sup_ctx *ctx)
                    sup_m_rss_bytes);
     sup_m_per_slot(f, ctx, "worker_buckets", "gauge", "Steering buckets of the slot.",
                    sup_m_buckets);
-    sup_m_per_slot(f, ctx, "breaker_state", "gauge", "The slot's breaker: 0 closed, 1 open, "
-                   "2 half-open.", sup_m_breaker);
+    sup_m_per_slot(f, ctx, "breaker_state", "gauge",
+                   "The slot's breaker: 0 closed, 1 open, "
+                   "2 half-open.",
+                   sup_m_breaker);
     sup_m_per_slot(f, ctx, "breaker_opens_total", "counter", "Times the slot's breaker opened.",
                    sup_m_breaker_opens);
 }

@@ -206,8 +206,7 @@ static int sup_slot_fork(sup_ctx *ctx, sup_slot *slot)
     if (n > 0)
         wsf_log_error("slot %u: cannot exec %s: %s", slot->index, ctx->worker_bin,
                       strerror(child_errno));
-    else
-    {
+    else {
         wsf_log_info("slot %u: started worker pid %d (generation %llu)", slot->index, (int)pid,
                      (unsigned long long)slot->generation);
         sup_events_add(ctx, "start", (int)slot->index, "worker pid %d started (generation %llu)",

@@ -41,7 +41,8 @@ START_TEST(keys)
     ck_assert_int_eq(sup_admcfg_set(&a, "cors_origins", "https://a.example, https://*.b.example",
                                     why, sizeof why),
                      0);
-    ck_assert_int_eq(sup_admcfg_set(&a, "cors_origins", "https://a.example/path", why, sizeof why), -1);
+    ck_assert_int_eq(sup_admcfg_set(&a, "cors_origins", "https://a.example/path", why, sizeof why),
+                     -1);
     ck_assert_int_eq(sup_admcfg_set(&a, "colour", "blue", why, sizeof why), -2);
     ck_assert_str_eq(why, "unknown key");
 }
@@ -79,8 +80,8 @@ START_TEST(non_loopback_needs_tls)
 END_TEST
 
 /* Parses an INI text through sup_config_parse; returns its result, the error in err. */
-static int parse_ini(sup_config *cfg, const char *text, char *err, size_t errlen,
-                     const char *flag, const char *value)
+static int parse_ini(sup_config *cfg, const char *text, char *err, size_t errlen, const char *flag,
+                     const char *value)
 {
     char path[] = "/tmp/test_sup_admcfg_XXXXXX";
     int fd = mkstemp(path);
@@ -98,8 +99,9 @@ START_TEST(through_the_config_file)
 {
     static sup_config cfg;
     char err[SUP_CONFIG_ERR_MAX];
-    ck_assert_int_eq(parse_ini(&cfg, "[admin]\nlisten = 127.0.0.1:9101\ncors_origins = "
-                                     "https://ops.example\n",
+    ck_assert_int_eq(parse_ini(&cfg,
+                               "[admin]\nlisten = 127.0.0.1:9101\ncors_origins = "
+                               "https://ops.example\n",
                                err, sizeof err, NULL, NULL),
                      SUP_CONFIG_RUN);
     ck_assert_str_eq(cfg.admin.listen, "127.0.0.1:9101");
@@ -111,15 +113,15 @@ START_TEST(through_the_config_file)
     ck_assert_int_eq(parse_ini(&cfg, "[fleet]\n\n[admin]\nport = 1\n", err, sizeof err, NULL, NULL),
                      SUP_CONFIG_ERROR);
     ck_assert_msg(strstr(err, ":4: [admin] port: unknown key") != NULL, "%s", err);
-    ck_assert_int_eq(parse_ini(&cfg, "[admin]\nlisten = 0.0.0.0:8001\n", err, sizeof err, NULL,
-                               NULL),
-                     SUP_CONFIG_ERROR);
+    ck_assert_int_eq(
+        parse_ini(&cfg, "[admin]\nlisten = 0.0.0.0:8001\n", err, sizeof err, NULL, NULL),
+        SUP_CONFIG_ERROR);
     ck_assert_msg(strstr(err, "[admin] listen 0.0.0.0:8001 is not a loopback address") != NULL,
                   "%s", err);
     ck_assert_ptr_null(strchr(err, '\n'));
-    ck_assert_int_eq(parse_ini(&cfg, "[workers]\ncount = 2\n", err, sizeof err, "--admin-listen",
-                               "nowhere"),
-                     SUP_CONFIG_ERROR);
+    ck_assert_int_eq(
+        parse_ini(&cfg, "[workers]\ncount = 2\n", err, sizeof err, "--admin-listen", "nowhere"),
+        SUP_CONFIG_ERROR);
     ck_assert_msg(strstr(err, "--admin-listen: 'nowhere'") != NULL, "%s", err);
 }
 END_TEST

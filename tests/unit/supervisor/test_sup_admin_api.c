@@ -199,9 +199,8 @@ END_TEST
 START_TEST(posted_events)
 {
     json_t *out;
-    ck_assert_int_eq(action(SUP_ADMIN_R_EVENT_ADD, "{\"kind\":\"drill\",\"text\":\"phase 2\"}",
-                            &out),
-                     200);
+    ck_assert_int_eq(
+        action(SUP_ADMIN_R_EVENT_ADD, "{\"kind\":\"drill\",\"text\":\"phase 2\"}", &out), 200);
     ck_assert_int_eq(num(out, "id"), 1);
     json_decref(out);
     ck_assert_str_eq(sup_events_at(&ctx->events, 0)->text, "phase 2");

@@ -59,8 +59,7 @@ START_TEST(routes_of_the_api)
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         enum sup_admin_route r;
-        ck_assert_msg(route(&r, ok[i].method, ok[i].path) == 0, "%s %s", ok[i].method,
-                      ok[i].path);
+        ck_assert_msg(route(&r, ok[i].method, ok[i].path) == 0, "%s %s", ok[i].method, ok[i].path);
         ck_assert_msg(r == ok[i].want, "%s %s: %d", ok[i].method, ok[i].path, (int)r);
     }
 }

@@ -11,7 +11,7 @@ START_TEST(quantiles_of_buckets)
 {
     uint64_t c[SUP_HISTORY_LAT_BUCKETS] = {0};
     ck_assert_uint_eq(sup_history_quantile(c, 0.5), 0);
-    c[3] = 90; /* <= 8 us */
+    c[3] = 90;  /* <= 8 us */
     c[10] = 10; /* <= 1024 us */
     ck_assert_uint_eq(sup_history_quantile(c, 0.5), 8);
     ck_assert_uint_eq(sup_history_quantile(c, 0.9), 8);
