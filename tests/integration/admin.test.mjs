@@ -221,7 +221,14 @@ describe('admin HTTP server', { timeout: slow(120000) }, () => {
         const js = await get('/admin.js');
         assert.equal(js.status, 200);
         assert.match(js.headers.get('content-type'), /^text\/javascript/);
-        assert.doesNotMatch(await js.text(), /innerHTML/);
+        assert.doesNotMatch(await js.text(), /innerHTML|insertAdjacentHTML|document\.write/);
+        // The chart library, installed from npm at build time and embedded whole.
+        const vendor = await get('/vendor/uPlot.iife.min.js');
+        assert.equal(vendor.status, 200);
+        assert.equal(await vendor.text(), fs.readFileSync(new URL(
+            '../../web/node_modules/uplot/dist/uPlot.iife.min.js', import.meta.url), 'utf8'));
+        assert.equal((await get('/vendor/uPlot.min.css')).status, 200);
+        assert.equal((await get('/package.json')).status, 404);
     });
 
     test('events: posted ones come back after since, and on /ws as they happen', async () => {
