@@ -525,6 +525,8 @@ void sup_admin_ctl_answer(sup_ctx *ctx, const wsf_ctl_response *res)
         c->waiting = false;
         sup_admin_respond_json(c, &none, status, doc, NULL);
         bufferevent_enable(c->bev, EV_READ);
+        sup_admin_on_http_input(c); /* requests pipelined behind it */
+        sup_admin_maybe_close(c);
         break;
     }
     /* wsctl requests waited for this answer too. */

@@ -261,13 +261,12 @@ static void sup_m_sidecar(FILE *f, sup_ctx *ctx)
         bool sidecar = strcmp(res->nats.mode, "sidecar") == 0;
         sup_m_family(f, "nats_connected", "gauge", "1 while wsfleetd's NATS connection is up.");
         sup_m_value(f, "nats_connected", "", res->nats.connected);
-        sup_m_family(f, "sidecar_up", "gauge",
-                     "1 while the embedded nats-server runs (absent with an external broker).");
-        if (sidecar)
+        if (sidecar) { /* absent with an external broker */
+            sup_m_family(f, "sidecar_up", "gauge", "1 while the embedded nats-server runs.");
             sup_m_value(f, "sidecar_up", "", strcmp(res->nats.state, "running") == 0);
-        sup_m_family(f, "sidecar_restarts", "gauge", "The sidecar's current restart streak.");
-        if (sidecar)
+            sup_m_family(f, "sidecar_restarts", "gauge", "The sidecar's current restart streak.");
             sup_m_value(f, "sidecar_restarts", "", res->nats.restarts);
+        }
     }
     free(res);
 }

@@ -349,6 +349,26 @@ describe('admin HTTP server', { timeout: slow(120000) }, () => {
         assert.ok(ev.events.some((e) => e.kind === 'scale' && /manual/.test(e.text)));
     });
 
+    test('publish goes through the channel path wsctl uses: offsets grow, history has it',
+        async () => {
+            let res = await post('/api/publish', { channel: 'news', data: { n: 1 } });
+            assert.equal(res.status, 200, await res.clone().text());
+            const first = (await json(res)).offset;
+            assert.ok(first >= 1);
+            res = await post('/api/publish', { channel: 'news', data: 'two' });
+            assert.equal((await json(res)).offset, first + 1);
+            const h = await fleet.ctl(['--json', 'history', 'news']);
+            assert.equal(h.code, 0, h.stderr);
+            assert.match(h.stdout, /"two"/);
+            res = await post('/api/publish', { channel: 'bad channel', data: 1 });
+            assert.equal(res.status, 409);
+            await errorBody(res, 409);
+            res = await post('/api/publish', { channel: 'news' });
+            assert.equal(res.status, 400);
+            res = await post('/api/publish', { channel: 'news', data: 1 }, { auth: false });
+            assert.equal(res.status, 401);
+        });
+
     test('/metrics passes promtool check metrics and names the fleet', async () => {
         const res = await get('/metrics');
         assert.equal(res.status, 200);
