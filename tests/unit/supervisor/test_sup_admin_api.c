@@ -142,7 +142,9 @@ START_TEST(events_and_history)
     ck_assert_int_eq(num(json_array_get(evs, 0), "slot"), -1);
     ck_assert_int_eq(num(json_array_get(evs, 0), "time_ms"), 112);
     json_decref(doc);
-    char *text = json_dumps(sup_admin_event_json(sup_events_at(&ctx->events, 0)), JSON_COMPACT);
+    json_t *one = sup_admin_event_json(sup_events_at(&ctx->events, 0));
+    char *text = json_dumps(one, JSON_COMPACT);
+    json_decref(one);
     ck_assert_ptr_nonnull(strstr(text, "\"type\":\"event\""));
     free(text);
 
