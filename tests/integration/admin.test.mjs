@@ -6,6 +6,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -424,13 +425,13 @@ describe('admin HTTP server', { timeout: slow(120000) }, () => {
     });
 });
 
-// A self-signed P-256 certificate for 127.0.0.1 in dir.
-function makeCert(dir) {
+// A self-signed P-256 certificate for the IP address ip in dir.
+function makeCert(dir, ip = '127.0.0.1') {
     const cert = path.join(dir, 'admin.crt');
     const key = path.join(dir, 'admin.key');
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
-        '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1',
-        '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+        '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${ip}`,
+        '-addext', `subjectAltName=IP:${ip}`], { stdio: 'ignore' });
     return { cert, key };
 }
 
@@ -487,6 +488,53 @@ describe('admin settings at start', { timeout: slow(60000) }, () => {
                 /\[admin\] tls_cert .* cannot load/);
             await refuse({ listen: '127.0.0.1:0', cors_origins: 'https://a.example/path' },
                 /\[admin\] cors_origins: not a list of origins/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    test('from a peer that is not on loopback, state needs the token too', async (t) => {
+        const addr = Object.values(os.networkInterfaces()).flat()
+            .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+        if (!addr) {
+            t.skip('this machine has no IPv4 address besides loopback');
+            return;
+        }
+        const dir = makeTempDir();
+        try {
+            const { cert, key } = makeCert(dir, addr);
+            const fleet = await startFleet({ workers: { count: 1 }, sections: {
+                admin: { listen: `${addr}:0`, tls_cert: cert, tls_key: key } } });
+            try {
+                const m = new RegExp(`admin listening on https://${addr.replace(/\./g, '\\.')}:(\\d+)$`, 'm')
+                    .exec(fleet.stderr);
+                assert.ok(m, fleet.tail());
+                const url = `https://${addr}:${m[1]}`;
+                const ca = fs.readFileSync(cert);
+                const tok = token(fleet);
+                assert.equal((await httpsGet(`${url}/healthz`, ca)).status, 200);
+                assert.equal((await httpsGet(`${url}/readyz`, ca)).status, 200);
+                assert.equal((await httpsGet(`${url}/`, ca)).status, 200);
+                for (const p of ['/api/status', '/api/workers', '/api/events', '/metrics', '/ws']) {
+                    const r = await httpsGet(`${url}${p}`, ca);
+                    assert.equal(r.status, 401, p);
+                    assert.equal(JSON.parse(r.body).error.code, 401);
+                }
+                const ok = await httpsGet(`${url}/api/status`, ca, { Authorization: `Bearer ${tok}` });
+                assert.equal(ok.status, 200);
+                assert.equal(JSON.parse(ok.body).pid, fleet.pid);
+                // A browser's WebSocket cannot set headers: the feed takes ?token= as well.
+                const ws = new WebSocket(`wss://${addr}:${m[1]}/ws?token=${tok}`, { ca });
+                const first = await new Promise((resolve, reject) => {
+                    ws.once('message', (d) => resolve(JSON.parse(String(d))));
+                    ws.once('error', reject);
+                });
+                ws.close();
+                assert.equal(first.type, 'snapshot');
+            } finally {
+                const bad = await stopFleet(fleet);
+                assert.equal(bad, null, bad);
+            }
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
