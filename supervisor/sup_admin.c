@@ -61,6 +61,7 @@ typedef struct sup_admin {
     unsigned nconns;
     unsigned nws;
     uint64_t pushed_ms;
+    bool loopback_listener; /* [admin] listen is a loopback address: Host must be local */
 } sup_admin;
 
 static uint64_t sup_admin_wall_ms(void)
@@ -314,6 +315,10 @@ static void sup_admin_handle(sup_admin_conn *c, const ws_http_request *req, cons
     int status = sup_admin_route_find(&route, req->method, req->path);
     if (status != 0) {
         sup_admin_error(c, req, status, status == 404 ? "no such route" : "method not allowed");
+        return;
+    }
+    if (adm->loopback_listener && !sup_admin_host_is_local(req)) {
+        sup_admin_error(c, req, 403, "this server answers only Host 127.0.0.1, [::1] or localhost");
         return;
     }
     if (route == SUP_ADMIN_R_PREFLIGHT) {
@@ -665,6 +670,7 @@ int sup_admin_start(sup_ctx *ctx)
         abort();
     adm->ctx = ctx;
     adm->fd = -1;
+    adm->loopback_listener = sup_admcfg_is_loopback(ctx->cfg.admin.listen);
     ctx->admin = adm;
     if (sup_admin_tls(adm) != 0 || sup_admin_write_token(adm) != 0)
         return -1;

@@ -83,6 +83,44 @@ bool sup_admin_needs_token(enum sup_admin_route r, bool peer_is_loopback)
            r != SUP_ADMIN_R_PREFLIGHT;
 }
 
+bool sup_admin_host_is_local(const ws_http_request *req)
+{
+    const ws_header *h = ws_http_find_header(req, "Host");
+    if (h == NULL)
+        return true;
+    const char *p = h->value.p;
+    size_t n = h->value.len;
+    size_t host = n;
+    if (n > 0 && p[0] == '[') {
+        const char *close = memchr(p, ']', n);
+        if (close == NULL)
+            return false;
+        for (const char *q = p + 1; q < close; q++) {
+            if (!(*q == ':' || *q == '.' || (*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'f') ||
+                  (*q >= 'A' && *q <= 'F')))
+                return false;
+        }
+        host = (size_t)(close - p) + 1;
+    } else {
+        const char *colon = memchr(p, ':', n);
+        host = colon ? (size_t)(colon - p) : n;
+        bool literal = host > 0;
+        for (size_t i = 0; i < host; i++)
+            literal = literal && ((p[i] >= '0' && p[i] <= '9') || p[i] == '.');
+        if (!literal && !(host == 9 && strncasecmp(p, "localhost", 9) == 0))
+            return false;
+    }
+    if (host == n)
+        return true;
+    if (p[host] != ':' || host + 1 == n)
+        return false;
+    for (size_t i = host + 1; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+    }
+    return true;
+}
+
 int sup_admin_request_check(const ws_http_request *req, size_t *body_len)
 {
     if (req->major != 1 || (req->minor != 0 && req->minor != 1))

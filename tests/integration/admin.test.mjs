@@ -170,24 +170,30 @@ describe('admin HTTP server', { timeout: slow(120000) }, () => {
         await errorBody(res, 409);
 
         const port = adminPort(fleet);
-        let text = await raw(port, `POST /api/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tok}\r\n`
+        let text = await raw(port, `POST /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${tok}\r\n`
             + 'Content-Length: 70000\r\n\r\n');
         assert.match(text, /^HTTP\/1\.1 413 /);
         assert.match(text, /"code":413/);
-        text = await raw(port, 'GET /api/status HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n');
+        text = await raw(port, 'GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n');
         assert.match(text, /^HTTP\/1\.1 400 /);
         text = await raw(port, 'GARBAGE\r\n\r\n');
         assert.match(text, /^HTTP\/1\.1 400 /);
-        text = await raw(port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(9000)}\r\n\r\n`);
+        text = await raw(port, `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(9000)}\r\n\r\n`);
         assert.match(text, /^HTTP\/1\.1 431 /);
-        text = await raw(port, 'GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n');
+        text = await raw(port, 'GET /healthz HTTP/2.0\r\nHost: 127.0.0.1\r\n\r\n');
         assert.match(text, /^HTTP\/1\.1 505 /);
+        // A name rebound to 127.0.0.1 by a web page's DNS gets nothing.
+        text = await raw(port, 'GET /api/status HTTP/1.1\r\nHost: rebound.example:80\r\n\r\n');
+        assert.match(text, /^HTTP\/1\.1 403 /);
+        assert.match(text, /"code":403/);
+        text = await raw(port, 'GET /api/status HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+        assert.match(text, /^HTTP\/1\.1 200 /);
     });
 
     test('keep-alive: pipelined requests on one connection, Connection: close ends it', async () => {
-        const text = await raw(adminPort(fleet), 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'
-            + 'GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n'
-            + 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 5000);
+        const text = await raw(adminPort(fleet), 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'
+            + 'GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'
+            + 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', 5000);
         const statuses = [...text.matchAll(/HTTP\/1\.1 (\d+) /g)].map((m) => Number(m[1]));
         assert.deepEqual(statuses, [200, 200, 200]);
         assert.match(text, /Connection: close\r\n/);
@@ -465,7 +471,7 @@ describe('admin settings at start', { timeout: slow(60000) }, () => {
                 const ready = await httpsGet(`https://127.0.0.1:${m[1]}/readyz`, ca);
                 assert.equal(ready.status, 200);
                 // Clear text on the TLS port gets no HTTP answer (a reset or an alert).
-                const plain = await raw(Number(m[1]), 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')
+                const plain = await raw(Number(m[1]), 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
                     .catch((err) => err.code);
                 assert.doesNotMatch(plain, /^HTTP\/1\.1 200/);
             } finally {

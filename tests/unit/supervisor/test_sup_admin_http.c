@@ -200,6 +200,37 @@ START_TEST(bearer_token)
 }
 END_TEST
 
+START_TEST(local_hosts)
+{
+    static const char *const ok[] = {"127.0.0.1", "127.0.0.1:8001", "localhost", "LocalHost:80",
+                                     "[::1]",     "[::1]:8001",     "10.1.2.3:9"};
+    static const char *const bad[] = {"evil.example",
+                                      "evil.example:8001",
+                                      "localhost.evil.example",
+                                      "127.0.0.1.nip.io",
+                                      "[::1",
+                                      "[::1]x",
+                                      "127.0.0.1:",
+                                      "127.0.0.1:80a",
+                                      "",
+                                      "[fe80::1%eth0]"};
+    char head[256];
+    ws_http_request req;
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        snprintf(head, sizeof head, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", ok[i]);
+        parse(&req, head);
+        ck_assert_msg(sup_admin_host_is_local(&req), "%s", ok[i]);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(head, sizeof head, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", bad[i]);
+        parse(&req, head);
+        ck_assert_msg(!sup_admin_host_is_local(&req), "%s", bad[i]);
+    }
+    parse(&req, "GET / HTTP/1.0\r\n\r\n");
+    ck_assert(sup_admin_host_is_local(&req));
+}
+END_TEST
+
 START_TEST(cors_allowlist)
 {
     ws_http_request req;
@@ -263,6 +294,7 @@ Suite *sup_admin_http_suite(void)
     tcase_add_test(tc, keep_alive_rules);
     tcase_add_test(tc, query_parameters);
     tcase_add_test(tc, bearer_token);
+    tcase_add_test(tc, local_hosts);
     tcase_add_test(tc, cors_allowlist);
     tcase_add_test(tc, error_bodies_are_escaped_json);
     tcase_add_test(tc, response_heads);
