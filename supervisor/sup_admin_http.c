@@ -88,6 +88,11 @@ bool sup_admin_host_is_local(const ws_http_request *req)
     const ws_header *h = ws_http_find_header(req, "Host");
     if (h == NULL)
         return true;
+    for (size_t i = 0; i < req->nheaders; i++) {
+        const ws_header *o = &req->headers[i];
+        if (o != h && o->name.len == 4 && strncasecmp(o->name.p, "host", 4) == 0)
+            return false; /* two Hosts: which one a proxy or browser meant is unknown */
+    }
     const char *p = h->value.p;
     size_t n = h->value.len;
     size_t host = n;
@@ -104,7 +109,7 @@ bool sup_admin_host_is_local(const ws_http_request *req)
     } else {
         const char *colon = memchr(p, ':', n);
         host = colon ? (size_t)(colon - p) : n;
-        bool literal = host > 0;
+        bool literal = host > 0 && p[0] >= '0' && p[0] <= '9';
         for (size_t i = 0; i < host; i++)
             literal = literal && ((p[i] >= '0' && p[i] <= '9') || p[i] == '.');
         if (!literal && !(host == 9 && strncasecmp(p, "localhost", 9) == 0))

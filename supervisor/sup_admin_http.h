@@ -50,7 +50,7 @@ bool sup_admin_needs_token(enum sup_admin_route r, bool peer_is_loopback);
 /* True if the Host header names the machine itself: an IPv4 or bracketed IPv6 literal, or
  * "localhost", with an optional port. A loopback listener answers nothing else, so that a web
  * page whose DNS name was rebound to 127.0.0.1 cannot read the fleet through the browser. A
- * request without Host (HTTP/1.0) passes. */
+ * request without Host (HTTP/1.0) passes; one with two Host headers does not. */
 bool sup_admin_host_is_local(const ws_http_request *req);
 
 /* Checks a parsed request head against the server's limits and finds its body's length: 0 with

@@ -1,7 +1,7 @@
 /* libFuzzer target for the admin server's request handling (sup_admin_http): the input is parsed
  * as a request head; a complete head goes through the limits, keep-alive, the route table, the
- * query parameters, the token and CORS checks, and is answered with a head and a JSON error body
- * naming its path, whose lengths must be what they say. */
+ * query parameters, the Host, token and CORS checks, and is answered with a head and a JSON error
+ * body naming its path, whose lengths must be what they say. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +35,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (st != 0 && st != 400 && st != 413 && st != 505)
             fail("an unexpected status from the limits");
         (void)sup_admin_keep_alive(&req);
+        const ws_header *host = ws_http_find_header(&req, "Host");
+        if (sup_admin_host_is_local(&req) && host != NULL && host->value.len > 0 &&
+            memchr("0123456789[lL", host->value.p[0], 13) == NULL)
+            fail("a Host that is neither a literal nor localhost passed");
         enum sup_admin_route route = SUP_ADMIN_R_NONE;
         int r = sup_admin_route_find(&route, req.method, req.path);
         if (r != 0 && r != 404 && r != 405)

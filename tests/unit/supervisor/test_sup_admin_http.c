@@ -228,6 +228,10 @@ START_TEST(local_hosts)
     }
     parse(&req, "GET / HTTP/1.0\r\n\r\n");
     ck_assert(sup_admin_host_is_local(&req));
+    parse(&req, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example\r\n\r\n");
+    ck_assert(!sup_admin_host_is_local(&req));
+    parse(&req, "GET / HTTP/1.1\r\nHost: .1\r\n\r\n");
+    ck_assert(!sup_admin_host_is_local(&req));
 }
 END_TEST
 
