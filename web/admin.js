@@ -265,7 +265,11 @@ async function start() {
     setupCharts();
     setupActions();
     try {
-        const h = await (await fetch(`/api/history?seconds=${HISTORY_SECONDS}`)).json();
+        const get = async (path) => (await fetch(path)).json();
+        const [st, ws, h] = await Promise.all([get('/api/status'), get('/api/workers'),
+            get(`/api/history?seconds=${HISTORY_SECONDS}`)]);
+        showStatus(st);
+        showWorkers(ws.workers);
         h.points.forEach(pushPoint);
         redraw();
         await catchUp();

@@ -453,6 +453,44 @@ function httpsGet(url, ca, headers = {}) {
     });
 }
 
+describe('the dashboard in a real browser', { timeout: slow(60000) }, () => {
+    test('headless Chromium renders a row per worker, the charts, and server text as text',
+        async () => {
+            const fleet = await startFleet({ workers: { count: 2 } });
+            try {
+                const port = adminPort(fleet);
+                const tok = token(fleet);
+                const xss = '<img src=x onerror=alert(1)>';
+                const res = await fetch(`http://127.0.0.1:${port}/api/events`, {
+                    method: 'POST', headers: { Authorization: `Bearer ${tok}` },
+                    body: JSON.stringify({ kind: 'drill', text: `phase ${xss}` }),
+                });
+                assert.equal(res.status, 200);
+                const dir = makeTempDir();
+                let r;
+                try {
+                    r = await runProgram('chromium', ['--headless', '--no-sandbox', '--disable-gpu',
+                        `--user-data-dir=${dir}`, '--virtual-time-budget=5000', '--dump-dom',
+                        `http://127.0.0.1:${port}/`], slow(40000));
+                } finally {
+                    fs.rmSync(dir, { recursive: true, force: true });
+                }
+                assert.equal(r.code, 0, r.stderr);
+                const dom = r.stdout;
+                const pids = [...dom.matchAll(/<tr data-slot="\d+" data-pid="(\d+)"/g)]
+                    .map((m) => Number(m[1])).sort();
+                const fromCtl = (await fleet.workers()).map((w) => w.pid).sort();
+                assert.deepEqual(pids, fromCtl, dom.slice(dom.indexOf('<body'), dom.indexOf('<body') + 3000));
+                assert.match(dom, /class="uplot/, 'the charts were drawn');
+                assert.ok(dom.includes('phase &lt;img src=x onerror=alert(1)&gt;'), 'the drill text');
+                assert.doesNotMatch(dom, /<img/, 'server text became markup');
+            } finally {
+                const bad = await stopFleet(fleet);
+                assert.equal(bad, null, bad);
+            }
+        });
+});
+
 describe('admin settings at start', { timeout: slow(60000) }, () => {
     test('TLS: [admin] tls_cert and tls_key serve HTTPS; a bad pair or a clear-text '
         + 'non-loopback listen is refused with exit 2', async () => {
