@@ -335,10 +335,11 @@ static int chaos_write_config(const chaos_fleet *f, const char *fleet_ini)
         return -1;
     }
     /* Drills inject faults through wsctl, which the fleet refuses unless [drills] allows it; the
-     * drill's own sections come after, so a drill may set [drills] max_memory. */
+     * drill's own sections come after, so a drill may set [drills] max_memory. The admin server
+     * takes a free port: drills run beside other fleets. */
     fprintf(fp,
             "# written by wschaos for one drill\n[fleet]\nlisten = 127.0.0.1:0\nrun_dir = %s\n\n"
-            "[drills]\nenabled = yes\n\n%s",
+            "[drills]\nenabled = yes\n\n[admin]\nlisten = 127.0.0.1:0\n\n%s",
             f->run_dir, fleet_ini);
     return fclose(fp) == 0 ? 0 : -1;
 }

@@ -300,6 +300,10 @@ const char *ws_http_reason(int status)
     switch (status) {
     case 101:
         return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 204:
+        return "No Content";
     case 400:
         return "Bad Request";
     case 401:
@@ -312,6 +316,10 @@ const char *ws_http_reason(int status)
         return "Method Not Allowed";
     case 408:
         return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Content Too Large";
     case 426:
         return "Upgrade Required";
     case 431:

@@ -9,6 +9,7 @@
 
 #include "sup_config.h"
 #include "sup_ctx.h"
+#include "sup_admin.h"
 #include "sup_tls.h"
 #include "sup_natsd.h"
 #include "sup_rundir.h"
@@ -101,7 +102,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "wsfleetd: %s\n", err);
         return SUP_EXIT_USAGE;
     }
-    if (sup_tls_check(&cfg, err, sizeof err) != 0) {
+    if (sup_tls_check(&cfg, err, sizeof err) != 0 || sup_admin_check(&cfg, err, sizeof err) != 0) {
         fprintf(stderr, "wsfleetd: %s\n", err);
         return SUP_EXIT_USAGE;
     }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "sup_ctx.h"
+#include "sup_admin.h"
 #include "wsf_log.h"
 
 #define SUP_BUSY_WINDOW_MS 10000
@@ -36,6 +37,7 @@ static void sup_autoscale(sup_ctx *ctx, const sup_scaler_worker *w, size_t n, ui
     switch (d.action) {
     case SUP_SCALER_UP:
         wsf_log_info("autoscale: up to %u workers: %s", d.desired, d.reason);
+        sup_events_add(ctx, "scale", -1, "autoscale: up to %u workers: %s", d.desired, d.reason);
         if (sup_scale(ctx, d.desired, err, sizeof err) != 0)
             wsf_log_warn("autoscale: %s", err);
         return;
@@ -44,6 +46,8 @@ static void sup_autoscale(sup_ctx *ctx, const sup_scaler_worker *w, size_t n, ui
             return;
         wsf_log_info("autoscale: down to %u workers, draining slot %d: %s", d.desired,
                      (int)d.drain_slot, d.reason);
+        sup_events_add(ctx, "scale", -1, "autoscale: down to %u workers, draining slot %d: %s",
+                       d.desired, (int)d.drain_slot, d.reason);
         sup_scale_down_slot(ctx, &ctx->slots[d.drain_slot]);
         sup_sockets_steer(ctx);
         return;
@@ -74,6 +78,8 @@ static void sup_rebalance_fleet(sup_ctx *ctx, const sup_scaler_worker *all, size
         wsf_command cmd = {.kind = WSF_CMD_SHED, .shed_count = acts[i].count};
         wsf_log_info("rebalance: slot %u holds %u connections: shedding %u with 1012", s->index,
                      s->report.connections_active, acts[i].count);
+        sup_events_add(ctx, "shed", (int)s->index, "rebalance: shedding %u of %u connections",
+                       acts[i].count, s->report.connections_active);
         sup_send_command(ctx, s, &cmd);
     }
 }

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sup_admin.h"
 #include "sup_ctx.h"
 #include "sup_natsd.h"
 #include "wsf_buf.h"
@@ -195,7 +196,12 @@ static void sup_channels_answer(sup_ctx *ctx, wsf_ctl_response *res)
     ch->pubs = NULL;
     json_decref(ch->workers);
     ch->workers = NULL;
-    sup_ctl_reply(ctx, res);
+    if (ctx->ctl_for_admin) {
+        ctx->ctl_for_admin = false;
+        sup_admin_ctl_answer(ctx, res);
+    } else {
+        sup_ctl_reply(ctx, res);
+    }
     free(res);
 }
 

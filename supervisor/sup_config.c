@@ -234,12 +234,14 @@ typedef struct sup_parse {
 static const char sup_usage[] =
     "usage: wsfleetd [options]\n"
     "  -c, --config FILE      INI file: [fleet] [workers] [restart] [worker] [breaker]\n"
-    "                         [autoscale] [rebalance] [drills] [tls] [nats] [channels]\n"
-    "                         [namespace NAME] [backend] [auth] [alerts] (none)\n"
+    "                         [autoscale] [rebalance] [drills] [tls] [nats] [admin]\n"
+    "                         [channels] [namespace NAME] [backend] [auth] [alerts] (none)\n"
     "  --listen HOST:PORT     listen address, repeatable; [V6HOST]:PORT for IPv6\n"
     "                         (default 127.0.0.1:8080)\n"
     "  --workers N            number of workers (number of CPUs, at least 2)\n"
     "  --run-dir DIR          control socket and state (./run, /run/wsfleet as root)\n"
+    "  --admin-listen HOST:PORT|off\n"
+    "                         admin HTTP server ([admin] listen, 127.0.0.1:8001)\n"
     "  --foreground           stay in the foreground, log to stderr\n"
     "  --help, --version\n";
 
@@ -276,6 +278,7 @@ void sup_config_init(sup_config *cfg, unsigned euid, long ncpu)
     snprintf(cfg->nats_stream, sizeof cfg->nats_stream, "%s", WSF_NATS_STREAM_DEFAULT);
     cfg->tls.ticket_rotation_ms = UINT64_C(12) * 3600 * 1000;
     sup_alcfg_init(&cfg->alerts);
+    sup_admcfg_init(&cfg->admin);
 }
 
 /* Records the first error only: later ones are usually consequences. */
@@ -489,7 +492,7 @@ static int sup_ini_handler(void *user, const char *section, const char *name, co
         sup_fail(ps,
                  "%s:%d: %s: key outside any section (start with [fleet], [workers], "
                  "[restart], [worker], [breaker], [autoscale], [rebalance], [drills], [tls], "
-                 "[nats], [alerts], [channels], [namespace NAME] or [backend])",
+                 "[nats], [admin], [alerts], [channels], [namespace NAME] or [backend])",
                  ps->file, ps->line, name);
         return 0;
     }
@@ -504,6 +507,14 @@ static int sup_ini_handler(void *user, const char *section, const char *name, co
     }
     if (strcmp(section, "alerts") == 0) {
         if (sup_alcfg_set(&ps->cfg->alerts, name, value, why, sizeof why) != 0) {
+            ps->err_line = ps->line;
+            sup_fail(ps, "%s:%d: [%s] %s: %s", ps->file, ps->line, section, name, why);
+            return 0;
+        }
+        return 1;
+    }
+    if (strcmp(section, "admin") == 0) {
+        if (sup_admcfg_set(&ps->cfg->admin, name, value, why, sizeof why) != 0) {
             ps->err_line = ps->line;
             sup_fail(ps, "%s:%d: [%s] %s: %s", ps->file, ps->line, section, name, why);
             return 0;
@@ -683,6 +694,8 @@ static int sup_resolve(sup_parse *ps)
         sup_fail(ps, "%s", awhy);
     if (!ps->failed && c->tls.nlisten > 0 && (c->tls.cert[0] == '\0' || c->tls.key[0] == '\0'))
         sup_fail(ps, "%s: [tls] listen needs [tls] cert and key", ps->file ? ps->file : "wsfleetd");
+    if (!ps->failed && sup_admcfg_check(&c->admin, awhy, sizeof awhy) != 0)
+        sup_fail(ps, "%s: %s", ps->file ? ps->file : "wsfleetd", awhy);
     if (!ps->failed && c->nlisten + c->tls.nlisten > SUP_CONFIG_MAX_LISTEN)
         sup_fail(ps, "%s: more than %d listen addresses in [fleet] and [tls]",
                  ps->file ? ps->file : "wsfleetd", SUP_CONFIG_MAX_LISTEN);
@@ -697,6 +710,7 @@ enum {
     SUP_OPT_LISTEN = 256,
     SUP_OPT_WORKERS,
     SUP_OPT_RUN_DIR,
+    SUP_OPT_ADMIN,
     SUP_OPT_FOREGROUND,
     SUP_OPT_HELP,
     SUP_OPT_VERSION,
@@ -707,6 +721,7 @@ static const struct option sup_options[] = {
     {"listen", required_argument, NULL, SUP_OPT_LISTEN},
     {"workers", required_argument, NULL, SUP_OPT_WORKERS},
     {"run-dir", required_argument, NULL, SUP_OPT_RUN_DIR},
+    {"admin-listen", required_argument, NULL, SUP_OPT_ADMIN},
     {"foreground", no_argument, NULL, SUP_OPT_FOREGROUND},
     {"help", no_argument, NULL, SUP_OPT_HELP},
     {"version", no_argument, NULL, SUP_OPT_VERSION},
@@ -733,6 +748,14 @@ static void sup_flag(sup_parse *ps, int opt, const char *value)
     if (key == K_LISTEN)
         ps->listen_from_flag = true;
     ps->origin[key] = (sup_origin){.line = -1, .flag = flag};
+}
+
+/* --admin-listen HOST:PORT|off replaces [admin] listen. */
+static void sup_admin_flag(sup_parse *ps, const char *value)
+{
+    char why[256];
+    if (sup_admcfg_set(&ps->cfg->admin, "listen", value, why, sizeof why) != 0)
+        sup_fail(ps, "--admin-listen: %s", why);
 }
 
 /* The effective channel settings, once the file is read. */
@@ -806,6 +829,8 @@ static int sup_config_parse_in(sup_parse *ps, int argc, char **argv)
             cfg->foreground = true;
         else if (opt == SUP_OPT_LISTEN || opt == SUP_OPT_WORKERS || opt == SUP_OPT_RUN_DIR)
             sup_flag(ps, opt, optarg);
+        else if (opt == SUP_OPT_ADMIN)
+            sup_admin_flag(ps, optarg);
     }
     if (ps->failed)
         return SUP_CONFIG_ERROR;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "sup_alcfg.h"
+#include "sup_admcfg.h"
 #include "sup_auth.h"
 #include "sup_breaker.h"
 #include "sup_chcfg.h"
@@ -113,6 +114,8 @@ typedef struct sup_config {
     uint32_t channels_max_ttl_s;                /* largest history_ttl */
     /* [alerts] (sup_alcfg.h): rules, thresholds, webhooks */
     sup_alerts_cfg alerts;
+    /* [admin] (sup_admcfg): the admin HTTP server */
+    sup_admin_settings admin;
 } sup_config;
 
 /* Fills in the defaults. euid picks the run directory (0: /run/wsfleet, else ./run); ncpu is the

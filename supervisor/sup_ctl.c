@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sup_admin.h"
 #include "sup_adopt.h"
 #include "sup_alerting.h"
 #include "sup_channels.h"
@@ -306,6 +307,7 @@ void sup_ctl_handle(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *
         sup_scaler_on_manual(&ctx->scaler, before, req->count, now);
         snprintf(res->message, sizeof res->message, "scaling to %u workers%s", req->count,
                  was_on ? "; autoscaling is now off" : "");
+        sup_events_add(ctx, "scale", -1, "%u -> %u workers (manual)", before, req->count);
         res->ok = true;
         return;
     }

@@ -20,6 +20,7 @@
 
 #include "sup_adopt.h"
 #include "sup_alerting.h"
+#include "sup_admin.h"
 #include "sup_channels.h"
 #include "sup_upgrade.h"
 #include "wsf_log.h"
@@ -105,6 +106,9 @@ void sup_breaker_apply(sup_ctx *ctx, sup_slot *slot, const sup_breaker_actions *
                      sup_breaker_state_name(acts->from), sup_breaker_state_name(acts->to),
                      acts->reason);
     if (acts->from != acts->to) {
+        sup_events_add(ctx, "breaker", (int)slot->index, "breaker %s -> %s: %s",
+                       sup_breaker_state_name(acts->from), sup_breaker_state_name(acts->to),
+                       acts->reason);
         slot->breaker_transitions++;
         ctx->steer_dirty = true;
     }
@@ -286,6 +290,7 @@ static void sup_on_tick(evutil_socket_t fd, short what, void *arg)
     sup_upgrade_tick(ctx, now);
     sup_channels_tick(ctx, now);
     sup_alerting_tick(ctx, now);
+    sup_admin_tick(ctx, now);
     if (ctx->stopping) {
         if (sup_all_stopped(ctx)) {
             event_base_loopbreak(ctx->base);
@@ -473,6 +478,9 @@ int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg)
 
     if (sup_tls_tickets_start(ctx) != 0)
         return -1;
+    int arc = sup_admin_start(ctx);
+    if (arc != 0)
+        return arc;
     ctx->tick_ev = event_new(ctx->base, -1, EV_PERSIST, sup_on_tick, ctx);
     ctx->sigchld_ev = evsignal_new(ctx->base, SIGCHLD, sup_on_sigchld, ctx);
     ctx->sigterm_ev = evsignal_new(ctx->base, SIGTERM, sup_on_sigterm, ctx);
@@ -526,6 +534,7 @@ void sup_ctx_fini(sup_ctx *ctx)
             event_free(evs[i]);
     }
     sup_alerting_fini(ctx);
+    sup_admin_stop(ctx);
     sup_channels_fini(ctx);
     sup_tls_tickets_fini(ctx);
     sup_ctx_endpoints_close(ctx, 0);

@@ -8,6 +8,8 @@
 #include <sys/types.h>
 
 #include "sup_config.h"
+#include "sup_events.h"
+#include "sup_history.h"
 #include "sup_lifecycle.h"
 #include "sup_notify.h"
 #include "sup_restart.h"
@@ -95,6 +97,13 @@ typedef struct sup_ctx {
     struct sup_channels *channels;
     /* Alert rules, the transition hook and the webhooks (sup_alerting.c). */
     struct sup_alerting *alerting;
+    /* The admin HTTP server (sup_admin.c), the fleet's events and its 5-minute history. */
+    struct sup_admin *admin; /* NULL when [admin] listen = off */
+    bool ctl_for_admin;      /* the deferred wsctl answer owed is the admin server's */
+    sup_events events;
+    sup_history history;
+    uint64_t history_ms;    /* last recording */
+    char sidecar_state[12]; /* the NATS sidecar's state at the last look, for its events */
 } sup_ctx;
 
 /* The fleet's state for wsctl status and the alerts (sup_ctl.c): "stopping", "degraded" when

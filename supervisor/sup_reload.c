@@ -39,6 +39,11 @@ static const char *sup_fixed_change(const sup_config *a, const sup_config *b)
     if (strcmp(a->nats_url, b->nats_url) != 0 || strcmp(a->nats_stream, b->nats_stream) != 0 ||
         strcmp(a->nats_store_dir, b->nats_store_dir) != 0)
         return "[nats]";
+    if (strcmp(a->admin.listen, b->admin.listen) != 0 ||
+        strcmp(a->admin.tls_cert, b->admin.tls_cert) != 0 ||
+        strcmp(a->admin.tls_key, b->admin.tls_key) != 0 ||
+        strcmp(a->admin.cors_origins, b->admin.cors_origins) != 0)
+        return "[admin]";
     return NULL;
 }
 

@@ -15,6 +15,7 @@
 #include "sup_channels.h"
 #include "sup_ctx.h"
 #include "wsf_buf.h"
+#include "sup_admin.h"
 #include "wsf_log.h"
 #include "wsf_rand.h"
 
@@ -205,9 +206,12 @@ static int sup_slot_fork(sup_ctx *ctx, sup_slot *slot)
     if (n > 0)
         wsf_log_error("slot %u: cannot exec %s: %s", slot->index, ctx->worker_bin,
                       strerror(child_errno));
-    else
+    else {
         wsf_log_info("slot %u: started worker pid %d (generation %llu)", slot->index, (int)pid,
                      (unsigned long long)slot->generation);
+        sup_events_add(ctx, "start", (int)slot->index, "worker pid %d started (generation %llu)",
+                       (int)pid, (unsigned long long)slot->generation);
+    }
 out:
     for (int i = 0; i < 2; i++) {
         if (errpipe[i] != -1)
@@ -303,8 +307,11 @@ void sup_slot_event(sup_ctx *ctx, sup_slot *slot, enum sup_lifecycle_event ev, i
     sup_lifecycle_out out;
     if (sup_lifecycle_step(&out, &slot->lc, ev, sup_observed_ms(ctx), &in) != 0)
         return;
-    if (out.acts & SUP_LC_ACT_LOG)
+    if (out.acts & SUP_LC_ACT_LOG) {
         sup_slot_log(slot, &out);
+        sup_events_add(ctx, out.level == SUP_LC_ERROR ? "failed" : "lifecycle", (int)slot->index,
+                       "%s", out.reason);
+    }
     if (out.acts & SUP_LC_ACT_DRAIN) {
         slot->accepting = false;
         wsf_command cmd = {.kind = WSF_CMD_DRAIN, .drain_ms = drain_ms};
@@ -337,12 +344,17 @@ void sup_slot_on_exit(sup_ctx *ctx, sup_slot *slot, int status)
     int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     if (code == 127)
         code = SUP_RESTART_EXIT_CANNOT_BOOT; /* exec failed: as good as "cannot boot" */
-    if (sig != 0)
+    if (sig != 0) {
         wsf_log_warn("slot %u: worker pid %d killed by signal %d", slot->index, (int)slot->pid,
                      sig);
-    else
+        sup_events_add(ctx, "exit", (int)slot->index, "worker pid %d killed by signal %d",
+                       (int)slot->pid, sig);
+    } else {
         wsf_log_info("slot %u: worker pid %d exited with %d", slot->index, (int)slot->pid,
                      WEXITSTATUS(status));
+        sup_events_add(ctx, "exit", (int)slot->index, "worker pid %d exited with %d",
+                       (int)slot->pid, WEXITSTATUS(status));
+    }
     sup_slot_event(ctx, slot, SUP_LC_EV_EXIT, code, 0);
 }
 
@@ -390,6 +402,9 @@ void sup_slot_on_msg(sup_ctx *ctx, sup_slot *slot, const wsf_ipc_peer *peer,
 
 void sup_slot_drain(sup_ctx *ctx, sup_slot *slot, uint32_t drain_ms, bool restart_after)
 {
+    if (slot->pid != 0)
+        sup_events_add(ctx, "drain", (int)slot->index, "draining worker pid %d over %u ms%s",
+                       (int)slot->pid, drain_ms, restart_after ? ", then a new one" : "");
     sup_slot_event(ctx, slot, restart_after ? SUP_LC_EV_DRAIN : SUP_LC_EV_UNWANT, 0, drain_ms);
 }
 

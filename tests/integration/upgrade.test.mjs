@@ -349,7 +349,7 @@ describe('a damaged upgrade hand-over', () => {
                 stdio.push(fd);
             }
             const r = spawnSync(process.env.WSFLEETD, ['--foreground', '--listen', '127.0.0.1:0',
-                '--run-dir', runDir], {
+                '--admin-listen', 'off', '--run-dir', runDir], {
                 stdio, env: { ...process.env, WSF_UPGRADE_STATE: value }, timeout: 20000,
                 encoding: 'utf8',
             });

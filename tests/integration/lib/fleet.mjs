@@ -230,10 +230,12 @@ export async function wsctl(args, ms = 10000) {
 // ---------------------------------------------------------------------------------------------
 // Configuration
 
-// INI text from { section: { key: value } }.
+// INI text from { section: { key: value } }. The admin server listens on a port of its own unless
+// the sections say otherwise: fleets started at once must not fight over its default 8001.
 export function iniText(sections) {
     const out = [];
-    for (const [section, keys] of Object.entries(sections)) {
+    const all = 'admin' in sections ? sections : { ...sections, admin: { listen: '127.0.0.1:0' } };
+    for (const [section, keys] of Object.entries(all)) {
         out.push(`[${section}]`);
         for (const [key, value] of Object.entries(keys)) {
             out.push(`${key} = ${value}`);

@@ -617,7 +617,7 @@ START_TEST(start_reports_the_supervisors_last_words)
     slurp(x.f.config, text, sizeof(text));
     snprintf(want, sizeof(want),
              "# written by wschaos for one drill\n[fleet]\nlisten = 127.0.0.1:0\nrun_dir = %s\n\n"
-             "[drills]\nenabled = yes\n\n[worker]\nsome = 1\n",
+             "[drills]\nenabled = yes\n\n[admin]\nlisten = 127.0.0.1:0\n\n[worker]\nsome = 1\n",
              x.f.run_dir);
     ck_assert_str_eq(text, want);
     fx_fini(&x);

@@ -209,10 +209,12 @@ static void fleet_start(fleet *f, const char *config)
         setenv("WATCHDOG_PID", pid, 1);       /* exec keeps the pid: the watchdog is ours */
         if (config != NULL)
             execl(WSFLEETD_PATH, "wsfleetd", "--foreground", "-c", config, "--listen",
-                  "127.0.0.1:0", "--workers", "2", "--run-dir", f->run_dir, (char *)NULL);
+                  "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--workers", "2", "--run-dir",
+                  f->run_dir, (char *)NULL);
         else
-            execl(WSFLEETD_PATH, "wsfleetd", "--foreground", "--listen", "127.0.0.1:0", "--workers",
-                  "2", "--run-dir", f->run_dir, (char *)NULL);
+            execl(WSFLEETD_PATH, "wsfleetd", "--foreground", "--listen", "127.0.0.1:0",
+                  "--admin-listen", "127.0.0.1:0", "--workers", "2", "--run-dir", f->run_dir,
+                  (char *)NULL);
         _exit(127);
     }
 }
