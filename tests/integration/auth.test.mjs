@@ -101,70 +101,74 @@ async function connect(worker, tok) {
     return { c, r };
 }
 
-for (const alg of ['HS256', 'RS256', 'ES256']) {
-    describe(`${alg} on /channels`, () => {
-        test('a good token makes sub the user', async () => {
-            const { c, r } = await connect(workers[alg], token(alg, { sub: 'alice' }));
-            assert.equal(r.connect?.user, 'alice', JSON.stringify(r));
-            c.close();
-        });
+// The three algorithms' suites run side by side: each has its own worker, and most of their time
+// is spent waiting for tokens to expire.
+describe('tokens on /channels', { concurrency: true }, () => {
+    for (const alg of ['HS256', 'RS256', 'ES256']) {
+        describe(`${alg} on /channels`, () => {
+            test('a good token makes sub the user', async () => {
+                const { c, r } = await connect(workers[alg], token(alg, { sub: 'alice' }));
+                assert.equal(r.connect?.user, 'alice', JSON.stringify(r));
+                c.close();
+            });
 
-        test('a tampered token is error 101 and close 4401', async () => {
-            const { c, r } = await connect(workers[alg], tamper(token(alg, { sub: 'alice' })));
-            assert.equal(r.error?.code, 101, JSON.stringify(r));
-            assert.equal((await c.closed).code, 4401);
-        });
+            test('a tampered token is error 101 and close 4401', async () => {
+                const { c, r } = await connect(workers[alg], tamper(token(alg, { sub: 'alice' })));
+                assert.equal(r.error?.code, 101, JSON.stringify(r));
+                assert.equal((await c.closed).code, 4401);
+            });
 
-        test('a token of another algorithm is refused 4401', async () => {
-            const other = alg === 'HS256' ? 'ES256' : 'HS256';
-            const { c, r } = await connect(workers[alg], token(other, { sub: 'alice' }));
-            assert.equal(r.error?.code, 101, JSON.stringify(r));
-            assert.equal((await c.closed).code, 4401);
-        });
+            test('a token of another algorithm is refused 4401', async () => {
+                const other = alg === 'HS256' ? 'ES256' : 'HS256';
+                const { c, r } = await connect(workers[alg], token(other, { sub: 'alice' }));
+                assert.equal(r.error?.code, 101, JSON.stringify(r));
+                assert.equal((await c.closed).code, 4401);
+            });
 
-        test('an expired token closes 4002 at connect', async () => {
-            const { c, r } = await connect(workers[alg], token(alg, { sub: 'alice', exp: now() - 60 }));
-            assert.equal(r.error?.code, 109, JSON.stringify(r));
-            assert.equal((await c.closed).code, 4002);
-        });
+            test('an expired token closes 4002 at connect', async () => {
+                const { c, r } = await connect(workers[alg], token(alg, { sub: 'alice', exp: now() - 60 }));
+                assert.equal(r.error?.code, 109, JSON.stringify(r));
+                assert.equal((await c.closed).code, 4002);
+            });
 
-        test('a connection is closed 4002 once its token expires', async () => {
-            const exp = now() + 3;
-            const { c, r } = await connect(workers[alg], token(alg, { sub: 'alice', exp }));
-            assert.equal(r.connect?.user, 'alice', JSON.stringify(r));
-            const { code } = await c.closed;
-            assert.equal(code, 4002);
-            assert.ok(Date.now() / 1000 >= exp, `closed before exp ${exp}`);
-        });
+            test('a connection is closed 4002 once its token expires', async () => {
+                const exp = now() + 3;
+                const { c, r } = await connect(workers[alg], token(alg, { sub: 'alice', exp }));
+                assert.equal(r.connect?.user, 'alice', JSON.stringify(r));
+                const { code } = await c.closed;
+                assert.equal(code, 4002);
+                assert.ok(Date.now() / 1000 >= exp, `closed before exp ${exp}`);
+            });
 
-        test('refresh with a newer token for the same sub keeps the connection', async () => {
-            const exp = now() + 3;
-            const { c, r } = await connect(workers[alg], token(alg, { sub: 'alice', exp }));
-            assert.equal(r.connect?.user, 'alice', JSON.stringify(r));
-            const wrong = await c.cmd('refresh', { token: token(alg, { sub: 'bob' }) });
-            assert.equal(wrong.error?.code, 101, JSON.stringify(wrong));
-            const bad = await c.cmd('refresh', { token: tamper(token(alg, { sub: 'alice' })) });
-            assert.equal(bad.error?.code, 101, JSON.stringify(bad));
-            const newExp = now() + 3600;
-            const ok = await c.cmd('refresh', { token: token(alg, { sub: 'alice', exp: newExp }) });
-            assert.deepEqual(ok.refresh, { expires: newExp });
-            // A refresh never shortens the connection's life: an earlier exp is refused and the
-            // current expiry stays; the same exp again is accepted.
-            const shorter = await c.cmd('refresh', { token: token(alg, { sub: 'alice', exp: now() + 60 }) });
-            assert.equal(shorter.error?.code, 101, JSON.stringify(shorter));
-            assert.match(shorter.error?.message ?? '', /expires before/);
-            const same = await c.cmd('refresh', { token: token(alg, { sub: 'alice', exp: newExp }) });
-            assert.deepEqual(same.refresh, { expires: newExp });
-            // Past the old expiry (and its leeway), the connection still answers.
-            while (now() <= exp + 4) {
-                await new Promise((resolve) => setTimeout(resolve, 250));
-            }
-            const sub = await c.cmd('subscribe', { channel: 'auth-refresh' });
-            assert.ok(sub.subscribe, JSON.stringify(sub));
-            c.close();
+            test('refresh with a newer token for the same sub keeps the connection', async () => {
+                const exp = now() + 3;
+                const { c, r } = await connect(workers[alg], token(alg, { sub: 'alice', exp }));
+                assert.equal(r.connect?.user, 'alice', JSON.stringify(r));
+                const wrong = await c.cmd('refresh', { token: token(alg, { sub: 'bob' }) });
+                assert.equal(wrong.error?.code, 101, JSON.stringify(wrong));
+                const bad = await c.cmd('refresh', { token: tamper(token(alg, { sub: 'alice' })) });
+                assert.equal(bad.error?.code, 101, JSON.stringify(bad));
+                const newExp = now() + 3600;
+                const ok = await c.cmd('refresh', { token: token(alg, { sub: 'alice', exp: newExp }) });
+                assert.deepEqual(ok.refresh, { expires: newExp });
+                // A refresh never shortens the connection's life: an earlier exp is refused and the
+                // current expiry stays; the same exp again is accepted.
+                const shorter = await c.cmd('refresh', { token: token(alg, { sub: 'alice', exp: now() + 60 }) });
+                assert.equal(shorter.error?.code, 101, JSON.stringify(shorter));
+                assert.match(shorter.error?.message ?? '', /expires before/);
+                const same = await c.cmd('refresh', { token: token(alg, { sub: 'alice', exp: newExp }) });
+                assert.deepEqual(same.refresh, { expires: newExp });
+                // Past the old expiry (and its leeway), the connection still answers.
+                while (now() <= exp + 4) {
+                    await new Promise((resolve) => setTimeout(resolve, 250));
+                }
+                const sub = await c.cmd('subscribe', { channel: 'auth-refresh' });
+                assert.ok(sub.subscribe, JSON.stringify(sub));
+                c.close();
+            });
         });
-    });
-}
+    }
+});
 
 describe('subscribe = user and token', () => {
     test('user namespaces need a sub, token namespaces the channel in the token', async () => {
