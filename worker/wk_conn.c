@@ -28,6 +28,8 @@
 static void wk_conn_on_event(evutil_socket_t fd, short what, void *arg);
 
 #define WK_LATENCY_SAMPLE 64 /* a power of two */
+/* The read-pause mark is a quarter of max_backlog, at most this. */
+#define WK_READ_PAUSE_MAX (256 * 1024)
 
 /* Ticks from an event to its deadline. The event's tick began up to one tick before the event,
  * so one tick more than the rounded-up count keeps a deadline from firing before its time: a
@@ -44,13 +46,40 @@ wk_conn *wk_conn_of_timer(wsf_wheel_node *node)
 
 static void wk_conn_set_events(wk_conn *c, bool want_write)
 {
-    if (c->want_write == want_write)
+    bool read_off = c->read_paused;
+    if (c->want_write == want_write && c->read_off == read_off)
         return;
     c->want_write = want_write;
+    c->read_off = read_off;
     event_del(&c->ev);
-    event_assign(&c->ev, c->ctx->base, c->fd, EV_READ | EV_PERSIST | (want_write ? EV_WRITE : 0),
-                 wk_conn_on_event, c);
+    short what = (short)((read_off ? 0 : EV_READ) | (want_write ? EV_WRITE : 0));
+    if (what == 0)
+        return;
+    event_assign(&c->ev, c->ctx->base, c->fd, (short)(what | EV_PERSIST), wk_conn_on_event, c);
     event_add(&c->ev, NULL);
+}
+
+/* Backpressure: past this much unsent output an open connection is not read until the output
+ * drains below it, so a client that pipelines far ahead while reading slowly is slowed down
+ * rather than closed. max_backlog stays the hard cap for output that grows without input; a
+ * client that reads nothing at all while paused is closed after close_timeout (wk_conn_on_timer)
+ * with the same code. */
+static size_t wk_conn_pause_at(const wk_ctx *ctx)
+{
+    uint64_t at = ctx->cfg.max_backlog / 4;
+    return at < WK_READ_PAUSE_MAX ? (size_t)at : WK_READ_PAUSE_MAX;
+}
+
+/* The code and reason a connection gets when its output backlog is past the limits. */
+static void wk_conn_close_backlog(wk_conn *c)
+{
+    /* The client is not reading: stop producing for it (§7.4.1 1008, policy; a service may say
+     * otherwise, /channels says 4001 "lagging, resume"). */
+    unsigned code =
+        c->service && c->service->backlog_code ? c->service->backlog_code : WS_CLOSE_POLICY;
+    wsf_log_info("conn fd=%d: %zu bytes of output backlog, closing with %u", c->fd,
+                 wsf_buf_pending(&c->out), code);
+    wk_conn_close(c, code, code == WS_CLOSE_POLICY ? "backlog limit" : c->service->backlog_reason);
 }
 
 /* max_conns_per_ip: counts the connection against its client address, or marks it for 429. An
@@ -175,28 +204,30 @@ static int wk_conn_flush(wk_conn *c)
         }
         ctx->stats.bytes_out += (uint64_t)n;
         wsf_buf_consume(b, (size_t)n);
+        c->out_moved = ctx->now;
     }
     if (b == &ctx->batch && wsf_buf_pending(b) > 0) {
         wsf_buf_append(&c->out, b->data + b->off, wsf_buf_pending(b));
         b->off = b->len = 0;
     }
 
-    if (wsf_buf_pending(&c->out) > 0) {
-        if (c->state == WK_CONN_OPEN && wsf_buf_pending(&c->out) > ctx->cfg.max_backlog) {
-            /* The client is not reading: stop producing for it (§7.4.1 1008, policy; a service
-             * may say otherwise, /channels says 4001 "lagging, resume"). */
-            unsigned code =
-                c->service && c->service->backlog_code ? c->service->backlog_code : WS_CLOSE_POLICY;
-            wsf_log_info("conn fd=%d: %zu bytes of output backlog, closing with %u", c->fd,
-                         wsf_buf_pending(&c->out), code);
-            wk_conn_close(c, code,
-                          code == WS_CLOSE_POLICY ? "backlog limit" : c->service->backlog_reason);
+    size_t pending = wsf_buf_pending(&c->out);
+    if (pending > 0) {
+        if (c->state == WK_CONN_OPEN && pending > ctx->cfg.max_backlog) {
+            wk_conn_close_backlog(c);
             if (c->dead)
                 return -1;
         }
+        bool pause = c->state == WK_CONN_OPEN && pending > wk_conn_pause_at(ctx);
+        if (pause && !c->read_paused) {
+            c->out_moved = ctx->now;
+            wsf_wheel_set(&ctx->wheel, &c->timer, ctx->now + wk_ticks(ctx->cfg.close_ms));
+        }
+        c->read_paused = pause;
         wk_conn_set_events(c, true);
         return 0;
     }
+    c->read_paused = false;
     wsf_buf_fini(&c->out);
     wk_conn_set_events(c, c->tls_rblocked);
     if (c->shut_after_flush && c->state != WK_CONN_LINGER) {
@@ -262,6 +293,7 @@ void wk_conn_send_now(wk_conn *c, int opcode, const uint8_t *data, size_t len)
             break; /* EAGAIN, or an error the next flush finds and acts on */
         c->ctx->stats.bytes_out += (uint64_t)n;
         wsf_buf_consume(&c->out, (size_t)n);
+        c->out_moved = c->ctx->now;
     }
     wk_conn_set_events(c, wsf_buf_pending(&c->out) > 0);
 }
@@ -554,9 +586,19 @@ static void wk_conn_on_readable(wk_conn *c)
     uint8_t *buf = ctx->rbuf;
     size_t have = wsf_buf_pending(&c->in);
 
+    /* No more input than the output could still hold: an echo is never larger than what it
+     * answers (with the part of its message gathered earlier), so input alone does not take the
+     * output past max_backlog. Only a message in progress larger than max_backlog by itself is
+     * read regardless, and meets the cap. */
+    size_t room = ctx->rbuf_cap - have;
+    if (c->state == WK_CONN_OPEN) {
+        uint64_t held = (uint64_t)wsf_buf_pending(&c->out) + wsf_buf_pending(&c->msg) + have;
+        if (held < ctx->cfg.max_backlog && ctx->cfg.max_backlog - held < room)
+            room = (size_t)(ctx->cfg.max_backlog - held);
+    }
     if (have > 0)
         memcpy(buf, c->in.data + c->in.off, have);
-    ssize_t n = wk_conn_io_read(c, buf + have, ctx->rbuf_cap - have);
+    ssize_t n = wk_conn_io_read(c, buf + have, room);
     if (n < 0) {
         if (n == -EAGAIN || n == -EWOULDBLOCK)
             return;
@@ -589,7 +631,7 @@ static void wk_conn_on_readable(wk_conn *c)
         wk_conn_flush(c);
     ctx->batch_conn = NULL;
     ctx->batch.off = ctx->batch.len = 0;
-    if (!c->dead && wk_conn_io_pending(c))
+    if (!c->dead && !c->read_paused && wk_conn_io_pending(c))
         event_active(&c->ev, EV_READ, 1); /* decrypted input the socket will not announce */
 }
 
@@ -633,9 +675,14 @@ static void wk_conn_on_event(evutil_socket_t fd, short what, void *arg)
         clock_gettime(CLOCK_MONOTONIC, &t0);
     if (c->ssl != NULL && !c->tls_ready)
         what = wk_conn_tls_step(c) ? EV_READ : 0;
-    if (what & EV_WRITE)
+    if (what & EV_WRITE) {
+        bool was_paused = c->read_paused;
         wk_conn_flush(c);
-    if (!c->dead && ((what & EV_READ) || c->tls_rblocked))
+        /* Drained below the mark: what the client sent meanwhile is waiting. */
+        if (was_paused && !c->read_paused)
+            what |= EV_READ;
+    }
+    if (!c->dead && !c->read_paused && ((what & EV_READ) || c->tls_rblocked))
         wk_conn_on_readable(c);
     if (sample)
         wk_conn_record_latency(ctx, &t0);
@@ -666,6 +713,18 @@ void wk_conn_on_timer(wk_conn *c)
     case WK_CONN_OPEN: {
         /* Deadlines move lazily: reads only record last_heard, and the timer recomputes here. */
         uint64_t idle_at = c->last_heard + wk_ticks(ctx->cfg.idle_ms);
+        if (c->read_paused) {
+            /* Not reading is ours, not the client's idleness; a client that takes none of its
+             * output for close_timeout is not reading at all. */
+            uint64_t stall_at = c->out_moved + wk_ticks(ctx->cfg.close_ms);
+            if (now >= stall_at) {
+                wk_conn_close_backlog(c);
+                return;
+            }
+            c->last_heard = now;
+            wsf_wheel_set(&ctx->wheel, &c->timer, stall_at);
+            return;
+        }
         if (now >= idle_at) {
             wk_conn_fail(c, WS_CLOSE_GOING_AWAY, "idle timeout");
             return;

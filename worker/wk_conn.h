@@ -42,6 +42,8 @@ typedef struct wk_conn {
     bool input_done;       /* ignore further input (after a close or a protocol error) */
     bool shut_after_flush; /* shut the write side once output is drained */
     bool want_write;
+    bool read_paused; /* output past the read-pause mark: not read until it drains below it */
+    bool read_off;    /* the event is registered without EV_READ */
     bool dead;
     /* TLS (wk_tls), when accepted on a TLS listener */
     bool tls_ready;        /* handshake done */
@@ -52,6 +54,7 @@ typedef struct wk_conn {
     struct ssl_st *ssl;    /* NULL on plain connections */
     uint64_t last_heard;   /* tick of the last byte received */
     uint64_t last_ping;    /* tick of the last ping sent */
+    uint64_t out_moved;    /* while read_paused: tick the kernel last took some of the output */
     uint64_t auth_until;   /* tick its token expires at (close 4002), 0: no token (wk_auth) */
     ws_deflate_params pmd; /* permessage-deflate, when negotiated (wk_deflate) */
     struct wk_zconn *z;    /* zlib streams kept between messages (context takeover), or NULL */
