@@ -6,6 +6,8 @@
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 
+#define WS_MASK_ALIGN_MIN 64
+
 /* The mask as a 64-bit word whose lowest byte applies to the next payload byte: the 4-byte mask
  * loaded at once and rotated by the offset, then doubled. */
 static inline uint64_t ws_mask_word(const uint8_t mask[4], unsigned offset)
@@ -50,10 +52,9 @@ unsigned ws_mask(uint8_t *data, size_t len, const uint8_t mask[4], unsigned offs
     uint64_t m = ws_mask_word(mask, offset);
     uint8_t *p = data;
 
-    /* Head: up to 7 bytes, to the first 8-byte boundary. */
-    size_t head = (size_t)(-(uintptr_t)p & 7);
-    if (head > len)
-        head = len;
+    /* Head: up to 7 bytes, to the first 8-byte boundary, when enough words follow for aligned
+     * access to pay (unaligned words cost the same on short runs). */
+    size_t head = len >= WS_MASK_ALIGN_MIN ? (size_t)(-(uintptr_t)p & 7) : 0;
     if (head != 0) {
         uint64_t h = m;
         if (head & 1)

@@ -44,11 +44,9 @@ wk_conn *wk_conn_of_timer(wsf_wheel_node *node)
     return (wk_conn *)((char *)node - offsetof(wk_conn, timer));
 }
 
-static void wk_conn_set_events(wk_conn *c, bool want_write)
+static void wk_conn_set_events_now(wk_conn *c, bool want_write)
 {
     bool read_off = c->read_paused;
-    if (c->want_write == want_write && c->read_off == read_off)
-        return;
     c->want_write = want_write;
     c->read_off = read_off;
     event_del(&c->ev);
@@ -57,6 +55,13 @@ static void wk_conn_set_events(wk_conn *c, bool want_write)
         return;
     event_assign(&c->ev, c->ctx->base, c->fd, (short)(what | EV_PERSIST), wk_conn_on_event, c);
     event_add(&c->ev, NULL);
+}
+
+/* Registers the events the connection waits for, when they change. */
+static inline void wk_conn_set_events(wk_conn *c, bool want_write)
+{
+    if (c->want_write != want_write || c->read_off != c->read_paused)
+        wk_conn_set_events_now(c, want_write);
 }
 
 /* Backpressure: past this much unsent output an open connection is not read until the output
@@ -228,7 +233,8 @@ static int wk_conn_flush(wk_conn *c)
         return 0;
     }
     c->read_paused = false;
-    wsf_buf_fini(&c->out);
+    if (c->out.cap != 0)
+        wsf_buf_fini(&c->out);
     wk_conn_set_events(c, c->tls_rblocked);
     if (c->shut_after_flush && c->state != WK_CONN_LINGER) {
         /* Half-close and read until the peer closes, so that unread input does not turn our
@@ -255,7 +261,13 @@ static void wk_conn_queue(wk_conn *c, int opcode, const uint8_t *data, size_t le
     }
     wsf_buf *b = wk_conn_outbuf(c);
     uint8_t *p = wsf_buf_reserve(b, WS_MAX_HEADER + len);
-    size_t n = ws_frame_header(p, true, opcode, len, NULL);
+    size_t n = 2;
+    if (len < 126) {
+        p[0] = (uint8_t)(0x80 | opcode);
+        p[1] = (uint8_t)len;
+    } else {
+        n = ws_frame_header(p, true, opcode, len, NULL);
+    }
     if (rsv1)
         p[0] |= 0x40;
     if (len > 0)
@@ -494,8 +506,8 @@ static void wk_conn_deliver(wk_conn *c, int opcode, const uint8_t *data, size_t 
 {
     wk_ctx *ctx = c->ctx;
     ctx->stats.messages_in++;
-    if (!wsf_bucket_take(&c->bucket, ctx->cfg.msg_rate, ctx->cfg.msg_burst,
-                         ctx->now * WK_TICK_MS)) {
+    if (ctx->cfg.msg_rate != 0 && !wsf_bucket_take(&c->bucket, ctx->cfg.msg_rate,
+                                                   ctx->cfg.msg_burst, ctx->now * WK_TICK_MS)) {
         ctx->stats.refused_rate_limited++;
         wk_conn_fail(c, WK_CLOSE_RATE_LIMITED, "rate limited");
         return;
@@ -612,7 +624,8 @@ static void wk_conn_on_readable(wk_conn *c)
         wk_conn_kill(c);
         return;
     }
-    wsf_buf_fini(&c->in);
+    if (c->in.cap != 0)
+        wsf_buf_fini(&c->in);
     ctx->stats.bytes_in += (uint64_t)n;
     c->last_heard = ctx->now;
     if (c->input_done)
@@ -631,7 +644,7 @@ static void wk_conn_on_readable(wk_conn *c)
         wk_conn_flush(c);
     ctx->batch_conn = NULL;
     ctx->batch.off = ctx->batch.len = 0;
-    if (!c->dead && !c->read_paused && wk_conn_io_pending(c))
+    if (c->ssl != NULL && !c->dead && !c->read_paused && wk_conn_io_pending(c))
         event_active(&c->ev, EV_READ, 1); /* decrypted input the socket will not announce */
 }
 

@@ -33,15 +33,16 @@ static void ref_mask(uint8_t *p, size_t n, const uint8_t mask[4], unsigned offse
         p[i] ^= mask[(offset + i) % 4];
 }
 
-/* Every alignment 0-7, mask offset 0-3 and length 0-79 (tails 0-15 after 0, 1 and 2 words, and
- * after the 32-byte blocks); the bytes around the range stay untouched. */
+/* Every alignment 0-7, mask offset 0-3 and length 0-143 (tails 0-15 after 0, 1 and 2 words, after
+ * the 32-byte blocks, and after an aligning head on the runs long enough for one); the bytes
+ * around the range stay untouched. */
 START_TEST(mask_matches_bytewise)
 {
     _Alignas(16) uint8_t got[GUARD + MAX_LEN + GUARD];
     _Alignas(16) uint8_t want[GUARD + MAX_LEN + GUARD];
     for (unsigned align = 0; align < 8; align++) {
         for (unsigned off = 0; off < 4; off++) {
-            for (size_t len = 0; len < 80; len++) {
+            for (size_t len = 0; len < 144; len++) {
                 fill_pattern(got, sizeof got, (unsigned)len + off);
                 memcpy(want, got, sizeof got);
                 ref_mask(want + GUARD + align, len, test_mask, off);
@@ -355,11 +356,17 @@ START_TEST(parser_text_matches_reference)
             size_t n = build_text(text, heads[h], pc, tails[t]);
             bool complete = false;
             bool valid = ref_utf8(text, n, &complete) == n && complete;
-            for (size_t frag = 0; frag <= n; frag++) {
+            /* frag n + 1: one unfragmented frame (the parser's whole-frame path when the
+             * first read holds it). */
+            for (size_t frag = 0; frag <= n + 1; frag++) {
                 wire w = {.len = 0};
                 size_t base = (frag + h + t) % 8;
-                wire_frame(&w, base, WS_OP_TEXT, text, frag);
-                wire_frame(&w, base, 0x80u | WS_OP_CONT, text + frag, n - frag);
+                if (frag > n) {
+                    wire_frame(&w, base, 0x80u | WS_OP_TEXT, text, n);
+                } else {
+                    wire_frame(&w, base, WS_OP_TEXT, text, frag);
+                    wire_frame(&w, base, 0x80u | WS_OP_CONT, text + frag, n - frag);
+                }
                 for (size_t cut = 0; cut <= w.len; cut++) {
                     size_t got_len = 0;
                     ssize_t r = parse_two_reads(&w, base, cut, got, &got_len);
