@@ -53,9 +53,14 @@ describe('echo backpressure', () => {
         // Read in short bursts: the socket is paused, and let go for one turn of the event loop
         // every few milliseconds, so the client reads far slower than it writes.
         ws._socket.pause();
+        let reading = true;
         const reader = setInterval(() => {
             ws._socket.resume();
-            setImmediate(() => ws._socket.pause());
+            setImmediate(() => {
+                if (reading) {
+                    ws._socket.pause();
+                }
+            });
         }, 2);
         let peakBuffered = 0;
         for (let i = 0; i < count; i++) {
@@ -72,6 +77,7 @@ describe('echo backpressure', () => {
                 'every echo', () => `${received} of ${count} echoes`);
             await done;
         } finally {
+            reading = false;
             clearInterval(reader);
             clearInterval(watch);
             ws._socket.resume();
