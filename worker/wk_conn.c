@@ -168,13 +168,40 @@ static void wk_conn_kill(wk_conn *c)
     wk_ctx_on_conn_closed(ctx, c->rejecting);
 }
 
+/* The spill, allocated on first use. */
+static struct wk_conn_spill *wk_conn_spill(wk_conn *c)
+{
+    if (c->spill == NULL)
+        c->spill = wsf_xcalloc(1, sizeof *c->spill);
+    return c->spill;
+}
+
+static void wk_conn_spill_free(wk_conn *c)
+{
+    if (c->spill == NULL)
+        return;
+    wsf_buf_fini(&c->spill->in);
+    wsf_buf_fini(&c->spill->msg);
+    free(c->spill);
+    c->spill = NULL;
+}
+
+/* Drops the gathered message; the spill goes with it when it holds no input either. */
+static void wk_conn_msg_done(wk_conn *c)
+{
+    if (c->spill == NULL)
+        return;
+    wsf_buf_fini(&c->spill->msg);
+    if (c->spill->in.cap == 0)
+        wk_conn_spill_free(c);
+}
+
 void wk_conn_free(wk_conn *c)
 {
     if (c == NULL)
         return;
     wk_conn_kill(c);
-    wsf_buf_fini(&c->in);
-    wsf_buf_fini(&c->msg);
+    wk_conn_spill_free(c);
     wsf_buf_fini(&c->out);
     wk_deflate_conn_free(c);
     free(c);
@@ -342,7 +369,7 @@ static void wk_conn_send_close(wk_conn *c, unsigned code, const char *reason)
     /* The client's close may echo this code (1012 from a shed, say): that is its answer. */
     c->u.parser.sent_close = (uint16_t)code;
     c->state = WK_CONN_CLOSING;
-    wsf_buf_fini(&c->msg);
+    wk_conn_msg_done(c);
     wsf_wheel_set(&c->ctx->wheel, &c->timer, c->ctx->now + wk_ticks(c->ctx->cfg.close_ms));
 }
 
@@ -518,11 +545,11 @@ static void wk_conn_deliver(wk_conn *c, int opcode, const uint8_t *data, size_t 
 }
 
 /* Delivers a message that is complete: a compressed one whole in ev, or one gathered in
- * c->msg; a compressed one is inflated first (RFC 7692 §7.2.2). */
+ * the spill; a compressed one is inflated first (RFC 7692 §7.2.2). */
 static void wk_conn_on_message(wk_conn *c, const ws_event *ev)
 {
-    const uint8_t *data = ev->first ? ev->data : c->msg.data + c->msg.off;
-    size_t len = ev->first ? ev->len : wsf_buf_pending(&c->msg);
+    const uint8_t *data = ev->first ? ev->data : c->spill->msg.data + c->spill->msg.off;
+    size_t len = ev->first ? ev->len : wsf_buf_pending(&c->spill->msg);
     if (ev->compressed) {
         const char *why = NULL;
         int r = wk_deflate_inflate(c, ev->opcode, data, len, &data, &len, &why);
@@ -546,12 +573,12 @@ static void wk_conn_on_frame(wk_conn *c, const ws_event *ev)
             return;
         }
         if (!(ev->first && ev->last)) {
-            wsf_buf_append(&c->msg, ev->data, ev->len);
+            wsf_buf_append(&wk_conn_spill(c)->msg, ev->data, ev->len);
             if (!ev->last)
                 return;
         }
         wk_conn_on_message(c, ev);
-        wsf_buf_fini(&c->msg);
+        wk_conn_msg_done(c);
         return;
     case WS_EV_PING:
         if (c->state == WK_CONN_OPEN)
@@ -564,7 +591,7 @@ static void wk_conn_on_frame(wk_conn *c, const ws_event *ev)
             /* Echo the peer's close (§5.5.1); an empty one is answered with an empty one. */
             wk_conn_queue(c, WS_OP_CLOSE, ev->data, ev->len);
             c->state = WK_CONN_CLOSING;
-            wsf_buf_fini(&c->msg);
+            wk_conn_msg_done(c);
         }
         return;
     default:
@@ -596,7 +623,8 @@ static void wk_conn_on_readable(wk_conn *c)
 {
     wk_ctx *ctx = c->ctx;
     uint8_t *buf = ctx->rbuf;
-    size_t have = wsf_buf_pending(&c->in);
+    struct wk_conn_spill *sp = c->spill;
+    size_t have = sp != NULL ? wsf_buf_pending(&sp->in) : 0;
 
     /* No more input than the output could still hold: an echo is never larger than what it
      * answers (with the part of its message gathered earlier), so input alone does not take the
@@ -604,12 +632,13 @@ static void wk_conn_on_readable(wk_conn *c)
      * read regardless, and meets the cap. */
     size_t room = ctx->rbuf_cap - have;
     if (c->state == WK_CONN_OPEN) {
-        uint64_t held = (uint64_t)wsf_buf_pending(&c->out) + wsf_buf_pending(&c->msg) + have;
+        uint64_t held = (uint64_t)wsf_buf_pending(&c->out) + have +
+                        (sp != NULL ? wsf_buf_pending(&sp->msg) : 0);
         if (held < ctx->cfg.max_backlog && ctx->cfg.max_backlog - held < room)
             room = (size_t)(ctx->cfg.max_backlog - held);
     }
     if (have > 0)
-        memcpy(buf, c->in.data + c->in.off, have);
+        memcpy(buf, sp->in.data + sp->in.off, have);
     ssize_t n = wk_conn_io_read(c, buf + have, room);
     if (n < 0) {
         if (n == -EAGAIN || n == -EWOULDBLOCK)
@@ -624,8 +653,11 @@ static void wk_conn_on_readable(wk_conn *c)
         wk_conn_kill(c);
         return;
     }
-    if (c->in.cap != 0)
-        wsf_buf_fini(&c->in);
+    if (sp != NULL) {
+        wsf_buf_fini(&sp->in);
+        if (sp->msg.cap == 0)
+            wk_conn_spill_free(c);
+    }
     ctx->stats.bytes_in += (uint64_t)n;
     c->last_heard = ctx->now;
     if (c->input_done)
@@ -639,7 +671,7 @@ static void wk_conn_on_readable(wk_conn *c)
     if (!c->dead && c->state != WK_CONN_HANDSHAKE && !c->input_done)
         used += wk_conn_frames(c, buf + used, len - used);
     if (!c->dead && used < len && !c->input_done)
-        wsf_buf_append(&c->in, buf + used, len - used);
+        wsf_buf_append(&wk_conn_spill(c)->in, buf + used, len - used);
     if (!c->dead)
         wk_conn_flush(c);
     ctx->batch_conn = NULL;
