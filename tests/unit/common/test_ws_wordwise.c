@@ -222,14 +222,17 @@ START_TEST(utf8_whole_matches_reference)
 END_TEST
 
 /* Fed in two chunks split at every point: the failure shows in the chunk that holds the first bad
- * byte, and a valid input ends complete exactly when the reference says so. */
+ * byte, and a valid input ends complete exactly when the reference says so. The start alignment
+ * goes through 0-7 with the head and tail lengths (the whole-buffer test takes every one with
+ * every length). */
 START_TEST(utf8_split_matches_reference)
 {
     const piece *pc = &pieces[_i];
     _Alignas(16) uint8_t buf[GUARD + 64];
-    for (unsigned align = 0; align < 8; align++) {
+    {
         for (size_t head = 0; head < 16; head++) {
             for (size_t tail = 0; tail < 16; tail++) {
+                unsigned align = (unsigned)(head + 3 * tail) % 8;
                 size_t n = build_text(buf + align, head, pc, tail);
                 const uint8_t *p = buf + align;
                 bool complete = false;
@@ -263,7 +266,7 @@ START_TEST(utf8_random_matches_reference)
                                        0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF, 'z'};
     uint32_t x = 0x9E3779B9u;
     _Alignas(16) uint8_t buf[GUARD + 40];
-    for (int iter = 0; iter < 200000; iter++) {
+    for (int iter = 0; iter < 50000; iter++) {
         x ^= x << 13;
         x ^= x >> 17;
         x ^= x << 5;
@@ -347,8 +350,8 @@ static ssize_t parse_two_reads(const wire *orig, size_t base, size_t cut, uint8_
 START_TEST(parser_text_matches_reference)
 {
     const piece *pc = &pieces[_i];
-    static const size_t heads[] = {0, 1, 3, 7, 8, 9, 13, 15};
-    static const size_t tails[] = {0, 1, 2, 4, 7, 8, 11, 15};
+    static const size_t heads[] = {0, 3, 8, 13};
+    static const size_t tails[] = {0, 1, 7, 15};
     uint8_t text[64];
     uint8_t got[64];
     for (size_t h = 0; h < NCASES(heads); h++) {
