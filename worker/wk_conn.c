@@ -757,19 +757,18 @@ void wk_conn_on_timer(wk_conn *c)
         return;
     case WK_CONN_OPEN: {
         /* Deadlines move lazily: reads only record last_heard, and the timer recomputes here. */
-        uint64_t idle_at = c->last_heard + wk_ticks(ctx->cfg.idle_ms);
+        uint64_t stall_at = 0;
         if (c->read_paused) {
-            /* Not reading is ours, not the client's idleness; a client that takes none of its
-             * output for close_timeout is not reading at all. */
-            uint64_t stall_at = c->out_moved + wk_ticks(ctx->cfg.close_ms);
+            /* Not reading is ours, not the client's idleness (nor a reason to ping); a client
+             * that takes none of its output for close_timeout is not reading at all. */
+            stall_at = c->out_moved + wk_ticks(ctx->cfg.close_ms);
             if (now >= stall_at) {
                 wk_conn_close_backlog(c);
                 return;
             }
             c->last_heard = now;
-            wsf_wheel_set(&ctx->wheel, &c->timer, stall_at);
-            return;
         }
+        uint64_t idle_at = c->last_heard + wk_ticks(ctx->cfg.idle_ms);
         if (now >= idle_at) {
             wk_conn_fail(c, WS_CLOSE_GOING_AWAY, "idle timeout");
             return;
@@ -791,6 +790,8 @@ void wk_conn_on_timer(wk_conn *c)
         uint64_t next = ping_at < idle_at ? ping_at : idle_at;
         if (c->auth_until != 0 && c->auth_until < next)
             next = c->auth_until;
+        if (stall_at != 0 && stall_at < next)
+            next = stall_at;
         wsf_wheel_set(&ctx->wheel, &c->timer, next);
         return;
     }
