@@ -50,8 +50,10 @@ fuzz:
 	cmake --build --preset fuzz -j$(JOBS)
 	ctest --preset fuzz
 
+# UWS_DIR=/path/to/uWebSockets (with its uSockets in UWS_DIR/uSockets) adds uWebSockets as a peer,
+# built outside the source tree into $(BUILD)/bench/uws; without it the bench says it was skipped.
 bench: build
-	@scripts/install-deps libwebsockets-dev valgrind strace util-linux
+	@scripts/install-deps libwebsockets-dev valgrind strace util-linux $(if $(UWS_DIR),g++)
 	bench/run $(BUILD)
 
 bench-fleet: build

@@ -98,8 +98,72 @@ static ssize_t ws_parser_control(const ws_parser *p, ws_event *out, unsigned op,
     return 0;
 }
 
+/* Unmasks a whole small payload (the mask starting at offset 0) a word at a time and tells whether
+ * every byte is ASCII, which makes it valid UTF-8 without a further pass. */
+static bool ws_parser_unmask_ascii(uint8_t *d, size_t n, const uint8_t mask[4])
+{
+    uint32_t m32;
+    memcpy(&m32, mask, sizeof m32);
+    /* The 4 mask bytes twice, in memory order, whatever the byte order. */
+    uint64_t m = (uint64_t)m32 << 32 | m32;
+    uint64_t high = 0;
+    size_t i = 0;
+    for (; n - i >= 8; i += 8) {
+        uint64_t w;
+        memcpy(&w, d + i, sizeof w);
+        w ^= m;
+        memcpy(d + i, &w, sizeof w);
+        high |= w;
+    }
+    if (n - i >= 4) {
+        uint32_t w;
+        memcpy(&w, d + i, sizeof w);
+        w ^= m32;
+        memcpy(d + i, &w, sizeof w);
+        high |= w;
+        i += 4;
+    }
+    for (; i < n; i++) { /* at most 3 bytes, at mask offset 0 again */
+        d[i] ^= mask[i & 3];
+        high |= d[i];
+    }
+    return (high & 0x8080808080808080ull) == 0;
+}
+
+/* The common case, handled without touching the parser's state: in the server role, a whole
+ * masked frame of at most 125 bytes that is a complete text or binary message (FIN, no RSV
+ * bits) and within max_message. Returns the bytes consumed, 0 when the frame is not such a frame
+ * (the general path then takes it), or the negative close code for invalid UTF-8. */
+static ssize_t ws_parser_whole_small(ws_parser *p, ws_event *out, uint8_t *buf, size_t len)
+{
+    unsigned b0 = buf[0], b1 = buf[1];
+    size_t plen = b1 & 0x7F;
+    if ((b0 != (0x80 | WS_OP_TEXT) && b0 != (0x80 | WS_OP_BINARY)) || !(b1 & 0x80) ||
+        plen > WS_MAX_CONTROL_PAYLOAD || len < 6 + plen ||
+        (p->max_message != 0 && plen > p->max_message))
+        return 0;
+    uint8_t *payload = buf + 6;
+    int op = (int)(b0 & 0x0F);
+    bool ascii = ws_parser_unmask_ascii(payload, plen, buf + 2);
+    if (op == WS_OP_TEXT && !ascii && !ws_utf8_is_valid(payload, plen))
+        return WS_ERR(WS_CLOSE_INVALID_DATA);
+    out->kind = WS_EV_DATA;
+    out->opcode = op;
+    out->first = out->last = true;
+    out->data = payload;
+    out->len = plen;
+    out->code = 0;
+    out->compressed = false;
+    return (ssize_t)(6 + plen);
+}
+
 ssize_t ws_parser_next(ws_parser *p, ws_event *out, uint8_t *buf, size_t len)
 {
+    if (!p->in_frame && p->msg_op == 0 && p->role == WS_ROLE_SERVER && len >= 6) {
+        ssize_t r = ws_parser_whole_small(p, out, buf, len);
+        if (r != 0)
+            return r;
+    }
     if (p->in_frame) {
         if (len == 0)
             return 0;

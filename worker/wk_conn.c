@@ -28,6 +28,8 @@
 static void wk_conn_on_event(evutil_socket_t fd, short what, void *arg);
 
 #define WK_LATENCY_SAMPLE 64 /* a power of two */
+/* The read-pause mark is a quarter of max_backlog, at most this. */
+#define WK_READ_PAUSE_MAX (256 * 1024)
 
 /* Ticks from an event to its deadline. The event's tick began up to one tick before the event,
  * so one tick more than the rounded-up count keeps a deadline from firing before its time: a
@@ -42,15 +44,47 @@ wk_conn *wk_conn_of_timer(wsf_wheel_node *node)
     return (wk_conn *)((char *)node - offsetof(wk_conn, timer));
 }
 
-static void wk_conn_set_events(wk_conn *c, bool want_write)
+static void wk_conn_set_events_now(wk_conn *c, bool want_write)
 {
-    if (c->want_write == want_write)
-        return;
+    bool read_off = c->read_paused;
     c->want_write = want_write;
+    c->read_off = read_off;
     event_del(&c->ev);
-    event_assign(&c->ev, c->ctx->base, c->fd, EV_READ | EV_PERSIST | (want_write ? EV_WRITE : 0),
-                 wk_conn_on_event, c);
+    short what = (short)((read_off ? 0 : EV_READ) | (want_write ? EV_WRITE : 0));
+    if (what == 0)
+        return;
+    event_assign(&c->ev, c->ctx->base, c->fd, (short)(what | EV_PERSIST), wk_conn_on_event, c);
     event_add(&c->ev, NULL);
+}
+
+/* Registers the events the connection waits for, when they change. */
+static inline void wk_conn_set_events(wk_conn *c, bool want_write)
+{
+    if (c->want_write != want_write || c->read_off != c->read_paused)
+        wk_conn_set_events_now(c, want_write);
+}
+
+/* Backpressure: past this much unsent output an open connection is not read until the output
+ * drains below it, so a client that pipelines far ahead while reading slowly is slowed down
+ * rather than closed. max_backlog stays the hard cap for output that grows without input; a
+ * client that reads nothing at all while paused is closed after close_timeout (wk_conn_on_timer)
+ * with the same code. */
+static size_t wk_conn_pause_at(const wk_ctx *ctx)
+{
+    uint64_t at = ctx->cfg.max_backlog / 4;
+    return at < WK_READ_PAUSE_MAX ? (size_t)at : WK_READ_PAUSE_MAX;
+}
+
+/* The code and reason a connection gets when its output backlog is past the limits. */
+static void wk_conn_close_backlog(wk_conn *c)
+{
+    /* The client is not reading: stop producing for it (§7.4.1 1008, policy; a service may say
+     * otherwise, /channels says 4001 "lagging, resume"). */
+    unsigned code =
+        c->service && c->service->backlog_code ? c->service->backlog_code : WS_CLOSE_POLICY;
+    wsf_log_info("conn fd=%d: %zu bytes of output backlog, closing with %u", c->fd,
+                 wsf_buf_pending(&c->out), code);
+    wk_conn_close(c, code, code == WS_CLOSE_POLICY ? "backlog limit" : c->service->backlog_reason);
 }
 
 /* max_conns_per_ip: counts the connection against its client address, or marks it for 429. An
@@ -134,13 +168,40 @@ static void wk_conn_kill(wk_conn *c)
     wk_ctx_on_conn_closed(ctx, c->rejecting);
 }
 
+/* The spill, allocated on first use. */
+static struct wk_conn_spill *wk_conn_spill(wk_conn *c)
+{
+    if (c->spill == NULL)
+        c->spill = wsf_xcalloc(1, sizeof *c->spill);
+    return c->spill;
+}
+
+static void wk_conn_spill_free(wk_conn *c)
+{
+    if (c->spill == NULL)
+        return;
+    wsf_buf_fini(&c->spill->in);
+    wsf_buf_fini(&c->spill->msg);
+    free(c->spill);
+    c->spill = NULL;
+}
+
+/* Drops the gathered message; the spill goes with it when it holds no input either. */
+static void wk_conn_msg_done(wk_conn *c)
+{
+    if (c->spill == NULL)
+        return;
+    wsf_buf_fini(&c->spill->msg);
+    if (c->spill->in.cap == 0)
+        wk_conn_spill_free(c);
+}
+
 void wk_conn_free(wk_conn *c)
 {
     if (c == NULL)
         return;
     wk_conn_kill(c);
-    wsf_buf_fini(&c->in);
-    wsf_buf_fini(&c->msg);
+    wk_conn_spill_free(c);
     wsf_buf_fini(&c->out);
     wk_deflate_conn_free(c);
     free(c);
@@ -175,29 +236,32 @@ static int wk_conn_flush(wk_conn *c)
         }
         ctx->stats.bytes_out += (uint64_t)n;
         wsf_buf_consume(b, (size_t)n);
+        c->out_moved = ctx->now;
     }
     if (b == &ctx->batch && wsf_buf_pending(b) > 0) {
         wsf_buf_append(&c->out, b->data + b->off, wsf_buf_pending(b));
         b->off = b->len = 0;
     }
 
-    if (wsf_buf_pending(&c->out) > 0) {
-        if (c->state == WK_CONN_OPEN && wsf_buf_pending(&c->out) > ctx->cfg.max_backlog) {
-            /* The client is not reading: stop producing for it (§7.4.1 1008, policy; a service
-             * may say otherwise, /channels says 4001 "lagging, resume"). */
-            unsigned code =
-                c->service && c->service->backlog_code ? c->service->backlog_code : WS_CLOSE_POLICY;
-            wsf_log_info("conn fd=%d: %zu bytes of output backlog, closing with %u", c->fd,
-                         wsf_buf_pending(&c->out), code);
-            wk_conn_close(c, code,
-                          code == WS_CLOSE_POLICY ? "backlog limit" : c->service->backlog_reason);
+    size_t pending = wsf_buf_pending(&c->out);
+    if (pending > 0) {
+        if (c->state == WK_CONN_OPEN && pending > ctx->cfg.max_backlog) {
+            wk_conn_close_backlog(c);
             if (c->dead)
                 return -1;
         }
+        bool pause = c->state == WK_CONN_OPEN && pending > wk_conn_pause_at(ctx);
+        if (pause && !c->read_paused) {
+            c->out_moved = ctx->now;
+            wsf_wheel_set(&ctx->wheel, &c->timer, ctx->now + wk_ticks(ctx->cfg.close_ms));
+        }
+        c->read_paused = pause;
         wk_conn_set_events(c, true);
         return 0;
     }
-    wsf_buf_fini(&c->out);
+    c->read_paused = false;
+    if (c->out.cap != 0)
+        wsf_buf_fini(&c->out);
     wk_conn_set_events(c, c->tls_rblocked);
     if (c->shut_after_flush && c->state != WK_CONN_LINGER) {
         /* Half-close and read until the peer closes, so that unread input does not turn our
@@ -224,7 +288,13 @@ static void wk_conn_queue(wk_conn *c, int opcode, const uint8_t *data, size_t le
     }
     wsf_buf *b = wk_conn_outbuf(c);
     uint8_t *p = wsf_buf_reserve(b, WS_MAX_HEADER + len);
-    size_t n = ws_frame_header(p, true, opcode, len, NULL);
+    size_t n = 2;
+    if (len < 126) {
+        p[0] = (uint8_t)(0x80 | opcode);
+        p[1] = (uint8_t)len;
+    } else {
+        n = ws_frame_header(p, true, opcode, len, NULL);
+    }
     if (rsv1)
         p[0] |= 0x40;
     if (len > 0)
@@ -262,6 +332,7 @@ void wk_conn_send_now(wk_conn *c, int opcode, const uint8_t *data, size_t len)
             break; /* EAGAIN, or an error the next flush finds and acts on */
         c->ctx->stats.bytes_out += (uint64_t)n;
         wsf_buf_consume(&c->out, (size_t)n);
+        c->out_moved = c->ctx->now;
     }
     wk_conn_set_events(c, wsf_buf_pending(&c->out) > 0);
 }
@@ -298,7 +369,7 @@ static void wk_conn_send_close(wk_conn *c, unsigned code, const char *reason)
     /* The client's close may echo this code (1012 from a shed, say): that is its answer. */
     c->u.parser.sent_close = (uint16_t)code;
     c->state = WK_CONN_CLOSING;
-    wsf_buf_fini(&c->msg);
+    wk_conn_msg_done(c);
     wsf_wheel_set(&c->ctx->wheel, &c->timer, c->ctx->now + wk_ticks(c->ctx->cfg.close_ms));
 }
 
@@ -464,8 +535,8 @@ static void wk_conn_deliver(wk_conn *c, int opcode, const uint8_t *data, size_t 
 {
     wk_ctx *ctx = c->ctx;
     ctx->stats.messages_in++;
-    if (!wsf_bucket_take(&c->bucket, ctx->cfg.msg_rate, ctx->cfg.msg_burst,
-                         ctx->now * WK_TICK_MS)) {
+    if (ctx->cfg.msg_rate != 0 && !wsf_bucket_take(&c->bucket, ctx->cfg.msg_rate,
+                                                   ctx->cfg.msg_burst, ctx->now * WK_TICK_MS)) {
         ctx->stats.refused_rate_limited++;
         wk_conn_fail(c, WK_CLOSE_RATE_LIMITED, "rate limited");
         return;
@@ -476,11 +547,11 @@ static void wk_conn_deliver(wk_conn *c, int opcode, const uint8_t *data, size_t 
 }
 
 /* Delivers a message that is complete: a compressed one whole in ev, or one gathered in
- * c->msg; a compressed one is inflated first (RFC 7692 §7.2.2). */
+ * the spill; a compressed one is inflated first (RFC 7692 §7.2.2). */
 static void wk_conn_on_message(wk_conn *c, const ws_event *ev)
 {
-    const uint8_t *data = ev->first ? ev->data : c->msg.data + c->msg.off;
-    size_t len = ev->first ? ev->len : wsf_buf_pending(&c->msg);
+    const uint8_t *data = ev->first ? ev->data : c->spill->msg.data + c->spill->msg.off;
+    size_t len = ev->first ? ev->len : wsf_buf_pending(&c->spill->msg);
     if (ev->compressed) {
         const char *why = NULL;
         int r = wk_deflate_inflate(c, ev->opcode, data, len, &data, &len, &why);
@@ -504,12 +575,12 @@ static void wk_conn_on_frame(wk_conn *c, const ws_event *ev)
             return;
         }
         if (!(ev->first && ev->last)) {
-            wsf_buf_append(&c->msg, ev->data, ev->len);
+            wsf_buf_append(&wk_conn_spill(c)->msg, ev->data, ev->len);
             if (!ev->last)
                 return;
         }
         wk_conn_on_message(c, ev);
-        wsf_buf_fini(&c->msg);
+        wk_conn_msg_done(c);
         return;
     case WS_EV_PING:
         if (c->state == WK_CONN_OPEN)
@@ -522,7 +593,7 @@ static void wk_conn_on_frame(wk_conn *c, const ws_event *ev)
             /* Echo the peer's close (§5.5.1); an empty one is answered with an empty one. */
             wk_conn_queue(c, WS_OP_CLOSE, ev->data, ev->len);
             c->state = WK_CONN_CLOSING;
-            wsf_buf_fini(&c->msg);
+            wk_conn_msg_done(c);
         }
         return;
     default:
@@ -554,11 +625,23 @@ static void wk_conn_on_readable(wk_conn *c)
 {
     wk_ctx *ctx = c->ctx;
     uint8_t *buf = ctx->rbuf;
-    size_t have = wsf_buf_pending(&c->in);
+    struct wk_conn_spill *sp = c->spill;
+    size_t have = sp != NULL ? wsf_buf_pending(&sp->in) : 0;
 
+    /* No more input than the output could still hold: an echo is never larger than what it
+     * answers (with the part of its message gathered earlier), so input alone does not take the
+     * output past max_backlog. Only a message in progress larger than max_backlog by itself is
+     * read regardless, and meets the cap. */
+    size_t room = ctx->rbuf_cap - have;
+    if (c->state == WK_CONN_OPEN) {
+        uint64_t held = (uint64_t)wsf_buf_pending(&c->out) + have +
+                        (sp != NULL ? wsf_buf_pending(&sp->msg) : 0);
+        if (held < ctx->cfg.max_backlog && ctx->cfg.max_backlog - held < room)
+            room = (size_t)(ctx->cfg.max_backlog - held);
+    }
     if (have > 0)
-        memcpy(buf, c->in.data + c->in.off, have);
-    ssize_t n = wk_conn_io_read(c, buf + have, ctx->rbuf_cap - have);
+        memcpy(buf, sp->in.data + sp->in.off, have);
+    ssize_t n = wk_conn_io_read(c, buf + have, room);
     if (n < 0) {
         if (n == -EAGAIN || n == -EWOULDBLOCK)
             return;
@@ -572,7 +655,11 @@ static void wk_conn_on_readable(wk_conn *c)
         wk_conn_kill(c);
         return;
     }
-    wsf_buf_fini(&c->in);
+    if (sp != NULL) {
+        wsf_buf_fini(&sp->in);
+        if (sp->msg.cap == 0)
+            wk_conn_spill_free(c);
+    }
     ctx->stats.bytes_in += (uint64_t)n;
     c->last_heard = ctx->now;
     if (c->input_done)
@@ -586,12 +673,12 @@ static void wk_conn_on_readable(wk_conn *c)
     if (!c->dead && c->state != WK_CONN_HANDSHAKE && !c->input_done)
         used += wk_conn_frames(c, buf + used, len - used);
     if (!c->dead && used < len && !c->input_done)
-        wsf_buf_append(&c->in, buf + used, len - used);
+        wsf_buf_append(&wk_conn_spill(c)->in, buf + used, len - used);
     if (!c->dead)
         wk_conn_flush(c);
     ctx->batch_conn = NULL;
     ctx->batch.off = ctx->batch.len = 0;
-    if (!c->dead && wk_conn_io_pending(c))
+    if (c->ssl != NULL && !c->dead && !c->read_paused && wk_conn_io_pending(c))
         event_active(&c->ev, EV_READ, 1); /* decrypted input the socket will not announce */
 }
 
@@ -635,9 +722,14 @@ static void wk_conn_on_event(evutil_socket_t fd, short what, void *arg)
         clock_gettime(CLOCK_MONOTONIC, &t0);
     if (c->ssl != NULL && !c->tls_ready)
         what = wk_conn_tls_step(c) ? EV_READ : 0;
-    if (what & EV_WRITE)
+    if (what & EV_WRITE) {
+        bool was_paused = c->read_paused;
         wk_conn_flush(c);
-    if (!c->dead && ((what & EV_READ) || c->tls_rblocked))
+        /* Drained below the mark: what the client sent meanwhile is waiting. */
+        if (was_paused && !c->read_paused)
+            what |= EV_READ;
+    }
+    if (!c->dead && !c->read_paused && ((what & EV_READ) || c->tls_rblocked))
         wk_conn_on_readable(c);
     if (sample)
         wk_conn_record_latency(ctx, &t0);
@@ -667,6 +759,17 @@ void wk_conn_on_timer(wk_conn *c)
         return;
     case WK_CONN_OPEN: {
         /* Deadlines move lazily: reads only record last_heard, and the timer recomputes here. */
+        uint64_t stall_at = 0;
+        if (c->read_paused) {
+            /* Not reading is ours, not the client's idleness (nor a reason to ping); a client
+             * that takes none of its output for close_timeout is not reading at all. */
+            stall_at = c->out_moved + wk_ticks(ctx->cfg.close_ms);
+            if (now >= stall_at) {
+                wk_conn_close_backlog(c);
+                return;
+            }
+            c->last_heard = now;
+        }
         uint64_t idle_at = c->last_heard + wk_ticks(ctx->cfg.idle_ms);
         if (now >= idle_at) {
             wk_conn_fail(c, WS_CLOSE_GOING_AWAY, "idle timeout");
@@ -689,6 +792,8 @@ void wk_conn_on_timer(wk_conn *c)
         uint64_t next = ping_at < idle_at ? ping_at : idle_at;
         if (c->auth_until != 0 && c->auth_until < next)
             next = c->auth_until;
+        if (stall_at != 0 && stall_at < next)
+            next = stall_at;
         wsf_wheel_set(&ctx->wheel, &c->timer, next);
         return;
     }

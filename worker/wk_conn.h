@@ -42,6 +42,8 @@ typedef struct wk_conn {
     bool input_done;       /* ignore further input (after a close or a protocol error) */
     bool shut_after_flush; /* shut the write side once output is drained */
     bool want_write;
+    bool read_paused; /* output past the read-pause mark: not read until it drains below it */
+    bool read_off;    /* the event is registered without EV_READ */
     bool dead;
     /* TLS (wk_tls), when accepted on a TLS listener */
     bool tls_ready;        /* handshake done */
@@ -49,11 +51,13 @@ typedef struct wk_conn {
     bool tls_shut;         /* close_notify sent */
     bool tls_rblocked;     /* a read needs the socket writable first */
     bool tls_again;        /* read again: an end or error follows what was returned */
+    bool over_ip_limit;    /* answer the request with 429 */
+    ws_deflate_params pmd; /* permessage-deflate, when negotiated (wk_deflate) */
     struct ssl_st *ssl;    /* NULL on plain connections */
     uint64_t last_heard;   /* tick of the last byte received */
     uint64_t last_ping;    /* tick of the last ping sent */
+    uint64_t out_moved;    /* while read_paused: tick the kernel last took some of the output */
     uint64_t auth_until;   /* tick its token expires at (close 4002), 0: no token (wk_auth) */
-    ws_deflate_params pmd; /* permessage-deflate, when negotiated (wk_deflate) */
     struct wk_zconn *z;    /* zlib streams kept between messages (context takeover), or NULL */
     const wk_service *service;
     void *svc_state; /* the service's per-connection state (wk_service on_close frees it) */
@@ -61,14 +65,18 @@ typedef struct wk_conn {
         ws_http_scan scan; /* HANDSHAKE */
         ws_parser parser;  /* OPEN and later */
     } u;
-    wsf_buf in;  /* unconsumed input between reads (a partial head or frame header) */
-    wsf_buf msg; /* a message that spans reads or fragments */
-    wsf_buf out; /* output the kernel has not taken yet */
+    struct wk_conn_spill *spill; /* input kept between reads, or NULL (most of the time) */
+    wsf_buf out;                 /* output the kernel has not taken yet */
     /* admission */
     wsf_bucket bucket;       /* msg_rate: client data messages */
     wsf_ipcount_entry *peer; /* this address's count (max_conns_per_ip), or NULL */
-    bool over_ip_limit;      /* answer the request with 429 */
 } wk_conn;
+
+/* What a connection keeps of its input between reads, out of line: idle connections hold none. */
+struct wk_conn_spill {
+    wsf_buf in;  /* unconsumed input (a partial head or frame header) */
+    wsf_buf msg; /* a message that spans reads or fragments */
+};
 
 /* Takes ownership of an accepted, non-blocking socket and starts reading its request.
  * rejecting: the worker is full; the request is answered 503. tls: handshake first (ctx->tls).

@@ -6,6 +6,7 @@ import {
     OP, WebSocket, buildFrame, closePayload, echo, httpExchange, openWs, rawWebSocket, sleep, slow,
     startWorker, stopWorker, upgradeRequest, wsClosed,
 } from './lib/worker.mjs';
+import { waitFor } from './lib/fleet.mjs';
 
 const MAX_MESSAGE = 1000;
 
@@ -325,7 +326,7 @@ describe('backlog cap', () => {
     let worker;
 
     before(async () => {
-        worker = await startWorker({ flags: ['--max-backlog', String(BACKLOG)] });
+        worker = await startWorker({ flags: ['--max-backlog', String(BACKLOG), '--close-timeout', '2'] });
     });
 
     after(async () => {
@@ -362,6 +363,10 @@ describe('backlog cap', () => {
         const got = await echo(bystander, 'bystander during backlog');
         assert.equal(got.data.toString(), 'bystander during backlog');
 
+        // The worker stopped reading it at the read-pause mark; output it takes none of for the
+        // close timeout closes it (backpressure.test.mjs has a client that reads slowly).
+        await waitFor(() => worker.lines(/output backlog, closing with 1008/).length === 1,
+            slow(30000), 'the backlog close', () => worker.stderrText);
         let echoed = 0;
         ws.on('message', (data) => {
             echoed += data.length;
