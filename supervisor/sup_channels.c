@@ -125,6 +125,16 @@ static void sup_channels_on_stream(int err, const char *epoch, void *arg)
     ch->ensure_inflight = false;
     if (ch->closing)
         return;
+    if (err == -EEXIST) {
+        char why[160];
+        if (wsf_nats_stream_check(ch->nats, (int)ctx->cfg.channels_replicas, why, sizeof why) !=
+            -EEXIST)
+            snprintf(why, sizeof why, "stream %s exists with other settings",
+                     ctx->cfg.nats_stream);
+        wsf_log_error("NATS %s: left as it is; retrying", why);
+        ch->ensure_at_ms = sup_now_ms() + SUP_CHANNELS_ENSURE_RETRY_MS;
+        return;
+    }
     if (err != 0) {
         wsf_log_warn("NATS stream %s: cannot create or update it: %s; retrying",
                      ctx->cfg.nats_stream, strerror(-err));
@@ -145,7 +155,7 @@ static void sup_channels_ensure(sup_ctx *ctx)
     struct wsf_nats_stream_conf conf = {
         .max_per_subject = size > 0 ? size : 1, /* JetStream reads 0 as no limit */
         .max_age_ms = (int64_t)ctx->cfg.channels_max_ttl_s * 1000,
-        .replicas = 1,
+        .replicas = (int)ctx->cfg.channels_replicas,
     };
     if (ch->nats == NULL || ch->ensure_inflight || !wsf_nats_is_connected(ch->nats))
         return;
@@ -427,7 +437,11 @@ static int sup_channels_connect(sup_ctx *ctx)
     struct wsf_nats_opts o = {.url = ch->natsd.url,
                               .name = "wsfleetd",
                               .stream = ctx->cfg.nats_stream,
-                              .timeout_ms = SUP_CHANNELS_NATS_TIMEOUT_MS};
+                              .timeout_ms = SUP_CHANNELS_NATS_TIMEOUT_MS,
+                              .credentials = ctx->cfg.nats_credentials,
+                              .tls_ca = ctx->cfg.nats_tls_ca,
+                              .tls_cert = ctx->cfg.nats_tls_cert,
+                              .tls_key = ctx->cfg.nats_tls_key};
     int rc = wsf_nats_new(&ch->nats, ctx->base, &o, sup_channels_on_event, ctx);
     if (rc != 0) {
         wsf_log_error("NATS: cannot set up the connection: %s", strerror(-rc));
@@ -459,7 +473,18 @@ int sup_channels_start(sup_ctx *ctx)
                                                     ctx->euid, SUP_CHANNELS_SIDECAR_WAIT_MS);
     if (rc != 0)
         return rc;
-    return sup_channels_connect(ctx);
+    if (sup_channels_connect(ctx) != 0)
+        return -1;
+    /* A stream this fleet cannot reconcile is refused now, before any worker starts; a cluster
+     * that does not answer yet is looked at again once it does. */
+    char why[160];
+    if (ctx->restore == NULL &&
+        wsf_nats_stream_check(ch->nats, (int)ctx->cfg.channels_replicas, why, sizeof why) ==
+            -EEXIST) {
+        wsf_log_error("NATS %s: refusing to start (make them agree, or delete the stream)", why);
+        return SUP_CHANNELS_CONFLICT;
+    }
+    return 0;
 }
 
 void sup_channels_reloaded(sup_ctx *ctx)
@@ -564,6 +589,19 @@ size_t sup_channels_worker_args(const sup_ctx *ctx, char **argv, size_t argc)
     argv[argc++] = (char *)ch->ini_path;
     argv[argc++] = "--nats-stream";
     argv[argc++] = (char *)ctx->cfg.nats_stream;
+    static const char *const flags[] = {"--nats-credentials", "--nats-tls-ca", "--nats-tls-cert",
+                                        "--nats-tls-key"};
+    const char *vals[] = {ctx->cfg.nats_credentials, ctx->cfg.nats_tls_ca, ctx->cfg.nats_tls_cert,
+                          ctx->cfg.nats_tls_key};
+    for (size_t i = 0; i < 4; i++) {
+        if (vals[i][0] != '\0') {
+            argv[argc++] = (char *)flags[i];
+            argv[argc++] = (char *)vals[i];
+        }
+    }
+    static const char *const replicas[] = {"1", "2", "3", "4", "5"};
+    argv[argc++] = "--nats-replicas";
+    argv[argc++] = (char *)replicas[(ctx->cfg.channels_replicas - 1) % 5];
     return argc;
 }
 
