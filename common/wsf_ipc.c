@@ -413,7 +413,8 @@ static int wsf_unpack_ctl_request(wsf_ctl_request *out, const uint8_t *buf, size
     }
     memset(out, 0, sizeof *out);
     int command = (int)r->command;
-    out->command = command >= WSF_CTL_STATUS && command <= WSF_CTL_UPGRADE
+    out->command = (command >= WSF_CTL_STATUS && command <= WSF_CTL_UPGRADE) ||
+                           command == WSF_CTL_CLUSTER
                        ? (enum wsf_ctl_command)command
                        : WSF_CTL_NONE;
     out->slot = r->slot;
@@ -473,6 +474,7 @@ int wsf_ipc_pack_ctl_response(uint8_t *buf, size_t cap, const wsf_ctl_response *
         st.last_scaling = (char *)s->last_scaling;
         st.last_scaling_age_s = s->last_scaling_age_s;
         st.workers_adopted = s->workers_adopted;
+        st.name = (char *)s->name;
         r.status = &st;
     }
     for (size_t i = 0; i < n; i++) {
@@ -557,6 +559,7 @@ static int wsf_unpack_ctl_response(wsf_ctl_response *out, const uint8_t *buf, si
         wsf_copy_str(o->last_scaling, sizeof o->last_scaling, s->last_scaling);
         o->last_scaling_age_s = s->last_scaling_age_s;
         o->workers_adopted = s->workers_adopted;
+        wsf_copy_str(o->name, sizeof o->name, s->name);
     }
     size_t n = r->n_workers < WSF_CTL_MAX_WORKERS ? r->n_workers : WSF_CTL_MAX_WORKERS;
     for (size_t i = 0; i < n; i++) {

@@ -118,6 +118,7 @@ enum wsf_ctl_command {
     WSF_CTL_HISTORY = 15,  /* channel, limit -> body */
     WSF_CTL_CHANNELS = 16, /* -> body */
     WSF_CTL_UPGRADE = 17,  /* re-execute wsfleetd in place */
+    WSF_CTL_CLUSTER = 19,  /* -> body: the fleets sharing the NATS cluster */
 };
 
 #define WSF_CTL_CHANNEL_MAX 256      /* a channel name (255 bytes) and its NUL */
@@ -159,6 +160,7 @@ typedef struct wsf_fleet_status {
     char last_scaling[160]; /* the last scaling decision and its reason, empty if none */
     uint64_t last_scaling_age_s;
     uint32_t workers_adopted; /* adopted from a dead supervisor at start */
+    char name[65];            /* [fleet] name */
 } wsf_fleet_status;
 
 typedef struct wsf_worker_status {
@@ -215,7 +217,7 @@ typedef struct wsf_ctl_response {
     bool has_nats;    /* WSF_CTL_STATUS */
     wsf_nats_status nats;
     uint64_t offset;             /* WSF_CTL_PUBLISH */
-    char body[WSF_CTL_BODY_MAX]; /* WSF_CTL_HISTORY, WSF_CTL_CHANNELS: a JSON document */
+    char body[WSF_CTL_BODY_MAX]; /* WSF_CTL_HISTORY, WSF_CTL_CHANNELS, WSF_CTL_CLUSTER: JSON */
 } wsf_ctl_response;
 
 #endif

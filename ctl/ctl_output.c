@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl_cluster.h"
 #include "wsf_buf.h"
 #include "wsf_json.h"
 
@@ -168,6 +169,7 @@ static json_t *ctl_status_json(const wsf_fleet_status *st)
     wsf_json_set(o, "last_scaling", CTL_JSON_TEXT(st->last_scaling));
     wsf_json_set(o, "last_scaling_age_s", ctl_json_uint(st->last_scaling_age_s));
     wsf_json_set(o, "workers_adopted", ctl_json_uint(st->workers_adopted));
+    wsf_json_set(o, "name", CTL_JSON_TEXT(st->name));
     return o;
 }
 
@@ -273,7 +275,9 @@ static int ctl_body_render(FILE *out, enum wsf_ctl_command cmd, const wsf_ctl_re
     else if (json)
         ctl_json_dump(out, json_incref(doc));
     else
-        rc = cmd == WSF_CTL_HISTORY ? ctl_history_human(out, doc) : ctl_channels_human(out, doc);
+        rc = cmd == WSF_CTL_HISTORY   ? ctl_history_human(out, doc)
+             : cmd == WSF_CTL_CLUSTER ? ctl_cluster_human(out, doc)
+                                      : ctl_channels_human(out, doc);
     json_decref(doc);
     return rc;
 }
@@ -283,7 +287,9 @@ static void ctl_status_human(FILE *out, const wsf_ctl_response *res)
     const wsf_fleet_status *st = &res->status;
     char buf[CTL_CELL];
 
-    fputs("state:        ", out);
+    fputs("fleet:        ", out);
+    CTL_PUT_TEXT(out, st->name);
+    fputs("\nstate:        ", out);
     CTL_PUT_TEXT(out, st->state);
     fprintf(out, "\npid:          %u\n", (unsigned)st->pid);
     fprintf(out, "workers:      %u running, %u desired (min %u, max %u)\n",
@@ -536,6 +542,7 @@ int ctl_output_render(FILE *out, enum wsf_ctl_command cmd, const wsf_ctl_respons
         return 0;
     case WSF_CTL_HISTORY:
     case WSF_CTL_CHANNELS:
+    case WSF_CTL_CLUSTER:
         return ctl_body_render(out, cmd, res, json);
     default:
         break;

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sup_cluster.h"
 #include "sup_ctx.h"
 #include "sup_natsd.h"
 #include "wsf_buf.h"
@@ -55,6 +56,7 @@ typedef struct sup_channels {
     pid_t answered[SUP_MAX_SLOTS];
     unsigned nanswered;
     unsigned nrunning_answered; /* answers from the pids of running slots */
+    sup_cluster *cluster;       /* wsf.fleet.<name>.status, both ways */
 } sup_channels;
 
 static sup_channels *sup_ch(const sup_ctx *ctx)
@@ -452,6 +454,7 @@ static int sup_channels_connect(sup_ctx *ctx)
     rc = wsf_nats_sub_new(&ch->inbox_sub, ch->nats, subject, sup_channels_on_reply, ctx);
     if (rc != 0)
         wsf_log_warn("NATS: cannot subscribe to the reply inbox: %s", strerror(-rc));
+    sup_cluster_subscribe(ch->cluster, ch->nats);
     return 0;
 }
 
@@ -461,6 +464,7 @@ int sup_channels_start(sup_ctx *ctx)
     if (ch == NULL)
         return -1;
     ctx->channels = ch;
+    ch->cluster = sup_cluster_new();
     snprintf(ch->ini_path, sizeof ch->ini_path, "%s/channels.ini", ctx->rundir->path);
     wsf_chconf_init(&ch->conf);
     sup_channels_load_conf(ctx);
@@ -513,6 +517,7 @@ void sup_channels_tick(sup_ctx *ctx, uint64_t now)
     sup_natsd_tick(&ch->natsd, now, &ctx->cfg.restart, ctx->cfg.kill_grace_ms);
     if (!ch->stream_ok && now >= ch->ensure_at_ms)
         sup_channels_ensure(ctx);
+    sup_cluster_tick(ch->cluster, ctx, ch->nats, now);
     if (ch->pending && ch->cmd == WSF_CTL_CHANNELS && now >= ch->gather_deadline_ms)
         sup_channels_gather_end(ctx);
 }
@@ -529,6 +534,7 @@ static void sup_channels_close(sup_channels *ch)
     ch->closing = true;
     wsf_nats_sub_free(ch->inbox_sub);
     ch->inbox_sub = NULL;
+    sup_cluster_unsubscribe(ch->cluster);
     if (ch->nats != NULL) {
         wsf_nats_free(ch->nats);
         ch->nats = NULL;
@@ -574,8 +580,19 @@ void sup_channels_fini(sup_ctx *ctx)
     json_decref(ch->pubs);
     json_decref(ch->workers);
     wsf_chconf_fini(&ch->conf);
+    sup_cluster_free(ch->cluster);
     free(ch);
     ctx->channels = NULL;
+}
+
+void sup_channels_cluster(sup_ctx *ctx, wsf_ctl_response *res)
+{
+    sup_channels *ch = sup_ch(ctx);
+    if (ch == NULL || ch->nats == NULL || !wsf_nats_is_connected(ch->nats)) {
+        snprintf(res->error, sizeof res->error, "NATS is not available (broker down?)");
+        return;
+    }
+    sup_cluster_answer(ch->cluster, sup_now_ms(), res);
 }
 
 size_t sup_channels_worker_args(const sup_ctx *ctx, char **argv, size_t argc)

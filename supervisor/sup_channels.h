@@ -74,6 +74,9 @@ int sup_channels_reconnect(struct sup_ctx *ctx);
  * them. Returns the new argc. */
 size_t sup_channels_worker_args(const struct sup_ctx *ctx, char **argv, size_t argc);
 
+/* Answers wsctl cluster (sup_cluster.h). */
+void sup_channels_cluster(struct sup_ctx *ctx, wsf_ctl_response *res);
+
 /* Fills res->nats for wsctl status. */
 void sup_channels_status(const struct sup_ctx *ctx, wsf_ctl_response *res);
 

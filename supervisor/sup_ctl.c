@@ -33,8 +33,9 @@ static const char *sup_fleet_state(const sup_ctx *ctx)
     return ctx->desired > 0 && failed * 2 >= ctx->desired ? "degraded" : "running";
 }
 
-static void sup_fill_status(const sup_ctx *ctx, wsf_fleet_status *st, uint64_t now)
+void sup_ctl_fill_status(const sup_ctx *ctx, wsf_fleet_status *st, uint64_t now)
 {
+    snprintf(st->name, sizeof st->name, "%s", ctx->cfg.fleet_name);
     snprintf(st->state, sizeof st->state, "%s", sup_fleet_state(ctx));
     st->pid = (uint32_t)getpid();
     st->workers_running = sup_running(ctx);
@@ -261,7 +262,7 @@ void sup_ctl_handle(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *
     switch (req->command) {
     case WSF_CTL_STATUS:
         res->has_status = true;
-        sup_fill_status(ctx, &res->status, now);
+        sup_ctl_fill_status(ctx, &res->status, now);
         sup_channels_status(ctx, res);
         res->ok = true;
         return;
@@ -324,6 +325,9 @@ void sup_ctl_handle(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *
     case WSF_CTL_HISTORY:
     case WSF_CTL_CHANNELS:
         sup_channels_ctl(ctx, req, res); /* most often answered later */
+        return;
+    case WSF_CTL_CLUSTER:
+        sup_channels_cluster(ctx, res);
         return;
     default:
         snprintf(res->error, sizeof res->error, "unknown command");

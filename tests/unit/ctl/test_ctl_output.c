@@ -43,6 +43,7 @@ static void setup(void)
     snprintf(st->last_scaling, sizeof st->last_scaling, "%s", SCALING);
     st->last_scaling_age_s = 65;
     st->workers_adopted = 2;
+    snprintf(st->name, sizeof st->name, "east-1");
 
     res->nworkers = 3;
     res->workers[0] = (wsf_worker_status){.slot = 0,
@@ -186,7 +187,8 @@ START_TEST(status_json)
     ck_assert_str_eq(str_field(o, "last_scaling"), SCALING);
     ck_assert_int_eq(int_field(o, "last_scaling_age_s"), 65);
     ck_assert_int_eq(int_field(o, "workers_adopted"), 2);
-    ck_assert_uint_eq(json_object_size(o), 16); /* every wsf_fleet_status field */
+    ck_assert_str_eq(str_field(o, "name"), "east-1");
+    ck_assert_uint_eq(json_object_size(o), 17); /* every wsf_fleet_status field */
     json_decref(o);
 
     res->status.autoscale = false;
