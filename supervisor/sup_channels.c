@@ -57,6 +57,7 @@ typedef struct sup_channels {
     unsigned nanswered;
     unsigned nrunning_answered; /* answers from the pids of running slots */
     sup_cluster *cluster;       /* wsf.fleet.<name>.status, both ways */
+    bool tls;                   /* TLS to NATS: libnats' global cleanup is left to the exit */
 } sup_channels;
 
 static sup_channels *sup_ch(const sup_ctx *ctx)
@@ -436,6 +437,8 @@ static int sup_channels_connect(sup_ctx *ctx)
         return -1;
     snprintf(ch->inbox, sizeof ch->inbox, "_INBOX.wsfleetd.%02x%02x%02x%02x%02x%02x%02x%02x",
              raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7]);
+    ch->tls = ctx->cfg.nats_tls_ca[0] != '\0' || ctx->cfg.nats_tls_cert[0] != '\0' ||
+              strstr(ch->natsd.url, "tls://") != NULL;
     struct wsf_nats_opts o = {.url = ch->natsd.url,
                               .name = "wsfleetd",
                               .stream = ctx->cfg.nats_stream,
@@ -538,7 +541,10 @@ static void sup_channels_close(sup_channels *ch)
     if (ch->nats != NULL) {
         wsf_nats_free(ch->nats);
         ch->nats = NULL;
-        wsf_nats_library_fini(); /* wsfleetd's only connection: leak checkers see it all freed */
+        /* wsfleetd's only connection: leak checkers see it all freed. Not after TLS: libnats
+         * then frees OpenSSL state that OpenSSL's own exit handler frees again (a crash). */
+        if (!ch->tls)
+            wsf_nats_library_fini();
     }
 }
 

@@ -165,7 +165,7 @@ describe('a NATS with TLS and nkey credentials', () => {
         }));
         const r = await runProgram(fleetdPath(), ['--foreground', '-c', ini, '--listen',
             '127.0.0.1:0', '--run-dir', run], WAIT_MS);
-        assert.equal(r.code, 2, r.stderr);
+        assert.equal(r.code, 2, `${r.signal} ${r.stderr}`);
         const lines = r.stderr.split('\n').filter((l) => l !== '');
         assert.equal(lines.filter((l) => /error/.test(l)).length, 1, r.stderr);
         assert.match(r.stderr, /stream WSF exists with replicas 1, \[channels\] replicas is 3/);
