@@ -13,6 +13,7 @@ import {
     makeTempDir, pidAlive, runProgram, sleep, waitFor, wsctl, wsctlPath, fleetdPath,
 } from './lib/fleet.mjs';
 import { ChClient } from './lib/channels.mjs';
+import { describeRun, startWsload } from './lib/wsload.mjs';
 
 const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../scripts/cluster');
 const WAIT_MS = 30000;
@@ -262,4 +263,33 @@ describe('three fleets on a three-node NATS cluster', () => {
                 return cl.json?.fleets?.find((f) => f.name === 'b')?.pid === pidOf('fleet-b/wsfleetd.pid');
             }, WAIT_MS, 'fleet b back in wsctl cluster', () => cl.stdout + cl.stderr);
         });
+
+    test('wsload over the three fleets: a fleet SIGKILLed whole, its subscribers fail over and '
+        + 'resume with nothing lost', async () => {
+        const urls = ['a', 'b', 'c'].flatMap((f) => ['--url', `${ep.fleets[f].url}/channels`]);
+        const run = startWsload([...urls, '--mode', 'channels', '--json', '--connections', '30',
+            '--channels', '3', '--publish-rate', '10', '--duration', '5', '--channel-prefix',
+            'wl-']);
+        // Once every subscriber is up, fleet c goes away at once (supervisor and workers).
+        await sleep(2000);
+        const pid = pidOf('fleet-c/wsfleetd.pid');
+        const tree = processTree(pid);
+        for (const p of tree) {
+            process.kill(p, 'SIGKILL');
+        }
+        const r = await run.done;
+        await cluster('fleet-start', 'c');
+        assert.equal(r.code, 0, describeRun(r));
+        const j = r.json;
+        assert.ok(j, describeRun(r));
+        assert.equal(j.lost_publications, 0, describeRun(r));
+        assert.equal(j.duplicated, 0, describeRun(r));
+        assert.equal(j.out_of_order, 0, describeRun(r));
+        assert.equal(j.not_recovered, 0, describeRun(r));
+        assert.equal(j.gave_up, 0, describeRun(r));
+        // A third of the subscribers were on c: each moved to another fleet and resumed there.
+        assert.ok(j.failovers >= 10, describeRun(r));
+        assert.ok(j.resumes >= 10, describeRun(r));
+        assert.ok(j.publications_acked > 0 && j.deliveries > 0, describeRun(r));
+    });
 });
