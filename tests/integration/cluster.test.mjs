@@ -191,14 +191,28 @@ describe('three fleets on a three-node NATS cluster', () => {
             datas.push({ before: i });
             offsets.push(await publish(pub, 'nk', datas.at(-1)));
         }
-        const pid = pidOf('nats-1/nats.pid');
+        // The node that leads the stream: its loss forces a new leader ([channels] replicas 3
+        // made the stream one with three copies).
+        const nc = await connect({ servers: ep.nats[1].replace(/^nats:\/\/[^@]+@/, ''),
+            token: ep.token });
+        let info;
+        try {
+            info = await (await nc.jetstreamManager()).streams.info('WSF');
+        } finally {
+            await nc.close();
+        }
+        assert.equal(info.config.num_replicas, 3);
+        const leader = /^n([123])$/.exec(info.cluster?.leader ?? '');
+        assert.ok(leader, JSON.stringify(info.cluster));
+        const node = leader[1];
+        const pid = pidOf(`nats-${node}/nats.pid`);
         process.kill(pid, 'SIGKILL');
-        await waitFor(() => !pidAlive(pid), WAIT_MS, 'node 1 gone');
+        await waitFor(() => !pidAlive(pid), WAIT_MS, `node ${node} gone`);
         for (let i = 0; i < 10; i++) {
             datas.push({ during: i });
             offsets.push(await publish(pub, 'nk', datas.at(-1)));
         }
-        await cluster('nats-start', '1');
+        await cluster('nats-start', node);
         for (let i = 0; i < 5; i++) {
             datas.push({ after: i });
             offsets.push(await publish(pub, 'nk', datas.at(-1)));
