@@ -306,4 +306,28 @@ describe('three fleets on a three-node NATS cluster', () => {
         assert.ok(j.resumes >= 10, describeRun(r));
         assert.ok(j.publications_acked > 0 && j.deliveries > 0, describeRun(r));
     });
+
+    test('wsload over the three fleets: a fleet shut down (1001 to its clients), its subscribers '
+        + 'fail over and resume with nothing lost', async () => {
+        const urls = ['a', 'b', 'c'].flatMap((f) => ['--url', `${ep.fleets[f].url}/channels`]);
+        const run = startWsload([...urls, '--mode', 'channels', '--json', '--connections', '30',
+            '--channels', '3', '--publish-rate', '10', '--duration', '5', '--channel-prefix',
+            'sd-']);
+        await sleep(2000);
+        const down = await wsctl(['--run-dir', ep.fleets.a.run_dir, 'shutdown', '--drain', '1']);
+        assert.equal(down.code, 0, down.stderr);
+        const r = await run.done;
+        await waitFor(() => !pidAlive(pidOf('fleet-a/wsfleetd.pid')), WAIT_MS, 'fleet a stopped');
+        await cluster('fleet-start', 'a');
+        assert.equal(r.code, 0, describeRun(r));
+        const j = r.json;
+        assert.ok(j, describeRun(r));
+        assert.ok((j.close_codes?.['1001'] ?? 0) >= 1, describeRun(r));
+        for (const k of ['lost_publications', 'duplicated', 'out_of_order', 'not_recovered',
+            'gave_up']) {
+            assert.equal(j[k], 0, `${k}: ${describeRun(r)}`);
+        }
+        assert.ok(j.failovers >= 10, describeRun(r));
+        assert.ok(j.resumes >= 10, describeRun(r));
+    });
 });
