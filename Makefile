@@ -4,7 +4,7 @@ BUILD := build/$(PRESET)
 JOBS ?= $(shell nproc)
 RUN_FLAGS ?=
 
-.PHONY: all deps build run test chaos chaos-quick bench bench-fleet bench-channels bench-backend bench-tls asan fuzz install deb format clean
+.PHONY: all deps build run test chaos chaos-quick bench bench-fleet bench-channels bench-backend bench-tls bench-cluster asan fuzz install deb format clean
 
 all: build
 
@@ -70,6 +70,9 @@ bench-backend: build
 bench-tls: build
 	@scripts/install-deps libwebsockets-dev nginx util-linux
 	bench/tls $(BUILD)
+
+bench-cluster: build
+	bench/cluster $(BUILD)
 
 # Installs the release build under PREFIX (binaries, man pages, the systemd unit and tmpfiles
 # naming PREFIX's paths, the example config in PREFIX/etc/wsfleet, or /etc/wsfleet for /usr);

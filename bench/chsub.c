@@ -7,7 +7,9 @@
  *         path other than /channels); once all are up and --warmup seconds have passed, every
  *         push in --duration seconds is counted and its latency taken from the data's "t"
  *         (CLOCK_MONOTONIC ns at publication). With --publish-rate R one more connection
- *         publishes {"t":NS} R times a second (wsfleet.v1 publish), from the moment all are up.
+ *         publishes {"t":NS} R times a second (wsfleet.v1 publish), from the moment all are up,
+ *         to the first --port or to --publish-port (another fleet of a cluster). Subscribers
+ *         are spread over the --port list.
  *  setup  --connections sessions in flight, each: TCP connect, upgrade, (on /channels) connect
  *         with the channel and wait for its first push, then close; counts sessions done.
  *  idle   N connections (subscribed on /channels), held --duration seconds; reports the servers'
@@ -62,6 +64,7 @@ typedef struct cs_conn {
 static struct {
     const char *mode, *path, *channel;
     int ports[CS_MAX_PORTS], nports;
+    int publish_port; /* --publish-port: the publisher's server (another fleet), 0 = ports[0] */
     int pids[CS_MAX_PIDS], npids;
     int conns;
     double rate, duration, warmup;
@@ -169,7 +172,10 @@ static cs_conn *conn_open(int idx)
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     struct sockaddr_in sa = {.sin_family = AF_INET,
-                             .sin_port = htons((uint16_t)opt.ports[idx % opt.nports]),
+                             .sin_port = htons((uint16_t)(idx < 0 && opt.publish_port > 0
+                                                              ? opt.publish_port
+                                                              : opt.ports[(idx < 0 ? 0 : idx) %
+                                                                          opt.nports])),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0 && errno != EINPROGRESS) {
         errors++;
@@ -428,7 +434,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: chsub --port P [--port P...] [--mode sub|setup|idle] [--path PATH]\n"
                     "  [--connections N] [--channel C] [--publish-rate R] [--duration S]\n"
-                    "  [--warmup S] [--server-pid PID...]\n");
+                    "  [--warmup S] [--server-pid PID...] [--publish-port P]\n");
     exit(2);
 }
 
@@ -438,7 +444,8 @@ int main(int argc, char **argv)
                                        {"path", 1, NULL, 'P'},       {"connections", 1, NULL, 'n'},
                                        {"channel", 1, NULL, 'c'},    {"publish-rate", 1, NULL, 'r'},
                                        {"duration", 1, NULL, 'd'},   {"warmup", 1, NULL, 'w'},
-                                       {"server-pid", 1, NULL, 's'}, {NULL, 0, NULL, 0}};
+                                       {"server-pid", 1, NULL, 's'}, {"publish-port", 1, NULL, 'q'},
+                                       {NULL, 0, NULL, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (o) {
@@ -467,6 +474,9 @@ int main(int argc, char **argv)
         case 'w':
             opt.warmup = atof(optarg);
             break;
+        case 'q':
+            opt.publish_port = atoi(optarg);
+            break;
         case 's':
             if (opt.npids < CS_MAX_PIDS)
                 opt.pids[opt.npids++] = atoi(optarg);
@@ -491,7 +501,7 @@ int main(int argc, char **argv)
     cs_conn *pub = NULL;
     uint64_t pub_ns = opt.rate > 0 ? (uint64_t)(1e9 / opt.rate) : 0, next_pub = now_ns();
     if (pub_ns > 0 && is_channels()) {
-        pub = conn_open(0);
+        pub = conn_open(-1);
         if (pub != NULL)
             pub->publisher = true;
     }

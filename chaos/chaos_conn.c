@@ -37,6 +37,7 @@ void chaos_conn_init(chaos_conn *c, chaos_env *env, size_t index)
     c->env = env;
     c->index = index;
     c->fd = -1;
+    c->target = env->opts->ntargets > 1 ? index % env->opts->ntargets : 0;
     c->rng = (uint32_t)(index * 2654435761u) ^ 0x6d2b79f5u;
     if (c->rng == 0) {
         c->rng = 1;
@@ -153,7 +154,13 @@ int chaos_conn_start(chaos_conn *c)
     c->why = NULL;
     c->sys_errno = 0;
 
-    int fd = socket(o->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const struct sockaddr_storage *addr = &o->addr;
+    socklen_t addr_len = o->addr_len;
+    if (o->ntargets > 1) {
+        addr = &o->targets[c->target % o->ntargets].addr;
+        addr_len = o->targets[c->target % o->ntargets].addr_len;
+    }
+    int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd == -1) {
         c->why = "socket";
         c->sys_errno = errno;
@@ -170,7 +177,7 @@ int chaos_conn_start(chaos_conn *c)
         return rc;
     }
     do {
-        rc = connect(fd, (const struct sockaddr *)&o->addr, o->addr_len);
+        rc = connect(fd, (const struct sockaddr *)addr, addr_len);
     } while (rc == -1 && errno == EINTR);
     if (rc == -1 && errno != EINPROGRESS) {
         int err = errno;
@@ -481,8 +488,9 @@ static void chaos_conn_on_connected(chaos_conn *c)
     }
     ws_http_make_key(c->key);
     char *p = (char *)wsf_buf_reserve(&c->wbuf, CHAOS_REQUEST_MAX);
-    size_t n =
-        ws_http_write_request(p, CHAOS_REQUEST_MAX, c->env->opts->host, c->env->opts->path, c->key);
+    const chaos_load_opts *o = c->env->opts;
+    const char *host = o->ntargets > 1 ? o->targets[c->target % o->ntargets].host : o->host;
+    size_t n = ws_http_write_request(p, CHAOS_REQUEST_MAX, host, o->path, c->key);
     if (n == 0) {
         chaos_conn_fail(c, CHAOS_CAUSE_HANDSHAKE, 0, 0, "request too long");
         return;

@@ -82,6 +82,7 @@ struct chaos_conn {
     bool close_received;
     bool in_read; /* inside the read handler, which writes once at its end */
     uint32_t rng;
+    size_t target; /* which of opts->targets (when there are several) the next attempt uses */
     struct sockaddr_storage local; /* source address and port once connect() was issued; kept
                                     * after the socket closes, until the next start */
     /* How the last attempt ended, for on_closed. */

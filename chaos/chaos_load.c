@@ -246,6 +246,15 @@ static void chaos_slot_end(chaos_slot *s)
         l->totals.close_codes[c->code - 1000]++;
     }
     if (chaos_load_should_retry(l, c) && c->index < l->size) {
+        /* With several endpoints, a host that refuses, resets or goes away is left for the
+         * next one; the channel client resumes there from its offsets. */
+        bool gone = c->cause == CHAOS_CAUSE_REFUSED || c->cause == CHAOS_CAUSE_CONNECT ||
+                    c->cause == CHAOS_CAUSE_ABNORMAL ||
+                    (c->cause == CHAOS_CAUSE_CLOSE && (c->code == 1001 || c->code == 1012));
+        if (l->opts.ntargets > 1 && gone) {
+            c->target = (c->target + 1) % l->opts.ntargets;
+            l->totals.failovers++;
+        }
         uint32_t delay = wsf_backoff_next(&s->backoff, &l->opts.backoff, wsf_rand_unit(&l->rng));
         struct timeval tv = {.tv_sec = delay / 1000, .tv_usec = (suseconds_t)(delay % 1000) * 1000};
         chaos_slot_wait(s, CHAOS_WAIT_RETRY, &tv);

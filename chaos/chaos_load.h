@@ -49,6 +49,15 @@ enum chaos_cause {
 /* "close", "abnormal", "refused", "connect", "handshake", "echo", "protocol". */
 const char *chaos_cause_name(enum chaos_cause cause);
 
+#define CHAOS_LOAD_MAX_TARGETS 8
+
+/* One endpoint of several (hosts of a cluster), as chaos_load_opts_add_target checked it. */
+typedef struct chaos_load_target {
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    char host[96];
+} chaos_load_target;
+
 typedef struct chaos_load_opts {
     enum chaos_client_kind kind;
     struct sockaddr_storage addr; /* the server: a loopback address */
@@ -79,6 +88,11 @@ typedef struct chaos_load_opts {
     uint64_t seed;         /* random draws (backoff jitter, masks, garbage), 0 = from the clock */
     uint64_t max_messages; /* echo: no more messages once the population has sent this many,
                             * 0 = no limit */
+    /* Several endpoints (2..CHAOS_LOAD_MAX_TARGETS; with fewer, addr and host alone): connection
+     * i starts on target i % ntargets and moves to the next after a refused or failed connect,
+     * a reset, or a close 1001 or 1012 (a host going away). */
+    chaos_load_target targets[CHAOS_LOAD_MAX_TARGETS];
+    size_t ntargets;
 } chaos_load_opts;
 
 /* Defaults: echo to 127.0.0.1:8080/echo, 100 connections, 1 in flight, 20-byte text, reconnect
@@ -87,6 +101,10 @@ void chaos_load_opts_init(chaos_load_opts *o);
 
 /* Sets addr, addr_len and host from a loopback HOST:PORT. Returns 0, or -1 if not loopback. */
 int chaos_load_opts_target(chaos_load_opts *o, const char *hostport);
+
+/* Adds hostport (loopback only, as chaos_load_opts_target) to o->targets; the first one is also
+ * set as o's single target. Returns 0, or -1 for a bad address or too many targets. */
+int chaos_load_opts_add_target(chaos_load_opts *o, const char *hostport);
 
 /* One connection ended (after upgrading) or one attempt failed. */
 typedef struct chaos_event {
@@ -142,6 +160,7 @@ typedef struct chaos_load_totals {
     uint64_t by_cause[CHAOS_CAUSE_COUNT]; /* disconnects and failed attempts, by cause */
     uint64_t close_codes[16];             /* CLOSE events by code - 1000 (1000..1015) */
     uint64_t gave_up;
+    uint64_t failovers;      /* retries sent to the next endpoint (several targets) */
     uint64_t unclean_closes; /* our own closes (stop, resize) whose handshake did not complete */
     wsf_hist latency_us;     /* echo round trips, microseconds */
     wsf_hist reconnect_ms;   /* disconnect to next upgrade, milliseconds */

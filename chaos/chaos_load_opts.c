@@ -79,6 +79,24 @@ int chaos_load_opts_target(chaos_load_opts *o, const char *hostport)
     return 0;
 }
 
+int chaos_load_opts_add_target(chaos_load_opts *o, const char *hostport)
+{
+    chaos_load_opts tmp = *o;
+    if (o->ntargets == CHAOS_LOAD_MAX_TARGETS || chaos_load_opts_target(&tmp, hostport) != 0) {
+        return -1;
+    }
+    chaos_load_target *t = &o->targets[o->ntargets++];
+    t->addr = tmp.addr;
+    t->addr_len = tmp.addr_len;
+    snprintf(t->host, sizeof(t->host), "%s", tmp.host);
+    if (o->ntargets == 1) {
+        o->addr = tmp.addr;
+        o->addr_len = tmp.addr_len;
+        snprintf(o->host, sizeof(o->host), "%s", tmp.host);
+    }
+    return 0;
+}
+
 void chaos_load_arm_ms(struct event *ev, uint64_t ms)
 {
     struct timeval tv;

@@ -124,6 +124,7 @@ static void chaos_wschan_print_json(const chaos_wschan *r)
     wsf_json_set(j, "disconnects", json_integer((json_int_t)s->disconnects));
     wsf_json_set(j, "reconnects", json_integer((json_int_t)s->reconnects));
     wsf_json_set(j, "gave_up", json_integer((json_int_t)s->gave_up));
+    wsf_json_set(j, "failovers", json_integer((json_int_t)(s->failovers + p->failovers)));
     wsf_json_set(j, "publisher_disconnects", json_integer((json_int_t)p->disconnects));
     json_t *causes = wsf_json_checked(json_object());
     for (int i = 0; i < CHAOS_CAUSE_COUNT; i++) {

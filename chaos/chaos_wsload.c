@@ -83,6 +83,8 @@ static const struct option chaos_wsload_long_opts[] = {
 
 static const char chaos_wsload_usage[] =
     "usage: wsload [--url ws://127.0.0.1:PORT/echo | --host H --port P --path /echo]\n"
+    "       (--url again: more endpoints; each connection starts on one and moves to the next\n"
+    "        when it is refused, reset, or closed with 1001/1012, resuming its channels)\n"
     "              [--mode echo|idle|connect|channels] [--kind echo|slow|garbage]\n"
     "              [--connections N]"
     "              [--inflight K | --rate MSGS_PER_S] [--size BYTES] [--binary]\n"
@@ -323,6 +325,7 @@ int chaos_wsload_parse(chaos_wsload_opts *out, int argc, char **argv)
     char hostport[CHAOS_WSLOAD_HOST_MAX + 8];
     uint64_t port = 0;
     uint64_t v = 0;
+    size_t nurls = 0;
 
     memset(&o, 0, sizeof(o));
     memset(&g, 0, sizeof(g));
@@ -340,13 +343,25 @@ int chaos_wsload_parse(chaos_wsload_opts *out, int argc, char **argv)
             break;
         }
         switch (c) {
-        case OPT_URL:
-            if (chaos_wsload_split_url(optarg, host, sizeof(host), &port, l->path,
-                                       sizeof(l->path)) != 0) {
-                return chaos_wsload_fail("--url (want ws://HOST:PORT/PATH)", optarg);
+        case OPT_URL: {
+            /* Given again: more endpoints of one deployment (same path), failed over between. */
+            char path[sizeof(l->path)];
+            if (chaos_wsload_split_url(optarg, host, sizeof(host), &port, path, sizeof(path)) !=
+                    0 ||
+                (nurls > 0 && strcmp(path, l->path) != 0)) {
+                return chaos_wsload_fail("--url (want ws://HOST:PORT/PATH, one path for all)",
+                                         optarg);
             }
+            snprintf(hostport, sizeof(hostport), "%s:%u", host, (unsigned)port);
+            if ((host[0] != '[' && strchr(host, ':') != NULL) ||
+                chaos_load_opts_add_target(l, hostport) != 0) {
+                return chaos_wsload_fail("--url (loopback only, at most 8)", optarg);
+            }
+            nurls++;
+            strcpy(l->path, path);
             g.path = strcmp(l->path, "/") != 0;
             break;
+        }
         case OPT_HOST:
             if (strlen(optarg) >= sizeof(host)) {
                 return chaos_wsload_fail("--host", optarg);
@@ -523,8 +538,16 @@ int chaos_wsload_parse(chaos_wsload_opts *out, int argc, char **argv)
     if (host[0] != '[' && strchr(host, ':') != NULL) {
         return chaos_wsload_fail("host (loopback only: 127.0.0.0/8, localhost, [::1])", host);
     }
-    if (chaos_load_opts_target(l, hostport) != 0) {
+    if (nurls <= 1 && chaos_load_opts_target(l, hostport) != 0) {
         return chaos_wsload_fail("host (loopback only: 127.0.0.0/8, localhost, [::1])", host);
+    }
+    if (nurls > 1) {
+        /* The first endpoint is the single target; the others only through targets. */
+        l->addr = l->targets[0].addr;
+        l->addr_len = l->targets[0].addr_len;
+        snprintf(l->host, sizeof(l->host), "%s", l->targets[0].host);
+    } else {
+        l->ntargets = 0;
     }
     if (chaos_wsload_check(&o, &g) != 0) {
         return -1;

@@ -412,6 +412,7 @@ static void chaos_wsrun_print_json(const chaos_wsrun *r)
     wsf_json_set(j, "disconnects", json_integer((json_int_t)t->disconnects));
     wsf_json_set(j, "reconnects", json_integer((json_int_t)t->reconnects));
     wsf_json_set(j, "gave_up", json_integer((json_int_t)t->gave_up));
+    wsf_json_set(j, "failovers", json_integer((json_int_t)t->failovers));
     wsf_json_set(j, "unclean_closes", json_integer((json_int_t)t->unclean_closes));
     wsf_json_set(j, "bytes_out", json_integer((json_int_t)bytes_out));
     json_t *causes = wsf_json_checked(json_object());

@@ -429,7 +429,7 @@ static int wsf_unpack_ctl_request(wsf_ctl_request *out, const uint8_t *buf, size
     }
     memset(out, 0, sizeof *out);
     int command = (int)r->command;
-    out->command = command >= WSF_CTL_STATUS && command <= WSF_CTL_ALERTS
+    out->command = command >= WSF_CTL_STATUS && command <= WSF_CTL_CLUSTER
                        ? (enum wsf_ctl_command)command
                        : WSF_CTL_NONE;
     out->slot = r->slot;
@@ -493,6 +493,7 @@ int wsf_ipc_pack_ctl_response(uint8_t *buf, size_t cap, const wsf_ctl_response *
         st.backend_failures = s->backend_failures;
         st.backend_timeouts = s->backend_timeouts;
         st.backend_breakers_open = s->backend_breakers_open;
+        st.name = (char *)s->name;
         r.status = &st;
     }
     for (size_t i = 0; i < n; i++) {
@@ -588,6 +589,7 @@ static int wsf_unpack_ctl_response(wsf_ctl_response *out, const uint8_t *buf, si
         o->backend_failures = s->backend_failures;
         o->backend_timeouts = s->backend_timeouts;
         o->backend_breakers_open = s->backend_breakers_open;
+        wsf_copy_str(o->name, sizeof o->name, s->name);
     }
     size_t n = r->n_workers < WSF_CTL_MAX_WORKERS ? r->n_workers : WSF_CTL_MAX_WORKERS;
     for (size_t i = 0; i < n; i++) {

@@ -128,6 +128,7 @@ enum wsf_ctl_command {
     WSF_CTL_CHANNELS = 16, /* -> body */
     WSF_CTL_UPGRADE = 17,  /* re-execute wsfleetd in place */
     WSF_CTL_ALERTS = 18,   /* -> body: firing and recently resolved alerts */
+    WSF_CTL_CLUSTER = 19,  /* -> body: the fleets sharing the NATS cluster */
 };
 
 #define WSF_CTL_CHANNEL_MAX 256      /* a channel name (255 bytes) and its NUL */
@@ -173,6 +174,8 @@ typedef struct wsf_fleet_status {
     uint64_t backend_failures;
     uint64_t backend_timeouts;
     uint32_t backend_breakers_open; /* workers whose backend breaker is open or half open */
+    uint32_t workers_adopted; /* adopted from a dead supervisor at start */
+    char name[65];            /* [fleet] name */
 } wsf_fleet_status;
 
 typedef struct wsf_worker_status {
@@ -236,7 +239,8 @@ typedef struct wsf_ctl_response {
     bool has_nats;    /* WSF_CTL_STATUS */
     wsf_nats_status nats;
     uint64_t offset;             /* WSF_CTL_PUBLISH */
-    char body[WSF_CTL_BODY_MAX]; /* WSF_CTL_HISTORY, WSF_CTL_CHANNELS, WSF_CTL_ALERTS: JSON */
+    char body[WSF_CTL_BODY_MAX]; /* WSF_CTL_HISTORY, WSF_CTL_CHANNELS, WSF_CTL_ALERTS,
+                                    WSF_CTL_CLUSTER: JSON */
 } wsf_ctl_response;
 
 #endif

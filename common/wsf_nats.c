@@ -298,6 +298,9 @@ static int set_options(natsOptions *o, struct wsf_nats *n, const struct wsf_nats
     if (s == NATS_OK && opts->token != NULL) {
         s = natsOptions_SetToken(o, opts->token);
     }
+    if (s == NATS_OK) {
+        s = wsf_nats_set_auth_tls(o, opts);
+    }
     if (s == NATS_OK && opts->name != NULL) {
         s = natsOptions_SetName(o, opts->name);
     }

@@ -33,6 +33,12 @@ struct wsf_nats_opts {
     int timeout_ms;        /* one connect attempt, and each JetStream request; 0 = 2000 */
     int ping_interval_ms;  /* a broker that answers no ping for two intervals (hung, not just
                               gone) counts as disconnected; 0 = 5000 */
+    const char *credentials; /* NULL, or a file: a .creds (user JWT and seed) or a user nkey
+                                seed (its public key is derived from it) */
+    const char *tls_ca;      /* NULL, or the CA bundle (PEM) the servers' certificates must chain
+                                to; setting it requires TLS */
+    const char *tls_cert;    /* NULL, or a client certificate chain (PEM), with tls_key */
+    const char *tls_key;
 };
 
 enum wsf_nats_event {

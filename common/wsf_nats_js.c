@@ -90,6 +90,47 @@ static natsStatus put_stream(struct wsf_nats_job *j, bool create, jsStreamInfo *
     return js_UpdateStream(si, n->js, &cfg, NULL, &jerr);
 }
 
+/* What of an existing stream this module cannot change: its storage, and its replicas (a
+ * change of replication is an operator's decision, not a side effect of a fleet starting). */
+static int stream_conflict(const jsStreamInfo *si, const char *stream, int replicas, char *why,
+                           size_t len)
+{
+    int want = replicas > 0 ? replicas : 1;
+    if (si == NULL || si->Config == NULL) {
+        return 0;
+    }
+    if (si->Config->Storage != js_FileStorage) {
+        snprintf(why, len, "stream %s exists with memory storage, wsfleet needs file storage",
+                 stream);
+        return -EEXIST;
+    }
+    if (si->Config->Replicas != want && !(si->Config->Replicas == 0 && want == 1)) {
+        snprintf(why, len, "stream %s exists with replicas %ld, [channels] replicas is %d",
+                 stream, (long)si->Config->Replicas, want);
+        return -EEXIST;
+    }
+    return 0;
+}
+
+int wsf_nats_stream_check(struct wsf_nats *n, int replicas, char *why, size_t len)
+{
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    if (why != NULL && len > 0) {
+        why[0] = '\0';
+    }
+    if (n->js == NULL || natsConnection_Status(n->nc) != NATS_CONN_STATUS_CONNECTED) {
+        return -ENOTCONN;
+    }
+    natsStatus s = js_GetStreamInfo(&si, n->js, n->stream, NULL, &jerr);
+    if (s == NATS_NOT_FOUND) {
+        return 0;
+    }
+    int rc = s == NATS_OK ? stream_conflict(si, n->stream, replicas, why, len) : wsf_nats_errno(s);
+    jsStreamInfo_Destroy(si);
+    return rc;
+}
+
 static int run_ensure(struct wsf_nats_job *j)
 {
     struct wsf_nats *n = j->n;
@@ -102,6 +143,11 @@ static int run_ensure(struct wsf_nats_job *j)
         bool create = s == NATS_NOT_FOUND;
         if (s != NATS_OK && !create) {
             break;
+        }
+        char why[160];
+        if (!create && stream_conflict(si, n->stream, j->conf.replicas, why, sizeof(why)) != 0) {
+            jsStreamInfo_Destroy(si);
+            return -EEXIST;
         }
         jsStreamInfo_Destroy(si);
         si = NULL;

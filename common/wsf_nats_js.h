@@ -45,11 +45,18 @@ struct wsf_nats_stream_conf {
 typedef void (*wsf_nats_on_stream)(int err, const char *epoch, void *arg);
 
 /* Creates the stream, or updates an existing one to conf (limits, subjects, republish, direct get
- * are made what this module needs; a change of storage the server refuses: -EIO). The callback
- * gets the epoch. Errors through the callback: -ENOTCONN, -ETIMEDOUT, -EHOSTUNREACH (JetStream
- * not enabled on the server), -EIO. Returns 0, or -EINVAL for a bad conf (no callback then). */
+ * are made what this module needs). An existing stream with another storage or other replicas is
+ * left alone: -EEXIST (wsf_nats_stream_check says why). The callback gets the epoch. Errors
+ * through the callback: -ENOTCONN, -ETIMEDOUT, -EHOSTUNREACH (JetStream not enabled on the
+ * server), -EEXIST, -EIO. Returns 0, or -EINVAL for a bad conf (no callback then). */
 int wsf_nats_stream_ensure(struct wsf_nats *n, const struct wsf_nats_stream_conf *conf,
                            wsf_nats_on_stream cb, void *arg);
+
+/* Looks at the stream now, on the calling thread (a fleet starting, before its loop runs): 0 when
+ * it is absent or matches replicas (0 = 1) and file storage; -EEXIST with one line in why when
+ * it exists with settings wsf_nats_stream_ensure would not change; -ENOTCONN when not connected,
+ * or another negative errno (then nothing is known). */
+int wsf_nats_stream_check(struct wsf_nats *n, int replicas, char *why, size_t len);
 
 /* Deletes the stream and all history (operators and tests); cb gets -ENOENT when there was none,
  * epoch NULL. Returns 0. */

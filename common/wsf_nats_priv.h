@@ -86,4 +86,7 @@ void wsf_nats_js_cancel_pending(struct wsf_nats *n);
 /* wsf_nats_js.c, loop thread: calls a finished job's callback and frees it. */
 void wsf_nats_job_finish(struct wsf_nats_job *job);
 
+/* Sets the credentials and TLS options of opts on o (wsf_nats_auth.c). */
+natsStatus wsf_nats_set_auth_tls(natsOptions *o, const struct wsf_nats_opts *opts);
+
 #endif

@@ -46,6 +46,7 @@ const char ctl_usage[] =
     "                              (N: 1-1000, default 100)\n"
     "  channels                    active channels and their subscribers per worker\n"
     "  alerts                      firing alerts and the recently resolved ones\n"
+    "  cluster                     every fleet sharing the NATS cluster, heard in the last 10 s\n"
     "  upgrade                     re-execute wsfleetd from its binary (same pid) keeping\n"
     "                              listeners and workers; restart workers whose wsworker\n"
     "                              changed, one at a time\n"
@@ -84,13 +85,14 @@ static const char *const ctl_command_names[] = {
     [WSF_CTL_CHANNELS] = "channels",
     [WSF_CTL_UPGRADE] = "upgrade",
     [WSF_CTL_ALERTS] = "alerts",
+    [WSF_CTL_CLUSTER] = "cluster",
 };
 
 #define CTL_NCOMMANDS (sizeof ctl_command_names / sizeof ctl_command_names[0])
 
 const char *ctl_command_name(enum wsf_ctl_command cmd)
 {
-    if ((size_t)cmd >= CTL_NCOMMANDS)
+    if ((size_t)cmd >= CTL_NCOMMANDS || ctl_command_names[cmd] == NULL)
         return "?";
     return ctl_command_names[cmd];
 }
@@ -131,6 +133,8 @@ static enum wsf_ctl_command ctl_lookup_command(const char *word)
         return WSF_CTL_NONE;
     for (size_t i = 1; i < CTL_NCOMMANDS; i++) {
         const char *name = ctl_command_names[i];
+        if (name == NULL)
+            continue; /* a number no command has */
         if (strncmp(name, word, n) == 0 && (name[n] == '\0' || name[n] == ' '))
             return (enum wsf_ctl_command)i;
     }

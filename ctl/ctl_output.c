@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl_cluster.h"
 #include "wsf_buf.h"
 #include "wsf_json.h"
 
@@ -175,6 +176,7 @@ static json_t *ctl_status_json(const wsf_fleet_status *st)
     wsf_json_set(bk, "timeouts", ctl_json_uint(st->backend_timeouts));
     wsf_json_set(bk, "breakers_open", ctl_json_uint(st->backend_breakers_open));
     wsf_json_set(o, "backend", bk);
+    wsf_json_set(o, "name", CTL_JSON_TEXT(st->name));
     return o;
 }
 
@@ -329,7 +331,7 @@ static int ctl_body_render(FILE *out, enum wsf_ctl_command cmd, const wsf_ctl_re
     else if (cmd == WSF_CTL_ALERTS)
         rc = ctl_alerts_human(out, doc);
     else
-        rc = ctl_channels_human(out, doc);
+        rc = cmd == WSF_CTL_CLUSTER ? ctl_cluster_human(out, doc) : ctl_channels_human(out, doc);
     json_decref(doc);
     return rc;
 }
@@ -339,7 +341,9 @@ static void ctl_status_human(FILE *out, const wsf_ctl_response *res)
     const wsf_fleet_status *st = &res->status;
     char buf[CTL_CELL];
 
-    fputs("state:        ", out);
+    fputs("fleet:        ", out);
+    CTL_PUT_TEXT(out, st->name);
+    fputs("\nstate:        ", out);
     CTL_PUT_TEXT(out, st->state);
     fprintf(out, "\npid:          %u\n", (unsigned)st->pid);
     fprintf(out, "workers:      %u running, %u desired (min %u, max %u)\n",
@@ -611,6 +615,7 @@ int ctl_output_render(FILE *out, enum wsf_ctl_command cmd, const wsf_ctl_respons
     case WSF_CTL_HISTORY:
     case WSF_CTL_CHANNELS:
     case WSF_CTL_ALERTS:
+    case WSF_CTL_CLUSTER:
         return ctl_body_render(out, cmd, res, json);
     default:
         break;

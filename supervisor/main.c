@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "sup_config.h"
+#include "sup_channels.h"
 #include "sup_ctx.h"
 #include "sup_admin.h"
 #include "sup_tls.h"
@@ -158,7 +159,9 @@ int main(int argc, char **argv)
         sup_verdict(&verdict_fd, 0);
         rc = sup_ctx_run(ctx);
     } else {
-        rc = rc == SUP_SOCKETS_TAKEN || rc == SUP_NATSD_ENOEXEC ? SUP_EXIT_USAGE : EXIT_FAILURE;
+        rc = rc == SUP_SOCKETS_TAKEN || rc == SUP_NATSD_ENOEXEC || rc == SUP_CHANNELS_CONFLICT
+                 ? SUP_EXIT_USAGE
+                 : EXIT_FAILURE;
         sup_verdict(&verdict_fd, rc);
     }
     sup_ctx_fini(ctx); /* removes the endpoints while the lock is still held */

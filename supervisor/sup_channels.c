@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "sup_admin.h"
+#include "sup_cluster.h"
 #include "sup_ctx.h"
 #include "sup_natsd.h"
 #include "wsf_buf.h"
@@ -56,6 +57,8 @@ typedef struct sup_channels {
     pid_t answered[SUP_MAX_SLOTS];
     unsigned nanswered;
     unsigned nrunning_answered; /* answers from the pids of running slots */
+    sup_cluster *cluster;       /* wsf.fleet.<name>.status, both ways */
+    bool tls;                   /* TLS to NATS: libnats' global cleanup is left to the exit */
 } sup_channels;
 
 static sup_channels *sup_ch(const sup_ctx *ctx)
@@ -126,6 +129,16 @@ static void sup_channels_on_stream(int err, const char *epoch, void *arg)
     ch->ensure_inflight = false;
     if (ch->closing)
         return;
+    if (err == -EEXIST) {
+        char why[160];
+        if (wsf_nats_stream_check(ch->nats, (int)ctx->cfg.channels_replicas, why, sizeof why) !=
+            -EEXIST)
+            snprintf(why, sizeof why, "stream %s exists with other settings",
+                     ctx->cfg.nats_stream);
+        wsf_log_error("NATS %s: left as it is; retrying", why);
+        ch->ensure_at_ms = sup_now_ms() + SUP_CHANNELS_ENSURE_RETRY_MS;
+        return;
+    }
     if (err != 0) {
         wsf_log_warn("NATS stream %s: cannot create or update it: %s; retrying",
                      ctx->cfg.nats_stream, strerror(-err));
@@ -146,7 +159,7 @@ static void sup_channels_ensure(sup_ctx *ctx)
     struct wsf_nats_stream_conf conf = {
         .max_per_subject = size > 0 ? size : 1, /* JetStream reads 0 as no limit */
         .max_age_ms = (int64_t)ctx->cfg.channels_max_ttl_s * 1000,
-        .replicas = 1,
+        .replicas = (int)ctx->cfg.channels_replicas,
     };
     if (ch->nats == NULL || ch->ensure_inflight || !wsf_nats_is_connected(ch->nats))
         return;
@@ -430,10 +443,16 @@ static int sup_channels_connect(sup_ctx *ctx)
         return -1;
     snprintf(ch->inbox, sizeof ch->inbox, "_INBOX.wsfleetd.%02x%02x%02x%02x%02x%02x%02x%02x",
              raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7]);
+    ch->tls = ctx->cfg.nats_tls_ca[0] != '\0' || ctx->cfg.nats_tls_cert[0] != '\0' ||
+              strstr(ch->natsd.url, "tls://") != NULL;
     struct wsf_nats_opts o = {.url = ch->natsd.url,
                               .name = "wsfleetd",
                               .stream = ctx->cfg.nats_stream,
-                              .timeout_ms = SUP_CHANNELS_NATS_TIMEOUT_MS};
+                              .timeout_ms = SUP_CHANNELS_NATS_TIMEOUT_MS,
+                              .credentials = ctx->cfg.nats_credentials,
+                              .tls_ca = ctx->cfg.nats_tls_ca,
+                              .tls_cert = ctx->cfg.nats_tls_cert,
+                              .tls_key = ctx->cfg.nats_tls_key};
     int rc = wsf_nats_new(&ch->nats, ctx->base, &o, sup_channels_on_event, ctx);
     if (rc != 0) {
         wsf_log_error("NATS: cannot set up the connection: %s", strerror(-rc));
@@ -444,6 +463,7 @@ static int sup_channels_connect(sup_ctx *ctx)
     rc = wsf_nats_sub_new(&ch->inbox_sub, ch->nats, subject, sup_channels_on_reply, ctx);
     if (rc != 0)
         wsf_log_warn("NATS: cannot subscribe to the reply inbox: %s", strerror(-rc));
+    sup_cluster_subscribe(ch->cluster, ch->nats);
     return 0;
 }
 
@@ -453,6 +473,7 @@ int sup_channels_start(sup_ctx *ctx)
     if (ch == NULL)
         return -1;
     ctx->channels = ch;
+    ch->cluster = sup_cluster_new();
     snprintf(ch->ini_path, sizeof ch->ini_path, "%s/channels.ini", ctx->rundir->path);
     wsf_chconf_init(&ch->conf);
     sup_channels_load_conf(ctx);
@@ -465,7 +486,18 @@ int sup_channels_start(sup_ctx *ctx)
                                                     ctx->euid, SUP_CHANNELS_SIDECAR_WAIT_MS);
     if (rc != 0)
         return rc;
-    return sup_channels_connect(ctx);
+    if (sup_channels_connect(ctx) != 0)
+        return -1;
+    /* A stream this fleet cannot reconcile is refused now, before any worker starts; a cluster
+     * that does not answer yet is looked at again once it does. */
+    char why[160];
+    if (ctx->restore == NULL &&
+        wsf_nats_stream_check(ch->nats, (int)ctx->cfg.channels_replicas, why, sizeof why) ==
+            -EEXIST) {
+        wsf_log_error("NATS %s: refusing to start (make them agree, or delete the stream)", why);
+        return SUP_CHANNELS_CONFLICT;
+    }
+    return 0;
 }
 
 void sup_channels_reloaded(sup_ctx *ctx)
@@ -494,6 +526,7 @@ void sup_channels_tick(sup_ctx *ctx, uint64_t now)
     sup_natsd_tick(&ch->natsd, now, &ctx->cfg.restart, ctx->cfg.kill_grace_ms);
     if (!ch->stream_ok && now >= ch->ensure_at_ms)
         sup_channels_ensure(ctx);
+    sup_cluster_tick(ch->cluster, ctx, ch->nats, now);
     if (ch->pending && ch->cmd == WSF_CTL_CHANNELS && now >= ch->gather_deadline_ms)
         sup_channels_gather_end(ctx);
 }
@@ -510,10 +543,14 @@ static void sup_channels_close(sup_channels *ch)
     ch->closing = true;
     wsf_nats_sub_free(ch->inbox_sub);
     ch->inbox_sub = NULL;
+    sup_cluster_unsubscribe(ch->cluster);
     if (ch->nats != NULL) {
         wsf_nats_free(ch->nats);
         ch->nats = NULL;
-        wsf_nats_library_fini(); /* wsfleetd's only connection: leak checkers see it all freed */
+        /* wsfleetd's only connection: leak checkers see it all freed. Not after TLS: libnats
+         * then frees OpenSSL state that OpenSSL's own exit handler frees again (a crash). */
+        if (!ch->tls)
+            wsf_nats_library_fini();
     }
 }
 
@@ -555,8 +592,19 @@ void sup_channels_fini(sup_ctx *ctx)
     json_decref(ch->pubs);
     json_decref(ch->workers);
     wsf_chconf_fini(&ch->conf);
+    sup_cluster_free(ch->cluster);
     free(ch);
     ctx->channels = NULL;
+}
+
+void sup_channels_cluster(sup_ctx *ctx, wsf_ctl_response *res)
+{
+    sup_channels *ch = sup_ch(ctx);
+    if (ch == NULL || ch->nats == NULL || !wsf_nats_is_connected(ch->nats)) {
+        snprintf(res->error, sizeof res->error, "NATS is not available (broker down?)");
+        return;
+    }
+    sup_cluster_answer(ch->cluster, sup_now_ms(), res);
 }
 
 size_t sup_channels_worker_args(const sup_ctx *ctx, char **argv, size_t argc)
@@ -570,6 +618,19 @@ size_t sup_channels_worker_args(const sup_ctx *ctx, char **argv, size_t argc)
     argv[argc++] = (char *)ch->ini_path;
     argv[argc++] = "--nats-stream";
     argv[argc++] = (char *)ctx->cfg.nats_stream;
+    static const char *const flags[] = {"--nats-credentials", "--nats-tls-ca", "--nats-tls-cert",
+                                        "--nats-tls-key"};
+    const char *vals[] = {ctx->cfg.nats_credentials, ctx->cfg.nats_tls_ca, ctx->cfg.nats_tls_cert,
+                          ctx->cfg.nats_tls_key};
+    for (size_t i = 0; i < 4; i++) {
+        if (vals[i][0] != '\0') {
+            argv[argc++] = (char *)flags[i];
+            argv[argc++] = (char *)vals[i];
+        }
+    }
+    static const char *const replicas[] = {"1", "2", "3", "4", "5"};
+    argv[argc++] = "--nats-replicas";
+    argv[argc++] = (char *)replicas[(ctx->cfg.channels_replicas - 1) % 5];
     return argc;
 }
 

@@ -32,7 +32,9 @@ struct sup_config;
 #define SUP_CHANNELS_SIDECAR_WAIT_MS 5000
 
 /* Before the first workers: writes channels.ini, starts the sidecar (or notes the external
- * broker), connects. Returns 0, SUP_NATSD_ENOEXEC (nats-server missing: exit 2) or -1. */
+ * broker), connects. Returns 0, SUP_NATSD_ENOEXEC (nats-server missing: exit 2),
+ * SUP_CHANNELS_CONFLICT (the stream exists with settings this fleet cannot reconcile: exit 2)
+ * or -1. */
 int sup_channels_start(struct sup_ctx *ctx);
 
 /* The configuration was reloaded (ctx->cfg is the new one): rewrites channels.ini and updates the
@@ -62,13 +64,18 @@ void sup_channels_disconnect(struct sup_ctx *ctx);
 /* The exec failed: connects again. Returns 0 or -1 (logged). */
 int sup_channels_reconnect(struct sup_ctx *ctx);
 
+#define SUP_CHANNELS_CONFLICT (-3)
+
 /* Most arguments sup_channels_worker_args appends. */
-#define SUP_CHANNELS_WORKER_ARGS 6
+#define SUP_CHANNELS_WORKER_ARGS 16
 
 /* Appends the worker's channel flags (--nats-url-file, --channels-config, --nats-stream) to argv
  * at argc, which must have room for SUP_CHANNELS_WORKER_ARGS more, when the worker binary takes
  * them. Returns the new argc. */
 size_t sup_channels_worker_args(const struct sup_ctx *ctx, char **argv, size_t argc);
+
+/* Answers wsctl cluster (sup_cluster.h). */
+void sup_channels_cluster(struct sup_ctx *ctx, wsf_ctl_response *res);
 
 /* Fills res->nats for wsctl status. */
 void sup_channels_status(const struct sup_ctx *ctx, wsf_ctl_response *res);

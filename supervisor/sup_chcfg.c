@@ -1,6 +1,7 @@
 /* The [nats] values and the effective channel settings the workers read. */
 #include "sup_chcfg.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -18,47 +19,130 @@ static size_t sup_chcfg_count(const char *list)
     return n;
 }
 
+static bool sup_chcfg_is_sep(char ch)
+{
+    return ch == ',' || ch == ' ' || ch == '\t';
+}
+
+/* Checks one URL u[0..len): [nats://|tls://][userinfo@]host[:port], host a name, an IPv4 address
+ * or a bracketed IPv6 address, port 1..65535. Returns NULL or what is wrong. */
+static const char *sup_chcfg_check_url(const char *u, size_t len)
+{
+    const char *p = u, *end = u + len;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)u[i];
+        if (ch < ' ' || ch >= 0x7f)
+            return "control characters are not allowed";
+    }
+    const char *scheme = memmem(u, len, "://", 3);
+    if (scheme != NULL) {
+        size_t slen = (size_t)(scheme - u);
+        if (!((slen == 4 && memcmp(u, "nats", 4) == 0) || (slen == 3 && memcmp(u, "tls", 3) == 0)))
+            return "the scheme must be nats:// or tls://";
+        p = scheme + 3;
+    }
+    for (const char *q = end; q > p; q--) {
+        if (q[-1] == '@') {
+            p = q;
+            break;
+        }
+    }
+    const char *host = p;
+    if (p < end && *p == '[') {
+        while (p < end && *p != ']') {
+            if (!(isxdigit((unsigned char)*p) || *p == ':' || *p == '.' || *p == '['))
+                return "bad IPv6 address";
+            p++;
+        }
+        if (p == end)
+            return "bad IPv6 address";
+        p++;
+    } else {
+        while (p < end && (isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == '_'))
+            p++;
+    }
+    if (p == host)
+        return "no host";
+    if (p < end && *p == ':') {
+        unsigned long port = 0;
+        const char *digits = ++p;
+        while (p < end && isdigit((unsigned char)*p) && port <= 65535)
+            port = port * 10 + (unsigned long)(*p++ - '0');
+        if (p == digits || port == 0 || port > 65535)
+            return "the port must be 1..65535";
+    }
+    if (p != end)
+        return "not [nats://|tls://][user@]host[:port]";
+    return NULL;
+}
+
 int sup_chcfg_add_urls(char *list, const char *value, char *why, size_t whylen)
 {
     size_t have = sup_chcfg_count(list);
+    size_t used = strlen(list), start = used;
     const char *p = value;
+    while (sup_chcfg_is_sep(*p) && *p != ',')
+        p++;
+    if (*p == '\0') {
+        snprintf(why, whylen, "'%s': empty URL", value);
+        return -1;
+    }
     for (;;) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len == 0) {
-            snprintf(why, whylen, "'%s': empty URL", value);
+        size_t len = 0;
+        while (p[len] != '\0' && !sup_chcfg_is_sep(p[len]))
+            len++;
+        const char *bad = len == 0 ? "empty URL" : sup_chcfg_check_url(p, len);
+        if (bad != NULL) {
+            list[start] = '\0';
+            snprintf(why, whylen, "'%.*s': %s", (int)(len > 0 ? len : strlen(value)),
+                     len > 0 ? p : value, bad);
             return -1;
         }
-        for (size_t i = 0; i < len; i++) {
-            unsigned char ch = (unsigned char)p[i];
-            if (ch <= ' ' || ch == 0x7f) {
-                snprintf(why, whylen, "'%s': spaces and control characters are not allowed", value);
-                return -1;
-            }
-        }
         if (++have > WSF_NATS_MAX_URLS) {
+            list[start] = '\0';
             snprintf(why, whylen, "more than %d URLs", WSF_NATS_MAX_URLS);
             return -1;
         }
-        if (end == NULL)
+        int n = snprintf(list + used, SUP_NATS_URLS_MAX - used, "%s%.*s", used ? "," : "",
+                         (int)len, p);
+        if (n < 0 || (size_t)n >= SUP_NATS_URLS_MAX - used) {
+            list[start] = '\0';
+            snprintf(why, whylen, "the URL list is longer than %d characters",
+                     SUP_NATS_URLS_MAX - 1);
+            return -1;
+        }
+        used += (size_t)n;
+        p += len;
+        /* Separators: one comma and any blanks around it, or blanks alone. */
+        bool comma = false;
+        while (sup_chcfg_is_sep(*p)) {
+            if (*p == ',') {
+                if (comma) {
+                    list[start] = '\0';
+                    snprintf(why, whylen, "'%s': empty URL", value);
+                    return -1;
+                }
+                comma = true;
+            }
+            p++;
+        }
+        if (*p == '\0') {
+            if (comma) {
+                list[start] = '\0';
+                snprintf(why, whylen, "'%s': empty URL", value);
+                return -1;
+            }
             break;
-        p = end + 1;
-    }
-    size_t used = strlen(list);
-    int n = snprintf(list + used, SUP_NATS_URLS_MAX - used, "%s%s", used ? "," : "", value);
-    if (n < 0 || (size_t)n >= SUP_NATS_URLS_MAX - used) {
-        list[used] = '\0';
-        snprintf(why, whylen, "the URL list is longer than %d characters", SUP_NATS_URLS_MAX - 1);
-        return -1;
+        }
     }
     return 0;
 }
 
-int sup_chcfg_check_stream(const char *name, char *why, size_t whylen)
+int sup_chcfg_check_token(const char *name, size_t max, char *why, size_t whylen)
 {
     size_t len = strlen(name);
-    if (len == 0 || len >= SUP_NATS_STREAM_MAX) {
-        snprintf(why, whylen, "'%s' must be 1..%d characters", name, SUP_NATS_STREAM_MAX - 1);
+    if (len == 0 || len > max) {
+        snprintf(why, whylen, "'%s' must be 1..%zu characters", name, max);
         return -1;
     }
     for (size_t i = 0; i < len; i++) {
@@ -71,6 +155,11 @@ int sup_chcfg_check_stream(const char *name, char *why, size_t whylen)
         }
     }
     return 0;
+}
+
+int sup_chcfg_check_stream(const char *name, char *why, size_t whylen)
+{
+    return sup_chcfg_check_token(name, SUP_NATS_STREAM_MAX - 1, why, whylen);
 }
 
 typedef struct sup_chcfg_out {

@@ -11,6 +11,7 @@
 
 #include "sup_auth.h"
 #include "sup_bkcfg.h"
+#include "sup_natscfg.h"
 #include "wsf_nats.h"
 #include "wsf_origin.h"
 #include "wsf_parse.h"
@@ -37,6 +38,7 @@ enum sup_key_type {
     SUP_T_HEADER,  /* an HTTP header value of printable ASCII, may be empty */
     SUP_T_TLS_LISTEN,
     SUP_T_PROTOCOLS, /* TLSv1.2 and/or TLSv1.3, comma-separated */
+    SUP_T_TOKEN,     /* a NATS subject token: [A-Za-z0-9_-], 1..64 */
 };
 
 enum sup_key_id {
@@ -93,6 +95,12 @@ enum sup_key_id {
     K_NATS_URL,
     K_NATS_STREAM,
     K_NATS_STORE,
+    K_NATS_CREDS,
+    K_NATS_TLS_CA,
+    K_NATS_TLS_CERT,
+    K_NATS_TLS_KEY,
+    K_CH_REPLICAS,
+    K_FLEET_NAME,
     K_AUTH_SECRET,
     K_AUTH_PUBLIC_KEY,
     K_AUTH_REQUIRED,
@@ -196,6 +204,12 @@ static const sup_key sup_keys[K_NKEYS] = {
     [K_NATS_URL] = {"nats", "url", SUP_T_URLS, SUP_CFG(nats_url), 0, 0},
     [K_NATS_STREAM] = {"nats", "stream", SUP_T_STREAM, SUP_CFG(nats_stream), 0, 0},
     [K_NATS_STORE] = {"nats", "store_dir", SUP_T_PATH, SUP_CFG(nats_store_dir), 0, 0},
+    [K_NATS_CREDS] = {"nats", "credentials", SUP_T_PATH0, SUP_CFG(nats_credentials), 0, 0},
+    [K_NATS_TLS_CA] = {"nats", "tls_ca", SUP_T_PATH0, SUP_CFG(nats_tls_ca), 0, 0},
+    [K_NATS_TLS_CERT] = {"nats", "tls_cert", SUP_T_PATH0, SUP_CFG(nats_tls_cert), 0, 0},
+    [K_NATS_TLS_KEY] = {"nats", "tls_key", SUP_T_PATH0, SUP_CFG(nats_tls_key), 0, 0},
+    [K_CH_REPLICAS] = {"channels", "replicas", SUP_T_U32, SUP_CFG(channels_replicas), 1, 5},
+    [K_FLEET_NAME] = {"fleet", "name", SUP_T_TOKEN, SUP_CFG(fleet_name), 0, 0},
     [K_AUTH_SECRET] = {"auth", "hmac_secret_file", SUP_T_PATH0, SUP_CFG(auth_secret_file), 0, 0},
     [K_AUTH_PUBLIC_KEY] = {"auth", "public_key", SUP_T_PATH0, SUP_CFG(auth_public_key), 0, 0},
     [K_AUTH_REQUIRED] = {"auth", "required", SUP_T_BOOL, SUP_CFG(auth_required), 0, 1},
@@ -276,6 +290,8 @@ void sup_config_init(sup_config *cfg, unsigned euid, long ncpu)
     cfg->rebalance_enabled = 1;
     cfg->drills_max_memory = SUP_DRILLS_MAX_MEMORY;
     snprintf(cfg->nats_stream, sizeof cfg->nats_stream, "%s", WSF_NATS_STREAM_DEFAULT);
+    cfg->channels_replicas = 1;
+    sup_natscfg_default_name(cfg->fleet_name, sizeof cfg->fleet_name);
     cfg->tls.ticket_rotation_ms = UINT64_C(12) * 3600 * 1000;
     sup_alcfg_init(&cfg->alerts);
     sup_admcfg_init(&cfg->admin);
@@ -465,6 +481,11 @@ static int sup_set(sup_config *cfg, int key, const char *value, bool first_of_so
         break;
     case SUP_T_URLS:
         return sup_chcfg_add_urls(base + k->off, value, why, whylen);
+    case SUP_T_TOKEN:
+        if (sup_chcfg_check_token(value, SUP_FLEET_NAME_MAX - 1, why, whylen) != 0)
+            return -1;
+        snprintf(base + k->off, SUP_FLEET_NAME_MAX, "%s", value);
+        return 0;
     case SUP_T_STREAM:
         if (sup_chcfg_check_stream(value, why, whylen) != 0)
             return -1;
@@ -496,7 +517,9 @@ static int sup_ini_handler(void *user, const char *section, const char *name, co
                  ps->file, ps->line, name);
         return 0;
     }
-    if (wsf_chconf_owns_section(section)) {
+    /* [channels] replicas is the stream's, not a channel setting. */
+    bool replicas = strcmp(section, "channels") == 0 && strcmp(name, "replicas") == 0;
+    if (!replicas && wsf_chconf_owns_section(section)) {
         const char *bad = wsf_chconf_set(&ps->chconf, section, name, value);
         if (bad != NULL) {
             ps->err_line = ps->line;
@@ -692,6 +715,8 @@ static int sup_resolve(sup_parse *ps)
     char awhy[2 * SUP_CONFIG_PATH_MAX];
     if (!ps->failed && sup_auth_check(c, awhy, sizeof awhy) != 0)
         sup_fail(ps, "%s", awhy);
+    if (!ps->failed && sup_natscfg_check(c, awhy, sizeof awhy) != 0)
+        sup_fail(ps, "%s: %s", ps->file, awhy);
     if (!ps->failed && c->tls.nlisten > 0 && (c->tls.cert[0] == '\0' || c->tls.key[0] == '\0'))
         sup_fail(ps, "%s: [tls] listen needs [tls] cert and key", ps->file ? ps->file : "wsfleetd");
     if (!ps->failed && sup_admcfg_check(&c->admin, awhy, sizeof awhy) != 0)

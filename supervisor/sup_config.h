@@ -18,6 +18,7 @@
 #define SUP_CONFIG_MAX_LISTEN 16
 #define SUP_CONFIG_ADDR_MAX 64  /* HOST:PORT or [V6HOST]:PORT, with its NUL */
 #define SUP_CONFIG_PATH_MAX 256 /* a path, with its NUL */
+#define SUP_FLEET_NAME_MAX 65   /* [fleet] name, with its NUL */
 #define SUP_CONFIG_MAX_WORKERS 256
 #define SUP_CONFIG_ERR_MAX 512                      /* enough for any message of sup_config_parse */
 #define SUP_DRILLS_MAX_MEMORY (UINT64_C(256) << 20) /* [drills] max_memory's default */
@@ -101,6 +102,14 @@ typedef struct sup_config {
     char nats_stream[SUP_NATS_STREAM_MAX]; /* stream (WSF) */
     char nats_store_dir[SUP_CONFIG_PATH_MAX]; /* store_dir; empty: RUNDIR/nats, or
                                                  /var/lib/wsfleet/nats as root in /run/wsfleet */
+    /* credentials (a .creds file or an nkey seed), tls_ca, tls_cert, tls_key: empty = none;
+     * only with url (sup_natscfg checks them) */
+    char nats_credentials[SUP_CONFIG_PATH_MAX];
+    char nats_tls_ca[SUP_CONFIG_PATH_MAX];
+    char nats_tls_cert[SUP_CONFIG_PATH_MAX];
+    char nats_tls_key[SUP_CONFIG_PATH_MAX];
+    uint32_t channels_replicas; /* [channels] replicas 1..5 (1): the stream's replication */
+    char fleet_name[SUP_FLEET_NAME_MAX]; /* [fleet] name (the host name): wsf.fleet.<name> */
     /* [channels] and [namespace NAME], checked by wsf_chconf: the effective settings as the
      * workers read them (every key of every section), and the stream's limits over them */
     char channels_ini[SUP_CHANNELS_INI_MAX];

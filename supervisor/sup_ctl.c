@@ -41,8 +41,9 @@ static const char *sup_backend_breaker_name(uint32_t state)
     return state == 1 ? "open" : state == 2 ? "half_open" : "closed";
 }
 
-static void sup_fill_status(const sup_ctx *ctx, wsf_fleet_status *st, uint64_t now)
+void sup_ctl_fill_status(const sup_ctx *ctx, wsf_fleet_status *st, uint64_t now)
 {
+    snprintf(st->name, sizeof st->name, "%s", ctx->cfg.fleet_name);
     snprintf(st->state, sizeof st->state, "%s", sup_fleet_state(ctx));
     st->pid = (uint32_t)getpid();
     st->workers_running = sup_running(ctx);
@@ -281,7 +282,7 @@ void sup_ctl_handle(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *
     switch (req->command) {
     case WSF_CTL_STATUS:
         res->has_status = true;
-        sup_fill_status(ctx, &res->status, now);
+        sup_ctl_fill_status(ctx, &res->status, now);
         sup_channels_status(ctx, res);
         res->ok = true;
         return;
@@ -348,6 +349,8 @@ void sup_ctl_handle(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *
         return;
     case WSF_CTL_ALERTS:
         sup_alerting_ctl(ctx, res);
+    case WSF_CTL_CLUSTER:
+        sup_channels_cluster(ctx, res);
         return;
     default:
         snprintf(res->error, sizeof res->error, "unknown command");

@@ -165,6 +165,9 @@ bool sup_workers_differ(const sup_config *a, const sup_config *b);
 /* wsctl requests (sup_ctl.c). */
 void sup_ctl_handle(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *res);
 
+/* The fleet's status as wsctl status shows it (also published for wsctl cluster). */
+void sup_ctl_fill_status(const sup_ctx *ctx, wsf_fleet_status *st, uint64_t now);
+
 /* Sends a deferred wsctl answer (sup_channels.c) and reads the control socket again. */
 void sup_ctl_reply(sup_ctx *ctx, const wsf_ctl_response *res);
 

@@ -37,13 +37,21 @@ static const char *sup_fixed_change(const sup_config *a, const sup_config *b)
     if (a->workers_max != b->workers_max)
         return "[workers] max";
     if (strcmp(a->nats_url, b->nats_url) != 0 || strcmp(a->nats_stream, b->nats_stream) != 0 ||
-        strcmp(a->nats_store_dir, b->nats_store_dir) != 0)
+        strcmp(a->nats_store_dir, b->nats_store_dir) != 0 ||
+        strcmp(a->nats_credentials, b->nats_credentials) != 0 ||
+        strcmp(a->nats_tls_ca, b->nats_tls_ca) != 0 ||
+        strcmp(a->nats_tls_cert, b->nats_tls_cert) != 0 ||
+        strcmp(a->nats_tls_key, b->nats_tls_key) != 0)
         return "[nats]";
     if (strcmp(a->admin.listen, b->admin.listen) != 0 ||
         strcmp(a->admin.tls_cert, b->admin.tls_cert) != 0 ||
         strcmp(a->admin.tls_key, b->admin.tls_key) != 0 ||
         strcmp(a->admin.cors_origins, b->admin.cors_origins) != 0)
         return "[admin]";
+    if (a->channels_replicas != b->channels_replicas)
+        return "[channels] replicas";
+    if (strcmp(a->fleet_name, b->fleet_name) != 0)
+        return "[fleet] name";
     return NULL;
 }
 

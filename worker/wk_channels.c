@@ -719,7 +719,8 @@ void wk_chhub_ensure(wk_chhub *h)
     if (h->ensuring || !wk_chhub_up(h))
         return;
     struct wsf_nats_stream_conf sc = {.max_per_subject = h->conf.defaults.history_size,
-                                      .max_age_ms = (int64_t)h->conf.defaults.history_ttl_s * 1000};
+                                      .max_age_ms = (int64_t)h->conf.defaults.history_ttl_s * 1000,
+                                      .replicas = h->ctx->cfg.nats_replicas};
     for (size_t i = 0; i < h->conf.nns; i++) {
         const wsf_ch_settings *s = &h->conf.ns[i].s;
         if (s->history_size > sc.max_per_subject)
@@ -843,7 +844,13 @@ int wk_channels_new(wk_chhub **out, wk_ctx *ctx)
     event_add(h->retry_ev, &tv);
     char name[64];
     snprintf(name, sizeof name, "wsworker-%d", (int)getpid());
-    struct wsf_nats_opts o = {.url = url, .name = name, .stream = cfg->nats_stream};
+    struct wsf_nats_opts o = {.url = url,
+                              .name = name,
+                              .stream = cfg->nats_stream,
+                              .credentials = cfg->nats_credentials,
+                              .tls_ca = cfg->nats_tls_ca,
+                              .tls_cert = cfg->nats_tls_cert,
+                              .tls_key = cfg->nats_tls_key};
     rc = wsf_nats_new(&h->nats, ctx->base, &o, wk_chhub_on_event, h);
     if (rc != 0) {
         wsf_log_error("channels: NATS %s",

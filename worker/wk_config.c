@@ -46,6 +46,11 @@ static const char wk_usage[] =
     "                             out of argv)\n"
     "  --channels-config PATH     [channels] and [namespace NAME] settings (INI)\n"
     "  --nats-stream NAME         the channels' JetStream stream (WSF)\n"
+    "  --nats-credentials PATH    NATS .creds file or user nkey seed\n"
+    "  --nats-tls-ca PATH         CA bundle (PEM) for TLS to NATS\n"
+    "  --nats-tls-cert PATH       client certificate (PEM) for TLS to NATS, with --nats-tls-key\n"
+    "  --nats-tls-key PATH        its private key (PEM)\n"
+    "  --nats-replicas N          the stream's replicas when this worker creates it (1..5; 1)\n"
     "  --auth-hmac-secret-file PATH  JWT HS256 secret (a 0600 file)\n"
     "  --auth-public-key PATH     JWT RS256/ES256 public key (PEM)\n"
     "  --auth-required yes|no     refuse clients without a token (no)\n"
@@ -174,6 +179,11 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         OPT_NATS_URL_FILE,
         OPT_CHANNELS_CONFIG,
         OPT_NATS_STREAM,
+        OPT_NATS_CREDENTIALS,
+        OPT_NATS_TLS_CA,
+        OPT_NATS_TLS_CERT,
+        OPT_NATS_TLS_KEY,
+        OPT_NATS_REPLICAS,
         OPT_AUTH_SECRET_FILE,
         OPT_AUTH_PUBLIC_KEY,
         OPT_AUTH_REQUIRED,
@@ -215,6 +225,11 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         {"nats-url-file", required_argument, NULL, OPT_NATS_URL_FILE},
         {"channels-config", required_argument, NULL, OPT_CHANNELS_CONFIG},
         {"nats-stream", required_argument, NULL, OPT_NATS_STREAM},
+        {"nats-credentials", required_argument, NULL, OPT_NATS_CREDENTIALS},
+        {"nats-tls-ca", required_argument, NULL, OPT_NATS_TLS_CA},
+        {"nats-tls-cert", required_argument, NULL, OPT_NATS_TLS_CERT},
+        {"nats-tls-key", required_argument, NULL, OPT_NATS_TLS_KEY},
+        {"nats-replicas", required_argument, NULL, OPT_NATS_REPLICAS},
         {"auth-hmac-secret-file", required_argument, NULL, OPT_AUTH_SECRET_FILE},
         {"auth-public-key", required_argument, NULL, OPT_AUTH_PUBLIC_KEY},
         {"auth-required", required_argument, NULL, OPT_AUTH_REQUIRED},
@@ -309,6 +324,26 @@ int wk_config_parse(wk_config *cfg, int argc, char **argv)
         case OPT_NATS_STREAM:
             cfg->nats_stream = optarg;
             bad = !wk_config_stream_ok(optarg);
+            break;
+        case OPT_NATS_CREDENTIALS:
+            cfg->nats_credentials = optarg;
+            bad = *optarg == '\0';
+            break;
+        case OPT_NATS_TLS_CA:
+            cfg->nats_tls_ca = optarg;
+            bad = *optarg == '\0';
+            break;
+        case OPT_NATS_TLS_CERT:
+            cfg->nats_tls_cert = optarg;
+            bad = *optarg == '\0';
+            break;
+        case OPT_NATS_TLS_KEY:
+            cfg->nats_tls_key = optarg;
+            bad = *optarg == '\0';
+            break;
+        case OPT_NATS_REPLICAS:
+            bad = optarg[0] < '1' || optarg[0] > '5' || optarg[1] != '\0';
+            cfg->nats_replicas = bad ? 0 : optarg[0] - '0';
             break;
         case OPT_AUTH_SECRET_FILE:
             cfg->auth_secret_file = optarg;

@@ -39,6 +39,11 @@ typedef struct wk_config {
     const char *nats_url_file;    /* --nats-url-file PATH: the same, from the file's first line */
     const char *channels_config;  /* --channels-config PATH: [channels] and [namespace NAME] */
     const char *nats_stream;      /* --nats-stream NAME (WSF): the channels' JetStream stream */
+    const char *nats_credentials; /* --nats-credentials PATH: .creds or nkey seed, NULL = none */
+    const char *nats_tls_ca;      /* --nats-tls-ca PATH: CA bundle, NULL = none */
+    const char *nats_tls_cert;    /* --nats-tls-cert PATH: client certificate, with the key */
+    const char *nats_tls_key;     /* --nats-tls-key PATH */
+    int nats_replicas;            /* --nats-replicas N (1): when this worker creates the stream */
     const char *auth_secret_file; /* --auth-hmac-secret-file PATH: HS256 secret (mode 0600) */
     const char *auth_public_key;  /* --auth-public-key PATH: RS256/ES256 PEM public key */
     bool auth_required;           /* --auth-required yes|no (no): refuse anonymous clients */

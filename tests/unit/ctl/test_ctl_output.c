@@ -46,6 +46,7 @@ static void setup(void)
     st->backend_requests = 40;
     st->backend_failures = 3;
     st->backend_breakers_open = 1;
+    snprintf(st->name, sizeof st->name, "east-1");
 
     res->nworkers = 3;
     res->workers[0] = (wsf_worker_status){.slot = 0,
@@ -192,7 +193,8 @@ START_TEST(status_json)
     ck_assert_str_eq(str_field(o, "last_scaling"), SCALING);
     ck_assert_int_eq(int_field(o, "last_scaling_age_s"), 65);
     ck_assert_int_eq(int_field(o, "workers_adopted"), 2);
-    ck_assert_uint_eq(json_object_size(o), 17); /* every wsf_fleet_status field, backend_* in one */
+    ck_assert_str_eq(str_field(o, "name"), "east-1");
+    ck_assert_uint_eq(json_object_size(o), 18); /* every wsf_fleet_status field, backend_* in one */
     ck_assert_int_eq(int_field(json_object_get(o, "backend"), "breakers_open"), 1);
     json_decref(o);
 

@@ -1,0 +1,333 @@
+// Multi-host on one machine: scripts/cluster starts three routed JetStream nats-server nodes and
+// three fleets (a, b, c) sharing them with replicas 3. A subscriber on one fleet receives, exactly
+// once and in order, what is published on another fleet by a client, by wsctl publish on a third,
+// and by a NATS client on another node; presence spans fleets; wsctl cluster lists the three; a
+// NATS node killed and started again loses nothing; a killed fleet's clients resume elsewhere.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connect } from 'nats';
+import {
+    makeTempDir, pidAlive, runProgram, sleep, waitFor, wsctl, wsctlPath, fleetdPath,
+} from './lib/fleet.mjs';
+import { ChClient } from './lib/channels.mjs';
+import { describeRun, startWsload } from './lib/wsload.mjs';
+
+const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../scripts/cluster');
+const WAIT_MS = 30000;
+const dir = makeTempDir();
+const env = { WSF_CLUSTER_DIR: path.join(dir, 'cluster'), WSFLEETD: fleetdPath(), WSCTL: wsctlPath() };
+
+async function cluster(...args) {
+    const r = await runProgram('env', [...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+        SCRIPT, ...args], 90000);
+    assert.equal(r.code, 0, `scripts/cluster ${args.join(' ')}: ${r.stderr}${r.stdout}`);
+    return r.stdout;
+}
+
+function pidOf(rel) {
+    return Number(fs.readFileSync(path.join(env.WSF_CLUSTER_DIR, rel), 'utf8'));
+}
+
+let ep;
+
+// pid and its descendants (the supervisor's workers, the sidecar if any).
+function processTree(pid) {
+    const out = [pid];
+    for (let i = 0; i < out.length; i++) {
+        try {
+            const kids = fs.readFileSync(`/proc/${out[i]}/task/${out[i]}/children`, 'utf8');
+            out.push(...kids.split(' ').filter((k) => k !== '').map(Number));
+        } catch {
+            // gone already
+        }
+    }
+    return out;
+}
+
+// A connected wsfleet.v1 client of fleet f.
+async function client(f) {
+    const c = await ChClient.open(`ws://127.0.0.1:${ep.fleets[f].port}/channels`);
+    const r = await c.cmd('connect', {});
+    assert.ok(r.connect, JSON.stringify(r));
+    return c;
+}
+
+// Subscribes, retrying while the fleet's workers wait for the stream (error 108).
+async function subscribe(c, channel) {
+    let r;
+    await waitFor(async () => (r = await c.cmd('subscribe', { channel })).subscribe, WAIT_MS,
+        `subscribe ${channel}`, () => JSON.stringify(r));
+    return r.subscribe;
+}
+
+async function publish(c, channel, data) {
+    let r;
+    await waitFor(async () => (r = await c.cmd('publish', { channel, data })).publish, WAIT_MS,
+        `publish ${channel}`, () => JSON.stringify(r));
+    return r.publish.offset;
+}
+
+async function ctlPublish(f, channel, data) {
+    let r;
+    await waitFor(async () => (r = await wsctl(['--run-dir', ep.fleets[f].run_dir, 'publish',
+        channel, JSON.stringify(data)])).code === 0, WAIT_MS, 'wsctl publish', () => r.stderr);
+    return Number(r.stdout.trim());
+}
+
+// Everything c received on channel: offsets strictly increasing by the expected ones, no repeat.
+function assertExactly(c, channel, offsets, datas) {
+    const got = c.pushes.filter((p) => p.channel === channel).map((p) => p.pub);
+    assert.deepEqual(got.map((p) => p.offset), offsets);
+    assert.deepEqual(got.map((p) => p.data), datas);
+}
+
+before(async () => {
+    await cluster('up');
+    ep = JSON.parse(fs.readFileSync(path.join(env.WSF_CLUSTER_DIR, 'endpoints.json'), 'utf8'));
+});
+
+after(async () => {
+    await cluster('down');
+    // Down is idempotent and leaves nothing behind.
+    await cluster('down');
+    for (const rel of ['nats-1/nats.pid', 'fleet-a/wsfleetd.pid']) {
+        assert.ok(!fs.existsSync(path.join(env.WSF_CLUSTER_DIR, rel)), rel);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('three fleets on a three-node NATS cluster', () => {
+    test('wsctl cluster lists the three fleets (table and --json)', async () => {
+        let r;
+        await waitFor(async () => {
+            r = await wsctl(['--run-dir', ep.fleets.a.run_dir, '--json', 'cluster']);
+            // Right after the start a status may be one sent before its workers were up.
+            return r.json?.fleets?.length === 3 && r.json.fleets.every((f) => f.workers >= 1);
+        }, WAIT_MS, 'three fleets with their workers', () => r.stdout + r.stderr);
+        assert.deepEqual(r.json.fleets.map((f) => f.name), ['a', 'b', 'c']);
+        for (const f of r.json.fleets) {
+            assert.equal(f.state, 'running');
+            assert.equal(f.pid, pidOf(`fleet-${f.name}/wsfleetd.pid`));
+            assert.ok(f.age_s >= 0 && f.age_s <= 10, JSON.stringify(f));
+        }
+        // Fleet c, started last, hears the others within a second of its start.
+        let text;
+        await waitFor(async () => {
+            text = await wsctl(['--run-dir', ep.fleets.c.run_dir, 'cluster']);
+            return text.code === 0 && /^b +running +\d+ +\d+ /m.test(text.stdout);
+        }, WAIT_MS, 'b in c\'s table', () => text.stdout + text.stderr);
+        assert.match(text.stdout, /^NAME +STATE +WORKERS +CONNECTIONS +MSGS-IN\/S +ERRORS\/S +AGE$/m);
+        assert.equal(text.stdout.trim().split('\n').length, 4, text.stdout);
+        const st = await wsctl(['--run-dir', ep.fleets.b.run_dir, '--json', 'status']);
+        assert.equal(st.json.name, 'b');
+    });
+
+    test('a subscriber on a gets, once and in order, what b, c and a NATS client publish',
+        async () => {
+            const sub = await client('a');
+            const pub = await client('b');
+            const first = await subscribe(sub, 'xf');
+            const offsets = [];
+            const datas = [];
+            for (let i = 0; i < 5; i++) {
+                datas.push({ via: 'client', i });
+                offsets.push(await publish(pub, 'xf', datas.at(-1)));
+                datas.push({ via: 'wsctl', i });
+                offsets.push(await ctlPublish('c', 'xf', datas.at(-1)));
+            }
+            // An application on node 3 (fleet a's first choice is node 1).
+            const nc = await connect({ servers: ep.nats[2].replace(/^nats:\/\/[^@]+@/, ''),
+                token: ep.token });
+            try {
+                const js = nc.jetstream();
+                for (let i = 0; i < 5; i++) {
+                    datas.push({ via: 'nats', i });
+                    const ack = await js.publish('wsf.ch.xf',
+                        new TextEncoder().encode(JSON.stringify(datas.at(-1))));
+                    offsets.push(ack.seq);
+                }
+            } finally {
+                await nc.close();
+            }
+            for (let i = 1; i < offsets.length; i++) {
+                assert.ok(offsets[i] > offsets[i - 1], `offsets ${offsets}`);
+            }
+            assert.ok(offsets[0] > first.offset);
+            await sub.pubsOf('xf', 15, WAIT_MS);
+            await sleep(200); // a duplicate would arrive right behind
+            assertExactly(sub, 'xf', offsets, datas);
+            sub.close();
+            pub.close();
+        });
+
+    test('presence spans fleets', async () => {
+        const ca = await client('a');
+        const cc = await client('c');
+        await subscribe(ca, 'roomx');
+        await subscribe(cc, 'roomx');
+        const ids = [ca.replies.get(1).connect.client, cc.replies.get(1).connect.client].sort();
+        let r;
+        await waitFor(async () => {
+            r = await ca.cmd('presence', { channel: 'roomx' });
+            return Object.keys(r.presence?.clients ?? {}).length === 2;
+        }, WAIT_MS, 'presence of both', () => JSON.stringify(r));
+        assert.deepEqual(Object.keys(r.presence.clients).sort(), ids);
+        ca.close();
+        cc.close();
+    });
+
+    test('a NATS node SIGKILLed and started again: nothing lost, nothing twice', async () => {
+        const subs = await Promise.all(['a', 'b', 'c'].map((f) => client(f)));
+        for (const s of subs) {
+            await subscribe(s, 'nk');
+        }
+        const pub = await client('c');
+        const offsets = [];
+        const datas = [];
+        for (let i = 0; i < 5; i++) {
+            datas.push({ before: i });
+            offsets.push(await publish(pub, 'nk', datas.at(-1)));
+        }
+        // The node that leads the stream: its loss forces a new leader ([channels] replicas 3
+        // made the stream one with three copies).
+        const nc = await connect({ servers: ep.nats[1].replace(/^nats:\/\/[^@]+@/, ''),
+            token: ep.token });
+        let info;
+        try {
+            info = await (await nc.jetstreamManager()).streams.info('WSF');
+        } finally {
+            await nc.close();
+        }
+        assert.equal(info.config.num_replicas, 3);
+        const leader = /^n([123])$/.exec(info.cluster?.leader ?? '');
+        assert.ok(leader, JSON.stringify(info.cluster));
+        const node = leader[1];
+        const pid = pidOf(`nats-${node}/nats.pid`);
+        process.kill(pid, 'SIGKILL');
+        await waitFor(() => !pidAlive(pid), WAIT_MS, `node ${node} gone`);
+        for (let i = 0; i < 10; i++) {
+            datas.push({ during: i });
+            offsets.push(await publish(pub, 'nk', datas.at(-1)));
+        }
+        await cluster('nats-start', node);
+        for (let i = 0; i < 5; i++) {
+            datas.push({ after: i });
+            offsets.push(await publish(pub, 'nk', datas.at(-1)));
+        }
+        for (const s of subs) {
+            // A subscriber closed by its fleet (4001, 1013) would resume; these must not need to.
+            await s.pubsOf('nk', 20, WAIT_MS);
+        }
+        await sleep(200);
+        for (const s of subs) {
+            assertExactly(s, 'nk', offsets, datas);
+            s.close();
+        }
+        pub.close();
+    });
+
+    test('a fleet SIGKILLed whole: its client resumes on another fleet with nothing lost',
+        async () => {
+            const c = await client('b');
+            const sub = await subscribe(c, 'fr');
+            const pub = await client('a');
+            const offsets = [];
+            const datas = [];
+            for (let i = 0; i < 3; i++) {
+                datas.push({ n: i });
+                offsets.push(await publish(pub, 'fr', datas.at(-1)));
+            }
+            const got = await c.pubsOf('fr', 3, WAIT_MS);
+            const last = got.at(-1).offset;
+            // The supervisor and its workers, at once: a host gone.
+            const pid = pidOf('fleet-b/wsfleetd.pid');
+            const tree = processTree(pid);
+            assert.ok(tree.length >= 2, `wsfleetd and its workers: ${tree}`);
+            for (const p of tree) {
+                process.kill(p, 'SIGKILL');
+            }
+            const closed = await c.closed;
+            assert.ok(closed.code === 1006 || closed.code === 1001, JSON.stringify(closed));
+            await waitFor(() => tree.every((p) => !pidAlive(p)), WAIT_MS, 'fleet b gone');
+            const missed = [];
+            for (let i = 3; i < 8; i++) {
+                datas.push({ n: i });
+                offsets.push(await publish(pub, 'fr', datas.at(-1)));
+                missed.push(offsets.at(-1));
+            }
+            const again = await ChClient.open(`ws://127.0.0.1:${ep.fleets.c.port}/channels`);
+            const r = await again.cmd('connect', { subs: { fr: { epoch: sub.epoch, offset: last } } });
+            assert.equal(r.connect?.subs?.fr?.recovered, true, JSON.stringify(r));
+            assert.deepEqual(r.connect.subs.fr.pubs.map((p) => p.offset), missed);
+            assert.deepEqual(r.connect.subs.fr.pubs.map((p) => p.data), datas.slice(3));
+            // Live again after the resume, on the new fleet.
+            datas.push({ n: 8 });
+            const live = await publish(pub, 'fr', datas.at(-1));
+            const [p] = await again.pubsOf('fr', 1, WAIT_MS);
+            assert.equal(p.offset, live);
+            again.close();
+            pub.close();
+            await cluster('fleet-start', 'b');
+            let cl;
+            await waitFor(async () => {
+                cl = await wsctl(['--run-dir', ep.fleets.b.run_dir, '--json', 'cluster']);
+                return cl.json?.fleets?.find((f) => f.name === 'b')?.pid === pidOf('fleet-b/wsfleetd.pid');
+            }, WAIT_MS, 'fleet b back in wsctl cluster', () => cl.stdout + cl.stderr);
+        });
+
+    test('wsload over the three fleets: a fleet SIGKILLed whole, its subscribers fail over and '
+        + 'resume with nothing lost', async () => {
+        const urls = ['a', 'b', 'c'].flatMap((f) => ['--url', `${ep.fleets[f].url}/channels`]);
+        const run = startWsload([...urls, '--mode', 'channels', '--json', '--connections', '30',
+            '--channels', '3', '--publish-rate', '10', '--duration', '5', '--channel-prefix',
+            'wl-']);
+        // Once every subscriber is up, fleet c goes away at once (supervisor and workers).
+        await sleep(2000);
+        const pid = pidOf('fleet-c/wsfleetd.pid');
+        const tree = processTree(pid);
+        for (const p of tree) {
+            process.kill(p, 'SIGKILL');
+        }
+        const r = await run.done;
+        await cluster('fleet-start', 'c');
+        assert.equal(r.code, 0, describeRun(r));
+        const j = r.json;
+        assert.ok(j, describeRun(r));
+        assert.equal(j.lost_publications, 0, describeRun(r));
+        assert.equal(j.duplicated, 0, describeRun(r));
+        assert.equal(j.out_of_order, 0, describeRun(r));
+        assert.equal(j.not_recovered, 0, describeRun(r));
+        assert.equal(j.gave_up, 0, describeRun(r));
+        // A third of the subscribers were on c: each moved to another fleet and resumed there.
+        assert.ok(j.failovers >= 10, describeRun(r));
+        assert.ok(j.resumes >= 10, describeRun(r));
+        assert.ok(j.publications_acked > 0 && j.deliveries > 0, describeRun(r));
+    });
+
+    test('wsload over the three fleets: a fleet shut down (1001 to its clients), its subscribers '
+        + 'fail over and resume with nothing lost', async () => {
+        const urls = ['a', 'b', 'c'].flatMap((f) => ['--url', `${ep.fleets[f].url}/channels`]);
+        const run = startWsload([...urls, '--mode', 'channels', '--json', '--connections', '30',
+            '--channels', '3', '--publish-rate', '10', '--duration', '5', '--channel-prefix',
+            'sd-']);
+        await sleep(2000);
+        const down = await wsctl(['--run-dir', ep.fleets.a.run_dir, 'shutdown', '--drain', '1']);
+        assert.equal(down.code, 0, down.stderr);
+        const r = await run.done;
+        await waitFor(() => !pidAlive(pidOf('fleet-a/wsfleetd.pid')), WAIT_MS, 'fleet a stopped');
+        await cluster('fleet-start', 'a');
+        assert.equal(r.code, 0, describeRun(r));
+        const j = r.json;
+        assert.ok(j, describeRun(r));
+        assert.ok((j.close_codes?.['1001'] ?? 0) >= 1, describeRun(r));
+        for (const k of ['lost_publications', 'duplicated', 'out_of_order', 'not_recovered',
+            'gave_up']) {
+            assert.equal(j[k], 0, `${k}: ${describeRun(r)}`);
+        }
+        assert.ok(j.failovers >= 10, describeRun(r));
+        assert.ok(j.resumes >= 10, describeRun(r));
+    });
+});
