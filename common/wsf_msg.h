@@ -174,7 +174,6 @@ typedef struct wsf_fleet_status {
     uint64_t backend_failures;
     uint64_t backend_timeouts;
     uint32_t backend_breakers_open; /* workers whose backend breaker is open or half open */
-    uint32_t workers_adopted; /* adopted from a dead supervisor at start */
     char name[65];            /* [fleet] name */
 } wsf_fleet_status;
 

@@ -349,6 +349,7 @@ void sup_ctl_handle(sup_ctx *ctx, const wsf_ctl_request *req, wsf_ctl_response *
         return;
     case WSF_CTL_ALERTS:
         sup_alerting_ctl(ctx, res);
+        return;
     case WSF_CTL_CLUSTER:
         sup_channels_cluster(ctx, res);
         return;

@@ -147,7 +147,7 @@ END_TEST
 START_TEST(ctl_request_unknown_command_is_none)
 {
     /* the first command this side does not know, and one far beyond it */
-    static const uint64_t unknown[] = {WSF_CTL_ALERTS + 1, 99};
+    static const uint64_t unknown[] = {WSF_CTL_CLUSTER + 1, 99};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         pb_bytes req = {0};
         pb_version(&req);
