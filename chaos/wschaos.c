@@ -17,6 +17,9 @@
 #include "chaos_runner.h"
 #include "wsf_parse.h"
 
+#ifndef CHAOS_CLUSTER_SCRIPT
+#define CHAOS_CLUSTER_SCRIPT "scripts/cluster"
+#endif
 #ifndef CHAOS_DRILL_DIR
 #define CHAOS_DRILL_DIR "chaos/drills"
 #endif
@@ -315,6 +318,8 @@ int main(int argc, char **argv)
     }
     a.run.fleetd_path = a.fleetd;
     a.run.wsctl_path = a.wsctl;
+    const char *script = getenv("WSF_CLUSTER_SCRIPT");
+    a.run.cluster_script = script != NULL && script[0] != '\0' ? script : CHAOS_CLUSTER_SCRIPT;
     signal(SIGPIPE, SIG_IGN);
     /* Each client is a descriptor; a drill's clients come on top of the fleet's own. */
     long nofile = chaos_proc_raise_nofile();
