@@ -48,6 +48,8 @@ struct chaos_cluster {
     uint64_t host_kills;
 };
 
+static pid_t chaos_cluster_pid(const struct chaos_cluster *c, const char *name);
+
 /* Starts the script with ARG [N], its output appended to the log. Returns its pid or -1. */
 static pid_t chaos_cluster_spawn(chaos_run *run, const char *arg, const char *n)
 {
@@ -152,9 +154,16 @@ int chaos_cluster_up(chaos_run *run)
         chaos_report_error(run->r, "%s", err);
         return -1;
     }
-    chaos_progress(run, "cluster up: 3 NATS nodes, fleets a, b, c on 127.0.0.1:%u, :%u, :%u (%s)",
-                   (unsigned)c->fleet_port[0], (unsigned)c->fleet_port[1],
-                   (unsigned)c->fleet_port[2], c->dir);
+    chaos_progress(run,
+                   "cluster up: NATS node pid %d, pid %d, pid %d; fleets a, b, c wsfleetd pid %d, "
+                   "pid %d, pid %d on 127.0.0.1:%u, :%u, :%u (%s)",
+                   (int)chaos_cluster_pid(c, "nats-1/nats.pid"),
+                   (int)chaos_cluster_pid(c, "nats-2/nats.pid"),
+                   (int)chaos_cluster_pid(c, "nats-3/nats.pid"),
+                   (int)chaos_cluster_pid(c, "fleet-a/wsfleetd.pid"),
+                   (int)chaos_cluster_pid(c, "fleet-b/wsfleetd.pid"),
+                   (int)chaos_cluster_pid(c, "fleet-c/wsfleetd.pid"), (unsigned)c->fleet_port[0],
+                   (unsigned)c->fleet_port[1], (unsigned)c->fleet_port[2], c->dir);
     return 0;
 }
 
@@ -467,18 +476,16 @@ void chaos_cluster_down(chaos_run *run)
     if (c == NULL) {
         return;
     }
-    if (run->r != NULL) {
-        chaos_report_set(run->r, CHAOS_M_NATS_NODE_KILLS, (double)c->node_kills);
-        chaos_report_set(run->r, CHAOS_M_NATS_NODE_RESTARTS, (double)c->node_restarts);
-        chaos_report_set(run->r, CHAOS_M_HOST_KILLS, (double)c->host_kills);
-    }
     for (size_t i = 0; i < c->n_restarts; i++) {
         chaos_node_restart *rs = &c->restarts[i];
-        if (rs->pid > 0) {
-            chaos_cluster_wait(rs->pid);
+        if (rs->pid > 0 && chaos_cluster_wait(rs->pid) == 0) {
+            c->node_restarts++; /* finished after the loop stopped looking */
         }
         event_free(rs->ev);
     }
+    chaos_report_set(run->r, CHAOS_M_NATS_NODE_KILLS, (double)c->node_kills);
+    chaos_report_set(run->r, CHAOS_M_NATS_NODE_RESTARTS, (double)c->node_restarts);
+    chaos_report_set(run->r, CHAOS_M_HOST_KILLS, (double)c->host_kills);
     pid_t pid = chaos_cluster_spawn(run, "down", NULL);
     if (pid > 0 && chaos_cluster_wait(pid) != 0) {
         chaos_progress(run, "scripts/cluster down failed (see %s)", c->log);
