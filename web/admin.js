@@ -157,6 +157,26 @@ function showWorkers(workers) {
     }
 }
 
+// The firing alerts (GET /api/alerts "firing", or the snapshot's "alerts").
+function showAlerts(firing) {
+    const body = $('#alerts-firing tbody');
+    body.replaceChildren();
+    $('#alerts-count').textContent = firing.length ? `${firing.length} firing` : 'none firing';
+    $('#alerts').classList.toggle('firing', firing.length > 0);
+    for (const a of firing) {
+        const tr = document.createElement('tr');
+        tr.className = `severity-${a.severity}`;
+        tr.dataset.alertname = a.alertname;
+        const since = a.startsAt ? new Date(a.startsAt).toLocaleTimeString() : '';
+        for (const text of [a.alertname, a.slot ?? '', a.severity, since, a.summary]) {
+            const td = document.createElement('td');
+            td.textContent = String(text);
+            tr.appendChild(td);
+        }
+        body.appendChild(tr);
+    }
+}
+
 function addEvent(ev) {
     const li = document.createElement('li');
     li.className = `kind-${ev.kind}`;
@@ -242,6 +262,9 @@ function connect(delay) {
         if (msg.type === 'snapshot') {
             showStatus(msg.status);
             showWorkers(msg.workers);
+            if (msg.alerts) {
+                showAlerts(msg.alerts);
+            }
             if (msg.point) {
                 pushPoint(msg.point);
                 redraw();
@@ -266,10 +289,11 @@ async function start() {
     setupActions();
     try {
         const get = async (path) => (await fetch(path)).json();
-        const [st, ws, h] = await Promise.all([get('/api/status'), get('/api/workers'),
-            get(`/api/history?seconds=${HISTORY_SECONDS}`)]);
+        const [st, ws, h, al] = await Promise.all([get('/api/status'), get('/api/workers'),
+            get(`/api/history?seconds=${HISTORY_SECONDS}`), get('/api/alerts')]);
         showStatus(st);
         showWorkers(ws.workers);
+        showAlerts(al.firing);
         h.points.forEach(pushPoint);
         redraw();
         await catchUp();
