@@ -177,6 +177,55 @@ function showAlerts(firing) {
     }
 }
 
+// A drill's events (wschaos posts them): "NAME: start: DESCRIPTION", "NAME: objective VERDICT
+// TEXT (VALUE)" with VERDICT pending, PASS or FAIL, "NAME: result PASS|FAIL (...)", and its
+// progress lines. The first three drive the drill panel; every one goes to its log.
+const DRILL_LINE = /^(\S+): (start(?: \(quick\))?: |objective (pending|PASS|FAIL) |result (PASS|FAIL) )(.*)$/;
+
+function objectiveRow(text) {
+    const body = $('#drill-objectives tbody');
+    for (const tr of body.children) {
+        if (tr.dataset.objective === text) {
+            return tr;
+        }
+    }
+    const tr = document.createElement('tr');
+    tr.dataset.objective = text;
+    for (let i = 0; i < 3; i++) {
+        tr.appendChild(document.createElement('td'));
+    }
+    tr.firstChild.textContent = text;
+    body.appendChild(tr);
+    return tr;
+}
+
+function showDrill(text) {
+    const m = DRILL_LINE.exec(text);
+    if (!m) {
+        return;
+    }
+    const [, name, what, verdict, result, rest] = m;
+    const state = $('#drill-state');
+    if (what.startsWith('start')) {
+        $('#drill-name').textContent = name;
+        $('#drill-about').textContent = rest;
+        state.textContent = 'running';
+        state.className = 'badge running';
+        $('#drill-objectives tbody').replaceChildren();
+    } else if (name !== $('#drill-name').textContent) {
+        // Another drill's late line: the panel follows the one that started last.
+    } else if (verdict) {
+        const v = /^(.*?)(?: \(([^()]*)\))?$/.exec(rest);
+        const tr = objectiveRow(v[1]);
+        tr.children[1].textContent = verdict;
+        tr.children[2].textContent = v[2] ?? '';
+        tr.className = `verdict-${verdict}`;
+    } else if (result) {
+        state.textContent = `${result} ${rest}`;
+        state.className = `badge ${result === 'PASS' ? 'running' : 'degraded'}`;
+    }
+}
+
 function addEvent(ev) {
     const li = document.createElement('li');
     li.className = `kind-${ev.kind}`;
@@ -185,6 +234,7 @@ function addEvent(ev) {
     const list = ev.kind === 'drill' ? $('#drill-events') : $('#events');
     if (ev.kind === 'drill') {
         $('#drill').hidden = false;
+        showDrill(ev.text);
     }
     list.prepend(li);
     while (list.children.length > 300) {

@@ -145,27 +145,44 @@ describe('the dashboard in real browsers', () => {
                 assert.doesNotMatch(result, /^\d{3}:|failed/, result);
                 assert.equal((await fleet.status()).workers_desired, n + 1);
 
-                // Markup in a drill event and a timeline event stays text.
-                await postEvent('drill', `phase ${name}: ${MARKUP}`);
+                // A drill as wschaos posts it: the panel shows its name, objectives and result;
+                // markup in a drill line and a timeline line stays text.
+                const drill = `demo-${name}`;
+                for (const text of [`${drill}: start: a drill ${MARKUP}`,
+                    `${drill}: objective pending max affected = 0`,
+                    `${drill}: 1.00s phase ${MARKUP}`,
+                    `${drill}: objective PASS max affected = 0 (0)`,
+                    `${drill}: result PASS (1 of 1 objectives held)`]) {
+                    await postEvent('drill', text);
+                }
                 await postEvent('log', `line ${name}: ${MARKUP}`);
-                const seen = await waitFor(() => page.evaluate((b) => {
-                    const drill = [...document.querySelectorAll('#drill-events li')]
-                        .find((li) => li.textContent.includes(`phase ${b}`));
+                const seen = await waitFor(() => page.evaluate((d, b) => {
+                    const phase = [...document.querySelectorAll('#drill-events li')]
+                        .find((li) => li.textContent.includes(`${d}: 1.00s phase`));
                     const line = [...document.querySelectorAll('#events li')]
                         .find((li) => li.textContent.includes(`line ${b}`));
-                    if (!drill || !line) {
+                    const state = document.querySelector('#drill-state').textContent;
+                    if (!phase || !line || !state.startsWith('PASS')) {
                         return null;
                     }
-                    const r = drill.getBoundingClientRect();
+                    const r = phase.getBoundingClientRect();
                     return {
-                        drill: drill.textContent, line: line.textContent,
+                        phase: phase.textContent, line: line.textContent, state,
+                        name: document.querySelector('#drill-name').textContent,
+                        about: document.querySelector('#drill-about').textContent,
+                        objectives: [...document.querySelectorAll('#drill-objectives tbody tr')]
+                            .map((tr) => [...tr.children].map((td) => td.textContent)),
                         visible: !document.querySelector('#drill').hidden && r.height > 0,
                         imgs: document.querySelectorAll('img').length,
                         xss: window.wsfXss ?? null,
                     };
-                }, name), WAIT_MS, `${name}: the posted events on the page`, detail);
-                assert.ok(seen.drill.endsWith(`phase ${name}: ${MARKUP}`), seen.drill);
+                }, drill, name), WAIT_MS, `${name}: the posted events on the page`, detail);
+                assert.ok(seen.phase.endsWith(`${drill}: 1.00s phase ${MARKUP}`), seen.phase);
                 assert.ok(seen.line.endsWith(`line ${name}: ${MARKUP}`), seen.line);
+                assert.equal(seen.name, drill);
+                assert.equal(seen.about, `a drill ${MARKUP}`);
+                assert.deepEqual(seen.objectives, [['max affected = 0', 'PASS', '0']]);
+                assert.equal(seen.state, 'PASS (1 of 1 objectives held)');
                 assert.equal(seen.visible, true);
                 assert.equal(seen.imgs, 0);
                 assert.equal(seen.xss, null);
