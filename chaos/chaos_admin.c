@@ -33,7 +33,8 @@ int chaos_admin_parse_url(const char *url, char *host, size_t host_len, uint16_t
     const char *h = url + sizeof scheme - 1;
     const char *end;
     const char *colon;
-    if (*h == '[') {
+    bool v6 = *h == '[';
+    if (v6) {
         end = strchr(h, ']');
         if (end == NULL || end[1] != ':')
             return -1;
@@ -46,7 +47,10 @@ int chaos_admin_parse_url(const char *url, char *host, size_t host_len, uint16_t
         end = colon;
     }
     size_t hl = (size_t)(end - h);
-    if (hl == 0 || hl >= host_len)
+    /* A name or IPv4 address; inside brackets, an IPv6 address. */
+    const char *allowed = v6 ? "0123456789abcdefABCDEF:."
+                             : "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-";
+    if (hl == 0 || hl >= host_len || strspn(h, allowed) < hl)
         return -1;
     memcpy(host, h, hl);
     host[hl] = '\0';

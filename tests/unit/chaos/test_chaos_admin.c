@@ -37,6 +37,10 @@ START_TEST(urls)
         "http://[::1:80",
         "http://127.0.0.1:8a",
         "http://127.0.0.1:",
+        "http://1]:80/",
+        "http://a b:80",
+        "http://[x::1]:80",
+        "http://u@h:80",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ck_assert_msg(chaos_admin_parse_url(bad[i], host, sizeof host, &port) == -1,
