@@ -34,8 +34,8 @@ function line(who, text, cls = '', offset = null) {
 
 function showPub(name, pub) {
     if (name === room && typeof pub?.offset === 'number') {
-        line(String(pub.data?.from ?? pub.info?.user ?? '?'), String(pub.data?.text ?? ''), '',
-            pub.offset);
+        // info.user is who published it, as the fleet knows them (not what they wrote).
+        line(String(pub.info?.user ?? '?'), String(pub.data?.text ?? ''), '', pub.offset);
     }
 }
 
@@ -105,7 +105,7 @@ $('say').addEventListener('submit', async (e) => {
     const text = $('text').value;
     if (text) {
         $('text').value = '';
-        await client.publish(room, { from: me, text });
+        await client.publish(room, { text });
     }
 });
 
