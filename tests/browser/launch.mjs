@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import puppeteer from 'puppeteer-core';
 import { pidAlive, signalPid, waitFor } from '../integration/lib/fleet.mjs';
+import { WAIT_MS } from './lib.mjs';
 
 export const BROWSERS = {
     chromium: {
@@ -35,7 +36,7 @@ export function chosenBrowsers() {
 
 // Launches `name` headless; resolves with { browser, pid, dir }. timeoutMs bounds the launch and
 // every protocol call.
-export async function launch(name, timeoutMs) {
+export async function launch(name, timeoutMs = WAIT_MS * 2) {
     const b = BROWSERS[name];
     assert.ok(fs.existsSync(b.executablePath),
         `${b.executablePath} is missing (scripts/install-deps installs chromium and firefox-esr)`);
