@@ -15,6 +15,7 @@
 #include <nats/nats.h>
 
 #include "wsf_buf.h"
+#include "wsf_hdruser.h"
 #include "wsf_nats_priv.h"
 #include "wsf_nats_subj.h"
 
@@ -174,64 +175,20 @@ uint64_t wsf_nats_msg_seq(natsMsg *msg)
     return header_u64(msg, "Nats-Sequence");
 }
 
+_Static_assert(WSF_NATS_MAX_USER == WSF_HDRUSER_MAX, "one limit for the Wsf-User header");
+
 bool wsf_nats_user_encode(char *out, const char *user)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    size_t len = strlen(user);
-    if (len == 0 || len > WSF_NATS_MAX_USER) {
-        return false;
-    }
-    char *o = out;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)user[i];
-        if (c > ' ' && c < 0x7f && c != '%') {
-            *o++ = (char)c;
-        } else {
-            *o++ = '%';
-            *o++ = hex[c >> 4];
-            *o++ = hex[c & 15];
-        }
-    }
-    *o = '\0';
-    return true;
-}
-
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
+    return wsf_hdruser_encode(out, user);
 }
 
 const char *wsf_nats_msg_user(natsMsg *msg, char buf[WSF_NATS_MAX_USER + 1])
 {
     const char *v = NULL;
-    if (natsMsgHeader_Get(msg, WSF_NATS_USER_HEADER, &v) != NATS_OK || v == NULL || *v == '\0') {
+    if (natsMsgHeader_Get(msg, WSF_NATS_USER_HEADER, &v) != NATS_OK) {
         return NULL;
     }
-    size_t n = 0;
-    for (const char *p = v; *p != '\0'; p++) {
-        if (n == WSF_NATS_MAX_USER) {
-            return NULL;
-        }
-        if (*p != '%') {
-            buf[n++] = *p;
-            continue;
-        }
-        int hi = hex_digit(p[1]);
-        int lo = hi < 0 ? -1 : hex_digit(p[2]);
-        if (lo < 0 || (hi == 0 && lo == 0)) {
-            return NULL;
-        }
-        buf[n++] = (char)(hi << 4 | lo);
-        p += 2;
-    }
-    buf[n] = '\0';
-    return buf;
+    return wsf_hdruser_decode(v, buf);
 }
 
 static void sub_unlink_free(struct wsf_nats_sub *s)
