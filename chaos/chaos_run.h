@@ -157,6 +157,9 @@ struct chaos_run {
     chaos_act_timer timers[CHAOS_ACTIONS_MAX];
     bool stop_done;
     struct chaos_cluster *cluster; /* [drill] cluster (chaos_cluster.h), or NULL */
+    /* the dashboards the progress goes to (chaos_dash.c), or NULL */
+    struct chaos_admin *admin_own;   /* the drill's fleet's admin server */
+    struct chaos_admin *admin_given; /* wschaos run --admin URL */
 };
 
 /* Milliseconds since the timeline started (negative before). */
@@ -169,6 +172,15 @@ void chaos_progress(const chaos_run *run, const char *fmt, ...)
 /* A fault injected, or an action seen through wsctl: into the report and the progress lines. */
 void chaos_fault_note(chaos_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void chaos_action_note(chaos_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The drill on the dashboards (chaos_dash.c): the posters set up once the fleet is up, with
+ * the start and the objectives; each progress line; the objectives' results (judging the report
+ * as it stands); true once everything posted was answered; the posters' counts and freeing. */
+void chaos_dash_start(chaos_run *run);
+void chaos_dash_line(const chaos_run *run, const char *line);
+void chaos_dash_result(chaos_run *run);
+bool chaos_dash_idle(chaos_run *run);
+void chaos_dash_close(chaos_run *run);
 
 /* Keeps pid for the clean-up. */
 void chaos_remember_pid(chaos_run *run, pid_t pid);

@@ -29,14 +29,15 @@ int64_t chaos_run_ms(const chaos_run *run)
 
 void chaos_progress(const chaos_run *run, const char *fmt, ...)
 {
-    if (run->o->quiet) {
-        return;
-    }
     char line[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
+    chaos_dash_line(run, line);
+    if (run->o->quiet) {
+        return;
+    }
     if (run->t0 != 0) {
         fprintf(stderr, "wschaos: %s: %7.2fs %s\n", run->d->name,
                 (double)chaos_run_ms(run) / 1000.0, line);
@@ -544,11 +545,13 @@ static void chaos_play(chaos_run *run)
         if (chaos_cluster_up(run) != 0) {
             return;
         }
+        chaos_dash_start(run);
     } else if (chaos_fleet_start(&run->fleet, d->fleet_ini, CHAOS_READY_MS, err, sizeof(err)) !=
                0) {
         chaos_report_error(run->r, "%s", err);
         return;
     } else {
+        chaos_dash_start(run);
         chaos_progress(run, "fleet pid %d up on 127.0.0.1:%u (%s)", (int)run->fleet.pid,
                        (unsigned)run->fleet.port, run->fleet.dir);
         if (chaos_fleet_ctl(&run->fleet, &doc, workers) != 0 || doc == NULL) {
@@ -796,6 +799,10 @@ int chaos_run_drill(const chaos_drill *d, const chaos_run_opts *opts, chaos_repo
         chaos_report_error(r, "%s", err);
     } else {
         chaos_play(run);
+        /* The results while the drill's fleet still answers. */
+        chaos_dash_result(run);
+        chaos_loop_until(run, 3000, chaos_dash_idle);
+        chaos_dash_close(run);
         chaos_clean_up(run);
         bool keep = opts->keep || r->error[0] != '\0';
         if (keep) {

@@ -18,6 +18,8 @@ typedef struct chaos_run_opts {
     bool keep;                  /* keep the drill directory (configuration, fleet log) */
     bool quiet;                 /* no progress lines on stderr */
     uint64_t seed;              /* random choices (targets, client jitter); 0 = from the clock */
+    const char *admin_url;      /* a dashboard for the progress (http://HOST:PORT), or NULL */
+    const char *admin_token;    /* its bearer token */
 } chaos_run_opts;
 
 /* Runs d and judges r (initialised here). Returns 0 when every objective held, 1 otherwise

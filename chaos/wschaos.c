@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "chaos_admin.h"
 #include "chaos_drill.h"
 #include "chaos_proc.h"
 #include "chaos_report.h"
@@ -29,7 +30,8 @@
 static const char wschaos_usage[] =
     "usage: wschaos list [--dir DIR]\n"
     "       wschaos run [--quick] [--json] [--keep] [--quiet] [--seed N] [--dir DIR]\n"
-    "                   [--fleetd PATH] [--wsctl PATH] DRILL... | --all\n"
+    "                   [--fleetd PATH] [--wsctl PATH]\n"
+    "                   [--admin URL --admin-token-file FILE] DRILL... | --all\n"
     "commands:\n"
     "  list          the drills in DIR, with what each one does\n"
     "  run DRILL...  run drills (a name in DIR, or a path to a .drill file) one after another,\n"
@@ -48,12 +50,18 @@ static const char wschaos_usage[] =
     "  --fleetd PATH, --wsctl PATH\n"
     "                the binaries (default $WSFLEETD and $WSCTL, else next to wschaos in the\n"
     "                build tree)\n"
+    "  --admin URL   also post each drill's progress and results to the dashboard at URL\n"
+    "                (http://127.0.0.1:PORT); each drill's own fleet always gets them\n"
+    "  --admin-token-file FILE\n"
+    "                the token for --admin (that fleet's RUNDIR/admin.token)\n"
     "exit: 0 every objective held, 1 a drill failed, 2 usage or a bad drill file\n";
 
 typedef struct wschaos_args {
     const char *dir;
     const char *fleetd;
     const char *wsctl;
+    const char *admin_token_file;
+    char admin_token[CHAOS_ADMIN_TOKEN_MAX];
     bool all;
     bool json;
     chaos_run_opts run;
@@ -122,6 +130,10 @@ static int wschaos_parse(wschaos_args *a, int argc, char **argv, int first)
             value = &a->fleetd;
         } else if (strcmp(arg, "--wsctl") == 0) {
             value = &a->wsctl;
+        } else if (strcmp(arg, "--admin") == 0) {
+            value = &a->run.admin_url;
+        } else if (strcmp(arg, "--admin-token-file") == 0) {
+            value = &a->admin_token_file;
         } else if (arg[0] == '-') {
             return wschaos_usage_error("unknown option '%s'", arg);
         } else if (a->n_names < WSCHAOS_DRILLS_MAX) {
@@ -322,6 +334,24 @@ int main(int argc, char **argv)
     a.run.wsctl_path = a.wsctl;
     const char *script = getenv("WSF_CLUSTER_SCRIPT");
     a.run.cluster_script = script != NULL && script[0] != '\0' ? script : CHAOS_CLUSTER_SCRIPT;
+    if (a.run.admin_url != NULL) {
+        char host[64], err[600];
+        uint16_t port;
+        if (chaos_admin_parse_url(a.run.admin_url, host, sizeof(host), &port) != 0) {
+            return wschaos_usage_error("--admin %s: not http://HOST:PORT", a.run.admin_url);
+        }
+        if (a.admin_token_file == NULL) {
+            return wschaos_usage_error("--admin needs --admin-token-file (the fleet's "
+                                       "RUNDIR/admin.token)");
+        }
+        if (chaos_admin_read_token(a.admin_token_file, a.admin_token, sizeof(a.admin_token), err,
+                                   sizeof(err)) != 0) {
+            return wschaos_usage_error("%s", err);
+        }
+        a.run.admin_token = a.admin_token;
+    } else if (a.admin_token_file != NULL) {
+        return wschaos_usage_error("--admin-token-file goes with --admin URL");
+    }
     signal(SIGPIPE, SIG_IGN);
     /* Each client is a descriptor; a drill's clients come on top of the fleet's own. */
     long nofile = chaos_proc_raise_nofile();

@@ -15,6 +15,7 @@
 #include <nats/nats.h>
 
 #include "wsf_buf.h"
+#include "wsf_hdruser.h"
 #include "wsf_nats_priv.h"
 #include "wsf_nats_subj.h"
 
@@ -174,6 +175,22 @@ uint64_t wsf_nats_msg_seq(natsMsg *msg)
     return header_u64(msg, "Nats-Sequence");
 }
 
+_Static_assert(WSF_NATS_MAX_USER == WSF_HDRUSER_MAX, "one limit for the Wsf-User header");
+
+bool wsf_nats_user_encode(char *out, const char *user)
+{
+    return wsf_hdruser_encode(out, user);
+}
+
+const char *wsf_nats_msg_user(natsMsg *msg, char buf[WSF_NATS_MAX_USER + 1])
+{
+    const char *v = NULL;
+    if (natsMsgHeader_Get(msg, WSF_NATS_USER_HEADER, &v) != NATS_OK) {
+        return NULL;
+    }
+    return wsf_hdruser_decode(v, buf);
+}
+
 static void sub_unlink_free(struct wsf_nats_sub *s)
 {
     struct wsf_nats *n = s->n;
@@ -206,6 +223,7 @@ static void dispatch(struct wsf_nats *n, struct wsf_nats_item *it)
         break;
     case WSF_NATS_IT_MSG:
         if (!n->freeing && !it->sub->closed) {
+            char user[WSF_NATS_MAX_USER + 1];
             struct wsf_nats_msg m = {
                 .subject = natsMsg_GetSubject(it->msg),
                 .reply = natsMsg_GetReply(it->msg),
@@ -213,6 +231,7 @@ static void dispatch(struct wsf_nats *n, struct wsf_nats_item *it)
                 .len = (size_t)natsMsg_GetDataLength(it->msg),
                 .offset = wsf_nats_msg_seq(it->msg),
                 .prev_offset = header_u64(it->msg, "Nats-Last-Sequence"),
+                .user = wsf_nats_msg_user(it->msg, user),
             };
             it->sub->cb(&m, it->sub->arg);
         }

@@ -22,6 +22,8 @@ struct wsf_nats_sub;
 #define WSF_NATS_STREAM_DEFAULT "WSF"
 /* Most URLs in wsf_nats_opts.url. */
 #define WSF_NATS_MAX_URLS 16
+/* Longest publisher user a channel publication carries (its Wsf-User header), in bytes. */
+#define WSF_NATS_MAX_USER 255
 
 struct wsf_nats_opts {
     const char *url;       /* required: "nats://host:port", up to WSF_NATS_MAX_URLS separated by
@@ -89,6 +91,8 @@ struct wsf_nats_msg {
                              for its first publication or a plain message. A live subscriber
                              that last delivered offset L and sees prev_offset != L missed
                              publications (an outage, a slow consumer): fetch history after L. */
+    const char *user;     /* who published a channel publication (wsf_nats_ch_publish_as), or
+                             NULL */
 };
 
 typedef void (*wsf_nats_on_msg)(const struct wsf_nats_msg *m, void *arg);

@@ -34,6 +34,7 @@ struct wsf_nats_job {
     struct wsf_nats_stream_conf conf;
     void *data;
     size_t len;
+    char user[3 * WSF_NATS_MAX_USER + 1]; /* publish: the Wsf-User header, "" for none */
     uint64_t after;
     size_t limit;
     /* The result. */
@@ -176,7 +177,20 @@ static int run_publish(struct wsf_nats_job *j)
     po.ExpectStream = j->n->stream;
     jsPubAck *pa = NULL;
     jsErrCode jerr = 0;
-    natsStatus s = js_Publish(&pa, j->n->js, j->subject, j->data, (int)j->len, &po, &jerr);
+    natsStatus s;
+    if (j->user[0] != '\0') {
+        natsMsg *m = NULL;
+        s = natsMsg_Create(&m, j->subject, NULL, j->data, (int)j->len);
+        if (s == NATS_OK) {
+            s = natsMsgHeader_Set(m, WSF_NATS_USER_HEADER, j->user);
+        }
+        if (s == NATS_OK) {
+            s = js_PublishMsg(&pa, j->n->js, m, &po, &jerr);
+        }
+        natsMsg_Destroy(m);
+    } else {
+        s = js_Publish(&pa, j->n->js, j->subject, j->data, (int)j->len, &po, &jerr);
+    }
     if (s == NATS_OK) {
         j->offset = pa->Sequence;
     }
@@ -388,7 +402,15 @@ void wsf_nats_job_finish(struct wsf_nats_job *j)
         break;
     case JOB_HISTORY: {
         struct wsf_nats_pub *pubs = wsf_xcalloc(j->count + 1, sizeof(*pubs));
+        char(*users)[WSF_NATS_MAX_USER + 1] = NULL;
         for (size_t i = 0; i < j->count; i++) {
+            const char *v = NULL;
+            if (natsMsgHeader_Get(j->msgs[i], WSF_NATS_USER_HEADER, &v) == NATS_OK && v != NULL) {
+                if (users == NULL) {
+                    users = wsf_xcalloc(j->count, sizeof(*users));
+                }
+                pubs[i].user = wsf_nats_msg_user(j->msgs[i], users[i]);
+            }
             pubs[i].offset = wsf_nats_msg_seq(j->msgs[i]);
             pubs[i].data = natsMsg_GetData(j->msgs[i]);
             pubs[i].len = (size_t)natsMsg_GetDataLength(j->msgs[i]);
@@ -402,6 +424,7 @@ void wsf_nats_job_finish(struct wsf_nats_job *j)
             .count = j->count,
         };
         j->on_history(j->err, j->err == 0 ? &h : NULL, j->arg);
+        free(users);
         free(pubs);
         break;
     }
@@ -470,6 +493,12 @@ int wsf_nats_stream_delete(struct wsf_nats *n, wsf_nats_on_stream cb, void *arg)
 int wsf_nats_ch_publish(struct wsf_nats *n, const char *name, size_t len, const void *data,
                         size_t dlen, wsf_nats_on_ack cb, void *arg)
 {
+    return wsf_nats_ch_publish_as(n, name, len, data, dlen, NULL, cb, arg);
+}
+
+int wsf_nats_ch_publish_as(struct wsf_nats *n, const char *name, size_t len, const void *data,
+                           size_t dlen, const char *user, wsf_nats_on_ack cb, void *arg)
+{
     char subject[WSF_NATS_SUBJ_MAX];
     int rc = wsf_nats_subj_from_channel(subject, sizeof(subject), WSF_NATS_SUBJ_STORE, name, len);
     if (rc < 0 || dlen > INT32_MAX) {
@@ -481,6 +510,9 @@ int wsf_nats_ch_publish(struct wsf_nats *n, const char *name, size_t len, const 
     j->data = wsf_xmalloc(dlen + 1);
     memcpy(j->data, data, dlen);
     j->len = dlen;
+    if (user == NULL || !wsf_nats_user_encode(j->user, user)) {
+        j->user[0] = '\0';
+    }
     submit(n, j);
     return 0;
 }

@@ -71,11 +71,17 @@ typedef void (*wsf_nats_on_ack)(int err, uint64_t offset, void *arg);
 int wsf_nats_ch_publish(struct wsf_nats *n, const char *name, size_t len, const void *data,
                         size_t dlen, wsf_nats_on_ack cb, void *arg);
 
+/* The same, naming the user who publishes (up to WSF_NATS_MAX_USER bytes; NULL, "" or a longer
+ * one: none), which subscribers get with the publication (wsf_nats_msg.user, wsf_nats_pub.user). */
+int wsf_nats_ch_publish_as(struct wsf_nats *n, const char *name, size_t len, const void *data,
+                           size_t dlen, const char *user, wsf_nats_on_ack cb, void *arg);
+
 struct wsf_nats_pub {
     uint64_t offset;
     const char *data;
     size_t len;
-    int64_t time_ms; /* when the stream stored it, Unix ms (its Nats-Time-Stamp); 0 unknown */
+    const char *user; /* who published it (wsf_nats_ch_publish_as), or NULL */
+    int64_t time_ms;  /* when the stream stored it, Unix ms (its Nats-Time-Stamp); 0 unknown */
 };
 
 /* What a channel's history holds now; valid during the callback only. */

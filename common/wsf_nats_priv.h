@@ -77,6 +77,14 @@ void wsf_nats_push(struct wsf_nats *n, struct wsf_nats_item *it);
 /* wsf_nats.c: the Nats-Sequence header of msg, 0 when absent. */
 uint64_t wsf_nats_msg_seq(natsMsg *msg);
 
+/* The Wsf-User header: user percent-encoded (bytes outside '!'..'~', and '%'), so that any
+ * string is one header value. wsf_nats_user_encode needs 3 * WSF_NATS_MAX_USER + 1 bytes in out
+ * and returns false for an empty or too long user. wsf_nats_msg_user decodes msg's header into
+ * buf and returns buf, or NULL when there is none or it is malformed. */
+#define WSF_NATS_USER_HEADER "Wsf-User"
+bool wsf_nats_user_encode(char *out, const char *user);
+const char *wsf_nats_msg_user(natsMsg *msg, char buf[WSF_NATS_MAX_USER + 1]);
+
 /* wsf_nats_js.c: creates the JetStream context and starts the helper thread. 0 or -errno. */
 int wsf_nats_js_start(struct wsf_nats *n);
 /* wsf_nats_js.c: stops and joins the helper (its current job completes first). */

@@ -25,6 +25,7 @@
 
 #include "sup_admin_api.h"
 #include "sup_admin_http.h"
+#include "sup_alerting.h"
 #include "sup_assets.h"
 #include "sup_channels.h"
 #include "sup_ctx.h"
@@ -62,6 +63,7 @@ typedef struct sup_admin {
     unsigned nws;
     uint64_t pushed_ms;
     bool loopback_listener; /* [admin] listen is a loopback address: Host must be local */
+    char url[320];          /* the dashboard's URL, from the bound address */
 } sup_admin;
 
 static uint64_t sup_admin_wall_ms(void)
@@ -279,6 +281,9 @@ static void sup_admin_get(sup_admin_conn *c, const ws_http_request *req, enum su
         free(text);
         return;
     }
+    case SUP_ADMIN_R_ALERTS:
+        sup_admin_respond_json(c, req, 200, sup_alerting_json(ctx), NULL);
+        return;
     case SUP_ADMIN_R_HEALTHZ:
         sup_admin_respond(c, req, 200, "text/plain; charset=utf-8", "ok\n", 3, NULL);
         return;
@@ -655,7 +660,21 @@ static int sup_admin_listen(sup_admin *adm)
                     NI_NUMERICHOST | NI_NUMERICSERV);
     wsf_log_info("admin listening on %s://%s%s%s:%s", adm->ssl ? "https" : "http",
                  ss.ss_family == AF_INET6 ? "[" : "", h, ss.ss_family == AF_INET6 ? "]" : "", p);
+    /* A wildcard address names no machine: the host's name stands in for it. */
+    bool any = strcmp(h, "0.0.0.0") == 0 || strcmp(h, "::") == 0;
+    char name[256] = "";
+    if (any && (gethostname(name, sizeof name) != 0 || name[0] == '\0'))
+        snprintf(name, sizeof name, "localhost");
+    name[sizeof name - 1] = '\0';
+    bool v6 = !any && ss.ss_family == AF_INET6;
+    snprintf(adm->url, sizeof adm->url, "%s://%s%s%s:%s/", adm->ssl ? "https" : "http",
+             v6 ? "[" : "", any ? name : h, v6 ? "]" : "", p);
     return 0;
+}
+
+const char *sup_admin_url(const sup_ctx *ctx)
+{
+    return ctx->admin != NULL ? ctx->admin->url : "";
 }
 
 int sup_admin_start(sup_ctx *ctx)

@@ -36,6 +36,14 @@ void sup_admin_stop(sup_ctx *ctx);
 __attribute__((format(printf, 4, 5))) void sup_events_add(sup_ctx *ctx, const char *kind, int slot,
                                                           const char *fmt, ...);
 
+/* The dashboard's URL ("http://127.0.0.1:8001/"; a wildcard listener gives the host's name), or
+ * "" while the admin server is off. */
+const char *sup_admin_url(const sup_ctx *ctx);
+
+/* Subscribes the events ring to alert transitions (kind "alert") and gives the webhooks the
+ * dashboard's URL as generatorURL. Called once alerting has started. */
+void sup_admin_alerts_start(sup_ctx *ctx);
+
 /* The deferred wsctl answer (a publish) that the admin server asked for has come. */
 void sup_admin_ctl_answer(sup_ctx *ctx, const wsf_ctl_response *res);
 

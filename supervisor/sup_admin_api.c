@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "sup_admin.h"
+#include "sup_alerting.h"
 #include "sup_channels.h"
 #include "sup_ctx.h"
 #include "wsf_json.h"
@@ -236,6 +237,9 @@ json_t *sup_admin_snapshot_json(sup_ctx *ctx)
     wsf_json_set(o, "workers", sup_api_worker_list(ctx));
     const sup_history_ring *r = &ctx->history.fleet;
     wsf_json_set(o, "point", r->n ? sup_api_point(sup_history_at(r, r->n - 1)) : json_null());
+    json_t *alerts = sup_alerting_json(ctx);
+    wsf_json_set(o, "alerts", json_incref(json_object_get(alerts, "firing")));
+    json_decref(alerts);
     return o;
 }
 

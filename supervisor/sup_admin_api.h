@@ -36,7 +36,8 @@ json_t *sup_admin_event_json(const sup_event *e);
  * seconds (1..300). NULL when the slot is out of range. */
 json_t *sup_admin_history_json(const sup_ctx *ctx, int slot, unsigned seconds);
 
-/* The /ws snapshot: {"type":"snapshot","status":{...},"workers":[...],"point":{...}}. */
+/* The /ws snapshot: {"type":"snapshot","status":{...},"workers":[...],"point":{...},
+ * "alerts":[the firing alerts, as GET /api/alerts lists them]}. */
 json_t *sup_admin_snapshot_json(sup_ctx *ctx);
 
 /* True when /readyz answers 200: at least one worker running, accepting and not ejected by an

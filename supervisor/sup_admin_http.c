@@ -29,6 +29,7 @@ static const struct sup_admin_path {
     {"/metrics", "GET", SUP_ADMIN_R_METRICS},
     {"/healthz", "GET", SUP_ADMIN_R_HEALTHZ},
     {"/readyz", "GET", SUP_ADMIN_R_READYZ},
+    {"/api/alerts", "GET", SUP_ADMIN_R_ALERTS},
     {"/api/scale", "POST", SUP_ADMIN_R_SCALE},
     {"/api/restart", "POST", SUP_ADMIN_R_RESTART},
     {"/api/drain", "POST", SUP_ADMIN_R_DRAIN},

@@ -36,6 +36,7 @@ typedef struct sup_alerting {
     size_t nhooks;
     sup_alerting_hook_fn hook;
     void *hook_arg;
+    char generator[256]; /* generatorURL of webhook alerts; "" for none */
     uint64_t eval_ms;
     uint64_t posted_ms; /* when the firing alerts last went to the webhooks */
     sup_alerting_prev prev[SUP_ALERTS_MAX_SLOTS];
@@ -212,8 +213,12 @@ static void sup_alerting_post(sup_alerting *al, const sup_alert *const *alerts, 
     /* Alertmanager resolves a firing alert by itself this long after the last re-send. */
     uint64_t expires = wall_ms + 4 * al->cfg.resend_ms;
     json_t *batch = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(batch, sup_alert_am_json(alerts[i], al->fleet, expires));
+    for (size_t i = 0; i < n; i++) {
+        json_t *a = sup_alert_am_json(alerts[i], al->fleet, expires);
+        if (al->generator[0] != '\0')
+            json_object_set_new(a, "generatorURL", json_string(al->generator));
+        json_array_append_new(batch, a);
+    }
     char *body = json_dumps(batch, JSON_COMPACT);
     json_decref(batch);
     if (body == NULL)
@@ -271,6 +276,23 @@ void sup_alerting_tick(sup_ctx *ctx, uint64_t now)
         sup_alerting_post(al, al->batch, al->nbatch, al->in.wall_ms);
         al->posted_ms = now;
     }
+}
+
+size_t sup_alerting_firing(const sup_ctx *ctx, enum sup_alert_rule r)
+{
+    const sup_alerting *al = ctx->alerting;
+    size_t n = 0;
+    if (al == NULL || (int)r < 0 || r >= SUP_ALERT_NRULES)
+        return 0;
+    for (size_t i = 0; i < SUP_ALERTS_MAX_SLOTS; i++)
+        n += al->rules.inst[r][i].firing;
+    return n;
+}
+
+void sup_alerting_set_generator(sup_ctx *ctx, const char *url)
+{
+    if (ctx->alerting != NULL)
+        snprintf(ctx->alerting->generator, sizeof ctx->alerting->generator, "%s", url);
 }
 
 json_t *sup_alerting_json(const sup_ctx *ctx)

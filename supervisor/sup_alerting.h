@@ -43,6 +43,12 @@ void sup_alerting_set_hook(struct sup_ctx *ctx, sup_alerting_hook_fn fn, void *a
  * sup_alerts_json.h). A new reference; the caller json_decref()s it. */
 json_t *sup_alerting_json(const struct sup_ctx *ctx);
 
+/* The number of firing instances of rule r (0 without alerting). */
+size_t sup_alerting_firing(const struct sup_ctx *ctx, enum sup_alert_rule r);
+
+/* Sets the generatorURL of the alerts sent to webhooks (the admin server's URL; "" for none). */
+void sup_alerting_set_generator(struct sup_ctx *ctx, const char *url);
+
 /* wsctl alerts: that JSON in res->body. */
 void sup_alerting_ctl(const struct sup_ctx *ctx, wsf_ctl_response *res);
 

@@ -505,6 +505,7 @@ int sup_ctx_init(sup_ctx *ctx, const sup_config *cfg)
         return crc;
     if (sup_alerting_start(ctx) != 0)
         return -1;
+    sup_admin_alerts_start(ctx);
     if (ctx->restore != NULL) {
         sup_upgrade_resume(ctx);
         return 0;

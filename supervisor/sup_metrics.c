@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sup_admin_api.h"
+#include "sup_alerting.h"
 #include "sup_channels.h"
 #include "sup_ctx.h"
 
@@ -271,6 +272,19 @@ static void sup_m_sidecar(FILE *f, sup_ctx *ctx)
     free(res);
 }
 
+static void sup_m_alerts(FILE *f, const sup_ctx *ctx)
+{
+    char labels[80];
+    sup_m_family(f, "alerts_firing", "gauge",
+                 "Firing alerts of each built-in rule (slot rules count every slot).");
+    for (int r = 0; r < SUP_ALERT_NRULES; r++) {
+        snprintf(labels, sizeof labels, "alertname=\"%s\"",
+                 sup_alert_rule_alertname((enum sup_alert_rule)r));
+        sup_m_value(f, "alerts_firing", labels,
+                    (double)sup_alerting_firing(ctx, (enum sup_alert_rule)r));
+    }
+}
+
 int sup_metrics_render(char **out, size_t *len, sup_ctx *ctx)
 {
     char *buf = NULL;
@@ -282,6 +296,7 @@ int sup_metrics_render(char **out, size_t *len, sup_ctx *ctx)
     sup_m_slots(f, ctx);
     sup_m_latency(f, ctx);
     sup_m_sidecar(f, ctx);
+    sup_m_alerts(f, ctx);
     if (fclose(f) != 0) {
         free(buf);
         return -1;

@@ -157,6 +157,75 @@ function showWorkers(workers) {
     }
 }
 
+// The firing alerts (GET /api/alerts "firing", or the snapshot's "alerts").
+function showAlerts(firing) {
+    const body = $('#alerts-firing tbody');
+    body.replaceChildren();
+    $('#alerts-count').textContent = firing.length ? `${firing.length} firing` : 'none firing';
+    $('#alerts').classList.toggle('firing', firing.length > 0);
+    for (const a of firing) {
+        const tr = document.createElement('tr');
+        tr.className = `severity-${a.severity}`;
+        tr.dataset.alertname = a.alertname;
+        const since = a.startsAt ? new Date(a.startsAt).toLocaleTimeString() : '';
+        for (const text of [a.alertname, a.slot ?? '', a.severity, since, a.summary]) {
+            const td = document.createElement('td');
+            td.textContent = String(text);
+            tr.appendChild(td);
+        }
+        body.appendChild(tr);
+    }
+}
+
+// A drill's events (wschaos posts them): "NAME: start: DESCRIPTION", "NAME: objective VERDICT
+// TEXT (VALUE)" with VERDICT pending, PASS or FAIL, "NAME: result PASS|FAIL (...)", and its
+// progress lines. The first three drive the drill panel; every one goes to its log.
+const DRILL_LINE = /^(\S+): (start(?: \(quick\))?: |objective (pending|PASS|FAIL) |result (PASS|FAIL) )(.*)$/;
+
+function objectiveRow(text) {
+    const body = $('#drill-objectives tbody');
+    for (const tr of body.children) {
+        if (tr.dataset.objective === text) {
+            return tr;
+        }
+    }
+    const tr = document.createElement('tr');
+    tr.dataset.objective = text;
+    for (let i = 0; i < 3; i++) {
+        tr.appendChild(document.createElement('td'));
+    }
+    tr.firstChild.textContent = text;
+    body.appendChild(tr);
+    return tr;
+}
+
+function showDrill(text) {
+    const m = DRILL_LINE.exec(text);
+    if (!m) {
+        return;
+    }
+    const [, name, what, verdict, result, rest] = m;
+    const state = $('#drill-state');
+    if (what.startsWith('start')) {
+        $('#drill-name').textContent = name;
+        $('#drill-about').textContent = rest;
+        state.textContent = 'running';
+        state.className = 'badge running';
+        $('#drill-objectives tbody').replaceChildren();
+    } else if (name !== $('#drill-name').textContent) {
+        // Another drill's late line: the panel follows the one that started last.
+    } else if (verdict) {
+        const v = /^(.*?)(?: \(([^()]*)\))?$/.exec(rest);
+        const tr = objectiveRow(v[1]);
+        tr.children[1].textContent = verdict;
+        tr.children[2].textContent = v[2] ?? '';
+        tr.className = `verdict-${verdict}`;
+    } else if (result) {
+        state.textContent = `${result} ${rest}`;
+        state.className = `badge ${result === 'PASS' ? 'running' : 'degraded'}`;
+    }
+}
+
 function addEvent(ev) {
     const li = document.createElement('li');
     li.className = `kind-${ev.kind}`;
@@ -165,6 +234,7 @@ function addEvent(ev) {
     const list = ev.kind === 'drill' ? $('#drill-events') : $('#events');
     if (ev.kind === 'drill') {
         $('#drill').hidden = false;
+        showDrill(ev.text);
     }
     list.prepend(li);
     while (list.children.length > 300) {
@@ -242,6 +312,9 @@ function connect(delay) {
         if (msg.type === 'snapshot') {
             showStatus(msg.status);
             showWorkers(msg.workers);
+            if (msg.alerts) {
+                showAlerts(msg.alerts);
+            }
             if (msg.point) {
                 pushPoint(msg.point);
                 redraw();
@@ -266,10 +339,11 @@ async function start() {
     setupActions();
     try {
         const get = async (path) => (await fetch(path)).json();
-        const [st, ws, h] = await Promise.all([get('/api/status'), get('/api/workers'),
-            get(`/api/history?seconds=${HISTORY_SECONDS}`)]);
+        const [st, ws, h, al] = await Promise.all([get('/api/status'), get('/api/workers'),
+            get(`/api/history?seconds=${HISTORY_SECONDS}`), get('/api/alerts')]);
         showStatus(st);
         showWorkers(ws.workers);
+        showAlerts(al.firing);
         h.points.forEach(pushPoint);
         redraw();
         await catchUp();

@@ -117,7 +117,8 @@ static void wk_chhub_on_presence_q(const struct wsf_nats_msg *m, void *arg)
         json_t *list = json_array();
         wk_chan *ch = wk_chan_find(h, channel, strlen(channel));
         for (wk_chsub *sub = ch ? ch->subs : NULL; sub; sub = sub->ch_next)
-            json_array_append_new(list, json_pack("[s,s]", sub->sess->client, ""));
+            json_array_append_new(list,
+                                  json_pack("[s,s]", sub->sess->client, sub->sess->claims.sub));
         json_t *answer = json_pack("{s:o}", "clients", list); /* takes list */
         char *text = json_dumps(answer, JSON_COMPACT);
         if (text != NULL)

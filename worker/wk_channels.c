@@ -86,16 +86,23 @@ void wk_chhist_copy(wk_chhist *out, const struct wsf_nats_history *h, uint32_t t
     size_t n = h->count - skip;
     out->npubs = n;
     out->pubs = n ? wsf_xcalloc(n, sizeof *out->pubs) : NULL;
-    size_t *at = n ? wsf_xcalloc(n, sizeof *at) : NULL;
+    size_t *at = n ? wsf_xcalloc(2 * n, sizeof *at) : NULL; /* data, then user (0: none) */
     for (size_t i = 0; i < n; i++) {
-        at[i] = out->data.len;
-        wsf_buf_append(&out->data, h->pubs[skip + i].data, h->pubs[skip + i].len);
+        const struct wsf_nats_pub *p = &h->pubs[skip + i];
+        at[2 * i] = out->data.len;
+        wsf_buf_append(&out->data, p->data, p->len);
         wsf_buf_append(&out->data, "", 1);
+        if (p->user != NULL) {
+            at[2 * i + 1] = out->data.len;
+            wsf_buf_append(&out->data, p->user, strlen(p->user) + 1);
+        }
     }
     for (size_t i = 0; i < n; i++) {
         out->pubs[i].offset = h->pubs[skip + i].offset;
-        out->pubs[i].data = (const char *)out->data.data + at[i];
+        out->pubs[i].data = (const char *)out->data.data + at[2 * i];
         out->pubs[i].data_len = h->pubs[skip + i].len;
+        if (at[2 * i + 1] != 0)
+            out->pubs[i].user = (const char *)out->data.data + at[2 * i + 1];
     }
     free(at);
 }
@@ -588,7 +595,10 @@ static void wk_chan_on_msg(const struct wsf_nats_msg *m, void *arg)
                      (unsigned long long)m->offset);
         return;
     }
-    wsf_ch_pub pub = {.offset = m->offset, .data = (const char *)data.data, .data_len = data.len};
+    wsf_ch_pub pub = {.offset = m->offset,
+                      .data = (const char *)data.data,
+                      .data_len = data.len,
+                      .user = m->user};
     wsf_ch_enc_push_pub(&enc, ch->name, &pub);
     wsf_buf_fini(&data);
     wk_chpub *p = wsf_xmalloc(sizeof *p + enc.len);

@@ -506,8 +506,9 @@ void wk_chsess_publish_go(wk_chsess *s, uint64_t id, const char *channel, const 
 {
     wk_chop *op = wsf_xcalloc(1, sizeof *op);
     wk_chop_attach(op, s, id);
-    int rc = wsf_nats_ch_publish(s->hub->nats, channel, strlen(channel), data, len,
-                                 wk_chsess_on_ack, op);
+    /* The publisher's user (a token's or the application's) goes with it: info.user. */
+    int rc = wsf_nats_ch_publish_as(s->hub->nats, channel, strlen(channel), data, len,
+                                    s->claims.sub, wk_chsess_on_ack, op);
     if (rc != 0) {
         wk_chop_detach(op);
         free(op);
@@ -558,16 +559,25 @@ static void wk_chsess_on_history(int err, const struct wsf_nats_history *h, void
     merged.first = batch.first;
     merged.last = batch.last;
     merged.pubs = total - skip ? wsf_xcalloc(total - skip, sizeof *merged.pubs) : NULL;
-    size_t *at = total - skip ? wsf_xcalloc(total - skip, sizeof *at) : NULL;
+    /* Where each one's data, then its user (0: none), lands in merged.data. */
+    size_t *at = total - skip ? wsf_xcalloc(2 * (total - skip), sizeof *at) : NULL;
     for (size_t i = skip; i < total; i++) {
         const wsf_ch_pub *p = i < q->acc.npubs ? &q->acc.pubs[i] : &batch.pubs[i - q->acc.npubs];
-        merged.pubs[merged.npubs] = *p;
-        at[merged.npubs++] = merged.data.len;
+        size_t k = merged.npubs++;
+        merged.pubs[k] = *p;
+        at[2 * k] = merged.data.len;
         wsf_buf_append(&merged.data, p->data, p->data_len);
         wsf_buf_append(&merged.data, "", 1);
+        if (p->user != NULL) {
+            at[2 * k + 1] = merged.data.len;
+            wsf_buf_append(&merged.data, p->user, strlen(p->user) + 1);
+        }
     }
-    for (size_t i = 0; i < merged.npubs; i++)
-        merged.pubs[i].data = (const char *)merged.data.data + at[i];
+    for (size_t i = 0; i < merged.npubs; i++) {
+        merged.pubs[i].data = (const char *)merged.data.data + at[2 * i];
+        merged.pubs[i].user =
+            at[2 * i + 1] != 0 ? (const char *)merged.data.data + at[2 * i + 1] : NULL;
+    }
     free(at);
     /* From what was read, expired or not: an expired batch may be followed by live ones. */
     uint64_t reached = h->count ? h->pubs[h->count - 1].offset : 0;

@@ -6,11 +6,15 @@
 //   node node_rpc_load.mjs ws://127.0.0.1:PORT/channels CONNS RATE SECONDS
 //   node node_rpc_load.mjs --nats nats://TOKEN@HOST:PORT 1 RATE SECONDS
 //   node node_rpc_load.mjs --echo ws://127.0.0.1:PORT/echo CONNS RATE SECONDS
+// With --closed (rpc and --echo), RATE is instead how many requests each connection keeps in
+// flight: a new one leaves as soon as one is answered, for SECONDS (as many as the setup
+// sustains); the JSON line then also has "per_s", the answers per second.
 import { connect } from 'nats';
 import WebSocket from 'ws';
 
 const [target, connsArg, rateArg, secondsArg] =
-    process.argv.slice(2).filter((a) => a !== '--nats' && a !== '--echo');
+    process.argv.slice(2).filter((a) => a !== '--nats' && a !== '--echo' && a !== '--closed');
+const closed = process.argv.includes('--closed');
 const viaNats = process.argv.includes('--nats');
 const echo = process.argv.includes('--echo');
 const conns = Number(connsArg);
@@ -24,8 +28,29 @@ let errors = 0;
 function finish() {
     rtts.sort((a, b) => a - b);
     const q = (p) => (rtts.length ? Math.round(rtts[Math.min(rtts.length - 1, Math.floor(p * rtts.length))]) : 0);
-    console.log(JSON.stringify({ sent, answered, errors, p50_us: q(0.5), p99_us: q(0.99) }));
+    const extra = closed ? { per_s: Math.round(answered / seconds) } : {};
+    console.log(JSON.stringify({ sent, answered, errors, p50_us: q(0.5), p99_us: q(0.99), ...extra }));
     process.exit(0);
+}
+
+// Closed loop: `rate` requests in flight on each connection; next(k) is called once per answer
+// on connection k and sends the next one until SECONDS are over.
+let closedEnd = 0;
+function closedLoop(send) {
+    closedEnd = Date.now() + seconds * 1000;
+    for (let k = 0; k < conns; k++) {
+        for (let j = 0; j < rate; j++) {
+            send(sent, k);
+            sent++;
+        }
+    }
+    setTimeout(() => setTimeout(finish, 500), seconds * 1000);
+}
+function next(send, k) {
+    if (closed && Date.now() < closedEnd) {
+        send(sent, k);
+        sent++;
+    }
 }
 
 function pace(send) {
@@ -70,21 +95,26 @@ if (viaNats) {
         ws.on('error', reject);
         ws.on('open', resolve);
         ws.on('message', () => {
+            if (closed && Date.now() >= closedEnd) {
+                return; // after the end: not counted
+            }
             answered++;
             rtts.push(Number(process.hrtime.bigint() - sentAt[k].shift()) / 1000);
+            next(sendEcho, k);
         });
         sockets.push(ws);
         sentAt.push([]);
     })));
     const body = 'x'.repeat(40);
-    pace((i) => {
-        sentAt[i % conns].push(process.hrtime.bigint());
-        sockets[i % conns].send(body);
-    });
+    function sendEcho(i, k = i % conns) {
+        sentAt[k].push(process.hrtime.bigint());
+        sockets[k].send(body);
+    }
+    (closed ? closedLoop : pace)(sendEcho);
 } else {
     const sockets = [];
     const pending = new Map();
-    await Promise.all(Array.from({ length: conns }, () => new Promise((resolve, reject) => {
+    await Promise.all(Array.from({ length: conns }, (_, k) => new Promise((resolve, reject) => {
         const ws = new WebSocket(target, ['wsfleet.v1']);
         ws.on('error', reject);
         ws.on('open', () => ws.send(JSON.stringify({ id: 1, connect: {} })));
@@ -103,19 +133,24 @@ if (viaNats) {
                     continue;
                 }
                 pending.delete(o.id);
+                if (closed && Date.now() >= closedEnd) {
+                    continue; // after the end: not counted
+                }
                 if (o.rpc) {
                     answered++;
                     rtts.push(Number(process.hrtime.bigint() - t0) / 1000);
                 } else {
                     errors++;
                 }
+                next(sendRpc, k);
             }
         });
         sockets.push(ws);
     })));
-    pace((i) => {
+    function sendRpc(i, k = i % conns) {
         const id = i + 2;
         pending.set(id, process.hrtime.bigint());
-        sockets[i % conns].send(JSON.stringify({ id, rpc: { method: 'echo', data: i } }));
-    });
+        sockets[k].send(JSON.stringify({ id, rpc: { method: 'echo', data: i } }));
+    }
+    (closed ? closedLoop : pace)(sendRpc);
 }

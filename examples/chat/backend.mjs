@@ -127,6 +127,9 @@ export async function startChat({ url, http = '127.0.0.1:8090', ws = 'ws://127.0
                 const body = readFileSync(CLIENT_JS);
                 res.writeHead(200, { ...headers, 'Content-Type': 'text/javascript; charset=utf-8' });
                 res.end(body);
+            } else if (p === '/favicon.ico') {
+                res.writeHead(204, headers);
+                res.end();
             } else if (files[p]) {
                 const body = readFileSync(path.join(HERE, 'public', files[p][0]));
                 res.writeHead(200, { ...headers, 'Content-Type': files[p][1] });

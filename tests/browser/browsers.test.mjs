@@ -8,36 +8,16 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import puppeteer from 'puppeteer-core';
-import { pidAlive, signalPid, stopFleet } from '../integration/lib/fleet.mjs';
+import { signalPid, stopFleet } from '../integration/lib/fleet.mjs';
+import { chosenBrowsers, launch, shutdown } from './launch.mjs';
 import {
     CLIENT_DIR, ctlPublish, ownerOf, startChannelsFleet, WAIT_MS, waitFor,
 } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const BROWSERS = {
-    chromium: {
-        browser: 'chrome',
-        executablePath: process.env.WSF_CHROMIUM ?? '/usr/bin/chromium',
-        // Root in a container has no user namespaces for Chromium's sandbox.
-        args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
-            '--no-default-browser-check'],
-    },
-    firefox: {
-        browser: 'firefox',
-        executablePath: process.env.WSF_FIREFOX ?? '/usr/bin/firefox-esr',
-        args: [],
-    },
-};
-const chosen = (process.env.WSF_BROWSERS ?? 'chromium,firefox').split(',').filter(Boolean);
-for (const name of chosen) {
-    if (!BROWSERS[name]) {
-        throw new Error(`WSF_BROWSERS: unknown browser ${name} (chromium, firefox)`);
-    }
-}
+const chosen = chosenBrowsers();
 
 // Serves the test page and the client library on 127.0.0.1, nothing else.
 async function startPageServer() {
@@ -56,40 +36,6 @@ async function startPageServer() {
     });
     await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
     return { server, url: `http://127.0.0.1:${server.address().port}/` };
-}
-
-// Launches `name` headless with a profile of its own; resolves with { browser, pid, dir }.
-async function launch(name) {
-    const b = BROWSERS[name];
-    assert.ok(fs.existsSync(b.executablePath),
-        `${b.executablePath} is missing (scripts/install-deps installs chromium and firefox-esr)`);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `wsf-${name}-`));
-    const browser = await puppeteer.launch({
-        browser: b.browser, executablePath: b.executablePath, headless: true, args: b.args,
-        userDataDir: dir, protocolTimeout: WAIT_MS * 2, timeout: WAIT_MS * 2,
-        handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
-    });
-    return { browser, pid: browser.process()?.pid, dir };
-}
-
-// Closes the browser; whatever is left of its process group (it leads one) is SIGKILLed by PID.
-async function shutdown(run) {
-    if (!run) {
-        return;
-    }
-    let timer;
-    await Promise.race([run.browser.close().catch(() => {}),
-        new Promise((resolve) => { timer = setTimeout(resolve, 10000); })]);
-    clearTimeout(timer);
-    if (run.pid && pidAlive(run.pid)) {
-        try {
-            process.kill(-run.pid, 'SIGKILL');
-        } catch {
-            signalPid(run.pid, 'SIGKILL');
-        }
-        await waitFor(() => !pidAlive(run.pid), 10000, `${run.pid} gone`);
-    }
-    fs.rmSync(run.dir, { recursive: true, force: true });
 }
 
 describe('the client in real browsers', () => {

@@ -164,6 +164,19 @@ async function waitResolved(am, fleet, alerts) {
     }
 }
 
+// The admin server's URL from the fleet's log line "admin listening on http://127.0.0.1:PORT".
+function adminBase(fleet) {
+    const m = /admin listening on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(fleet.stderr);
+    assert.ok(m, `no admin listening line:\n${fleet.tail()}`);
+    return m[1];
+}
+
+async function getJson(url) {
+    const r = await fetch(url);
+    assert.equal(r.status, 200, await r.clone().text());
+    return r.json();
+}
+
 // `wsctl --json alerts`, checked for exit 0.
 async function ctlAlerts(fleet) {
     const r = await fleet.ctl(['--json', 'alerts']);
@@ -239,6 +252,21 @@ describe('alerts to Alertmanager', () => {
                 fleet.tail());
             console.log(`wsctl alerts while firing:\n${table.stdout}`);
 
+            // The admin server: the dashboard's URL as generatorURL, /api/alerts, an event of
+            // kind alert on the timeline, and the Prometheus gauge.
+            const base = adminBase(fleet);
+            assert.equal(got.generatorURL, `${base}/`);
+            const api = await getJson(`${base}/api/alerts`);
+            assert.equal(api.fleet, FLEET_LABEL);
+            assert.ok(api.firing.some((a) => a.alertname === 'WsfleetBreakerOpen' &&
+                a.slot === 0 && a.state === 'firing'), JSON.stringify(api));
+            const { events } = await getJson(`${base}/api/events`);
+            const fired = events.filter((e) => e.kind === 'alert' && e.slot === 0 &&
+                /^firing WsfleetBreakerOpen \(warning\): breaker of slot 0 open/.test(e.text));
+            assert.equal(fired.length, 1, JSON.stringify(events));
+            const metrics = await (await fetch(`${base}/metrics`)).text();
+            assert.match(metrics, /^wsfleet_alerts_firing\{alertname="WsfleetBreakerOpen"\} 1$/m);
+
             // Re-sent while firing: Alertmanager sees its endsAt move on.
             const resent = await waitFor(async () => {
                 const a = find(await am.alerts(), 'WsfleetBreakerOpen', 0);
@@ -262,6 +290,12 @@ describe('alerts to Alertmanager', () => {
             console.log(`wsctl alerts once resolved:\n${t2.stdout}`);
             assert.equal(fleet.lines(/alert resolved: WsfleetBreakerOpen slot=0 /).length, 1,
                 fleet.tail());
+            const ended = (await getJson(`${base}/api/events?since=${fired[0].id}`)).events;
+            assert.ok(ended.some((e) => e.kind === 'alert' && e.slot === 0 &&
+                /^resolved WsfleetBreakerOpen /.test(e.text)), JSON.stringify(ended));
+            assert.deepEqual((await getJson(`${base}/api/alerts`)).firing, []);
+            assert.match(await (await fetch(`${base}/metrics`)).text(),
+                /^wsfleet_alerts_firing\{alertname="WsfleetBreakerOpen"\} 0$/m);
         });
 
     test('a reload that switches a rule off resolves its firing alert', async () => {

@@ -21,6 +21,9 @@ publish = client
 subscribe = backend
 [namespace mod]
 publish = backend
+[namespace room]
+presence = yes
+publish = client
 [backend]
 connect = yes
 rpc = yes
@@ -376,6 +379,48 @@ describe('jwt', () => {
         assert.equal(ev.token, tok);
         assert.equal((await c.cmd('rpc', { method: 'echo' })).rpc.data.user, 'jill');
         c.close();
+    });
+});
+
+describe('users in presence and publications', () => {
+    test('presence names each client\'s user; live and replayed publications carry info.user', async () => {
+        // A token's user, the application's users (one needing escapes in a header), and none.
+        const alice = await connected(jwt, { token: hs256({ sub: 'alice' }) });
+        const bob = await connected(b, { data: { name: 'bob' } });
+        const odd = await connected(a, { data: { name: 'Zoë 100%\n' } });
+        const anon = await connected(a);
+        assert.equal(odd.r.connect.user, 'Zoë 100%\n');
+        assert.equal(anon.r.connect.user, '');
+        for (const x of [alice, bob, odd, anon]) {
+            assert.ok((await x.c.cmd('subscribe', { channel: 'room:users' })).subscribe);
+        }
+        const id = (x) => x.r.connect.client;
+        const p = await anon.c.cmd('presence', { channel: 'room:users' });
+        assert.deepEqual(p.presence.clients, {
+            [id(alice)]: { user: 'alice' },
+            [id(bob)]: { user: 'bob' },
+            [id(odd)]: { user: 'Zoë 100%\n' },
+            [id(anon)]: { user: '' },
+        });
+
+        for (const [x, n] of [[alice, 1], [odd, 2], [anon, 3]]) {
+            assert.ok((await x.c.cmd('publish', { channel: 'room:users', data: { n } })).publish);
+        }
+        const want = [{ user: 'alice' }, { user: 'Zoë 100%\n' }, undefined];
+        const live = await bob.c.pubsOf('room:users', 3);
+        assert.deepEqual(live.map((q) => q.data.n), [1, 2, 3]);
+        assert.deepEqual(live.map((q) => q.info), want);
+        const h = await bob.c.cmd('history', { channel: 'room:users', limit: 10 });
+        assert.deepEqual(h.history.pubs.map((q) => q.info), want);
+        // A subscribe that replays (since) carries them too.
+        const late = await connected(b, { data: { name: 'late' } });
+        const r = await late.c.cmd('subscribe', {
+            channel: 'room:users', since: { epoch: h.history.epoch, offset: live[0].offset - 1 },
+        });
+        assert.deepEqual(r.subscribe.pubs.map((q) => q.info), want);
+        for (const x of [alice, bob, odd, anon, late]) {
+            x.c.close();
+        }
     });
 });
 

@@ -8,6 +8,7 @@ const DEFAULT_BACKOFF = Object.freeze({ min: 500, max: 20000, resetAfter: 30000 
 const DEFAULT_TIMEOUT = 10000;
 const MAX_IN_FLIGHT = 64; // the server answers 106 past this many commands in flight
 const MAX_ID = 2 ** 53 - 1;
+const MAX_HELD = 1000; // pushes kept for an application-given channel until it is subscribed
 const ERR_NOT_AVAILABLE = 108;
 const ERR_TOKEN_EXPIRED = 109;
 
@@ -220,6 +221,9 @@ export class Client extends Emitter {
         this.state = 'disconnected';
         this.info = null; // the last connect reply
         this.subs = new Map(); // channel -> Subscription
+        // Channels the application subscribed this connection to (its connect reply's subs) that
+        // no Subscription asked for yet: channel -> {state, held}; subscribe() takes them over.
+        this._given = new Map();
         this._ws = null;
         this._urlIndex = 0;
         this._attempt = 0;
@@ -299,7 +303,22 @@ export class Client extends Emitter {
         }
         const sub = new Subscription(this, channel, onPub, since);
         this.subs.set(channel, sub);
-        if (this.state === 'connected') {
+        const given = this.state === 'connected' ? this._given.get(channel) : undefined;
+        if (given && since) {
+            // From a position of its own: leave the application's subscription and ask again
+            // (the server answers commands in order).
+            this._given.delete(channel);
+            this._command('unsubscribe', { channel }).catch(() => {});
+            this._sendSubscribe(sub);
+        } else if (given) {
+            // Already subscribed on this connection by the application: no command, the connect
+            // reply's state and the pushes since then start it.
+            this._given.delete(channel);
+            sub._onReply(given.state);
+            for (const pub of given.held) {
+                sub._deliver(pub);
+            }
+        } else if (this.state === 'connected') {
             this._sendSubscribe(sub);
         }
         return sub;
@@ -527,7 +546,15 @@ export class Client extends Emitter {
         if (msg.push) {
             const push = msg.push;
             if (push.pub && typeof push.channel === 'string') {
-                this.subs.get(push.channel)?._onPush(push.pub);
+                const sub = this.subs.get(push.channel);
+                if (sub) {
+                    sub._onPush(push.pub);
+                } else if (this._given.has(push.channel)) {
+                    const held = this._given.get(push.channel).held;
+                    if (held.length < MAX_HELD) {
+                        held.push(push.pub);
+                    }
+                }
             } else if (push.message) {
                 this._emit('push', push.message);
             }
@@ -570,6 +597,12 @@ export class Client extends Emitter {
         this._lastConnectError = null;
         this._setState('connected');
         const states = info.subs ?? {};
+        this._given.clear();
+        for (const [channel, st] of Object.entries(states)) {
+            if (!this.subs.has(channel) && st && typeof st === 'object') {
+                this._given.set(channel, { state: st, held: [] });
+            }
+        }
         for (const sub of cmd.subs) {
             if (this.subs.get(sub.channel) !== sub) {
                 continue; // unsubscribed while the connect was in flight
@@ -628,6 +661,7 @@ export class Client extends Emitter {
     _detach() {
         const ws = this._ws;
         this._ws = null;
+        this._given.clear();
         clearTimeout(this._connectTimer);
         this._connectTimer = null;
         if (ws) {

@@ -8,7 +8,13 @@ let room = null;
 let sub = null;
 let me = '';
 
-function line(who, text, cls = '') {
+// A line in the message list; `offset` (a room publication's) keeps the list in channel order
+// and each publication once, whether it came from the history or the subscription.
+function line(who, text, cls = '', offset = null) {
+    const list = $('messages');
+    if (offset !== null && list.querySelector(`li[data-offset="${offset}"]`)) {
+        return;
+    }
     const li = document.createElement('li');
     if (cls) {
         li.className = cls;
@@ -17,33 +23,42 @@ function line(who, text, cls = '') {
     w.className = 'who';
     w.textContent = who;
     li.append(w, document.createTextNode(text));
-    $('messages').append(li);
-    $('messages').scrollTop = $('messages').scrollHeight;
+    let before = null;
+    if (offset !== null) {
+        li.dataset.offset = String(offset);
+        before = [...list.children].find((x) => x.dataset.offset && Number(x.dataset.offset) > offset);
+    }
+    list.insertBefore(li, before ?? null);
+    list.scrollTop = list.scrollHeight;
 }
 
-function showPub(pub) {
-    const data = pub?.data ?? pub;
-    line(data?.from ?? pub?.info?.user ?? '?', String(data?.text ?? ''));
+function showPub(name, pub) {
+    if (name === room && typeof pub?.offset === 'number') {
+        // info.user is who published it, as the fleet knows them (not what they wrote).
+        line(String(pub.info?.user ?? '?'), String(pub.data?.text ?? ''), '', pub.offset);
+    }
 }
 
+// Shows room `name`: subscribes first, so that nothing published meanwhile is missed, then fills
+// in the last 50 publications from the history.
 async function enter(name) {
-    sub?.unsubscribe?.();
+    sub?.unsubscribe();
     room = name;
     $('room').textContent = name.replace(/^chat:/, '#');
     $('messages').replaceChildren();
     for (const li of $('rooms').children) {
         li.classList.toggle('current', li.dataset.room === name);
     }
+    sub = client.subscribe(name, (pub) => showPub(name, pub));
     const h = await client.history(name, { limit: 50 });
-    for (const pub of h?.pubs ?? h ?? []) {
-        showPub(pub);
+    for (const pub of h.pubs ?? []) {
+        showPub(name, pub);
     }
-    sub = client.subscribe(name, showPub);
 }
 
 async function members() {
     const r = await client.rpc('members', {});
-    const list = r?.members ?? r?.data?.members ?? [];
+    const list = r?.members ?? [];
     $('members').replaceChildren(...list.map((m) => {
         const li = document.createElement('li');
         li.textContent = m === me ? `${m} (you)` : m;
@@ -90,7 +105,7 @@ $('say').addEventListener('submit', async (e) => {
     const text = $('text').value;
     if (text) {
         $('text').value = '';
-        await client.publish(room, { from: me, text });
+        await client.publish(room, { text });
     }
 });
 

@@ -21,6 +21,7 @@
 
 #include "wsf_nats.h"
 #include "wsf_nats_js.h"
+#include "wsf_nats_priv.h"
 #include "wsf_natsd.h"
 
 Suite *wsf_nats_suite(void);
@@ -768,6 +769,57 @@ START_TEST(rejects_bad_arguments)
 }
 END_TEST
 
+/* The decoded Wsf-User of a message whose header is value, or NULL. */
+static const char *user_of(const char *value, char buf[WSF_NATS_MAX_USER + 1])
+{
+    natsMsg *m = NULL;
+    ck_assert_int_eq(natsMsg_Create(&m, "x", NULL, "", 0), NATS_OK);
+    if (value != NULL)
+        ck_assert_int_eq(natsMsgHeader_Set(m, WSF_NATS_USER_HEADER, value), NATS_OK);
+    const char *u = wsf_nats_msg_user(m, buf);
+    natsMsg_Destroy(m);
+    return u;
+}
+
+START_TEST(user_header_round_trips_any_user)
+{
+    char enc[3 * WSF_NATS_MAX_USER + 1];
+    char buf[WSF_NATS_MAX_USER + 1];
+    char longest[WSF_NATS_MAX_USER + 2];
+    ck_assert_int_eq(nats_Open(-1), NATS_OK); /* messages need the library's state */
+    memset(longest, 0xff, sizeof longest);
+    longest[WSF_NATS_MAX_USER] = '\0';
+    const char *users[] = {"alice", "Zo\xc3\xab 100%", "a\r\nNats-Sequence: 9",
+                           "%41",   "\x01\x7f~!",      longest};
+    for (size_t i = 0; i < sizeof users / sizeof users[0]; i++) {
+        ck_assert(wsf_nats_user_encode(enc, users[i]));
+        for (const char *p = enc; *p; p++)
+            ck_assert(*p > ' ' && *p < 0x7f); /* one header value, whatever the user */
+        const char *u = user_of(enc, buf);
+        ck_assert_ptr_nonnull(u);
+        ck_assert_str_eq(u, users[i]);
+    }
+    ck_assert(!wsf_nats_user_encode(enc, ""));
+    longest[WSF_NATS_MAX_USER] = 'x';
+    longest[WSF_NATS_MAX_USER + 1] = '\0';
+    ck_assert(!wsf_nats_user_encode(enc, longest));
+
+    ck_assert_ptr_null(user_of(NULL, buf));
+    ck_assert_ptr_null(user_of("", buf));
+    ck_assert_ptr_null(user_of("a%", buf));
+    ck_assert_ptr_null(user_of("a%4", buf));
+    ck_assert_ptr_null(user_of("%zz", buf));
+    ck_assert_ptr_null(user_of("%4a", buf)); /* upper-case hex only, as encoded */
+    ck_assert_ptr_null(user_of("%00", buf)); /* no NUL inside a user */
+    memset(longest, 'y', WSF_NATS_MAX_USER + 1);
+    longest[WSF_NATS_MAX_USER + 1] = '\0';
+    ck_assert_ptr_null(user_of(longest, buf));
+    longest[WSF_NATS_MAX_USER] = '\0';
+    ck_assert_str_eq(user_of(longest, buf), longest);
+    wsf_nats_library_fini();
+}
+END_TEST
+
 Suite *wsf_nats_suite(void)
 {
     Suite *s = suite_create("wsf_nats");
@@ -790,5 +842,8 @@ Suite *wsf_nats_suite(void)
     tcase_add_test(tc, free_while_the_broker_is_down);
     tcase_add_test(tc, rejects_bad_arguments);
     suite_add_tcase(s, tc);
+    TCase *pure = tcase_create("user header");
+    tcase_add_test(pure, user_header_round_trips_any_user);
+    suite_add_tcase(s, pure);
     return s;
 }

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sup_admin.h"
 #include "sup_admin_api.h"
+#include "sup_alerting.h"
 #include "sup_ctx.h"
 #include "sup_metrics.h"
 
@@ -52,6 +54,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+    sup_alerting_fini(ctx);
     sup_history_fini(&ctx->history);
     free(ctx);
 }
@@ -276,6 +279,64 @@ START_TEST(metrics_text)
 }
 END_TEST
 
+/* A failed slot: its alert becomes an event of kind alert, a gauge of /metrics and an entry of
+ * the snapshot; once the slot runs again, a resolved event follows and the gauge is 0. */
+START_TEST(alerts_as_events_metrics_and_snapshot)
+{
+    const uint64_t t0 = 1000000;
+    ck_assert_int_eq(sup_alerting_start(ctx), 0);
+    sup_admin_alerts_start(ctx);
+    ctx->slots[1].lc.state = SUP_SLOT_FAILED;
+    ctx->slots[1].pid = 0;
+    ctx->slots[1].has_report = false;
+    sup_alerting_tick(ctx, t0);
+    ck_assert_uint_eq(sup_alerting_firing(ctx, SUP_ALERT_SLOT_FAILED), 1);
+    const sup_event *e = sup_events_at(&ctx->events, ctx->events.n - 1);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_str_eq(e->kind, "alert");
+    ck_assert_int_eq(e->slot, 1);
+    ck_assert_msg(strncmp(e->text, "firing WsfleetSlotFailed (", 26) == 0, "%s", e->text);
+
+    char *text;
+    size_t len;
+    ck_assert_int_eq(sup_metrics_render(&text, &len, ctx), 0);
+    ck_assert_ptr_nonnull(strstr(text, "\n# TYPE wsfleet_alerts_firing gauge\n"));
+    ck_assert_ptr_nonnull(
+        strstr(text, "\nwsfleet_alerts_firing{alertname=\"WsfleetSlotFailed\"} 1\n"));
+    ck_assert_ptr_nonnull(
+        strstr(text, "\nwsfleet_alerts_firing{alertname=\"WsfleetBreakerOpen\"} 0\n"));
+    free(text);
+
+    json_t *doc = sup_admin_snapshot_json(ctx);
+    json_t *firing = json_object_get(doc, "alerts");
+    ck_assert(json_is_array(firing));
+    bool found = false;
+    for (size_t i = 0; i < json_array_size(firing); i++) {
+        json_t *a = json_array_get(firing, i);
+        found |= strcmp(str(a, "alertname"), "WsfleetSlotFailed") == 0 && num(a, "slot") == 1;
+    }
+    ck_assert(found);
+    json_decref(doc);
+
+    ctx->slots[1].lc.state = SUP_SLOT_RUNNING;
+    ctx->slots[1].pid = 1001;
+    ctx->slots[1].has_report = true;
+    sup_alerting_tick(ctx, t0 + 1000);
+    ck_assert_uint_eq(sup_alerting_firing(ctx, SUP_ALERT_SLOT_FAILED), 0);
+    bool resolved = false;
+    for (size_t i = 0; i < ctx->events.n; i++) {
+        e = sup_events_at(&ctx->events, i);
+        resolved |= strcmp(e->kind, "alert") == 0 && e->slot == 1 &&
+                    strncmp(e->text, "resolved WsfleetSlotFailed", 26) == 0;
+    }
+    ck_assert(resolved);
+    ck_assert_int_eq(sup_metrics_render(&text, &len, ctx), 0);
+    ck_assert_ptr_nonnull(
+        strstr(text, "\nwsfleet_alerts_firing{alertname=\"WsfleetSlotFailed\"} 0\n"));
+    free(text);
+}
+END_TEST
+
 START_TEST(snapshot_document)
 {
     json_t *doc = sup_admin_snapshot_json(ctx);
@@ -299,6 +360,7 @@ Suite *sup_admin_api_suite(void)
     tcase_add_test(tc, actions_check_their_bodies);
     tcase_add_test(tc, posted_events);
     tcase_add_test(tc, metrics_text);
+    tcase_add_test(tc, alerts_as_events_metrics_and_snapshot);
     tcase_add_test(tc, snapshot_document);
     suite_add_tcase(s, tc);
     return s;

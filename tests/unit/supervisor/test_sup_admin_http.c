@@ -45,6 +45,7 @@ START_TEST(routes_of_the_api)
         {"GET", "/metrics", SUP_ADMIN_R_METRICS},
         {"GET", "/healthz", SUP_ADMIN_R_HEALTHZ},
         {"GET", "/readyz", SUP_ADMIN_R_READYZ},
+        {"GET", "/api/alerts", SUP_ADMIN_R_ALERTS},
         {"GET", "/ws", SUP_ADMIN_R_WS},
         {"POST", "/api/scale", SUP_ADMIN_R_SCALE},
         {"POST", "/api/restart", SUP_ADMIN_R_RESTART},
@@ -78,6 +79,7 @@ START_TEST(unknown_paths_and_wrong_methods)
     ck_assert_int_eq(route(&r, "GET", "/api/scale"), 405);
     ck_assert_int_eq(route(&r, "PUT", "/api/events"), 405);
     ck_assert_int_eq(route(&r, "POST", "/metrics"), 405);
+    ck_assert_int_eq(route(&r, "POST", "/api/alerts"), 405);
     ck_assert_int_eq(route(&r, "POST", "/index.html"), 405);
     ck_assert_int_eq(route(&r, "get", "/healthz"), 405); /* methods are case-sensitive */
 }
@@ -93,6 +95,7 @@ START_TEST(posts_and_tokens)
     ck_assert(sup_admin_needs_token(SUP_ADMIN_R_STATUS, false));
     ck_assert(sup_admin_needs_token(SUP_ADMIN_R_METRICS, false));
     ck_assert(sup_admin_needs_token(SUP_ADMIN_R_WS, false));
+    ck_assert(sup_admin_needs_token(SUP_ADMIN_R_ALERTS, false));
     ck_assert(!sup_admin_needs_token(SUP_ADMIN_R_HEALTHZ, false));
     ck_assert(!sup_admin_needs_token(SUP_ADMIN_R_READYZ, false));
     ck_assert(!sup_admin_needs_token(SUP_ADMIN_R_INDEX, false));
