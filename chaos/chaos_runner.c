@@ -527,6 +527,11 @@ static void chaos_finish_channels(chaos_run *run)
     chaos_set(run, CHAOS_M_NOT_SUBSCRIBED, (double)t->not_subscribed);
     chaos_set(run, CHAOS_M_BEHIND, (double)t->behind);
     chaos_set(run, CHAOS_M_RESUMES, (double)t->resumes);
+    const wsf_hist *rc =
+        &chaos_load_get_totals(chaos_chload_subscribers(run->chload))->reconnect_ms;
+    if (rc->count > 0) {
+        chaos_set(run, CHAOS_M_SUBSCRIBER_RECONNECT_P99_MS, (double)wsf_hist_quantile(rc, 0.99));
+    }
     if (t->resume_ms.count > 0) {
         chaos_set(run, CHAOS_M_RESUME_P50_MS, (double)wsf_hist_quantile(&t->resume_ms, 0.5));
         chaos_set(run, CHAOS_M_RESUME_P99_MS, (double)wsf_hist_quantile(&t->resume_ms, 0.99));

@@ -135,6 +135,8 @@ describe('wschaos channel drills', () => {
         // A third of the subscribers and echo clients were on fleet c: they moved and resumed.
         assert.ok(m.resumes >= 30 && m.resumes <= 90, `resumes ${m.resumes}`);
         assert.ok(m.reconnects >= 5, JSON.stringify(m));
+        assert.ok(m.subscriber_reconnect_p99_ms > 0 && m.subscriber_reconnect_p99_ms <= m.resume_p99_ms,
+            JSON.stringify(m));
         assert.ok(m.publications_acked > 50, JSON.stringify(m));
         // The failover is the longest pause a subscriber saw: more than nothing, less than the run.
         assert.ok(m.delivery_gap_ms > 0 && m.delivery_gap_ms < 13000, JSON.stringify(m));
