@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "chaos_jsz.h"
 #include "chaos_proc.h"
 #include "wsf_rand.h"
 
@@ -202,13 +203,13 @@ static pid_t chaos_node_pid(const struct chaos_cluster *c, int node)
     return pid > 0 && chaos_proc_alive(pid) ? pid : 0;
 }
 
-/* GET /jsz?streams=true from a node's monitoring port (HTTP/1.0: the answer ends at EOF).
- * Returns the document or NULL. */
-static json_t *chaos_jsz(uint16_t port)
+/* GET /jsz?streams=true from a node's monitoring port (HTTP/1.0: the answer ends at EOF), and
+ * the leaders it names (chaos_jsz.h). Returns 0 or -1. */
+static int chaos_jsz_get(uint16_t port, unsigned *mask, int *leader)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        return NULL;
+        return -1;
     }
     struct timeval tv = {.tv_sec = 1};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -217,7 +218,7 @@ static json_t *chaos_jsz(uint16_t port)
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     static const char req[] = "GET /jsz?streams=true HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
     char *buf = NULL;
-    json_t *doc = NULL;
+    int rc = -1;
     if (connect(fd, (struct sockaddr *)&sin, sizeof sin) != 0 ||
         write(fd, req, sizeof req - 1) != (ssize_t)(sizeof req - 1)) {
         goto out;
@@ -226,7 +227,7 @@ static json_t *chaos_jsz(uint16_t port)
     size_t len = 0;
     buf = malloc(cap);
     while (buf != NULL) {
-        if (len + 1 == cap) {
+        if (len == cap) {
             char *grown = cap < CHAOS_JSZ_MAX ? realloc(buf, cap * 2) : NULL;
             if (grown == NULL) {
                 goto out;
@@ -234,83 +235,28 @@ static json_t *chaos_jsz(uint16_t port)
             buf = grown;
             cap *= 2;
         }
-        ssize_t n = read(fd, buf + len, cap - 1 - len);
+        ssize_t n = read(fd, buf + len, cap - len);
         if (n > 0) {
             len += (size_t)n;
         } else if (n == 0) {
+            rc = chaos_jsz_leaders(buf, len, CHAOS_STREAM_NAME, mask, leader);
             break;
         } else if (errno != EINTR) {
             goto out;
         }
     }
-    if (buf == NULL) {
-        goto out;
-    }
-    buf[len] = '\0';
-    const char *body = strstr(buf, "\r\n\r\n");
-    if (strncmp(buf, "HTTP/1.", 7) != 0 || strncmp(buf + 8, " 200", 4) != 0 || body == NULL) {
-        goto out;
-    }
-    json_error_t jerr;
-    /* JSON_DECODE_INT_AS_REAL: /jsz holds unsigned 64-bit limits (reserved_memory). */
-    doc = json_loads(body + 4, JSON_DECODE_INT_AS_REAL, &jerr);
 out:
     free(buf);
     close(fd);
-    return doc;
+    return rc;
 }
 
-/* "n2" -> 2 (scripts/cluster names its nodes n1..n3), 0 otherwise. */
-static int chaos_node_of(const char *name)
-{
-    if (name == NULL || name[0] != 'n' || name[1] < '1' || name[1] > '0' + CHAOS_CLUSTER_NODES ||
-        name[2] != '\0') {
-        return 0;
-    }
-    return name[1] - '0';
-}
-
-/* Which nodes lead something (bit N-1 for node N: the meta group, any stream) and which leads
- * the channels' stream, as the first live node that knows both says. Returns 0, or -1 when no
- * node could tell. */
+/* Which nodes lead something and which leads the channels' stream, as the first live node that
+ * knows both says. Returns 0, or -1 when no node could tell. */
 static int chaos_cluster_leaders(const struct chaos_cluster *c, unsigned *mask, int *stream)
 {
     for (int i = 0; i < CHAOS_CLUSTER_NODES; i++) {
-        if (chaos_node_pid(c, i + 1) == 0) {
-            continue;
-        }
-        json_t *doc = chaos_jsz(c->monitor_port[i]);
-        if (doc == NULL) {
-            continue;
-        }
-        unsigned m = 0;
-        int s = 0;
-        int meta = chaos_node_of(
-            json_string_value(json_object_get(json_object_get(doc, "meta_cluster"), "leader")));
-        m |= meta > 0 ? 1u << (meta - 1) : 0;
-        bool unknown = meta == 0;
-        size_t ai;
-        json_t *acc;
-        json_array_foreach(json_object_get(doc, "account_details"), ai, acc)
-        {
-            size_t si;
-            json_t *st;
-            json_array_foreach(json_object_get(acc, "stream_detail"), si, st)
-            {
-                const char *name = json_string_value(json_object_get(st, "name"));
-                int l = chaos_node_of(
-                    json_string_value(json_object_get(json_object_get(st, "cluster"), "leader")));
-                unknown = unknown || l == 0;
-                m |= l > 0 ? 1u << (l - 1) : 0;
-                if (name != NULL && strcmp(name, CHAOS_STREAM_NAME) == 0) {
-                    s = l;
-                }
-            }
-        }
-        json_decref(doc);
-        if (!unknown && s > 0) {
-            *mask = m;
-            *stream = s;
+        if (chaos_node_pid(c, i + 1) > 0 && chaos_jsz_get(c->monitor_port[i], mask, stream) == 0) {
             return 0;
         }
     }
