@@ -5,7 +5,6 @@
 #ifndef WK_CONN_H
 #define WK_CONN_H
 
-#include <event2/event_struct.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,7 +30,6 @@ enum wk_conn_state {
 };
 
 typedef struct wk_conn {
-    struct event ev; /* readable (and writable while output is pending) */
     wsf_wheel_node timer;
     wk_ctx *ctx;
     struct wk_conn *next;
@@ -43,7 +41,8 @@ typedef struct wk_conn {
     bool shut_after_flush; /* shut the write side once output is drained */
     bool want_write;
     bool read_paused; /* output past the read-pause mark: not read until it drains below it */
-    bool read_off;    /* the event is registered without EV_READ */
+    bool read_off;    /* in the epoll set without EPOLLIN */
+    bool in_set;      /* in the worker's epoll set (waiting for something) */
     bool dead;
     /* TLS (wk_tls), when accepted on a TLS listener */
     bool tls_ready;        /* handshake done */
@@ -103,6 +102,13 @@ void wk_conn_on_timer(wk_conn *c);
 
 /* Closes the socket at once and frees the connection. */
 void wk_conn_free(wk_conn *c);
+
+/* The worker's epoll set of client connections, watched by libevent as one descriptor (ctx->epfd,
+ * ctx->conns_ev). Returns 0, or -1 after logging why. */
+int wk_conns_init(wk_ctx *ctx);
+
+/* Closes the set (after every connection is freed). A set never made is ignored. */
+void wk_conns_fini(wk_ctx *ctx);
 
 /* The connection that owns a wheel node. */
 wk_conn *wk_conn_of_timer(wsf_wheel_node *node);
