@@ -108,8 +108,11 @@ static void wk_conn_count_peer(wk_conn *c)
     if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) != 0 ||
         wsf_ipcount_key(key, (struct sockaddr *)&ss) != 0)
         return;
-    c->peer = wsf_ipcount_acquire(&c->ctx->peers, key, c->ctx->cfg.max_conns_per_ip);
-    c->over_ip_limit = c->peer == NULL;
+    wsf_ipcount_entry *peer =
+        wsf_ipcount_acquire(&c->ctx->peers, key, c->ctx->cfg.max_conns_per_ip);
+    if (peer != NULL)
+        wk_conn_rare(c)->peer = peer;
+    c->over_ip_limit = peer == NULL;
 }
 
 int wk_conn_start(wk_ctx *ctx, int fd, bool rejecting, bool tls)
@@ -181,9 +184,9 @@ static void wk_conn_kill(wk_conn *c)
     c->dead = true;
     if (c->service != NULL && c->service->on_close != NULL)
         c->service->on_close(c);
-    if (c->peer != NULL) {
-        wsf_ipcount_release(&ctx->peers, c->peer);
-        c->peer = NULL;
+    if (c->rare != NULL && c->rare->peer != NULL) {
+        wsf_ipcount_release(&ctx->peers, c->rare->peer);
+        c->rare->peer = NULL;
     }
     if (c->in_set)
         epoll_ctl(ctx->epfd, EPOLL_CTL_DEL, c->fd, NULL);
@@ -208,6 +211,13 @@ static void wk_conn_kill(wk_conn *c)
         ctx->batch.off = ctx->batch.len = 0;
     }
     wk_ctx_on_conn_closed(ctx, c->rejecting);
+}
+
+struct wk_conn_rare *wk_conn_rare(wk_conn *c)
+{
+    if (c->rare == NULL)
+        c->rare = wsf_xcalloc(1, sizeof *c->rare);
+    return c->rare;
 }
 
 /* The spill, allocated on first use. */
@@ -246,6 +256,7 @@ void wk_conn_free(wk_conn *c)
     wk_conn_spill_free(c);
     wsf_buf_fini(&c->out);
     wk_deflate_conn_free(c);
+    free(c->rare);
     free(c);
 }
 
@@ -320,7 +331,7 @@ static int wk_conn_flush(wk_conn *c)
 static void wk_conn_queue(wk_conn *c, int opcode, const uint8_t *data, size_t len)
 {
     bool rsv1 = false;
-    if (c->pmd.on && (opcode == WS_OP_TEXT || opcode == WS_OP_BINARY)) {
+    if (wk_conn_deflating(c) && (opcode == WS_OP_TEXT || opcode == WS_OP_BINARY)) {
         const wsf_buf *z = wk_deflate_compress(c, data, len);
         if (z != NULL) {
             data = z->data + z->off;
@@ -547,7 +558,7 @@ static size_t wk_conn_handshake(wk_conn *c, uint8_t *buf, size_t len)
     if (svc->on_open != NULL)
         svc->on_open(c, &req);
     ws_parser_init(&c->u.parser, WS_ROLE_SERVER, ctx->cfg.max_message);
-    c->u.parser.rsv1_ok = c->pmd.on;
+    c->u.parser.rsv1_ok = wk_conn_deflating(c);
     wsf_bucket_init(&c->bucket, ctx->cfg.msg_burst, ctx->now * WK_TICK_MS);
     c->last_ping = ctx->now;
     wsf_wheel_set(&ctx->wheel, &c->timer, ctx->now + wk_ticks(ctx->cfg.ping_ms));
@@ -720,7 +731,7 @@ static void wk_conn_on_readable(wk_conn *c)
         wk_conn_flush(c);
     ctx->batch_conn = NULL;
     ctx->batch.off = ctx->batch.len = 0;
-    if (c->ssl != NULL && !c->dead && !c->read_paused && wk_conn_io_pending(c))
+    if (c->tls && !c->dead && !c->read_paused && wk_conn_io_pending(c))
         wk_conns_again(ctx, c); /* decrypted input the socket will not announce */
 }
 
@@ -760,7 +771,7 @@ static void wk_conn_on_event(wk_conn *c, short what)
     struct timespec t0;
     if (sample)
         clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (c->ssl != NULL && !c->tls_ready)
+    if (c->tls && !c->rare->tls_ready)
         what = wk_conn_tls_step(c) ? EV_READ : 0;
     if (what & EV_WRITE) {
         bool was_paused = c->read_paused;
@@ -784,7 +795,7 @@ void wk_conn_on_timer(wk_conn *c)
 
     switch (c->state) {
     case WK_CONN_HANDSHAKE:
-        if (c->ssl != NULL && !c->tls_ready) {
+        if (c->tls && !c->rare->tls_ready) {
             ctx->stats.handshakes_timeout++; /* no HTTP answer outside TLS */
             wk_conn_kill(c);
             return;
@@ -815,7 +826,8 @@ void wk_conn_on_timer(wk_conn *c)
             wk_conn_fail(c, WS_CLOSE_GOING_AWAY, "idle timeout");
             return;
         }
-        if (c->auth_until != 0 && now >= c->auth_until) {
+        uint64_t auth_until = wk_conn_auth_until(c);
+        if (auth_until != 0 && now >= auth_until) {
             wk_conn_fail(c, WK_CLOSE_TOKEN_EXPIRED, "token expired");
             return;
         }
@@ -830,8 +842,8 @@ void wk_conn_on_timer(wk_conn *c)
                 return;
         }
         uint64_t next = ping_at < idle_at ? ping_at : idle_at;
-        if (c->auth_until != 0 && c->auth_until < next)
-            next = c->auth_until;
+        if (auth_until != 0 && auth_until < next)
+            next = auth_until;
         if (stall_at != 0 && stall_at < next)
             next = stall_at;
         wsf_wheel_set(&ctx->wheel, &c->timer, next);

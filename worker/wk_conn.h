@@ -29,47 +29,78 @@ enum wk_conn_state {
     WK_CONN_LINGER,    /* write side shut; draining input until the peer closes */
 };
 
+/* A connection, packed: what every message touches in line, what few connections use behind
+ * rare (allocated on first use). An idle upgraded plain connection is this struct alone
+ * (WK_CONN_SIZE_MAX, checked at compile time), with no buffers and no libevent event. */
 typedef struct wk_conn {
     wsf_wheel_node timer;
     wk_ctx *ctx;
     struct wk_conn *next;
     struct wk_conn *prev;
+    const wk_service *service;
+    struct wk_conn_rare *rare;   /* TLS, deflate, service state, token, address count; or NULL */
+    struct wk_conn_spill *spill; /* input kept between reads, or NULL (most of the time) */
+    wsf_buf out;                 /* output the kernel has not taken yet */
+    uint64_t last_heard;         /* tick of the last byte received */
+    uint64_t last_ping;          /* tick of the last ping sent */
+    uint64_t out_moved;  /* while read_paused: tick the kernel last took some of the output */
+    wsf_bucket bucket;   /* msg_rate: client data messages */
+    union {
+        ws_http_scan scan; /* HANDSHAKE */
+        ws_parser parser;  /* OPEN and later */
+    } u;
     int fd;
     uint8_t state;         /* enum wk_conn_state */
     bool rejecting;        /* answer the request with 503 */
     bool input_done;       /* ignore further input (after a close or a protocol error) */
     bool shut_after_flush; /* shut the write side once output is drained */
     bool want_write;
-    bool read_paused; /* output past the read-pause mark: not read until it drains below it */
-    bool read_off;    /* in the epoll set without EPOLLIN */
-    bool in_set;      /* in the worker's epoll set (waiting for something) */
+    bool read_paused;   /* output past the read-pause mark: not read until it drains below it */
+    bool read_off;      /* in the epoll set without EPOLLIN */
+    bool in_set;        /* in the worker's epoll set (waiting for something) */
     bool dead;
-    /* TLS (wk_tls), when accepted on a TLS listener */
-    bool tls_ready;        /* handshake done */
-    bool tls_failed;       /* a fatal TLS error: no close_notify, no more I/O */
-    bool tls_shut;         /* close_notify sent */
-    bool tls_rblocked;     /* a read needs the socket writable first */
-    bool tls_again;        /* read again: an end or error follows what was returned */
-    bool over_ip_limit;    /* answer the request with 429 */
-    ws_deflate_params pmd; /* permessage-deflate, when negotiated (wk_deflate) */
-    struct ssl_st *ssl;    /* NULL on plain connections */
-    uint64_t last_heard;   /* tick of the last byte received */
-    uint64_t last_ping;    /* tick of the last ping sent */
-    uint64_t out_moved;    /* while read_paused: tick the kernel last took some of the output */
-    uint64_t auth_until;   /* tick its token expires at (close 4002), 0: no token (wk_auth) */
-    struct wk_zconn *z;    /* zlib streams kept between messages (context takeover), or NULL */
-    const wk_service *service;
-    void *svc_state; /* the service's per-connection state (wk_service on_close frees it) */
-    union {
-        ws_http_scan scan; /* HANDSHAKE */
-        ws_parser parser;  /* OPEN and later */
-    } u;
-    struct wk_conn_spill *spill; /* input kept between reads, or NULL (most of the time) */
-    wsf_buf out;                 /* output the kernel has not taken yet */
-    /* admission */
-    wsf_bucket bucket;       /* msg_rate: client data messages */
-    wsf_ipcount_entry *peer; /* this address's count (max_conns_per_ip), or NULL */
+    bool over_ip_limit; /* answer the request with 429 */
+    bool tls;           /* accepted on a TLS listener: I/O goes through rare->ssl (wk_tls) */
+    bool tls_rblocked;  /* a TLS read needs the socket writable first */
 } wk_conn;
+
+/* Bytes an idle upgraded plain connection holds (its allocation, malloc's header included, is
+ * rounded up to 16 bytes): the goal is 256 per connection in all, libevent's share included. */
+#define WK_CONN_SIZE_MAX 208
+_Static_assert(sizeof(wk_conn) <= WK_CONN_SIZE_MAX, "wk_conn grew past WK_CONN_SIZE_MAX");
+
+/* What few connections use, out of line (wk_conn_rare). */
+struct wk_conn_rare {
+    struct ssl_st *ssl;      /* the TLS session (wk_tls), or NULL */
+    struct wk_zconn *z;      /* zlib streams kept between messages (context takeover), or NULL */
+    void *svc_state;         /* the service's per-connection state (wk_service on_close frees it) */
+    wsf_ipcount_entry *peer; /* this address's count (max_conns_per_ip), or NULL */
+    uint64_t auth_until;     /* tick its token expires at (close 4002), 0: no token (wk_auth) */
+    ws_deflate_params pmd;   /* permessage-deflate, when negotiated (wk_deflate) */
+    bool tls_ready;          /* handshake done */
+    bool tls_failed;         /* a fatal TLS error: no close_notify, no more I/O */
+    bool tls_shut;           /* close_notify sent */
+    bool tls_again;          /* read again: an end or error follows what was returned */
+};
+
+/* c's rare part, allocated (zeroed) on first use. */
+struct wk_conn_rare *wk_conn_rare(wk_conn *c);
+
+/* Reads of the rare part that do not allocate it. */
+static inline void *wk_conn_svc_state(const wk_conn *c)
+{
+    return c->rare != NULL ? c->rare->svc_state : NULL;
+}
+
+static inline bool wk_conn_deflating(const wk_conn *c)
+{
+    return c->rare != NULL && c->rare->pmd.on;
+}
+
+static inline uint64_t wk_conn_auth_until(const wk_conn *c)
+{
+    return c->rare != NULL ? c->rare->auth_until : 0;
+}
 
 /* What a connection keeps of its input between reads, out of line: idle connections hold none. */
 struct wk_conn_spill {
