@@ -18,6 +18,7 @@
 #include "wk_fleet.h"
 #include "wk_listener.h"
 #include "wk_tls.h"
+#include "ws_http.h"
 #include "wsf_log.h"
 
 #define WK_RBUF_SIZE (256 * 1024)
@@ -315,6 +316,11 @@ int wk_ctx_init(wk_ctx *ctx, const wk_config *cfg)
     }
     if (wk_conns_init(ctx) != 0)
         return -1;
+    /* Every upgrade hashes its key with libcrypto, whose first use initialises it (about 2 MiB
+     * of code and tables): done now, a fixed cost of the process rather than of its first
+     * client. */
+    char accept[32];
+    ws_http_accept_key(accept, "dGhlIHNhbXBsZSBub25jZQ==", 24);
     ctx->last_tick_us = wk_clock_us();
     ctx->now = ctx->last_tick_us / 1000 / WK_TICK_MS;
     wsf_wheel_init(&ctx->wheel, ctx->now);
