@@ -868,15 +868,17 @@ static void wk_conns_on_ready(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     /* TLS connections with input already decrypted, queued by an earlier pass. */
-    size_t nagain = ctx->nagain;
-    for (size_t i = 0; i < nagain; i++) {
-        wk_conn *c = ctx->again[i];
-        ctx->again[i] = NULL;
-        if (c != NULL && !c->dead)
-            wk_conn_on_event(c, EV_READ);
+    if (ctx->nagain > 0) {
+        size_t nagain = ctx->nagain;
+        for (size_t i = 0; i < nagain; i++) {
+            wk_conn *c = ctx->again[i];
+            ctx->again[i] = NULL;
+            if (c != NULL && !c->dead)
+                wk_conn_on_event(c, EV_READ);
+        }
+        memmove(ctx->again, ctx->again + nagain, (ctx->nagain - nagain) * sizeof *ctx->again);
+        ctx->nagain -= nagain;
     }
-    memmove(ctx->again, ctx->again + nagain, (ctx->nagain - nagain) * sizeof *ctx->again);
-    ctx->nagain -= nagain;
 
     struct epoll_event evs[WK_EP_BATCH];
     for (int round = 0; round < WK_EP_ROUNDS; round++) {
