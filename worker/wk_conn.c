@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,8 +24,6 @@
 #include "ws_writer.h"
 #include "wsf_log.h"
 #include "wsf_origin.h"
-
-static void wk_conn_on_event(wk_conn *c, short what);
 
 #define WK_LATENCY_SAMPLE 64 /* a power of two */
 /* The read-pause mark is a quarter of max_backlog, at most this. */
@@ -45,34 +42,11 @@ wk_conn *wk_conn_of_timer(wsf_wheel_node *node)
     return (wk_conn *)((char *)node - offsetof(wk_conn, timer));
 }
 
-/* Connections are not libevent events: they sit in the worker's own epoll set (level-triggered,
- * data.ptr = the connection), which libevent watches as one readable descriptor; wk_conns_on_ready
- * dispatches its batch straight to the connections. Interest is changed with one epoll_ctl, and
- * a connection that waits for nothing leaves the set (errors and hang-ups are reported even for
- * an empty interest set, and would be reported again and again). A failed epoll_ctl (out of
- * memory, or past max_user_watches) leaves the connection to its deadline in the wheel. */
-static void wk_conn_set_events_now(wk_conn *c, bool want_write)
-{
-    bool read_off = c->read_paused;
-    c->want_write = want_write;
-    c->read_off = read_off;
-    uint32_t events = (read_off ? 0 : EPOLLIN) | (want_write ? EPOLLOUT : 0);
-    if (events == 0 && !c->in_set)
-        return;
-    struct epoll_event e = {.events = events, .data.ptr = c};
-    int op = events == 0 ? EPOLL_CTL_DEL : c->in_set ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-    if (epoll_ctl(c->ctx->epfd, op, c->fd, &e) != 0) {
-        wsf_log_warn("conn fd=%d: epoll_ctl: %s", c->fd, strerror(errno));
-        return;
-    }
-    c->in_set = events != 0;
-}
-
 /* Registers the events the connection waits for, when they change. */
 static inline void wk_conn_set_events(wk_conn *c, bool want_write)
 {
     if (c->want_write != want_write || c->read_off != c->read_paused)
-        wk_conn_set_events_now(c, want_write);
+        wk_conns_watch(c, want_write);
 }
 
 /* Backpressure: past this much unsent output an open connection is not read until the output
@@ -136,7 +110,7 @@ int wk_conn_start(wk_ctx *ctx, int fd, bool rejecting, bool tls)
         ctx->nrejecting++;
     else
         ctx->nconns++;
-    wk_conn_set_events_now(c, false);
+    wk_conns_watch(c, false);
     if (!c->in_set) {
         wk_conn_free(c); /* the set is full: the socket is closed */
         return -1;
@@ -147,31 +121,6 @@ int wk_conn_start(wk_ctx *ctx, int fd, bool rejecting, bool tls)
         return -1;
     }
     return 0;
-}
-
-/* A connection that is going away leaves the batch being dispatched and the again list, where a
- * stale pointer to it could otherwise be used after it is freed. */
-static void wk_conns_forget(wk_ctx *ctx, wk_conn *c)
-{
-    for (int i = ctx->ep_next; i < ctx->ep_n; i++) {
-        if (ctx->ep_batch[i].data.ptr == c)
-            ctx->ep_batch[i].data.ptr = NULL;
-    }
-    for (size_t i = 0; i < ctx->nagain; i++) {
-        if (ctx->again[i] == c)
-            ctx->again[i] = NULL;
-    }
-}
-
-/* Reads c again on the next pass of the loop, as if the socket were readable. */
-static void wk_conns_again(wk_ctx *ctx, wk_conn *c)
-{
-    if (ctx->nagain == ctx->again_cap) {
-        ctx->again_cap = ctx->again_cap ? 2 * ctx->again_cap : 16;
-        ctx->again = wsf_xrealloc(ctx->again, ctx->again_cap * sizeof *ctx->again);
-    }
-    ctx->again[ctx->nagain++] = c;
-    event_active(ctx->conns_ev, EV_READ, 1);
 }
 
 /* Closes the socket and unlinks the connection; the memory is freed by whoever holds the last
@@ -188,10 +137,7 @@ static void wk_conn_kill(wk_conn *c)
         wsf_ipcount_release(&ctx->peers, c->rare->peer);
         c->rare->peer = NULL;
     }
-    if (c->in_set)
-        epoll_ctl(ctx->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-    c->in_set = false;
-    wk_conns_forget(ctx, c);
+    wk_conns_forget(c);
     wk_tls_shutdown(c);
     wk_tls_conn_free(c);
     close(c->fd);
@@ -732,7 +678,7 @@ static void wk_conn_on_readable(wk_conn *c)
     ctx->batch_conn = NULL;
     ctx->batch.off = ctx->batch.len = 0;
     if (c->tls && !c->dead && !c->read_paused && wk_conn_io_pending(c))
-        wk_conns_again(ctx, c); /* decrypted input the socket will not announce */
+        wk_conns_again(c); /* decrypted input the socket will not announce */
 }
 
 /* One step of a TLS handshake; once done, the request may already be waiting. Returns true when
@@ -762,7 +708,7 @@ static void wk_conn_record_latency(wk_ctx *ctx, const struct timespec *t0)
     ctx->stats.latency[b]++;
 }
 
-static void wk_conn_on_event(wk_conn *c, short what)
+void wk_conn_on_event(wk_conn *c, short what)
 {
     wk_ctx *ctx = c->ctx;
     /* One event in WK_LATENCY_SAMPLE is timed: two clock reads on every event would cost more
@@ -855,90 +801,4 @@ void wk_conn_on_timer(wk_conn *c)
         wk_conn_kill(c);
         return;
     }
-}
-
-/* Events taken from the set per epoll_wait, and batches per wakeup: a busier set stays readable
- * and is served again after libevent's other events have had their turn. */
-#define WK_EP_BATCH 64
-#define WK_EP_ROUNDS 8
-
-static void wk_conns_on_ready(evutil_socket_t fd, short what, void *arg)
-{
-    wk_ctx *ctx = arg;
-    (void)fd;
-    (void)what;
-    /* TLS connections with input already decrypted, queued by an earlier pass. */
-    if (ctx->nagain > 0) {
-        size_t nagain = ctx->nagain;
-        for (size_t i = 0; i < nagain; i++) {
-            wk_conn *c = ctx->again[i];
-            ctx->again[i] = NULL;
-            if (c != NULL && !c->dead)
-                wk_conn_on_event(c, EV_READ);
-        }
-        memmove(ctx->again, ctx->again + nagain, (ctx->nagain - nagain) * sizeof *ctx->again);
-        ctx->nagain -= nagain;
-    }
-
-    struct epoll_event evs[WK_EP_BATCH];
-    for (int round = 0; round < WK_EP_ROUNDS; round++) {
-        int n = epoll_wait(ctx->epfd, evs, WK_EP_BATCH, 0);
-        if (n <= 0)
-            return;
-        ctx->ep_batch = evs;
-        ctx->ep_n = n;
-        for (int i = 0; i < n; i++) {
-            wk_conn *c = evs[i].data.ptr;
-            ctx->ep_next = i + 1;
-            if (c == NULL)
-                continue; /* closed while handling an earlier one */
-            uint32_t e = evs[i].events;
-            short w = 0;
-            if (e & (EPOLLERR | EPOLLHUP))
-                w = EV_READ | EV_WRITE;
-            else
-                w = (short)(((e & EPOLLIN) ? EV_READ : 0) | ((e & EPOLLOUT) ? EV_WRITE : 0));
-            /* Only what it still waits for: an earlier connection's fan-out may have changed it. */
-            w &= (short)((c->read_off ? 0 : EV_READ) | (c->want_write ? EV_WRITE : 0));
-            if (w != 0)
-                wk_conn_on_event(c, w);
-        }
-        ctx->ep_batch = NULL;
-        ctx->ep_n = ctx->ep_next = 0;
-        if (n < WK_EP_BATCH)
-            return;
-    }
-}
-
-int wk_conns_init(wk_ctx *ctx)
-{
-    ctx->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (ctx->epfd == -1) {
-        wsf_log_error("cannot create the connections' epoll set: %s", strerror(errno));
-        return -1;
-    }
-    ctx->conns_ev = event_new(ctx->base, ctx->epfd, EV_READ | EV_PERSIST, wk_conns_on_ready, ctx);
-    if (ctx->conns_ev == NULL || event_add(ctx->conns_ev, NULL) != 0) {
-        wsf_log_error("cannot watch the connections' epoll set");
-        if (ctx->conns_ev != NULL)
-            event_free(ctx->conns_ev);
-        ctx->conns_ev = NULL;
-        close(ctx->epfd);
-        ctx->epfd = -1;
-        return -1;
-    }
-    return 0;
-}
-
-void wk_conns_fini(wk_ctx *ctx)
-{
-    if (ctx->conns_ev == NULL)
-        return;
-    event_free(ctx->conns_ev);
-    ctx->conns_ev = NULL;
-    close(ctx->epfd);
-    ctx->epfd = -1;
-    free(ctx->again);
-    ctx->again = NULL;
-    ctx->nagain = ctx->again_cap = 0;
 }

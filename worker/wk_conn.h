@@ -43,8 +43,8 @@ typedef struct wk_conn {
     wsf_buf out;                 /* output the kernel has not taken yet */
     uint64_t last_heard;         /* tick of the last byte received */
     uint64_t last_ping;          /* tick of the last ping sent */
-    uint64_t out_moved;  /* while read_paused: tick the kernel last took some of the output */
-    wsf_bucket bucket;   /* msg_rate: client data messages */
+    uint64_t out_moved; /* while read_paused: tick the kernel last took some of the output */
+    wsf_bucket bucket;  /* msg_rate: client data messages */
     union {
         ws_http_scan scan; /* HANDSHAKE */
         ws_parser parser;  /* OPEN and later */
@@ -55,9 +55,9 @@ typedef struct wk_conn {
     bool input_done;       /* ignore further input (after a close or a protocol error) */
     bool shut_after_flush; /* shut the write side once output is drained */
     bool want_write;
-    bool read_paused;   /* output past the read-pause mark: not read until it drains below it */
-    bool read_off;      /* in the epoll set without EPOLLIN */
-    bool in_set;        /* in the worker's epoll set (waiting for something) */
+    bool read_paused; /* output past the read-pause mark: not read until it drains below it */
+    bool read_off;    /* in the epoll set without EPOLLIN */
+    bool in_set;      /* in the worker's epoll set (waiting for something) */
     bool dead;
     bool over_ip_limit; /* answer the request with 429 */
     bool tls;           /* accepted on a TLS listener: I/O goes through rare->ssl (wk_tls) */
@@ -140,6 +140,20 @@ int wk_conns_init(wk_ctx *ctx);
 
 /* Closes the set (after every connection is freed). A set never made is ignored. */
 void wk_conns_fini(wk_ctx *ctx);
+
+/* wk_connset.c, for wk_conn: c waits for readability (unless read_paused) and, with want_write,
+ * writability; a connection waiting for neither leaves the set. */
+void wk_conns_watch(wk_conn *c, bool want_write);
+
+/* c leaves the set, the batch being dispatched and the again list (before its socket closes). */
+void wk_conns_forget(wk_conn *c);
+
+/* c is read again on the next pass of the loop, as if its socket were readable (input that TLS
+ * has already decrypted). */
+void wk_conns_again(wk_conn *c);
+
+/* Handles c's readiness: EV_READ and/or EV_WRITE. Frees c if it died. */
+void wk_conn_on_event(wk_conn *c, short what);
 
 /* The connection that owns a wheel node. */
 wk_conn *wk_conn_of_timer(wsf_wheel_node *node);

@@ -63,9 +63,9 @@ typedef struct wk_ctx {
     struct event *sig_hup; /* reloads the TLS certificate and key */
     struct event *grace;
     wsf_wheel wheel;
-    uint64_t now;        /* current tick, WK_TICK_MS each */
-    wk_conn *conns;      /* every live connection, newest first, for shutdown */
-    wk_conn *conns_tail; /* the oldest of them */
+    uint64_t now;                 /* current tick, WK_TICK_MS each */
+    wk_conn *conns;               /* every live connection, newest first, for shutdown */
+    wk_conn *conns_tail;          /* the oldest of them */
     int epfd;                     /* their epoll set (wk_conns_init), -1 when none */
     struct event *conns_ev;       /* libevent's watch on epfd */
     struct epoll_event *ep_batch; /* the batch being dispatched, entries ep_next..ep_n to come */
