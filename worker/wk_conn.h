@@ -1,7 +1,7 @@
 /* One client connection: HTTP upgrade, WebSocket frames, output buffering, closing handshake and
  * deadlines. Plain sockets are read and written directly (one recv and one send per readable
- * event), TLS ones through wk_tls on the same event, with per-connection memory only for what is
- * pending. */
+ * event from the worker's epoll set, wk_connset.c), TLS ones through wk_tls on the same socket,
+ * with per-connection memory only for what is pending. */
 #ifndef WK_CONN_H
 #define WK_CONN_H
 
