@@ -130,15 +130,8 @@ static int wsf_chconf_enum(const char *value, const char *const *names, size_t n
 
 static int wsf_chconf_bool(const char *value)
 {
-    static const char *const yes[] = {"yes", "true", "on", "1"};
-    static const char *const no[] = {"no", "false", "off", "0"};
-    for (size_t i = 0; i < 4; i++) {
-        if (strcasecmp(value, yes[i]) == 0)
-            return 1;
-        if (strcasecmp(value, no[i]) == 0)
-            return 0;
-    }
-    return -1;
+    int v = wsf_parse_bool(value);
+    return v < 0 ? -1 : v;
 }
 
 /* Parses value for key into s. */

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int wsf_parse_u64(uint64_t *out, const char *s, uint64_t min, uint64_t max)
 {
@@ -75,4 +76,17 @@ int wsf_addr_split(char *host, size_t host_cap, char *port, size_t port_cap, con
     host[hlen] = '\0';
     memcpy(port, colon + 1, plen + 1);
     return 0;
+}
+
+int wsf_parse_bool(const char *s)
+{
+    static const char *const yes[] = {"yes", "true", "on", "1"};
+    static const char *const no[] = {"no", "false", "off", "0"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (strcasecmp(s, yes[i]) == 0)
+            return 1;
+        if (strcasecmp(s, no[i]) == 0)
+            return 0;
+    }
+    return WSF_PARSE_EFORM;
 }

@@ -11,6 +11,10 @@
 #define WSF_PARSE_ERANGE (-2) /* of the right form, outside the bounds */
 #define WSF_PARSE_EPORT (-3)  /* HOST:PORT with a port that is missing, not digits, or > 65535 */
 
+/* A switch: yes, true, on or 1 (1); no, false, off or 0 (0), in any case; else WSF_PARSE_EFORM.
+ * Every yes/no key of wsfleet's INI files reads its value through this. */
+int wsf_parse_bool(const char *s);
+
 /* A whole decimal number in [min, max]: digits only, no sign, spaces or suffix.
  * Returns 0 with *out set, WSF_PARSE_EFORM, or WSF_PARSE_ERANGE (also for a number too large
  * for 64 bits). */

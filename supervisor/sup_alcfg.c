@@ -161,16 +161,13 @@ static int sup_alcfg_rate(double *out, const char *s, char *why, size_t whylen)
 
 static int sup_alcfg_bool(bool *out, const char *s, char *why, size_t whylen)
 {
-    static const char *const yes[] = {"yes", "true", "on", "1"};
-    static const char *const no[] = {"no", "false", "off", "0"};
-    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
-        if (strcmp(s, yes[i]) == 0 || strcmp(s, no[i]) == 0) {
-            *out = strcmp(s, yes[i]) == 0;
-            return 0;
-        }
+    int v = wsf_parse_bool(s);
+    if (v < 0) {
+        snprintf(why, whylen, "'%s' is not yes or no", s);
+        return -1;
     }
-    snprintf(why, whylen, "'%s' is not yes or no", s);
-    return -1;
+    *out = v == 1;
+    return 0;
 }
 
 static int sup_alcfg_ms(uint64_t *out, const char *s, uint64_t min, char *why, size_t whylen)

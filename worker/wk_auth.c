@@ -102,15 +102,17 @@ void wk_auth_set_deadline(wk_conn *c, int64_t exp)
 {
     wk_ctx *ctx = c->ctx;
     if (exp <= 0) {
-        c->auth_until = 0;
+        if (c->rare != NULL)
+            c->rare->auth_until = 0;
         return;
     }
     /* The token dies at exp + leeway; one tick more so the close never comes early. */
     int64_t left_ms = (exp + WK_AUTH_LEEWAY_S - (int64_t)time(NULL)) * 1000;
     uint64_t ticks = left_ms > 0 ? (uint64_t)left_ms / WK_TICK_MS + 1 : 0;
-    c->auth_until = ctx->now + ticks;
-    if (c->auth_until == 0)
-        c->auth_until = 1;
-    if (c->timer.deadline > c->auth_until || !wsf_wheel_is_set(&c->timer))
-        wsf_wheel_set(&ctx->wheel, &c->timer, c->auth_until);
+    uint64_t until = ctx->now + ticks;
+    if (until == 0)
+        until = 1;
+    wk_conn_rare(c)->auth_until = until;
+    if (c->timer.deadline > until || !wsf_wheel_is_set(&c->timer))
+        wsf_wheel_set(&ctx->wheel, &c->timer, until);
 }

@@ -915,7 +915,8 @@ void wk_channels_on_open(wk_conn *c, const struct ws_http_request *req)
 
 void wk_channels_on_close(wk_conn *c)
 {
-    if (c->svc_state != NULL)
-        wk_chsess_free(c->svc_state);
-    c->svc_state = NULL;
+    if (c->rare == NULL || c->rare->svc_state == NULL)
+        return;
+    wk_chsess_free(c->rare->svc_state);
+    c->rare->svc_state = NULL;
 }

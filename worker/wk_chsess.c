@@ -25,8 +25,9 @@ static uint64_t wk_now_ms(void)
 
 wk_chsess *wk_chsess_of(wk_conn *c, wk_chhub *h)
 {
-    if (c->svc_state != NULL)
-        return c->svc_state;
+    wk_chsess *known = wk_conn_svc_state(c);
+    if (known != NULL)
+        return known;
     wk_chsess *s = wsf_xcalloc(1, sizeof *s);
     s->conn = c;
     s->hub = h;
@@ -34,7 +35,7 @@ wk_chsess *wk_chsess_of(wk_conn *c, wk_chhub *h)
     wsf_ch_abuse_init(&s->abuse);
     snprintf(s->client, sizeof s->client, "%x.%llx", (unsigned)getpid(),
              (unsigned long long)++h->next_client);
-    c->svc_state = s;
+    wk_conn_rare(c)->svc_state = s;
     return s;
 }
 

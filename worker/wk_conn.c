@@ -25,8 +25,6 @@
 #include "wsf_log.h"
 #include "wsf_origin.h"
 
-static void wk_conn_on_event(evutil_socket_t fd, short what, void *arg);
-
 #define WK_LATENCY_SAMPLE 64 /* a power of two */
 /* The read-pause mark is a quarter of max_backlog, at most this. */
 #define WK_READ_PAUSE_MAX (256 * 1024)
@@ -44,24 +42,11 @@ wk_conn *wk_conn_of_timer(wsf_wheel_node *node)
     return (wk_conn *)((char *)node - offsetof(wk_conn, timer));
 }
 
-static void wk_conn_set_events_now(wk_conn *c, bool want_write)
-{
-    bool read_off = c->read_paused;
-    c->want_write = want_write;
-    c->read_off = read_off;
-    event_del(&c->ev);
-    short what = (short)((read_off ? 0 : EV_READ) | (want_write ? EV_WRITE : 0));
-    if (what == 0)
-        return;
-    event_assign(&c->ev, c->ctx->base, c->fd, (short)(what | EV_PERSIST), wk_conn_on_event, c);
-    event_add(&c->ev, NULL);
-}
-
 /* Registers the events the connection waits for, when they change. */
 static inline void wk_conn_set_events(wk_conn *c, bool want_write)
 {
     if (c->want_write != want_write || c->read_off != c->read_paused)
-        wk_conn_set_events_now(c, want_write);
+        wk_conns_watch(c, want_write);
 }
 
 /* Backpressure: past this much unsent output an open connection is not read until the output
@@ -97,8 +82,11 @@ static void wk_conn_count_peer(wk_conn *c)
     if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) != 0 ||
         wsf_ipcount_key(key, (struct sockaddr *)&ss) != 0)
         return;
-    c->peer = wsf_ipcount_acquire(&c->ctx->peers, key, c->ctx->cfg.max_conns_per_ip);
-    c->over_ip_limit = c->peer == NULL;
+    wsf_ipcount_entry *peer =
+        wsf_ipcount_acquire(&c->ctx->peers, key, c->ctx->cfg.max_conns_per_ip);
+    if (peer != NULL)
+        wk_conn_rare(c)->peer = peer;
+    c->over_ip_limit = peer == NULL;
 }
 
 int wk_conn_start(wk_ctx *ctx, int fd, bool rejecting, bool tls)
@@ -122,8 +110,11 @@ int wk_conn_start(wk_ctx *ctx, int fd, bool rejecting, bool tls)
         ctx->nrejecting++;
     else
         ctx->nconns++;
-    event_assign(&c->ev, ctx->base, fd, EV_READ | EV_PERSIST, wk_conn_on_event, c);
-    event_add(&c->ev, NULL);
+    wk_conns_watch(c, false);
+    if (!c->in_set) {
+        wk_conn_free(c); /* the set is full: the socket is closed */
+        return -1;
+    }
     wsf_wheel_set(&ctx->wheel, &c->timer, ctx->now + wk_ticks(ctx->cfg.handshake_ms));
     if (tls && (ctx->tls == NULL || wk_tls_attach(ctx->tls, c) != 0)) {
         wk_conn_free(c);
@@ -142,11 +133,11 @@ static void wk_conn_kill(wk_conn *c)
     c->dead = true;
     if (c->service != NULL && c->service->on_close != NULL)
         c->service->on_close(c);
-    if (c->peer != NULL) {
-        wsf_ipcount_release(&ctx->peers, c->peer);
-        c->peer = NULL;
+    if (c->rare != NULL && c->rare->peer != NULL) {
+        wsf_ipcount_release(&ctx->peers, c->rare->peer);
+        c->rare->peer = NULL;
     }
-    event_del(&c->ev);
+    wk_conns_forget(c);
     wk_tls_shutdown(c);
     wk_tls_conn_free(c);
     close(c->fd);
@@ -166,6 +157,13 @@ static void wk_conn_kill(wk_conn *c)
         ctx->batch.off = ctx->batch.len = 0;
     }
     wk_ctx_on_conn_closed(ctx, c->rejecting);
+}
+
+struct wk_conn_rare *wk_conn_rare(wk_conn *c)
+{
+    if (c->rare == NULL)
+        c->rare = wsf_xcalloc(1, sizeof *c->rare);
+    return c->rare;
 }
 
 /* The spill, allocated on first use. */
@@ -204,6 +202,7 @@ void wk_conn_free(wk_conn *c)
     wk_conn_spill_free(c);
     wsf_buf_fini(&c->out);
     wk_deflate_conn_free(c);
+    free(c->rare);
     free(c);
 }
 
@@ -278,7 +277,7 @@ static int wk_conn_flush(wk_conn *c)
 static void wk_conn_queue(wk_conn *c, int opcode, const uint8_t *data, size_t len)
 {
     bool rsv1 = false;
-    if (c->pmd.on && (opcode == WS_OP_TEXT || opcode == WS_OP_BINARY)) {
+    if (wk_conn_deflating(c) && (opcode == WS_OP_TEXT || opcode == WS_OP_BINARY)) {
         const wsf_buf *z = wk_deflate_compress(c, data, len);
         if (z != NULL) {
             data = z->data + z->off;
@@ -505,7 +504,7 @@ static size_t wk_conn_handshake(wk_conn *c, uint8_t *buf, size_t len)
     if (svc->on_open != NULL)
         svc->on_open(c, &req);
     ws_parser_init(&c->u.parser, WS_ROLE_SERVER, ctx->cfg.max_message);
-    c->u.parser.rsv1_ok = c->pmd.on;
+    c->u.parser.rsv1_ok = wk_conn_deflating(c);
     wsf_bucket_init(&c->bucket, ctx->cfg.msg_burst, ctx->now * WK_TICK_MS);
     c->last_ping = ctx->now;
     wsf_wheel_set(&ctx->wheel, &c->timer, ctx->now + wk_ticks(ctx->cfg.ping_ms));
@@ -678,8 +677,8 @@ static void wk_conn_on_readable(wk_conn *c)
         wk_conn_flush(c);
     ctx->batch_conn = NULL;
     ctx->batch.off = ctx->batch.len = 0;
-    if (c->ssl != NULL && !c->dead && !c->read_paused && wk_conn_io_pending(c))
-        event_active(&c->ev, EV_READ, 1); /* decrypted input the socket will not announce */
+    if (c->tls && !c->dead && !c->read_paused && wk_conn_io_pending(c))
+        wk_conns_again(c); /* decrypted input the socket will not announce */
 }
 
 /* One step of a TLS handshake; once done, the request may already be waiting. Returns true when
@@ -709,18 +708,16 @@ static void wk_conn_record_latency(wk_ctx *ctx, const struct timespec *t0)
     ctx->stats.latency[b]++;
 }
 
-static void wk_conn_on_event(evutil_socket_t fd, short what, void *arg)
+void wk_conn_on_event(wk_conn *c, short what)
 {
-    wk_conn *c = arg;
     wk_ctx *ctx = c->ctx;
-    (void)fd;
     /* One event in WK_LATENCY_SAMPLE is timed: two clock reads on every event would cost more
      * than the echo itself. */
     bool sample = (++ctx->sample_counter & (WK_LATENCY_SAMPLE - 1)) == 0;
     struct timespec t0;
     if (sample)
         clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (c->ssl != NULL && !c->tls_ready)
+    if (c->tls && !c->rare->tls_ready)
         what = wk_conn_tls_step(c) ? EV_READ : 0;
     if (what & EV_WRITE) {
         bool was_paused = c->read_paused;
@@ -744,7 +741,7 @@ void wk_conn_on_timer(wk_conn *c)
 
     switch (c->state) {
     case WK_CONN_HANDSHAKE:
-        if (c->ssl != NULL && !c->tls_ready) {
+        if (c->tls && !c->rare->tls_ready) {
             ctx->stats.handshakes_timeout++; /* no HTTP answer outside TLS */
             wk_conn_kill(c);
             return;
@@ -775,7 +772,8 @@ void wk_conn_on_timer(wk_conn *c)
             wk_conn_fail(c, WS_CLOSE_GOING_AWAY, "idle timeout");
             return;
         }
-        if (c->auth_until != 0 && now >= c->auth_until) {
+        uint64_t auth_until = wk_conn_auth_until(c);
+        if (auth_until != 0 && now >= auth_until) {
             wk_conn_fail(c, WK_CLOSE_TOKEN_EXPIRED, "token expired");
             return;
         }
@@ -790,8 +788,8 @@ void wk_conn_on_timer(wk_conn *c)
                 return;
         }
         uint64_t next = ping_at < idle_at ? ping_at : idle_at;
-        if (c->auth_until != 0 && c->auth_until < next)
-            next = c->auth_until;
+        if (auth_until != 0 && auth_until < next)
+            next = auth_until;
         if (stall_at != 0 && stall_at < next)
             next = stall_at;
         wsf_wheel_set(&ctx->wheel, &c->timer, next);

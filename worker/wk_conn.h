@@ -1,11 +1,10 @@
 /* One client connection: HTTP upgrade, WebSocket frames, output buffering, closing handshake and
  * deadlines. Plain sockets are read and written directly (one recv and one send per readable
- * event), TLS ones through wk_tls on the same event, with per-connection memory only for what is
- * pending. */
+ * event from the worker's epoll set, wk_connset.c), TLS ones through wk_tls on the same socket,
+ * with per-connection memory only for what is pending. */
 #ifndef WK_CONN_H
 #define WK_CONN_H
 
-#include <event2/event_struct.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,12 +29,26 @@ enum wk_conn_state {
     WK_CONN_LINGER,    /* write side shut; draining input until the peer closes */
 };
 
+/* A connection, packed: what every message touches in line, what few connections use behind
+ * rare (allocated on first use). An idle upgraded plain connection is this struct alone
+ * (WK_CONN_SIZE_MAX, checked at compile time), with no buffers and no libevent event. */
 typedef struct wk_conn {
-    struct event ev; /* readable (and writable while output is pending) */
     wsf_wheel_node timer;
     wk_ctx *ctx;
     struct wk_conn *next;
     struct wk_conn *prev;
+    const wk_service *service;
+    struct wk_conn_rare *rare;   /* TLS, deflate, service state, token, address count; or NULL */
+    struct wk_conn_spill *spill; /* input kept between reads, or NULL (most of the time) */
+    wsf_buf out;                 /* output the kernel has not taken yet */
+    uint64_t last_heard;         /* tick of the last byte received */
+    uint64_t last_ping;          /* tick of the last ping sent */
+    uint64_t out_moved; /* while read_paused: tick the kernel last took some of the output */
+    wsf_bucket bucket;  /* msg_rate: client data messages */
+    union {
+        ws_http_scan scan; /* HANDSHAKE */
+        ws_parser parser;  /* OPEN and later */
+    } u;
     int fd;
     uint8_t state;         /* enum wk_conn_state */
     bool rejecting;        /* answer the request with 503 */
@@ -43,34 +56,51 @@ typedef struct wk_conn {
     bool shut_after_flush; /* shut the write side once output is drained */
     bool want_write;
     bool read_paused; /* output past the read-pause mark: not read until it drains below it */
-    bool read_off;    /* the event is registered without EV_READ */
+    bool read_off;    /* in the epoll set without EPOLLIN */
+    bool in_set;      /* in the worker's epoll set (waiting for something) */
     bool dead;
-    /* TLS (wk_tls), when accepted on a TLS listener */
-    bool tls_ready;        /* handshake done */
-    bool tls_failed;       /* a fatal TLS error: no close_notify, no more I/O */
-    bool tls_shut;         /* close_notify sent */
-    bool tls_rblocked;     /* a read needs the socket writable first */
-    bool tls_again;        /* read again: an end or error follows what was returned */
-    bool over_ip_limit;    /* answer the request with 429 */
-    ws_deflate_params pmd; /* permessage-deflate, when negotiated (wk_deflate) */
-    struct ssl_st *ssl;    /* NULL on plain connections */
-    uint64_t last_heard;   /* tick of the last byte received */
-    uint64_t last_ping;    /* tick of the last ping sent */
-    uint64_t out_moved;    /* while read_paused: tick the kernel last took some of the output */
-    uint64_t auth_until;   /* tick its token expires at (close 4002), 0: no token (wk_auth) */
-    struct wk_zconn *z;    /* zlib streams kept between messages (context takeover), or NULL */
-    const wk_service *service;
-    void *svc_state; /* the service's per-connection state (wk_service on_close frees it) */
-    union {
-        ws_http_scan scan; /* HANDSHAKE */
-        ws_parser parser;  /* OPEN and later */
-    } u;
-    struct wk_conn_spill *spill; /* input kept between reads, or NULL (most of the time) */
-    wsf_buf out;                 /* output the kernel has not taken yet */
-    /* admission */
-    wsf_bucket bucket;       /* msg_rate: client data messages */
-    wsf_ipcount_entry *peer; /* this address's count (max_conns_per_ip), or NULL */
+    bool over_ip_limit; /* answer the request with 429 */
+    bool tls;           /* accepted on a TLS listener: I/O goes through rare->ssl (wk_tls) */
+    bool tls_rblocked;  /* a TLS read needs the socket writable first */
 } wk_conn;
+
+/* Bytes an idle upgraded plain connection holds (its allocation, malloc's header included, is
+ * rounded up to 16 bytes): the goal is 256 per connection in all, libevent's share included. */
+#define WK_CONN_SIZE_MAX 208
+_Static_assert(sizeof(wk_conn) <= WK_CONN_SIZE_MAX, "wk_conn grew past WK_CONN_SIZE_MAX");
+
+/* What few connections use, out of line (wk_conn_rare). */
+struct wk_conn_rare {
+    struct ssl_st *ssl;      /* the TLS session (wk_tls), or NULL */
+    struct wk_zconn *z;      /* zlib streams kept between messages (context takeover), or NULL */
+    void *svc_state;         /* the service's per-connection state (wk_service on_close frees it) */
+    wsf_ipcount_entry *peer; /* this address's count (max_conns_per_ip), or NULL */
+    uint64_t auth_until;     /* tick its token expires at (close 4002), 0: no token (wk_auth) */
+    ws_deflate_params pmd;   /* permessage-deflate, when negotiated (wk_deflate) */
+    bool tls_ready;          /* handshake done */
+    bool tls_failed;         /* a fatal TLS error: no close_notify, no more I/O */
+    bool tls_shut;           /* close_notify sent */
+    bool tls_again;          /* read again: an end or error follows what was returned */
+};
+
+/* c's rare part, allocated (zeroed) on first use. */
+struct wk_conn_rare *wk_conn_rare(wk_conn *c);
+
+/* Reads of the rare part that do not allocate it. */
+static inline void *wk_conn_svc_state(const wk_conn *c)
+{
+    return c->rare != NULL ? c->rare->svc_state : NULL;
+}
+
+static inline bool wk_conn_deflating(const wk_conn *c)
+{
+    return c->rare != NULL && c->rare->pmd.on;
+}
+
+static inline uint64_t wk_conn_auth_until(const wk_conn *c)
+{
+    return c->rare != NULL ? c->rare->auth_until : 0;
+}
 
 /* What a connection keeps of its input between reads, out of line: idle connections hold none. */
 struct wk_conn_spill {
@@ -103,6 +133,27 @@ void wk_conn_on_timer(wk_conn *c);
 
 /* Closes the socket at once and frees the connection. */
 void wk_conn_free(wk_conn *c);
+
+/* The worker's epoll set of client connections, watched by libevent as one descriptor (ctx->epfd,
+ * ctx->conns_ev). Returns 0, or -1 after logging why. */
+int wk_conns_init(wk_ctx *ctx);
+
+/* Closes the set (after every connection is freed). A set never made is ignored. */
+void wk_conns_fini(wk_ctx *ctx);
+
+/* wk_connset.c, for wk_conn: c waits for readability (unless read_paused) and, with want_write,
+ * writability; a connection waiting for neither leaves the set. */
+void wk_conns_watch(wk_conn *c, bool want_write);
+
+/* c leaves the set, the batch being dispatched and the again list (before its socket closes). */
+void wk_conns_forget(wk_conn *c);
+
+/* c is read again on the next pass of the loop, as if its socket were readable (input that TLS
+ * has already decrypted). */
+void wk_conns_again(wk_conn *c);
+
+/* Handles c's readiness: EV_READ and/or EV_WRITE. Frees c if it died. */
+void wk_conn_on_event(wk_conn *c, short what);
 
 /* The connection that owns a wheel node. */
 wk_conn *wk_conn_of_timer(wsf_wheel_node *node);

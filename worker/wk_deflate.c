@@ -41,19 +41,19 @@ size_t wk_deflate_accept(wk_conn *c, const ws_http_request *req, char *resp, siz
     if (!cfg->deflate || n < 2)
         return n;
     /* Offers may span several header lines; they are one list in order (RFC 6455 §9.1). */
-    for (size_t i = 0; i < req->nheaders && !c->pmd.on; i++) {
+    ws_deflate_params pmd = {0};
+    for (size_t i = 0; i < req->nheaders && !pmd.on; i++) {
         const ws_header *h = &req->headers[i];
         if (h->name.len == 24 && strncasecmp(h->name.p, "Sec-WebSocket-Extensions", 24) == 0)
-            ws_deflate_negotiate(&c->pmd, h->value.p, h->value.len, cfg->deflate_context_takeover);
+            ws_deflate_negotiate(&pmd, h->value.p, h->value.len, cfg->deflate_context_takeover);
     }
-    if (!c->pmd.on)
+    if (!pmd.on)
         return n;
     char line[WS_DEFLATE_MAX_RESPONSE];
-    size_t k = ws_deflate_response(line, sizeof line, &c->pmd);
-    if (k == 0 || n + k > cap) {
-        c->pmd.on = false;
+    size_t k = ws_deflate_response(line, sizeof line, &pmd);
+    if (k == 0 || n + k > cap)
         return n;
-    }
+    wk_conn_rare(c)->pmd = pmd; /* only now is it in use */
     memcpy(resp + n - 2, line, k);
     memcpy(resp + n - 2 + k, "\r\n", 2);
     return n + k;
@@ -63,18 +63,19 @@ int wk_deflate_inflate(wk_conn *c, int opcode, const uint8_t *in, size_t len, co
                        size_t *out_len, const char **why)
 {
     wk_zpool *pool = wk_zpool_get(c->ctx);
+    struct wk_conn_rare *cr = wk_conn_rare(c);
     ws_zinflate *z;
-    bool shared = c->pmd.client_no_context_takeover;
+    bool shared = cr->pmd.client_no_context_takeover;
     if (shared) {
         if (pool->inf == NULL)
             pool->inf = ws_zinflate_new();
         z = pool->inf;
     } else {
-        if (c->z == NULL)
-            c->z = wsf_xcalloc(1, sizeof *c->z);
-        if (c->z->inf == NULL)
-            c->z->inf = ws_zinflate_new();
-        z = c->z->inf;
+        if (cr->z == NULL)
+            cr->z = wsf_xcalloc(1, sizeof *cr->z);
+        if (cr->z->inf == NULL)
+            cr->z->inf = ws_zinflate_new();
+        z = cr->z->inf;
     }
     wsf_buf *b = &pool->plain;
     if (b->cap > WK_Z_KEEP)
@@ -96,28 +97,29 @@ int wk_deflate_inflate(wk_conn *c, int opcode, const uint8_t *in, size_t len, co
 
 const wsf_buf *wk_deflate_compress(wk_conn *c, const uint8_t *data, size_t len)
 {
-    if (!c->pmd.on || len < c->ctx->cfg.deflate_min_size)
+    if (!wk_conn_deflating(c) || len < c->ctx->cfg.deflate_min_size)
         return NULL;
+    struct wk_conn_rare *r = c->rare;
     wk_zpool *pool = wk_zpool_get(c->ctx);
     ws_zdeflate *z;
-    bool shared = c->pmd.server_no_context_takeover;
+    bool shared = r->pmd.server_no_context_takeover;
     if (shared) {
-        unsigned bits = c->pmd.server_max_window_bits;
+        unsigned bits = r->pmd.server_max_window_bits;
         if (pool->def[bits] == NULL)
             pool->def[bits] = ws_zdeflate_new((int)bits);
         z = pool->def[bits];
     } else {
-        if (c->z == NULL)
-            c->z = wsf_xcalloc(1, sizeof *c->z);
-        if (c->z->def == NULL)
-            c->z->def = ws_zdeflate_new(c->pmd.server_max_window_bits);
-        z = c->z->def;
+        if (r->z == NULL)
+            r->z = wsf_xcalloc(1, sizeof *r->z);
+        if (r->z->def == NULL)
+            r->z->def = ws_zdeflate_new(r->pmd.server_max_window_bits);
+        z = r->z->def;
     }
     wsf_buf *b = &pool->packed;
     wsf_buf *src = &pool->packed_src;
     /* A shared stream starts every message from the same state, so the same message compresses
      * to the same bytes: a publication fanned out to many connections is compressed once. */
-    if (shared && pool->packed_bits == c->pmd.server_max_window_bits &&
+    if (shared && pool->packed_bits == r->pmd.server_max_window_bits &&
         wsf_buf_pending(src) == len && (len == 0 || memcmp(src->data + src->off, data, len) == 0))
         return b;
     pool->packed_bits = 0;
@@ -130,19 +132,19 @@ const wsf_buf *wk_deflate_compress(wk_conn *c, const uint8_t *data, size_t len)
     ws_zdeflate_message(z, b, data, len, shared);
     if (shared) {
         wsf_buf_append(src, data, len);
-        pool->packed_bits = c->pmd.server_max_window_bits;
+        pool->packed_bits = r->pmd.server_max_window_bits;
     }
     return b;
 }
 
 void wk_deflate_conn_free(wk_conn *c)
 {
-    if (c->z == NULL)
+    if (c->rare == NULL || c->rare->z == NULL)
         return;
-    ws_zinflate_free(c->z->inf);
-    ws_zdeflate_free(c->z->def);
-    free(c->z);
-    c->z = NULL;
+    ws_zinflate_free(c->rare->z->inf);
+    ws_zdeflate_free(c->rare->z->def);
+    free(c->rare->z);
+    c->rare->z = NULL;
 }
 
 void wk_deflate_pool_free(wk_ctx *ctx)

@@ -20,7 +20,7 @@ typedef struct wk_zconn wk_zconn;
 typedef struct wk_zpool wk_zpool;
 
 /* At the upgrade of c: when deflate is on and one of the request's Sec-WebSocket-Extensions
- * offers is acceptable, records the parameters in c->pmd and inserts the response's header line
+ * offers is acceptable, records the parameters in c->rare->pmd and inserts the response's header line
  * into the 101 response resp[0..n) (before its final empty line). Returns the new length of
  * resp (n when nothing was negotiated or cap is too small). */
 size_t wk_deflate_accept(wk_conn *c, const ws_http_request *req, char *resp, size_t n, size_t cap);

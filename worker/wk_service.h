@@ -16,7 +16,7 @@ typedef struct wk_service {
     void (*on_message)(wk_conn *c, int opcode, const uint8_t *data, size_t len);
     /* The connection was upgraded; req is valid during the call only (may be NULL). */
     void (*on_open)(wk_conn *c, const ws_http_request *req);
-    /* The connection is going away (may be NULL); frees c->svc_state. */
+    /* The connection is going away (may be NULL); frees c->rare->svc_state. */
     void (*on_close)(wk_conn *c);
     const char *subprotocol;    /* selected when the client offers it; NULL for none */
     unsigned backlog_code;      /* close code past max_backlog; 0 = 1008 */

@@ -240,24 +240,26 @@ int wk_tls_attach(wk_tls *t, wk_conn *c)
         return -1;
     }
     SSL_set_accept_state(ssl);
-    c->ssl = ssl;
+    wk_conn_rare(c)->ssl = ssl;
+    c->tls = true;
     return 0;
 }
 
 int wk_tls_handshake(wk_conn *c, bool *want_write)
 {
+    struct wk_conn_rare *t = c->rare;
     ERR_clear_error();
-    int r = SSL_accept(c->ssl);
+    int r = SSL_accept(t->ssl);
     if (r == 1) {
-        c->tls_ready = true;
+        t->tls_ready = true;
         return 1;
     }
-    int e = SSL_get_error(c->ssl, r);
+    int e = SSL_get_error(t->ssl, r);
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
         *want_write = e == SSL_ERROR_WANT_WRITE;
         return 0;
     }
-    c->tls_failed = true;
+    t->tls_failed = true;
     if (wsf_log_enabled(WSF_LOG_DEBUG))
         wsf_log_debug("conn fd=%d: TLS handshake failed: %s", c->fd, wk_tls_why("TLS", NULL));
     ERR_clear_error();
@@ -268,7 +270,7 @@ int wk_tls_handshake(wk_conn *c, bool *want_write)
 static ssize_t wk_tls_error(wk_conn *c, int e)
 {
     int err = errno;
-    c->tls_failed = true;
+    c->rare->tls_failed = true;
     ERR_clear_error();
     if (e == SSL_ERROR_SYSCALL && err != 0)
         return -err;
@@ -277,26 +279,27 @@ static ssize_t wk_tls_error(wk_conn *c, int e)
 
 ssize_t wk_conn_io_read(wk_conn *c, void *buf, size_t len)
 {
-    if (c->ssl == NULL) {
+    if (!c->tls) {
         ssize_t n;
         do
             n = recv(c->fd, buf, len, 0);
         while (n == -1 && errno == EINTR);
         return n >= 0 ? n : -errno;
     }
+    struct wk_conn_rare *t = c->rare;
     size_t got = 0;
     c->tls_rblocked = false;
-    c->tls_again = false;
+    t->tls_again = false;
     while (got < len) {
         size_t want = len - got > INT_MAX ? INT_MAX : len - got;
         ERR_clear_error();
         errno = 0;
-        int n = SSL_read(c->ssl, (char *)buf + got, (int)want);
+        int n = SSL_read(t->ssl, (char *)buf + got, (int)want);
         if (n > 0) {
             got += (size_t)n;
             continue;
         }
-        int e = SSL_get_error(c->ssl, n);
+        int e = SSL_get_error(t->ssl, n);
         if (e == SSL_ERROR_WANT_READ)
             break;
         if (e == SSL_ERROR_WANT_WRITE) {
@@ -304,7 +307,7 @@ ssize_t wk_conn_io_read(wk_conn *c, void *buf, size_t len)
             break;
         }
         if (got > 0) {
-            c->tls_again = true; /* the end or the error is reported by the next read */
+            t->tls_again = true; /* the end or the error is reported by the next read */
             break;
         }
         if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && errno == 0)) {
@@ -318,21 +321,22 @@ ssize_t wk_conn_io_read(wk_conn *c, void *buf, size_t len)
 
 ssize_t wk_conn_io_write(wk_conn *c, const void *buf, size_t len)
 {
-    if (c->ssl == NULL) {
+    if (!c->tls) {
         ssize_t n;
         do
             n = send(c->fd, buf, len, MSG_NOSIGNAL);
         while (n == -1 && errno == EINTR);
         return n >= 0 ? n : -errno;
     }
-    if (c->tls_failed)
+    struct wk_conn_rare *t = c->rare;
+    if (t->tls_failed)
         return -EPIPE;
     ERR_clear_error();
     errno = 0;
-    int n = SSL_write(c->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+    int n = SSL_write(t->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
     if (n > 0)
         return n;
-    int e = SSL_get_error(c->ssl, n);
+    int e = SSL_get_error(t->ssl, n);
     if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
         return -EAGAIN;
     return wk_tls_error(c, e);
@@ -340,23 +344,25 @@ ssize_t wk_conn_io_write(wk_conn *c, const void *buf, size_t len)
 
 bool wk_conn_io_pending(const wk_conn *c)
 {
-    return c->ssl != NULL && (c->tls_again || SSL_pending(c->ssl) > 0);
+    return c->tls && (c->rare->tls_again || SSL_pending(c->rare->ssl) > 0);
 }
 
 void wk_tls_shutdown(wk_conn *c)
 {
-    if (c->ssl == NULL || !c->tls_ready || c->tls_failed || c->tls_shut)
+    struct wk_conn_rare *t = c->rare;
+    if (!c->tls || t->ssl == NULL || !t->tls_ready || t->tls_failed || t->tls_shut)
         return;
-    c->tls_shut = true;
+    t->tls_shut = true;
     ERR_clear_error();
-    SSL_shutdown(c->ssl); /* our close_notify; the peer's is read (or not) while lingering */
+    SSL_shutdown(t->ssl); /* our close_notify; the peer's is read (or not) while lingering */
     ERR_clear_error();
 }
 
 void wk_tls_conn_free(wk_conn *c)
 {
-    if (c->ssl == NULL)
+    if (!c->tls || c->rare->ssl == NULL)
         return;
-    SSL_free(c->ssl);
-    c->ssl = NULL;
+    SSL_free(c->rare->ssl);
+    c->rare->ssl = NULL;
+    c->rare->tls_failed = true; /* no more I/O */
 }

@@ -1,8 +1,8 @@
 /* TLS for client connections: the server context (certificate, key, protocols, suites) and the
  * per-connection I/O layer that wk_conn calls for every read and write, plain or TLS. OpenSSL runs
- * over the connection's own fd and event (no BIO pairs, no bufferevents): a TLS connection first
+ * over the connection's own fd (no BIO pairs, no bufferevents): a TLS connection first
  * completes a non-blocking handshake, then carries the HTTP upgrade and frames through SSL_read and
- * SSL_write, mapping WANT_READ/WANT_WRITE to -EAGAIN and the connection's events. */
+ * SSL_write, mapping WANT_READ/WANT_WRITE to -EAGAIN and the events the connection waits for. */
 #ifndef WK_TLS_H
 #define WK_TLS_H
 

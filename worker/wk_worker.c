@@ -18,6 +18,7 @@
 #include "wk_fleet.h"
 #include "wk_listener.h"
 #include "wk_tls.h"
+#include "ws_http.h"
 #include "wsf_log.h"
 
 #define WK_RBUF_SIZE (256 * 1024)
@@ -304,6 +305,7 @@ int wk_ctx_init(wk_ctx *ctx, const wk_config *cfg)
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->cfg = *cfg;
+    ctx->epfd = -1;
     ctx->fault.max_memory = cfg->drills_max_memory;
     signal(SIGPIPE, SIG_IGN);
 
@@ -312,6 +314,13 @@ int wk_ctx_init(wk_ctx *ctx, const wk_config *cfg)
         wsf_log_error("cannot create the event loop");
         return -1;
     }
+    if (wk_conns_init(ctx) != 0)
+        return -1;
+    /* Every upgrade hashes its key with libcrypto, whose first use initialises it (about 2 MiB
+     * of code and tables): done now, a fixed cost of the process rather than of its first
+     * client. */
+    char accept[32];
+    ws_http_accept_key(accept, "dGhlIHNhbXBsZSBub25jZQ==", 24);
     ctx->last_tick_us = wk_clock_us();
     ctx->now = ctx->last_tick_us / 1000 / WK_TICK_MS;
     wsf_wheel_init(&ctx->wheel, ctx->now);
@@ -406,6 +415,7 @@ void wk_ctx_fini(wk_ctx *ctx)
     wk_fault_fini(&ctx->fault);
     while (ctx->conns)
         wk_conn_free(ctx->conns);
+    wk_conns_fini(ctx);
     wk_channels_free(ctx->channels);
     wk_auth_fini(&ctx->auth);
     wk_deflate_pool_free(ctx);

@@ -15,6 +15,7 @@
 
 struct event_base;
 struct event;
+struct epoll_event;
 typedef struct wk_conn wk_conn;
 typedef struct wk_listener wk_listener;
 
@@ -62,9 +63,17 @@ typedef struct wk_ctx {
     struct event *sig_hup; /* reloads the TLS certificate and key */
     struct event *grace;
     wsf_wheel wheel;
-    uint64_t now;        /* current tick, WK_TICK_MS each */
-    wk_conn *conns;      /* every live connection, newest first, for shutdown */
-    wk_conn *conns_tail; /* the oldest of them */
+    uint64_t now;                 /* current tick, WK_TICK_MS each */
+    wk_conn *conns;               /* every live connection, newest first, for shutdown */
+    wk_conn *conns_tail;          /* the oldest of them */
+    int epfd;                     /* their epoll set (wk_conns_init), -1 when none */
+    struct event *conns_ev;       /* libevent's watch on epfd */
+    struct epoll_event *ep_batch; /* the batch being dispatched, entries ep_next..ep_n to come */
+    int ep_next;
+    int ep_n;
+    wk_conn **again; /* TLS connections to read again (input already decrypted) */
+    size_t nagain;
+    size_t again_cap;
     unsigned nconns;     /* connections counted against max_connections */
     unsigned nrejecting; /* connections being answered 503 */
     bool accepting;      /* listeners are enabled */

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
+import { numberedEchoers } from './lib/echoers.mjs';
 import { makeCert, sClient, sClientSession } from './lib/tls.mjs';
 import {
     makeTempDir, signalPid, sleep, startFleet, stopFleet, waitFor,
@@ -24,7 +25,6 @@ function fleetTlsPort(fleet) {
 // reply. stop() resolves with { sent, answered, wrong, closes, errors } once the replies in flight
 // are in; the clients are tracked by `owner` for its teardown.
 async function wssEchoers(owner, port, n, everyMs = 50) {
-    const st = { sent: 0, answered: 0, wrong: 0, closes: [], errors: [] };
     const clients = await Promise.all(Array.from({ length: n }, () => {
         const ws = owner.track(new WebSocket(`wss://127.0.0.1:${port}/echo`, {
             handshakeTimeout: IO_TIMEOUT_MS, rejectUnauthorized: false,
@@ -34,40 +34,7 @@ async function wssEchoers(owner, port, n, everyMs = 50) {
             ws.once('error', reject);
         }), IO_TIMEOUT_MS * 3, 'wss open');
     }));
-    const timers = [];
-    clients.forEach((ws, i) => {
-        let next = 0;
-        let expect = 0;
-        ws.on('message', (data) => {
-            if (String(data) === `c${i} m${expect}`) {
-                st.answered++;
-            } else {
-                st.wrong++;
-            }
-            expect++;
-        });
-        ws.on('close', (code) => st.closes.push(code));
-        ws.on('error', (err) => st.errors.push(err.code ?? err.message));
-        timers.push(setInterval(() => {
-            if (ws.readyState === ws.OPEN) {
-                ws.send(`c${i} m${next++}`);
-                st.sent++;
-            }
-        }, everyMs));
-    });
-    return {
-        state: st,
-        async stop() {
-            timers.forEach(clearInterval);
-            await waitFor(() => st.answered + st.wrong >= st.sent || st.closes.length > 0, 10000,
-                'the replies in flight');
-            for (const ws of clients) {
-                ws.removeAllListeners('close');
-                ws.close(1000);
-            }
-            return st;
-        },
-    };
+    return numberedEchoers(clients, everyMs, (ws) => ws.close(1000));
 }
 
 // One openssl s_client handshake with TLS 1.3; saves the session (with its ticket) to sessOut

@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ChClient } from './lib/channels.mjs';
+import { numberedEchoers } from './lib/echoers.mjs';
 import {
     makeTempDir, openMany, pidAlive, reconnectingClients, sleep, startFleet, steadyTraffic,
     stopFleet, waitFor,
@@ -36,42 +37,10 @@ function replaceFile(dest, src, content) {
 // resolves with { sent, answered, wrong, closes, errors } once the replies in flight are in.
 async function echoers(fleet, n, everyMs = 50) {
     const clients = await openMany(fleet, n);
-    const st = { sent: 0, answered: 0, wrong: 0, closes: [], errors: [] };
-    const timers = [];
-    clients.forEach((ws, i) => {
-        let next = 0;
-        let expect = 0;
-        ws.on('message', (data) => {
-            if (String(data) === `c${i} m${expect}`) {
-                st.answered++;
-            } else {
-                st.wrong++;
-            }
-            expect++;
-        });
-        ws.on('close', (code) => st.closes.push(code));
-        ws.on('error', (err) => st.errors.push(err.code ?? err.message));
-        timers.push(setInterval(() => {
-            if (ws.readyState === ws.OPEN) {
-                ws.send(`c${i} m${next++}`);
-                st.sent++;
-            }
-        }, everyMs));
+    return numberedEchoers(clients, everyMs, (ws) => {
+        ws.terminate();
+        fleet.clients.delete(ws);
     });
-    return {
-        state: st,
-        async stop() {
-            timers.forEach(clearInterval);
-            await waitFor(() => st.answered + st.wrong >= st.sent || st.closes.length > 0, 10000,
-                'the replies in flight');
-            for (const ws of clients) {
-                ws.removeAllListeners('close');
-                ws.terminate();
-                fleet.clients.delete(ws);
-            }
-            return st;
-        },
-    };
 }
 
 // `n` clients that reconnect when a drain closes them (1001, or 1012 from a shed), as clients

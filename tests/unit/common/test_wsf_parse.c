@@ -6,6 +6,20 @@
 
 #include "wsf_parse.h"
 
+START_TEST(switches)
+{
+    static const char *const yes[] = {"yes", "true", "on", "1", "YES", "On"};
+    static const char *const no[] = {"no", "false", "off", "0", "No", "OFF"};
+    static const char *const bad[] = {"", "y", "2", "yes ", " no", "enabled", "01"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+        ck_assert_msg(wsf_parse_bool(yes[i]) == 1, "'%s' is not yes", yes[i]);
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        ck_assert_msg(wsf_parse_bool(no[i]) == 0, "'%s' is not no", no[i]);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(wsf_parse_bool(bad[i]) == WSF_PARSE_EFORM, "'%s' accepted", bad[i]);
+}
+END_TEST
+
 Suite *wsf_parse_suite(void);
 
 START_TEST(numbers)
@@ -119,6 +133,7 @@ Suite *wsf_parse_suite(void)
     tcase_add_test(tc, durations);
     tcase_add_test(tc, durations_in_bounds);
     tcase_add_test(tc, addresses);
+    tcase_add_test(tc, switches);
     suite_add_tcase(s, tc);
     return s;
 }

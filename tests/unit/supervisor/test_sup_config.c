@@ -487,7 +487,7 @@ static const bad_ini bad_inis[] = {
     {"[fleet]\nlisten = host:\n", {":2:", "listen", "port"}},
     {"[fleet]\nrun_dir =\n", {":2:", "run_dir", "empty value"}},
     {"[drills]\nenabled = maybe\n", {":2:", "[drills] enabled", "'maybe' is not yes or no"}},
-    {"[drills]\nenabled = Yes\n", {":2:", "enabled", "not yes or no"}},
+    {"[drills]\nenabled = yes!\n", {":2:", "enabled", "not yes or no"}},
     {"[drills]\nmax_memory = 1000\n", {":2:", "[drills] max_memory", "out of range 1048576.."}},
     {"[drills]\nmax_memory = 256M\n", {":2:", "max_memory", "not a whole number"}},
     {"[fleet]\nthis line has no equals sign\n", {":2:", "syntax error", ""}},
