@@ -127,6 +127,29 @@ describe('three fleets on a three-node NATS cluster', () => {
         assert.equal(st.json.name, 'b');
     });
 
+    test('GET /api/cluster on a fleet\'s admin server: the fleets of wsctl --json cluster',
+        async () => {
+            let doc;
+            await waitFor(async () => {
+                const r = await fetch(`${ep.fleets.c.admin}/api/cluster`);
+                doc = await r.json();
+                return r.status === 200 && doc.fleets?.length === 3;
+            }, WAIT_MS, 'three fleets in /api/cluster', () => JSON.stringify(doc));
+            const ctl = await wsctl(['--run-dir', ep.fleets.c.run_dir, '--json', 'cluster']);
+            assert.equal(ctl.code, 0, ctl.stderr);
+            assert.deepEqual(doc.fleets.map((f) => f.name), ['a', 'b', 'c']);
+            assert.deepEqual(doc.fleets.map((f) => Object.keys(f).sort()),
+                ctl.json.fleets.map((f) => Object.keys(f).sort()));
+            for (const f of doc.fleets) {
+                assert.equal(f.state, 'running');
+                assert.equal(f.pid, pidOf(`fleet-${f.name}/wsfleetd.pid`));
+                assert.ok(f.workers >= 1 && f.age_s >= 0 && f.age_s <= 10, JSON.stringify(f));
+            }
+            // A GET, like /api/status: no token needed on loopback; a POST there is refused.
+            const post = await fetch(`${ep.fleets.a.admin}/api/cluster`, { method: 'POST' });
+            assert.equal(post.status, 405);
+        });
+
     test('a subscriber on a gets, once and in order, what b, c and a NATS client publish',
         async () => {
             const sub = await client('a');
