@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chaos_cluster.h"
 #include "chaos_owner.h"
 #include "chaos_run.h"
 #include "wsf_rand.h"
@@ -508,6 +509,12 @@ static void chaos_act(chaos_run *run, const chaos_action *a)
     case CHAOS_ACT_RESTART_SUPERVISOR:
     case CHAOS_ACT_STOP_SUPERVISOR:
         chaos_act_supervisor(run, a);
+        break;
+    case CHAOS_ACT_KILL_NATS_NODE:
+        chaos_cluster_kill_node(run, a);
+        break;
+    case CHAOS_ACT_KILL_HOST:
+        chaos_cluster_kill_host(run, a);
         break;
     }
 }

@@ -27,9 +27,10 @@ typedef struct chaos_chclient {
     uint64_t subscribe_id;
     uint64_t retry_at_ms;
     uint64_t up_at_ms;
-    uint64_t down_ms; /* the reconnect's time down, when resuming */
-    bool resuming;    /* the subscribe in flight carries since after a reconnect */
-    bool connected;   /* connect was answered on this connection */
+    uint64_t down_ms;    /* the reconnect's time down, when resuming */
+    bool resuming;       /* the subscribe in flight carries since after a reconnect */
+    bool connected;      /* connect was answered on this connection */
+    uint64_t last_rx_ms; /* its latest delivery */
 } chaos_chclient;
 
 typedef struct chaos_chpending {
@@ -73,6 +74,8 @@ struct chaos_chload {
     wsf_buf out;
     wsf_ch_msgs msgs;
     chaos_chload_totals totals;
+    uint64_t gap_from_ms; /* chaos_chload_gap_start, 0 = gaps not measured */
+    uint64_t gap_max_ms;
 };
 
 void chaos_chload_opts_init(chaos_chload_opts *o)
@@ -174,6 +177,37 @@ static void chaos_chload_deliver(chaos_chload *ch, chaos_chclient *c, uint64_t o
                                  const char *data, size_t len)
 {
     chaos_chsub_deliver(&c->sub, &ch->totals.k, offset, data, len, ch->opts.load.size);
+    if (ch->gap_from_ms != 0) {
+        uint64_t now = chaos_load_now_ms();
+        uint64_t from = c->last_rx_ms > ch->gap_from_ms ? c->last_rx_ms : ch->gap_from_ms;
+        if (now > from && now - from > ch->gap_max_ms) {
+            ch->gap_max_ms = now - from;
+        }
+        c->last_rx_ms = now;
+    }
+}
+
+void chaos_chload_gap_start(chaos_chload *ch)
+{
+    ch->gap_from_ms = chaos_load_now_ms();
+    ch->gap_max_ms = 0;
+}
+
+uint64_t chaos_chload_gap_ms(const chaos_chload *ch)
+{
+    if (ch->gap_from_ms == 0) {
+        return 0;
+    }
+    uint64_t now = chaos_load_now_ms();
+    uint64_t most = ch->gap_max_ms;
+    for (size_t i = 0; i < ch->nclients; i++) {
+        uint64_t last = ch->clients[i].last_rx_ms;
+        uint64_t from = last > ch->gap_from_ms ? last : ch->gap_from_ms;
+        if (now > from && now - from > most) {
+            most = now - from;
+        }
+    }
+    return most;
 }
 
 static void chaos_chload_on_reply(chaos_chload *ch, size_t i, const wsf_ch_msg *m)

@@ -74,6 +74,12 @@ void chaos_chload_free(chaos_chload *ch);
 
 const chaos_chload_totals *chaos_chload_get_totals(const chaos_chload *ch);
 
+/* Delivery gaps: from now on, the longest time any subscriber goes without a delivery (a
+ * publication received, live or caught up after a resume). chaos_chload_gap_ms is the longest
+ * so far, a gap still open counting up to now. */
+void chaos_chload_gap_start(chaos_chload *ch);
+uint64_t chaos_chload_gap_ms(const chaos_chload *ch);
+
 /* Subscribers whose subscription is confirmed now. */
 size_t chaos_chload_subscribed(const chaos_chload *ch);
 const chaos_load *chaos_chload_subscribers(const chaos_chload *ch);

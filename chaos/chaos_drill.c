@@ -30,6 +30,7 @@ enum chaos_key {
     K_DURATION,
     K_QUICK_DURATION,
     K_TAIL,
+    K_CLUSTER,
     K_CLIENTS,
     K_QUICK_CLIENTS,
     K_INFLIGHT,
@@ -53,6 +54,7 @@ static const struct chaos_key_def {
     [K_DURATION] = {"drill", "duration"},
     [K_QUICK_DURATION] = {"drill", "quick_duration"},
     [K_TAIL] = {"drill", "tail"},
+    [K_CLUSTER] = {"drill", "cluster"},
     [K_CLIENTS] = {"load", "clients"},
     [K_QUICK_CLIENTS] = {"load", "quick_clients"},
     [K_INFLIGHT] = {"load", "inflight"},
@@ -85,6 +87,8 @@ static const char *const chaos_action_names[] = {
     [CHAOS_ACT_UPGRADE] = "upgrade",
     [CHAOS_ACT_KILL_BACKEND] = "kill-backend",
     [CHAOS_ACT_START_BACKEND] = "start-backend",
+    [CHAOS_ACT_KILL_NATS_NODE] = "kill-nats-node",
+    [CHAOS_ACT_KILL_HOST] = "kill-host",
 };
 
 #define CHAOS_NACTIONS (sizeof chaos_action_names / sizeof chaos_action_names[0])
@@ -116,12 +120,14 @@ static const struct chaos_action_rule {
     [CHAOS_ACT_UPGRADE] = {0, 0, 0},
     [CHAOS_ACT_KILL_BACKEND] = {0, 0, 0},
     [CHAOS_ACT_START_BACKEND] = {0, 0, 0},
+    [CHAOS_ACT_KILL_NATS_NODE] = {1, 1, 1u << O_FOR},
+    [CHAOS_ACT_KILL_HOST] = {1, 1, 0},
 };
 
 static const char chaos_action_usage[] =
     "kill, stop, fault, crash-loop, kill-supervisor, clients, slow-clients, garbage-clients, "
     "scale, restart, autoscale, kill-broker, restart-supervisor, stop-supervisor, upgrade, "
-    "kill-backend or start-backend";
+    "kill-backend, start-backend, kill-nats-node or kill-host";
 
 typedef struct chaos_parse {
     chaos_drill *d;
@@ -196,6 +202,14 @@ static int chaos_set_key(chaos_drill *d, enum chaos_key key, const char *value, 
         return chaos_value_dur_in(&d->quick_duration_ms, value, 1000, CHAOS_HOUR_MS, why, why_len);
     case K_TAIL:
         return chaos_value_dur_in(&d->tail_ms, value, 0, CHAOS_HOUR_MS, why, why_len);
+    case K_CLUSTER:
+        if (wsf_parse_u64(&n, value, 0, 1000) != 0 || (n != 0 && n != CHAOS_CLUSTER_NODES)) {
+            snprintf(why, why_len, "'%s' is not 0 or %d (the nodes and fleets of scripts/cluster)",
+                     value, CHAOS_CLUSTER_NODES);
+            return -1;
+        }
+        d->cluster = (uint32_t)n;
+        return 0;
     case K_CLIENTS:
     case K_QUICK_CLIENTS:
         if (chaos_value_count(&n, value, 1, CHAOS_POP_MAX, why, why_len) != 0)
@@ -260,7 +274,7 @@ static void chaos_on_setting(chaos_parse *ps, const char *section, const char *n
     }
     chaos_fail_at(ps, ps->line, section, name,
                   strcmp(section, "drill") == 0
-                      ? "unknown key (description, duration, quick_duration, tail)"
+                      ? "unknown key (description, duration, quick_duration, tail, cluster)"
                       : "unknown key (clients, quick_clients, inflight, rate, size, sources, "
                         "open_rate, lifetime, subscribers, quick_subscribers, channels, "
                         "publish_rate)");
@@ -404,6 +418,25 @@ static int chaos_set_words(chaos_action *a, char **w, int n, char *why, size_t w
         return 0;
     case CHAOS_ACT_STOP_SUPERVISOR:
         return chaos_value_dur_in(&a->for_ms, w[0], 1, CHAOS_HOUR_MS, why, why_len);
+    case CHAOS_ACT_KILL_NATS_NODE:
+        if (strcmp(w[0], "follower") == 0)
+            a->target = CHAOS_NODE_FOLLOWER;
+        else if (strcmp(w[0], "leader") == 0)
+            a->target = CHAOS_NODE_LEADER;
+        else if (wsf_parse_u64(&count, w[0], 1, CHAOS_CLUSTER_NODES) == 0)
+            a->target = (int)count;
+        else {
+            snprintf(why, why_len, "'%s' is not a node (follower, leader, 1, 2 or 3)", w[0]);
+            return -1;
+        }
+        return 0;
+    case CHAOS_ACT_KILL_HOST:
+        if (strlen(w[0]) != 1 || w[0][0] < 'a' || w[0][0] >= 'a' + CHAOS_CLUSTER_NODES) {
+            snprintf(why, why_len, "'%s' is not a fleet of the cluster (a, b or c)", w[0]);
+            return -1;
+        }
+        a->target = w[0][0] - 'a';
+        return 0;
     }
     return -1;
 }
@@ -683,8 +716,24 @@ static void chaos_check_drill(chaos_parse *ps)
         chaos_fail_at(ps, line, "load", ps->key_line[K_CHANNELS] != 0 ? "channels" : "publish_rate",
                       "needs [load] subscribers (the channel clients)");
     }
+    if (d->cluster != 0 && d->fleet_ini[0] != '\0' && !ps->failed) {
+        chaos_fail_at(ps, ps->key_line[K_CLUSTER], "drill", "cluster",
+                      "the cluster's fleets take scripts/cluster's configuration: no wsfleetd "
+                      "sections beside it");
+    } else if (d->cluster != 0 && d->rpc_clients > 0 && !ps->failed) {
+        chaos_fail_at(ps, ps->key_line[K_CLUSTER], "drill", "cluster", "no [rpc] beside it");
+    }
     for (size_t i = 0; i < d->n_actions && !ps->failed; i++) {
         const chaos_action *a = &d->actions[i];
+        bool needs_cluster = a->kind == CHAOS_ACT_KILL_NATS_NODE || a->kind == CHAOS_ACT_KILL_HOST;
+        if (needs_cluster != (d->cluster != 0) &&
+            (needs_cluster || (a->kind != CHAOS_ACT_CLIENTS))) {
+            snprintf(why, sizeof why, "%s %s", chaos_action_name(a->kind),
+                     needs_cluster ? "needs [drill] cluster = 3"
+                                   : "acts on a fleet of the drill's own, not on [drill] cluster");
+            chaos_fail_at(ps, ps->action_line[i], "timeline", chaos_action_name(a->kind), why);
+            break;
+        }
         if (a->at_ms < d->duration_ms)
             continue;
         size_t klen = strcspn(a->text, "=");

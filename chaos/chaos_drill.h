@@ -2,7 +2,9 @@
  *
  *   [drill]       description, duration (the timeline's length), quick_duration (the timeline's
  *                 length under --quick, which drops what comes later), tail (how long to wait after
- *                 the timeline for clients to come back, 10 s)
+ *                 the timeline for clients to come back, 10 s), cluster (3: the drill runs on the
+ *                 local cluster of scripts/cluster, its clients spread over the three fleets
+ *                 with failover; such a drill has no wsfleetd sections)
  *   [load]        clients, quick_clients, inflight, rate, size, sources, open_rate, lifetime (how
  *                 long a client's session lasts before it closes and opens a new one; 0 = for
  * good); channel clients beside the echo ones (chaos_chload): subscribers, quick_subscribers,
@@ -56,7 +58,17 @@ enum chaos_action_kind {
     CHAOS_ACT_UPGRADE,       /* upgrade: wsctl upgrade (wsfleetd re-executes itself) */
     CHAOS_ACT_KILL_BACKEND,  /* kill-backend: SIGKILL the application backend ([rpc]) */
     CHAOS_ACT_START_BACKEND, /* start-backend: start it again */
+    /* kill-nats-node NODE [for=DUR] ([drill] cluster): SIGKILL a NATS node of the cluster, NODE
+     * being 1..3, follower (a node leading no stream and not the JetStream meta group) or leader
+     * (the leader of the channels' stream), and start it again after DUR (5 s) */
+    CHAOS_ACT_KILL_NATS_NODE,
+    CHAOS_ACT_KILL_HOST, /* kill-host FLEET ([drill] cluster): SIGKILL fleet a, b or c: its
+                          * supervisor and every worker */
 };
+
+#define CHAOS_NODE_FOLLOWER (-3) /* kill-nats-node follower */
+#define CHAOS_NODE_LEADER (-4)   /* kill-nats-node leader */
+#define CHAOS_CLUSTER_NODES 3    /* scripts/cluster: NATS nodes and fleets */
 
 typedef struct chaos_action {
     enum chaos_action_kind kind;
@@ -68,7 +80,8 @@ typedef struct chaos_action {
     char fault[16];    /* fault: the kind's name, checked with wsf_fault_parse/wsf_fault_check */
     double rate;       /* fault: rate; garbage-clients: attempts per second */
     uint32_t ms;       /* fault: ms */
-    uint32_t for_ms;   /* fault, crash-loop, garbage-clients: how long (0 = the default) */
+    uint32_t for_ms;   /* fault, crash-loop, garbage-clients, kill-nats-node: how long (0 = the
+                        * default) */
     uint32_t min;      /* autoscale: bounds, 0 = unchanged */
     uint32_t max;
     char text[128]; /* "AT = ACTION ARGS" as written, for the report */
@@ -89,6 +102,8 @@ typedef struct chaos_drill {
     uint32_t duration_ms;       /* required, 1 s .. 1 h */
     uint32_t quick_duration_ms; /* 0 = same as duration */
     uint32_t tail_ms;           /* 10 s */
+    uint32_t cluster;           /* [drill] cluster: 0, or 3 = run on scripts/cluster's 3 NATS
+                                 * nodes and 3 fleets instead of a fleet of its own */
     /* [load] */
     size_t clients;                      /* required, 1 .. 100000 */
     size_t quick_clients;                /* 0 = same as clients */

@@ -78,7 +78,14 @@
       "from the backend's (re)start to the last failed rpc sent after it")                         \
     X(RPC_P50_MS, "rpc_p50_ms", "rpc round trip, median")                                          \
     X(RPC_P99_MS, "rpc_p99_ms", "rpc round trip, 99th percentile")                                 \
-    X(BACKEND_KILLS, "backend_kills", "application backends killed")
+    X(BACKEND_KILLS, "backend_kills", "application backends killed")                               \
+    X(DELIVERY_GAP_MS, "delivery_gap_ms",                                                          \
+      "longest time a subscriber went without a delivery during the timeline")                     \
+    X(NATS_NODE_KILLS, "nats_node_kills", "NATS nodes of the cluster killed")                      \
+    X(NATS_NODE_RESTARTS, "nats_node_restarts", "NATS nodes of the cluster started again")         \
+    X(HOST_KILLS, "host_kills", "fleets of the cluster killed, supervisor and workers")            \
+    X(SUBSCRIBER_RECONNECT_P99_MS, "subscriber_reconnect_p99_ms",                                  \
+      "channel subscribers' disconnect to next upgrade, 99th percentile")
 
 enum chaos_metric_id {
 #define CHAOS_METRIC_ENUM(id, name, help) CHAOS_M_##id,

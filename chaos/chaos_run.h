@@ -156,6 +156,7 @@ struct chaos_run {
     uint64_t garbage_unanswered;
     chaos_act_timer timers[CHAOS_ACTIONS_MAX];
     bool stop_done;
+    struct chaos_cluster *cluster; /* [drill] cluster (chaos_cluster.h), or NULL */
     /* the dashboards the progress goes to (chaos_dash.c), or NULL */
     struct chaos_admin *admin_own;   /* the drill's fleet's admin server */
     struct chaos_admin *admin_given; /* wschaos run --admin URL */

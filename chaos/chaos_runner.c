@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "chaos_chload.h"
+#include "chaos_cluster.h"
 #include "chaos_owner.h"
 #include "chaos_proc.h"
 #include "chaos_run.h"
@@ -230,6 +231,9 @@ void chaos_load_base_opts(const chaos_run *run, chaos_load_opts *lo)
     char target[32];
     snprintf(target, sizeof(target), "127.0.0.1:%u", (unsigned)run->fleet.port);
     chaos_load_opts_target(lo, target);
+    if (run->cluster != NULL) {
+        chaos_cluster_targets(run, lo);
+    }
     lo->seed = run->rng ^ 0x9e3779b97f4a7c15ull;
     lo->sources = run->d->sources;
 }
@@ -523,6 +527,11 @@ static void chaos_finish_channels(chaos_run *run)
     chaos_set(run, CHAOS_M_NOT_SUBSCRIBED, (double)t->not_subscribed);
     chaos_set(run, CHAOS_M_BEHIND, (double)t->behind);
     chaos_set(run, CHAOS_M_RESUMES, (double)t->resumes);
+    const wsf_hist *rc =
+        &chaos_load_get_totals(chaos_chload_subscribers(run->chload))->reconnect_ms;
+    if (rc->count > 0) {
+        chaos_set(run, CHAOS_M_SUBSCRIBER_RECONNECT_P99_MS, (double)wsf_hist_quantile(rc, 0.99));
+    }
     if (t->resume_ms.count > 0) {
         chaos_set(run, CHAOS_M_RESUME_P50_MS, (double)wsf_hist_quantile(&t->resume_ms, 0.5));
         chaos_set(run, CHAOS_M_RESUME_P99_MS, (double)wsf_hist_quantile(&t->resume_ms, 0.99));
@@ -534,22 +543,30 @@ static void chaos_play(chaos_run *run)
 {
     const chaos_drill *d = run->d;
     char err[512];
-    if (chaos_fleet_start(&run->fleet, d->fleet_ini, CHAOS_READY_MS, err, sizeof(err)) != 0) {
-        chaos_report_error(run->r, "%s", err);
-        return;
-    }
-    chaos_dash_start(run);
-    chaos_progress(run, "fleet pid %d up on 127.0.0.1:%u (%s)", (int)run->fleet.pid,
-                   (unsigned)run->fleet.port, run->fleet.dir);
     const char *const workers[] = {"workers", NULL};
     json_t *doc = NULL;
-    if (chaos_fleet_ctl(&run->fleet, &doc, workers) != 0 || doc == NULL) {
-        json_decref(doc);
-        chaos_report_error(run->r, "wsctl workers failed at the start");
+    if (d->cluster != 0) {
+        /* The fleets are scripts/cluster's: no fleet of the drill's own to watch. */
+        if (chaos_cluster_up(run) != 0) {
+            return;
+        }
+        chaos_dash_start(run);
+    } else if (chaos_fleet_start(&run->fleet, d->fleet_ini, CHAOS_READY_MS, err, sizeof(err)) !=
+               0) {
+        chaos_report_error(run->r, "%s", err);
         return;
+    } else {
+        chaos_dash_start(run);
+        chaos_progress(run, "fleet pid %d up on 127.0.0.1:%u (%s)", (int)run->fleet.pid,
+                       (unsigned)run->fleet.port, run->fleet.dir);
+        if (chaos_fleet_ctl(&run->fleet, &doc, workers) != 0 || doc == NULL) {
+            json_decref(doc);
+            chaos_report_error(run->r, "wsctl workers failed at the start");
+            return;
+        }
+        chaos_take_workers(run, doc, true);
+        json_decref(doc);
     }
-    chaos_take_workers(run, doc, true);
-    json_decref(doc);
 
     chaos_load_opts lo;
     chaos_load_base_opts(run, &lo);
@@ -617,7 +634,12 @@ static void chaos_play(chaos_run *run)
         }
         chaos_load_arm_ms(t->ev, a->at_ms);
     }
-    run->poll_ev = event_new(run->base, -1, EV_PERSIST, chaos_on_poll, run);
+    if (run->chload != NULL) {
+        chaos_chload_gap_start(run->chload);
+    }
+    if (d->cluster == 0) {
+        run->poll_ev = event_new(run->base, -1, EV_PERSIST, chaos_on_poll, run);
+    }
     if (run->poll_ev != NULL) {
         chaos_load_arm_ms(run->poll_ev, CHAOS_POLL_MS);
     }
@@ -654,13 +676,16 @@ static void chaos_play(chaos_run *run)
         json_decref(doc);
     }
     chaos_measure(run);
+    if (run->chload != NULL) {
+        chaos_set(run, CHAOS_M_DELIVERY_GAP_MS, (double)chaos_chload_gap_ms(run->chload));
+    }
     if (run->rpc != NULL) {
         chaos_rpc_measure(run);
     }
     if (run->chload != NULL) {
         chaos_finish_channels(run);
     }
-    bool broker = run->chload != NULL;
+    bool broker = run->chload != NULL && d->cluster == 0;
     for (size_t i = 0; i < d->n_actions; i++) {
         broker = broker || d->actions[i].kind == CHAOS_ACT_KILL_BROKER;
     }
@@ -731,6 +756,7 @@ static void chaos_clean_up(chaos_run *run)
         event_free(run->poll_ev);
         run->poll_ev = NULL;
     }
+    chaos_cluster_down(run);
 }
 
 int chaos_run_drill(const chaos_drill *d, const chaos_run_opts *opts, chaos_report *r)

@@ -11,14 +11,15 @@
 #include "chaos_report.h"
 
 typedef struct chaos_run_opts {
-    const char *fleetd_path; /* wsfleetd */
-    const char *wsctl_path;  /* wsctl */
-    bool quick;              /* the drill's quick timeline and client count */
-    bool keep;               /* keep the drill directory (configuration, fleet log) */
-    bool quiet;              /* no progress lines on stderr */
-    uint64_t seed;           /* random choices (targets, client jitter); 0 = from the clock */
-    const char *admin_url;   /* a dashboard for the progress (http://HOST:PORT), or NULL */
-    const char *admin_token; /* its bearer token */
+    const char *fleetd_path;    /* wsfleetd */
+    const char *wsctl_path;     /* wsctl */
+    const char *cluster_script; /* scripts/cluster, for [drill] cluster; NULL = none */
+    bool quick;                 /* the drill's quick timeline and client count */
+    bool keep;                  /* keep the drill directory (configuration, fleet log) */
+    bool quiet;                 /* no progress lines on stderr */
+    uint64_t seed;              /* random choices (targets, client jitter); 0 = from the clock */
+    const char *admin_url;      /* a dashboard for the progress (http://HOST:PORT), or NULL */
+    const char *admin_token;    /* its bearer token */
 } chaos_run_opts;
 
 /* Runs d and judges r (initialised here). Returns 0 when every objective held, 1 otherwise

@@ -18,6 +18,9 @@
 #include "chaos_runner.h"
 #include "wsf_parse.h"
 
+#ifndef CHAOS_CLUSTER_SCRIPT
+#define CHAOS_CLUSTER_SCRIPT "scripts/cluster"
+#endif
 #ifndef CHAOS_DRILL_DIR
 #define CHAOS_DRILL_DIR "chaos/drills"
 #endif
@@ -32,7 +35,9 @@ static const char wschaos_usage[] =
     "commands:\n"
     "  list          the drills in DIR, with what each one does\n"
     "  run DRILL...  run drills (a name in DIR, or a path to a .drill file) one after another,\n"
-    "                each against a fleet of its own on an ephemeral 127.0.0.1 port\n"
+    "                each against a fleet of its own on an ephemeral 127.0.0.1 port, or with\n"
+    "                [drill] cluster = 3 on a local cluster of its own (scripts/cluster:\n"
+    "                $WSF_CLUSTER_SCRIPT, else the source tree's)\n"
     "options:\n"
     "  --all         run every drill in DIR\n"
     "  --quick       the drills' short timelines and client counts (what CI runs)\n"
@@ -327,6 +332,8 @@ int main(int argc, char **argv)
     }
     a.run.fleetd_path = a.fleetd;
     a.run.wsctl_path = a.wsctl;
+    const char *script = getenv("WSF_CLUSTER_SCRIPT");
+    a.run.cluster_script = script != NULL && script[0] != '\0' ? script : CHAOS_CLUSTER_SCRIPT;
     if (a.run.admin_url != NULL) {
         char host[64], err[600];
         uint16_t port;

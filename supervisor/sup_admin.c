@@ -270,6 +270,16 @@ static void sup_admin_get(sup_admin_conn *c, const ws_http_request *req, enum su
                                NULL);
         return;
     }
+    case SUP_ADMIN_R_CLUSTER: {
+        char err[256];
+        json_t *doc = sup_admin_cluster_json(ctx, err, sizeof err);
+        if (doc == NULL) {
+            sup_admin_error(c, req, 503, err);
+            return;
+        }
+        sup_admin_respond_json(c, req, 200, doc, NULL);
+        return;
+    }
     case SUP_ADMIN_R_METRICS: {
         char *text;
         size_t len;

@@ -51,6 +51,21 @@ static bool sup_api_degraded(const sup_ctx *ctx)
     return ctx->desired > 0 && failed * 2 >= ctx->desired;
 }
 
+json_t *sup_admin_cluster_json(sup_ctx *ctx, char *err, size_t err_len)
+{
+    wsf_ctl_response *res = sup_api_ask(ctx, WSF_CTL_CLUSTER);
+    json_t *doc = NULL;
+    if (res->ok)
+        doc = json_loadb(res->body, strnlen(res->body, sizeof res->body), 0, NULL);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        doc = NULL;
+        snprintf(err, err_len, "%s", res->error[0] != '\0' ? res->error : "no cluster answer");
+    }
+    free(res);
+    return doc;
+}
+
 bool sup_admin_is_ready(const sup_ctx *ctx)
 {
     if (ctx->stopping || sup_api_degraded(ctx))

@@ -36,6 +36,12 @@ json_t *sup_admin_event_json(const sup_event *e);
  * seconds (1..300). NULL when the slot is out of range. */
 json_t *sup_admin_history_json(const sup_ctx *ctx, int slot, unsigned seconds);
 
+/* GET /api/cluster: {"fleets":[{"name","state","workers","connections","msgs_in_per_s",
+ * "errors_per_s","pid","version","age_s"}]}, the fleets heard on wsf.fleet.<name>.status in the
+ * last 10 s, as `wsctl --json cluster` prints them (the same answer of the wsctl handler). NULL
+ * with err set when the fleet hears none (no NATS connection). */
+json_t *sup_admin_cluster_json(sup_ctx *ctx, char *err, size_t err_len);
+
 /* The /ws snapshot: {"type":"snapshot","status":{...},"workers":[...],"point":{...},
  * "alerts":[the firing alerts, as GET /api/alerts lists them]}. */
 json_t *sup_admin_snapshot_json(sup_ctx *ctx);

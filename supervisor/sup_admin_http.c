@@ -26,6 +26,7 @@ static const struct sup_admin_path {
     {"/api/events", "GET", SUP_ADMIN_R_EVENTS},
     {"/api/events", "POST", SUP_ADMIN_R_EVENT_ADD},
     {"/api/history", "GET", SUP_ADMIN_R_HISTORY},
+    {"/api/cluster", "GET", SUP_ADMIN_R_CLUSTER},
     {"/metrics", "GET", SUP_ADMIN_R_METRICS},
     {"/healthz", "GET", SUP_ADMIN_R_HEALTHZ},
     {"/readyz", "GET", SUP_ADMIN_R_READYZ},

@@ -25,6 +25,7 @@ enum sup_admin_route {
     SUP_ADMIN_R_HEALTHZ,   /* GET /healthz */
     SUP_ADMIN_R_READYZ,    /* GET /readyz */
     SUP_ADMIN_R_ALERTS,    /* GET /api/alerts */
+    SUP_ADMIN_R_CLUSTER,   /* GET /api/cluster: the fleets heard on NATS (wsctl cluster) */
     SUP_ADMIN_R_SCALE,     /* POST /api/scale {"count"} */
     SUP_ADMIN_R_RESTART,   /* POST /api/restart {"slot","rolling"} */
     SUP_ADMIN_R_DRAIN,     /* POST /api/drain {"slot"} */

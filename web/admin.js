@@ -242,6 +242,53 @@ function addEvent(ev) {
     }
 }
 
+// ---- cluster -------------------------------------------------------------------------------
+
+// The fleets sharing this one's NATS (GET /api/cluster: what `wsctl --json cluster` prints),
+// polled every CLUSTER_POLL_MS; the panel stays hidden while the fleet hears none (503: no
+// broker connection).
+const CLUSTER_POLL_MS = 2000;
+
+function showCluster(fleets) {
+    const body = $('#cluster-fleets tbody');
+    body.replaceChildren();
+    for (const f of fleets) {
+        const tr = document.createElement('tr');
+        tr.dataset.fleet = f.name;
+        const cells = [
+            [f.name], [f.state, `state-${f.state}`], [f.workers], [f.connections],
+            [fmt(f.msgs_in_per_s)], [fmt(f.errors_per_s, 2)], [f.pid], [f.version],
+            [`${fmt(f.age_s)} s`],
+        ];
+        for (const [text, cls] of cells) {
+            const td = document.createElement('td');
+            td.textContent = String(text);
+            if (cls) {
+                td.className = cls;
+            }
+            tr.appendChild(td);
+        }
+        body.appendChild(tr);
+    }
+}
+
+async function pollCluster() {
+    try {
+        const r = await fetch('/api/cluster');
+        const doc = await r.json();
+        if (r.ok && Array.isArray(doc.fleets)) {
+            showCluster(doc.fleets);
+            $('#cluster').hidden = false;
+        } else {
+            $('#cluster').hidden = true;
+        }
+    } catch {
+        // The next poll tries again.
+    } finally {
+        setTimeout(pollCluster, CLUSTER_POLL_MS);
+    }
+}
+
 // ---- actions -------------------------------------------------------------------------------
 
 function token() {
@@ -351,6 +398,7 @@ async function start() {
         // The feed fills in what the first requests could not.
     }
     connect(500);
+    pollCluster();
 }
 
 start();

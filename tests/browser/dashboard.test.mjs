@@ -2,9 +2,10 @@
 // puppeteer-core, on a real fleet's admin server (a free loopback port) under wsload traffic.
 // The page lists the workers; a SIGKILLed worker's row shows its successor's PID within 3 s of
 // the page's own clock; a scale posted through the page (its confirm accepted, the token typed
-// into its field) changes the rows; markup in server strings renders as text under the page's
-// CSP. WSF_SCREENSHOT names a PNG to write of the page under load (ctest: the build dir, from
-// Chromium). WSF_BROWSERS (chromium,firefox) picks the browsers.
+// into its field) changes the rows; the cluster panel lists the fleet itself; markup in server
+// strings renders as text under the page's CSP. WSF_SCREENSHOT names a PNG to write of the page
+// under load (ctest: the build dir, from Chromium). WSF_BROWSERS (chromium,firefox) picks the
+// browsers.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -100,6 +101,15 @@ describe('the dashboard in real browsers', () => {
                 const workers = await fleet.workers();
                 assert.deepEqual(shown.map((w) => w.pid).sort(),
                     workers.map((w) => w.pid).sort());
+
+                // The cluster panel (GET /api/cluster): this fleet, heard on its own NATS.
+                const cluster = await waitFor(() => page.evaluate(() => {
+                    const tr = document.querySelector('#cluster-fleets tbody tr');
+                    return !document.querySelector('#cluster').hidden && tr
+                        ? [...tr.children].map((td) => td.textContent) : null;
+                }), WAIT_MS, `${name}: the cluster panel`, detail);
+                assert.equal(cluster[1], 'running', JSON.stringify(cluster));
+                assert.equal(cluster[6], String(fleet.pid), JSON.stringify(cluster));
 
                 // SIGKILL slot 0's worker: the page's clock times the change of its row's PID.
                 const victim = shown.find((w) => w.slot === 0).pid;

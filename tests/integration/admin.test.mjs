@@ -110,6 +110,20 @@ describe('admin HTTP server', { timeout: slow(120000) }, () => {
         assert.match(tok, /^[0-9a-f]{64}$/);
     });
 
+    test('/api/cluster on one host: the fleet itself, heard on its sidecar', async () => {
+        let doc;
+        await waitFor(async () => {
+            const res = await get('/api/cluster');
+            doc = await json(res);
+            return res.status === 200 && doc.fleets?.length === 1;
+        }, slow(10000), 'the fleet in /api/cluster', () => JSON.stringify(doc));
+        const [f] = doc.fleets;
+        assert.equal(f.pid, fleet.pid);
+        assert.match(f.name, /^[A-Za-z0-9_-]+$/);
+        assert.equal(f.state, 'running');
+        assert.ok(f.age_s >= 0 && f.age_s <= 10, JSON.stringify(f));
+    });
+
     test('health, readiness, status, workers and breakers', async () => {
         let res = await get('/healthz');
         assert.equal(res.status, 200);

@@ -2,9 +2,11 @@
 // three fleets (a, b, c) sharing them with replicas 3. A subscriber on one fleet receives, exactly
 // once and in order, what is published on another fleet by a client, by wsctl publish on a third,
 // and by a NATS client on another node; presence spans fleets; wsctl cluster lists the three; a
-// NATS node killed and started again loses nothing; a killed fleet's clients resume elsewhere.
+// NATS node killed and started again loses nothing; a killed fleet's clients resume elsewhere;
+// an application on any node pushes to a user's connections on every fleet and to one client.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -125,6 +127,29 @@ describe('three fleets on a three-node NATS cluster', () => {
         assert.equal(st.json.name, 'b');
     });
 
+    test('GET /api/cluster on a fleet\'s admin server: the fleets of wsctl --json cluster',
+        async () => {
+            let doc;
+            await waitFor(async () => {
+                const r = await fetch(`${ep.fleets.c.admin}/api/cluster`);
+                doc = await r.json();
+                return r.status === 200 && doc.fleets?.length === 3;
+            }, WAIT_MS, 'three fleets in /api/cluster', () => JSON.stringify(doc));
+            const ctl = await wsctl(['--run-dir', ep.fleets.c.run_dir, '--json', 'cluster']);
+            assert.equal(ctl.code, 0, ctl.stderr);
+            assert.deepEqual(doc.fleets.map((f) => f.name), ['a', 'b', 'c']);
+            assert.deepEqual(doc.fleets.map((f) => Object.keys(f).sort()),
+                ctl.json.fleets.map((f) => Object.keys(f).sort()));
+            for (const f of doc.fleets) {
+                assert.equal(f.state, 'running');
+                assert.equal(f.pid, pidOf(`fleet-${f.name}/wsfleetd.pid`));
+                assert.ok(f.workers >= 1 && f.age_s >= 0 && f.age_s <= 10, JSON.stringify(f));
+            }
+            // A GET, like /api/status: no token needed on loopback; a POST there is refused.
+            const post = await fetch(`${ep.fleets.a.admin}/api/cluster`, { method: 'POST' });
+            assert.equal(post.status, 405);
+        });
+
     test('a subscriber on a gets, once and in order, what b, c and a NATS client publish',
         async () => {
             const sub = await client('a');
@@ -178,6 +203,60 @@ describe('three fleets on a three-node NATS cluster', () => {
         ca.close();
         cc.close();
     });
+
+    test('an application on node 2 pushes to a user on fleets a and c, and to a client on b',
+        async () => {
+            // An HS256 token signed with the cluster's secret makes its sub the user.
+            const secret = fs.readFileSync(ep.auth_secret_file, 'utf8').trim();
+            const b64u = (x) => Buffer.from(x).toString('base64url');
+            const token = (sub) => {
+                const input = `${b64u(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${
+                    b64u(JSON.stringify({ sub, exp: Math.floor(Date.now() / 1000) + 3600 }))}`;
+                return `${input}.${b64u(createHmac('sha256', secret).update(input).digest())}`;
+            };
+            const as = async (f, user) => {
+                const c = await ChClient.open(`ws://127.0.0.1:${ep.fleets[f].port}/channels`);
+                const r = await c.cmd('connect', { token: token(user) });
+                assert.equal(r.connect?.user, user, JSON.stringify(r));
+                return { c, id: r.connect.client };
+            };
+            const onA = await as('a', 'una');
+            const onC = await as('c', 'una');
+            const other = await as('b', 'vic');
+            const pushes = (x) => x.c.objects.filter((o) => o.push?.message).map((o) => o.push.message);
+            // Fleet b prefers node 2, a node 1, c node 3: the push crosses the routes.
+            const nc = await connect({ servers: ep.nats[1].replace(/^nats:\/\/[^@]+@/, ''),
+                token: ep.token });
+            try {
+                const enc = (v) => new TextEncoder().encode(JSON.stringify(v));
+                // The workers' subscriptions reach the other nodes asynchronously: push until
+                // both connections have it, then expect exactly that message and no other.
+                await waitFor(async () => {
+                    nc.publish('wsf.user.una', enc({ data: { hello: 'una' } }));
+                    await nc.flush();
+                    await sleep(50);
+                    return pushes(onA).length > 0 && pushes(onC).length > 0;
+                }, WAIT_MS, 'the push on a and c', () => JSON.stringify([pushes(onA), pushes(onC)]));
+                for (const x of [onA, onC]) {
+                    assert.deepEqual(pushes(x)[0], { data: { hello: 'una' } });
+                }
+                nc.publish(`wsf.client.${other.id}`, enc({ data: 'just you' }));
+                await nc.flush();
+                await other.c.until(() => pushes(other).length > 0, 'the push on b');
+                assert.deepEqual(pushes(other), [{ data: 'just you' }]);
+                nc.publish(`wsf.client.${onC.id}`, enc({ data: 'c only' }));
+                await nc.flush();
+                await onC.c.until(() => pushes(onC).some((m) => m.data === 'c only'), 'c only');
+                await sleep(200); // anything misrouted would arrive right behind
+                assert.ok(pushes(onA).every((m) => m.data.hello === 'una'), JSON.stringify(pushes(onA)));
+                assert.equal(pushes(other).length, 1, JSON.stringify(pushes(other)));
+            } finally {
+                await nc.close();
+            }
+            for (const x of [onA, onC, other]) {
+                x.c.close();
+            }
+        });
 
     test('a NATS node SIGKILLed and started again: nothing lost, nothing twice', async () => {
         const subs = await Promise.all(['a', 'b', 'c'].map((f) => client(f)));

@@ -1,7 +1,8 @@
 // wschaos with channel subscribers beside the echo clients: a worker killed under publications
 // (every subscriber resumes, nothing lost), the nats-server sidecar killed by kill-broker (the
-// supervisor restarts it, nothing lost), the channel metrics in the JSON report, and nothing left
-// running afterwards.
+// supervisor restarts it, nothing lost), a drill on the local cluster (a follower NATS node killed
+// and started again, a whole fleet killed: its clients fail over and resume), the channel metrics
+// in the JSON report, and nothing left running afterwards.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertNothingLeft, wschaos, writeDrill } from './lib/wschaos.mjs';
@@ -87,4 +88,60 @@ describe('wschaos channel drills', () => {
             assert.ok(d.objectives.every((o) => o.passed), JSON.stringify(d.objectives));
             assertNothingLeft();
         });
+
+    test('[drill] cluster = 3: kill-nats-node follower and kill-host on scripts/cluster, nothing '
+        + 'lost', async () => {
+        const text = [
+            '[drill]',
+            'description = the local cluster under a NATS node and a fleet killed, for the tests',
+            'cluster = 3',
+            'duration = 5s',
+            'tail = 8s',
+            '[load]',
+            'clients = 15',
+            'rate = 2',
+            'subscribers = 90',
+            'channels = 3',
+            'publish_rate = 10',
+            '[timeline]',
+            '1s = kill-nats-node follower for=2s',
+            '2s = kill-host c',
+            '[objectives]',
+            'min nats_node_kills = 1',
+            'min nats_node_restarts = 1',
+            'min host_kills = 1',
+            'min resumes = 1',
+            'max lost_publications = 0',
+            'max duplicated = 0',
+            'max out_of_order = 0',
+            'max not_recovered = 0',
+            'max not_subscribed = 0',
+            'max behind = 0',
+            'max not_back = 0',
+            '',
+        ].join('\n');
+        const { r, d } = await runDrill('small-cluster', text);
+        assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+        assert.equal(d.error, null);
+        assert.match(r.stderr, /cluster up: NATS node pid \d+, pid \d+, pid \d+; fleets a, b, c/);
+        assert.equal(d.faults.length, 2, JSON.stringify(d.faults));
+        assert.match(d.faults[0].text, /SIGKILL NATS node [123] pid \d+, a follower/);
+        assert.match(d.faults[1].text, /SIGKILL fleet c: wsfleetd pid \d+ and its [1-9]\d* children/);
+        assert.ok(d.actions.some((a) => /NATS node [123] started again \(pid \d+\)/.test(a.text)),
+            JSON.stringify(d.actions));
+        const m = d.metrics;
+        assert.equal(m.nats_node_kills, 1);
+        assert.equal(m.host_kills, 1);
+        // A third of the subscribers and echo clients were on fleet c: they moved and resumed.
+        assert.ok(m.resumes >= 30 && m.resumes <= 90, `resumes ${m.resumes}`);
+        assert.ok(m.reconnects >= 5, JSON.stringify(m));
+        assert.ok(m.subscriber_reconnect_p99_ms > 0 && m.subscriber_reconnect_p99_ms <= m.resume_p99_ms,
+            JSON.stringify(m));
+        assert.ok(m.publications_acked > 50, JSON.stringify(m));
+        // The failover is the longest pause a subscriber saw: more than nothing, less than the run.
+        assert.ok(m.delivery_gap_ms > 0 && m.delivery_gap_ms < 13000, JSON.stringify(m));
+        assert.equal(m.broker_kills, undefined);
+        assert.ok(d.objectives.every((o) => o.passed), JSON.stringify(d.objectives));
+        assertNothingLeft();
+    });
 });

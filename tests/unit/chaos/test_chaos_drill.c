@@ -532,6 +532,60 @@ START_TEST(rpc_load)
 }
 END_TEST
 
+START_TEST(cluster_drill)
+{
+    static const char text[] = "[drill]\nduration = 20s\ncluster = 3\n"
+                               "[load]\nclients = 10\nsubscribers = 30\n"
+                               "[timeline]\n5s = kill-nats-node follower for=6s\n"
+                               "6s = kill-nats-node leader\n7s = kill-nats-node 2\n"
+                               "8s = kill-host b\n9s = clients 20\n"
+                               "[objectives]\nmax delivery_gap_ms = 5s\nmin host_kills = 1\n";
+    chaos_drill d;
+    char err[ERR_MAX];
+    ck_assert_msg(chaos_drill_parse_string(&d, "c", text, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(d.cluster, 3);
+    ck_assert_uint_eq(d.n_actions, 5);
+    ck_assert_int_eq(d.actions[0].kind, CHAOS_ACT_KILL_NATS_NODE);
+    ck_assert_int_eq(d.actions[0].target, CHAOS_NODE_FOLLOWER);
+    ck_assert_uint_eq(d.actions[0].for_ms, 6000);
+    ck_assert_int_eq(d.actions[1].target, CHAOS_NODE_LEADER);
+    ck_assert_uint_eq(d.actions[1].for_ms, 0);
+    ck_assert_int_eq(d.actions[2].target, 2);
+    ck_assert_int_eq(d.actions[3].kind, CHAOS_ACT_KILL_HOST);
+    ck_assert_int_eq(d.actions[3].target, 1);
+    ck_assert_str_eq(chaos_action_name(CHAOS_ACT_KILL_NATS_NODE), "kill-nats-node");
+    ck_assert_str_eq(chaos_action_name(CHAOS_ACT_KILL_HOST), "kill-host");
+    ck_assert_int_eq(d.objectives[0].metric, CHAOS_M_DELIVERY_GAP_MS);
+    ck_assert(d.objectives[0].limit == 5000.0);
+    ck_assert_int_eq(d.objectives[1].metric, CHAOS_M_HOST_KILLS);
+
+    /* refusals: other sizes, bad nodes and fleets, cluster actions without a cluster, fleet
+     * actions and wsfleetd sections with one */
+    static const char *const bad[][2] = {
+        {"[drill]\nduration = 9s\ncluster = 2\n[load]\nclients = 1\n", "[drill] cluster"},
+        {"[drill]\nduration = 9s\ncluster = 3\n[load]\nclients = 1\n"
+         "[timeline]\n1s = kill-nats-node 4\n",
+         "not a node"},
+        {"[drill]\nduration = 9s\ncluster = 3\n[load]\nclients = 1\n"
+         "[timeline]\n1s = kill-host d\n",
+         "not a fleet"},
+        {"[drill]\nduration = 9s\n[load]\nclients = 1\n[timeline]\n1s = kill-host a\n",
+         "needs [drill] cluster"},
+        {"[drill]\nduration = 9s\ncluster = 3\n[load]\nclients = 1\n"
+         "[timeline]\n1s = kill random\n",
+         "not on [drill] cluster"},
+        {"[drill]\nduration = 9s\ncluster = 3\n[load]\nclients = 1\n[workers]\ncount = 2\n",
+         "scripts/cluster"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(chaos_drill_parse_string(&d, "b", bad[i][0], err, sizeof err), -1);
+        ck_assert_msg(strstr(err, bad[i][1]) != NULL, "%zu: %s", i, err);
+    }
+    ck_assert_int_eq(chaos_drill_parse_string(&d, "e", BASE, err, sizeof err), 0);
+    ck_assert_uint_eq(d.cluster, 0);
+}
+END_TEST
+
 START_TEST(metrics)
 {
     for (int i = 0; i < CHAOS_METRIC_COUNT; i++) {
@@ -624,6 +678,7 @@ Suite *chaos_drill_suite(void)
     tcase_add_test(tc, names);
     tcase_add_test(tc, channel_load);
     tcase_add_test(tc, rpc_load);
+    tcase_add_test(tc, cluster_drill);
     tcase_add_test(tc, metrics);
     suite_add_tcase(s, tc);
     TCase *tf = tcase_create("load");
