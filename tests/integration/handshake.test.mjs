@@ -4,8 +4,8 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import {
-    OP, acceptFor, buildFrame, canEcho, echo, httpExchange, openWs, rawConnect, sleep, startWorker,
-    stopWorker, upgradeRequest,
+    OP, acceptFor, buildFrame, canEcho, echo, httpExchange, openWs, rawConnect, sleep, slow,
+    startWorker, stopWorker, upgradeRequest,
 } from './lib/worker.mjs';
 
 const KEY = randomBytes(16).toString('base64');
@@ -234,6 +234,23 @@ describe('handshake timeout', () => {
             assert.equal(await canEcho(worker), true);
         });
     }
+});
+
+// A request that completes within the timeout is served, and the timer ends with the upgrade. The
+// timeout here is long enough that the test's own pause (200 ms) cannot outlast it on a loaded
+// machine; the upgraded connection then stays quiet for longer than the timeout.
+describe('handshake completed in time', () => {
+    const timeoutMs = slow(2000);
+    let worker;
+
+    before(async () => {
+        worker = await startWorker({ flags: ['--handshake-timeout', String(timeoutMs / 1000)] });
+    });
+
+    after(async () => {
+        const problem = await stopWorker(worker);
+        assert.equal(problem, null, problem ?? '');
+    });
 
     test('a request completed in time is not timed out', async () => {
         const raw = await rawConnect(worker.port, { worker });
@@ -245,7 +262,7 @@ describe('handshake timeout', () => {
         assert.ok(res);
         assert.equal(res.status, 101, res.head);
         // After the upgrade the handshake timer no longer applies.
-        await sleep(800);
+        await sleep(timeoutMs + 300);
         await raw.send({ opcode: OP.TEXT, payload: 'past the handshake timeout' });
         const frame = await raw.nextFrame();
         assert.ok(frame, 'connection was closed after upgrade');
