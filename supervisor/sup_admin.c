@@ -1,6 +1,6 @@
-/* The admin HTTP server's I/O: the listener, connections with keep-alive and an idle timeout,
- * requests routed to the API, metrics, health checks and the embedded files, and the /ws feed
- * (a snapshot every second, events as they happen). */
+/* The admin HTTP server's I/O: the listener, connections with keep-alive, an idle timeout and a
+ * deadline for each request, requests routed to the API, metrics, health checks and the embedded
+ * files, and the /ws feed (a snapshot every second, events as they happen). */
 #include "sup_admin.h"
 
 #include <errno.h>
@@ -43,6 +43,9 @@ typedef struct sup_admin_conn {
     bool closing;  /* closes once its output is written */
     bool waiting;  /* a publish's answer is owed */
     bool keep_alive;
+    struct event *deadline;            /* the request being read must be whole by then */
+    char origin[SUP_ADMIN_ORIGIN_MAX]; /* an owed answer's allowed Origin, origin_len bytes */
+    size_t origin_len;
     ws_http_scan scan;
     ws_parser wsp;
 } sup_admin_conn;
@@ -54,6 +57,7 @@ typedef struct sup_admin {
     SSL_CTX *ssl;
     char token[SUP_ADMIN_TOKEN_LEN + 1];
     char token_path[512];
+    bool token_written; /* token_path is ours: removed at stop */
     sup_admin_conn *conns;
     unsigned nconns;
     unsigned nws;
@@ -111,6 +115,7 @@ static void sup_admin_conn_free(sup_admin_conn *c)
     adm->nconns--;
     adm->nws -= c->ws;
     bufferevent_free(c->bev);
+    event_free(c->deadline);
     free(c);
 }
 
@@ -120,28 +125,37 @@ static void sup_admin_write(sup_admin_conn *c, const void *p, size_t n)
         c->closing = true;
 }
 
-/* Sends a response; body may be NULL for none. */
-static void sup_admin_respond(sup_admin_conn *c, const ws_http_request *req, int status,
-                              const char *type, const void *body, size_t len, const char *extra)
+/* Sends a response with the CORS headers for cors (an allowed Origin, or empty); body may be
+ * NULL for none, and is left out when head_only. */
+static void sup_admin_send(sup_admin_conn *c, ws_str cors, bool head_only, int status,
+                           const char *type, const void *body, size_t len, const char *extra)
 {
     char head[2048];
-    ws_str cors = sup_admin_cors_origin(req, c->adm->ctx->cfg.admin.cors_origins);
-    bool keep = c->keep_alive && status < 500 && status != 400 && status != 413;
+    bool keep = c->keep_alive && status < 500 && status != 400 && status != 413 && status != 408;
     size_t hl = sup_admin_head(head, sizeof head, status, type, len, keep, cors, extra);
     if (hl == 0) {
         c->closing = true; /* cannot happen with these sizes; never send half a head */
         return;
     }
     sup_admin_write(c, head, hl);
-    bool head_only = req->method.len == 4 && memcmp(req->method.p, "HEAD", 4) == 0;
     if (body != NULL && len > 0 && !head_only)
         sup_admin_write(c, body, len);
     if (!keep)
         c->closing = true;
 }
 
-static void sup_admin_respond_json(sup_admin_conn *c, const ws_http_request *req, int status,
-                                   json_t *doc, const char *extra)
+/* Sends the answer to req; body may be NULL for none. */
+static void sup_admin_respond(sup_admin_conn *c, const ws_http_request *req, int status,
+                              const char *type, const void *body, size_t len, const char *extra)
+{
+    ws_str cors = sup_admin_cors_origin(req, c->adm->ctx->cfg.admin.cors_origins);
+    bool head_only = req->method.len == 4 && memcmp(req->method.p, "HEAD", 4) == 0;
+    sup_admin_send(c, cors, head_only, status, type, body, len, extra);
+}
+
+/* Sends doc (which it frees) as JSON with the CORS headers for cors. */
+static void sup_admin_send_json(sup_admin_conn *c, ws_str cors, int status, json_t *doc,
+                                const char *extra)
 {
     char *s = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
@@ -149,8 +163,15 @@ static void sup_admin_respond_json(sup_admin_conn *c, const ws_http_request *req
         c->closing = true;
         return;
     }
-    sup_admin_respond(c, req, status, "application/json", s, strlen(s), extra);
+    sup_admin_send(c, cors, false, status, "application/json", s, strlen(s), extra);
     free(s);
+}
+
+static void sup_admin_respond_json(sup_admin_conn *c, const ws_http_request *req, int status,
+                                   json_t *doc, const char *extra)
+{
+    sup_admin_send_json(c, sup_admin_cors_origin(req, c->adm->ctx->cfg.admin.cors_origins), status,
+                        doc, extra);
 }
 
 static void sup_admin_error(sup_admin_conn *c, const ws_http_request *req, int status,
@@ -358,7 +379,10 @@ static void sup_admin_handle(sup_admin_conn *c, const ws_http_request *req, cons
     json_t *doc = NULL;
     status = sup_admin_action(adm->ctx, route, body, blen, &doc);
     if (status == 0) {
-        c->waiting = true; /* sup_admin_ctl_answer completes it */
+        c->waiting = true; /* sup_admin_ctl_answer completes it, with the same CORS headers */
+        ws_str cors = sup_admin_cors_origin(req, adm->ctx->cfg.admin.cors_origins);
+        memcpy(c->origin, cors.p, cors.len); /* at most SUP_ADMIN_ORIGIN_MAX */
+        c->origin_len = cors.len;
         bufferevent_disable(c->bev, EV_READ);
         return;
     }
@@ -399,6 +423,16 @@ static void sup_admin_on_ws_input(sup_admin_conn *c)
     evbuffer_drain(in, off);
 }
 
+/* Starts the clock of the request whose first bytes are in (unless it runs already). */
+static void sup_admin_deadline_arm(sup_admin_conn *c)
+{
+    if (evtimer_pending(c->deadline, NULL))
+        return;
+    uint32_t ms = c->adm->ctx->cfg.admin.request_ms;
+    struct timeval tv = {ms / 1000, (suseconds_t)(ms % 1000) * 1000};
+    evtimer_add(c->deadline, &tv);
+}
+
 static void sup_admin_on_http_input(sup_admin_conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
@@ -406,6 +440,7 @@ static void sup_admin_on_http_input(sup_admin_conn *c)
         size_t len = evbuffer_get_length(in);
         if (len == 0)
             return;
+        sup_admin_deadline_arm(c);
         const char *buf = (const char *)evbuffer_pullup(in, -1);
         ws_http_request req;
         ssize_t hl = ws_http_parse_request(&req, &c->scan, buf, len);
@@ -432,6 +467,7 @@ static void sup_admin_on_http_input(sup_admin_conn *c)
         sup_admin_handle(c, &req, buf + hl, blen);
         evbuffer_drain(in, (size_t)hl + blen);
         ws_http_scan_init(&c->scan);
+        evtimer_del(c->deadline); /* whole: the next request has a clock of its own */
     }
 }
 
@@ -469,6 +505,27 @@ static void sup_admin_on_event(struct bufferevent *bev, short what, void *arg)
             c->adm->ctx->ctl_for_admin = false; /* the answer, when it comes, goes nowhere */
         sup_admin_conn_free(c);
     }
+}
+
+/* A request (head and body) still incomplete request_timeout after its first byte, or a new
+ * connection (a TLS handshake included) that sent no whole request in that time: a client
+ * trickling bytes must not hold one of the SUP_ADMIN_MAX_CONNS for as long as it likes, which
+ * the idle timeout (restarted by every byte) alone allows. */
+static void sup_admin_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    sup_admin_conn *c = arg;
+    (void)fd;
+    (void)what;
+    if (c->ws || c->waiting)
+        return; /* not reading a request (the timer is stopped then; kept for safety) */
+    if (c->closing || evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
+        sup_admin_conn_free(c); /* nothing to answer, or its answer had its time */
+        return;
+    }
+    bufferevent_disable(c->bev, EV_READ);
+    sup_admin_early_error(c, 408, "the request was not complete within [admin] request_timeout");
+    c->closing = true;
+    sup_admin_maybe_close(c);
 }
 
 static bool sup_admin_addr_is_loopback(const struct sockaddr_storage *ss)
@@ -513,6 +570,12 @@ static void sup_admin_on_accept(evutil_socket_t lfd, short what, void *arg)
         sup_admin_conn *c = calloc(1, sizeof *c);
         if (c == NULL)
             abort();
+        c->deadline = evtimer_new(adm->ctx->base, sup_admin_on_deadline, c);
+        if (c->deadline == NULL) {
+            bufferevent_free(bev);
+            free(c);
+            continue;
+        }
         c->adm = adm;
         c->bev = bev;
         c->loopback = sup_admin_addr_is_loopback(&ss);
@@ -526,6 +589,7 @@ static void sup_admin_on_accept(evutil_socket_t lfd, short what, void *arg)
         bufferevent_setwatermark(bev, EV_READ, 0, WS_HTTP_MAX_HEAD + SUP_ADMIN_MAX_BODY + 1);
         bufferevent_setcb(bev, sup_admin_on_read, sup_admin_on_write, sup_admin_on_event, c);
         bufferevent_enable(bev, EV_READ | EV_WRITE);
+        sup_admin_deadline_arm(c); /* the first request's clock runs from the accept */
     }
 }
 
@@ -535,11 +599,11 @@ void sup_admin_ctl_answer(sup_ctx *ctx, const wsf_ctl_response *res)
     for (sup_admin_conn *c = adm ? adm->conns : NULL; c != NULL; c = c->next) {
         if (!c->waiting)
             continue;
-        ws_http_request none = {0};
         int status;
         json_t *doc = sup_admin_answer_json(res, &status);
         c->waiting = false;
-        sup_admin_respond_json(c, &none, status, doc, NULL);
+        ws_str cors = {c->origin, c->origin_len};
+        sup_admin_send_json(c, cors, status, doc, NULL);
         bufferevent_enable(c->bev, EV_READ);
         sup_admin_on_http_input(c); /* requests pipelined behind it */
         sup_admin_maybe_close(c);
@@ -589,6 +653,7 @@ int sup_admin_start(sup_ctx *ctx)
              SUP_ADMIN_TOKEN_FILE);
     if (sup_admin_tls(adm) != 0 || sup_admin_token_new(adm->token, adm->token_path) != 0)
         return -1;
+    adm->token_written = true;
     int rc = sup_admin_listen_socket(&adm->fd, adm->url, sizeof adm->url, ctx->cfg.admin.listen,
                                      adm->ssl != NULL);
     if (rc != 0)
@@ -676,6 +741,10 @@ void sup_admin_stop(sup_ctx *ctx)
         if (adm->fd != -1)
             close(adm->fd);
         SSL_CTX_free(adm->ssl);
+        /* The token dies with this server (an upgrade's exec skips this; its new image writes
+         * a token of its own). */
+        if (adm->token_written && unlink(adm->token_path) == -1 && errno != ENOENT)
+            wsf_log_warn("admin: cannot remove %s: %s", adm->token_path, strerror(errno));
         free(adm);
         ctx->admin = NULL;
     }

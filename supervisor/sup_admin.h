@@ -11,7 +11,7 @@
 typedef struct sup_ctx sup_ctx;
 
 #define SUP_ADMIN_MAX_CONNS 64  /* connections at once; more are closed at accept */
-#define SUP_ADMIN_IDLE_MS 15000 /* a connection with no complete request this long closes */
+#define SUP_ADMIN_IDLE_MS 15000 /* a connection that sends or takes no byte this long closes */
 #define SUP_ADMIN_TOKEN_FILE "admin.token"
 
 /* Sets up the events ring and the history (always), then, unless [admin] listen is off, writes
