@@ -14,6 +14,7 @@
 #include "chaos_cluster.h"
 #include "chaos_owner.h"
 #include "chaos_run.h"
+#include "chaos_timeline.h"
 #include "wsf_rand.h"
 
 static void chaos_slow_event(const chaos_event *ev, void *arg)

@@ -69,6 +69,7 @@ enum chaos_action_kind {
 #define CHAOS_NODE_FOLLOWER (-3) /* kill-nats-node follower */
 #define CHAOS_NODE_LEADER (-4)   /* kill-nats-node leader */
 #define CHAOS_CLUSTER_NODES 3    /* scripts/cluster: NATS nodes and fleets */
+#define CHAOS_POP_MAX 100000     /* clients, in [load] and in the timeline */
 
 typedef struct chaos_action {
     enum chaos_action_kind kind;
@@ -134,8 +135,5 @@ int chaos_drill_parse_string(chaos_drill *d, const char *name, const char *text,
 
 /* Reads and parses path; the name is the file's base name without ".drill". */
 int chaos_drill_load(chaos_drill *d, const char *path, char *err, size_t err_len);
-
-/* The action's kind as written in a timeline ("kill", "stop", "fault", "crash-loop" ...). */
-const char *chaos_action_name(enum chaos_action_kind kind);
 
 #endif

@@ -127,3 +127,15 @@ int chaos_value_ms(uint32_t *out, const char *s, char *why, size_t why_len)
     }
     return chaos_value_dur_in(out, s, 0, CHAOS_DAY_MS, why, why_len);
 }
+
+int chaos_value_words(char **words, int max, char *s)
+{
+    int n = 0;
+    char *save = NULL;
+    for (char *w = strtok_r(s, " \t", &save); w != NULL; w = strtok_r(NULL, " \t", &save)) {
+        if (n == max)
+            return -1;
+        words[n++] = w;
+    }
+    return n;
+}

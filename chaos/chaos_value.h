@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #define CHAOS_DAY_MS UINT32_C(86400000)
+#define CHAOS_HOUR_MS UINT32_C(3600000)
 
 /* Digits with an optional fraction: no sign, exponent or suffix. */
 int chaos_value_num(double *out, const char *s);
@@ -31,5 +32,9 @@ int chaos_value_real(double *out, const char *s, double min, double max, bool ab
 
 /* Milliseconds for ms=: a whole number, or a duration with its unit, up to a day. */
 int chaos_value_ms(uint32_t *out, const char *s, char *why, size_t why_len);
+
+/* Splits s into at most max words separated by blanks, in place (words point into s). Returns
+ * the count, or -1 when there are more. */
+int chaos_value_words(char **words, int max, char *s);
 
 #endif

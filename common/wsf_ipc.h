@@ -12,13 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wsf_ipccodec.h"
 #include "wsf_msg.h"
 
 typedef struct wsf_ipc wsf_ipc;
-
-/* Decoders and recv functions: the message decoded but carries a protocol version other than
- * WSF_PROTO_VERSION, so it is refused (already discarded). The caller logs it, once. */
-#define WSF_IPC_EVERSION (-EPROTONOSUPPORT)
 
 /* ZMQ_MAXMSGSIZE of every socket: a peer sending a larger message is disconnected and the
  * message never buffered. The largest legitimate message, a CtlResponse listing 256 workers,
@@ -90,16 +87,5 @@ int wsf_ipc_send_ctl_response(wsf_ipc *ipc, const wsf_ctl_response *res);
  * or another -errno. */
 int wsf_ipc_ctl_call(void *zctx, const char *endpoint, const wsf_ctl_request *req,
                      wsf_ctl_response *out, int timeout_ms);
-
-/* Encoding only, for tests and tools: packs msg into buf (cap bytes). Returns the length or
- * -ENOSPC; the unpack functions return 0, -EPROTO, or WSF_IPC_EVERSION (*out untouched). */
-int wsf_ipc_pack_worker_msg(uint8_t *buf, size_t cap, const wsf_worker_msg *msg);
-int wsf_ipc_unpack_worker_msg(wsf_worker_msg *out, const uint8_t *buf, size_t len);
-int wsf_ipc_pack_command(uint8_t *buf, size_t cap, const wsf_command *cmd);
-int wsf_ipc_unpack_command(wsf_command *out, const uint8_t *buf, size_t len);
-int wsf_ipc_pack_ctl_request(uint8_t *buf, size_t cap, const wsf_ctl_request *req);
-int wsf_ipc_unpack_ctl_request(wsf_ctl_request *out, const uint8_t *buf, size_t len);
-int wsf_ipc_pack_ctl_response(uint8_t *buf, size_t cap, const wsf_ctl_response *res);
-int wsf_ipc_unpack_ctl_response(wsf_ctl_response *out, const uint8_t *buf, size_t len);
 
 #endif

@@ -11,6 +11,7 @@
 #include "sup_channels.h"
 #include "sup_ctx.h"
 #include "sup_admin.h"
+#include "sup_admin_setup.h"
 #include "sup_tls.h"
 #include "sup_natsd.h"
 #include "sup_rundir.h"

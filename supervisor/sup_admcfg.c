@@ -12,6 +12,7 @@ void sup_admcfg_init(sup_admin_settings *a)
 {
     memset(a, 0, sizeof *a);
     snprintf(a->listen, sizeof a->listen, "%s", SUP_ADMIN_DEFAULT_LISTEN);
+    a->request_ms = SUP_ADMIN_DEFAULT_REQUEST_MS;
 }
 
 static int sup_admcfg_path(char *dst, const char *value, char *why, size_t whylen)
@@ -60,6 +61,16 @@ int sup_admcfg_set(sup_admin_settings *a, const char *name, const char *value, c
             return -1;
         }
         snprintf(a->cors_origins, sizeof a->cors_origins, "%s", value);
+        return 0;
+    }
+    if (strcmp(name, "request_timeout") == 0) {
+        uint64_t ms;
+        if (wsf_parse_ms_in(&ms, value, 1, SUP_ADMIN_MAX_REQUEST_MS) != 0) {
+            snprintf(why, whylen, "'%s' is not a number of seconds from 0.001 to %d", value,
+                     SUP_ADMIN_MAX_REQUEST_MS / 1000);
+            return -1;
+        }
+        a->request_ms = (uint32_t)ms;
         return 0;
     }
     snprintf(why, whylen, "unknown key");

@@ -1,6 +1,6 @@
-/* The admin HTTP server's I/O: the listener, connections with keep-alive and an idle timeout,
- * requests routed to the API, metrics, health checks and the embedded files, and the /ws feed
- * (a snapshot every second, events as they happen). */
+/* The admin HTTP server's I/O: the listener, connections with keep-alive, an idle timeout and a
+ * deadline for each request, requests routed to the API, metrics, health checks and the embedded
+ * files, and the /ws feed (a snapshot every second, events as they happen). */
 #include "sup_admin.h"
 
 #include <errno.h>
@@ -8,23 +8,19 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
-#include <openssl/err.h>
-#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "sup_admin_api.h"
 #include "sup_admin_http.h"
+#include "sup_admin_setup.h"
 #include "sup_alerting.h"
 #include "sup_assets.h"
 #include "sup_channels.h"
@@ -47,6 +43,9 @@ typedef struct sup_admin_conn {
     bool closing;  /* closes once its output is written */
     bool waiting;  /* a publish's answer is owed */
     bool keep_alive;
+    struct event *deadline;            /* the request being read must be whole by then */
+    char origin[SUP_ADMIN_ORIGIN_MAX]; /* an owed answer's allowed Origin, origin_len bytes */
+    size_t origin_len;
     ws_http_scan scan;
     ws_parser wsp;
 } sup_admin_conn;
@@ -58,6 +57,7 @@ typedef struct sup_admin {
     SSL_CTX *ssl;
     char token[SUP_ADMIN_TOKEN_LEN + 1];
     char token_path[512];
+    bool token_written; /* token_path is ours: removed at stop */
     sup_admin_conn *conns;
     unsigned nconns;
     unsigned nws;
@@ -115,6 +115,7 @@ static void sup_admin_conn_free(sup_admin_conn *c)
     adm->nconns--;
     adm->nws -= c->ws;
     bufferevent_free(c->bev);
+    event_free(c->deadline);
     free(c);
 }
 
@@ -124,28 +125,37 @@ static void sup_admin_write(sup_admin_conn *c, const void *p, size_t n)
         c->closing = true;
 }
 
-/* Sends a response; body may be NULL for none. */
-static void sup_admin_respond(sup_admin_conn *c, const ws_http_request *req, int status,
-                              const char *type, const void *body, size_t len, const char *extra)
+/* Sends a response with the CORS headers for cors (an allowed Origin, or empty); body may be
+ * NULL for none, and is left out when head_only. */
+static void sup_admin_send(sup_admin_conn *c, ws_str cors, bool head_only, int status,
+                           const char *type, const void *body, size_t len, const char *extra)
 {
     char head[2048];
-    ws_str cors = sup_admin_cors_origin(req, c->adm->ctx->cfg.admin.cors_origins);
-    bool keep = c->keep_alive && status < 500 && status != 400 && status != 413;
+    bool keep = c->keep_alive && status < 500 && status != 400 && status != 413 && status != 408;
     size_t hl = sup_admin_head(head, sizeof head, status, type, len, keep, cors, extra);
     if (hl == 0) {
         c->closing = true; /* cannot happen with these sizes; never send half a head */
         return;
     }
     sup_admin_write(c, head, hl);
-    bool head_only = req->method.len == 4 && memcmp(req->method.p, "HEAD", 4) == 0;
     if (body != NULL && len > 0 && !head_only)
         sup_admin_write(c, body, len);
     if (!keep)
         c->closing = true;
 }
 
-static void sup_admin_respond_json(sup_admin_conn *c, const ws_http_request *req, int status,
-                                   json_t *doc, const char *extra)
+/* Sends the answer to req; body may be NULL for none. */
+static void sup_admin_respond(sup_admin_conn *c, const ws_http_request *req, int status,
+                              const char *type, const void *body, size_t len, const char *extra)
+{
+    ws_str cors = sup_admin_cors_origin(req, c->adm->ctx->cfg.admin.cors_origins);
+    bool head_only = req->method.len == 4 && memcmp(req->method.p, "HEAD", 4) == 0;
+    sup_admin_send(c, cors, head_only, status, type, body, len, extra);
+}
+
+/* Sends doc (which it frees) as JSON with the CORS headers for cors. */
+static void sup_admin_send_json(sup_admin_conn *c, ws_str cors, int status, json_t *doc,
+                                const char *extra)
 {
     char *s = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
@@ -153,8 +163,15 @@ static void sup_admin_respond_json(sup_admin_conn *c, const ws_http_request *req
         c->closing = true;
         return;
     }
-    sup_admin_respond(c, req, status, "application/json", s, strlen(s), extra);
+    sup_admin_send(c, cors, false, status, "application/json", s, strlen(s), extra);
     free(s);
+}
+
+static void sup_admin_respond_json(sup_admin_conn *c, const ws_http_request *req, int status,
+                                   json_t *doc, const char *extra)
+{
+    sup_admin_send_json(c, sup_admin_cors_origin(req, c->adm->ctx->cfg.admin.cors_origins), status,
+                        doc, extra);
 }
 
 static void sup_admin_error(sup_admin_conn *c, const ws_http_request *req, int status,
@@ -362,7 +379,10 @@ static void sup_admin_handle(sup_admin_conn *c, const ws_http_request *req, cons
     json_t *doc = NULL;
     status = sup_admin_action(adm->ctx, route, body, blen, &doc);
     if (status == 0) {
-        c->waiting = true; /* sup_admin_ctl_answer completes it */
+        c->waiting = true; /* sup_admin_ctl_answer completes it, with the same CORS headers */
+        ws_str cors = sup_admin_cors_origin(req, adm->ctx->cfg.admin.cors_origins);
+        memcpy(c->origin, cors.p, cors.len); /* at most SUP_ADMIN_ORIGIN_MAX */
+        c->origin_len = cors.len;
         bufferevent_disable(c->bev, EV_READ);
         return;
     }
@@ -403,6 +423,16 @@ static void sup_admin_on_ws_input(sup_admin_conn *c)
     evbuffer_drain(in, off);
 }
 
+/* Starts the clock of the request whose first bytes are in (unless it runs already). */
+static void sup_admin_deadline_arm(sup_admin_conn *c)
+{
+    if (evtimer_pending(c->deadline, NULL))
+        return;
+    uint32_t ms = c->adm->ctx->cfg.admin.request_ms;
+    struct timeval tv = {ms / 1000, (suseconds_t)(ms % 1000) * 1000};
+    evtimer_add(c->deadline, &tv);
+}
+
 static void sup_admin_on_http_input(sup_admin_conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
@@ -410,6 +440,7 @@ static void sup_admin_on_http_input(sup_admin_conn *c)
         size_t len = evbuffer_get_length(in);
         if (len == 0)
             return;
+        sup_admin_deadline_arm(c);
         const char *buf = (const char *)evbuffer_pullup(in, -1);
         ws_http_request req;
         ssize_t hl = ws_http_parse_request(&req, &c->scan, buf, len);
@@ -436,6 +467,7 @@ static void sup_admin_on_http_input(sup_admin_conn *c)
         sup_admin_handle(c, &req, buf + hl, blen);
         evbuffer_drain(in, (size_t)hl + blen);
         ws_http_scan_init(&c->scan);
+        evtimer_del(c->deadline); /* whole: the next request has a clock of its own */
     }
 }
 
@@ -473,6 +505,27 @@ static void sup_admin_on_event(struct bufferevent *bev, short what, void *arg)
             c->adm->ctx->ctl_for_admin = false; /* the answer, when it comes, goes nowhere */
         sup_admin_conn_free(c);
     }
+}
+
+/* A request (head and body) still incomplete request_timeout after its first byte, or a new
+ * connection (a TLS handshake included) that sent no whole request in that time: a client
+ * trickling bytes must not hold one of the SUP_ADMIN_MAX_CONNS for as long as it likes, which
+ * the idle timeout (restarted by every byte) alone allows. */
+static void sup_admin_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    sup_admin_conn *c = arg;
+    (void)fd;
+    (void)what;
+    if (c->ws || c->waiting)
+        return; /* not reading a request (the timer is stopped then; kept for safety) */
+    if (c->closing || evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
+        sup_admin_conn_free(c); /* nothing to answer, or its answer had its time */
+        return;
+    }
+    bufferevent_disable(c->bev, EV_READ);
+    sup_admin_early_error(c, 408, "the request was not complete within [admin] request_timeout");
+    c->closing = true;
+    sup_admin_maybe_close(c);
 }
 
 static bool sup_admin_addr_is_loopback(const struct sockaddr_storage *ss)
@@ -517,6 +570,12 @@ static void sup_admin_on_accept(evutil_socket_t lfd, short what, void *arg)
         sup_admin_conn *c = calloc(1, sizeof *c);
         if (c == NULL)
             abort();
+        c->deadline = evtimer_new(adm->ctx->base, sup_admin_on_deadline, c);
+        if (c->deadline == NULL) {
+            bufferevent_free(bev);
+            free(c);
+            continue;
+        }
         c->adm = adm;
         c->bev = bev;
         c->loopback = sup_admin_addr_is_loopback(&ss);
@@ -530,6 +589,7 @@ static void sup_admin_on_accept(evutil_socket_t lfd, short what, void *arg)
         bufferevent_setwatermark(bev, EV_READ, 0, WS_HTTP_MAX_HEAD + SUP_ADMIN_MAX_BODY + 1);
         bufferevent_setcb(bev, sup_admin_on_read, sup_admin_on_write, sup_admin_on_event, c);
         bufferevent_enable(bev, EV_READ | EV_WRITE);
+        sup_admin_deadline_arm(c); /* the first request's clock runs from the accept */
     }
 }
 
@@ -539,11 +599,11 @@ void sup_admin_ctl_answer(sup_ctx *ctx, const wsf_ctl_response *res)
     for (sup_admin_conn *c = adm ? adm->conns : NULL; c != NULL; c = c->next) {
         if (!c->waiting)
             continue;
-        ws_http_request none = {0};
         int status;
         json_t *doc = sup_admin_answer_json(res, &status);
         c->waiting = false;
-        sup_admin_respond_json(c, &none, status, doc, NULL);
+        ws_str cors = {c->origin, c->origin_len};
+        sup_admin_send_json(c, cors, status, doc, NULL);
         bufferevent_enable(c->bev, EV_READ);
         sup_admin_on_http_input(c); /* requests pipelined behind it */
         sup_admin_maybe_close(c);
@@ -556,66 +616,6 @@ void sup_admin_ctl_answer(sup_ctx *ctx, const wsf_ctl_response *res)
 
 /* ---- start, tick, stop ------------------------------------------------------------------ */
 
-static int sup_admin_write_token(sup_admin *adm)
-{
-    unsigned char raw[SUP_ADMIN_TOKEN_LEN / 2];
-    if (RAND_bytes(raw, sizeof raw) != 1) {
-        wsf_log_error("admin: no random bytes for the token");
-        return -1;
-    }
-    for (size_t i = 0; i < sizeof raw; i++)
-        snprintf(adm->token + 2 * i, 3, "%02x", raw[i]);
-    snprintf(adm->token_path, sizeof adm->token_path, "%s/%s", adm->ctx->rundir->path,
-             SUP_ADMIN_TOKEN_FILE);
-    char tmp[600];
-    snprintf(tmp, sizeof tmp, "%s.new", adm->token_path);
-    unlink(tmp);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd == -1) {
-        wsf_log_error("admin: cannot create %s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    char line[SUP_ADMIN_TOKEN_LEN + 2];
-    int n = snprintf(line, sizeof line, "%s\n", adm->token);
-    bool ok = fchmod(fd, 0600) == 0 && write(fd, line, (size_t)n) == n;
-    ok = close(fd) == 0 && ok;
-    if (!ok || rename(tmp, adm->token_path) == -1) {
-        wsf_log_error("admin: cannot write %s: %s", adm->token_path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
-
-/* The TLS context of [admin] tls_cert and tls_key: TLS 1.2 and up. NULL with the reason in err
- * when they do not load or do not match. */
-static SSL_CTX *sup_admin_ssl_new(const sup_admin_settings *a, char *err, size_t errlen)
-{
-    SSL_CTX *ssl = SSL_CTX_new(TLS_server_method());
-    if (ssl == NULL || SSL_CTX_set_min_proto_version(ssl, TLS1_2_VERSION) != 1 ||
-        SSL_CTX_use_certificate_chain_file(ssl, a->tls_cert) != 1 ||
-        SSL_CTX_use_PrivateKey_file(ssl, a->tls_key, SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(ssl) != 1) {
-        char why[256];
-        ERR_error_string_n(ERR_get_error(), why, sizeof why);
-        ERR_clear_error();
-        snprintf(err, errlen, "[admin] tls_cert %s and tls_key %s: cannot load: %s", a->tls_cert,
-                 a->tls_key, why);
-        SSL_CTX_free(ssl);
-        return NULL;
-    }
-    return ssl;
-}
-
-int sup_admin_check(const sup_config *cfg, char *err, size_t errlen)
-{
-    if (cfg->admin.listen[0] == '\0' || cfg->admin.tls_cert[0] == '\0')
-        return 0;
-    SSL_CTX *ssl = sup_admin_ssl_new(&cfg->admin, err, errlen);
-    SSL_CTX_free(ssl);
-    return ssl != NULL ? 0 : -1;
-}
-
 static int sup_admin_tls(sup_admin *adm)
 {
     const sup_admin_settings *a = &adm->ctx->cfg.admin;
@@ -627,58 +627,6 @@ static int sup_admin_tls(sup_admin *adm)
         wsf_log_error("admin: %s", err);
         return -1;
     }
-    return 0;
-}
-
-static int sup_admin_listen(sup_admin *adm)
-{
-    const char *spec = adm->ctx->cfg.admin.listen;
-    char host[SUP_ADMIN_ADDR_MAX], port[8];
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai = NULL;
-    if (wsf_addr_split(host, sizeof host, port, sizeof port, spec) != 0 ||
-        getaddrinfo(host, port, &hints, &ai) != 0 || ai == NULL) {
-        wsf_log_error("admin: cannot resolve [admin] listen %s", spec);
-        return -1;
-    }
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    int rc = -1;
-    if (fd == -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1) {
-        wsf_log_error("admin: socket: %s", strerror(errno));
-    } else if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
-        int err = errno;
-        wsf_log_error("admin: cannot listen on %s: %s%s", spec, strerror(err),
-                      err == EADDRINUSE ? " (set [admin] listen to a free port, or off)" : "");
-        rc = err == EADDRINUSE || err == EADDRNOTAVAIL ? SUP_SOCKETS_TAKEN : -1;
-    } else if (listen(fd, 64) == -1) {
-        wsf_log_error("admin: listen on %s: %s", spec, strerror(errno));
-    } else {
-        rc = 0;
-    }
-    freeaddrinfo(ai);
-    if (rc != 0) {
-        if (fd != -1)
-            close(fd);
-        return rc;
-    }
-    adm->fd = fd;
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    char h[64] = "?", p[8] = "0";
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-        getnameinfo((struct sockaddr *)&ss, sl, h, sizeof h, p, sizeof p,
-                    NI_NUMERICHOST | NI_NUMERICSERV);
-    wsf_log_info("admin listening on %s://%s%s%s:%s", adm->ssl ? "https" : "http",
-                 ss.ss_family == AF_INET6 ? "[" : "", h, ss.ss_family == AF_INET6 ? "]" : "", p);
-    /* A wildcard address names no machine: the host's name stands in for it. */
-    bool any = strcmp(h, "0.0.0.0") == 0 || strcmp(h, "::") == 0;
-    char name[256] = "";
-    if (any && (gethostname(name, sizeof name) != 0 || name[0] == '\0'))
-        snprintf(name, sizeof name, "localhost");
-    name[sizeof name - 1] = '\0';
-    bool v6 = !any && ss.ss_family == AF_INET6;
-    snprintf(adm->url, sizeof adm->url, "%s://%s%s%s:%s/", adm->ssl ? "https" : "http",
-             v6 ? "[" : "", any ? name : h, v6 ? "]" : "", p);
     return 0;
 }
 
@@ -701,9 +649,13 @@ int sup_admin_start(sup_ctx *ctx)
     adm->fd = -1;
     adm->loopback_listener = sup_admcfg_is_loopback(ctx->cfg.admin.listen);
     ctx->admin = adm;
-    if (sup_admin_tls(adm) != 0 || sup_admin_write_token(adm) != 0)
+    snprintf(adm->token_path, sizeof adm->token_path, "%s/%s", ctx->rundir->path,
+             SUP_ADMIN_TOKEN_FILE);
+    if (sup_admin_tls(adm) != 0 || sup_admin_token_new(adm->token, adm->token_path) != 0)
         return -1;
-    int rc = sup_admin_listen(adm);
+    adm->token_written = true;
+    int rc = sup_admin_listen_socket(&adm->fd, adm->url, sizeof adm->url, ctx->cfg.admin.listen,
+                                     adm->ssl != NULL);
     if (rc != 0)
         return rc;
     adm->accept_ev = event_new(ctx->base, adm->fd, EV_READ | EV_PERSIST, sup_admin_on_accept, adm);
@@ -789,6 +741,10 @@ void sup_admin_stop(sup_ctx *ctx)
         if (adm->fd != -1)
             close(adm->fd);
         SSL_CTX_free(adm->ssl);
+        /* The token dies with this server (an upgrade's exec skips this; its new image writes
+         * a token of its own). */
+        if (adm->token_written && unlink(adm->token_path) == -1 && errno != ENOENT)
+            wsf_log_warn("admin: cannot remove %s: %s", adm->token_path, strerror(errno));
         free(adm);
         ctx->admin = NULL;
     }

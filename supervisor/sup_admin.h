@@ -9,20 +9,15 @@
 #include "wsf_msg.h"
 
 typedef struct sup_ctx sup_ctx;
-struct sup_config;
 
 #define SUP_ADMIN_MAX_CONNS 64  /* connections at once; more are closed at accept */
-#define SUP_ADMIN_IDLE_MS 15000 /* a connection with no complete request this long closes */
+#define SUP_ADMIN_IDLE_MS 15000 /* a connection that sends or takes no byte this long closes */
 #define SUP_ADMIN_TOKEN_FILE "admin.token"
 
 /* Sets up the events ring and the history (always), then, unless [admin] listen is off, writes
  * RUNDIR/admin.token (0600, 32 random bytes in hex) and listens. Returns 0; SUP_SOCKETS_TAKEN
  * when the address is in use (logged: wsfleetd exits 2); -1 on another error (logged). */
 int sup_admin_start(sup_ctx *ctx);
-
-/* Loads [admin] tls_cert and tls_key once to check them (before anything starts). Returns 0, or
- * -1 with one line in err. */
-int sup_admin_check(const struct sup_config *cfg, char *err, size_t errlen);
 
 /* Once per tick: records the history every second and sends the /ws clients their snapshot. */
 void sup_admin_tick(sup_ctx *ctx, uint64_t now);

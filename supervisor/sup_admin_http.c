@@ -223,7 +223,7 @@ ws_str sup_admin_cors_origin(const ws_http_request *req, const char *allowlist)
     if (allowlist == NULL || allowlist[0] == '\0')
         return none;
     const ws_header *h = ws_http_find_header(req, "Origin");
-    if (h == NULL || h->value.len == 0 || h->value.len > 256)
+    if (h == NULL || h->value.len == 0 || h->value.len > SUP_ADMIN_ORIGIN_MAX)
         return none;
     for (size_t i = 0; i < h->value.len; i++) {
         unsigned char c = (unsigned char)h->value.p[i];

@@ -11,6 +11,7 @@
 
 #define SUP_ADMIN_MAX_BODY 65536 /* a POST body; more is 413 */
 #define SUP_ADMIN_TOKEN_LEN 64   /* hex characters of RUNDIR/admin.token */
+#define SUP_ADMIN_ORIGIN_MAX 256 /* the longest Origin echoed in CORS headers */
 
 enum sup_admin_route {
     SUP_ADMIN_R_NONE = 0,

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "sup_adopt_state.h"
+#include "sup_cfgargs.h"
 #include "sup_ctx.h"
 #include "wsf_adopt.h"
 #include "wsf_buf.h"

@@ -11,6 +11,7 @@
 
 #include "sup_alerts_json.h"
 #include "sup_channels.h"
+#include "sup_ctlbody.h"
 #include "sup_ctx.h"
 #include "sup_webhook.h"
 #include "wsf_buf.h"
@@ -305,15 +306,5 @@ json_t *sup_alerting_json(const sup_ctx *ctx)
 
 void sup_alerting_ctl(const sup_ctx *ctx, wsf_ctl_response *res)
 {
-    json_t *doc = sup_alerting_json(ctx);
-    char *text = json_dumps(doc, JSON_COMPACT);
-    json_decref(doc);
-    if (text == NULL || strlen(text) >= sizeof res->body) {
-        snprintf(res->error, sizeof res->error, "the alerts do not fit in one answer");
-        free(text);
-        return;
-    }
-    memcpy(res->body, text, strlen(text) + 1);
-    free(text);
-    res->ok = true;
+    sup_ctlbody_set(res, sup_alerting_json(ctx));
 }

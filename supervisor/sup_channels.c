@@ -16,6 +16,7 @@
 
 #include "sup_admin.h"
 #include "sup_cluster.h"
+#include "sup_ctlbody.h"
 #include "sup_ctx.h"
 #include "sup_natsd.h"
 #include "wsf_buf.h"
@@ -237,16 +238,7 @@ static void sup_channels_refuse(sup_ctx *ctx, const char *what, int err)
 static void sup_channels_answer_json(sup_ctx *ctx, json_t *body)
 {
     wsf_ctl_response *res = sup_channels_res();
-    char *text = json_dumps(body, JSON_COMPACT);
-    if (text == NULL || strlen(text) >= sizeof res->body) {
-        snprintf(res->error, sizeof res->error, "the answer is longer than %d bytes",
-                 WSF_CTL_BODY_MAX - 1);
-    } else {
-        memcpy(res->body, text, strlen(text) + 1);
-        res->ok = true;
-    }
-    free(text);
-    json_decref(body);
+    sup_ctlbody_set(res, body);
     sup_channels_answer(ctx, res);
 }
 

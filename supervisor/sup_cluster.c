@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "sup_ctlbody.h"
 #include "sup_ctx.h"
 #include "wsf_log.h"
 #include "wsf_nats.h"
@@ -166,15 +167,5 @@ void sup_cluster_answer(sup_cluster *c, uint64_t now, wsf_ctl_response *res)
                             "errors_per_s", f->errors_per_s, "pid", (json_int_t)f->pid,
                             "version", f->version, "age_s", (double)(now - f->seen_ms) / 1000.0));
     }
-    json_t *doc = json_pack("{s:o}", "fleets", list);
-    char *text = json_dumps(doc, JSON_COMPACT);
-    if (text == NULL || strlen(text) >= sizeof res->body) {
-        snprintf(res->error, sizeof res->error, "the answer is longer than %d bytes",
-                 WSF_CTL_BODY_MAX - 1);
-    } else {
-        memcpy(res->body, text, strlen(text) + 1);
-        res->ok = true;
-    }
-    free(text);
-    json_decref(doc);
+    sup_ctlbody_set(res, json_pack("{s:o}", "fleets", list));
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sup_config.h"
@@ -30,12 +31,20 @@ void sup_natscfg_default_name(char *out, size_t size)
         snprintf(out, size, "wsfleet");
 }
 
-/* Reads path (at most SUP_NATSCFG_CREDS_MAX bytes) into buf. Returns the length or -errno. */
-static long sup_natscfg_read(const char *path, char *buf, size_t size)
+/* Reads path (at most SUP_NATSCFG_CREDS_MAX bytes) into buf and its permission bits into *mode.
+ * Returns the length or -errno. */
+static long sup_natscfg_read(const char *path, char *buf, size_t size, mode_t *mode)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd == -1)
         return -errno;
+    struct stat st;
+    if (fstat(fd, &st) == -1) {
+        int err = errno;
+        close(fd);
+        return -err;
+    }
+    *mode = st.st_mode & 07777;
     size_t len = 0;
     for (;;) {
         ssize_t n = read(fd, buf + len, size - 1 - len);
@@ -57,7 +66,8 @@ static long sup_natscfg_read(const char *path, char *buf, size_t size)
 static int sup_natscfg_file(const char *key, const char *path, char *why, size_t whylen)
 {
     char buf[SUP_NATSCFG_CREDS_MAX];
-    long n = sup_natscfg_read(path, buf, sizeof buf);
+    mode_t mode = 0;
+    long n = sup_natscfg_read(path, buf, sizeof buf, &mode);
     if (n < 0) {
         snprintf(why, whylen, "[nats] %s %s: %s", key, path, strerror((int)-n));
         return -1;
@@ -67,7 +77,14 @@ static int sup_natscfg_file(const char *key, const char *path, char *why, size_t
     char pub[WSF_NKEY_PUBLIC_LEN + 1];
     long at = wsf_nkey_find_seed(buf, (size_t)n);
     int rc = 0;
-    if (at < 0 && !wsf_nkey_has_jwt(buf, (size_t)n)) {
+    if ((mode & 077) != 0) {
+        /* A secret others can read is no secret: refused, as ssh refuses such a key. */
+        snprintf(why, whylen,
+                 "[nats] credentials %s: mode %04o lets group or others at the secret; "
+                 "chmod 600 it",
+                 path, (unsigned)mode);
+        rc = -1;
+    } else if (at < 0 && !wsf_nkey_has_jwt(buf, (size_t)n)) {
         snprintf(why, whylen, "[nats] credentials %s: neither a .creds file nor a user nkey seed",
                  path);
         rc = -1;

@@ -14,8 +14,9 @@ void sup_natscfg_default_name(char *out, size_t size);
 
 /* Checks the [nats] and [channels] replicas settings of cfg together: credentials and tls_* only
  * with url (the sidecar makes its own token), tls_cert and tls_key together, each file readable,
- * credentials a .creds file or a user nkey seed, replicas above 1 only with url. Returns 0, or
- * -1 with one line in why ("[nats] credentials /x: No such file or directory"). */
+ * credentials a .creds file or a user nkey seed that neither group nor others may access (mode
+ * 0600 or 0400, as ssh wants of a key), replicas above 1 only with url. Returns 0, or -1 with one
+ * line in why ("[nats] credentials /x: No such file or directory"). */
 int sup_natscfg_check(const struct sup_config *cfg, char *why, size_t whylen);
 
 #endif

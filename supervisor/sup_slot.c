@@ -13,6 +13,7 @@
 
 #include "sup_adopt.h"
 #include "sup_channels.h"
+#include "sup_cfgargs.h"
 #include "sup_ctx.h"
 #include "wsf_buf.h"
 #include "sup_admin.h"

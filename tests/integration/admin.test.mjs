@@ -56,6 +56,42 @@ function raw(port, bytes, idleMs = 1500) {
     });
 }
 
+// Writes `pieces` on a fresh connection, one every `everyMs`, until they are all sent or the
+// server closed the connection; resolves with { got, sent, closedMs } (what the server sent,
+// how many pieces went out, and when it closed, from the first byte).
+function trickle(port, pieces, everyMs) {
+    return new Promise((resolve, reject) => {
+        const sock = net.connect(port, '127.0.0.1');
+        let got = '';
+        let sent = 0;
+        let started = 0;
+        let timer;
+        const send = () => {
+            if (sent < pieces.length && !sock.destroyed) {
+                sock.write(pieces[sent++]);
+                timer = setTimeout(send, everyMs);
+            }
+        };
+        const giveUp = setTimeout(() => {
+            sock.destroy();
+            reject(new Error(`no close within ${slow(20000)} ms; got:\n${got}`));
+        }, slow(20000));
+        sock.on('connect', () => {
+            started = Date.now();
+            send();
+        });
+        sock.on('data', (d) => {
+            got += d.toString('latin1');
+        });
+        sock.on('error', () => {}); // a reset after the answer: 'close' follows
+        sock.on('close', () => {
+            clearTimeout(timer);
+            clearTimeout(giveUp);
+            resolve({ got, sent, closedMs: Date.now() - started });
+        });
+    });
+}
+
 function freePort() {
     return new Promise((resolve, reject) => {
         const srv = net.createServer();
@@ -388,6 +424,16 @@ describe('admin HTTP server', { timeout: slow(120000) }, () => {
             assert.equal(res.status, 400);
             res = await post('/api/publish', { channel: 'news', data: 1 }, { auth: false });
             assert.equal(res.status, 401);
+            // The answer comes later (from the channel path): the same CORS headers as any.
+            res = await post('/api/publish', { channel: 'news', data: 3 },
+                { headers: { Origin: ALLOWED } });
+            assert.equal((await json(res)).offset, first + 2);
+            assert.equal(res.headers.get('access-control-allow-origin'), ALLOWED);
+            assert.equal(res.headers.get('vary'), 'Origin');
+            res = await post('/api/publish', { channel: 'news', data: 4 },
+                { headers: { Origin: 'https://evil.example.test' } });
+            assert.equal((await json(res)).offset, first + 3);
+            assert.equal(res.headers.get('access-control-allow-origin'), null);
         });
 
     test('/metrics passes promtool check metrics and names the fleet', async () => {
@@ -595,6 +641,42 @@ describe('admin settings at start', { timeout: slow(60000) }, () => {
             }
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    test('a request still incomplete [admin] request_timeout after its first byte gets 408; '
+        + 'the token file goes at a clean stop', async () => {
+        const fleet = await startFleet({ workers: { count: 1 },
+            sections: { admin: { listen: '127.0.0.1:0', request_timeout: 1 } } });
+        try {
+            const port = adminPort(fleet);
+            // A head that keeps coming, a line every 200 ms (so never idle), is cut off once the
+            // second has passed (the idle timeout of 15 s never fires: bytes keep arriving).
+            let text = await trickle(port, ['GET /healthz HTTP/1.1\r\n', 'Host: 127.0.0.1\r\n',
+                ...Array(100).fill('X-Slow: 1\r\n')], 200);
+            assert.match(text.got, /^HTTP\/1\.1 408 /);
+            assert.match(text.got, /Connection: close\r\n/);
+            assert.match(text.got, /"code":408/);
+            assert.ok(text.closedMs >= 900 && text.closedMs < slow(10000),
+                `closed ${text.closedMs} ms after the first byte`);
+            assert.ok(text.sent < 100, 'the server closed before the head was whole');
+            // A body that trickles counts too.
+            const body = '{"kind":"drill","text":"slow"}';
+            text = await trickle(port, [`POST /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n`
+                + `Authorization: Bearer ${token(fleet)}\r\nContent-Type: application/json\r\n`
+                + `Content-Length: ${body.length}\r\n\r\n`, ...body], 200);
+            assert.match(text.got, /^HTTP\/1\.1 408 /);
+            // The server serves on.
+            assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+
+            const tokenFile = path.join(fleet.runDir, 'admin.token');
+            assert.ok(fs.existsSync(tokenFile));
+            const exit = await fleet.signalAndWait('SIGTERM', slow(20000));
+            assert.equal(exit?.code, 0, fleet.tail());
+            assert.ok(!fs.existsSync(tokenFile), 'admin.token left behind at a clean stop');
+        } finally {
+            const bad = await stopFleet(fleet);
+            assert.equal(bad, null, bad);
         }
     });
 

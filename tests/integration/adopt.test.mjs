@@ -126,7 +126,8 @@ describe('a supervisor restarted after SIGKILL', () => {
                     second.tail());
                 assert.equal(adopted.get(slot).state, 'running');
             }
-            assert.equal(second.lines(/adopting worker pid/).length, 2, second.tail());
+            const adopting = await second.waitLines(/adopting worker pid/, 2);
+            assert.equal(adopting.length, 2, second.tail());
             assert.equal((await second.status()).workers_adopted, 2);
             // Counters go on: the adoptees report the clients they kept.
             await second.waitWorkers((l) => l.reduce((n, w) => n + w.connections, 0) === 20,
@@ -180,8 +181,8 @@ describe('a supervisor restarted after SIGKILL', () => {
             }, 15000, 'slot 0 replaced');
             assert.equal(bySlot(list).get(0).restarts, 1);
             assert.equal(bySlot(list).get(1).pid, before.get(1).pid);
-            assert.equal(second.lines(new RegExp(`adopted worker pid ${victim} exited`)).length,
-                1, second.tail());
+            const gone = await second.waitLines(new RegExp(`adopted worker pid ${victim} exited`));
+            assert.equal(gone.length, 1, second.tail());
             assert.equal(pidAlive(victim), false);
             // Its clients were cut; reconnecting, they are served.
             for (const ws of victimClients) {
@@ -233,7 +234,7 @@ describe('a supervisor restarted after SIGKILL', () => {
         assert.equal(list.get(0).pid, before.get(0).pid, second.tail());
         assert.notEqual(list.get(1).pid, dead);
         assert.equal(list.get(1).state, 'running');
-        assert.equal(second.lines(/adopting worker pid/).length, 1, second.tail());
+        assert.equal((await second.waitLines(/adopting worker pid/)).length, 1, second.tail());
     });
 
     test('workers whose settings changed are adopted, then rolled', async () => {
@@ -247,7 +248,8 @@ describe('a supervisor restarted after SIGKILL', () => {
         await killSupervisor(first);
 
         const second = await nextFleet(runDir, { sections: { worker: { max_message: 4096 } } });
-        assert.equal(second.lines(/adopting worker pid/).length, 2, second.tail());
+        const adopting = await second.waitLines(/adopting worker pid/, 2);
+        assert.equal(adopting.length, 2, second.tail());
         const list = await second.waitWorkers((l) => l.length === 2 && l.every((w) =>
             w.state === 'running' && w.pid !== before.get(w.slot).pid), 30000,
         'both slots rolled onto new workers');
@@ -256,7 +258,7 @@ describe('a supervisor restarted after SIGKILL', () => {
             const at = argv.indexOf('--max-message');
             assert.ok(at > 0 && argv[at + 1] === '4096', argv.join(' '));
         }
-        assert.equal(second.lines(/rolling restart: done/).length, 1, second.tail());
+        assert.equal((await second.waitLines(/rolling restart: done/)).length, 1, second.tail());
         // The roll drains: clients are closed properly, none is cut abnormally.
         assert.equal(codes.get(1006) ?? 0, 0, JSON.stringify([...codes]));
     });

@@ -248,8 +248,8 @@ describe('alerts to Alertmanager', () => {
             const table = await fleet.ctl(['alerts']);
             assert.match(table.stdout, /^firing\s+WsfleetBreakerOpen\s+0\s+warning\s/m,
                 table.stdout);
-            assert.equal(fleet.lines(/alert firing: WsfleetBreakerOpen slot=0 /).length, 1,
-                fleet.tail());
+            const firingLines = await fleet.waitLines(/alert firing: WsfleetBreakerOpen slot=0 /);
+            assert.equal(firingLines.length, 1, fleet.tail());
             console.log(`wsctl alerts while firing:\n${table.stdout}`);
 
             // The admin server: the dashboard's URL as generatorURL, /api/alerts, an event of
@@ -288,8 +288,9 @@ describe('alerts to Alertmanager', () => {
             const t2 = await fleet.ctl(['alerts']);
             assert.match(t2.stdout, /^resolved\s+WsfleetBreakerOpen\s+0\s/m, t2.stdout);
             console.log(`wsctl alerts once resolved:\n${t2.stdout}`);
-            assert.equal(fleet.lines(/alert resolved: WsfleetBreakerOpen slot=0 /).length, 1,
-                fleet.tail());
+            const resolvedLines =
+                await fleet.waitLines(/alert resolved: WsfleetBreakerOpen slot=0 /);
+            assert.equal(resolvedLines.length, 1, fleet.tail());
             const ended = (await getJson(`${base}/api/events?since=${fired[0].id}`)).events;
             assert.ok(ended.some((e) => e.kind === 'alert' && e.slot === 0 &&
                 /^resolved WsfleetBreakerOpen /.test(e.text)), JSON.stringify(ended));

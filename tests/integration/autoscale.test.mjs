@@ -93,9 +93,9 @@ describe('autoscaler', () => {
             assert.ok(downMs >= 4000, `down after only ${downMs} ms: the 6 s window was not kept`);
 
             // One at a time, each by draining a worker that held nothing.
-            const drains = fleet.lines(/autoscale: down to/);
+            const drains = await fleet.waitLines(/autoscale: down to/, 4);
             assert.ok(drains.length >= 4, drains.join('\n'));
-            const drained = fleet.lines(/draining \d+ connections/);
+            const drained = await fleet.waitLines(/draining \d+ connections/, 4);
             assert.ok(drained.length >= 4 &&
                 drained.every((l) => / draining 0 connections/.test(l)), drained.join('\n'));
             assert.deepEqual([...codes], [[1000, n]], 'close codes the clients saw');

@@ -142,9 +142,11 @@ describe('circuit breaker', () => {
             t.diagnostic(`open after ${openMs} ms, half-open ${halfAfter} ms later, closed ` +
                 `${closed.at - half.at} ms after that`);
             assert.equal(c.times_opened, 1, JSON.stringify(closed.list));
-            assert.equal(fleet.lines(/breaker closed -> open/).length, 1, fleet.tail());
-            assert.equal(fleet.lines(/breaker open -> half_open/).length, 1, fleet.tail());
-            assert.equal(fleet.lines(/breaker half_open -> closed/).length, 1, fleet.tail());
+            assert.equal((await fleet.waitLines(/breaker closed -> open/)).length, 1, fleet.tail());
+            assert.equal((await fleet.waitLines(/breaker open -> half_open/)).length, 1,
+                fleet.tail());
+            assert.equal((await fleet.waitLines(/breaker half_open -> closed/)).length, 1,
+                fleet.tail());
             const w = slotOf(await fleet.workers(), VICTIM);
             assert.ok(w.buckets > 0, JSON.stringify(w));
 

@@ -184,4 +184,24 @@ describe('a NATS with TLS and nkey credentials', () => {
         assert.equal(lines.length, 1, r.stderr);
         assert.match(lines[0], /\[nats\] credentials .*nope\.creds: No such file or directory/);
     });
+
+    test('a credentials file that group or others may read is refused, as ssh refuses a key',
+        async () => {
+            const open = path.join(dir, 'open.nk');
+            fs.copyFileSync(seedFile, open);
+            fs.chmodSync(open, 0o640);
+            const ini = path.join(dir, 'open.ini');
+            fs.writeFileSync(ini, iniText({
+                nats: { url: `tls://127.0.0.1:${nats.port}`, credentials: open, tls_ca: nats.cert },
+            }));
+            const run = path.join(dir, 'run-open');
+            const r = await runProgram(fleetdPath(), ['--foreground', '-c', ini, '--listen',
+                '127.0.0.1:0', '--run-dir', run], WAIT_MS);
+            assert.equal(r.code, 2, r.stderr);
+            const lines = r.stderr.split('\n').filter((l) => l !== '');
+            assert.equal(lines.length, 1, r.stderr);
+            assert.match(lines[0],
+                /\[nats\] credentials .*open\.nk: mode 0640 lets group or others at the secret; chmod 600 it/);
+            assert.ok(!fs.existsSync(run), 'nothing started');
+        });
 });

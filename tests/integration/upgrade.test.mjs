@@ -114,6 +114,17 @@ describe('wsctl upgrade', () => {
             const status = await fleet.status();
             assert.equal(status.pid, fleet.pid);
             assert.equal(fleet.lines(/started worker pid/).length, 2, fleet.tail());
+            // The new image's admin server takes the token that RUNDIR/admin.token holds now.
+            const listening =
+                await fleet.waitLines(/admin listening on http:\/\/127\.0\.0\.1:\d+$/, 2);
+            const port = /:(\d+)$/.exec(listening.at(-1))[1];
+            const tok = fs.readFileSync(path.join(fleet.runDir, 'admin.token'), 'utf8').trim();
+            const res = await fetch(`http://127.0.0.1:${port}/api/events`, {
+                method: 'POST',
+                headers: { Authorization: `Bearer ${tok}`, 'Content-Type': 'application/json' },
+                body: JSON.stringify({ kind: 'drill', text: 'after the upgrade' }),
+            });
+            assert.equal(res.status, 200, await res.text());
         });
 
     test('a replaced wsworker: workers restarted one at a time, only drained clients reconnect',

@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { canEcho, slow, startWorker, stopWorker } from './lib/worker.mjs';
-import { makeTempDir, signalPid, sleep, startFleet, stopFleet } from './lib/fleet.mjs';
+import {
+    makeTempDir, signalPid, sleep, startFleet, stopFleet, waitFor,
+} from './lib/fleet.mjs';
 import { describeRun, startWsload } from './lib/wsload.mjs';
 
 // Under AddressSanitizer wsload and the servers run a few times slower: bounds allow for that.
@@ -80,8 +82,13 @@ describe('wsload against one worker', () => {
                 '--rate', '50', '--duration', '2', '--json']);
             assertCleanEcho(r);
             assert.equal(r.json.rate, 50);
-            // 10 connections x 50/s x 2 s, give or take the opening and the ticks.
-            assert.ok(r.json.msgs >= 800 && r.json.msgs <= 1100, describeRun(r));
+            // 10 connections x 50/s over the window wsload measured (secs: a loaded machine may
+            // end it late), give or take the echoes in flight at either end. The schedule catches
+            // up after a late tick, so a slow loop changes when messages go, not how many.
+            const want = 10 * 50 * r.json.secs;
+            assert.ok(r.json.secs > 0, describeRun(r));
+            assert.ok(r.json.msgs >= 0.8 * want && r.json.msgs <= 1.1 * want + 10,
+                `${r.json.msgs} echoes for ${want.toFixed(0)} scheduled\n${describeRun(r)}`);
         });
 
     test('--inflight and --messages: exactly that many messages, all echoed', async () => {
@@ -152,7 +159,9 @@ describe('wsload against one worker', () => {
                 '--connections', '10', '--garbage-rate', '100', '--duration', '2', '--json']);
             assert.equal(r.code, 0, describeRun(r));
             const j = r.json;
-            assert.ok(j.attempts >= 120, describeRun(r));
+            // Many attempts (100/s for 2 s is the pace asked, not a speed checked: each waits
+            // for the server's answer, which a loaded machine gives later).
+            assert.ok(j.attempts >= 40, describeRun(r));
             const c = j.by_cause;
             // Every attempt ended by the server: a close frame, an HTTP error, or EOF.
             assert.equal(c.connect + c.refused + c.protocol + c.echo, 0, describeRun(r));
@@ -193,6 +202,9 @@ describe('wsload slow clients', () => {
         assert.equal(j.attempts, 3);
         assert.equal(j.up_at_end, 0);
         assert.ok(j.bytes_out > 3 * 65536, describeRun(r));
+        // The worker's stderr is read apart from wsload's exit: wait for its lines.
+        await waitFor(() => worker.lines(/backlog, closing with 1008/).length >= 3, slow(10000),
+            'three backlog closes in the log', () => worker.stderr);
         assert.equal(worker.lines(/backlog, closing with 1008/).length, 3, worker.stderr);
         assert.ok(await canEcho(worker));
     });

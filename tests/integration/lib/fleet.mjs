@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-    dropClients, IO_TIMEOUT_MS, orNull, READY_TIMEOUT_MS, spawned, WebSocket, withTimeout,
+    dropClients, IO_TIMEOUT_MS, orNull, READY_TIMEOUT_MS, slow, spawned, WebSocket, withTimeout,
 } from './worker.mjs';
 
 export { sleep };
@@ -321,6 +321,16 @@ export class Fleet {
     // Lines of stderr that match `re`.
     lines(re) {
         return this.stderrText.split('\n').filter((line) => re.test(line));
+    }
+
+    // Resolves with the lines of stderr that match `re` once there are at least `n`. stderr is
+    // read as wsfleetd writes it, so a line may arrive after a wsctl answer (or a client's frame)
+    // that the logged event produced: assert on lines through this, not right after such an answer.
+    async waitLines(re, n = 1, ms = slow(10000)) {
+        return waitFor(() => {
+            const got = this.lines(re);
+            return got.length >= n ? got : null;
+        }, ms, `${n} line(s) matching ${re}`, () => this.tail());
     }
 
     // Every worker PID this fleet's log or wsctl has named.

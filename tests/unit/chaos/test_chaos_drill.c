@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "chaos_drill.h"
+#include "chaos_timeline.h"
 
 Suite *chaos_drill_suite(void);
 

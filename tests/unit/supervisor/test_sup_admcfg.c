@@ -19,6 +19,7 @@ START_TEST(defaults)
     ck_assert_str_eq(a.listen, "127.0.0.1:8001");
     ck_assert_str_eq(a.tls_cert, "");
     ck_assert_str_eq(a.cors_origins, "");
+    ck_assert_uint_eq(a.request_ms, 15000);
     ck_assert_int_eq(sup_admcfg_check(&a, why, sizeof why), 0);
 }
 END_TEST
@@ -43,6 +44,15 @@ START_TEST(keys)
                      0);
     ck_assert_int_eq(sup_admcfg_set(&a, "cors_origins", "https://a.example/path", why, sizeof why),
                      -1);
+    ck_assert_int_eq(sup_admcfg_set(&a, "request_timeout", "2.5", why, sizeof why), 0);
+    ck_assert_uint_eq(a.request_ms, 2500);
+    ck_assert_int_eq(sup_admcfg_set(&a, "request_timeout", "3600", why, sizeof why), 0);
+    ck_assert_uint_eq(a.request_ms, 3600000);
+    ck_assert_int_eq(sup_admcfg_set(&a, "request_timeout", "0", why, sizeof why), -1);
+    ck_assert(strstr(why, "seconds") != NULL);
+    ck_assert_int_eq(sup_admcfg_set(&a, "request_timeout", "3601", why, sizeof why), -1);
+    ck_assert_int_eq(sup_admcfg_set(&a, "request_timeout", "10s", why, sizeof why), -1);
+    ck_assert_uint_eq(a.request_ms, 3600000);
     ck_assert_int_eq(sup_admcfg_set(&a, "colour", "blue", why, sizeof why), -2);
     ck_assert_str_eq(why, "unknown key");
 }

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sup_cfgargs.h"
 #include "sup_config.h"
 
 Suite *sup_config_suite(void);

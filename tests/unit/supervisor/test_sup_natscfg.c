@@ -27,6 +27,7 @@ static void teardown(void)
     ck_assert_int_eq(system(cmd), 0);
 }
 
+/* Writes text to dir/name with mode 0600; returns its path. */
 static const char *put(const char *name, const char *text)
 {
     static char paths[4][128];
@@ -37,6 +38,15 @@ static const char *put(const char *name, const char *text)
     ck_assert_ptr_nonnull(f);
     fputs(text, f);
     fclose(f);
+    ck_assert_int_eq(chmod(p, 0600), 0);
+    return p;
+}
+
+/* put, then chmod to mode. */
+static const char *put_mode(const char *name, const char *text, mode_t mode)
+{
+    const char *p = put(name, text);
+    ck_assert_int_eq(chmod(p, mode), 0);
     return p;
 }
 
@@ -86,6 +96,10 @@ START_TEST(cluster_keys)
     ck_assert_str_eq(cfg.nats_url, "nats://a:4222,nats://b:4223,tls://[::1]:1,c");
     ck_assert_str_eq(cfg.nats_credentials, creds);
     ck_assert_str_eq(cfg.nats_tls_ca, ca);
+    /* Read-only for its owner is fine too; the other files may be readable by anyone. */
+    ck_assert_int_eq(chmod(creds, 0400), 0);
+    ck_assert_int_eq(chmod(ca, 0644), 0);
+    ck_assert_int_eq(parse_text(&cfg, text, err), SUP_CONFIG_RUN);
     ck_assert_uint_eq(cfg.channels_replicas, 3);
     ck_assert_uint_eq(cfg.channels_max_history, 7);
     /* replicas is not a channel setting: the workers' channels.ini does not carry it. */
@@ -95,18 +109,27 @@ END_TEST
 
 START_TEST(cluster_errors)
 {
-    char missing[160], notcreds[160], damaged[160];
+    char missing[160], notcreds[160], damaged[160], group[160], others[160], wother[160];
     snprintf(missing, sizeof missing,
              "[nats]\nurl = nats://a\ncredentials = %s/none\n", dir);
     snprintf(notcreds, sizeof notcreds, "[nats]\nurl = nats://a\ncredentials = %s\n",
              put("x", "hello\n"));
     snprintf(damaged, sizeof damaged, "[nats]\nurl = nats://a\ncredentials = %s\n",
              put("d", "SUAACAQDAQCQMBYIBEFAWDANBYHRAEISCMKBKFQXDAMRUGY4DUPB6IC5CA\n"));
+    snprintf(group, sizeof group, "[nats]\nurl = nats://a\ncredentials = %s\n",
+             put_mode("g.nk", seed, 0640));
+    snprintf(others, sizeof others, "[nats]\nurl = nats://a\ncredentials = %s\n",
+             put_mode("o.nk", seed, 0604));
+    snprintf(wother, sizeof wother, "[nats]\nurl = nats://a\ncredentials = %s\n",
+             put_mode("w.nk", seed, 0602));
     const struct {
         const char *ini;
         const char *want;
     } cases[] = {
         {missing, "[nats] credentials /tmp/"},
+        {group, "g.nk: mode 0640 lets group or others at the secret; chmod 600 it"},
+        {others, "o.nk: mode 0604 lets group or others"},
+        {wother, "w.nk: mode 0602 lets group or others"},
         {notcreds, "neither a .creds file nor a user nkey seed"},
         {damaged, "the user nkey seed is damaged"},
         {"[nats]\ncredentials = /etc/hostname\n", "[nats] credentials needs [nats] url"},
