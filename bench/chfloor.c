@@ -10,6 +10,10 @@
  *                        together in the next one, one frame per client joined by '\n', as
  *                        wsworker sends them (each with its own due time as NS).
  *  setup PORT            the same upgrade, then closes when the client does: a minimal upgrade.
+ *  session PORT RATE     a minimal channel session: the upgrade, then the first frame the client
+ *                        sends (its connect) is answered with a canned connect reply of the size
+ *                        wsworker sends, and the client gets the publications of fan (RATE/s)
+ *                        until it closes.
  *  tcp PORT              accepts and closes at once: a bare TCP accept and close.
  *
  * PORT 0 picks a free port. Logs "chfloor[PID] listening on 127.0.0.1:PORT" and "... ready" on
@@ -41,7 +45,7 @@
 #define CF_HEAD_MAX 2048
 #define CF_MAX_FDS (1 << 20)
 
-enum { CF_FAN, CF_SETUP, CF_TCP };
+enum { CF_FAN, CF_SETUP, CF_TCP, CF_SESSION };
 
 /* A client still in its upgrade: the head read so far. Upgraded clients need nothing but their
  * descriptor (in the fan list). */
@@ -57,6 +61,7 @@ typedef struct cf_ctx {
     cf_head **heads; /* by descriptor: the head being read, or NULL once upgraded */
     int *fan;        /* upgraded descriptors */
     int *fan_at;     /* by descriptor: its place in fan, -1 when absent */
+    bool *joining;   /* session: by descriptor, upgraded and waiting for its connect */
     size_t nfan;
     size_t start;
     bool publishing;
@@ -164,6 +169,10 @@ static void cf_on_head(cf_ctx *x, int fd, cf_head *h, double rate)
         }
         free(h);
         x->heads[fd] = NULL;
+        if (x->mode == CF_SESSION) {
+            x->joining[fd] = true;
+            return;
+        }
         x->fan_at[fd] = (int)x->nfan;
         x->fan[x->nfan++] = fd;
         if (x->mode == CF_FAN && !x->publishing && x->nfan >= x->start)
@@ -171,6 +180,11 @@ static void cf_on_head(cf_ctx *x, int fd, cf_head *h, double rate)
         return;
     }
 }
+
+/* What wsworker answers a connect with one channel in subs (the same length, give or take). */
+static const char cf_connect_reply[] =
+    "{\"id\":1,\"connect\":{\"client\":\"1f2e3.2710\",\"user\":\"\",\"subs\":{\"bench:feed\":"
+    "{\"epoch\":\"1f2e3d4c5b6a7988\",\"offset\":1234,\"recovered\":true,\"pubs\":[]}}}}";
 
 static void cf_on_data(cf_ctx *x, int fd)
 {
@@ -182,8 +196,22 @@ static void cf_on_data(cf_ctx *x, int fd)
         if (n < 0 && errno == EAGAIN)
             return;
         if (n <= 0) {
+            x->joining[fd] = false;
             cf_close(x, fd);
             return;
+        }
+        if (x->joining[fd]) {
+            /* Its connect (one small frame, whole on loopback): the reply, then the pushes. */
+            uint8_t frame[WS_MAX_HEADER + sizeof cf_connect_reply];
+            size_t flen = ws_frame_write(frame, true, WS_OP_TEXT, (const uint8_t *)cf_connect_reply,
+                                         sizeof cf_connect_reply - 1, NULL);
+            x->joining[fd] = false;
+            if (send(fd, frame, flen, MSG_NOSIGNAL) != (ssize_t)flen) {
+                cf_close(x, fd);
+                return;
+            }
+            x->fan_at[fd] = (int)x->nfan;
+            x->fan[x->nfan++] = fd;
         }
     }
 }
@@ -210,16 +238,20 @@ static void cf_on_accept(cf_ctx *x)
 int main(int argc, char **argv)
 {
     static cf_ctx x;
-    if (argc < 3 || (strcmp(argv[1], "fan") == 0 && argc < 5)) {
-        fprintf(stderr, "usage: chfloor fan PORT RATE START | setup PORT | tcp PORT\n");
+    if (argc < 3 || (strcmp(argv[1], "fan") == 0 && argc < 5) ||
+        (strcmp(argv[1], "session") == 0 && argc < 4)) {
+        fprintf(stderr, "usage: chfloor fan PORT RATE START | session PORT RATE | setup PORT | "
+                        "tcp PORT\n");
         return 2;
     }
-    x.mode = strcmp(argv[1], "fan") == 0 ? CF_FAN : strcmp(argv[1], "setup") == 0 ? CF_SETUP
-                                                                                  : CF_TCP;
+    x.mode = strcmp(argv[1], "fan") == 0       ? CF_FAN
+             : strcmp(argv[1], "session") == 0 ? CF_SESSION
+             : strcmp(argv[1], "setup") == 0   ? CF_SETUP
+                                               : CF_TCP;
     int port = atoi(argv[2]);
-    double rate = x.mode == CF_FAN ? atof(argv[3]) : 0;
+    double rate = x.mode == CF_FAN || x.mode == CF_SESSION ? atof(argv[3]) : 0;
     x.start = x.mode == CF_FAN ? (size_t)atol(argv[4]) : 0;
-    if (x.mode == CF_FAN && !(rate > 0)) {
+    if ((x.mode == CF_FAN || x.mode == CF_SESSION) && !(rate > 0)) {
         fprintf(stderr, "chfloor: RATE must be > 0\n");
         return 2;
     }
@@ -231,6 +263,7 @@ int main(int argc, char **argv)
     x.heads = calloc(CF_MAX_FDS, sizeof *x.heads);
     x.fan = calloc(CF_MAX_FDS, sizeof *x.fan);
     x.fan_at = calloc(CF_MAX_FDS, sizeof *x.fan_at);
+    x.joining = calloc(CF_MAX_FDS, sizeof *x.joining);
     struct sigaction sa = {.sa_handler = cf_on_signal};
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
@@ -254,6 +287,8 @@ int main(int argc, char **argv)
     epoll_ctl(x.ep, EPOLL_CTL_ADD, x.lfd, &ev);
     ev.data.fd = x.tfd;
     epoll_ctl(x.ep, EPOLL_CTL_ADD, x.tfd, &ev);
+    if (x.mode == CF_SESSION)
+        cf_start_publishing(&x, rate);
     fprintf(stderr, "chfloor[%d] listening on 127.0.0.1:%d\n", (int)getpid(), ntohs(sin.sin_port));
     fprintf(stderr, "chfloor[%d] ready\n", (int)getpid());
 
@@ -270,7 +305,7 @@ int main(int argc, char **argv)
                     cf_publish(&x, ticks);
             } else if (x.heads[fd] != NULL) {
                 cf_on_head(&x, fd, x.heads[fd], rate);
-            } else if (x.fan_at[fd] >= 0) {
+            } else if (x.fan_at[fd] >= 0 || x.joining[fd]) {
                 cf_on_data(&x, fd);
             }
         }

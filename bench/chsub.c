@@ -686,8 +686,9 @@ int main(int argc, char **argv)
             spread[np] = ps->last - ps->first;
             np++;
         }
-        printf(" deliveries_per_frame=%.2f",
-               push_frames ? (double)deliveries / (double)push_frames : 0.0);
+        printf(" deliveries_per_frame=%.2f server_us_per_frame=%.3f",
+               push_frames ? (double)deliveries / (double)push_frames : 0.0,
+               push_frames ? cpu_s * 1e6 / (double)push_frames : -1.0);
         printf(" publications_seen=%zu first_p50_us=%.0f first_p99_us=%.0f spread_p50_us=%.0f "
                "spread_p99_us=%.0f",
                np, pct_of(first, np, 0.50), pct_of(first, np, 0.99), pct_of(spread, np, 0.50),

@@ -880,6 +880,7 @@ int wk_channels_new(wk_chhub **out, wk_ctx *ctx)
     }
     wk_chhub *h = wsf_xcalloc(1, sizeof *h);
     h->ctx = ctx;
+    h->pid = (unsigned)getpid();
     wsf_chconf_init(&h->conf);
     if (cfg->channels_config != NULL &&
         wk_chini_load_file(&h->conf, cfg->channels_config, err, sizeof err) != 0) {

@@ -162,6 +162,7 @@ struct wk_chhub {
     struct wsf_nats_sub *admin_sub;
     struct wsf_nats_sub *presence_sub;
     uint64_t next_client;
+    unsigned pid; /* the worker's, read once: client ids are "<pid>.<n>" */
     uint64_t next_inbox;
     uint64_t feed_gen; /* counts breaks of the live feed (reconnects, dropped messages) */
     struct wk_backend *backend;

@@ -33,7 +33,7 @@ wk_chsess *wk_chsess_of(wk_conn *c, wk_chhub *h)
     s->hub = h;
     wsf_ch_session_init(&s->ps);
     wsf_ch_abuse_init(&s->abuse);
-    snprintf(s->client, sizeof s->client, "%x.%llx", (unsigned)getpid(),
+    snprintf(s->client, sizeof s->client, "%x.%llx", h->pid,
              (unsigned long long)++h->next_client);
     wk_conn_rare(c)->svc_state = s;
     return s;
