@@ -125,12 +125,13 @@ struct wk_chsess {
     wk_chpub *shared; /* the only pending object, a live push: sent as its shared frame */
     wk_chsess *dnext, *dprev;
     bool dirty;
+    bool authed;         /* a token was accepted */
     unsigned close_code; /* close once pending output is queued */
     const char *close_reason;
     wk_chconnect *connect;
-    char client[32];
+    /* "<pid>.<n>" in hex: a pid below 2^22 (6 digits), '.', n (16 at most), NUL. */
+    char client[24];
     wsf_jwt_claims claims; /* the connect's or last refresh's token; sub "" when anonymous */
-    bool authed;           /* a token was accepted */
     /* Application backend (wk_backend.c). */
     struct wk_bkopen *bk_open; /* address and headers for wsf.app.connect, until connect */
     char *bk_data;             /* the connect reply's "data" from the backend, or NULL */
