@@ -14,6 +14,12 @@
  *         with the channel and wait for its first push, then close; counts sessions done.
  *  idle   N connections (subscribed on /channels), held --duration seconds; reports the servers'
  *         RSS before and with all of them up.
+ *  tcp    like setup, but each session is a TCP connect and close, nothing else (the floor of a
+ *         session, against bench/chfloor tcp).
+ * With --server-cpu N the split of CPU N (user, system, softirq, idle: /proc/stat) over the window
+ * is reported too: the servers are pinned there, so it says whether they saturate it. In sub mode
+ * each publication's first arrival (publication to the first subscriber: the broker's path and
+ * one send) and its spread (last arrival minus first: the fan-out's writes) are reported apart.
  * Result: one line "chsub key=value ..." on stdout. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -67,13 +73,15 @@ static struct {
     int publish_port; /* --publish-port: the publisher's server (another fleet), 0 = ports[0] */
     int pids[CS_MAX_PIDS], npids;
     int conns;
+    int server_cpu; /* --server-cpu: its /proc/stat split is reported, -1 none */
     double rate, duration, warmup;
 } opt = {.mode = "sub",
          .path = "/channels",
          .channel = "bench:feed",
          .conns = 100,
          .duration = 5,
-         .warmup = 1};
+         .warmup = 1,
+         .server_cpu = -1};
 
 static int ep;
 static uint8_t rbuf[CS_RBUF];
@@ -81,8 +89,15 @@ static uint64_t *samples;
 static size_t nsamples;
 static bool measuring;
 static bool publishing; /* sub mode: from the end of the subscribe phase on */
-static uint64_t deliveries, sessions, errors, nup, refused;
+static uint64_t deliveries, push_frames, sessions, errors, nup, refused;
 static uint64_t pub_id = 1;
+
+/* Per publication (by offset, in a ring): its time, first and last arrival. */
+#define CS_PUB_RING 65536
+typedef struct cs_pubseen {
+    uint64_t offset, t, first, last;
+} cs_pubseen;
+static cs_pubseen *pubseen;
 
 static uint64_t now_ns(void)
 {
@@ -129,6 +144,47 @@ static void proc_sample2(int pid, uint64_t *uticks, uint64_t *sticks, uint64_t *
                 break;
         fclose(f);
     }
+}
+
+/* /proc/stat's line for cpu: user (with nice), system, softirq and idle (with iowait) ticks. */
+typedef struct cs_cpustat {
+    uint64_t user, sys, softirq, idle, other;
+} cs_cpustat;
+
+static void cpu_sample(int cpu, cs_cpustat *out)
+{
+    char want[16], line[512];
+    memset(out, 0, sizeof *out);
+    snprintf(want, sizeof want, "cpu%d ", cpu);
+    FILE *f = fopen("/proc/stat", "r");
+    if (f == NULL)
+        return;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long long v[8] = {0};
+        if (strncmp(line, want, strlen(want)) != 0)
+            continue;
+        if (sscanf(line + strlen(want), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+                   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+            out->user = v[0] + v[1];
+            out->sys = v[2];
+            out->idle = v[3] + v[4];
+            out->softirq = v[6];
+            out->other = v[5] + v[7];
+        }
+        break;
+    }
+    fclose(f);
+}
+
+static int cmp_u64(const void *a, const void *b);
+
+/* Percentile p of the n values in v (sorted here), in µs. */
+static double pct_of(uint64_t *v, size_t n, double p)
+{
+    if (n == 0)
+        return -1;
+    qsort(v, n, sizeof *v, cmp_u64);
+    return (double)v[(size_t)(p * (double)(n - 1))] / 1000.0;
 }
 
 static void send_all(cs_conn *c, const void *data, size_t len)
@@ -198,6 +254,12 @@ static void conn_close(cs_conn *c)
     free(c);
 }
 
+/* setup and tcp: sessions opened and closed over and over. */
+static bool is_setup(void)
+{
+    return strcmp(opt.mode, "setup") == 0 || strcmp(opt.mode, "tcp") == 0;
+}
+
 static bool is_channels(void)
 {
     return strcmp(opt.path, "/channels") == 0;
@@ -254,7 +316,7 @@ static uint64_t push_t(const char *data, size_t len)
     return strtoull(p + 4, NULL, 10);
 }
 
-static void on_push(cs_conn *c, const char *data, size_t len, uint64_t now)
+static void on_push(cs_conn *c, uint64_t offset, const char *data, size_t len, uint64_t now)
 {
     c->got_push = true;
     if (!measuring)
@@ -263,6 +325,16 @@ static void on_push(cs_conn *c, const char *data, size_t len, uint64_t now)
     uint64_t t = push_t(data, len);
     if (t != 0 && t <= now && nsamples < CS_MAX_SAMPLES)
         samples[nsamples++] = now - t;
+    if (t != 0 && t <= now && offset != 0) {
+        cs_pubseen *ps = &pubseen[offset % CS_PUB_RING];
+        if (ps->offset != offset) {
+            ps->offset = offset;
+            ps->t = t;
+            ps->first = ps->last = now;
+        } else {
+            ps->last = now;
+        }
+    }
 }
 
 /* One whole text message from the server. */
@@ -271,10 +343,14 @@ static void on_text(cs_conn *c, const char *buf, size_t len, uint64_t now)
     size_t pos = 0;
     const char *line;
     size_t ll;
+    bool counted = false;
     while (wsf_ch_next_line(buf, len, &pos, &line, &ll)) {
         wsf_ch_peek pk;
         if (wsf_ch_peek_push(&pk, line, ll)) {
-            on_push(c, pk.data, pk.data_len, now);
+            on_push(c, pk.offset, pk.data, pk.data_len, now);
+            if (measuring && !counted)
+                push_frames++;
+            counted = true;
             continue;
         }
         if (c->state == CS_JOINING && memmem(line, ll, "\"connect\"", 9) != NULL)
@@ -302,7 +378,7 @@ static bool on_readable(cs_conn *c, uint64_t now)
         if (n < 0 && errno == EAGAIN)
             return true;
         if (n <= 0) {
-            if (c->state != CS_UP || strcmp(opt.mode, "setup") != 0)
+            if (c->state != CS_UP || !is_setup())
                 errors++;
             conn_close(c);
             return false;
@@ -399,12 +475,19 @@ static void run_until(uint64_t deadline, cs_conn **pub, uint64_t *next_pub, uint
                     conn_close(c);
                     continue;
                 }
+                if (strcmp(opt.mode, "tcp") == 0) {
+                    if (measuring)
+                        sessions++;
+                    conn_close(c);
+                    conn_open((int)sessions + i);
+                    continue;
+                }
                 on_connected(c);
                 continue;
             }
             if (!on_readable(c, now))
                 continue;
-            if (strcmp(opt.mode, "setup") == 0 && c->state == CS_UP && !c->publisher &&
+            if (is_setup() && c->state == CS_UP && !c->publisher &&
                 (c->got_push || !is_channels())) {
                 if (measuring)
                     sessions++;
@@ -432,9 +515,9 @@ static double pct(double p)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: chsub --port P [--port P...] [--mode sub|setup|idle] [--path PATH]\n"
+    fprintf(stderr, "usage: chsub --port P [--port P...] [--mode sub|setup|idle|tcp] [--path PATH]\n"
                     "  [--connections N] [--channel C] [--publish-rate R] [--duration S]\n"
-                    "  [--warmup S] [--server-pid PID...] [--publish-port P]\n");
+                    "  [--warmup S] [--server-pid PID...] [--publish-port P] [--server-cpu N]\n");
     exit(2);
 }
 
@@ -445,6 +528,7 @@ int main(int argc, char **argv)
                                        {"channel", 1, NULL, 'c'},    {"publish-rate", 1, NULL, 'r'},
                                        {"duration", 1, NULL, 'd'},   {"warmup", 1, NULL, 'w'},
                                        {"server-pid", 1, NULL, 's'}, {"publish-port", 1, NULL, 'q'},
+                                       {"server-cpu", 1, NULL, 'C'},
                                        {NULL, 0, NULL, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -477,6 +561,9 @@ int main(int argc, char **argv)
         case 'q':
             opt.publish_port = atoi(optarg);
             break;
+        case 'C':
+            opt.server_cpu = atoi(optarg);
+            break;
         case 's':
             if (opt.npids < CS_MAX_PIDS)
                 opt.pids[opt.npids++] = atoi(optarg);
@@ -493,6 +580,7 @@ int main(int argc, char **argv)
         setrlimit(RLIMIT_NOFILE, &rl);
     }
     samples = malloc(CS_MAX_SAMPLES * sizeof *samples);
+    pubseen = calloc(CS_PUB_RING, sizeof *pubseen);
     ep = epoll_create1(0);
     uint64_t t0[CS_MAX_PIDS], r0[CS_MAX_PIDS], u0[CS_MAX_PIDS];
     for (int i = 0; i < opt.npids; i++)
@@ -506,19 +594,19 @@ int main(int argc, char **argv)
             pub->publisher = true;
     }
     uint64_t start = now_ns();
-    publishing = strcmp(opt.mode, "setup") == 0;
+    publishing = is_setup();
     struct timespec c0;
     /* Open everything, a few hundred at a time, then wait (bounded) for all to be up. */
     for (int i = 0; i < opt.conns; i++) {
         conn_open(i);
         /* At most CS_OPENING handshakes in flight: a burst past the server's accept backlog
          * only turns into SYN retries. */
-        while (strcmp(opt.mode, "setup") != 0 && (uint64_t)i + 1 >= nup + errors + CS_OPENING &&
+        while (!is_setup() && (uint64_t)i + 1 >= nup + errors + CS_OPENING &&
                now_ns() < start + 60ull * 1000000000u)
             run_until(now_ns() + 1000000, pub_ns ? &pub : NULL, &next_pub, pub_ns);
     }
     uint64_t limit = now_ns() + 60ull * 1000000000u;
-    while (strcmp(opt.mode, "setup") != 0 && nup < (uint64_t)opt.conns && now_ns() < limit)
+    while (!is_setup() && nup < (uint64_t)opt.conns && now_ns() < limit)
         run_until(now_ns() + 10000000, pub_ns ? &pub : NULL, &next_pub, pub_ns);
     double up_s = (double)(now_ns() - start) / 1e9;
     publishing = true;
@@ -531,11 +619,16 @@ int main(int argc, char **argv)
         proc_sample2(opt.pids[i], &u0[i], &st, &rss_now);
         t0[i] = u0[i] + st;
     }
+    cs_cpustat k0, k1;
+    if (opt.server_cpu >= 0)
+        cpu_sample(opt.server_cpu, &k0);
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
     uint64_t w0 = now_ns();
     measuring = true;
     run_until(w0 + (uint64_t)(opt.duration * 1e9), pub_ns ? &pub : NULL, &next_pub, pub_ns);
     measuring = false;
+    if (opt.server_cpu >= 0)
+        cpu_sample(opt.server_cpu, &k1);
     double win = (double)(now_ns() - w0) / 1e9;
     struct timespec c1;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
@@ -562,6 +655,17 @@ int main(int argc, char **argv)
     }
     printf(" server_cpu_s=%.3f server_user_s=%.3f publish_refused=%llu", cpu_s, user_s,
            (unsigned long long)refused);
+    if (opt.server_cpu >= 0) {
+        double all = (double)((k1.user + k1.sys + k1.softirq + k1.idle + k1.other) -
+                              (k0.user + k0.sys + k0.softirq + k0.idle + k0.other));
+        if (all <= 0)
+            all = 1;
+        printf(" cpu%d_user_pct=%.0f cpu%d_sys_pct=%.0f cpu%d_softirq_pct=%.0f cpu%d_idle_pct=%.0f",
+               opt.server_cpu, 100.0 * (double)(k1.user - k0.user) / all, opt.server_cpu,
+               100.0 * (double)(k1.sys - k0.sys) / all, opt.server_cpu,
+               100.0 * (double)(k1.softirq - k0.softirq) / all, opt.server_cpu,
+               100.0 * (double)(k1.idle - k0.idle) / all);
+    }
     if (strcmp(opt.mode, "sub") == 0) {
         qsort(samples, nsamples, sizeof *samples, cmp_u64);
         printf(" deliveries=%llu deliveries_per_s=%.0f server_us_per_delivery=%.3f "
@@ -570,7 +674,28 @@ int main(int argc, char **argv)
                deliveries ? cpu_s * 1e6 / (double)deliveries : -1.0,
                deliveries ? user_s * 1e6 / (double)deliveries : -1.0, pct(0.50), pct(0.99),
                pct(1.0));
-    } else if (strcmp(opt.mode, "setup") == 0) {
+        /* Publications seen in full in the window: first arrival and spread. */
+        uint64_t *first = malloc(CS_PUB_RING * sizeof *first);
+        uint64_t *spread = malloc(CS_PUB_RING * sizeof *spread);
+        size_t np = 0;
+        for (size_t i = 0; i < CS_PUB_RING; i++) {
+            const cs_pubseen *ps = &pubseen[i];
+            if (ps->offset == 0)
+                continue;
+            first[np] = ps->first - ps->t;
+            spread[np] = ps->last - ps->first;
+            np++;
+        }
+        printf(" deliveries_per_frame=%.2f server_us_per_frame=%.3f",
+               push_frames ? (double)deliveries / (double)push_frames : 0.0,
+               push_frames ? cpu_s * 1e6 / (double)push_frames : -1.0);
+        printf(" publications_seen=%zu first_p50_us=%.0f first_p99_us=%.0f spread_p50_us=%.0f "
+               "spread_p99_us=%.0f",
+               np, pct_of(first, np, 0.50), pct_of(first, np, 0.99), pct_of(spread, np, 0.50),
+               pct_of(spread, np, 0.99));
+        free(first);
+        free(spread);
+    } else if (is_setup()) {
         printf(" sessions=%llu sessions_per_s=%.0f server_us_per_session=%.2f",
                (unsigned long long)sessions, (double)sessions / win,
                sessions ? cpu_s * 1e6 / (double)sessions : -1.0);

@@ -1,9 +1,9 @@
 /* wsfleet.v1 encoders: replies, pushes and commands written straight into a wsf_buf. */
 #include "wsf_chenc.h"
 
-#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <jansson.h>
-#include <stdio.h>
 #include <string.h>
 
 static void wsf_ch_put(wsf_buf *out, const char *s)
@@ -11,18 +11,30 @@ static void wsf_ch_put(wsf_buf *out, const char *s)
     wsf_buf_append(out, s, strlen(s));
 }
 
-static void wsf_ch_put_u64(wsf_buf *out, uint64_t v)
+/* Decimal digits by hand: every reply and push carries a few numbers, and snprintf's format
+ * machinery costs more than the rest of a short reply's encoding. */
+static void wsf_ch_put_digits(wsf_buf *out, bool negative, uint64_t v)
 {
     char num[24];
-    int n = snprintf(num, sizeof num, "%" PRIu64, v);
-    wsf_buf_append(out, num, (size_t)n);
+    char *p = num + sizeof num;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    if (negative)
+        *--p = '-';
+    wsf_buf_append(out, p, (size_t)(num + sizeof num - p));
+}
+
+static void wsf_ch_put_u64(wsf_buf *out, uint64_t v)
+{
+    wsf_ch_put_digits(out, false, v);
 }
 
 static void wsf_ch_put_i64(wsf_buf *out, int64_t v)
 {
-    char num[24];
-    int n = snprintf(num, sizeof num, "%" PRId64, v);
-    wsf_buf_append(out, num, (size_t)n);
+    /* The magnitude in unsigned arithmetic: INT64_MIN has no positive int64_t. */
+    wsf_ch_put_digits(out, v < 0, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
 }
 
 /* A JSON string: '"' and '\\' escaped, control characters as \uXXXX or their short forms; other

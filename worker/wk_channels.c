@@ -55,8 +55,54 @@ bool wk_chhub_up(const wk_chhub *h)
 
 void wk_chpub_unref(wk_chpub *p)
 {
-    if (p != NULL && --p->refs == 0)
-        free(p);
+    if (p == NULL || --p->refs != 0)
+        return;
+    wk_chpub_unref(p->join);
+    wk_chpub_unref(p->join_with);
+    free(p);
+}
+
+/* A frame of len bytes of json, not filled in yet: the header is written, refs 1. */
+static wk_chpub *wk_chpub_alloc(size_t len, uint64_t offset, uint64_t prev)
+{
+    wk_chpub *p = wsf_xmalloc(sizeof *p + len);
+    p->refs = 1;
+    p->offset = offset;
+    p->prev = prev;
+    p->join = p->join_with = NULL;
+    p->len = len;
+    uint8_t hdr[WS_MAX_HEADER];
+    p->hlen = (uint8_t)ws_frame_header(hdr, true, WS_OP_TEXT, len, NULL);
+    memcpy(p->hdr + sizeof p->hdr - p->hlen, hdr, p->hlen);
+    return p;
+}
+
+wk_chpub *wk_chpub_new(const char *json, size_t len, uint64_t offset, uint64_t prev)
+{
+    wk_chpub *p = wk_chpub_alloc(len, offset, prev);
+    memcpy(p->json, json, len);
+    return p;
+}
+
+wk_chpub *wk_chpub_join(wk_chpub *q, wk_chpub *p)
+{
+    if (q->join != NULL && q->join_with == p)
+        return q->join;
+    size_t len = q->len + 1 + p->len;
+    if (len > WK_JOIN_MAX)
+        return NULL;
+    wk_chpub *j = wk_chpub_alloc(len, p->offset, q->prev);
+    memcpy(j->json, q->json, q->len);
+    j->json[q->len] = '\n';
+    memcpy(j->json + q->len + 1, p->json, p->len);
+    /* Another p before (a subscriber in another state): the newest is kept; the old frame lives
+     * on in the connections that hold it. */
+    wk_chpub_unref(q->join);
+    wk_chpub_unref(q->join_with);
+    q->join = j;
+    q->join_with = p;
+    p->refs++;
+    return j;
 }
 
 void wk_chhist_fini(wk_chhist *h)
@@ -601,15 +647,7 @@ static void wk_chan_on_msg(const struct wsf_nats_msg *m, void *arg)
                       .user = m->user};
     wsf_ch_enc_push_pub(&enc, ch->name, &pub);
     wsf_buf_fini(&data);
-    wk_chpub *p = wsf_xmalloc(sizeof *p + enc.len);
-    p->refs = 1;
-    p->offset = m->offset;
-    p->prev = m->prev_offset;
-    p->len = enc.len;
-    uint8_t hdr[WS_MAX_HEADER];
-    p->hlen = (uint8_t)ws_frame_header(hdr, true, WS_OP_TEXT, enc.len, NULL);
-    memcpy(p->hdr + sizeof p->hdr - p->hlen, hdr, p->hlen);
-    memcpy(p->json, enc.data, enc.len);
+    wk_chpub *p = wk_chpub_new((const char *)enc.data, enc.len, m->offset, m->prev_offset);
     wsf_buf_fini(&enc);
 
     wsf_chsync_pub cp = {.epoch = hub->epoch_id, .offset = p->offset, .prev = p->prev, .ref = p};
@@ -842,6 +880,7 @@ int wk_channels_new(wk_chhub **out, wk_ctx *ctx)
     }
     wk_chhub *h = wsf_xcalloc(1, sizeof *h);
     h->ctx = ctx;
+    h->pid = (unsigned)getpid();
     wsf_chconf_init(&h->conf);
     if (cfg->channels_config != NULL &&
         wk_chini_load_file(&h->conf, cfg->channels_config, err, sizeof err) != 0) {

@@ -23,11 +23,16 @@ typedef struct wk_chop wk_chop;
 /* A live publication, encoded once as its push object; shared by the subscriptions that hold it
  * while their history fetch is in flight, and by the connections it is the only pending object
  * of (their flush writes the shared frame itself). The text frame's header is built once, right-
- * aligned in hdr so that header and json are one contiguous frame (wk_chpub_frame). */
+ * aligned in hdr so that header and json are one contiguous frame (wk_chpub_frame).
+ * Publications that reach a connection in the same loop iteration share a frame too: the first
+ * connection that needs "this frame's objects, then p" builds it (wk_chpub_join) and keeps it in
+ * join, so that every other subscriber in the same state sends it as it is (no copy). */
 typedef struct wk_chpub {
     unsigned refs;
     uint64_t offset;
     uint64_t prev;
+    struct wk_chpub *join;      /* this frame's objects, '\n', join_with's; or NULL */
+    struct wk_chpub *join_with; /* held while join is (it is the key of join) */
     size_t len;
     uint8_t hlen;
     uint8_t hdr[14]; /* WS_MAX_HEADER; the header is its last hlen bytes */
@@ -120,12 +125,13 @@ struct wk_chsess {
     wk_chpub *shared; /* the only pending object, a live push: sent as its shared frame */
     wk_chsess *dnext, *dprev;
     bool dirty;
+    bool authed;         /* a token was accepted */
     unsigned close_code; /* close once pending output is queued */
     const char *close_reason;
     wk_chconnect *connect;
-    char client[32];
+    /* "<pid>.<n>" in hex: a pid below 2^22 (6 digits), '.', n (16 at most), NUL. */
+    char client[24];
     wsf_jwt_claims claims; /* the connect's or last refresh's token; sub "" when anonymous */
-    bool authed;           /* a token was accepted */
     /* Application backend (wk_backend.c). */
     struct wk_bkopen *bk_open; /* address and headers for wsf.app.connect, until connect */
     char *bk_data;             /* the connect reply's "data" from the backend, or NULL */
@@ -157,6 +163,7 @@ struct wk_chhub {
     struct wsf_nats_sub *admin_sub;
     struct wsf_nats_sub *presence_sub;
     uint64_t next_client;
+    unsigned pid; /* the worker's, read once: client ids are "<pid>.<n>" */
     uint64_t next_inbox;
     uint64_t feed_gen; /* counts breaks of the live feed (reconnects, dropped messages) */
     struct wk_backend *backend;
@@ -218,6 +225,13 @@ void wk_chhub_schedule_flush(wk_chhub *h);
 /* Sends the queued fetches, one request per channel and range. */
 void wk_chhub_issue_fetches(wk_chhub *h);
 void wk_chpub_unref(wk_chpub *p);
+/* A live publication's frame: json (len bytes) encoded once, refs 1. */
+wk_chpub *wk_chpub_new(const char *json, size_t len, uint64_t offset, uint64_t prev);
+/* The frame of q's objects followed by p's (one text frame, '\n' between), built on q's first
+ * call for p and shared by later ones (owned by q; the caller takes its own reference). NULL when
+ * it would pass WK_JOIN_MAX bytes: the caller copies instead. */
+wk_chpub *wk_chpub_join(wk_chpub *q, wk_chpub *p);
+#define WK_JOIN_MAX (16 * 1024)
 
 /* wk_chadmin.c */
 /* Answers wsf.admin.channels and other workers' presence questions. Returns 0 or -1. */

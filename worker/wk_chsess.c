@@ -33,7 +33,7 @@ wk_chsess *wk_chsess_of(wk_conn *c, wk_chhub *h)
     s->hub = h;
     wsf_ch_session_init(&s->ps);
     wsf_ch_abuse_init(&s->abuse);
-    snprintf(s->client, sizeof s->client, "%x.%llx", (unsigned)getpid(),
+    snprintf(s->client, sizeof s->client, "%x.%llx", h->pid,
              (unsigned long long)++h->next_client);
     wk_conn_rare(c)->svc_state = s;
     return s;
@@ -144,12 +144,17 @@ wsf_buf *wk_chsess_out(wk_chsess *s, size_t need)
 void wk_chsess_push(wk_chsess *s, wk_chpub *p)
 {
     wk_conn *c = s->conn;
-    if (s->pend.len == 0 && s->shared == NULL && s->close_code == 0 && !c->dead &&
-        c->state == WK_CONN_OPEN && wsf_buf_pending(&c->out) + p->len <= c->ctx->cfg.max_backlog) {
-        p->refs++;
-        s->shared = p;
-        wk_chsess_mark_dirty(s);
-        return;
+    if (s->pend.len == 0 && s->close_code == 0 && !c->dead && c->state == WK_CONN_OPEN) {
+        /* Only pushes pending: they stay one shared frame (publications that queued while a
+         * fan-out ran reach every subscriber together, so one joined frame serves them all). */
+        wk_chpub *f = s->shared == NULL ? p : wk_chpub_join(s->shared, p);
+        if (f != NULL && wsf_buf_pending(&c->out) + f->len <= c->ctx->cfg.max_backlog) {
+            f->refs++;
+            wk_chpub_unref(s->shared);
+            s->shared = f;
+            wk_chsess_mark_dirty(s);
+            return;
+        }
     }
     wsf_buf *out = wk_chsess_out(s, p->len);
     if (out != NULL)

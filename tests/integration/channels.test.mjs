@@ -212,6 +212,45 @@ describe('fan-out and presence across two workers', () => {
         pub.close();
     });
 
+    test('publications that queue for a worker leave in one frame per subscriber, the same for all', async () => {
+        const subs = [await connected(a), await connected(a), await connected(a)];
+        const pub = await connected(b);
+        for (const s of subs) {
+            assert.ok((await s.cmd('subscribe', { channel: 'burst' })).subscribe);
+        }
+        const warm = await publish(pub, 'burst', { n: -1 });
+        for (const s of subs) {
+            await s.until(() => s.pushes.some((p) => p.pub.offset === warm), 'the first push');
+        }
+        const before = subs.map((s) => s.frames.length);
+        // Stopped, worker a cannot read: the three publications wait in its NATS socket and are
+        // handled in one loop iteration once it runs again.
+        a.kill('SIGSTOP');
+        const offsets = [];
+        try {
+            for (let i = 0; i < 3; i++) {
+                offsets.push(await publish(pub, 'burst', { n: i }));
+            }
+            await sleep(500); // nats-server writes them to worker a's socket meanwhile
+        } finally {
+            a.kill('SIGCONT');
+        }
+        const frames = [];
+        for (const [k, s] of subs.entries()) {
+            const got = await s.pubsOf('burst', 4);
+            assert.deepEqual(got.map((p) => p.offset), [warm, ...offsets]);
+            assert.equal(s.frames.length, before[k] + 1, 'three pushes, one frame');
+            frames.push(s.frames.at(-1));
+        }
+        assert.equal(frames[0].split('\n').length, 3);
+        assert.equal(frames[1], frames[0]);
+        assert.equal(frames[2], frames[0]);
+        for (const s of subs) {
+            s.close();
+        }
+        pub.close();
+    });
+
     test('presence lists the clients of every worker', async () => {
         const ca = await connected(a);
         const cb = await connected(b);

@@ -2,6 +2,7 @@
  * escaping, frames of several objects, compacting outside data, and client-encoded commands read
  * back by the server parser. */
 #include <check.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "wsf_chenc.h"
@@ -55,6 +56,23 @@ START_TEST(replies)
                      "\"user\":\"\"}}}}");
     wsf_ch_enc_presence(&out, 8, NULL, 0);
     assert_out(&out, "{\"id\":8,\"presence\":{\"clients\":{}}}");
+    wsf_buf_fini(&out);
+}
+END_TEST
+
+START_TEST(numbers)
+{
+    wsf_buf out = {0};
+    wsf_ch_enc_publish(&out, 0, 0);
+    assert_out(&out, "{\"id\":0,\"publish\":{\"offset\":0}}");
+    wsf_ch_enc_publish(&out, 9, UINT64_MAX);
+    assert_out(&out, "{\"id\":9,\"publish\":{\"offset\":18446744073709551615}}");
+    wsf_ch_enc_refresh(&out, 10, -1);
+    assert_out(&out, "{\"id\":10,\"refresh\":{\"expires\":-1}}");
+    wsf_ch_enc_refresh(&out, 11, INT64_MIN);
+    assert_out(&out, "{\"id\":11,\"refresh\":{\"expires\":-9223372036854775808}}");
+    wsf_ch_enc_refresh(&out, 12, INT64_MAX);
+    assert_out(&out, "{\"id\":12,\"refresh\":{\"expires\":9223372036854775807}}");
     wsf_buf_fini(&out);
 }
 END_TEST
@@ -219,6 +237,7 @@ Suite *wsf_chenc_suite(void)
     Suite *s = suite_create("wsf_chenc");
     TCase *tc = tcase_create("encode");
     tcase_add_test(tc, replies);
+    tcase_add_test(tc, numbers);
     tcase_add_test(tc, connect_reply);
     tcase_add_test(tc, errors);
     tcase_add_test(tc, pushes_and_frames);
