@@ -222,29 +222,35 @@ describe('fan-out and presence across two workers', () => {
         for (const s of subs) {
             await s.until(() => s.pushes.some((p) => p.pub.offset === warm), 'the first push');
         }
-        const before = subs.map((s) => s.frames.length);
-        // Stopped, worker a cannot read: the three publications wait in its NATS socket and are
-        // handled in one loop iteration once it runs again.
-        a.kill('SIGSTOP');
-        const offsets = [];
-        try {
-            for (let i = 0; i < 3; i++) {
-                offsets.push(await publish(pub, 'burst', { n: i }));
+        // Stopped, worker a cannot read: the publications wait in its NATS socket and are
+        // handled together once it runs again. Whether all three land in one loop iteration is up
+        // to the scheduler, so a round that split them all is tried again; every round must give
+        // every subscriber the same frames and every offset once, in order.
+        const expect = [warm];
+        let shared = 0;
+        for (let round = 0; round < 6 && shared < 2; round++) {
+            const before = subs.map((s) => s.frames.length);
+            a.kill('SIGSTOP');
+            try {
+                for (let i = 0; i < 3; i++) {
+                    expect.push(await publish(pub, 'burst', { n: i, round }));
+                }
+                await sleep(500); // nats-server writes them to worker a's socket meanwhile
+            } finally {
+                a.kill('SIGCONT');
             }
-            await sleep(500); // nats-server writes them to worker a's socket meanwhile
-        } finally {
-            a.kill('SIGCONT');
+            const frames = [];
+            for (const [k, s] of subs.entries()) {
+                const got = await s.pubsOf('burst', expect.length);
+                assert.deepEqual(got.map((p) => p.offset), expect);
+                frames.push(s.frames.slice(before[k]));
+            }
+            assert.deepEqual(frames[1], frames[0], 'the same frames for every subscriber');
+            assert.deepEqual(frames[2], frames[0], 'the same frames for every subscriber');
+            assert.equal(frames[0].reduce((n, f) => n + f.split('\n').length, 0), 3);
+            shared = Math.max(shared, ...frames[0].map((f) => f.split('\n').length));
         }
-        const frames = [];
-        for (const [k, s] of subs.entries()) {
-            const got = await s.pubsOf('burst', 4);
-            assert.deepEqual(got.map((p) => p.offset), [warm, ...offsets]);
-            assert.equal(s.frames.length, before[k] + 1, 'three pushes, one frame');
-            frames.push(s.frames.at(-1));
-        }
-        assert.equal(frames[0].split('\n').length, 3);
-        assert.equal(frames[1], frames[0]);
-        assert.equal(frames[2], frames[0]);
+        assert.ok(shared >= 2, 'publications handled in one loop iteration share a frame');
         for (const s of subs) {
             s.close();
         }
