@@ -361,6 +361,9 @@ static int set_options(natsOptions *o, struct wsf_nats *n, const struct wsf_nats
     if (s == NATS_OK) {
         s = natsOptions_SetErrorHandler(o, on_nats_error, n);
     }
+    if (s == NATS_OK && n->loop_io) {
+        s = wsf_nats_loop_set(o, n);
+    }
     return wsf_nats_errno(s);
 }
 
@@ -393,6 +396,8 @@ int wsf_nats_new(struct wsf_nats **out, struct event_base *base, const struct ws
     n->arg = arg;
     n->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 2000;
     strcpy(n->stream, stream);
+    n->loop_io = opts->loop_io && opts->tls_ca == NULL && opts->tls_cert == NULL &&
+                 strstr(opts->url, "tls://") == NULL;
     n->wake_fd = -1;
     pthread_mutex_init(&n->mu, NULL);
     pthread_cond_init(&n->cv, NULL);
@@ -456,6 +461,16 @@ void wsf_nats_free(struct wsf_nats *n)
         return;
     }
     n->freeing = true;
+    if (n->loop_io) {
+        /* The helper's request in flight needs the loop to send it and read its reply, and there
+         * is no reader thread to crash: the close fails it at once, and the queued ones are not
+         * started. */
+        pthread_mutex_lock(&n->mu);
+        n->stopping = true;
+        pthread_cond_broadcast(&n->cv);
+        pthread_mutex_unlock(&n->mu);
+        natsConnection_Close(n->nc);
+    }
     /* The helper finishes its request in flight (bounded by the request timeout) and leaves the
      * queued ones to be cancelled below before the connection closes: libnats 3.4 can crash its
      * reader thread when a connection closes under a request whose reply is being read. */

@@ -41,7 +41,18 @@ struct wsf_nats_opts {
                                 to; setting it requires TLS */
     const char *tls_cert;    /* NULL, or a client certificate chain (PEM), with tls_key */
     const char *tls_key;
+    /* The connection's reads and writes run on the loop thread (libnats' event-loop mode: no
+     * reader or flusher thread, a non-blocking socket whose writes wait for writability); needs
+     * wsf_nats_loop_init before the loop's event_base is created. Messages still come through
+     * libnats' delivery threads and the queue. Ignored with TLS (tls_ca, tls_cert or a tls://
+     * URL), whose reads may wait on the loop for the rest of a record. */
+    bool loop_io;
 };
+
+/* Makes libevent thread-safe (libnats arms the loop's socket events from its own threads when
+ * reconnecting or pinging): call once before creating an event_base for a loop_io connection.
+ * 0 or -ENOMEM. */
+int wsf_nats_loop_init(void);
 
 enum wsf_nats_event {
     WSF_NATS_EV_CONNECTED,    /* first connection (also when it came only after retries) */

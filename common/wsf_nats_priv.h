@@ -53,6 +53,7 @@ struct wsf_nats {
     /* Set up before any thread starts, read-only afterwards. */
     int wake_fd;
     int64_t timeout_ms;
+    bool loop_io; /* the connection's I/O runs on the loop (wsf_nats_loop.c) */
     char stream[64];
     natsOptions *opts;
     natsConnection *nc; /* thread-safe in libnats */
@@ -93,6 +94,9 @@ void wsf_nats_js_stop(struct wsf_nats *n);
 void wsf_nats_js_cancel_pending(struct wsf_nats *n);
 /* wsf_nats_js.c, loop thread: calls a finished job's callback and frees it. */
 void wsf_nats_job_finish(struct wsf_nats_job *job);
+
+/* wsf_nats_loop.c: libnats' event-loop hooks on n's loop. */
+natsStatus wsf_nats_loop_set(natsOptions *o, struct wsf_nats *n);
 
 /* Sets the credentials and TLS options of opts on o (wsf_nats_auth.c). */
 natsStatus wsf_nats_set_auth_tls(natsOptions *o, const struct wsf_nats_opts *opts);

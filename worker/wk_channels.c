@@ -860,7 +860,8 @@ int wk_channels_new(wk_chhub **out, wk_ctx *ctx)
                               .credentials = cfg->nats_credentials,
                               .tls_ca = cfg->nats_tls_ca,
                               .tls_cert = cfg->nats_tls_cert,
-                              .tls_key = cfg->nats_tls_key};
+                              .tls_key = cfg->nats_tls_key,
+                              .loop_io = true};
     rc = wsf_nats_new(&h->nats, ctx->base, &o, wk_chhub_on_event, h);
     if (rc != 0) {
         wsf_log_error("channels: NATS %s",

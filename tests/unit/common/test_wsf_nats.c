@@ -124,6 +124,16 @@ static void setup(void)
     server_start(-1);
 }
 
+/* The "loop_io" case runs the same tests with the connection's I/O on the loop. */
+static bool loop_io;
+
+static void setup_loop_io(void)
+{
+    ck_assert_int_eq(wsf_nats_loop_init(), 0);
+    loop_io = true;
+    setup();
+}
+
 static void teardown(void)
 {
     server_kill();
@@ -265,8 +275,12 @@ static void fx_connect(struct fx *f, int port)
     ck_assert_ptr_nonnull(f->base);
     memset(&f->s, 0, sizeof(f->s));
     f->s.loop_thread = pthread_self();
-    struct wsf_nats_opts o = {
-        .url = url, .token = TOKEN, .name = "test", .reconnect_wait_ms = 50, .timeout_ms = 5000};
+    struct wsf_nats_opts o = {.url = url,
+                              .token = TOKEN,
+                              .name = "test",
+                              .reconnect_wait_ms = 50,
+                              .timeout_ms = 5000,
+                              .loop_io = loop_io};
     ck_assert_int_eq(wsf_nats_new(&f->n, f->base, &o, on_event, &f->s), 0);
 }
 
@@ -613,7 +627,8 @@ START_TEST(hung_broker_counts_as_disconnected)
                               .token = TOKEN,
                               .reconnect_wait_ms = 50,
                               .timeout_ms = 500,
-                              .ping_interval_ms = 100};
+                              .ping_interval_ms = 100,
+                              .loop_io = loop_io};
     ck_assert_int_eq(wsf_nats_new(&f.n, f.base, &o, on_event, &f.s), 0);
     ck_assert(wait_for(f.base, &f.s.events[WSF_NATS_EV_CONNECTED], 1));
     fx_ensure(&f, 10);
@@ -842,6 +857,16 @@ Suite *wsf_nats_suite(void)
     tcase_add_test(tc, free_while_the_broker_is_down);
     tcase_add_test(tc, rejects_bad_arguments);
     suite_add_tcase(s, tc);
+    TCase *lio = tcase_create("loop_io");
+    tcase_add_checked_fixture(lio, setup_loop_io, teardown);
+    tcase_set_timeout(lio, 60);
+    tcase_add_test(lio, live_delivery_on_the_loop_thread);
+    tcase_add_test(lio, broker_killed_and_restarted);
+    tcase_add_test(lio, hung_broker_counts_as_disconnected);
+    tcase_add_test(lio, connects_when_the_broker_comes_later);
+    tcase_add_test(lio, free_cancels_queued_requests);
+    tcase_add_test(lio, free_while_the_broker_is_down);
+    suite_add_tcase(s, lio);
     TCase *pure = tcase_create("user header");
     tcase_add_test(pure, user_header_round_trips_any_user);
     suite_add_tcase(s, pure);
