@@ -152,7 +152,7 @@ struct wk_chhub {
     wk_chsess *dirty;
     wk_chsub *fetchq; /* subscriptions that want a fetch, issued at the end of the iteration */
     struct event *flush_ev;
-    bool flush_due; /* flush_ev is active */
+    bool flush_due; /* flush_ev is active, or armed to go on after a poll */
     struct event *retry_ev;
     struct wsf_nats_sub *admin_sub;
     struct wsf_nats_sub *presence_sub;
