@@ -206,6 +206,24 @@ static void sub_unlink_free(struct wsf_nats_sub *s)
     free(s);
 }
 
+void wsf_nats_deliver(struct wsf_nats *n, struct wsf_nats_sub *s, natsMsg *msg)
+{
+    if (!n->freeing && !s->closed) {
+        char user[WSF_NATS_MAX_USER + 1];
+        struct wsf_nats_msg m = {
+            .subject = natsMsg_GetSubject(msg),
+            .reply = natsMsg_GetReply(msg),
+            .data = natsMsg_GetData(msg),
+            .len = (size_t)natsMsg_GetDataLength(msg),
+            .offset = wsf_nats_msg_seq(msg),
+            .prev_offset = header_u64(msg, "Nats-Last-Sequence"),
+            .user = wsf_nats_msg_user(msg, user),
+        };
+        s->cb(&m, s->arg);
+    }
+    natsMsg_Destroy(msg);
+}
+
 /* Loop thread: one queued item. During wsf_nats_free (n->freeing) only JetStream results reach
  * the user. */
 static void dispatch(struct wsf_nats *n, struct wsf_nats_item *it)
@@ -222,20 +240,7 @@ static void dispatch(struct wsf_nats *n, struct wsf_nats_item *it)
         }
         break;
     case WSF_NATS_IT_MSG:
-        if (!n->freeing && !it->sub->closed) {
-            char user[WSF_NATS_MAX_USER + 1];
-            struct wsf_nats_msg m = {
-                .subject = natsMsg_GetSubject(it->msg),
-                .reply = natsMsg_GetReply(it->msg),
-                .data = natsMsg_GetData(it->msg),
-                .len = (size_t)natsMsg_GetDataLength(it->msg),
-                .offset = wsf_nats_msg_seq(it->msg),
-                .prev_offset = header_u64(it->msg, "Nats-Last-Sequence"),
-                .user = wsf_nats_msg_user(it->msg, user),
-            };
-            it->sub->cb(&m, it->sub->arg);
-        }
-        natsMsg_Destroy(it->msg);
+        wsf_nats_deliver(n, it->sub, it->msg);
         break;
     case WSF_NATS_IT_SUB_DONE:
         sub_unlink_free(it->sub);
@@ -274,6 +279,25 @@ static void drain(struct wsf_nats *n, size_t max)
     }
     if (n->backlog != NULL) {
         event_active(n->wake_ev, EV_READ, 0);
+    }
+}
+
+void wsf_nats_dispatch_queued(struct wsf_nats *n)
+{
+    struct wsf_nats_item *more = take_all(n);
+    if (n->backlog == NULL) {
+        n->backlog = more;
+    } else if (more != NULL) {
+        struct wsf_nats_item *last = n->backlog;
+        while (last->next != NULL) {
+            last = last->next;
+        }
+        last->next = more;
+    }
+    while (n->backlog != NULL) {
+        struct wsf_nats_item *it = n->backlog;
+        n->backlog = it->next;
+        dispatch(n, it);
     }
 }
 
@@ -485,6 +509,7 @@ void wsf_nats_free(struct wsf_nats *n)
     while (n->subs != NULL) {
         sub_unlink_free(n->subs);
     }
+    wsf_nats_loop_reap(n, true);
     wsf_nats_js_cancel_pending(n);
     event_free(n->wake_ev);
     close(n->wake_fd);
@@ -544,6 +569,25 @@ int wsf_nats_sub_new(struct wsf_nats_sub **out, struct wsf_nats *n, const char *
     return 0;
 }
 
+int wsf_nats_sub_new_on_loop(struct wsf_nats_sub **out, struct wsf_nats *n, const char *subject,
+                             wsf_nats_on_msg cb, void *arg)
+{
+    if (!n->loop_io) {
+        return wsf_nats_sub_new(out, n, subject, cb, arg);
+    }
+    struct wsf_nats_sub *s = wsf_xcalloc(1, sizeof(*s));
+    s->n = n;
+    s->cb = cb;
+    s->arg = arg;
+    int rc = wsf_nats_loop_sub(s, subject);
+    if (rc != 0) {
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
 int wsf_nats_ch_sub_new(struct wsf_nats_sub **out, struct wsf_nats *n, const char *name, size_t len,
                         wsf_nats_on_msg cb, void *arg)
 {
@@ -561,6 +605,13 @@ void wsf_nats_sub_free(struct wsf_nats_sub *s)
         return;
     }
     s->closed = true;
+    if (s->on_loop) {
+        natsSubscription_Unsubscribe(s->ns);
+        if (!s->n->loop_passing) {
+            wsf_nats_loop_reap(s->n, false);
+        }
+        return;
+    }
     /* The struct lives on until libnats reports the subscription complete (a SUB_DONE item), as
      * a libnats thread may be about to queue a message for it. */
     natsSubscription_Unsubscribe(s->ns);

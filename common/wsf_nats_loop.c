@@ -18,6 +18,7 @@ struct wsf_nats_io {
     struct wsf_nats *n;
     natsConnection *nc;
     struct event *read, *write;
+    bool want_write; /* libnats has buffered bytes to send (between its write add and remove) */
     /* Events of earlier sockets, freed on the loop: the reconnect thread attaches while holding
      * the connection's lock, and freeing an event whose callback runs (waiting for that lock)
      * would wait for ever. Under n->mu. */
@@ -40,6 +41,67 @@ static void free_retired(struct wsf_nats_io *io)
     pthread_mutex_unlock(&io->n->mu);
 }
 
+int wsf_nats_loop_sub(struct wsf_nats_sub *s, const char *subject)
+{
+    struct wsf_nats *n = s->n;
+    natsStatus st = natsConnection_SubscribeSync(&s->ns, n->nc, subject);
+    if (st != NATS_OK) {
+        return wsf_nats_errno(st);
+    }
+    s->on_loop = true;
+    struct wsf_nats_sub **tail = &n->loop_subs;
+    while (*tail != NULL) {
+        tail = &(*tail)->next;
+    }
+    *tail = s;
+    return 0;
+}
+
+void wsf_nats_loop_reap(struct wsf_nats *n, bool all)
+{
+    for (struct wsf_nats_sub **p = &n->loop_subs; *p != NULL;) {
+        struct wsf_nats_sub *s = *p;
+        if (!s->closed && !all) {
+            p = &s->next;
+            continue;
+        }
+        *p = s->next;
+        natsSubscription_Destroy(s->ns);
+        free(s);
+    }
+}
+
+/* Loop thread, after a read of the socket: the loop subscriptions' messages it brought, after
+ * what the queue holds (events, other subscriptions' messages) so that nothing overtakes what
+ * came before it. */
+static void deliver(struct wsf_nats *n)
+{
+    bool any = false;
+    for (struct wsf_nats_sub *s = n->loop_subs; s != NULL; s = s->next) {
+        s->ready = 0;
+        if (!s->closed && natsSubscription_GetPending(s->ns, &s->ready, NULL) == NATS_OK &&
+            s->ready > 0) {
+            any = true;
+        }
+    }
+    if (!any || n->freeing) {
+        return;
+    }
+    n->loop_passing = true;
+    wsf_nats_dispatch_queued(n);
+    for (struct wsf_nats_sub *s = n->loop_subs; s != NULL; s = s->next) {
+        for (; s->ready > 0 && !s->closed; s->ready--) {
+            natsMsg *msg = NULL;
+            if (natsSubscription_NextMsg(&msg, s->ns, 0) != NATS_OK) {
+                break; /* a slow consumer's report: the rest at the next read */
+            }
+            wsf_nats_deliver(n, s, msg);
+        }
+    }
+    n->loop_passing = false;
+    wsf_nats_loop_reap(n, false);
+}
+
 /* Loop thread: the socket is readable or writable. */
 static void on_io(evutil_socket_t fd, short what, void *arg)
 {
@@ -50,9 +112,15 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
     }
     if (what & EV_WRITE) {
         natsConnection_ProcessWriteEvent(io->nc);
+        /* Part of the buffer is still to go: wait for room. */
+        if (__atomic_load_n(&io->want_write, __ATOMIC_ACQUIRE) &&
+            !event_pending(io->write, EV_WRITE, NULL)) {
+            event_add(io->write, NULL);
+        }
     }
     if (what & EV_READ) {
         natsConnection_ProcessReadEvent(io->nc);
+        deliver(io->n);
     }
 }
 
@@ -100,11 +168,21 @@ static natsStatus io_read(void *user, bool add)
     return rc == 0 ? NATS_OK : NATS_ERR;
 }
 
+/* libnats wants to write (add: it buffered something; called once until it removes) or has
+ * written everything (remove: the loop thread, from natsConnection_ProcessWriteEvent). A write is
+ * tried on the loop's next turn without waiting for writability (the socket almost always has
+ * room): no epoll change and no extra wakeup per publish. on_io arms the write event only when
+ * the socket took part of the buffer. */
 static natsStatus io_write(void *user, bool add)
 {
     struct wsf_nats_io *io = user;
-    int rc = add ? event_add(io->write, NULL) : event_del_noblock(io->write);
-    return rc == 0 ? NATS_OK : NATS_ERR;
+    __atomic_store_n(&io->want_write, add, __ATOMIC_RELEASE);
+    if (add) {
+        event_active(io->write, EV_WRITE, 0);
+        return NATS_OK;
+    }
+    return event_pending(io->write, EV_WRITE, NULL) && event_del_noblock(io->write) != 0 ? NATS_ERR
+                                                                                          : NATS_OK;
 }
 
 static natsStatus io_detach(void *user)
