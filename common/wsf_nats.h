@@ -42,10 +42,12 @@ struct wsf_nats_opts {
     const char *tls_cert;    /* NULL, or a client certificate chain (PEM), with tls_key */
     const char *tls_key;
     /* The connection's reads and writes run on the loop thread (libnats' event-loop mode: no
-     * reader or flusher thread, a non-blocking socket whose writes wait for writability); needs
-     * wsf_nats_loop_init before the loop's event_base is created. Messages still come through
-     * libnats' delivery threads and the queue. Ignored with TLS (tls_ca, tls_cert or a tls://
-     * URL), whose reads may wait on the loop for the rest of a record. */
+     * reader or flusher thread, a non-blocking socket; a write is tried on the loop's next turn
+     * and waits for writability only when the socket is full); needs wsf_nats_loop_init before
+     * the loop's event_base is created. Subscriptions made with wsf_nats_sub_new_on_loop are
+     * delivered from the loop's read itself; the others still come through libnats' delivery
+     * threads and the queue. Ignored with TLS (tls_ca, tls_cert or a tls:// URL), whose reads may
+     * wait on the loop for the rest of a record. */
     bool loop_io;
 };
 

@@ -57,6 +57,9 @@ struct wsf_nats {
     struct wsf_nats_item *backlog; /* taken from the queue, not dispatched yet */
     struct wsf_nats_sub *loop_subs; /* on_loop subscriptions, oldest first (via next) */
     bool loop_passing;              /* in wsf_nats_loop_deliver: closed loop subs wait */
+    natsMsg *dead[64];              /* delivered, destroyed by wsf_nats_bury */
+    struct event *bury_ev;          /* buries them BURY_MS after the first */
+    size_t ndead;
     /* Set up before any thread starts, read-only afterwards. */
     int wake_fd;
     int64_t timeout_ms;
@@ -109,8 +112,12 @@ natsStatus wsf_nats_loop_set(natsOptions *o, struct wsf_nats *n);
 int wsf_nats_loop_sub(struct wsf_nats_sub *s, const char *subject);
 /* wsf_nats_loop.c, loop thread: unlinks and frees the closed loop subscriptions (all with all). */
 void wsf_nats_loop_reap(struct wsf_nats *n, bool all);
-/* wsf_nats.c, loop thread: calls s's callback for msg (unless s or n is closing), frees msg. */
+/* wsf_nats.c, loop thread: calls s's callback for msg (unless s or n is closing); msg is
+ * destroyed by the next wsf_nats_bury. */
 void wsf_nats_deliver(struct wsf_nats *n, struct wsf_nats_sub *s, natsMsg *msg);
+/* wsf_nats.c, loop thread: destroys the messages delivered since the last call (at the latest
+ * BURY_MS after the first, or when 64 wait). */
+void wsf_nats_bury(struct wsf_nats *n);
 /* wsf_nats.c, loop thread: dispatches everything queued so far (not what comes meanwhile). */
 void wsf_nats_dispatch_queued(struct wsf_nats *n);
 
