@@ -799,6 +799,8 @@ static void wk_chhub_on_flush(evutil_socket_t fd, short what, void *arg)
         h->dirty = s->dnext;
         if (h->dirty)
             h->dirty->dprev = NULL;
+        else
+            h->dirty_tail = NULL;
         s->dnext = s->dprev = NULL;
         s->dirty = false;
         wk_conn *c = s->conn;

@@ -149,7 +149,7 @@ struct wk_chhub {
     bool closing; /* wk_channels_free runs: callbacks owed by NATS do nothing */
     wk_chan **table;
     size_t tcap, nchans;
-    wk_chsess *dirty;
+    wk_chsess *dirty, *dirty_tail; /* sessions with output to write, oldest first */
     wk_chsub *fetchq; /* subscriptions that want a fetch, issued at the end of the iteration */
     struct event *flush_ev;
     bool flush_due; /* flush_ev is active, or armed to go on after a poll */
