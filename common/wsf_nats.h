@@ -116,11 +116,13 @@ typedef void (*wsf_nats_on_msg)(const struct wsf_nats_msg *m, void *arg);
 int wsf_nats_sub_new(struct wsf_nats_sub **out, struct wsf_nats *n, const char *subject,
                      wsf_nats_on_msg cb, void *arg);
 
-/* The same for a subscription with steady traffic (replies to the loop's requests): with loop_io,
+/* The same for a subscription with steady traffic: with loop_io,
  * its messages are delivered straight from the loop's read of the connection, without libnats'
  * delivery thread and the queue's wakeup; without loop_io it is wsf_nats_sub_new. Every such
  * subscription is looked at after each read, so keep them few. Messages of one subscription
- * arrive in order, and after everything queued before the read that brought them. */
+ * arrive in order, and after everything queued before the read that brought them. Not for a
+ * request's reply inbox: libnats drops the server's "no responders" status of a synchronous
+ * subscription (and with it the subject saying which request had none). */
 int wsf_nats_sub_new_on_loop(struct wsf_nats_sub **out, struct wsf_nats *n, const char *subject,
                              wsf_nats_on_msg cb, void *arg);
 

@@ -685,9 +685,10 @@ int wk_backend_new(wk_backend **out, wk_chhub *h)
     snprintf(subject, sizeof subject, "%s*", b->inbox);
     char clients[64];
     snprintf(clients, sizeof clients, "%s%x.*", WSF_BK_SUBJ_CLIENT, (unsigned)getpid());
-    /* Replies, and then pushes to one client, straight from the loop's read of the connection
-     * (in this order, which is also the order they are looked at after a read). */
-    if (wsf_nats_sub_new_on_loop(&b->inbox_sub, h->nats, subject, wk_bk_on_reply, b) != 0 ||
+    /* The reply inbox stays on libnats' delivery thread: a synchronous subscription (what a loop
+     * subscription is) swallows the server's "no responders" status, and with it which request
+     * had no application to answer it. Pushes to one client come straight from the loop's read. */
+    if (wsf_nats_sub_new(&b->inbox_sub, h->nats, subject, wk_bk_on_reply, b) != 0 ||
         wsf_nats_sub_new_on_loop(&b->client_sub, h->nats, clients, wk_bk_on_client_msg, b) != 0) {
         wsf_log_error("backend: cannot subscribe to its reply inbox");
         wk_backend_free(b);
