@@ -776,7 +776,7 @@ static void wk_chhub_on_event(enum wsf_nats_event ev, int err, void *arg)
 /* ---- flush ---- */
 
 /* Subscribers written to per turn of the loop. */
-#define WK_FLUSH_BATCH 512
+#define WK_FLUSH_BATCH 128
 
 static void wk_chhub_on_flush(evutil_socket_t fd, short what, void *arg)
 {
