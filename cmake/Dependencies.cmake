@@ -4,6 +4,9 @@ find_package(Threads REQUIRED)
 pkg_check_modules(LIBEVENT REQUIRED IMPORTED_TARGET libevent_core>=2.1)
 pkg_check_modules(LIBEVENT_EXTRA REQUIRED IMPORTED_TARGET libevent_extra>=2.1)
 pkg_check_modules(LIBEVENT_OPENSSL REQUIRED IMPORTED_TARGET libevent_openssl>=2.1)
+# libevent_pthreads alone: its .pc file adds -levent, a second copy of libevent_core beside the
+# one the rest links (two event loops' worth of globals in one process).
+find_library(LIBEVENT_PTHREADS_LIB NAMES event_pthreads REQUIRED)
 pkg_check_modules(LIBCRYPTO REQUIRED IMPORTED_TARGET libcrypto>=3.0)
 # TLS (wss://) in the worker; the supervisor checks certificates with it.
 pkg_check_modules(LIBSSL REQUIRED IMPORTED_TARGET libssl>=3.0)

@@ -115,13 +115,26 @@ void wsf_bk_reply_fini(wsf_bk_reply *r)
     wsf_ch_pool_fini(&r->pool);
 }
 
-/* Compact data into the pool. */
+/* Compact v into out[0..cap) and returns its length (which may exceed cap: then out holds
+ * nothing usable and a second pass with that much room is needed). */
+static size_t wsf_bk_dumpb(json_t *v, char *out, size_t cap)
+{
+    size_t n = json_dumpb(v, out, cap, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (n == 0)
+        abort(); /* jansson only fails to encode what it cannot allocate */
+    return n;
+}
+
+/* Compact data into the pool: one encoding pass for all but large data. */
 static const char *wsf_bk_dump(wsf_ch_pool *pool, json_t *v, size_t *len)
 {
-    size_t n = json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+    char small[1024];
+    size_t n = wsf_bk_dumpb(v, small, sizeof small);
     char *p = wsf_ch_pool_calloc(pool, n + 1, 1);
-    if (n == 0 || json_dumpb(v, p, n, JSON_COMPACT | JSON_ENCODE_ANY) != n)
-        abort(); /* jansson only fails to encode what it cannot allocate */
+    if (n <= sizeof small)
+        memcpy(p, small, n);
+    else if (wsf_bk_dumpb(v, p, n) != n)
+        abort();
     *len = n;
     return p;
 }
@@ -236,9 +249,11 @@ int wsf_bk_push_parse(wsf_buf *data, const char *buf, size_t len)
     json_t *d = json_object_get(doc, "data");
     int rc = -1;
     if (json_is_object(doc) && d != NULL) {
-        size_t n = json_dumpb(d, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
-        uint8_t *p = wsf_buf_reserve(data, n);
-        if (n == 0 || json_dumpb(d, (char *)p, n, JSON_COMPACT | JSON_ENCODE_ANY) != n)
+        /* One pass into what the buffer has room for (at least 1 KiB), a second only when the
+         * data is larger. */
+        size_t room = data->cap - data->len < 1024 ? 1024 : data->cap - data->len;
+        size_t n = wsf_bk_dumpb(d, (char *)wsf_buf_reserve(data, room), room);
+        if (n > room && wsf_bk_dumpb(d, (char *)wsf_buf_reserve(data, n), n) != n)
             abort();
         data->len += n;
         rc = 0;

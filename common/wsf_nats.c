@@ -24,6 +24,8 @@
 #define FREE_WAIT_S 10
 /* Items dispatched per loop iteration: a burst from the broker does not starve the sockets. */
 #define DISPATCH_BATCH 256
+/* Longest a delivered message waits to be destroyed (wsf_nats_deliver). */
+#define BURY_MS 20
 
 int wsf_nats_errno(natsStatus s)
 {
@@ -206,6 +208,48 @@ static void sub_unlink_free(struct wsf_nats_sub *s)
     free(s);
 }
 
+void wsf_nats_deliver(struct wsf_nats *n, struct wsf_nats_sub *s, natsMsg *msg)
+{
+    if (!n->freeing && !s->closed) {
+        char user[WSF_NATS_MAX_USER + 1];
+        struct wsf_nats_msg m = {
+            .subject = natsMsg_GetSubject(msg),
+            .reply = natsMsg_GetReply(msg),
+            .data = natsMsg_GetData(msg),
+            .len = (size_t)natsMsg_GetDataLength(msg),
+            .offset = wsf_nats_msg_seq(msg),
+            .prev_offset = header_u64(msg, "Nats-Last-Sequence"),
+            .user = wsf_nats_msg_user(msg, user),
+        };
+        s->cb(&m, s->arg);
+    }
+    /* libnats hands each destroyed message to its collector thread, waking it when it waits:
+     * destroyed 64 at a time (or BURY_MS after the first), they cost it one wakeup, not 64. */
+    if (n->ndead == sizeof(n->dead) / sizeof(n->dead[0])) {
+        wsf_nats_bury(n);
+    }
+    if (n->ndead == 0 && n->bury_ev != NULL) {
+        static const struct timeval later = {0, BURY_MS * 1000};
+        event_add(n->bury_ev, &later);
+    }
+    n->dead[n->ndead++] = msg;
+}
+
+static void on_bury(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    wsf_nats_bury(arg);
+}
+
+void wsf_nats_bury(struct wsf_nats *n)
+{
+    for (size_t i = 0; i < n->ndead; i++) {
+        natsMsg_Destroy(n->dead[i]);
+    }
+    n->ndead = 0;
+}
+
 /* Loop thread: one queued item. During wsf_nats_free (n->freeing) only JetStream results reach
  * the user. */
 static void dispatch(struct wsf_nats *n, struct wsf_nats_item *it)
@@ -222,20 +266,7 @@ static void dispatch(struct wsf_nats *n, struct wsf_nats_item *it)
         }
         break;
     case WSF_NATS_IT_MSG:
-        if (!n->freeing && !it->sub->closed) {
-            char user[WSF_NATS_MAX_USER + 1];
-            struct wsf_nats_msg m = {
-                .subject = natsMsg_GetSubject(it->msg),
-                .reply = natsMsg_GetReply(it->msg),
-                .data = natsMsg_GetData(it->msg),
-                .len = (size_t)natsMsg_GetDataLength(it->msg),
-                .offset = wsf_nats_msg_seq(it->msg),
-                .prev_offset = header_u64(it->msg, "Nats-Last-Sequence"),
-                .user = wsf_nats_msg_user(it->msg, user),
-            };
-            it->sub->cb(&m, it->sub->arg);
-        }
-        natsMsg_Destroy(it->msg);
+        wsf_nats_deliver(n, it->sub, it->msg);
         break;
     case WSF_NATS_IT_SUB_DONE:
         sub_unlink_free(it->sub);
@@ -266,7 +297,7 @@ static void drain(struct wsf_nats *n, size_t max)
             n->backlog = take_all(n);
         }
         if (n->backlog == NULL) {
-            return;
+            break;
         }
         struct wsf_nats_item *it = n->backlog;
         n->backlog = it->next;
@@ -274,6 +305,25 @@ static void drain(struct wsf_nats *n, size_t max)
     }
     if (n->backlog != NULL) {
         event_active(n->wake_ev, EV_READ, 0);
+    }
+}
+
+void wsf_nats_dispatch_queued(struct wsf_nats *n)
+{
+    struct wsf_nats_item *more = take_all(n);
+    if (n->backlog == NULL) {
+        n->backlog = more;
+    } else if (more != NULL) {
+        struct wsf_nats_item *last = n->backlog;
+        while (last->next != NULL) {
+            last = last->next;
+        }
+        last->next = more;
+    }
+    while (n->backlog != NULL) {
+        struct wsf_nats_item *it = n->backlog;
+        n->backlog = it->next;
+        dispatch(n, it);
     }
 }
 
@@ -361,6 +411,9 @@ static int set_options(natsOptions *o, struct wsf_nats *n, const struct wsf_nats
     if (s == NATS_OK) {
         s = natsOptions_SetErrorHandler(o, on_nats_error, n);
     }
+    if (s == NATS_OK && n->loop_io) {
+        s = wsf_nats_loop_set(o, n);
+    }
     return wsf_nats_errno(s);
 }
 
@@ -393,6 +446,8 @@ int wsf_nats_new(struct wsf_nats **out, struct event_base *base, const struct ws
     n->arg = arg;
     n->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 2000;
     strcpy(n->stream, stream);
+    n->loop_io = opts->loop_io && opts->tls_ca == NULL && opts->tls_cert == NULL &&
+                 strstr(opts->url, "tls://") == NULL;
     n->wake_fd = -1;
     pthread_mutex_init(&n->mu, NULL);
     pthread_cond_init(&n->cv, NULL);
@@ -402,7 +457,8 @@ int wsf_nats_new(struct wsf_nats **out, struct event_base *base, const struct ws
         goto fail;
     }
     n->wake_ev = event_new(base, n->wake_fd, EV_READ | EV_PERSIST, on_wake, n);
-    if (n->wake_ev == NULL || event_add(n->wake_ev, NULL) != 0) {
+    n->bury_ev = evtimer_new(base, on_bury, n);
+    if (n->wake_ev == NULL || n->bury_ev == NULL || event_add(n->wake_ev, NULL) != 0) {
         rc = -ENOMEM;
         goto fail;
     }
@@ -436,6 +492,9 @@ fail:
     if (n->wake_ev != NULL) {
         event_free(n->wake_ev);
     }
+    if (n->bury_ev != NULL) {
+        event_free(n->bury_ev);
+    }
     if (n->wake_fd != -1) {
         close(n->wake_fd);
     }
@@ -456,6 +515,16 @@ void wsf_nats_free(struct wsf_nats *n)
         return;
     }
     n->freeing = true;
+    if (n->loop_io) {
+        /* The helper's request in flight needs the loop to send it and read its reply, and there
+         * is no reader thread to crash: the close fails it at once, and the queued ones are not
+         * started. */
+        pthread_mutex_lock(&n->mu);
+        n->stopping = true;
+        pthread_cond_broadcast(&n->cv);
+        pthread_mutex_unlock(&n->mu);
+        natsConnection_Close(n->nc);
+    }
     /* The helper finishes its request in flight (bounded by the request timeout) and leaves the
      * queued ones to be cancelled below before the connection closes: libnats 3.4 can crash its
      * reader thread when a connection closes under a request whose reply is being read. */
@@ -470,7 +539,10 @@ void wsf_nats_free(struct wsf_nats *n)
     while (n->subs != NULL) {
         sub_unlink_free(n->subs);
     }
+    wsf_nats_loop_reap(n, true);
     wsf_nats_js_cancel_pending(n);
+    wsf_nats_bury(n);
+    event_free(n->bury_ev);
     event_free(n->wake_ev);
     close(n->wake_fd);
     pthread_cond_destroy(&n->cv);
@@ -529,6 +601,25 @@ int wsf_nats_sub_new(struct wsf_nats_sub **out, struct wsf_nats *n, const char *
     return 0;
 }
 
+int wsf_nats_sub_new_on_loop(struct wsf_nats_sub **out, struct wsf_nats *n, const char *subject,
+                             wsf_nats_on_msg cb, void *arg)
+{
+    if (!n->loop_io) {
+        return wsf_nats_sub_new(out, n, subject, cb, arg);
+    }
+    struct wsf_nats_sub *s = wsf_xcalloc(1, sizeof(*s));
+    s->n = n;
+    s->cb = cb;
+    s->arg = arg;
+    int rc = wsf_nats_loop_sub(s, subject);
+    if (rc != 0) {
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
 int wsf_nats_ch_sub_new(struct wsf_nats_sub **out, struct wsf_nats *n, const char *name, size_t len,
                         wsf_nats_on_msg cb, void *arg)
 {
@@ -546,6 +637,13 @@ void wsf_nats_sub_free(struct wsf_nats_sub *s)
         return;
     }
     s->closed = true;
+    if (s->on_loop) {
+        natsSubscription_Unsubscribe(s->ns);
+        if (!s->n->loop_passing) {
+            wsf_nats_loop_reap(s->n, false);
+        }
+        return;
+    }
     /* The struct lives on until libnats reports the subscription complete (a SUB_DONE item), as
      * a libnats thread may be about to queue a message for it. */
     natsSubscription_Unsubscribe(s->ns);

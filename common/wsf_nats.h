@@ -41,7 +41,20 @@ struct wsf_nats_opts {
                                 to; setting it requires TLS */
     const char *tls_cert;    /* NULL, or a client certificate chain (PEM), with tls_key */
     const char *tls_key;
+    /* The connection's reads and writes run on the loop thread (libnats' event-loop mode: no
+     * reader or flusher thread, a non-blocking socket; a write is tried on the loop's next turn
+     * and waits for writability only when the socket is full); needs wsf_nats_loop_init before
+     * the loop's event_base is created. Subscriptions made with wsf_nats_sub_new_on_loop are
+     * delivered from the loop's read itself; the others still come through libnats' delivery
+     * threads and the queue. Ignored with TLS (tls_ca, tls_cert or a tls:// URL), whose reads may
+     * wait on the loop for the rest of a record. */
+    bool loop_io;
 };
+
+/* Makes libevent thread-safe (libnats arms the loop's socket events from its own threads when
+ * reconnecting or pinging): call once before creating an event_base for a loop_io connection.
+ * 0 or -ENOMEM. */
+int wsf_nats_loop_init(void);
 
 enum wsf_nats_event {
     WSF_NATS_EV_CONNECTED,    /* first connection (also when it came only after retries) */
@@ -102,6 +115,16 @@ typedef void (*wsf_nats_on_msg)(const struct wsf_nats_msg *m, void *arg);
  * -EIO. */
 int wsf_nats_sub_new(struct wsf_nats_sub **out, struct wsf_nats *n, const char *subject,
                      wsf_nats_on_msg cb, void *arg);
+
+/* The same for a subscription with steady traffic: with loop_io,
+ * its messages are delivered straight from the loop's read of the connection, without libnats'
+ * delivery thread and the queue's wakeup; without loop_io it is wsf_nats_sub_new. Every such
+ * subscription is looked at after each read, so keep them few. Messages of one subscription
+ * arrive in order, and after everything queued before the read that brought them. Not for a
+ * request's reply inbox: libnats drops the server's "no responders" status of a synchronous
+ * subscription (and with it the subject saying which request had none). */
+int wsf_nats_sub_new_on_loop(struct wsf_nats_sub **out, struct wsf_nats *n, const char *subject,
+                             wsf_nats_on_msg cb, void *arg);
 
 /* Subscribes to channel name[0..len)'s live feed, "wsf.live.<channel>": every publication the
  * stream stores, in offset order, with m->offset set. Same returns, -EINVAL for a bad name. */

@@ -38,6 +38,11 @@ struct wsf_nats_sub {
     void *arg;
     bool closed; /* wsf_nats_sub_free was called; freed when libnats completes it */
     struct wsf_nats_sub *prev, *next;
+    /* A synchronous libnats subscription that the loop drains after each read of the socket
+     * (loop_io): no delivery thread and no queue. Listed in n->loop_subs instead of n->subs,
+     * freed by the loop. */
+    bool on_loop;
+    int ready; /* messages waiting in libnats at the current pass */
 };
 
 struct wsf_nats {
@@ -50,9 +55,15 @@ struct wsf_nats {
     bool freeing;
     struct wsf_nats_sub *subs;
     struct wsf_nats_item *backlog; /* taken from the queue, not dispatched yet */
+    struct wsf_nats_sub *loop_subs; /* on_loop subscriptions, oldest first (via next) */
+    bool loop_passing;              /* in wsf_nats_loop_deliver: closed loop subs wait */
+    natsMsg *dead[64];              /* delivered, destroyed by wsf_nats_bury */
+    struct event *bury_ev;          /* buries them BURY_MS after the first */
+    size_t ndead;
     /* Set up before any thread starts, read-only afterwards. */
     int wake_fd;
     int64_t timeout_ms;
+    bool loop_io; /* the connection's I/O runs on the loop (wsf_nats_loop.c) */
     char stream[64];
     natsOptions *opts;
     natsConnection *nc; /* thread-safe in libnats */
@@ -93,6 +104,22 @@ void wsf_nats_js_stop(struct wsf_nats *n);
 void wsf_nats_js_cancel_pending(struct wsf_nats *n);
 /* wsf_nats_js.c, loop thread: calls a finished job's callback and frees it. */
 void wsf_nats_job_finish(struct wsf_nats_job *job);
+
+/* wsf_nats_loop.c: libnats' event-loop hooks on n's loop. */
+natsStatus wsf_nats_loop_set(natsOptions *o, struct wsf_nats *n);
+/* wsf_nats_loop.c, loop thread: subscribes s (n, cb, arg set) synchronously and lists it in
+ * n->loop_subs. 0 or -errno. */
+int wsf_nats_loop_sub(struct wsf_nats_sub *s, const char *subject);
+/* wsf_nats_loop.c, loop thread: unlinks and frees the closed loop subscriptions (all with all). */
+void wsf_nats_loop_reap(struct wsf_nats *n, bool all);
+/* wsf_nats.c, loop thread: calls s's callback for msg (unless s or n is closing); msg is
+ * destroyed by the next wsf_nats_bury. */
+void wsf_nats_deliver(struct wsf_nats *n, struct wsf_nats_sub *s, natsMsg *msg);
+/* wsf_nats.c, loop thread: destroys the messages delivered since the last call (at the latest
+ * BURY_MS after the first, or when 64 wait). */
+void wsf_nats_bury(struct wsf_nats *n);
+/* wsf_nats.c, loop thread: dispatches everything queued so far (not what comes meanwhile). */
+void wsf_nats_dispatch_queued(struct wsf_nats *n);
 
 /* Sets the credentials and TLS options of opts on o (wsf_nats_auth.c). */
 natsStatus wsf_nats_set_auth_tls(natsOptions *o, const struct wsf_nats_opts *opts);

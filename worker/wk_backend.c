@@ -685,8 +685,11 @@ int wk_backend_new(wk_backend **out, wk_chhub *h)
     snprintf(subject, sizeof subject, "%s*", b->inbox);
     char clients[64];
     snprintf(clients, sizeof clients, "%s%x.*", WSF_BK_SUBJ_CLIENT, (unsigned)getpid());
+    /* The reply inbox stays on libnats' delivery thread: a synchronous subscription (what a loop
+     * subscription is) swallows the server's "no responders" status, and with it which request
+     * had no application to answer it. Pushes to one client come straight from the loop's read. */
     if (wsf_nats_sub_new(&b->inbox_sub, h->nats, subject, wk_bk_on_reply, b) != 0 ||
-        wsf_nats_sub_new(&b->client_sub, h->nats, clients, wk_bk_on_client_msg, b) != 0) {
+        wsf_nats_sub_new_on_loop(&b->client_sub, h->nats, clients, wk_bk_on_client_msg, b) != 0) {
         wsf_log_error("backend: cannot subscribe to its reply inbox");
         wk_backend_free(b);
         return -1;

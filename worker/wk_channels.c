@@ -813,6 +813,9 @@ static void wk_chhub_on_event(enum wsf_nats_event ev, int err, void *arg)
 
 /* ---- flush ---- */
 
+/* Subscribers written to per turn of the loop. */
+#define WK_FLUSH_BATCH 128
+
 static void wk_chhub_on_flush(evutil_socket_t fd, short what, void *arg)
 {
     wk_chhub *h = arg;
@@ -821,10 +824,21 @@ static void wk_chhub_on_flush(evutil_socket_t fd, short what, void *arg)
     wk_chsess *s;
     h->flush_due = false;
     wk_chhub_issue_fetches(h);
-    while ((s = h->dirty) != NULL) {
+    for (size_t done = 0; (s = h->dirty) != NULL; done++) {
+        if (done == WK_FLUSH_BATCH) {
+            /* The rest after a poll of the sockets: a fan-out to many subscribers does not hold
+             * up the NATS connection (JetStream acks, replies) or the clients' input for its
+             * whole length. A timer with no delay runs after the next poll. */
+            static const struct timeval now = {0, 0};
+            h->flush_due = true;
+            event_add(h->flush_ev, &now);
+            return;
+        }
         h->dirty = s->dnext;
         if (h->dirty)
             h->dirty->dprev = NULL;
+        else
+            h->dirty_tail = NULL;
         s->dnext = s->dprev = NULL;
         s->dirty = false;
         wk_conn *c = s->conn;
@@ -899,7 +913,8 @@ int wk_channels_new(wk_chhub **out, wk_ctx *ctx)
                               .credentials = cfg->nats_credentials,
                               .tls_ca = cfg->nats_tls_ca,
                               .tls_cert = cfg->nats_tls_cert,
-                              .tls_key = cfg->nats_tls_key};
+                              .tls_key = cfg->nats_tls_key,
+                              .loop_io = true};
     rc = wsf_nats_new(&h->nats, ctx->base, &o, wk_chhub_on_event, h);
     if (rc != 0) {
         wsf_log_error("channels: NATS %s",

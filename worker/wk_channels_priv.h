@@ -155,10 +155,10 @@ struct wk_chhub {
     bool closing; /* wk_channels_free runs: callbacks owed by NATS do nothing */
     wk_chan **table;
     size_t tcap, nchans;
-    wk_chsess *dirty;
+    wk_chsess *dirty, *dirty_tail; /* sessions with output to write, oldest first */
     wk_chsub *fetchq; /* subscriptions that want a fetch, issued at the end of the iteration */
     struct event *flush_ev;
-    bool flush_due; /* flush_ev is active */
+    bool flush_due; /* flush_ev is active, or armed to go on after a poll */
     struct event *retry_ev;
     struct wsf_nats_sub *admin_sub;
     struct wsf_nats_sub *presence_sub;

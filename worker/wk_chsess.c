@@ -77,6 +77,8 @@ void wk_chsess_free(wk_chsess *s)
             h->dirty = s->dnext;
         if (s->dnext)
             s->dnext->dprev = s->dprev;
+        else
+            h->dirty_tail = s->dprev;
     }
     while (s->ops != NULL)
         wk_chop_detach(s->ops);
@@ -102,13 +104,18 @@ static void wk_chsess_mark_dirty(wk_chsess *s)
 {
     if (s->dirty)
         return;
+    /* At the end: a fan-out written over several turns of the loop (wk_chhub_on_flush) reaches
+     * the sessions in the order they became dirty, none of them waiting for later ones. */
+    wk_chhub *h = s->hub;
     s->dirty = true;
-    s->dprev = NULL;
-    s->dnext = s->hub->dirty;
-    if (s->dnext)
-        s->dnext->dprev = s;
-    s->hub->dirty = s;
-    wk_chhub_schedule_flush(s->hub);
+    s->dnext = NULL;
+    s->dprev = h->dirty_tail;
+    if (s->dprev)
+        s->dprev->dnext = s;
+    else
+        h->dirty = s;
+    h->dirty_tail = s;
+    wk_chhub_schedule_flush(h);
 }
 
 wsf_buf *wk_chsess_out(wk_chsess *s, size_t need)

@@ -20,6 +20,7 @@
 #include "wk_tls.h"
 #include "ws_http.h"
 #include "wsf_log.h"
+#include "wsf_nats.h"
 
 #define WK_RBUF_SIZE (256 * 1024)
 #define WK_BATCH_KEEP (1024 * 1024) /* a larger batch buffer is released after use */
@@ -309,6 +310,12 @@ int wk_ctx_init(wk_ctx *ctx, const wk_config *cfg)
     ctx->fault.max_memory = cfg->drills_max_memory;
     signal(SIGPIPE, SIG_IGN);
 
+    /* Before the loop exists: the NATS connection's socket events are armed from libnats'
+     * threads too (wsf_nats loop_io). */
+    if (wsf_nats_loop_init() != 0) {
+        wsf_log_error("cannot make libevent thread-safe");
+        return -1;
+    }
     ctx->base = event_base_new();
     if (ctx->base == NULL) {
         wsf_log_error("cannot create the event loop");

@@ -2,6 +2,7 @@
  * every accepted reply shape per kind, every malformed shape refused, pushes and subjects. */
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "wsf_bkproto.h"
@@ -238,6 +239,40 @@ START_TEST(long_fields)
 }
 END_TEST
 
+/* Data around the size one encoding pass fits in (1 KiB): the same compact text either way. */
+START_TEST(large_data)
+{
+    for (size_t size = 1000; size <= 5000; size += 7) {
+        char *buf = malloc(size + 64);
+        char *want = malloc(size + 8);
+        size_t n = (size_t)snprintf(buf, size + 64, "{\"result\":{\"data\": \"");
+        memset(buf + n, 'x', size);
+        memcpy(want, "\"", 1);
+        memset(want + 1, 'x', size);
+        memcpy(want + 1 + size, "\"", 2);
+        snprintf(buf + n + size, 64, "\"}}");
+        wsf_bk_reply r;
+        ck_assert_int_eq(parse(&r, WSF_BK_RPC, buf), 0);
+        ck_assert_uint_eq(r.data_len, size + 2);
+        ck_assert_str_eq(r.data, want);
+        wsf_bk_reply_fini(&r);
+        /* A push, into a buffer that already holds something. */
+        n = (size_t)snprintf(buf, size + 64, "{\"data\": \"");
+        memset(buf + n, 'x', size);
+        snprintf(buf + n + size, 64, "\"}");
+        wsf_buf d = {0};
+        wsf_buf_append(&d, "ab", 2);
+        ck_assert_int_eq(wsf_bk_push_parse(&d, buf, strlen(buf)), 0);
+        ck_assert_uint_eq(d.len, size + 4);
+        ck_assert(memcmp(d.data, "ab", 2) == 0);
+        ck_assert(memcmp(d.data + 2, want, size + 2) == 0);
+        wsf_buf_fini(&d);
+        free(buf);
+        free(want);
+    }
+}
+END_TEST
+
 START_TEST(pushes_and_subjects)
 {
     wsf_buf d = {0};
@@ -276,6 +311,7 @@ Suite *wsf_bkproto_suite(void)
     tcase_add_loop_test(tc, malformed_replies, 0, (int)(sizeof malformed / sizeof malformed[0]));
     tcase_add_test(tc, long_fields);
     tcase_add_test(tc, pushes_and_subjects);
+    tcase_add_test(tc, large_data);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -124,6 +124,16 @@ static void setup(void)
     server_start(-1);
 }
 
+/* The "loop_io" case runs the same tests with the connection's I/O on the loop. */
+static bool loop_io;
+
+static void setup_loop_io(void)
+{
+    ck_assert_int_eq(wsf_nats_loop_init(), 0);
+    loop_io = true;
+    setup();
+}
+
 static void teardown(void)
 {
     server_kill();
@@ -147,6 +157,7 @@ struct seen {
     uint64_t moffsets[64];
     uint64_t mprev[64];
     char mdata[64][16];
+    char mlast[16]; /* the last message's data */
     bool on_loop_thread;
     bool numbered; /* messages carry their index: count those that do not */
     int out_of_order;
@@ -217,6 +228,7 @@ static void on_msg(const struct wsf_nats_msg *m, void *arg)
         s->mprev[s->msgs] = m->prev_offset;
         snprintf(s->mdata[s->msgs], sizeof(s->mdata[0]), "%.*s", (int)m->len, m->data);
     }
+    snprintf(s->mlast, sizeof(s->mlast), "%.*s", (int)m->len, m->data);
     s->msgs++;
 }
 
@@ -265,8 +277,12 @@ static void fx_connect(struct fx *f, int port)
     ck_assert_ptr_nonnull(f->base);
     memset(&f->s, 0, sizeof(f->s));
     f->s.loop_thread = pthread_self();
-    struct wsf_nats_opts o = {
-        .url = url, .token = TOKEN, .name = "test", .reconnect_wait_ms = 50, .timeout_ms = 5000};
+    struct wsf_nats_opts o = {.url = url,
+                              .token = TOKEN,
+                              .name = "test",
+                              .reconnect_wait_ms = 50,
+                              .timeout_ms = 5000,
+                              .loop_io = loop_io};
     ck_assert_int_eq(wsf_nats_new(&f->n, f->base, &o, on_event, &f->s), 0);
 }
 
@@ -561,6 +577,68 @@ START_TEST(live_delivery_on_the_loop_thread)
 }
 END_TEST
 
+/* A loop subscription that frees itself from its callback at the third message. */
+struct self_freeing {
+    struct wsf_nats_sub *sub;
+    int seen;
+};
+
+static void on_msg_free_at_3(const struct wsf_nats_msg *m, void *arg)
+{
+    struct self_freeing *sf = arg;
+    (void)m;
+    if (++sf->seen == 3) {
+        wsf_nats_sub_free(sf->sub);
+    }
+}
+
+START_TEST(loop_subscription_delivers_in_order)
+{
+    struct fx f;
+    fx_connect(&f, srv.port);
+    ck_assert(wait_for(f.base, &f.s.events[WSF_NATS_EV_CONNECTED], 1));
+    struct wsf_nats_sub *sub = NULL, *quiet = NULL;
+    ck_assert_int_eq(wsf_nats_sub_new_on_loop(&sub, f.n, "wsf.test.loop.*", on_msg, &f.s), 0);
+    /* One that never hears anything: looked at after every read all the same. */
+    ck_assert_int_eq(wsf_nats_sub_new_on_loop(&quiet, f.n, "wsf.test.none", on_msg, NULL), 0);
+    struct self_freeing sf = {0};
+    ck_assert_int_eq(wsf_nats_sub_new_on_loop(&sf.sub, f.n, "wsf.test.self", on_msg_free_at_3, &sf),
+                     0);
+    /* A burst, as requests with a reply subject, arrives whole, in order, on the loop thread;
+     * the self-freeing one's messages are interleaved with it. */
+    f.s.numbered = true;
+    for (int i = 0; i < 2000; i++) {
+        char d[16];
+        int len = snprintf(d, sizeof(d), "%d", i);
+        ck_assert_int_eq(wsf_nats_publish_request(f.n, "wsf.test.loop.a", "wsf.test.r", d,
+                                                  (size_t)len),
+                         0);
+        if (i % 100 == 0) {
+            ck_assert_int_eq(wsf_nats_publish(f.n, "wsf.test.self", "x", 1), 0);
+        }
+    }
+    ck_assert(wait_for(f.base, &f.s.msgs, 2000));
+    ck_assert_int_eq(f.s.out_of_order, 0);
+    ck_assert(f.s.on_loop_thread);
+    ck_assert_int_eq(sf.seen, 3);
+    /* A freed one hears nothing more, even what is on its way. */
+    f.s.numbered = false;
+    int before = f.s.msgs;
+    ck_assert_int_eq(wsf_nats_publish(f.n, "wsf.test.loop.b", "last", 4), 0);
+    wsf_nats_sub_free(sub);
+    ck_assert_int_eq(wsf_nats_publish(f.n, "wsf.test.self", "x", 1), 0);
+    /* A plain subscription's message after both proves they had their chance. */
+    struct wsf_nats_sub *plain = NULL;
+    ck_assert_int_eq(wsf_nats_sub_new(&plain, f.n, "wsf.test.plain", on_msg, &f.s), 0);
+    ck_assert_int_eq(wsf_nats_publish(f.n, "wsf.test.plain", "p", 1), 0);
+    ck_assert(wait_for(f.base, &f.s.msgs, before + 1));
+    ck_assert_int_eq(f.s.msgs, before + 1);
+    ck_assert_str_eq(f.s.mlast, "p");
+    ck_assert_int_eq(sf.seen, 3);
+    fx_close(&f); /* frees the two still open */
+}
+END_TEST
+
 START_TEST(broker_killed_and_restarted)
 {
     struct fx f;
@@ -613,7 +691,8 @@ START_TEST(hung_broker_counts_as_disconnected)
                               .token = TOKEN,
                               .reconnect_wait_ms = 50,
                               .timeout_ms = 500,
-                              .ping_interval_ms = 100};
+                              .ping_interval_ms = 100,
+                              .loop_io = loop_io};
     ck_assert_int_eq(wsf_nats_new(&f.n, f.base, &o, on_event, &f.s), 0);
     ck_assert(wait_for(f.base, &f.s.events[WSF_NATS_EV_CONNECTED], 1));
     fx_ensure(&f, 10);
@@ -832,6 +911,7 @@ Suite *wsf_nats_suite(void)
     tcase_add_test(tc, history_beyond_limit_loses_earliest);
     tcase_add_test(tc, epoch_changes_when_stream_recreated);
     tcase_add_test(tc, live_delivery_on_the_loop_thread);
+    tcase_add_test(tc, loop_subscription_delivers_in_order);
     tcase_add_test(tc, broker_killed_and_restarted);
     tcase_add_test(tc, hung_broker_counts_as_disconnected);
     tcase_add_test(tc, connects_when_the_broker_comes_later);
@@ -842,6 +922,17 @@ Suite *wsf_nats_suite(void)
     tcase_add_test(tc, free_while_the_broker_is_down);
     tcase_add_test(tc, rejects_bad_arguments);
     suite_add_tcase(s, tc);
+    TCase *lio = tcase_create("loop_io");
+    tcase_add_checked_fixture(lio, setup_loop_io, teardown);
+    tcase_set_timeout(lio, 60);
+    tcase_add_test(lio, live_delivery_on_the_loop_thread);
+    tcase_add_test(lio, loop_subscription_delivers_in_order);
+    tcase_add_test(lio, broker_killed_and_restarted);
+    tcase_add_test(lio, hung_broker_counts_as_disconnected);
+    tcase_add_test(lio, connects_when_the_broker_comes_later);
+    tcase_add_test(lio, free_cancels_queued_requests);
+    tcase_add_test(lio, free_while_the_broker_is_down);
+    suite_add_tcase(s, lio);
     TCase *pure = tcase_create("user header");
     tcase_add_test(pure, user_header_round_trips_any_user);
     suite_add_tcase(s, pure);
