@@ -154,9 +154,11 @@ void wk_conns_forget(wk_conn *c);
  * has already decrypted). */
 void wk_conns_again(wk_conn *c);
 
-/* Hands a batch taken from the set to its connections. An entry whose data.ptr is other is not a
- * connection: returns whether one was in the batch. */
-bool wk_conns_dispatch(wk_ctx *ctx, struct epoll_event *evs, int n, const void *other);
+/* Hands a batch taken from the set to its connections. Returns which of the set's other members
+ * (wk_loop_attach) were in the batch: WK_CONNS_LIBEVENT, WK_CONNS_TIMER. */
+#define WK_CONNS_LIBEVENT 1u /* libevent's epoll descriptor is readable */
+#define WK_CONNS_TIMER 2u    /* the timerfd for libevent's next timer expired */
+unsigned wk_conns_dispatch(wk_ctx *ctx, struct epoll_event *evs, int n);
 
 /* Reads the connections queued by wk_conns_again. */
 void wk_conns_run_again(wk_ctx *ctx);

@@ -82,9 +82,9 @@ void wk_conns_run_again(wk_ctx *ctx)
     ctx->nagain -= nagain;
 }
 
-bool wk_conns_dispatch(wk_ctx *ctx, struct epoll_event *evs, int n, const void *other)
+unsigned wk_conns_dispatch(wk_ctx *ctx, struct epoll_event *evs, int n)
 {
-    bool other_ready = false;
+    unsigned others = 0;
     ctx->ep_batch = evs;
     ctx->ep_n = n;
     for (int i = 0; i < n; i++) {
@@ -92,8 +92,8 @@ bool wk_conns_dispatch(wk_ctx *ctx, struct epoll_event *evs, int n, const void *
         ctx->ep_next = i + 1;
         if (c == NULL)
             continue; /* closed while handling an earlier one */
-        if ((const void *)c == other) {
-            other_ready = true;
+        if ((void *)c == &ctx->lev_fd || (void *)c == &ctx->lev_timer) {
+            others |= (void *)c == &ctx->lev_fd ? WK_CONNS_LIBEVENT : WK_CONNS_TIMER;
             continue;
         }
         uint32_t e = evs[i].events;
@@ -109,7 +109,7 @@ bool wk_conns_dispatch(wk_ctx *ctx, struct epoll_event *evs, int n, const void *
     }
     ctx->ep_batch = NULL;
     ctx->ep_n = ctx->ep_next = 0;
-    return other_ready;
+    return others;
 }
 
 /* Where libevent runs the loop: events taken from the set per epoll_wait, and batches per
@@ -130,7 +130,7 @@ static void wk_conns_on_ready(evutil_socket_t fd, short what, void *arg)
         int n = epoll_wait(ctx->epfd, evs, WK_EP_BATCH, 0);
         if (n <= 0)
             return;
-        wk_conns_dispatch(ctx, evs, n, NULL);
+        wk_conns_dispatch(ctx, evs, n);
         if (n < WK_EP_BATCH)
             return;
     }

@@ -69,12 +69,18 @@ static int wk_loop_on_event(const struct event_base *base, const struct event *e
 
 /* Arms the timerfd for libevent's next timer (disarms it without one). after_pass: libevent just
  * ran; a timer it left due is one its coarser clock has not reached yet, looked at again one tick
- * of that clock later rather than at once. */
-static void wk_loop_arm(wk_ctx *ctx, bool after_pass)
+ * of that clock later rather than at once. fired: the timerfd expired, so it is set again even
+ * for the same deadline (else an unchanged deadline costs no system call). */
+static void wk_loop_arm(wk_ctx *ctx, bool after_pass, bool fired)
 {
     struct wk_loop_next next = {.any = false};
     event_base_foreach_event(ctx->base, wk_loop_on_event, &next);
     ctx->lev_added = event_base_get_num_events(ctx->base, EVENT_BASE_COUNT_ADDED);
+    if (!fired && next.any == ctx->lev_armed_any &&
+        (!next.any || timercmp(&next.at, &ctx->lev_armed, ==)))
+        return;
+    ctx->lev_armed = next.at;
+    ctx->lev_armed_any = next.any;
     struct itimerspec its;
     memset(&its, 0, sizeof its);
     if (next.any) {
@@ -102,8 +108,9 @@ int wk_loop_attach(wk_ctx *ctx)
         return -1;
     }
     struct epoll_event e = {.events = EPOLLIN, .data.ptr = &ctx->lev_fd};
+    struct epoll_event t = {.events = EPOLLIN, .data.ptr = &ctx->lev_timer};
     if (epoll_ctl(ctx->epfd, EPOLL_CTL_ADD, ctx->lev_fd, &e) == -1 ||
-        epoll_ctl(ctx->epfd, EPOLL_CTL_ADD, ctx->lev_timer, &e) == -1) {
+        epoll_ctl(ctx->epfd, EPOLL_CTL_ADD, ctx->lev_timer, &t) == -1) {
         wsf_log_warn("epoll_ctl: %s: libevent runs the loop", strerror(errno));
         epoll_ctl(ctx->epfd, EPOLL_CTL_DEL, ctx->lev_fd, NULL);
         close(ctx->lev_timer);
@@ -136,13 +143,13 @@ void wk_loop_quit(wk_ctx *ctx)
 }
 
 /* One pass of libevent that does not block: due timers, ready descriptors, activated events. */
-static int wk_loop_pass(wk_ctx *ctx)
+static int wk_loop_pass(wk_ctx *ctx, bool fired)
 {
     if (event_base_loop(ctx->base, EVLOOP_ONCE | EVLOOP_NONBLOCK) == -1) {
         wsf_log_error("event loop failed: %s", strerror(errno));
         return -1;
     }
-    wk_loop_arm(ctx, true);
+    wk_loop_arm(ctx, true, fired);
     return 0;
 }
 
@@ -156,11 +163,12 @@ int wk_loop_run(wk_ctx *ctx)
         return 0;
     }
     struct epoll_event evs[WK_LOOP_BATCH];
-    bool lev_ready = true; /* a first pass: whatever the start left active or due */
+    /* A first pass: whatever the start left active or due. */
+    unsigned ready = WK_CONNS_LIBEVENT | WK_CONNS_TIMER;
     while (!ctx->quit) {
         int active = event_base_get_num_events(ctx->base, EVENT_BASE_COUNT_ACTIVE);
-        if (lev_ready || active > 0) {
-            if (wk_loop_pass(ctx) != 0)
+        if (ready != 0 || active > 0) {
+            if (wk_loop_pass(ctx, (ready & WK_CONNS_TIMER) != 0) != 0)
                 return -1;
             if (ctx->quit)
                 break;
@@ -170,7 +178,7 @@ int wk_loop_run(wk_ctx *ctx)
             /* A connection's handling added or removed an event of libevent's (a backend
              * request's deadline, say). A pending timer moved earlier without that is not seen
              * here; the worker does not do that outside libevent's callbacks. */
-            wk_loop_arm(ctx, false);
+            wk_loop_arm(ctx, false, false);
         }
         /* Activated events and TLS input already decrypted are handled without waiting. */
         int timeout = active > 0 || ctx->nagain > 0 ? 0 : -1;
@@ -182,7 +190,7 @@ int wk_loop_run(wk_ctx *ctx)
             return -1;
         }
         wk_conns_run_again(ctx);
-        lev_ready = wk_conns_dispatch(ctx, evs, n, &ctx->lev_fd);
+        ready = wk_conns_dispatch(ctx, evs, n);
     }
     return 0;
 }
