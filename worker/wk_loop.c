@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -170,6 +169,7 @@ int wk_loop_run(wk_ctx *ctx)
         if (ready != 0 || active > 0) {
             if (wk_loop_pass(ctx, (ready & WK_CONNS_TIMER) != 0) != 0)
                 return -1;
+            ready = 0;
             if (ctx->quit)
                 break;
             active = event_base_get_num_events(ctx->base, EVENT_BASE_COUNT_ACTIVE);
