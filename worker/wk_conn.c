@@ -333,7 +333,11 @@ void wk_conn_send_now(wk_conn *c, int opcode, const uint8_t *data, size_t len)
         wsf_buf_consume(&c->out, (size_t)n);
         c->out_moved = c->ctx->now;
     }
-    wk_conn_set_events(c, wsf_buf_pending(&c->out) > 0);
+    size_t pending = wsf_buf_pending(&c->out);
+    /* Drained below the read-pause mark: the client's input is read again (as in the flush). */
+    if (c->read_paused && pending <= wk_conn_pause_at(c->ctx))
+        c->read_paused = false;
+    wk_conn_set_events(c, pending > 0);
 }
 
 void wk_conn_send_frame(wk_conn *c, const uint8_t *frame, size_t len)

@@ -21,6 +21,7 @@
 
 typedef struct wk_ctx wk_ctx;
 typedef struct wk_service wk_service;
+struct epoll_event;
 
 enum wk_conn_state {
     WK_CONN_HANDSHAKE, /* reading the HTTP request */
@@ -134,8 +135,9 @@ void wk_conn_on_timer(wk_conn *c);
 /* Closes the socket at once and frees the connection. */
 void wk_conn_free(wk_conn *c);
 
-/* The worker's epoll set of client connections, watched by libevent as one descriptor (ctx->epfd,
- * ctx->conns_ev). Returns 0, or -1 after logging why. */
+/* The worker's epoll set of client connections (ctx->epfd): the loop waits on it with libevent's
+ * own descriptor inside (wk_loop_attach), or else libevent watches it as one descriptor
+ * (ctx->conns_ev). Returns 0, or -1 after logging why. */
 int wk_conns_init(wk_ctx *ctx);
 
 /* Closes the set (after every connection is freed). A set never made is ignored. */
@@ -151,6 +153,15 @@ void wk_conns_forget(wk_conn *c);
 /* c is read again on the next pass of the loop, as if its socket were readable (input that TLS
  * has already decrypted). */
 void wk_conns_again(wk_conn *c);
+
+/* Hands a batch taken from the set to its connections. Returns which of the set's other members
+ * (wk_loop_attach) were in the batch: WK_CONNS_LIBEVENT, WK_CONNS_TIMER. */
+#define WK_CONNS_LIBEVENT 1u /* libevent's epoll descriptor is readable */
+#define WK_CONNS_TIMER 2u    /* the timerfd for libevent's next timer expired */
+unsigned wk_conns_dispatch(wk_ctx *ctx, struct epoll_event *evs, int n);
+
+/* Reads the connections queued by wk_conns_again. */
+void wk_conns_run_again(wk_ctx *ctx);
 
 /* Handles c's readiness: EV_READ and/or EV_WRITE. Frees c if it died. */
 void wk_conn_on_event(wk_conn *c, short what);

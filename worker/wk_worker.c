@@ -17,6 +17,7 @@
 #include "wk_conn.h"
 #include "wk_fleet.h"
 #include "wk_listener.h"
+#include "wk_loop.h"
 #include "wk_tls.h"
 #include "ws_http.h"
 #include "wsf_log.h"
@@ -133,7 +134,7 @@ void wk_ctx_on_conn_closed(wk_ctx *ctx, bool rejecting)
     else
         ctx->nconns--;
     if (ctx->stopping && ctx->nconns == 0 && ctx->nrejecting == 0)
-        event_base_loopbreak(ctx->base);
+        wk_loop_quit(ctx);
 }
 
 static void wk_ctx_on_grace(evutil_socket_t fd, short what, void *arg)
@@ -144,7 +145,7 @@ static void wk_ctx_on_grace(evutil_socket_t fd, short what, void *arg)
     wsf_log_warn("time is up: dropping %u connections", ctx->nconns + ctx->nrejecting);
     while (ctx->conns)
         wk_conn_free(ctx->conns);
-    event_base_loopbreak(ctx->base);
+    wk_loop_quit(ctx);
 }
 
 /* Common start of a shutdown or drain: no new connections, requests in progress dropped, and
@@ -161,7 +162,7 @@ static bool wk_ctx_begin_stop(wk_ctx *ctx, uint32_t deadline_ms)
      * reset a client the kernel had already accepted for us. Once upgraded, a drain closes it
      * with the others, a shutdown at the next tick. */
     if (ctx->nconns == 0 && ctx->nrejecting == 0) {
-        event_base_loopbreak(ctx->base);
+        wk_loop_quit(ctx);
         return false;
     }
     struct timeval tv = {deadline_ms / 1000, (deadline_ms % 1000) * 1000};
@@ -307,6 +308,7 @@ int wk_ctx_init(wk_ctx *ctx, const wk_config *cfg)
     memset(ctx, 0, sizeof *ctx);
     ctx->cfg = *cfg;
     ctx->epfd = -1;
+    ctx->lev_timer = -1;
     ctx->fault.max_memory = cfg->drills_max_memory;
     signal(SIGPIPE, SIG_IGN);
 
@@ -316,7 +318,7 @@ int wk_ctx_init(wk_ctx *ctx, const wk_config *cfg)
         wsf_log_error("cannot make libevent thread-safe");
         return -1;
     }
-    ctx->base = event_base_new();
+    ctx->base = wk_loop_base_new(&ctx->lev_fd);
     if (ctx->base == NULL) {
         wsf_log_error("cannot create the event loop");
         return -1;
@@ -406,10 +408,8 @@ int wk_ctx_init(wk_ctx *ctx, const wk_config *cfg)
 int wk_ctx_run(wk_ctx *ctx)
 {
     wsf_log_info("ready");
-    if (event_base_dispatch(ctx->base) == -1) {
-        wsf_log_error("event loop failed: %s", strerror(errno));
+    if (wk_loop_run(ctx) != 0)
         return -1;
-    }
     wsf_log_info("exiting: %llu connections accepted, %llu messages in, %llu out",
                  (unsigned long long)ctx->stats.accepted,
                  (unsigned long long)ctx->stats.messages_in,

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/time.h>
 
 #include "wk_config.h"
 #include "wk_fault.h"
@@ -67,7 +68,14 @@ typedef struct wk_ctx {
     wk_conn *conns;               /* every live connection, newest first, for shutdown */
     wk_conn *conns_tail;          /* the oldest of them */
     int epfd;                     /* their epoll set (wk_conns_init), -1 when none */
-    struct event *conns_ev;       /* libevent's watch on epfd */
+    struct event *conns_ev;       /* libevent's watch on epfd, where libevent runs the loop */
+    int lev_fd;                   /* libevent's epoll descriptor in epfd (wk_loop), or -1 */
+    int lev_timer;                /* timerfd in epfd for libevent's next timer, or -1 */
+    int lev_added;                /* libevent's count of added events when lev_timer was set */
+    struct timeval lev_armed;     /* the timer deadline lev_timer is set for (event_pending's) */
+    bool lev_armed_any;           /* lev_timer is set (libevent has a timer) */
+    long lev_lag_us;              /* how far libevent's clock may trail (its resolution) */
+    bool quit;                    /* wk_loop_quit was called */
     struct epoll_event *ep_batch; /* the batch being dispatched, entries ep_next..ep_n to come */
     int ep_next;
     int ep_n;

@@ -223,3 +223,47 @@ describe('echo', () => {
         });
     }
 });
+
+// Where libevent's own descriptor cannot join the connections' epoll set (here: libevent told to
+// use poll), libevent runs the loop and watches the set as one descriptor; echoes, pipelining
+// and the shutdown work the same.
+describe('echo with libevent running the loop', () => {
+    let worker;
+
+    before(async () => {
+        worker = await startWorker({ flags: ['--msg-rate', '0'], env: { EVENT_NOEPOLL: '1' } });
+    });
+
+    after(async () => {
+        const problem = await stopWorker(worker);
+        assert.equal(problem, null, problem ?? '');
+    });
+
+    test('the worker says libevent runs the loop', () => {
+        assert.equal(worker.lines(/libevent \(poll\) runs the loop/).length, 1, worker.stderrText);
+    });
+
+    test('20 connections each get 200 pipelined echoes in order', async () => {
+        const clients = await Promise.all(Array.from({ length: 20 }, () => openWs(worker)));
+        await Promise.all(clients.map(async (ws, c) => {
+            const received = [];
+            const done = new Promise((resolve, reject) => {
+                ws.on('message', (data) => {
+                    received.push(data.toString());
+                    if (received.length === 200) {
+                        resolve();
+                    }
+                });
+                ws.once('close', (code) => reject(new Error(`closed with ${code}`)));
+            });
+            for (let i = 0; i < 200; i++) {
+                ws.send(`client ${c} message ${i}`);
+            }
+            await withTimeout(done, 20000, `echoes of client ${c} (got ${received.length})`);
+            received.forEach((text, i) => assert.equal(text, `client ${c} message ${i}`));
+        }));
+        for (const ws of clients) {
+            ws.close();
+        }
+    });
+});

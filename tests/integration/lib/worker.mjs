@@ -236,13 +236,15 @@ class Worker {
 
 // Starts wsworker on 127.0.0.1:0 (and [::1]:0 when ipv6) plus `flags`, waits for `ready`.
 // The returned Worker must be stopped by the caller.
-export async function startWorker({ flags = [], ipv6 = false, readyTimeoutMs = READY_TIMEOUT_MS } = {}) {
+export async function startWorker({ flags = [], ipv6 = false, readyTimeoutMs = READY_TIMEOUT_MS,
+    env = {} } = {}) {
     const args = ['--listen', '127.0.0.1:0'];
     if (ipv6) {
         args.push('--listen', '[::1]:0');
     }
     args.push(...flags);
-    const child = spawn(workerPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(workerPath(), args,
+        { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     const worker = new Worker(child, args);
     await spawned(child, readyTimeoutMs, workerPath());
     try {

@@ -221,6 +221,28 @@ START_TEST(utf8_whole_matches_reference)
 }
 END_TEST
 
+/* Long ASCII runs, which go four words at a time once a word of them has been all ASCII: the
+ * piece at every offset 0-100 (so at every place in and after a 32-byte block), at every
+ * alignment, with tails around the block and word sizes. */
+START_TEST(utf8_long_runs_match_reference)
+{
+    static const size_t tails[] = {0, 1, 7, 8, 9, 15, 31, 32, 33, 39, 40, 64};
+    const piece *pc = &pieces[_i];
+    _Alignas(16) uint8_t buf[GUARD + 192];
+    for (unsigned align = 0; align < 8; align++) {
+        for (size_t head = 0; head <= 100; head++) {
+            for (size_t t = 0; t < NCASES(tails); t++) {
+                size_t n = build_text(buf + align, head, pc, tails[t]);
+                bool complete = false;
+                bool want = ref_utf8(buf + align, n, &complete) == n && complete;
+                ck_assert_msg(ws_utf8_is_valid(buf + align, n) == want,
+                              "piece %d align %u head %zu tail %zu", _i, align, head, tails[t]);
+            }
+        }
+    }
+}
+END_TEST
+
 /* Fed in two chunks split at every point: the failure shows in the chunk that holds the first bad
  * byte, and a valid input ends complete exactly when the reference says so. The start alignment
  * goes through 0-7 with the head and tail lengths (the whole-buffer test takes every one with
@@ -424,6 +446,7 @@ Suite *ws_wordwise_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, utf8_whole_matches_reference, 0, (int)NCASES(pieces));
     tcase_add_loop_test(tc, utf8_split_matches_reference, 0, (int)NCASES(pieces));
+    tcase_add_loop_test(tc, utf8_long_runs_match_reference, 0, (int)NCASES(pieces));
     tcase_add_test(tc, utf8_random_matches_reference);
     suite_add_tcase(s, tc);
 
