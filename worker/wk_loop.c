@@ -21,6 +21,7 @@
 
 #include "wk_conn.h"
 #include "wk_worker.h"
+#include "wsf_buf.h"
 #include "wsf_log.h"
 
 /* Events taken from the set per epoll_wait. */
@@ -46,24 +47,49 @@ struct event_base *wk_loop_base_new(int *lev_fd)
     return base;
 }
 
+/* Gathers libevent's events into ctx->lev_scan. event_pending cannot be called from inside
+ * event_base_foreach_event: with libevent's locking on (the NATS connection's events are armed
+ * from libnats' threads) both take the base's lock, which does not nest. Only the loop thread
+ * frees events, so the gathered ones stay valid. */
+struct wk_loop_scan {
+    wk_ctx *ctx;
+    size_t n;
+};
+
+static int wk_loop_on_event(const struct event_base *base, const struct event *ev, void *arg)
+{
+    struct wk_loop_scan *scan = arg;
+    wk_ctx *ctx = scan->ctx;
+    (void)base;
+    if (scan->n == ctx->lev_scan_cap) {
+        ctx->lev_scan_cap = ctx->lev_scan_cap ? 2 * ctx->lev_scan_cap : 32;
+        ctx->lev_scan = wsf_xrealloc(ctx->lev_scan, ctx->lev_scan_cap * sizeof *ctx->lev_scan);
+    }
+    ctx->lev_scan[scan->n++] = (struct event *)ev;
+    return 0;
+}
+
 /* The earliest timeout among libevent's events, as wall-clock time (event_pending's). */
 struct wk_loop_next {
     struct timeval at;
     bool any;
 };
 
-static int wk_loop_on_event(const struct event_base *base, const struct event *ev, void *arg)
+static struct wk_loop_next wk_loop_next_timeout(wk_ctx *ctx)
 {
-    struct wk_loop_next *next = arg;
-    struct timeval tv;
-    (void)base;
-    if (!(event_pending(ev, EV_TIMEOUT, &tv) & EV_TIMEOUT))
-        return 0;
-    if (!next->any || timercmp(&tv, &next->at, <)) {
-        next->at = tv;
-        next->any = true;
+    struct wk_loop_scan scan = {.ctx = ctx, .n = 0};
+    struct wk_loop_next next = {.any = false};
+    event_base_foreach_event(ctx->base, wk_loop_on_event, &scan);
+    for (size_t i = 0; i < scan.n; i++) {
+        struct timeval tv;
+        if (!(event_pending(ctx->lev_scan[i], EV_TIMEOUT, &tv) & EV_TIMEOUT))
+            continue;
+        if (!next.any || timercmp(&tv, &next.at, <)) {
+            next.at = tv;
+            next.any = true;
+        }
     }
-    return 0;
+    return next;
 }
 
 /* Arms the timerfd for libevent's next timer (disarms it without one). after_pass: libevent just
@@ -72,8 +98,7 @@ static int wk_loop_on_event(const struct event_base *base, const struct event *e
  * for the same deadline (else an unchanged deadline costs no system call). */
 static void wk_loop_arm(wk_ctx *ctx, bool after_pass, bool fired)
 {
-    struct wk_loop_next next = {.any = false};
-    event_base_foreach_event(ctx->base, wk_loop_on_event, &next);
+    struct wk_loop_next next = wk_loop_next_timeout(ctx);
     ctx->lev_added = event_base_get_num_events(ctx->base, EVENT_BASE_COUNT_ADDED);
     if (!fired && next.any == ctx->lev_armed_any &&
         (!next.any || timercmp(&next.at, &ctx->lev_armed, ==)))
@@ -132,6 +157,9 @@ void wk_loop_detach(wk_ctx *ctx)
     if (ctx->lev_timer >= 0)
         close(ctx->lev_timer);
     ctx->lev_timer = -1;
+    free(ctx->lev_scan);
+    ctx->lev_scan = NULL;
+    ctx->lev_scan_cap = 0;
     ctx->lev_fd = -1;
 }
 

@@ -75,6 +75,8 @@ typedef struct wk_ctx {
     struct timeval lev_armed;     /* the timer deadline lev_timer is set for (event_pending's) */
     bool lev_armed_any;           /* lev_timer is set (libevent has a timer) */
     long lev_lag_us;              /* how far libevent's clock may trail (its resolution) */
+    struct event **lev_scan;      /* libevent's events, gathered to look at their timeouts */
+    size_t lev_scan_cap;
     bool quit;                    /* wk_loop_quit was called */
     struct epoll_event *ep_batch; /* the batch being dispatched, entries ep_next..ep_n to come */
     int ep_next;
