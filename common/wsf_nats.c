@@ -57,6 +57,19 @@ int wsf_nats_errno(natsStatus s)
     }
 }
 
+/* Under mu: writes the eventfd unless it was written since the loop last took the queue. */
+static void wake_locked(struct wsf_nats *n)
+{
+    if (!n->wake_pending) {
+        n->wake_pending = true;
+        uint64_t one = 1;
+        ssize_t w;
+        do {
+            w = write(n->wake_fd, &one, sizeof(one));
+        } while (w == -1 && errno == EINTR);
+    }
+}
+
 /* Appends it to the loop's queue; called from any thread. The eventfd write happens under the
  * mutex, so once wsf_nats_free has seen a thread's last push under that mutex, the thread touches
  * nothing of n any more. */
@@ -69,14 +82,14 @@ static void push_locked(struct wsf_nats *n, struct wsf_nats_item *it)
         n->tail->next = it;
     }
     n->tail = it;
-    if (!n->wake_pending) {
-        n->wake_pending = true;
-        uint64_t one = 1;
-        ssize_t w;
-        do {
-            w = write(n->wake_fd, &one, sizeof(one));
-        } while (w == -1 && errno == EINTR);
-    }
+    wake_locked(n);
+}
+
+void wsf_nats_kick(struct wsf_nats *n)
+{
+    pthread_mutex_lock(&n->mu);
+    wake_locked(n);
+    pthread_mutex_unlock(&n->mu);
 }
 
 void wsf_nats_push(struct wsf_nats *n, struct wsf_nats_item *it)
@@ -449,6 +462,7 @@ int wsf_nats_new(struct wsf_nats **out, struct event_base *base, const struct ws
     n->loop_io = opts->loop_io && opts->tls_ca == NULL && opts->tls_cert == NULL &&
                  strstr(opts->url, "tls://") == NULL;
     n->wake_fd = -1;
+    n->loop_thread = pthread_self();
     pthread_mutex_init(&n->mu, NULL);
     pthread_cond_init(&n->cv, NULL);
     n->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -179,6 +179,9 @@ static natsStatus io_write(void *user, bool add)
     __atomic_store_n(&io->want_write, add, __ATOMIC_RELEASE);
     if (add) {
         event_active(io->write, EV_WRITE, 0);
+        if (!pthread_equal(pthread_self(), io->n->loop_thread)) {
+            wsf_nats_kick(io->n);
+        }
         return NATS_OK;
     }
     return event_pending(io->write, EV_WRITE, NULL) && event_del_noblock(io->write) != 0 ? NATS_ERR

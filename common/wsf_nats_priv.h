@@ -62,6 +62,7 @@ struct wsf_nats {
     size_t ndead;
     /* Set up before any thread starts, read-only afterwards. */
     int wake_fd;
+    pthread_t loop_thread; /* the thread of base's loop (the one that made n) */
     int64_t timeout_ms;
     bool loop_io; /* the connection's I/O runs on the loop (wsf_nats_loop.c) */
     char stream[64];
@@ -85,6 +86,10 @@ struct wsf_nats {
 int wsf_nats_errno(natsStatus s);
 /* wsf_nats.c: queues it for the loop (any thread). */
 void wsf_nats_push(struct wsf_nats *n, struct wsf_nats_item *it);
+/* wsf_nats.c: wakes the loop from another thread, so that what that thread activated on it runs
+ * even while the loop waits outside libevent (the worker's loop blocks in its own epoll_wait, and
+ * libevent only notifies a base that is inside event_base_loop). */
+void wsf_nats_kick(struct wsf_nats *n);
 /* wsf_nats.c: the Nats-Sequence header of msg, 0 when absent. */
 uint64_t wsf_nats_msg_seq(natsMsg *msg);
 
