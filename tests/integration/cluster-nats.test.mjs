@@ -9,7 +9,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-    fleetdPath, iniText, makeTempDir, runProgram, sleep, startFleet, stopFleet,
+    fleetdPath, iniText, makeTempDir, runProgram, sleep, startFleet, stopFleet, waitGone,
 } from './lib/fleet.mjs';
 import { ChClient } from './lib/channels.mjs';
 
@@ -109,7 +109,14 @@ describe('a NATS with TLS and nkey credentials', () => {
 
     after(async () => {
         const msg = await stopFleet(fleet);
-        nats?.child.kill('SIGTERM');
+        if (nats) {
+            // Gone before its directory goes: it writes its store until it exits.
+            nats.child.kill('SIGTERM');
+            if ((await waitGone([nats.child.pid], WAIT_MS)).length > 0) {
+                nats.child.kill('SIGKILL');
+                await waitGone([nats.child.pid], WAIT_MS);
+            }
+        }
         fs.rmSync(dir, { recursive: true, force: true });
         assert.equal(msg, null, msg ?? '');
     });
