@@ -111,6 +111,20 @@ function showStatus(st) {
     }
 }
 
+// A table row of one cell per [text, class] pair (class optional), each shown as text.
+function cellsRow(cells) {
+    const tr = document.createElement('tr');
+    for (const [text, cls] of cells) {
+        const td = document.createElement('td');
+        td.textContent = String(text);
+        if (cls) {
+            td.className = cls;
+        }
+        tr.appendChild(td);
+    }
+    return tr;
+}
+
 function actionButton(label, confirmText, path, body) {
     const b = document.createElement('button');
     b.textContent = label;
@@ -122,25 +136,16 @@ function showWorkers(workers) {
     const body = $('#workers tbody');
     body.replaceChildren();
     for (const w of workers) {
-        const tr = document.createElement('tr');
-        tr.dataset.slot = String(w.slot);
-        tr.dataset.pid = String(w.pid);
-        const cells = [
+        const tr = cellsRow([
             [w.slot], [w.pid || ''], [w.state, `state-${w.state}`], [w.connections],
             [fmt(w.msgs_in_per_s)], [fmt(w.msgs_out_per_s)], [fmt(w.errors_per_s, 2)],
             [w.p50_us || ''], [w.p99_us || ''], [w.restarts], [w.breaker, `breaker-${w.breaker}`],
             [w.accepting ? w.buckets : `${w.buckets} (not accepting)`],
             [w.rss_bytes ? `${Math.round(w.rss_bytes / 1048576)} MiB` : ''],
             [w.pid ? duration(w.uptime_s) : ''],
-        ];
-        for (const [text, cls] of cells) {
-            const td = document.createElement('td');
-            td.textContent = String(text);
-            if (cls) {
-                td.className = cls;
-            }
-            tr.appendChild(td);
-        }
+        ]);
+        tr.dataset.slot = String(w.slot);
+        tr.dataset.pid = String(w.pid);
         const td = document.createElement('td');
         td.append(
             actionButton('restart', `Restart the worker of slot ${w.slot}?`, '/api/restart',
@@ -164,15 +169,10 @@ function showAlerts(firing) {
     $('#alerts-count').textContent = firing.length ? `${firing.length} firing` : 'none firing';
     $('#alerts').classList.toggle('firing', firing.length > 0);
     for (const a of firing) {
-        const tr = document.createElement('tr');
+        const since = a.startsAt ? new Date(a.startsAt).toLocaleTimeString() : '';
+        const tr = cellsRow([[a.alertname], [a.slot ?? ''], [a.severity], [since], [a.summary]]);
         tr.className = `severity-${a.severity}`;
         tr.dataset.alertname = a.alertname;
-        const since = a.startsAt ? new Date(a.startsAt).toLocaleTimeString() : '';
-        for (const text of [a.alertname, a.slot ?? '', a.severity, since, a.summary]) {
-            const td = document.createElement('td');
-            td.textContent = String(text);
-            tr.appendChild(td);
-        }
         body.appendChild(tr);
     }
 }
@@ -189,12 +189,8 @@ function objectiveRow(text) {
             return tr;
         }
     }
-    const tr = document.createElement('tr');
+    const tr = cellsRow([[text], [''], ['']]);
     tr.dataset.objective = text;
-    for (let i = 0; i < 3; i++) {
-        tr.appendChild(document.createElement('td'));
-    }
-    tr.firstChild.textContent = text;
     body.appendChild(tr);
     return tr;
 }
@@ -253,21 +249,12 @@ function showCluster(fleets) {
     const body = $('#cluster-fleets tbody');
     body.replaceChildren();
     for (const f of fleets) {
-        const tr = document.createElement('tr');
-        tr.dataset.fleet = f.name;
-        const cells = [
+        const tr = cellsRow([
             [f.name], [f.state, `state-${f.state}`], [f.workers], [f.connections],
             [fmt(f.msgs_in_per_s)], [fmt(f.errors_per_s, 2)], [f.pid], [f.version],
             [`${fmt(f.age_s)} s`],
-        ];
-        for (const [text, cls] of cells) {
-            const td = document.createElement('td');
-            td.textContent = String(text);
-            if (cls) {
-                td.className = cls;
-            }
-            tr.appendChild(td);
-        }
+        ]);
+        tr.dataset.fleet = f.name;
         body.appendChild(tr);
     }
 }

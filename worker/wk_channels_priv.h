@@ -1,10 +1,12 @@
-/* Shared between wk_channels.c (hub, channel table, resume) and wk_chsess.c (commands of one
- * connection): the structures of the channel side. Not for other modules. */
+/* Shared between wk_channels.c (hub, channel table, resume), wk_chfan.c (fan-out: frames and
+ * flush) and wk_chsess.c (commands of one connection): the structures of the channel side. Not
+ * for other modules. */
 #ifndef WK_CHANNELS_PRIV_H
 #define WK_CHANNELS_PRIV_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <event2/util.h>
 
 #include "wk_channels.h"
 #include "wsf_buf.h"
@@ -221,9 +223,10 @@ void wk_chhist_copy(wk_chhist *out, const struct wsf_nats_history *h, uint32_t t
 bool wk_chhub_up(const wk_chhub *h);
 /* The stream went missing (deleted): create it again, which starts a new epoch. */
 void wk_chhub_ensure(wk_chhub *h);
-void wk_chhub_schedule_flush(wk_chhub *h);
 /* Sends the queued fetches, one request per channel and range. */
 void wk_chhub_issue_fetches(wk_chhub *h);
+
+/* wk_chfan.c */
 void wk_chpub_unref(wk_chpub *p);
 /* A live publication's frame: json (len bytes) encoded once, refs 1. */
 wk_chpub *wk_chpub_new(const char *json, size_t len, uint64_t offset, uint64_t prev);
@@ -232,6 +235,10 @@ wk_chpub *wk_chpub_new(const char *json, size_t len, uint64_t offset, uint64_t p
  * it would pass WK_JOIN_MAX bytes: the caller copies instead. */
 wk_chpub *wk_chpub_join(wk_chpub *q, wk_chpub *p);
 #define WK_JOIN_MAX (16 * 1024)
+/* h's flush_ev (a hub, arg): issues the queued fetches, then writes the sessions on h->dirty,
+ * oldest first, at most WK_FLUSH_BATCH (128) per call; the rest after the next poll. */
+void wk_chhub_on_flush(evutil_socket_t fd, short what, void *arg);
+void wk_chhub_schedule_flush(wk_chhub *h);
 
 /* wk_chadmin.c */
 /* Answers wsf.admin.channels and other workers' presence questions. Returns 0 or -1. */

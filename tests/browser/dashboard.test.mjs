@@ -2,7 +2,8 @@
 // puppeteer-core, on a real fleet's admin server (a free loopback port) under wsload traffic.
 // The page lists the workers; a SIGKILLed worker's row shows its successor's PID within 3 s of
 // the page's own clock; a scale posted through the page (its confirm accepted, the token typed
-// into its field) changes the rows; the cluster panel lists the fleet itself; markup in server
+// into its field) changes the rows; the cluster panel lists the fleet itself; a breaker tripped
+// through the page shows in the alerts table until a reset through the page; markup in server
 // strings renders as text under the page's CSP. WSF_SCREENSHOT names a PNG to write of the page
 // under load (ctest: the build dir, from Chromium). WSF_BROWSERS (chromium,firefox) picks the
 // browsers.
@@ -34,7 +35,9 @@ describe('the dashboard in real browsers', () => {
     let load;
 
     before(async () => {
-        fleet = await startFleet({ workers: { count: 2 } });
+        // A tripped breaker fires WsfleetBreakerOpen after 1 s (the alerts table's row).
+        fleet = await startFleet({ workers: { count: 2 },
+            sections: { alerts: { breaker_open_for: 1 } } });
         base = adminBase(fleet);
         token = fs.readFileSync(path.join(fleet.runDir, 'admin.token'), 'utf8').trim();
         // Traffic for the charts: 16 clients echoing 40 messages a second each (below the
@@ -196,6 +199,36 @@ describe('the dashboard in real browsers', () => {
                 assert.equal(seen.visible, true);
                 assert.equal(seen.imgs, 0);
                 assert.equal(seen.xss, null);
+
+                // Slot 0's breaker tripped through the page (its third button, the confirm
+                // accepted): the alerts table shows WsfleetBreakerOpen, and a reset through the
+                // page takes the row away.
+                const breakerButton =
+                    '#workers tr[data-slot="0"] td:last-child button:nth-child(3)';
+                const clickUntil = (question) => waitFor(async () => {
+                    await page.click(breakerButton).catch(() => {});
+                    return dialogs.includes(question);
+                }, WAIT_MS, `${name}: the confirm "${question}"`, () => `${dialogs}\n${detail()}`);
+                const alertRow = () => page.evaluate(() => {
+                    const tr = document.querySelector(
+                        '#alerts-firing tbody tr[data-alertname="WsfleetBreakerOpen"]');
+                    return tr ? {
+                        cls: tr.className,
+                        cells: [...tr.children].map((td) => td.textContent),
+                        count: document.querySelector('#alerts-count').textContent,
+                    } : null;
+                });
+                await clickUntil('Trip the breaker of slot 0?');
+                const firing = await waitFor(alertRow, WAIT_MS,
+                    `${name}: WsfleetBreakerOpen in the alerts table`, detail);
+                assert.equal(firing.cls, 'severity-warning', JSON.stringify(firing));
+                assert.deepEqual(firing.cells.slice(0, 3), ['WsfleetBreakerOpen', '0', 'warning']);
+                assert.notEqual(firing.cells[3], '', JSON.stringify(firing));
+                assert.match(firing.cells[4], /breaker of slot 0 open/);
+                assert.match(firing.count, /^[1-9]\d* firing$/);
+                await clickUntil('Reset the breaker of slot 0?');
+                await waitFor(async () => (await alertRow()) === null, WAIT_MS,
+                    `${name}: WsfleetBreakerOpen gone from the alerts table`, detail);
 
                 if (process.env.WSF_SCREENSHOT && name === 'chromium') {
                     // Some seconds of traffic on the charts first.
