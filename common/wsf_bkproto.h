@@ -50,6 +50,7 @@ enum wsf_bk_kind {
     WSF_BK_SUBSCRIBE,
     WSF_BK_PUBLISH,
 };
+#define WSF_BK_NKINDS 4
 
 /* Subject for kind. */
 const char *wsf_bk_subject(enum wsf_bk_kind kind);

@@ -233,6 +233,7 @@ void wsf_nats_deliver(struct wsf_nats *n, struct wsf_nats_sub *s, natsMsg *msg)
             .offset = wsf_nats_msg_seq(msg),
             .prev_offset = header_u64(msg, "Nats-Last-Sequence"),
             .user = wsf_nats_msg_user(msg, user),
+            .no_responders = natsMsg_IsNoResponders(msg),
         };
         s->cb(&m, s->arg);
     }
