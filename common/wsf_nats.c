@@ -239,7 +239,7 @@ void wsf_nats_deliver(struct wsf_nats *n, struct wsf_nats_sub *s, natsMsg *msg)
         s->cb(&m, s->arg);
     }
     /* libnats hands each destroyed message to its collector thread, waking it when it waits:
-     * destroyed 64 at a time (or BURY_MS after the first), they cost it one wakeup, not 64. */
+     * destroyed 256 at a time (or BURY_MS after the first), they cost it one wakeup, not 256. */
     if (n->ndead == sizeof(n->dead) / sizeof(n->dead[0])) {
         wsf_nats_bury(n);
     }

@@ -377,8 +377,18 @@ static void wk_bk_send(wk_chsess *s, wk_bkreq *r)
         }
     }
     r->token = ++b->next_token;
-    snprintf(reply, sizeof reply, "%s%c.%" PRIu64, b->inbox, WK_BK_KIND_LETTERS[r->kind],
-             r->token);
+    /* "<inbox><letter>.<token>", written by hand: once per request. */
+    char *p = reply + b->inbox_len;
+    memcpy(reply, b->inbox, b->inbox_len);
+    *p++ = WK_BK_KIND_LETTERS[r->kind];
+    *p++ = '.';
+    char digits[20];
+    size_t nd = 0;
+    for (uint64_t t = r->token; t != 0 || nd == 0; t /= 10)
+        digits[nd++] = (char)('0' + t % 10);
+    while (nd > 0)
+        *p++ = digits[--nd];
+    *p = '\0';
     int rc = in->sub == NULL ? -EIO
                              : wsf_nats_publish_request(s->hub->nats, wsf_bk_subject(r->kind),
                                                         reply, b->scratch.data, b->scratch.len);
