@@ -95,22 +95,45 @@ static bool wsf_jscan_word(wsf_jscan *s, const char *w, size_t n)
     return true;
 }
 
+/* At '{' or '[': enters it. 1 when a member or element follows, 0 when it closed at once (past
+ * the close), -1 when nested too deep. */
+static int wsf_jscan_enter(wsf_jscan *s, unsigned char close)
+{
+    if (++s->depth > s->max_depth)
+        return -1;
+    s->p++;
+    if (s->p < s->end && *s->p == close) {
+        s->p++;
+        s->depth--;
+        return 0;
+    }
+    return 1;
+}
+
+/* After a member or element: 1 past a ',', 0 past the close, -1 at anything else. */
+static int wsf_jscan_after(wsf_jscan *s, unsigned char close)
+{
+    if (s->p == s->end)
+        return -1;
+    if (*s->p == ',') {
+        s->p++;
+        return 1;
+    }
+    if (*s->p != close)
+        return -1;
+    s->p++;
+    s->depth--;
+    return 0;
+}
+
 /* At '{': the members (into out[0..max) when out is set), past the closing brace. */
 static bool wsf_jscan_obj(wsf_jscan *s, wsf_jmember *out, size_t max, size_t *count)
 {
-    if (++s->depth > s->max_depth)
-        return false;
-    s->p++;
     const unsigned char *keys[WSF_JSCAN_MAX_KEYS];
     size_t lens[WSF_JSCAN_MAX_KEYS];
     size_t n = 0;
-    if (s->p < s->end && *s->p == '}') {
-        s->p++;
-        s->depth--;
-        *count = 0;
-        return true;
-    }
-    for (;;) {
+    int more = wsf_jscan_enter(s, '}');
+    for (; more == 1; more = wsf_jscan_after(s, '}')) {
         if (s->p == s->end || *s->p != '"' || n == WSF_JSCAN_MAX_KEYS)
             return false;
         const unsigned char *key = s->p + 1;
@@ -136,42 +159,19 @@ static bool wsf_jscan_obj(wsf_jscan *s, wsf_jmember *out, size_t max, size_t *co
                                    (size_t)(s->p - val)};
         }
         n++;
-        if (s->p == s->end)
-            return false;
-        if (*s->p == '}')
-            break;
-        if (*s->p != ',')
-            return false;
-        s->p++;
     }
-    s->p++;
-    s->depth--;
     *count = n;
-    return true;
+    return more == 0;
 }
 
 static bool wsf_jscan_arr(wsf_jscan *s)
 {
-    if (++s->depth > s->max_depth)
-        return false;
-    s->p++;
-    if (s->p < s->end && *s->p == ']') {
-        s->p++;
-        s->depth--;
-        return true;
-    }
-    for (;;) {
-        if (!wsf_jscan_value(s) || s->p == s->end)
+    int more = wsf_jscan_enter(s, ']');
+    for (; more == 1; more = wsf_jscan_after(s, ']')) {
+        if (!wsf_jscan_value(s))
             return false;
-        if (*s->p == ']')
-            break;
-        if (*s->p != ',')
-            return false;
-        s->p++;
     }
-    s->p++;
-    s->depth--;
-    return true;
+    return more == 0;
 }
 
 static bool wsf_jscan_value(wsf_jscan *s)
