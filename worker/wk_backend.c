@@ -204,8 +204,11 @@ static unsigned wk_bk_refusal_close(int code)
 
 static void wk_bk_connect_result(wk_backend *b, wk_chsess *s, wk_bkreq *r, wsf_bk_reply *rep)
 {
-    if (rep->user != NULL) {
+    if (rep->user != NULL && strcmp(rep->user, s->claims.sub) != 0) {
         size_t n = strlen(rep->user);
+        if (!s->bk_renamed)
+            s->token_sub_hash = wk_chsess_sub_hash(s->claims.sub);
+        s->bk_renamed = true;
         memcpy(s->claims.sub, rep->user, n + 1); /* WSF_BK_MAX_USER == WSF_JWT_MAX_SUB */
     }
     for (size_t i = 0; i < rep->nchannels; i++) {

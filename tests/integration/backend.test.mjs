@@ -380,6 +380,26 @@ describe('jwt', () => {
         assert.equal((await c.cmd('rpc', { method: 'echo' })).rpc.data.user, 'jill');
         c.close();
     });
+
+    test('a user the application named keeps its name through a refresh of the token', async () => {
+        const later = Math.floor(Date.now() / 1000) + 7200;
+        const { c, r } = await connected(jwt, { token: hs256({ sub: 'jack' }), data: { name: 'bert' } });
+        assert.equal(r.connect.user, 'bert');
+        // Another subject, even the application's name for this user, is not this token's.
+        for (const sub of ['bert', 'jill']) {
+            const x = await c.cmd('refresh', { token: hs256({ sub, exp: later }) });
+            assert.equal(x.error?.code, 101, JSON.stringify(x));
+            assert.equal(x.error.message, 'token for another user');
+        }
+        const ok = await c.cmd('refresh', { token: hs256({ sub: 'jack', exp: later }) });
+        assert.equal(ok.refresh?.expires, later, JSON.stringify(ok));
+        assert.equal((await c.cmd('rpc', { method: 'echo' })).rpc.data.user, 'bert');
+        // And again: the name and the token's subject both stay.
+        const again = await c.cmd('refresh', { token: hs256({ sub: 'jack', exp: later + 1 }) });
+        assert.equal(again.refresh?.expires, later + 1, JSON.stringify(again));
+        assert.equal((await c.cmd('rpc', { method: 'echo' })).rpc.data.user, 'bert');
+        c.close();
+    });
 });
 
 describe('users in presence and publications', () => {
