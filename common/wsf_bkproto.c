@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "wsf_chenc.h"
+#include "wsf_jscan.h"
 #include "ws_utf8.h"
 
 const char *wsf_bk_subject(enum wsf_bk_kind kind)
@@ -205,7 +206,43 @@ static int wsf_bk_refusal(wsf_bk_reply *r, json_t *o, bool close)
     return 0;
 }
 
+/* The usual answer to an rpc, subscribe or publish, {"result":{...}} in compact form, read without
+ * jansson into what the jansson path makes of it. False leaves it to that path. */
+static bool wsf_bk_reply_fast(wsf_bk_reply *out, enum wsf_bk_kind kind, const char *buf,
+                              size_t len)
+{
+    wsf_jmember top[4], res[8];
+    if (kind == WSF_BK_CONNECT)
+        return false;
+    int n = wsf_jscan_object(top, 4, buf, len, WSF_CH_MAX_DEPTH);
+    if (n < 0 || wsf_jscan_find(top, (size_t)n, "error") != NULL ||
+        wsf_jscan_find(top, (size_t)n, "disconnect") != NULL)
+        return false;
+    const wsf_jmember *result = wsf_jscan_find(top, (size_t)n, "result");
+    if (result == NULL || result->val[0] != '{')
+        return false;
+    int nr = wsf_jscan_object(res, 8, result->val, result->val_len, WSF_CH_MAX_DEPTH);
+    if (nr < 0)
+        return false;
+    const wsf_jmember *data = wsf_jscan_find(res, (size_t)nr, "data");
+    memset(out, 0, sizeof *out);
+    out->outcome = WSF_BK_RESULT;
+    if (data != NULL && kind != WSF_BK_SUBSCRIBE) {
+        out->data = wsf_ch_pool_strndup(&out->pool, data->val, data->val_len);
+        out->data_len = data->val_len;
+    }
+    return true;
+}
+
 int wsf_bk_reply_parse(wsf_bk_reply *out, enum wsf_bk_kind kind, const char *buf, size_t len)
+{
+    if (wsf_bk_reply_fast(out, kind, buf, len))
+        return 0;
+    return wsf_bk_reply_parse_jansson(out, kind, buf, len);
+}
+
+int wsf_bk_reply_parse_jansson(wsf_bk_reply *out, enum wsf_bk_kind kind, const char *buf,
+                               size_t len)
 {
     if (len == 0 || !wsf_ch_depth_ok(buf, len))
         return -1;
@@ -242,6 +279,18 @@ done:
 }
 
 int wsf_bk_push_parse(wsf_buf *data, const char *buf, size_t len)
+{
+    wsf_jmember top[4];
+    int n = wsf_jscan_object(top, 4, buf, len, WSF_CH_MAX_DEPTH);
+    const wsf_jmember *d = n < 0 ? NULL : wsf_jscan_find(top, (size_t)n, "data");
+    if (d != NULL) {
+        wsf_buf_append(data, d->val, d->val_len);
+        return 0;
+    }
+    return wsf_bk_push_parse_jansson(data, buf, len);
+}
+
+int wsf_bk_push_parse_jansson(wsf_buf *data, const char *buf, size_t len)
 {
     if (len == 0 || !wsf_ch_depth_ok(buf, len))
         return -1;

@@ -50,6 +50,7 @@ enum wsf_bk_kind {
     WSF_BK_SUBSCRIBE,
     WSF_BK_PUBLISH,
 };
+#define WSF_BK_NKINDS 4
 
 /* Subject for kind. */
 const char *wsf_bk_subject(enum wsf_bk_kind kind);
@@ -109,10 +110,16 @@ void wsf_bk_reply_fini(wsf_bk_reply *r);
 /* Parses the reply to a request of kind. Returns 0 with *out filled (fini it), or -1 when
  * malformed (nothing to fini). */
 int wsf_bk_reply_parse(wsf_bk_reply *out, enum wsf_bk_kind kind, const char *buf, size_t len);
+/* The same read by jansson alone: what wsf_bk_reply_parse's faster reading of a plain result
+ * (wsf_jscan) is checked against in tests. */
+int wsf_bk_reply_parse_jansson(wsf_bk_reply *out, enum wsf_bk_kind kind, const char *buf,
+                               size_t len);
 
 /* Parses a push, {"data":D}: appends D's compact encoding to data. Returns 0, or -1 (data
  * unchanged) when buf is not an object with "data". */
 int wsf_bk_push_parse(wsf_buf *data, const char *buf, size_t len);
+/* The same read by jansson alone (for tests, as above). */
+int wsf_bk_push_parse_jansson(wsf_buf *data, const char *buf, size_t len);
 
 /* Whether s (len bytes) can be one part of a subject, wsf.user.<s>: non-empty, printable ASCII
  * without spaces, '*', '>' and without an empty token ('.' at either end or twice in a row). */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "wsf_buf.h"
+#include "wsf_jscan.h"
 
 typedef struct wsf_ch_err_row {
     int code;
@@ -70,13 +71,18 @@ const char *wsf_ch_op_name(enum wsf_ch_op op)
     return wsf_ch_op_names[op];
 }
 
-static enum wsf_ch_op wsf_ch_op_lookup(const char *key)
+static enum wsf_ch_op wsf_ch_op_lookup_n(const char *key, size_t len)
 {
     for (int op = WSF_CH_OP_NONE + 1; op < WSF_CH_OP_COUNT; op++) {
-        if (strcmp(wsf_ch_op_names[op], key) == 0)
+        if (strlen(wsf_ch_op_names[op]) == len && memcmp(wsf_ch_op_names[op], key, len) == 0)
             return (enum wsf_ch_op)op;
     }
     return WSF_CH_OP_NONE;
+}
+
+static enum wsf_ch_op wsf_ch_op_lookup(const char *key)
+{
+    return wsf_ch_op_lookup_n(key, strlen(key));
 }
 
 bool wsf_ch_channel_is_valid(const char *name, size_t len)
@@ -435,12 +441,91 @@ static bool wsf_ch_id_repeated(const wsf_ch_cmds *c, size_t from, uint64_t id)
     return false;
 }
 
-static void wsf_ch_parse_line(wsf_ch_cmds *c, size_t first, const char *line, size_t len)
+/* A string member's bytes copied into the pool, or NULL when m is not a string of at most max
+ * bytes. */
+static const char *wsf_ch_fast_str(wsf_ch_ctx *x, const wsf_jmember *m, size_t max, size_t *len)
+{
+    const char *v;
+    if (!wsf_jscan_string(m, &v, len) || *len > max)
+        return NULL;
+    return wsf_ch_pool_strndup(x->pool, v, *len);
+}
+
+/* The commands a busy connection sends (rpc, publish, subscribe without a position, unsubscribe,
+ * presence) in the compact form clients write, read without jansson into the same command the
+ * jansson path makes. False leaves the line to that path: every other shape, and every error. */
+static bool wsf_ch_parse_fast(wsf_ch_ctx *x, const char *line, size_t len, wsf_ch_cmd *cmd)
+{
+    wsf_jmember top[2], body[8];
+    if (wsf_jscan_object(top, 2, line, len, WSF_CH_MAX_DEPTH) != 2)
+        return false;
+    const wsf_jmember *id = &top[0], *opm = &top[1];
+    if (!wsf_jscan_key_is(id, "id")) {
+        id = &top[1];
+        opm = &top[0];
+    }
+    uint64_t idv;
+    if (!wsf_jscan_key_is(id, "id") || !wsf_jscan_uint(id, WSF_CH_MAX_ID, &idv) || idv == 0)
+        return false;
+    enum wsf_ch_op op = wsf_ch_op_lookup_n(opm->key, opm->key_len);
+    if (opm->val[0] != '{')
+        return false;
+    int n = wsf_jscan_object(body, 8, opm->val, opm->val_len, WSF_CH_MAX_DEPTH);
+    if (n < 0)
+        return false;
+    const wsf_jmember *data = wsf_jscan_find(body, (size_t)n, "data");
+    const wsf_jmember *chan = wsf_jscan_find(body, (size_t)n, "channel");
+    const char *name = NULL;
+    size_t name_len = 0;
+    switch (op) {
+    case WSF_CH_OP_RPC: {
+        const wsf_jmember *method = wsf_jscan_find(body, (size_t)n, "method");
+        size_t mlen;
+        if (method == NULL)
+            return false;
+        const char *m = wsf_ch_fast_str(x, method, WSF_CH_MAX_METHOD, &mlen);
+        if (m == NULL || mlen == 0)
+            return false;
+        cmd->method = m;
+        break;
+    }
+    case WSF_CH_OP_PUBLISH:
+        if (data == NULL)
+            return false;
+        /* fall through */
+    case WSF_CH_OP_SUBSCRIBE:
+    case WSF_CH_OP_UNSUBSCRIBE:
+    case WSF_CH_OP_PRESENCE:
+        if (op == WSF_CH_OP_SUBSCRIBE && wsf_jscan_find(body, (size_t)n, "since") != NULL)
+            return false;
+        if (chan == NULL || !wsf_jscan_string(chan, &name, &name_len) ||
+            !wsf_ch_channel_is_valid(name, name_len))
+            return false;
+        cmd->channel = wsf_ch_pool_strndup(x->pool, name, name_len);
+        if (op != WSF_CH_OP_PUBLISH)
+            data = NULL;
+        break;
+    default:
+        return false;
+    }
+    if (data != NULL) {
+        cmd->data = wsf_ch_pool_strndup(x->pool, data->val, data->val_len);
+        cmd->data_len = data->val_len;
+    }
+    cmd->id = idv;
+    cmd->op = op;
+    return true;
+}
+
+static void wsf_ch_parse_line(wsf_ch_cmds *c, size_t first, const char *line, size_t len,
+                              bool fast)
 {
     wsf_ch_cmd *cmd = wsf_ch_cmds_add(c);
     wsf_ch_ctx x = {&c->pool, NULL};
     int rc;
-    if (!wsf_ch_depth_ok(line, len)) {
+    if (fast && wsf_ch_parse_fast(&x, line, len, cmd)) {
+        rc = 0;
+    } else if (!wsf_ch_depth_ok(line, len)) {
         rc = wsf_ch_fail(&x, WSF_CH_ERR_BAD_REQUEST, "nested too deep");
     } else {
         json_error_t jerr;
@@ -465,7 +550,7 @@ static void wsf_ch_parse_line(wsf_ch_cmds *c, size_t first, const char *line, si
     }
 }
 
-void wsf_ch_parse_frame(wsf_ch_cmds *c, const char *buf, size_t len)
+static void wsf_ch_parse_frame_with(wsf_ch_cmds *c, const char *buf, size_t len, bool fast)
 {
     size_t first = c->n;
     size_t pos = 0;
@@ -479,8 +564,18 @@ void wsf_ch_parse_frame(wsf_ch_cmds *c, const char *buf, size_t len)
             cmd->err_msg = "too many objects in one frame";
             return;
         }
-        wsf_ch_parse_line(c, first, line, line_len);
+        wsf_ch_parse_line(c, first, line, line_len, fast);
     }
+}
+
+void wsf_ch_parse_frame(wsf_ch_cmds *c, const char *buf, size_t len)
+{
+    wsf_ch_parse_frame_with(c, buf, len, true);
+}
+
+void wsf_ch_parse_frame_jansson(wsf_ch_cmds *c, const char *buf, size_t len)
+{
+    wsf_ch_parse_frame_with(c, buf, len, false);
 }
 
 /* ---- connection rules ---- */

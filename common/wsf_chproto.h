@@ -149,6 +149,9 @@ void wsf_ch_cmds_fini(wsf_ch_cmds *c);
  * is error 112 (ids in flight across frames are the caller's to check). Entries are valid until
  * wsf_ch_cmds_fini. */
 void wsf_ch_parse_frame(wsf_ch_cmds *c, const char *buf, size_t len);
+/* The same with every line read by jansson: what wsf_ch_parse_frame's faster reading of the
+ * common commands (wsf_jscan) is checked against in tests. */
+void wsf_ch_parse_frame_jansson(wsf_ch_cmds *c, const char *buf, size_t len);
 
 /* Connection-level rules the parser cannot see: connect first and once; no id reused while its
  * command is in flight; at most WSF_CH_MAX_INFLIGHT commands in flight. A pure struct per

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,11 +234,12 @@ void wsf_nats_deliver(struct wsf_nats *n, struct wsf_nats_sub *s, natsMsg *msg)
             .offset = wsf_nats_msg_seq(msg),
             .prev_offset = header_u64(msg, "Nats-Last-Sequence"),
             .user = wsf_nats_msg_user(msg, user),
+            .no_responders = natsMsg_IsNoResponders(msg),
         };
         s->cb(&m, s->arg);
     }
     /* libnats hands each destroyed message to its collector thread, waking it when it waits:
-     * destroyed 64 at a time (or BURY_MS after the first), they cost it one wakeup, not 64. */
+     * destroyed 256 at a time (or BURY_MS after the first), they cost it one wakeup, not 256. */
     if (n->ndead == sizeof(n->dead) / sizeof(n->dead[0])) {
         wsf_nats_bury(n);
     }
@@ -445,9 +447,34 @@ static void wait_released(struct wsf_nats *n)
     pthread_mutex_unlock(&n->mu);
 }
 
+/* libnats' threads (the message collector, timers, a subscription's delivery) and the JetStream
+ * helper work for the loop. Made while the calling thread runs SCHED_BATCH, they inherit it, and
+ * a wake-up of theirs then waits for the loop's turn to end instead of preempting the loop: with
+ * both on one CPU, each message handed to such a thread otherwise cost the loop context switches
+ * and lock hand-offs. Their share of the CPU stays that of any thread at their nice value
+ * (sched(7)). Returns what batch_end restores. */
+static int batch_begin(void)
+{
+    struct sched_param none = {0};
+    int was = sched_getscheduler(0);
+    if (was != SCHED_OTHER || sched_setscheduler(0, SCHED_BATCH, &none) == -1) {
+        return -1;
+    }
+    return was;
+}
+
+static void batch_end(int was)
+{
+    struct sched_param none = {0};
+    if (was != -1) {
+        sched_setscheduler(0, was, &none);
+    }
+}
+
 int wsf_nats_new(struct wsf_nats **out, struct event_base *base, const struct wsf_nats_opts *opts,
                  wsf_nats_on_event on_event, void *arg)
 {
+    int was = -1;
     const char *stream = opts->stream != NULL ? opts->stream : WSF_NATS_STREAM_DEFAULT;
     if (opts->url == NULL || strlen(stream) >= sizeof(((struct wsf_nats *)0)->stream)) {
         return -EINVAL;
@@ -476,6 +503,7 @@ int wsf_nats_new(struct wsf_nats **out, struct event_base *base, const struct ws
         rc = -ENOMEM;
         goto fail;
     }
+    was = batch_begin();
     rc = wsf_nats_errno(natsOptions_Create(&n->opts));
     if (rc == 0) {
         rc = set_options(n->opts, n, opts);
@@ -494,9 +522,11 @@ int wsf_nats_new(struct wsf_nats **out, struct event_base *base, const struct ws
     if (rc != 0) {
         goto fail;
     }
+    batch_end(was);
     *out = n;
     return 0;
 fail:
+    batch_end(was);
     if (n->nc != NULL) {
         natsConnection_Close(n->nc);
         wait_released(n);
@@ -585,7 +615,9 @@ int wsf_nats_sub_new(struct wsf_nats_sub **out, struct wsf_nats *n, const char *
     pthread_mutex_lock(&n->mu);
     n->live_subs++;
     pthread_mutex_unlock(&n->mu);
+    int was = batch_begin(); /* its delivery thread */
     natsStatus st = natsConnection_Subscribe(&s->ns, n->nc, subject, on_nats_msg, s);
+    batch_end(was);
     if (st != NATS_OK) {
         pthread_mutex_lock(&n->mu);
         n->live_subs--;

@@ -106,6 +106,10 @@ struct wsf_nats_msg {
                              publications (an outage, a slow consumer): fetch history after L. */
     const char *user;     /* who published a channel publication (wsf_nats_ch_publish_as), or
                              NULL */
+    bool no_responders;   /* the server's answer to a request that no subscriber could take.
+                             From a subscription made with wsf_nats_sub_new_on_loop it comes
+                             with subject NULL and no data: libnats keeps the subject to itself
+                             there, so it says only that one request to this inbox had none. */
 };
 
 typedef void (*wsf_nats_on_msg)(const struct wsf_nats_msg *m, void *arg);
@@ -120,9 +124,9 @@ int wsf_nats_sub_new(struct wsf_nats_sub **out, struct wsf_nats *n, const char *
  * its messages are delivered straight from the loop's read of the connection, without libnats'
  * delivery thread and the queue's wakeup; without loop_io it is wsf_nats_sub_new. Every such
  * subscription is looked at after each read, so keep them few. Messages of one subscription
- * arrive in order, and after everything queued before the read that brought them. Not for a
- * request's reply inbox: libnats drops the server's "no responders" status of a synchronous
- * subscription (and with it the subject saying which request had none). */
+ * arrive in order, and after everything queued before the read that brought them. As a
+ * request's reply inbox, a "no responders" answer may arrive without its subject (see
+ * wsf_nats_msg.no_responders): give each kind of request its own inbox. */
 int wsf_nats_sub_new_on_loop(struct wsf_nats_sub **out, struct wsf_nats *n, const char *subject,
                              wsf_nats_on_msg cb, void *arg);
 

@@ -92,10 +92,18 @@ static void deliver(struct wsf_nats *n)
     for (struct wsf_nats_sub *s = n->loop_subs; s != NULL; s = s->next) {
         for (; s->ready > 0 && !s->closed; s->ready--) {
             natsMsg *msg = NULL;
-            if (natsSubscription_NextMsg(&msg, s->ns, 0) != NATS_OK) {
-                break; /* a slow consumer's report: the rest at the next read */
+            natsStatus st = natsSubscription_NextMsg(&msg, s->ns, 0);
+            if (st == NATS_OK) {
+                wsf_nats_deliver(n, s, msg);
+            } else if (st == NATS_NO_RESPONDERS) {
+                /* libnats consumed the server's status message and kept its subject. */
+                static const struct wsf_nats_msg none = {.data = "", .no_responders = true};
+                s->cb(&none, s->arg);
+            } else if (st == NATS_SLOW_CONSUMER) {
+                s->ready++; /* a report that messages were dropped; the next call gives one */
+            } else {
+                break;
             }
-            wsf_nats_deliver(n, s, msg);
         }
     }
     n->loop_passing = false;

@@ -57,7 +57,7 @@ struct wsf_nats {
     struct wsf_nats_item *backlog; /* taken from the queue, not dispatched yet */
     struct wsf_nats_sub *loop_subs; /* on_loop subscriptions, oldest first (via next) */
     bool loop_passing;              /* in wsf_nats_loop_deliver: closed loop subs wait */
-    natsMsg *dead[64];              /* delivered, destroyed by wsf_nats_bury */
+    natsMsg *dead[256];             /* delivered, destroyed by wsf_nats_bury */
     struct event *bury_ev;          /* buries them BURY_MS after the first */
     size_t ndead;
     /* Set up before any thread starts, read-only afterwards. */
@@ -121,7 +121,7 @@ void wsf_nats_loop_reap(struct wsf_nats *n, bool all);
  * destroyed by the next wsf_nats_bury. */
 void wsf_nats_deliver(struct wsf_nats *n, struct wsf_nats_sub *s, natsMsg *msg);
 /* wsf_nats.c, loop thread: destroys the messages delivered since the last call (at the latest
- * BURY_MS after the first, or when 64 wait). */
+ * BURY_MS after the first, or when 256 wait). */
 void wsf_nats_bury(struct wsf_nats *n);
 /* wsf_nats.c, loop thread: dispatches everything queued so far (not what comes meanwhile). */
 void wsf_nats_dispatch_queued(struct wsf_nats *n);

@@ -3,6 +3,7 @@
 #include "wk_backend.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <event2/event.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -70,7 +71,14 @@ struct wk_backend {
     wk_bkstats stats;
     char inbox[64]; /* "_INBOX.<random>." */
     size_t inbox_len;
-    struct wsf_nats_sub *inbox_sub;
+    /* One reply inbox per kind, "<inbox><letter>.*" (letters in WK_BK_KIND_LETTERS): a "no
+     * responders" answer read on the loop does not say which request it answers, only which
+     * inbox, and so which subject had no application. */
+    struct wk_bkinbox {
+        wk_backend *b;
+        enum wsf_bk_kind kind;
+        struct wsf_nats_sub *sub;
+    } inboxes[WSF_BK_NKINDS];
     struct wsf_nats_sub *client_sub;
     uint64_t next_token;
     wk_bkreq **reqs; /* token & (nreq_buckets - 1) */
@@ -97,6 +105,9 @@ static uint64_t wk_bk_hash(const char *s, size_t n)
         h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
     return h;
 }
+
+/* The letter of each kind's reply inbox, by enum wsf_bk_kind. */
+#define WK_BK_KIND_LETTERS "crsp"
 
 /* ---- the request table ---- */
 
@@ -193,8 +204,11 @@ static unsigned wk_bk_refusal_close(int code)
 
 static void wk_bk_connect_result(wk_backend *b, wk_chsess *s, wk_bkreq *r, wsf_bk_reply *rep)
 {
-    if (rep->user != NULL) {
+    if (rep->user != NULL && strcmp(rep->user, s->claims.sub) != 0) {
         size_t n = strlen(rep->user);
+        if (!s->bk_renamed)
+            s->token_sub_hash = wk_chsess_sub_hash(s->claims.sub);
+        s->bk_renamed = true;
         memcpy(s->claims.sub, rep->user, n + 1); /* WSF_BK_MAX_USER == WSF_JWT_MAX_SUB */
     }
     for (size_t i = 0; i < rep->nchannels; i++) {
@@ -245,23 +259,43 @@ static void wk_bk_result(wk_backend *b, wk_chsess *s, wk_bkreq *r, wsf_bk_reply 
     }
 }
 
+/* The request of kind that a "no responders" answer without a subject is for: the oldest of that
+ * kind still waiting. The server answers in the order the requests were sent, so this is exact
+ * unless an older request of the kind went to an application that stopped taking new ones and
+ * still answers it (it is then failed in place of the newer one, which waits for its timeout). */
+static wk_bkreq *wk_bk_oldest(wk_backend *b, enum wsf_bk_kind kind)
+{
+    wk_bkreq *r = b->thead;
+    while (r != NULL && r->kind != kind)
+        r = r->tnext;
+    return r;
+}
+
 static void wk_bk_on_reply(const struct wsf_nats_msg *m, void *arg)
 {
-    wk_backend *b = arg;
-    const char *tail = m->subject + b->inbox_len;
-    if (strlen(m->subject) <= b->inbox_len)
-        return;
-    char *end;
-    uint64_t token = strtoull(tail, &end, 10);
-    if (*end != '\0')
-        return;
-    wk_bkreq *r = b->reqs[token & (b->nreq_buckets - 1)];
-    while (r != NULL && r->token != token)
-        r = r->hnext;
+    struct wk_bkinbox *in = arg;
+    wk_backend *b = in->b;
+    wk_bkreq *r;
+    if (m->subject == NULL) {
+        r = m->no_responders ? wk_bk_oldest(b, in->kind) : NULL;
+    } else {
+        /* "<inbox><letter>.<token>" */
+        if (strlen(m->subject) <= b->inbox_len + 2)
+            return;
+        char *end;
+        uint64_t token = strtoull(m->subject + b->inbox_len + 2, &end, 10);
+        if (*end != '\0')
+            return;
+        r = b->reqs[token & (b->nreq_buckets - 1)];
+        while (r != NULL && r->token != token)
+            r = r->hnext;
+        if (r != NULL && r->kind != in->kind)
+            return;
+    }
     if (r == NULL)
         return; /* late: its timeout answered it */
     wk_bkreq_unlink(b, r);
-    if (m->len == 0) {
+    if (m->len == 0 || m->no_responders) {
         /* The server's "no responders" status: no application is subscribed. */
         wk_bk_fail_request(b, r, false);
         wk_bkreq_free(r);
@@ -335,11 +369,32 @@ static wk_bkreq *wk_bk_begin(wk_chsess *s, enum wsf_bk_kind kind, uint64_t id)
 static void wk_bk_send(wk_chsess *s, wk_bkreq *r)
 {
     wk_backend *b = s->hub->backend;
+    struct wk_bkinbox *in = &b->inboxes[r->kind];
     char reply[96];
+    if (in->sub == NULL) {
+        /* The first request of its kind: the subscription goes to the server before it. */
+        snprintf(reply, sizeof reply, "%s%c.*", b->inbox, WK_BK_KIND_LETTERS[r->kind]);
+        if (wsf_nats_sub_new_on_loop(&in->sub, s->hub->nats, reply, wk_bk_on_reply, in) != 0) {
+            in->sub = NULL;
+            wsf_log_error("backend: cannot subscribe to its reply inbox %s", reply);
+        }
+    }
     r->token = ++b->next_token;
-    snprintf(reply, sizeof reply, "%s%" PRIu64, b->inbox, r->token);
-    int rc = wsf_nats_publish_request(s->hub->nats, wsf_bk_subject(r->kind), reply, b->scratch.data,
-                                      b->scratch.len);
+    /* "<inbox><letter>.<token>", written by hand: once per request. */
+    char *p = reply + b->inbox_len;
+    memcpy(reply, b->inbox, b->inbox_len);
+    *p++ = WK_BK_KIND_LETTERS[r->kind];
+    *p++ = '.';
+    char digits[20];
+    size_t nd = 0;
+    for (uint64_t t = r->token; t != 0 || nd == 0; t /= 10)
+        digits[nd++] = (char)('0' + t % 10);
+    while (nd > 0)
+        *p++ = digits[--nd];
+    *p = '\0';
+    int rc = in->sub == NULL ? -EIO
+                             : wsf_nats_publish_request(s->hub->nats, wsf_bk_subject(r->kind),
+                                                        reply, b->scratch.data, b->scratch.len);
     b->scratch.len = b->scratch.off = 0;
     if (rc != 0) {
         wk_bkreq_session(r);
@@ -681,16 +736,15 @@ int wk_backend_new(wk_backend **out, wk_chhub *h)
         fclose(f);
     b->inbox_len = (size_t)snprintf(b->inbox, sizeof b->inbox, "_INBOX.wsf%x%016" PRIx64 ".",
                                     (unsigned)getpid(), seed);
-    char subject[96];
-    snprintf(subject, sizeof subject, "%s*", b->inbox);
+    for (size_t k = 0; k < WSF_BK_NKINDS; k++) {
+        b->inboxes[k].b = b;
+        b->inboxes[k].kind = (enum wsf_bk_kind)k;
+    }
     char clients[64];
     snprintf(clients, sizeof clients, "%s%x.*", WSF_BK_SUBJ_CLIENT, (unsigned)getpid());
-    /* The reply inbox stays on libnats' delivery thread: a synchronous subscription (what a loop
-     * subscription is) swallows the server's "no responders" status, and with it which request
-     * had no application to answer it. Pushes to one client come straight from the loop's read. */
-    if (wsf_nats_sub_new(&b->inbox_sub, h->nats, subject, wk_bk_on_reply, b) != 0 ||
-        wsf_nats_sub_new_on_loop(&b->client_sub, h->nats, clients, wk_bk_on_client_msg, b) != 0) {
-        wsf_log_error("backend: cannot subscribe to its reply inbox");
+    /* Replies and pushes to one client come straight from the loop's read of the connection. */
+    if (wsf_nats_sub_new_on_loop(&b->client_sub, h->nats, clients, wk_bk_on_client_msg, b) != 0) {
+        wsf_log_error("backend: cannot subscribe to its clients' subject");
         wk_backend_free(b);
         return -1;
     }
@@ -718,7 +772,8 @@ void wk_backend_free(wk_backend *b)
             free(u);
         }
     }
-    wsf_nats_sub_free(b->inbox_sub);
+    for (size_t k = 0; k < WSF_BK_NKINDS; k++)
+        wsf_nats_sub_free(b->inboxes[k].sub);
     wsf_nats_sub_free(b->client_sub);
     if (b->timer)
         event_free(b->timer);

@@ -128,7 +128,10 @@ struct wk_chsess {
     wk_chsess *dnext, *dprev;
     bool dirty;
     bool authed;         /* a token was accepted */
-    unsigned close_code; /* close once pending output is queued */
+    uint16_t close_code; /* close once pending output is queued (1000..4999) */
+    /* With bk_renamed: a hash of the connect token's sub, which claims.sub no longer holds (the
+     * application named the user): what a refresh token's sub is checked against. */
+    uint32_t token_sub_hash;
     const char *close_reason;
     wk_chconnect *connect;
     /* "<pid>.<n>" in hex: a pid below 2^22 (6 digits), '.', n (16 at most), NUL. */
@@ -141,6 +144,7 @@ struct wk_chsess {
     unsigned bk_pending; /* backend requests in flight */
     bool bk_connected;   /* connect done: pushes reach it */
     bool bk_accepted;    /* the backend accepted its connect: its disconnect is notified */
+    bool bk_renamed;     /* the backend's connect reply gave another user than the token's */
     uint64_t client_n;   /* the number in client */
     wk_chsess *bk_cnext; /* the backend's client table */
     struct wk_bkuser *bk_user;
@@ -172,6 +176,8 @@ struct wk_chhub {
 };
 
 /* wk_chsess.c */
+/* The hash of a token subject kept in token_sub_hash (FNV-1a, 32 bits). */
+uint32_t wk_chsess_sub_hash(const char *sub);
 wk_chsess *wk_chsess_of(wk_conn *c, wk_chhub *h);
 void wk_chsess_free(wk_chsess *s);
 void wk_chsess_handle(wk_chsess *s, const uint8_t *data, size_t len);

@@ -173,7 +173,7 @@ void wk_chsess_close(wk_chsess *s, unsigned code, const char *reason)
     if (s->close_code != 0)
         return;
     /* Output queued before this still goes first: the flush sends pend, then closes. */
-    s->close_code = code;
+    s->close_code = (uint16_t)code;
     s->close_reason = reason;
     wk_chsess_mark_dirty(s);
 }
@@ -248,6 +248,14 @@ static bool wk_chsess_authenticate(wk_chsess *s, const wsf_ch_cmd *cmd)
     return true;
 }
 
+uint32_t wk_chsess_sub_hash(const char *sub)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)sub; *p != '\0'; p++)
+        h = (h ^ *p) * 16777619u;
+    return h;
+}
+
 /* refresh: a valid token for the same user moves the connection's expiry; a bad one is answered
  * with an error and changes nothing (the old token still runs out). A refresh never shortens the
  * connection's life: a token that expires before the current one is refused (error 101) and the
@@ -267,11 +275,16 @@ static void wk_chsess_refresh(wk_chsess *s, const wsf_ch_cmd *cmd)
                        NULL);
         return;
     }
-    if (strcmp(c.sub, s->claims.sub) != 0) {
+    /* The same subject as the connect's token; where the application named the user at
+     * connect, the session keeps that name. */
+    if (s->bk_renamed ? wk_chsess_sub_hash(c.sub) != s->token_sub_hash
+                      : strcmp(c.sub, s->claims.sub) != 0) {
         wsf_jwt_claims_fini(&c);
         wk_chsess_fail(s, cmd->id, WSF_CH_ERR_UNAUTHORIZED, "token for another user");
         return;
     }
+    if (s->bk_renamed)
+        memcpy(c.sub, s->claims.sub, sizeof c.sub);
     if (c.exp < s->claims.exp) {
         wsf_jwt_claims_fini(&c);
         wk_chsess_fail(s, cmd->id, WSF_CH_ERR_UNAUTHORIZED,

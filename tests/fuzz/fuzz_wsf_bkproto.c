@@ -1,7 +1,8 @@
 /* libFuzzer target for the application backend codec: the input is read as a reply to each kind
  * of request and as a push. Whatever is accepted must hold what the worker relies on (valid
- * channel names, close codes an application may use, data that compacts to itself), and a connect
- * event carrying the input as a header's name and value (any bytes) must be one JSON object. */
+ * channel names, close codes an application may use, data that compacts to itself) and be what
+ * the jansson-only parser reads too, and a connect event carrying the input as a header's name
+ * and value (any bytes) must be one JSON object. */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,11 +29,25 @@ static void check_data(const char *d, size_t len)
     wsf_buf_fini(&again);
 }
 
+static bool same_str(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
 static void fuzz_reply(const char *buf, size_t size, enum wsf_bk_kind kind)
 {
-    wsf_bk_reply r;
-    if (wsf_bk_reply_parse(&r, kind, buf, size) != 0)
+    wsf_bk_reply r, slow;
+    int rc = wsf_bk_reply_parse(&r, kind, buf, size);
+    if (rc != wsf_bk_reply_parse_jansson(&slow, kind, buf, size))
+        fail("the fast path and jansson disagree on a reply");
+    if (rc != 0)
         return;
+    if (r.outcome != slow.outcome || r.code != slow.code || !same_str(r.message, slow.message) ||
+        !same_str(r.user, slow.user) || r.nchannels != slow.nchannels ||
+        r.data_len != slow.data_len || (r.data == NULL) != (slow.data == NULL) ||
+        (r.data != NULL && memcmp(r.data, slow.data, r.data_len) != 0))
+        fail("the fast path and jansson read a reply differently");
+    wsf_bk_reply_fini(&slow);
     switch (r.outcome) {
     case WSF_BK_RESULT:
         if (r.data != NULL)
@@ -80,10 +95,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(buf, data, size);
     for (int k = WSF_BK_CONNECT; k <= WSF_BK_PUBLISH; k++)
         fuzz_reply(buf, size, (enum wsf_bk_kind)k);
-    wsf_buf d = {0};
-    if (wsf_bk_push_parse(&d, buf, size) == 0)
+    wsf_buf d = {0}, slow = {0};
+    int rc = wsf_bk_push_parse(&d, buf, size);
+    if (rc != wsf_bk_push_parse_jansson(&slow, buf, size) ||
+        wsf_buf_pending(&d) != wsf_buf_pending(&slow) ||
+        (wsf_buf_pending(&d) > 0 &&
+         memcmp(d.data + d.off, slow.data + slow.off, wsf_buf_pending(&d)) != 0))
+        fail("the fast path and jansson read a push differently");
+    if (rc == 0)
         check_data((const char *)d.data + d.off, wsf_buf_pending(&d));
     wsf_buf_fini(&d);
+    wsf_buf_fini(&slow);
     fuzz_event(buf, size);
     free(buf);
     return 0;

@@ -1,8 +1,11 @@
 /* libFuzzer target for the wsfleet.v1 codec: the input is parsed as a client frame by the server
  * parser; every command it accepts is encoded again as a client would and must parse back to the
  * same command, and every error must encode into a reply the client parser reads with the same
- * code and id. The input is also parsed as a server frame by the client parser, and compacted as
- * outside data, whose compact form must compact to itself. */
+ * code and id. The jansson-only parser must give the same entries as the parser with its fast
+ * path, and whatever the compact-JSON scanner (wsf_jscan) takes of the input, jansson must read
+ * and write back byte for byte. The input is also parsed as a server frame by the client parser,
+ * and compacted as outside data, whose compact form must compact to itself. */
+#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +14,7 @@
 #include "wsf_chclient.h"
 #include "wsf_chenc.h"
 #include "wsf_chproto.h"
+#include "wsf_jscan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -84,11 +88,26 @@ static void check_error(const wsf_ch_cmd *cmd)
     wsf_buf_fini(&out);
 }
 
+static bool cmd_equal(const wsf_ch_cmd *a, const wsf_ch_cmd *b)
+{
+    return a->err == b->err && str_same(a->err_msg, b->err_msg) &&
+           (a->err != 0 ? a->id == b->id && a->op == b->op : cmd_same(a, b));
+}
+
 static void fuzz_server(const char *buf, size_t size)
 {
-    wsf_ch_cmds c;
+    wsf_ch_cmds c, slow;
     wsf_ch_cmds_init(&c);
+    wsf_ch_cmds_init(&slow);
     wsf_ch_parse_frame(&c, buf, size);
+    wsf_ch_parse_frame_jansson(&slow, buf, size);
+    if (c.n != slow.n)
+        fail("the fast path and jansson give different counts of entries");
+    for (size_t i = 0; i < c.n; i++) {
+        if (!cmd_equal(&c.items[i], &slow.items[i]))
+            fail("the fast path and jansson disagree on an entry");
+    }
+    wsf_ch_cmds_fini(&slow);
     if (c.n > WSF_CH_MAX_OBJECTS + 1)
         fail("more entries than objects allowed");
     for (size_t i = 0; i < c.n; i++) {
@@ -155,6 +174,22 @@ static void fuzz_compact(const char *buf, size_t size)
     wsf_buf_fini(&twice);
 }
 
+static void fuzz_scan(const char *buf, size_t size)
+{
+    wsf_jmember m[WSF_JSCAN_MAX_KEYS];
+    int n = wsf_jscan_object(m, WSF_JSCAN_MAX_KEYS, buf, size, WSF_CH_MAX_DEPTH);
+    if (n < 0)
+        return;
+    json_t *doc = json_loadb(buf, size, JSON_REJECT_DUPLICATES, NULL);
+    if (doc == NULL || json_object_size(doc) != (size_t)n)
+        fail("jansson refuses or reads otherwise what the scanner took");
+    char *again = json_dumps(doc, JSON_COMPACT);
+    if (again == NULL || strlen(again) != size || memcmp(again, buf, size) != 0)
+        fail("jansson writes back otherwise what the scanner took");
+    free(again);
+    json_decref(doc);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* An exact-size copy, so that ASan catches any read past the end. */
@@ -163,6 +198,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (size > 0)
         memcpy(buf, data, size);
+    fuzz_scan(buf, size);
     fuzz_server(buf, size);
     fuzz_client(buf, size);
     fuzz_compact(buf, size);

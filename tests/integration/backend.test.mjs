@@ -380,6 +380,26 @@ describe('jwt', () => {
         assert.equal((await c.cmd('rpc', { method: 'echo' })).rpc.data.user, 'jill');
         c.close();
     });
+
+    test('a user the application named keeps its name through a refresh of the token', async () => {
+        const later = Math.floor(Date.now() / 1000) + 7200;
+        const { c, r } = await connected(jwt, { token: hs256({ sub: 'jack' }), data: { name: 'bert' } });
+        assert.equal(r.connect.user, 'bert');
+        // Another subject, even the application's name for this user, is not this token's.
+        for (const sub of ['bert', 'jill']) {
+            const x = await c.cmd('refresh', { token: hs256({ sub, exp: later }) });
+            assert.equal(x.error?.code, 101, JSON.stringify(x));
+            assert.equal(x.error.message, 'token for another user');
+        }
+        const ok = await c.cmd('refresh', { token: hs256({ sub: 'jack', exp: later }) });
+        assert.equal(ok.refresh?.expires, later, JSON.stringify(ok));
+        assert.equal((await c.cmd('rpc', { method: 'echo' })).rpc.data.user, 'bert');
+        // And again: the name and the token's subject both stay.
+        const again = await c.cmd('refresh', { token: hs256({ sub: 'jack', exp: later + 1 }) });
+        assert.equal(again.refresh?.expires, later + 1, JSON.stringify(again));
+        assert.equal((await c.cmd('rpc', { method: 'echo' })).rpc.data.user, 'bert');
+        c.close();
+    });
 });
 
 describe('users in presence and publications', () => {
@@ -451,5 +471,42 @@ describe('breaker', () => {
         assert.ok(ok, 'the breaker closed again');
         assert.ok((await c.cmd('rpc', { method: 'echo' })).rpc);
         c.close();
+    });
+});
+
+describe('no application subscribed', () => {
+    // A NATS of its own with no application at all: every request is answered by the server's
+    // "no responders" status. The timeout is far longer than the test's deadlines, so each 108
+    // and 1013 here comes from that status, not from the timeout.
+    test('rpc, subscribe and publish get 108 "no backend" at once; a connect is closed with 1013', async () => {
+        const lone = await startNats();
+        const conf = CONFIG().replace('timeout = 0.5', 'timeout = 60');
+        const flags = (c) => ['--nats-url', lone.url, '--channels-config', channelsConfig(c)];
+        const withConnect = await startWorker({ flags: flags(conf) });
+        const without = await startWorker({ flags: flags(conf.replace('connect = yes', 'connect = no')) });
+        try {
+            const c = await open(withConnect);
+            const r = await c.cmd('connect', {});
+            assert.equal(r.error?.code, 108, JSON.stringify(r));
+            assert.equal(r.error.message, 'no backend');
+            assert.equal((await c.closed).code, 1013);
+            // Each kind has its own inbox; pipelined requests of several kinds all fail.
+            const { c: d } = await connected(without);
+            const replies = await Promise.all([
+                ...Array.from({ length: 5 }, (_, i) => d.cmd('rpc', { method: 'echo', data: i })),
+                d.cmd('subscribe', { channel: 'priv:x' }),
+                d.cmd('publish', { channel: 'mod:x', data: 1 }),
+                d.cmd('rpc', { method: 'echo', data: 'last' }),
+            ]);
+            for (const x of replies) {
+                assert.equal(x.error?.code, 108, JSON.stringify(x));
+                assert.equal(x.error.message, 'no backend');
+            }
+            d.close();
+        } finally {
+            const problems = [await stopWorker(withConnect), await stopWorker(without)];
+            await lone.stop();
+            assert.deepEqual(problems.filter(Boolean), []);
+        }
     });
 });

@@ -3,16 +3,19 @@
  * stopped by its pid: connect, channel offsets, history, trimming, epochs, live delivery on the
  * loop thread, and a broker killed and restarted. */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -639,6 +642,87 @@ START_TEST(loop_subscription_delivers_in_order)
 }
 END_TEST
 
+/* A request's reply inbox hears the server's "no responders" answer (with loop_io without its
+ * subject, which libnats keeps), in order among the real replies. */
+struct inbox_seen {
+    int msgs, none, named;
+    char order[8];
+};
+
+static void on_inbox(const struct wsf_nats_msg *m, void *arg)
+{
+    struct inbox_seen *in = arg;
+    if (in->msgs < 7) {
+        in->order[in->msgs] = m->no_responders ? 'n' : 'r';
+    }
+    in->msgs++;
+    if (m->no_responders) {
+        in->none++;
+        in->named += m->subject != NULL && strncmp(m->subject, "wsf.test.inbox.", 15) == 0;
+        ck_assert_uint_eq(m->len, 0);
+    }
+}
+
+START_TEST(no_responders_reach_the_inbox)
+{
+    struct fx f;
+    fx_connect(&f, srv.port);
+    ck_assert(wait_for(f.base, &f.s.events[WSF_NATS_EV_CONNECTED], 1));
+    struct inbox_seen in = {0};
+    struct wsf_nats_sub *inbox = NULL;
+    ck_assert_int_eq(wsf_nats_sub_new_on_loop(&inbox, f.n, "wsf.test.inbox.*", on_inbox, &in), 0);
+    ck_assert_int_eq(wsf_nats_publish_request(f.n, "wsf.test.nobody", "wsf.test.inbox.1", "a", 1),
+                     0);
+    ck_assert_int_eq(wsf_nats_publish_request(f.n, "wsf.test.nobody", "wsf.test.inbox.2", "b", 1),
+                     0);
+    ck_assert(wait_for(f.base, &in.none, 2));
+    /* A reply (any message to the inbox) between them keeps its place. */
+    ck_assert_int_eq(wsf_nats_publish(f.n, "wsf.test.inbox.3", "r", 1), 0);
+    ck_assert_int_eq(wsf_nats_publish_request(f.n, "wsf.test.nobody", "wsf.test.inbox.4", "c", 1),
+                     0);
+    ck_assert(wait_for(f.base, &in.msgs, 4));
+    ck_assert_str_eq(in.order, "nnrn");
+    ck_assert_int_eq(in.none, 3);
+    /* Named only where libnats delivers it as a message (no loop_io). */
+    ck_assert_int_eq(in.named, loop_io ? 0 : 3);
+    fx_close(&f);
+}
+END_TEST
+
+/* Every thread besides the loop's that wsf_nats brought (libnats', the JetStream helper) runs
+ * SCHED_BATCH; the loop's thread keeps its policy. */
+START_TEST(helper_threads_do_not_preempt_the_loop)
+{
+    struct fx f;
+    fx_open(&f, 100);
+    struct wsf_nats_sub *sub = NULL;
+    ck_assert_int_eq(wsf_nats_ch_sub_new(&sub, f.n, "room.b", 6, on_msg, &f.s), 0);
+    publish(&f, "room.b", "x");
+    ck_assert(wait_for(f.base, &f.s.msgs, 1));
+    ck_assert_int_eq(sched_getscheduler(0), SCHED_OTHER);
+    DIR *d = opendir("/proc/self/task");
+    ck_assert_ptr_nonnull(d);
+    pid_t self = (pid_t)syscall(SYS_gettid);
+    int others = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        pid_t tid = (pid_t)atoi(e->d_name);
+        if (tid <= 0 || tid == self) {
+            continue;
+        }
+        int pol = sched_getscheduler(tid);
+        if (pol == -1) {
+            continue; /* gone meanwhile */
+        }
+        ck_assert_msg(pol == SCHED_BATCH, "thread %d runs policy %d", (int)tid, pol);
+        others++;
+    }
+    closedir(d);
+    /* libnats' collector and timers, a delivery thread, the JetStream helper. */
+    ck_assert_int_ge(others, 3);
+    fx_close(&f);
+}
+END_TEST
+
 START_TEST(broker_killed_and_restarted)
 {
     struct fx f;
@@ -921,6 +1005,8 @@ Suite *wsf_nats_suite(void)
     tcase_add_test(tc, free_cancels_queued_requests);
     tcase_add_test(tc, free_while_the_broker_is_down);
     tcase_add_test(tc, rejects_bad_arguments);
+    tcase_add_test(tc, no_responders_reach_the_inbox);
+    tcase_add_test(tc, helper_threads_do_not_preempt_the_loop);
     suite_add_tcase(s, tc);
     TCase *lio = tcase_create("loop_io");
     tcase_add_checked_fixture(lio, setup_loop_io, teardown);
@@ -928,6 +1014,8 @@ Suite *wsf_nats_suite(void)
     tcase_add_test(lio, live_delivery_on_the_loop_thread);
     tcase_add_test(lio, loop_subscription_delivers_in_order);
     tcase_add_test(lio, broker_killed_and_restarted);
+    tcase_add_test(lio, no_responders_reach_the_inbox);
+    tcase_add_test(lio, helper_threads_do_not_preempt_the_loop);
     tcase_add_test(lio, hung_broker_counts_as_disconnected);
     tcase_add_test(lio, connects_when_the_broker_comes_later);
     tcase_add_test(lio, free_cancels_queued_requests);
