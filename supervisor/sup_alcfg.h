@@ -10,7 +10,7 @@
 #define SUP_ALERTS_MAX_WEBHOOKS 8
 #define SUP_ALERTS_URL_MAX 256  /* a webhook URL, with its NUL */
 #define SUP_ALERTS_LABEL_MAX 64 /* the fleet label, with its NUL */
-#define SUP_ALERTS_PATH_MAX 256  /* webhook_ca, with its NUL */
+#define SUP_ALERTS_PATH_MAX 256 /* webhook_ca, with its NUL */
 
 /* The built-in rules, in the order they are evaluated and listed. */
 enum sup_alert_rule {

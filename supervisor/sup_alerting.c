@@ -74,9 +74,8 @@ static void sup_alerting_hooks_make(sup_ctx *ctx, sup_alerting *al)
     }
     for (size_t i = 0; i < al->cfg.nwebhooks; i++) {
         char why[512];
-        sup_webhook *w = sup_webhook_new(ctx->base, al->dns, al->cfg.webhook[i],
-                                         al->cfg.webhook_ca, al->cfg.timeout_ms, al->cfg.queue, why,
-                                         sizeof why);
+        sup_webhook *w = sup_webhook_new(ctx->base, al->dns, al->cfg.webhook[i], al->cfg.webhook_ca,
+                                         al->cfg.timeout_ms, al->cfg.queue, why, sizeof why);
         if (w == NULL) {
             wsf_log_error("alerts: webhook %s: cannot set it up: %s", al->cfg.webhook[i], why);
             continue;

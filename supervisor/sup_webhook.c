@@ -181,7 +181,7 @@ static struct evhttp_connection *sup_webhook_tls_conn(sup_webhook *w)
     struct bufferevent *bev = bufferevent_openssl_socket_new(
         w->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
     if (bev == NULL)
-        return NULL;
+        return NULL; /* libevent may have freed ssl: rather leaked than freed twice */
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
     struct evhttp_connection *conn = evhttp_connection_base_bufferevent_new(
         w->base, w->dns, bev, w->target.host, w->target.port);
@@ -191,6 +191,17 @@ static struct evhttp_connection *sup_webhook_tls_conn(sup_webhook *w)
     }
     w->ssl = ssl;
     return conn;
+}
+
+/* An https attempt that never reached libevent: its connection goes now (this is not one of its
+ * callbacks), and the next attempt makes another. */
+static void sup_webhook_drop_tls_conn(sup_webhook *w)
+{
+    if (w->ssl_ctx == NULL || w->conn == NULL)
+        return;
+    evhttp_connection_free(w->conn);
+    w->conn = NULL;
+    w->ssl = NULL;
 }
 
 static void sup_webhook_send(sup_webhook *w)
@@ -213,6 +224,7 @@ static void sup_webhook_send(sup_webhook *w)
     }
     struct evhttp_request *req = evhttp_request_new(sup_webhook_on_response, w);
     if (req == NULL) {
+        sup_webhook_drop_tls_conn(w);
         sup_webhook_failed(w, "cannot create a request", false);
         return;
     }
@@ -230,12 +242,7 @@ static void sup_webhook_send(sup_webhook *w)
     /* On failure libevent has freed the request already. */
     if (evhttp_make_request(w->conn, req, EVHTTP_REQ_POST, w->target.path) != 0) {
         w->inflight = NULL;
-        if (w->ssl_ctx != NULL) {
-            /* Not in one of its callbacks: it goes now. */
-            evhttp_connection_free(w->conn);
-            w->conn = NULL;
-            w->ssl = NULL;
-        }
+        sup_webhook_drop_tls_conn(w);
         sup_webhook_failed(w, "cannot send the request", false);
     }
 }

@@ -36,8 +36,8 @@ static void check_url(const char *s)
             fail("bad character in the host", s);
     }
     bool v6 = strchr(u.host, ':') != NULL;
-    snprintf(back, sizeof back, "%s://%s%s%s:%u%s", u.tls ? "https" : "http", v6 ? "[" : "",
-             u.host, v6 ? "]" : "", (unsigned)u.port, u.path);
+    snprintf(back, sizeof back, "%s://%s%s%s:%u%s", u.tls ? "https" : "http", v6 ? "[" : "", u.host,
+             v6 ? "]" : "", (unsigned)u.port, u.path);
     if (strlen(back) >= SUP_ALERTS_URL_MAX)
         return; /* the explicit port made it too long */
     if (sup_alcfg_parse_url(&again, back, why, sizeof why) != 0)
