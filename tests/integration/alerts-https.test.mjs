@@ -1,8 +1,9 @@
 // Alerts POSTed to https:// webhooks: Node https servers on loopback with certificates made here
 // by openssl (a CA of the test's, given to wsfleetd as [alerts] webhook_ca, and one it does not
 // trust). A receiver whose certificate the CA signed for 127.0.0.1 gets the Alertmanager v2
-// batch; one signed for another name, and one signed by the untrusted CA, get no request and
-// wsfleetd logs their delivery as failing with the verification error.
+// batch, by IP address and by name; one signed for another name, one signed by the untrusted CA
+// and one that speaks TLS 1.1 at most get no request, and wsfleetd logs their delivery as failing
+// with the verification (or TLS) error.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -50,11 +51,11 @@ function makeServerCert(dir, name, ca, san) {
 // An https receiver on 127.0.0.1: records each request (method, path, headers, body) and the
 // TLS handshakes clients gave up, and answers 200.
 class Receiver {
-    constructor(certs) {
+    constructor(certs, tlsOptions = {}) {
         this.requests = [];
         this.tlsErrors = [];
         this.server = https.createServer({
-            cert: fs.readFileSync(certs.cert), key: fs.readFileSync(certs.key),
+            cert: fs.readFileSync(certs.cert), key: fs.readFileSync(certs.key), ...tlsOptions,
         }, (req, res) => {
             let body = '';
             req.setEncoding('utf8');
@@ -93,6 +94,7 @@ describe('alerts to https webhooks', () => {
     let good;
     let wrongName;
     let untrusted;
+    let oldTls;
     let fleet;
 
     before(async () => {
@@ -103,14 +105,18 @@ describe('alerts to https webhooks', () => {
         wrongName = new Receiver(makeServerCert(dir, 'elsewhere', ca, 'DNS:elsewhere.example'));
         untrusted = new Receiver(makeServerCert(dir, 'untrusted', otherCa,
             'IP:127.0.0.1,DNS:localhost'));
-        for (const r of [good, wrongName, untrusted]) {
+        // Trusted, but TLS 1.1 at most: below wsfleetd's TLS 1.2.
+        oldTls = new Receiver(makeServerCert(dir, 'old-tls', ca, 'IP:127.0.0.1'), {
+            minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0',
+        });
+        for (const r of [good, wrongName, untrusted, oldTls]) {
             await r.start();
         }
     });
 
     after(async () => {
         const problem = await stopFleet(fleet);
-        for (const r of [good, wrongName, untrusted]) {
+        for (const r of [good, wrongName, untrusted, oldTls]) {
             await r?.stop();
         }
         fs.rmSync(dir, { recursive: true, force: true });
@@ -135,13 +141,13 @@ describe('alerts to https webhooks', () => {
             'webhook is an https:// URL'), r.stderr);
     });
 
-    test('a trusted receiver gets the batch; a wrong name and an untrusted CA fail verification',
+    test('a trusted receiver gets the batch; a wrong name, an untrusted CA and TLS 1.1 fail',
         async () => {
             // The trusted receiver twice: by IP address and by name (/etc/hosts has localhost at
             // 127.0.0.1, and evdns reads it before asking any DNS server).
             const byName = `https://localhost:${good.port}/by-name`;
             const urls = [good.url('/hook'), wrongName.url('/hook'), untrusted.url('/hook'),
-                byName];
+                byName, oldTls.url('/hook')];
             fleet = await startFleet({
                 workers: { count: 2 },
                 sections: {
@@ -200,6 +206,11 @@ describe('alerts to https webhooks', () => {
                     fleet.tail());
             assert.deepEqual(wrongName.requests, []);
             assert.deepEqual(untrusted.requests, []);
+            // A receiver below TLS 1.2: the handshake fails on the protocol version.
+            const oldLine = await fleet.waitLines(new RegExp(`alerts: webhook ${urls[4].replace(
+                /\./g, '\\.')}: delivery failing: TLS error: .*protocol`), 1, WAIT_MS);
+            console.log(oldLine[0]);
+            assert.deepEqual(oldTls.requests, []);
             // Logged once per failing period, not per attempt.
             assert.equal(fleet.lines(failing(urls[2], '.*')).length, 1, fleet.tail());
         });
