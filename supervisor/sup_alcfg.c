@@ -69,7 +69,6 @@ static bool sup_alcfg_host_ok(const char *h, size_t len, bool v6)
 
 int sup_alcfg_parse_url(sup_alert_url *out, const char *url, char *why, size_t whylen)
 {
-    static const char scheme[] = "http://";
     sup_alert_url u = {.port = 80};
     size_t len = strlen(url);
     if (len >= SUP_ALERTS_URL_MAX) {
@@ -82,15 +81,17 @@ int sup_alcfg_parse_url(sup_alert_url *out, const char *url, char *why, size_t w
             return -1;
         }
     }
-    if (strncmp(url, "https://", 8) == 0) {
-        snprintf(why, whylen, "'%s': https is not supported; use http:// (a local relay)", url);
+    const char *h;
+    if (strncmp(url, "http://", 7) == 0) {
+        h = url + 7;
+    } else if (strncmp(url, "https://", 8) == 0) {
+        h = url + 8;
+        u.tls = true;
+        u.port = 443;
+    } else {
+        snprintf(why, whylen, "'%s' is not an http:// or https:// URL", url);
         return -1;
     }
-    if (strncmp(url, scheme, sizeof scheme - 1) != 0) {
-        snprintf(why, whylen, "'%s' is not an http:// URL", url);
-        return -1;
-    }
-    const char *h = url + sizeof scheme - 1;
     const char *path = h + strcspn(h, "/");
     if (strpbrk(url, "?#") != NULL || memchr(h, '@', (size_t)(path - h)) != NULL) {
         snprintf(why, whylen, "'%s': no user, query or fragment allowed", url);
@@ -258,6 +259,34 @@ int sup_alcfg_set(sup_alerts_cfg *c, const char *name, const char *value, char *
         snprintf(c->webhook[c->nwebhooks++], SUP_ALERTS_URL_MAX, "%s", value);
         return 0;
     }
+    if (strcmp(name, "webhook_ca") == 0) {
+        size_t len = strlen(value);
+        if (len == 0 || len >= SUP_ALERTS_PATH_MAX) {
+            snprintf(why, whylen, "must be a file name of 1..%d characters",
+                     SUP_ALERTS_PATH_MAX - 1);
+            return -1;
+        }
+        for (size_t i = 0; i < len; i++) {
+            if ((unsigned char)value[i] < ' ' || value[i] == 0x7f) {
+                snprintf(why, whylen, "control characters are not allowed");
+                return -1;
+            }
+        }
+        memcpy(c->webhook_ca, value, len + 1);
+        return 0;
+    }
     snprintf(why, whylen, "unknown key");
+    return -1;
+}
+
+int sup_alcfg_check(const sup_alerts_cfg *c, char *why, size_t whylen)
+{
+    if (c->webhook_ca[0] == '\0')
+        return 0;
+    for (size_t i = 0; i < c->nwebhooks; i++) {
+        if (strncmp(c->webhook[i], "https://", 8) == 0)
+            return 0;
+    }
+    snprintf(why, whylen, "[alerts] webhook_ca is set but no [alerts] webhook is an https:// URL");
     return -1;
 }

@@ -10,6 +10,7 @@
 #define SUP_ALERTS_MAX_WEBHOOKS 8
 #define SUP_ALERTS_URL_MAX 256  /* a webhook URL, with its NUL */
 #define SUP_ALERTS_LABEL_MAX 64 /* the fleet label, with its NUL */
+#define SUP_ALERTS_PATH_MAX 256 /* webhook_ca, with its NUL */
 
 /* The built-in rules, in the order they are evaluated and listed. */
 enum sup_alert_rule {
@@ -29,10 +30,11 @@ typedef struct sup_alert_rule_cfg {
     uint64_t for_ms;
 } sup_alert_rule_cfg;
 
-/* A parsed http:// webhook URL. */
+/* A parsed http:// or https:// webhook URL. */
 typedef struct sup_alert_url {
+    bool tls;                      /* https:// */
     char host[SUP_ALERTS_URL_MAX]; /* a name, an IPv4 address, or an IPv6 address without [] */
-    uint16_t port;                 /* 80 when the URL names none */
+    uint16_t port;                 /* 80 (http) or 443 (https) when the URL names none */
     char path[SUP_ALERTS_URL_MAX]; /* begins with '/'; "/api/v2/alerts" when the URL has none */
 } sup_alert_url;
 
@@ -46,6 +48,7 @@ typedef struct sup_alerts_cfg {
     char fleet[SUP_ALERTS_LABEL_MAX]; /* fleet: the "fleet" label (empty: the host name) */
     char webhook[SUP_ALERTS_MAX_WEBHOOKS][SUP_ALERTS_URL_MAX]; /* webhook, repeatable */
     size_t nwebhooks;
+    char webhook_ca[SUP_ALERTS_PATH_MAX]; /* webhook_ca FILE: PEM CAs for https (empty: none) */
 } sup_alerts_cfg;
 
 /* The defaults: every rule on; slot_failed at once, fleet_degraded 30 s, breaker_open 60 s,
@@ -55,12 +58,17 @@ void sup_alcfg_init(sup_alerts_cfg *c);
 /* Sets one [alerts] key: RULE = yes|no, RULE_for = SEC, error_rate_above = N (errors/s, a
  * fraction allowed), p99_latency_above = MS (0.001..16.384: the workers' histograms end at
  * 16384 µs), resend_interval, webhook_timeout = SEC, webhook_queue = N, fleet = LABEL,
- * webhook = URL (repeatable). Returns 0, or -1 with the reason in why (unknown keys too). */
+ * webhook = URL (repeatable), webhook_ca = FILE (its form only: the file is not read here).
+ * Returns 0, or -1 with the reason in why (unknown keys too). */
 int sup_alcfg_set(sup_alerts_cfg *c, const char *name, const char *value, char *why, size_t whylen);
 
-/* Parses "http://HOST[:PORT][/PATH]" (HOST may be [V6]); no userinfo, query or fragment, no
- * spaces or control characters. A URL without a path, or with "/" alone, posts to
- * /api/v2/alerts. https is refused with its own reason. Returns 0, or -1 with why. */
+/* The checks across keys once the section is read: webhook_ca needs an https:// webhook.
+ * Returns 0, or -1 with why. */
+int sup_alcfg_check(const sup_alerts_cfg *c, char *why, size_t whylen);
+
+/* Parses "http://HOST[:PORT][/PATH]" or "https://..." (HOST may be [V6]); no userinfo, query or
+ * fragment, no spaces or control characters. A URL without a path, or with "/" alone, posts to
+ * /api/v2/alerts. Returns 0, or -1 with why. */
 int sup_alcfg_parse_url(sup_alert_url *out, const char *url, char *why, size_t whylen);
 
 /* The rule's name as in the INI keys and `wsctl alerts` ("slot_failed", ...), and its

@@ -73,10 +73,11 @@ static void sup_alerting_hooks_make(sup_ctx *ctx, sup_alerting *al)
                          "hosts");
     }
     for (size_t i = 0; i < al->cfg.nwebhooks; i++) {
-        sup_webhook *w = sup_webhook_new(ctx->base, al->dns, al->cfg.webhook[i], al->cfg.timeout_ms,
-                                         al->cfg.queue);
+        char why[512];
+        sup_webhook *w = sup_webhook_new(ctx->base, al->dns, al->cfg.webhook[i], al->cfg.webhook_ca,
+                                         al->cfg.timeout_ms, al->cfg.queue, why, sizeof why);
         if (w == NULL) {
-            wsf_log_error("alerts: webhook %s: cannot set it up", al->cfg.webhook[i]);
+            wsf_log_error("alerts: webhook %s: cannot set it up: %s", al->cfg.webhook[i], why);
             continue;
         }
         al->hooks[al->nhooks++] = w;
@@ -118,7 +119,8 @@ void sup_alerting_fini(sup_ctx *ctx)
 
 static bool sup_alerting_same_hooks(const sup_alerts_cfg *a, const sup_alerts_cfg *b)
 {
-    if (a->nwebhooks != b->nwebhooks || a->timeout_ms != b->timeout_ms || a->queue != b->queue)
+    if (a->nwebhooks != b->nwebhooks || a->timeout_ms != b->timeout_ms || a->queue != b->queue ||
+        strcmp(a->webhook_ca, b->webhook_ca) != 0)
         return false;
     for (size_t i = 0; i < a->nwebhooks; i++) {
         if (strcmp(a->webhook[i], b->webhook[i]) != 0)

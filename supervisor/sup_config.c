@@ -2,12 +2,15 @@
 #include "sup_config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "sup_auth.h"
 #include "sup_bkcfg.h"
@@ -40,6 +43,7 @@ typedef struct sup_parse {
     bool listen_from_flag; /* the first --listen replaced the file's list */
     wsf_chconf chconf;     /* [channels] and [namespace NAME] */
     sup_origin origin[K_NKEYS];
+    int alerts_ca_line; /* the line of [alerts] webhook_ca, 0 if none */
 } sup_parse;
 
 static const char sup_usage[] =
@@ -159,6 +163,45 @@ static int sup_parse_bool(uint64_t *out, const char *s, char *why, size_t whylen
 }
 
 /* HOST:PORT or [V6HOST]:PORT with a port in 0..65535; the host is resolved later. */
+/* [alerts] webhook_ca: a regular file that can be read and holds a PEM certificate (OpenSSL
+ * loads it when the webhooks are set up). */
+static int sup_check_alerts_ca(const char *file, char *why, size_t whylen)
+{
+    static const char pem[] = "-----BEGIN CERTIFICATE-----";
+    int fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        snprintf(why, whylen, "'%s': cannot read it: %s", file, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        snprintf(why, whylen, "'%s' is not a regular file", file);
+        return -1;
+    }
+    /* A bundle of a few hundred certificates fits. */
+    size_t cap = 1u << 20, len = 0;
+    char *text = malloc(cap + 1);
+    ssize_t n = 0;
+    while (text != NULL && len < cap && (n = read(fd, text + len, cap - len)) > 0)
+        len += (size_t)n;
+    int err = errno;
+    close(fd);
+    if (text == NULL || n < 0) {
+        free(text);
+        snprintf(why, whylen, "'%s': cannot read it: %s", file, strerror(text ? err : ENOMEM));
+        return -1;
+    }
+    text[len] = '\0';
+    bool has = strstr(text, pem) != NULL;
+    free(text);
+    if (!has) {
+        snprintf(why, whylen, "'%s' holds no PEM certificate (%s)", file, pem);
+        return -1;
+    }
+    return 0;
+}
+
 static int sup_check_listen(const char *s, char *why, size_t whylen)
 {
     char host[SUP_CONFIG_ADDR_MAX], port[8], pwhy[128];
@@ -328,6 +371,8 @@ static int sup_ini_handler(void *user, const char *section, const char *name, co
             sup_fail(ps, "%s:%d: [%s] %s: %s", ps->file, ps->line, section, name, why);
             return 0;
         }
+        if (strcmp(name, "webhook_ca") == 0)
+            ps->alerts_ca_line = ps->line;
         return 1;
     }
     if (strcmp(section, "admin") == 0) {
@@ -515,6 +560,11 @@ static int sup_resolve(sup_parse *ps)
         sup_fail(ps, "%s: [tls] listen needs [tls] cert and key", ps->file ? ps->file : "wsfleetd");
     if (!ps->failed && sup_admcfg_check(&c->admin, awhy, sizeof awhy) != 0)
         sup_fail(ps, "%s: %s", ps->file ? ps->file : "wsfleetd", awhy);
+    if (!ps->failed && sup_alcfg_check(&c->alerts, awhy, sizeof awhy) != 0)
+        sup_fail(ps, "%s:%d: %s", ps->file, ps->alerts_ca_line, awhy);
+    if (!ps->failed && c->alerts.webhook_ca[0] != '\0' &&
+        sup_check_alerts_ca(c->alerts.webhook_ca, awhy, sizeof awhy) != 0)
+        sup_fail(ps, "%s:%d: [alerts] webhook_ca: %s", ps->file, ps->alerts_ca_line, awhy);
     if (!ps->failed && c->nlisten + c->tls.nlisten > SUP_CONFIG_MAX_LISTEN)
         sup_fail(ps, "%s: more than %d listen addresses in [fleet] and [tls]",
                  ps->file ? ps->file : "wsfleetd", SUP_CONFIG_MAX_LISTEN);

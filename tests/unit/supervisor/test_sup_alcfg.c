@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sup_alcfg.h"
@@ -49,6 +50,7 @@ START_TEST(test_defaults)
     ck_assert_uint_eq(a->queue, 64);
     ck_assert_str_eq(a->fleet, "");
     ck_assert_uint_eq(a->nwebhooks, 0);
+    ck_assert_str_eq(a->webhook_ca, "");
     free(cfg);
 }
 END_TEST
@@ -98,6 +100,56 @@ START_TEST(test_every_key)
 }
 END_TEST
 
+/* A file with text in it, removed by the caller. */
+static void write_file(char *path, size_t len, const char *text)
+{
+    snprintf(path, len, "/tmp/test_sup_alcfg_ca_XXXXXX");
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+}
+
+/* https webhooks with a private CA: the file is read at load time, and must hold a PEM
+ * certificate (OpenSSL parses it when the webhooks are set up). */
+START_TEST(test_https_and_ca)
+{
+    sup_config *cfg = malloc(sizeof *cfg);
+    char err[SUP_CONFIG_ERR_MAX], ca[64], ini[512];
+    write_file(ca, sizeof ca, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    snprintf(ini, sizeof ini,
+             "[alerts]\nwebhook = http://127.0.0.1:9093\nwebhook_ca = %s\n"
+             "webhook = https://am.example/hook\n",
+             ca);
+    ck_assert_int_eq(parse_ini(cfg, ini, err), SUP_CONFIG_RUN);
+    ck_assert_str_eq(err, "");
+    ck_assert_uint_eq(cfg->alerts.nwebhooks, 2);
+    ck_assert_str_eq(cfg->alerts.webhook[1], "https://am.example/hook");
+    ck_assert_str_eq(cfg->alerts.webhook_ca, ca);
+    /* No CA file: the system's CAs alone. */
+    ck_assert_int_eq(parse_ini(cfg, "[alerts]\nwebhook = https://am.example\n", err),
+                     SUP_CONFIG_RUN);
+    ck_assert_str_eq(cfg->alerts.webhook_ca, "");
+    unlink(ca);
+
+    /* A readable file without a certificate. */
+    write_file(ca, sizeof ca, "just text\n");
+    snprintf(ini, sizeof ini, "[alerts]\nwebhook = https://am\n\nwebhook_ca = %s\n", ca);
+    ck_assert_int_eq(parse_ini(cfg, ini, err), SUP_CONFIG_ERROR);
+    ck_assert_msg(strstr(err, ":4: [alerts] webhook_ca: '") != NULL &&
+                      strstr(err, "' holds no PEM certificate") != NULL,
+                  "%s", err);
+    /* One that cannot be read (root reads anything: only as another user). */
+    if (geteuid() != 0) {
+        ck_assert_int_eq(chmod(ca, 0), 0);
+        ck_assert_int_eq(parse_ini(cfg, ini, err), SUP_CONFIG_ERROR);
+        ck_assert_msg(strstr(err, "cannot read it: Permission denied") != NULL, "%s", err);
+    }
+    unlink(ca);
+    free(cfg);
+}
+END_TEST
+
 /* Bad values are refused at start with the file, line, section and key. */
 static const struct {
     const char *text;
@@ -115,8 +167,20 @@ static const struct {
      ":2: [alerts] resend_interval: 0.5 is out of range 1..86400 seconds"},
     {"[alerts]\nwebhook_queue = 0\n", ":2: [alerts] webhook_queue: '0' is not a whole number"},
     {"[alerts]\nfleet = a b\n", "[alerts] fleet: 'a b': spaces"},
-    {"[alerts]\nwebhook = https://am:9093\n", "https is not supported"},
-    {"[alerts]\nwebhook = ftp://am\n", "'ftp://am' is not an http:// URL"},
+    {"[alerts]\nwebhook = ftp://am\n", "'ftp://am' is not an http:// or https:// URL"},
+    {"[alerts]\nwebhook = https://:9093\n", "'https://:9093': no host"},
+    {"[alerts]\nwebhook = https://am:0/\n", "bad port"},
+    {"[alerts]\nwebhook_ca = \n", ":2: [alerts] webhook_ca: must be a file name of 1..255"},
+    {"[alerts]\nwebhook = https://am\nwebhook_ca = /nonexistent/wsfleet-ca.pem\n",
+     ":3: [alerts] webhook_ca: '/nonexistent/wsfleet-ca.pem': cannot read it: No such file"},
+    {"[alerts]\nwebhook = https://am\nwebhook_ca = /\n",
+     ":3: [alerts] webhook_ca: '/' is not a regular file"},
+    {"[alerts]\nwebhook_ca = /dev/null\nwebhook = http://am\n",
+     ":2: [alerts] webhook_ca is set but no [alerts] webhook is an https:// URL"},
+    {"[alerts]\nwebhook_ca = /dev/null\n",
+     ":2: [alerts] webhook_ca is set but no [alerts] webhook is an https:// URL"},
+    {"[alerts]\nwebhook = https://am\nwebhook_ca = /dev/null\n",
+     ":3: [alerts] webhook_ca: '/dev/null' is not a regular file"},
     {"[alerts]\nwebhook = http://:9093\n", "'http://:9093': no host"},
     {"[alerts]\nwebhook = http://am:99999\n", "bad port"},
     {"[alerts]\nwebhook = http://am/x?y=1\n", "no user, query or fragment"},
@@ -166,10 +230,22 @@ START_TEST(test_urls)
     ck_assert_str_eq(u.path, "/hook/in");
     ck_assert_int_eq(sup_alcfg_parse_url(&u, "http://[::1]/", why, sizeof why), 0);
     ck_assert_uint_eq(u.port, 80);
+    ck_assert(!u.tls);
+    ck_assert_int_eq(sup_alcfg_parse_url(&u, "https://am.example", why, sizeof why), 0);
+    ck_assert(u.tls);
+    ck_assert_str_eq(u.host, "am.example");
+    ck_assert_uint_eq(u.port, 443);
+    ck_assert_str_eq(u.path, "/api/v2/alerts");
+    ck_assert_int_eq(sup_alcfg_parse_url(&u, "https://[::1]:8443/in", why, sizeof why), 0);
+    ck_assert(u.tls);
+    ck_assert_str_eq(u.host, "::1");
+    ck_assert_uint_eq(u.port, 8443);
+    ck_assert_str_eq(u.path, "/in");
     const char *bad[] = {
         "",           "http://",        "http://[::1",   "http://[]:80",  "http://[::1]x/",
         "http://a:/", "http://a:0/",    "http://a b/",   "HTTP://a/",     "http://a\t/",
-        "http://[[]", "http://[::1]]/", "http://a%20b/", "http://[::g]/", "http://a[b]/"};
+        "http://[[]", "http://[::1]]/", "http://a%20b/", "http://[::g]/", "http://a[b]/",
+        "https://",   "https:/a/",      "HTTPS://a/",    "https://u@a/",  "https://a/?x"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ck_assert_msg(sup_alcfg_parse_url(&u, bad[i], why, sizeof why) == -1, "'%s'", bad[i]);
     char longurl[SUP_ALERTS_URL_MAX + 8];
@@ -195,6 +271,7 @@ Suite *sup_alcfg_suite(void)
     TCase *tc = tcase_create("alcfg");
     tcase_add_test(tc, test_defaults);
     tcase_add_test(tc, test_every_key);
+    tcase_add_test(tc, test_https_and_ca);
     tcase_add_loop_test(tc, test_bad_input, 0, sizeof bad_inputs / sizeof bad_inputs[0]);
     tcase_add_test(tc, test_too_many_webhooks);
     tcase_add_test(tc, test_urls);

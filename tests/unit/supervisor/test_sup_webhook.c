@@ -37,6 +37,9 @@ typedef struct receiver {
     size_t stop_after; /* leave the loop after this many requests */
 } receiver;
 
+/* The reason a sup_webhook_new call gave. */
+static char why[512];
+
 static uint64_t now_ms(void)
 {
     struct timespec ts;
@@ -147,7 +150,7 @@ START_TEST(delivers_in_order_to_the_path)
     r.stop_after = 3;
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d", r.port);
-    sup_webhook *w = sup_webhook_new(base, NULL, url, 5000, 8);
+    sup_webhook *w = sup_webhook_new(base, NULL, url, NULL, 5000, 8, why, sizeof why);
     ck_assert_ptr_nonnull(w);
     sup_webhook_post(w, "[{\"n\":1}]");
     sup_webhook_post(w, "[{\"n\":2}]");
@@ -183,7 +186,7 @@ START_TEST(retries_with_backoff_and_logs_once)
     r.stop_after = 3;
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", r.port);
-    sup_webhook *w = sup_webhook_new(base, NULL, url, 5000, 8);
+    sup_webhook *w = sup_webhook_new(base, NULL, url, NULL, 5000, 8, why, sizeof why);
     sup_webhook_post(w, "[1]");
     run_until(base, 20000);
     ck_assert_uint_eq(r.seen, 3);
@@ -217,7 +220,7 @@ START_TEST(a_refused_batch_is_dropped)
     r.stop_after = 2;
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/", r.port);
-    sup_webhook *w = sup_webhook_new(base, NULL, url, 5000, 8);
+    sup_webhook *w = sup_webhook_new(base, NULL, url, NULL, 5000, 8, why, sizeof why);
     sup_webhook_post(w, "[\"bad\"]");
     sup_webhook_post(w, "[\"good\"]");
     run_until(base, 20000);
@@ -246,7 +249,7 @@ START_TEST(the_queue_is_bounded)
     close(fd); /* a port with no listener: connections are refused */
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(sa.sin_port));
-    sup_webhook *w = sup_webhook_new(base, NULL, url, 1000, 2);
+    sup_webhook *w = sup_webhook_new(base, NULL, url, NULL, 1000, 2, why, sizeof why);
     for (int i = 0; i < 5; i++) {
         char body[16];
         snprintf(body, sizeof body, "[%d]", i);
@@ -267,8 +270,20 @@ END_TEST
 START_TEST(bad_urls_are_refused)
 {
     struct event_base *base = event_base_new();
-    ck_assert_ptr_null(sup_webhook_new(base, NULL, "https://127.0.0.1/", 1000, 2));
-    ck_assert_ptr_null(sup_webhook_new(base, NULL, "http://127.0.0.1/", 1000, 0));
+    ck_assert_ptr_null(
+        sup_webhook_new(base, NULL, "ftp://127.0.0.1/", NULL, 1000, 2, why, sizeof why));
+    ck_assert_ptr_nonnull(strstr(why, "is not an http:// or https:// URL"));
+    ck_assert_ptr_null(
+        sup_webhook_new(base, NULL, "http://127.0.0.1/", NULL, 1000, 0, why, sizeof why));
+    ck_assert_str_eq(why, "a queue of no batches");
+    /* https: the system's CAs, and a CA file that must load. */
+    sup_webhook *w =
+        sup_webhook_new(base, NULL, "https://127.0.0.1/", NULL, 1000, 2, why, sizeof why);
+    ck_assert_ptr_nonnull(w);
+    sup_webhook_free(w);
+    ck_assert_ptr_null(sup_webhook_new(base, NULL, "https://127.0.0.1/",
+                                       "/nonexistent/wsfleet-ca.pem", 1000, 2, why, sizeof why));
+    ck_assert_ptr_nonnull(strstr(why, "webhook_ca /nonexistent/wsfleet-ca.pem: "));
     sup_webhook_free(NULL);
     event_base_free(base);
 }
