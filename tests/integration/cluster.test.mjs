@@ -115,12 +115,14 @@ describe('three fleets on a three-node NATS cluster', () => {
             assert.equal(f.pid, pidOf(`fleet-${f.name}/wsfleetd.pid`));
             assert.ok(f.age_s >= 0 && f.age_s <= 10, JSON.stringify(f));
         }
-        // Fleet c, started last, hears the others within a second of its start.
+        // Fleet c, started last, hears each other fleet at that fleet's next status (once a
+        // second), so one may be in its table before another: wait for every row.
         let text;
         await waitFor(async () => {
             text = await wsctl(['--run-dir', ep.fleets.c.run_dir, 'cluster']);
-            return text.code === 0 && /^b +running +\d+ +\d+ /m.test(text.stdout);
-        }, WAIT_MS, 'b in c\'s table', () => text.stdout + text.stderr);
+            return text.code === 0 && ['a', 'b', 'c'].every(
+                (f) => new RegExp(`^${f} +running +\\d+ +\\d+ `, 'm').test(text.stdout));
+        }, WAIT_MS, 'a, b and c in c\'s table', () => text.stdout + text.stderr);
         assert.match(text.stdout, /^NAME +STATE +WORKERS +CONNECTIONS +MSGS-IN\/S +ERRORS\/S +AGE$/m);
         assert.equal(text.stdout.trim().split('\n').length, 4, text.stdout);
         const st = await wsctl(['--run-dir', ep.fleets.b.run_dir, '--json', 'status']);
