@@ -49,6 +49,61 @@ function processTree(pid) {
     return out;
 }
 
+// Subscribers of fleet f on the channels named prefix..., as its own workers count them
+// (wsctl channels also lists answers of other fleets' workers on the shared cluster).
+async function subscribersOn(f, prefix) {
+    const workers = processTree(pidOf(`fleet-${f}/wsfleetd.pid`)).slice(1);
+    const r = await wsctl(['--run-dir', ep.fleets[f].run_dir, '--json', 'channels']);
+    let n = 0;
+    for (const w of r.json?.workers ?? []) {
+        for (const [name, k] of Object.entries(workers.includes(w.pid) ? w.channels : {})) {
+            n += name.startsWith(prefix) ? k : 0;
+        }
+    }
+    return n;
+}
+
+// Waits until the fleets together hold n subscribers on prefix... (wsload starts its
+// subscriber i on its (i mod 3)-th URL: 10 of its 30 on each fleet).
+async function waitSubscribers(fleets, prefix, n) {
+    let counts;
+    await waitFor(async () => {
+        counts = await Promise.all(fleets.map((f) => subscribersOn(f, prefix)));
+        return counts.reduce((a, b) => a + b, 0) === n;
+    }, WAIT_MS, `${n} subscribers of ${prefix} on ${fleets}`, () => JSON.stringify(counts));
+}
+
+// Waits until fleet f reads n publications on each of the channels after its last one now:
+// wsload publishes on (and its subscribers get) more. Offsets are the stream's, shared by all
+// channels, so the publications are counted, not the offsets.
+async function waitPublications(f, channels, n) {
+    for (const channel of channels) {
+        await waitChannelPublications(f, channel, n);
+    }
+}
+
+async function waitChannelPublications(f, channel, n) {
+    let h;
+    const pubs = async () => {
+        h = await wsctl(['--run-dir', ep.fleets[f].run_dir, '--json', 'history', channel,
+            '--limit', String(n)]);
+        return h.code === 0 && Array.isArray(h.json?.pubs) ? h.json : null;
+    };
+    const from = (await waitFor(pubs, WAIT_MS, `history of ${channel}`, () => h.stderr)).offset;
+    await waitFor(async () => (await pubs())?.pubs.filter((p) => p.offset > from).length >= n,
+        WAIT_MS, `${n} more publications on ${channel}`, () => h.stdout + h.stderr);
+}
+
+// One publication on each channel before wsload subscribes: a subscriber's position is then a
+// publication of its channel. (A position taken on an empty channel is offset 0, and history
+// cannot tell whether publications before its oldest kept one were dropped: a resume from 0 is
+// answered recovered false once the channel holds anything.)
+async function prepublish(channels) {
+    for (const channel of channels) {
+        await ctlPublish('b', channel, { before: channel });
+    }
+}
+
 // A connected wsfleet.v1 client of fleet f.
 async function client(f) {
     const c = await ChClient.open(`ws://127.0.0.1:${ep.fleets[f].port}/channels`);
@@ -115,12 +170,14 @@ describe('three fleets on a three-node NATS cluster', () => {
             assert.equal(f.pid, pidOf(`fleet-${f.name}/wsfleetd.pid`));
             assert.ok(f.age_s >= 0 && f.age_s <= 10, JSON.stringify(f));
         }
-        // Fleet c, started last, hears the others within a second of its start.
+        // Fleet c, started last, hears each other fleet at that fleet's next status (once a
+        // second), so one may be in its table before another: wait for every row.
         let text;
         await waitFor(async () => {
             text = await wsctl(['--run-dir', ep.fleets.c.run_dir, 'cluster']);
-            return text.code === 0 && /^b +running +\d+ +\d+ /m.test(text.stdout);
-        }, WAIT_MS, 'b in c\'s table', () => text.stdout + text.stderr);
+            return text.code === 0 && ['a', 'b', 'c'].every(
+                (f) => new RegExp(`^${f} +running +\\d+ +\\d+ `, 'm').test(text.stdout));
+        }, WAIT_MS, 'a, b and c in c\'s table', () => text.stdout + text.stderr);
         assert.match(text.stdout, /^NAME +STATE +WORKERS +CONNECTIONS +MSGS-IN\/S +ERRORS\/S +AGE$/m);
         assert.equal(text.stdout.trim().split('\n').length, 4, text.stdout);
         const st = await wsctl(['--run-dir', ep.fleets.b.run_dir, '--json', 'status']);
@@ -360,15 +417,27 @@ describe('three fleets on a three-node NATS cluster', () => {
     test('wsload over the three fleets: a fleet SIGKILLed whole, its subscribers fail over and '
         + 'resume with nothing lost', async () => {
         const urls = ['a', 'b', 'c'].flatMap((f) => ['--url', `${ep.fleets[f].url}/channels`]);
+        const channels = ['wl-0', 'wl-1', 'wl-2'];
+        await prepublish(channels);
         const run = startWsload([...urls, '--mode', 'channels', '--json', '--connections', '30',
-            '--channels', '3', '--publish-rate', '10', '--duration', '5', '--channel-prefix',
+            '--channels', '3', '--publish-rate', '10', '--duration', '60', '--channel-prefix',
             'wl-']);
-        // Once every subscriber is up, fleet c goes away at once (supervisor and workers).
-        await sleep(2000);
-        const pid = pidOf('fleet-c/wsfleetd.pid');
-        const tree = processTree(pid);
-        for (const p of tree) {
-            process.kill(p, 'SIGKILL');
+        // Once every subscriber is up and publications flow, fleet c goes away at once
+        // (supervisor and workers); once its ten subscribers are back on a and b and more
+        // publications followed, wsload ends (SIGTERM: the last acks, then every delivery
+        // checked).
+        try {
+            await waitSubscribers(['a', 'b', 'c'], 'wl-', 30);
+            await waitPublications('c', channels, 3);
+            const pid = pidOf('fleet-c/wsfleetd.pid');
+            const tree = processTree(pid);
+            for (const p of tree) {
+                process.kill(p, 'SIGKILL');
+            }
+            await waitSubscribers(['a', 'b'], 'wl-', 30);
+            await waitPublications('a', channels, 3);
+        } finally {
+            run.kill('SIGTERM');
         }
         const r = await run.done;
         await cluster('fleet-start', 'c');
@@ -389,12 +458,22 @@ describe('three fleets on a three-node NATS cluster', () => {
     test('wsload over the three fleets: a fleet shut down (1001 to its clients), its subscribers '
         + 'fail over and resume with nothing lost', async () => {
         const urls = ['a', 'b', 'c'].flatMap((f) => ['--url', `${ep.fleets[f].url}/channels`]);
+        const channels = ['sd-0', 'sd-1', 'sd-2'];
+        await prepublish(channels);
         const run = startWsload([...urls, '--mode', 'channels', '--json', '--connections', '30',
-            '--channels', '3', '--publish-rate', '10', '--duration', '5', '--channel-prefix',
+            '--channels', '3', '--publish-rate', '10', '--duration', '60', '--channel-prefix',
             'sd-']);
-        await sleep(2000);
-        const down = await wsctl(['--run-dir', ep.fleets.a.run_dir, 'shutdown', '--drain', '1']);
-        assert.equal(down.code, 0, down.stderr);
+        try {
+            await waitSubscribers(['a', 'b', 'c'], 'sd-', 30);
+            await waitPublications('a', channels, 3);
+            const down = await wsctl(['--run-dir', ep.fleets.a.run_dir, 'shutdown', '--drain',
+                '1']);
+            assert.equal(down.code, 0, down.stderr);
+            await waitSubscribers(['b', 'c'], 'sd-', 30);
+            await waitPublications('b', channels, 3);
+        } finally {
+            run.kill('SIGTERM');
+        }
         const r = await run.done;
         await waitFor(() => !pidAlive(pidOf('fleet-a/wsfleetd.pid')), WAIT_MS, 'fleet a stopped');
         await cluster('fleet-start', 'a');

@@ -20,8 +20,9 @@ process.on('exit', () => {
     }
 });
 
-// Starts wsload with `args`. Returns { pid, done }, done resolving with { code, signal, stdout,
-// stderr, json } (json: the last stdout line parsed, when it parses). Killed after `ms`.
+// Starts wsload with `args`. Returns { pid, done, kill }, done resolving with { code, signal,
+// stdout, stderr, json } (json: the last stdout line parsed, when it parses); kill(signal)
+// signals it while it runs (a no-op once it exited). Killed after `ms`.
 export function startWsload(args, ms = RUN_LIMIT_MS) {
     const child = spawn(wsloadPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     liveLoads.add(child);
@@ -45,7 +46,7 @@ export function startWsload(args, ms = RUN_LIMIT_MS) {
         }
         return { ...exit, stdout, stderr, json };
     });
-    return { pid: child.pid, done };
+    return { pid: child.pid, done, kill: (signal) => child.kill(signal) };
 }
 
 // Starts wsload in channels mode with `args` after the target. Returns { pid, done } as
