@@ -1,6 +1,6 @@
-/* Shared between wk_channels.c (hub, channel table, resume), wk_chfan.c (fan-out: frames and
- * flush) and wk_chsess.c (commands of one connection): the structures of the channel side. Not
- * for other modules. */
+/* Shared between wk_channels.c (hub, channel table, resume), wk_chfetch.c (history fetches),
+ * wk_chfan.c (fan-out: frames and flush) and wk_chsess.c (commands of one connection): the
+ * structures of the channel side. Not for other modules. */
 #ifndef WK_CHANNELS_PRIV_H
 #define WK_CHANNELS_PRIV_H
 
@@ -213,7 +213,6 @@ wk_chan *wk_chan_find(wk_chhub *h, const char *name, size_t len);
 wk_chsub *wk_chsub_new(wk_chsess *s, const char *name, size_t len, const wsf_ch_settings *set,
                        bool has_since, const wsf_ch_pos *since);
 void wk_chsub_free(wk_chsub *sub);
-void wk_chsub_fetch(wk_chsub *sub);
 /* A sub without since on a channel whose newest offset is known: answered at once from it (no
  * history fetch) and returns true; false when it must fetch. */
 bool wk_chsub_known(wk_chsub *sub);
@@ -229,8 +228,31 @@ void wk_chhist_copy(wk_chhist *out, const struct wsf_nats_history *h, uint32_t t
 bool wk_chhub_up(const wk_chhub *h);
 /* The stream went missing (deleted): create it again, which starts a new epoch. */
 void wk_chhub_ensure(wk_chhub *h);
+
+/* wk_chfetch.c */
+/* One history request in flight for the subscriptions of a channel that asked for the same
+ * range in the same loop iteration (after a NATS reconnect, all of them at once); a slot is NULL
+ * once its subscription went away. */
+typedef struct wk_chfetch {
+    struct wk_chfetch *next; /* the channel's groups being formed in this iteration */
+    uint64_t after;
+    size_t limit;
+    uint32_t ttl_s; /* the channel's history_ttl */
+    uint64_t gen;   /* the hub's feed_gen when sent */
+    wk_chan *ch;    /* valid while one of subs is not NULL */
+    wk_chsub **subs;
+    size_t n, cap;
+} wk_chfetch;
+/* Queues sub for a history fetch at the end of the loop iteration (none while one is in flight
+ * or NATS is down: then stalled). */
+void wk_chsub_fetch(wk_chsub *sub);
+/* Takes sub off the fetch queue. */
+void wk_chsub_unqueue(wk_chsub *sub);
 /* Sends the queued fetches, one request per channel and range. */
 void wk_chhub_issue_fetches(wk_chhub *h);
+/* One subscription's share of a fetch result; hist is the copy of h (NULL on error). */
+void wk_chsub_result(wk_chsub *sub, int err, const struct wsf_nats_history *h,
+                     const wk_chhist *hist);
 
 /* wk_chfan.c */
 void wk_chpub_unref(wk_chpub *p);
